@@ -1,0 +1,246 @@
+// Starting containers, from the driver's side. The namespace work happens in nsinit.ts,
+// in a helper process; this file spawns it, reads its progress on fd 3, and hands back
+// the container's host PID, its output and its exit status. See nsinit.ts for the design.
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Readable, Writable } from 'node:stream';
+import type { Namespace } from './libc.js';
+import type { RunSpec, EnterSpec, ProbeSpec } from './nsinit.js';
+import type { Ledger } from './ledger.js';
+import type { CpuGroup } from './cgroup.js';
+import { pidAlive } from './procfs.js';
+
+/** nsinit.js beside this file; when running from the TypeScript sources, the built one. */
+export function nsinitPath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.join(here, 'nsinit.js'), path.resolve(here, '../../dist/core/nsinit.js')];
+  for (const c of candidates) if (fs.existsSync(c)) return c;
+  throw new Error(`nsinit.js not found (looked at ${candidates.join(', ')}): run \`npm run build\``);
+}
+
+export class ContainerError extends Error {
+  constructor(
+    message: string,
+    readonly step: string,
+    readonly syscall?: { call: string; code: string; message: string },
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'ContainerError';
+  }
+}
+
+export interface ExitStatus {
+  code: number | null;
+  signal: string | null;
+}
+
+export type StdioMode = 'pipe' | 'inherit' | 'ignore';
+
+export interface ContainerOptions {
+  rootfs: string;
+  namespaces: Namespace[];
+  argv: string[];
+  hostname?: string;
+  mountProc?: boolean;
+  mountDev?: boolean;
+  cgroup?: CpuGroup;
+  env?: string[];
+  cwd?: string;
+  stdio?: StdioMode;
+  /** Keep running after this process exits (solve --keep); no pipes. */
+  detach?: boolean;
+}
+
+/** A process tree the helper started; `pid` is its first process, as the host sees it. */
+export class Running {
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  readonly exited: Promise<ExitStatus>;
+  private out: string[] = [];
+  private err: string[] = [];
+  private status: ExitStatus | null = null;
+
+  constructor(
+    readonly pid: number,
+    private helper: ChildProcess,
+    exited: Promise<ExitStatus>,
+  ) {
+    this.stdin = helper.stdin;
+    this.stdout = helper.stdout;
+    this.stderr = helper.stderr;
+    helper.stdout?.on('data', (d) => this.out.push(String(d)));
+    helper.stderr?.on('data', (d) => this.err.push(String(d)));
+    this.exited = exited.then((s) => (this.status = s));
+  }
+
+  get output(): string {
+    return this.out.join('');
+  }
+
+  get errorOutput(): string {
+    return this.err.join('');
+  }
+
+  get running(): boolean {
+    return this.status === null;
+  }
+
+  /** SIGKILL the first process: in a PID namespace that ends every process in it. */
+  async kill(): Promise<ExitStatus> {
+    if (this.status) return this.status;
+    for (const pid of [this.pid, this.helper.pid]) {
+      try {
+        if (pid) process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    const status = await this.exited;
+    // The helper is gone; wait until the kernel has reaped the first process too.
+    for (let i = 0; i < 500 && pidAlive(this.pid); i++) await new Promise((r) => setTimeout(r, 10));
+    return status;
+  }
+}
+
+type Event = { event: string; pid?: number; step?: string; error?: { call?: string; code?: string; message: string }; hint?: string; code?: number | null; signal?: string | null };
+
+/** Spawn nsinit in a mode and wait until it reports that the command runs (or failed). */
+function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: StdioMode, detach = false, ledger?: Ledger, what = 'container'): Promise<Running> {
+  return new Promise((resolve, reject) => {
+    const helper = spawn(process.execPath, [nsinitPath(), mode, JSON.stringify(spec)], {
+      stdio: detach ? ['ignore', 'ignore', 'ignore', 'pipe'] : [stdio, stdio, stdio, 'pipe'],
+      detached: detach,
+    });
+    const control = helper.stdio[3] as Readable;
+    let buf = '';
+    let pid: number | null = null;
+    let settled = false;
+    let lastExit: ExitStatus | null = null;
+    const exited = new Promise<ExitStatus>((res) =>
+      helper.on('exit', (code, signal) => res(lastExit ?? { code, signal })),
+    );
+    const settle = (fn: () => void) => {
+      if (!settled) {
+        settled = true;
+        fn();
+      }
+    };
+    const onEvent = (ev: Event) => {
+      if (ev.event === 'started' && ev.pid) pid = ev.pid;
+      if (ev.event === 'exec' || (mode === 'enter' && ev.event === 'started')) {
+        const running = new Running(pid ?? ev.pid!, helper, exited);
+        if (ledger) ledger.add('process', `${what} (pid ${running.pid})`, () => running.kill().then(() => undefined));
+        if (detach) {
+          control.destroy();
+          helper.unref();
+        }
+        settle(() => resolve(running));
+      } else if (ev.event === 'error') {
+        const sys = ev.error?.call ? (ev.error as { call: string; code: string; message: string }) : undefined;
+        settle(() => reject(new ContainerError(`${what}: ${ev.step}: ${ev.error?.message}`, ev.step ?? '?', sys, ev.hint)));
+      } else if (ev.event === 'exit') {
+        lastExit = { code: ev.code ?? null, signal: ev.signal ?? null };
+      }
+    };
+    control.on('data', (d) => {
+      buf += String(d);
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          onEvent(JSON.parse(line));
+        } catch {
+          /* not ours */
+        }
+      }
+    });
+    control.on('error', () => {});
+    helper.on('error', (err) => settle(() => reject(new ContainerError(`${what}: could not start the helper: ${err.message}`, 'spawn'))));
+    helper.on('exit', (code, signal) => {
+      settle(() => reject(new ContainerError(`${what}: the helper exited (${signal ?? code}) before the command started`, 'start')));
+    });
+  });
+}
+
+export function startContainer(opts: ContainerOptions, ledger?: Ledger): Promise<Running> {
+  const spec: RunSpec = {
+    rootfs: path.resolve(opts.rootfs),
+    namespaces: opts.namespaces,
+    hostname: opts.hostname,
+    mountProc: opts.mountProc ?? opts.namespaces.includes('pid'),
+    mountDev: opts.mountDev,
+    cgroupProcs: opts.cgroup?.procsFiles(),
+    argv: opts.argv,
+    env: opts.env,
+    cwd: opts.cwd,
+    detach: opts.detach,
+  };
+  if (!opts.argv.length) throw new Error('startContainer: argv is empty');
+  return launch('run', spec, opts.stdio ?? 'pipe', opts.detach, ledger, 'container');
+}
+
+export interface RunResult extends ExitStatus {
+  stdout: string;
+  stderr: string;
+  pid: number;
+}
+
+async function collect(r: Running, input?: string): Promise<RunResult> {
+  if (input !== undefined) r.stdin?.end(input);
+  else r.stdin?.end();
+  const status = await r.exited;
+  // let the pipes drain
+  await Promise.all([r.stdout, r.stderr].map((s) => (s && !s.readableEnded ? new Promise((res) => s.on('close', res)) : null)));
+  return { ...status, stdout: r.output, stderr: r.errorOutput, pid: r.pid };
+}
+
+/** Run a command in a fresh container to the end and capture what it printed. */
+export async function runContainer(opts: Omit<ContainerOptions, 'stdio' | 'detach'>, input?: string): Promise<RunResult> {
+  return collect(await startContainer({ ...opts, stdio: 'pipe' }), input);
+}
+
+/** Start a command inside the namespaces (and root) of a running process, like nsenter. */
+export function enterContainer(pid: number, namespaces: Namespace[], argv: string[], opts: { env?: string[]; cwd?: string; stdio?: StdioMode } = {}): Promise<Running> {
+  const spec: EnterSpec = { pid, namespaces, argv, env: opts.env, cwd: opts.cwd };
+  return launch('enter', spec, opts.stdio ?? 'pipe', false, undefined, `enter pid ${pid}`);
+}
+
+export async function execInContainer(pid: number, namespaces: Namespace[], argv: string[], input?: string): Promise<RunResult> {
+  return collect(await enterContainer(pid, namespaces, argv), input);
+}
+
+export interface ProbeResult {
+  hostname: string;
+  /** The root of the process's mount namespace is a lesson root filesystem. */
+  nsRootIsRootfs: boolean;
+  /** Which of the given host paths exist when looked up from that namespace's root. */
+  visible: Record<string, boolean>;
+}
+
+/** Look inside a process's UTS and mount namespaces from a helper (the driver stays put). */
+export function probeNamespaces(pid: number, hostPaths: string[] = []): Promise<ProbeResult> {
+  const spec: ProbeSpec = { pid, hostPaths };
+  return new Promise((resolve, reject) => {
+    const helper = spawn(process.execPath, [nsinitPath(), 'probe', JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    helper.stdout.on('data', (d) => (out += d));
+    helper.stderr.on('data', (d) => (err += d));
+    helper.on('error', reject);
+    helper.on('close', (code) => {
+      if (code === 0) {
+        try {
+          return resolve(JSON.parse(out));
+        } catch {
+          /* fall through */
+        }
+      }
+      reject(new Error(`probe of pid ${pid} failed: ${err.trim() || `exit ${code}`}`));
+    });
+  });
+}

@@ -1,0 +1,9 @@
+// The shared core: every syscall the lessons make goes through here.
+export * as libc from './libc.js';
+export { SyscallError, NAMESPACE_TYPES, NAMESPACES, type Namespace } from './libc.js';
+export * from './ledger.js';
+export * from './cgroup.js';
+export * from './overlay.js';
+export * from './container.js';
+export * from './rootfs.js';
+export * as procfs from './procfs.js';

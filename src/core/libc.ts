@@ -1,0 +1,266 @@
+// The only door to libc. Every other module calls these typed wrappers; nothing else
+// imports koffi. Each wrapper throws a SyscallError naming the call, its arguments and
+// the errno name, e.g. `mount("overlay", "/lab/ufs/merged", "overlay", 0, "lowerdir=..."): EINVAL`.
+//
+// All calls are synchronous and run on the calling thread. Namespace calls (unshare,
+// setns) change only the calling thread, which is why the long-lived process never makes
+// them: see container.ts and nsinit.ts.
+import koffi from 'koffi';
+import os from 'node:os';
+
+const lib = koffi.load('libc.so.6');
+
+const c = {
+  unshare: lib.func('int unshare(int flags)'),
+  setns: lib.func('int setns(int fd, int nstype)'),
+  mount: lib.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
+  umount2: lib.func('int umount2(const char *target, int flags)'),
+  syscall: lib.func('long syscall(long nr, ...)'),
+  chroot: lib.func('int chroot(const char *path)'),
+  chdir: lib.func('int chdir(const char *path)'),
+  fchdir: lib.func('int fchdir(int fd)'),
+  sethostname: lib.func('int sethostname(const char *name, size_t len)'),
+  gethostname: lib.func('int gethostname(_Out_ uint8_t *name, size_t len)'),
+  execve: lib.func('int execve(const char *path, const char **argv, const char **envp)'),
+  kill: lib.func('int kill(int pid, int sig)'),
+  waitpid: lib.func('int waitpid(int pid, _Out_ int *status, int options)'),
+  prctl: lib.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),
+  fcntl: lib.func('int fcntl(int fd, int cmd, ...)'),
+  getpid: lib.func('int getpid(void)'),
+};
+
+/** Syscall numbers glibc has no wrapper for (or only an inline one on older glibc). */
+const SYSCALL_NR: Record<string, { pivot_root: number; mknodat: number }> = {
+  x64: { pivot_root: 155, mknodat: 259 },
+  arm64: { pivot_root: 41, mknodat: 33 },
+  riscv64: { pivot_root: 41, mknodat: 33 },
+  loong64: { pivot_root: 41, mknodat: 33 },
+  ia32: { pivot_root: 217, mknodat: 297 },
+};
+
+export function syscallNumbers(arch: string = os.arch()) {
+  const nr = SYSCALL_NR[arch];
+  if (!nr) throw new Error(`container-lessons does not know the syscall numbers for ${arch}; supported: ${Object.keys(SYSCALL_NR).join(', ')}`);
+  return nr;
+}
+
+const ERRNO_NAMES: Map<number, string> = new Map(
+  Object.entries(os.constants.errno).map(([name, nr]) => [nr as number, name]),
+);
+
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  EPERM: 'Operation not permitted',
+  ENOENT: 'No such file or directory',
+  ESRCH: 'No such process',
+  EACCES: 'Permission denied',
+  EBUSY: 'Device or resource busy',
+  EEXIST: 'File exists',
+  ENOTDIR: 'Not a directory',
+  EINVAL: 'Invalid argument',
+  ENOSPC: 'No space left on device',
+  EROFS: 'Read-only file system',
+  ENODEV: 'No such device (is the filesystem type supported by this kernel?)',
+  ENOMEM: 'Cannot allocate memory',
+  ENOSYS: 'Function not implemented',
+  ECHILD: 'No child processes',
+};
+
+function fmtArg(a: unknown): string {
+  if (a === null || a === undefined) return 'NULL';
+  if (typeof a === 'string') return JSON.stringify(a);
+  if (Array.isArray(a)) return `[${a.filter((x) => x !== null).map(fmtArg).join(', ')}]`;
+  return String(a);
+}
+
+export class SyscallError extends Error {
+  readonly call: string;
+  readonly args: unknown[];
+  readonly errno: number;
+  readonly code: string;
+  constructor(call: string, args: unknown[], errno: number) {
+    const code = errnoName(errno);
+    const text = ERRNO_TEXT[code];
+    super(`${call}(${args.map(fmtArg).join(', ')}): ${code}${text ? ` (${text})` : ''}`);
+    this.name = 'SyscallError';
+    this.call = call;
+    this.args = args;
+    this.errno = errno;
+    this.code = code;
+  }
+  toJSON() {
+    return { call: this.call, args: this.args.map(fmtArg), errno: this.errno, code: this.code, message: this.message };
+  }
+}
+
+function check(ret: number | bigint, call: string, args: unknown[]): number {
+  const n = Number(ret);
+  if (n === -1) throw new SyscallError(call, args, koffi.errno());
+  return n;
+}
+
+// ---- constants (linux/sched.h, linux/mount.h, sys/prctl.h) ----
+export const CLONE = {
+  NEWNS: 0x00020000,
+  NEWCGROUP: 0x02000000,
+  NEWUTS: 0x04000000,
+  NEWIPC: 0x08000000,
+  NEWUSER: 0x10000000,
+  NEWPID: 0x20000000,
+  NEWNET: 0x40000000,
+  FS: 0x00000200,
+} as const;
+
+export const MS = {
+  RDONLY: 1,
+  NOSUID: 2,
+  NODEV: 4,
+  NOEXEC: 8,
+  REMOUNT: 32,
+  BIND: 4096,
+  REC: 16384,
+  PRIVATE: 1 << 18,
+  SLAVE: 1 << 19,
+  SHARED: 1 << 20,
+} as const;
+
+export const MNT_DETACH = 2;
+export const PR_SET_PDEATHSIG = 1;
+export const F_SETFD = 2;
+export const FD_CLOEXEC = 1;
+export const S_IFCHR = 0o020000;
+
+export function makedev(major: number, minor: number): number {
+  return ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & ~0xff) << 12);
+}
+
+// ---- wrappers ----
+export function unshare(flags: number): void {
+  check(c.unshare(flags), 'unshare', [flagNames(flags)]);
+}
+
+export function setns(fd: number, nstype: number, label?: string): void {
+  check(c.setns(fd, nstype), 'setns', [label ?? fd, flagNames(nstype)]);
+}
+
+export function mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
+  check(c.mount(source, target, fstype, flags, data), 'mount', [source, target, fstype, mountFlagNames(flags), data]);
+}
+
+export function umount2(target: string, flags = 0): void {
+  check(c.umount2(target, flags), 'umount2', [target, flags === MNT_DETACH ? 'MNT_DETACH' : flags]);
+}
+
+export function pivotRoot(newRoot: string, putOld: string): void {
+  const nr = syscallNumbers().pivot_root;
+  check(c.syscall(nr, 'const char *', newRoot, 'const char *', putOld), 'pivot_root', [newRoot, putOld]);
+}
+
+export function mknod(path: string, mode: number, dev: number): void {
+  const AT_FDCWD = -100;
+  const nr = syscallNumbers().mknodat;
+  check(c.syscall(nr, 'int', AT_FDCWD, 'const char *', path, 'unsigned int', mode, 'unsigned long', dev), 'mknod', [path, '0' + mode.toString(8), dev]);
+}
+
+export function chroot(path: string): void {
+  check(c.chroot(path), 'chroot', [path]);
+}
+
+export function chdir(path: string): void {
+  check(c.chdir(path), 'chdir', [path]);
+}
+
+export function fchdir(fd: number): void {
+  check(c.fchdir(fd), 'fchdir', [fd]);
+}
+
+export function sethostname(name: string): void {
+  check(c.sethostname(name, Buffer.byteLength(name)), 'sethostname', [name]);
+}
+
+export function gethostname(): string {
+  const buf = new Uint8Array(256);
+  check(c.gethostname(buf, buf.length), 'gethostname', []);
+  const end = buf.indexOf(0);
+  return Buffer.from(buf.subarray(0, end < 0 ? buf.length : end)).toString();
+}
+
+/** Replace this process. Returns only by throwing. */
+export function execve(path: string, argv: string[], env: string[]): never {
+  c.execve(path, [...argv, null], [...env, null]);
+  throw new SyscallError('execve', [path, argv], koffi.errno());
+}
+
+export function kill(pid: number, sig: number): void {
+  check(c.kill(pid, sig), 'kill', [pid, sig]);
+}
+
+export function waitpid(pid: number, options = 0): { pid: number; status: number } {
+  const status = [0];
+  const r = check(c.waitpid(pid, status, options), 'waitpid', [pid, options]);
+  return { pid: r, status: status[0] };
+}
+
+export function setParentDeathSignal(sig: number): void {
+  check(c.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0), 'prctl', ['PR_SET_PDEATHSIG', sig]);
+}
+
+export function setCloexec(fd: number, on: boolean): void {
+  check(c.fcntl(fd, F_SETFD, 'int', on ? FD_CLOEXEC : 0), 'fcntl', [fd, 'F_SETFD', on ? 'FD_CLOEXEC' : 0]);
+}
+
+export function getpid(): number {
+  return c.getpid();
+}
+
+// ---- flag names, for messages and the lesson texts ----
+export const NAMESPACES = {
+  mnt: { flag: CLONE.NEWNS, clone: 'CLONE_NEWNS', proc: 'mnt', title: 'mount' },
+  uts: { flag: CLONE.NEWUTS, clone: 'CLONE_NEWUTS', proc: 'uts', title: 'UTS (hostname)' },
+  ipc: { flag: CLONE.NEWIPC, clone: 'CLONE_NEWIPC', proc: 'ipc', title: 'IPC' },
+  net: { flag: CLONE.NEWNET, clone: 'CLONE_NEWNET', proc: 'net', title: 'network' },
+  pid: { flag: CLONE.NEWPID, clone: 'CLONE_NEWPID', proc: 'pid', title: 'PID' },
+  cgroup: { flag: CLONE.NEWCGROUP, clone: 'CLONE_NEWCGROUP', proc: 'cgroup', title: 'cgroup' },
+} as const;
+export type Namespace = keyof typeof NAMESPACES;
+export const NAMESPACE_TYPES = Object.keys(NAMESPACES) as Namespace[];
+
+export function namespaceFlags(list: readonly Namespace[]): number {
+  let flags = 0;
+  for (const ns of list) {
+    const def = NAMESPACES[ns];
+    if (!def) throw new Error(`unknown namespace type "${ns}" (known: ${NAMESPACE_TYPES.join(', ')})`);
+    flags |= def.flag;
+  }
+  return flags;
+}
+
+export function flagNames(flags: number): string {
+  const names: string[] = [];
+  let rest = flags;
+  for (const def of Object.values(NAMESPACES)) {
+    if (rest & def.flag) {
+      names.push(def.clone);
+      rest &= ~def.flag;
+    }
+  }
+  if (rest & CLONE.FS) {
+    names.push('CLONE_FS');
+    rest &= ~CLONE.FS;
+  }
+  if (rest & CLONE.NEWUSER) {
+    names.push('CLONE_NEWUSER');
+    rest &= ~CLONE.NEWUSER;
+  }
+  if (rest) names.push('0x' + rest.toString(16));
+  return names.join('|') || '0';
+}
+
+export function mountFlagNames(flags: number): string {
+  const names: string[] = [];
+  for (const [name, bit] of Object.entries(MS)) if (flags & bit) names.push('MS_' + name);
+  return names.join('|') || '0';
+}

@@ -1,0 +1,299 @@
+// The init stage: a short-lived helper process that does the namespace work, so that the
+// long-lived process driving the lessons never changes its own namespaces.
+//
+// Why a separate process, and why two stages:
+// - Node is multithreaded. unshare()/setns() move only the calling thread; fs.promises and
+//   child_process would then run on threads in different namespaces. So the driver never
+//   calls them. It spawns this file with `node nsinit.js <mode> <json>` and waits.
+// - Here, the main thread calls unshare(). A child spawned from the main thread is forked
+//   from it and lands in *all* of the new namespaces, with every one of its own threads.
+// - CLONE_NEWPID does not move the caller: its *next child* becomes PID 1. proc must be
+//   mounted by a process inside the new PID namespace, and pivot_root/exec must happen in
+//   it too. So with a PID namespace there are two stages:
+//     stage A ("run"):  join the cgroup, unshare(flags), spawn stage B, wait, relay the exit
+//     stage B ("init"): PID 1: private mounts, bind the rootfs, mount proc and /dev,
+//                       pivot_root, detach the old root, sethostname, execve the command
+//   Without a PID namespace stage A does stage B's work itself and execs.
+// - execve() replaces the whole (multithreaded) Node process with the learner's command,
+//   which keeps the PID: the shell really is PID 1.
+// - Each stage asks the kernel for SIGKILL when its parent dies (PR_SET_PDEATHSIG), so a
+//   killed driver never leaves a container behind (except on purpose: detach).
+// Progress and errors go to the driver as JSON lines on fd 3, which is closed on exec.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as libc from './libc.js';
+import { ROOTFS_MARKER } from './rootfs-marker.js';
+
+export interface RunSpec {
+  rootfs: string;
+  namespaces: libc.Namespace[];
+  hostname?: string;
+  mountProc?: boolean;
+  mountDev?: boolean;
+  cgroupProcs?: string[];
+  argv: string[];
+  env?: string[];
+  cwd?: string;
+  detach?: boolean;
+}
+
+export interface EnterSpec {
+  pid: number;
+  namespaces: libc.Namespace[];
+  argv: string[];
+  env?: string[];
+  cwd?: string;
+}
+
+export interface ProbeSpec {
+  pid: number;
+  hostPaths: string[];
+}
+
+const SIGKILL = 9;
+
+function report(msg: object): void {
+  try {
+    fs.writeSync(3, JSON.stringify(msg) + '\n');
+  } catch {
+    /* no control pipe: run by hand */
+  }
+}
+
+function fail(step: string, err: unknown): never {
+  const e = err as Error & { toJSON?: () => object; hint?: string };
+  report({ event: 'error', step, error: e instanceof libc.SyscallError ? e.toJSON() : { message: e.message }, hint: e.hint });
+  process.stderr.write(`container-lessons: ${step}: ${e.message}\n`);
+  process.exit(126);
+}
+
+function step<T>(name: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    fail(name, err);
+  }
+}
+
+/** PATH lookup inside the new root, as execvp would do it. */
+function resolveCommand(cmd: string, env: string[]): string {
+  if (cmd.includes('/')) return cmd;
+  const pathVar = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  for (const dir of pathVar.split(':')) {
+    const full = path.join(dir || '.', cmd);
+    try {
+      fs.accessSync(full, fs.constants.X_OK);
+      if (fs.statSync(full).isFile()) return full;
+    } catch {
+      /* next */
+    }
+  }
+  const err = new Error(`${cmd}: command not found in the container's PATH (${pathVar})`);
+  throw err;
+}
+
+const DEVICES: Array<[string, number, number]> = [
+  ['null', 1, 3],
+  ['zero', 1, 5],
+  ['full', 1, 7],
+  ['random', 1, 8],
+  ['urandom', 1, 9],
+  ['tty', 5, 0],
+];
+
+function setupDev(dev: string): void {
+  libc.mount('tmpfs', dev, 'tmpfs', libc.MS.NOSUID | libc.MS.NOEXEC, 'mode=755,size=65536');
+  for (const [name, major, minor] of DEVICES) {
+    libc.mknod(path.join(dev, name), libc.S_IFCHR | 0o666, libc.makedev(major, minor));
+  }
+  fs.symlinkSync('/proc/self/fd', path.join(dev, 'fd'));
+  fs.symlinkSync('/proc/self/fd/0', path.join(dev, 'stdin'));
+  fs.symlinkSync('/proc/self/fd/1', path.join(dev, 'stdout'));
+  fs.symlinkSync('/proc/self/fd/2', path.join(dev, 'stderr'));
+}
+
+/** Stage B (or A without a PID namespace): set up the root filesystem and exec. */
+function setupAndExec(spec: RunSpec): never {
+  const ns = new Set(spec.namespaces);
+  const root = spec.rootfs;
+  if (ns.has('mnt')) {
+    // Nothing mounted from here on may propagate back to the host.
+    step('make all mounts private', () => libc.mount(null, '/', null, libc.MS.REC | libc.MS.PRIVATE, null));
+    // pivot_root needs the new root to be a mount point: bind it onto itself.
+    step('bind the root filesystem', () => libc.mount(root, root, null, libc.MS.BIND | libc.MS.REC, null));
+    if (spec.mountProc) {
+      step('mount /proc', () => libc.mount('proc', path.join(root, 'proc'), 'proc', libc.MS.NOSUID | libc.MS.NODEV | libc.MS.NOEXEC, null));
+    }
+    if (spec.mountDev !== false) step('mount /dev', () => setupDev(path.join(root, 'dev')));
+    step('enter the new root', () => libc.chdir(root));
+    const putOld = '.old_root';
+    let haveDir = true;
+    try {
+      fs.mkdirSync(putOld);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') haveDir = false; // read-only rootfs
+    }
+    if (haveDir) {
+      step('pivot_root', () => libc.pivotRoot('.', putOld));
+      step('chdir /', () => libc.chdir('/'));
+      step('detach the old root', () => libc.umount2('/' + putOld, libc.MNT_DETACH));
+      fs.rmdirSync('/' + putOld);
+    } else {
+      // Same effect without a directory: the old root is stacked under the new one at "/".
+      step('pivot_root', () => libc.pivotRoot('.', '.'));
+      step('detach the old root', () => libc.umount2('.', libc.MNT_DETACH));
+      step('chdir /', () => libc.chdir('/'));
+    }
+  } else {
+    if (spec.mountProc) fail('mount /proc', new Error('mounting /proc needs a mount namespace (add "mnt")'));
+    step('chroot', () => libc.chroot(root));
+    step('chdir /', () => libc.chdir('/'));
+  }
+  if (spec.hostname !== undefined) {
+    if (!ns.has('uts')) fail('sethostname', new Error('setting a hostname needs a UTS namespace (add "uts"), or it would rename the host'));
+    step('sethostname', () => libc.sethostname(spec.hostname!));
+  }
+  if (spec.cwd) step('chdir', () => libc.chdir(spec.cwd!));
+  const env = spec.env ?? ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'TERM=' + (process.env.TERM ?? 'xterm')];
+  const file = step('find the command', () => resolveCommand(spec.argv[0], env));
+  report({ event: 'exec', pid: process.pid, argv: spec.argv });
+  step('prepare stdio', () => {
+    for (const fd of [0, 1, 2]) libc.setCloexec(fd, false);
+    libc.setCloexec(3, true);
+  });
+  step('execve', () => libc.execve(file, spec.argv, env));
+  process.exit(127); // not reached
+}
+
+function relayExit(child: ReturnType<typeof spawn>): void {
+  child.on('exit', (code, signal) => {
+    report({ event: 'exit', code, signal });
+    process.exit(code ?? 128 + (signal ? os.constants.signals[signal] : 0));
+  });
+}
+
+function stageRun(spec: RunSpec): void {
+  if (!spec.detach) step('prctl', () => libc.setParentDeathSignal(SIGKILL));
+  for (const file of spec.cgroupProcs ?? []) {
+    step(`join cgroup (${file})`, () => fs.writeFileSync(file, String(process.pid)));
+  }
+  const flags = step('namespace types', () => libc.namespaceFlags(spec.namespaces));
+  step('unshare', () => libc.unshare(flags));
+  if (!spec.namespaces.includes('pid')) {
+    report({ event: 'started', pid: process.pid });
+    setupAndExec(spec);
+  }
+  // The next child of this (main) thread is PID 1 of the new namespace.
+  const self = fileURLToPath(import.meta.url);
+  const child = spawn(process.execPath, [self, 'init', JSON.stringify(spec)], {
+    stdio: [0, 1, 2, 3],
+    detached: false,
+  });
+  child.on('error', (err) => fail('start PID 1', err));
+  report({ event: 'started', pid: child.pid });
+  if (spec.detach) {
+    child.unref();
+    // Stay until PID 1 has exec'd (or failed), then leave it to the host's init.
+    const poll = setInterval(() => {
+      try {
+        const exe = fs.readlinkSync(`/proc/${child.pid}/exe`);
+        if (exe !== process.execPath) {
+          clearInterval(poll);
+          process.exit(0);
+        }
+      } catch {
+        clearInterval(poll);
+        process.exit(0);
+      }
+    }, 5);
+    child.on('exit', (code) => process.exit(code ?? 1));
+    return;
+  }
+  relayExit(child);
+  // Signals meant for the container go to it; this stage ends when it does.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => child.kill(sig));
+}
+
+function stageInit(spec: RunSpec): void {
+  if (!spec.detach) step('prctl', () => libc.setParentDeathSignal(SIGKILL));
+  setupAndExec(spec);
+}
+
+/** Namespaces are joined in this order; mnt last, because after it /proc/<pid> may be gone. */
+const ENTER_ORDER: libc.Namespace[] = ['cgroup', 'ipc', 'uts', 'net', 'pid', 'mnt'];
+
+function openTarget(pid: number, namespaces: libc.Namespace[]) {
+  const fds = new Map<libc.Namespace, number>();
+  for (const t of namespaces) fds.set(t, step(`open /proc/${pid}/ns/${t}`, () => fs.openSync(`/proc/${pid}/ns/${libc.NAMESPACES[t].proc}`, 'r')));
+  const rootFd = step(`open /proc/${pid}/root`, () => fs.openSync(`/proc/${pid}/root`, 'r'));
+  return { fds, rootFd };
+}
+
+function joinTarget(pid: number, namespaces: libc.Namespace[]) {
+  const { fds, rootFd } = openTarget(pid, namespaces);
+  // setns(mnt) is refused while this thread shares its root/cwd with other threads.
+  step('unshare', () => libc.unshare(libc.CLONE.FS));
+  for (const t of ENTER_ORDER) {
+    const fd = fds.get(t);
+    if (fd === undefined) continue;
+    step('setns', () => libc.setns(fd, libc.NAMESPACES[t].flag, `/proc/${pid}/ns/${t}`));
+  }
+  if (fds.has('mnt')) {
+    // Take the target's own root (after pivot_root or chroot), as nsenter --root does.
+    step('fchdir', () => libc.fchdir(rootFd));
+    step('chroot', () => libc.chroot('.'));
+    step('chdir /', () => libc.chdir('/'));
+  }
+}
+
+function stageEnter(spec: EnterSpec): void {
+  step('prctl', () => libc.setParentDeathSignal(SIGKILL));
+  joinTarget(spec.pid, spec.namespaces);
+  if (spec.cwd) step('chdir', () => libc.chdir(spec.cwd!));
+  const env: Record<string, string> = {};
+  for (const kv of spec.env ?? ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'TERM=' + (process.env.TERM ?? 'xterm')]) {
+    const i = kv.indexOf('=');
+    env[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  const child = spawn(spec.argv[0], spec.argv.slice(1), { stdio: [0, 1, 2], env });
+  child.on('error', (err) => fail('exec', new Error(`${spec.argv[0]}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found inside the container' : err.message}`)));
+  child.on('spawn', () => report({ event: 'started', pid: child.pid }));
+  relayExit(child);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => child.kill(sig));
+}
+
+/** Look at a process's namespaces from the inside: its hostname, what its mount namespace's root holds. */
+function stageProbe(spec: ProbeSpec): void {
+  const { fds } = openTarget(spec.pid, ['uts', 'mnt']);
+  step('unshare', () => libc.unshare(libc.CLONE.FS));
+  step('setns', () => libc.setns(fds.get('uts')!, libc.CLONE.NEWUTS, `/proc/${spec.pid}/ns/uts`));
+  const hostname = libc.gethostname();
+  // After setns(mnt) this thread's root is the namespace's root, not the process's chroot.
+  step('setns', () => libc.setns(fds.get('mnt')!, libc.CLONE.NEWNS, `/proc/${spec.pid}/ns/mnt`));
+  const visible = Object.fromEntries(spec.hostPaths.map((p) => [p, fs.existsSync(p)]));
+  let rootMarker: string | null = null;
+  try {
+    rootMarker = fs.readFileSync('/' + ROOTFS_MARKER, 'utf8');
+  } catch {
+    /* the namespace's root is not a lesson root filesystem */
+  }
+  process.stdout.write(JSON.stringify({ hostname, nsRootIsRootfs: rootMarker !== null, visible }) + '\n');
+}
+
+const [mode, json] = process.argv.slice(2);
+if (!mode || !json) {
+  process.stderr.write('nsinit is started by container-lessons (modes: run, init, enter, probe)\n');
+  process.exit(2);
+}
+const spec = JSON.parse(json);
+if (mode === 'run') stageRun(spec);
+else if (mode === 'init') stageInit(spec);
+else if (mode === 'enter') stageEnter(spec);
+else if (mode === 'probe') stageProbe(spec);
+else {
+  process.stderr.write(`nsinit: unknown mode ${mode}\n`);
+  process.exit(2);
+}

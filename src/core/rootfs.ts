@@ -1,0 +1,161 @@
+// The default root filesystem: the host's own small tools (sh, ls, ps, cat, mount, ip,
+// hostname, sleep, ...) and the shared libraries they load, copied into a directory.
+// No network, no Docker, about a second. busybox is added when the host has it.
+// rootfs-scripts/ builds fuller ones (debootstrap, `docker export`); they all carry the
+// same marker file, which is how checks recognise a lesson's container.
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { ROOTFS_MARKER } from './rootfs-marker.js';
+
+export { ROOTFS_MARKER };
+
+export const DEFAULT_TOOLS = [
+  'sh', 'bash', 'ls', 'ps', 'cat', 'echo', 'mount', 'umount', 'ip', 'hostname', 'sleep',
+  'mkdir', 'rm', 'rmdir', 'touch', 'id', 'env', 'uname', 'grep', 'head', 'tail', 'readlink',
+  'stat', 'kill', 'true', 'false', 'pwd', 'wc', 'ln', 'cp', 'mv', 'df', 'tr', 'sort', 'find',
+  'chmod', 'date', 'whoami', 'dirname', 'basename', 'busybox', 'nproc', 'seq', 'yes', 'less',
+];
+/** Without these the lessons cannot run; the rest are a comfort. */
+export const REQUIRED_TOOLS = ['sh', 'ls', 'cat', 'ps', 'sleep', 'hostname', 'mount'];
+
+const HOST_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
+export interface RootfsMarker {
+  id: string;
+  kind: string;
+  created: string;
+  tools?: string[];
+}
+
+export class RootfsError extends Error {
+  constructor(message: string, readonly hint: string) {
+    super(message);
+    this.name = 'RootfsError';
+  }
+}
+
+export function findHostTool(name: string): string | null {
+  for (const dir of HOST_PATH) {
+    const p = path.join(dir, name);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      if (fs.statSync(p).isFile()) return p;
+    } catch {
+      /* next */
+    }
+  }
+  return null;
+}
+
+/** Pure: the library paths in `ldd` output ("libc.so.6 => /lib/.../libc.so.6 (0x..)", "/lib64/ld-linux-x86-64.so.2 (0x..)"). */
+export function parseLdd(text: string): string[] {
+  const libs: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = line.match(/=>\s*(\/\S+)/) ?? line.match(/^\s*(\/\S+)\s+\(/);
+    if (m) libs.push(m[1]);
+  }
+  return libs;
+}
+
+function sharedLibraries(binary: string): string[] {
+  try {
+    return parseLdd(execFileSync('ldd', [binary], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  } catch {
+    return []; // static binary ("not a dynamic executable") or no ldd
+  }
+}
+
+function copyFileInto(root: string, hostPath: string, asPath = hostPath): void {
+  const dest = path.join(root, asPath);
+  fs.mkdirSync(path.dirname(dest), { recursive: true });
+  if (fs.existsSync(dest)) return;
+  fs.copyFileSync(fs.realpathSync(hostPath), dest);
+  fs.chmodSync(dest, fs.statSync(hostPath).mode & 0o7777);
+}
+
+/** Build the default root filesystem at `dir` (which must not exist yet). */
+export function buildHostRootfs(dir: string, tools = DEFAULT_TOOLS): RootfsMarker {
+  if (fs.existsSync(dir)) throw new RootfsError(`${dir} already exists`, 'remove it, or `container-lessons reset --all`, to build it anew');
+  const missing = REQUIRED_TOOLS.filter((t) => !findHostTool(t));
+  if (missing.length) {
+    throw new RootfsError(
+      `the host has no ${missing.join(', ')} to copy into the default root filesystem`,
+      'install them (Debian/Ubuntu: apt-get install procps iproute2 coreutils), or build one with rootfs-scripts/debootstrap.sh',
+    );
+  }
+  const tmp = `${dir}.building-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  try {
+    for (const d of ['bin', 'etc', 'proc', 'sys', 'dev', 'root', 'run', 'var/tmp', 'home', 'mnt', 'usr']) fs.mkdirSync(path.join(tmp, d), { recursive: true });
+    fs.mkdirSync(path.join(tmp, 'tmp'), { mode: 0o1777 });
+    fs.chmodSync(path.join(tmp, 'tmp'), 0o1777);
+    fs.chmodSync(path.join(tmp, 'root'), 0o700);
+    // One bin directory; the usual other names point at it.
+    for (const [link, target] of [['sbin', 'bin'], ['usr/bin', '../bin'], ['usr/sbin', '../bin']]) fs.symlinkSync(target, path.join(tmp, link));
+    const copied: string[] = [];
+    for (const tool of tools) {
+      const host = findHostTool(tool);
+      if (!host) continue;
+      copyFileInto(tmp, host, path.join('/bin', tool));
+      for (const lib of sharedLibraries(host)) copyFileInto(tmp, lib);
+      copied.push(tool);
+    }
+    // Name-service files: ps and id show names instead of numbers.
+    const etc = (name: string, text: string) => fs.writeFileSync(path.join(tmp, 'etc', name), text);
+    etc('passwd', 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
+    etc('group', 'root:x:0:\nnogroup:x:65534:\n');
+    etc('hostname', 'container\n');
+    etc('hosts', '127.0.0.1\tlocalhost\n::1\tlocalhost\n');
+    etc('profile', 'export PS1="[container] \\w # "\nexport PATH=/bin:/sbin:/usr/bin:/usr/sbin\n');
+    etc('os-release', 'NAME="container-lessons host tools"\nID=container-lessons\n');
+    const marker: RootfsMarker = { id: crypto.randomUUID(), kind: 'host-tools', created: new Date().toISOString(), tools: copied };
+    fs.writeFileSync(path.join(tmp, ROOTFS_MARKER), JSON.stringify(marker, null, 2) + '\n');
+    fs.renameSync(tmp, dir);
+    return marker;
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+export function readMarker(dir: string): RootfsMarker | null {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, ROOTFS_MARKER), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** What is wrong with a root filesystem, or null if the lessons can use it. */
+export function rootfsProblem(dir: string): RootfsError | null {
+  if (!fs.existsSync(dir)) return new RootfsError(`no root filesystem at ${dir}`, 'run `container-lessons rootfs` to build the default one (no network needed)');
+  if (!readMarker(dir)) {
+    return new RootfsError(
+      `${dir} has no ${ROOTFS_MARKER} marker`,
+      `import it with rootfs-scripts/docker-export.sh or rootfs-scripts/debootstrap.sh, which add the marker, or create it: echo '{"id":"my-rootfs","kind":"manual"}' > ${path.join(dir, ROOTFS_MARKER)}`,
+    );
+  }
+  for (const need of ['bin/sh', 'proc', 'dev']) {
+    let ok = false;
+    try {
+      ok = fs.statSync(path.join(dir, need)) !== null;
+    } catch {
+      ok = false;
+    }
+    if (!ok) return new RootfsError(`${dir} is broken: it has no /${need}`, 'remove it and build it again (`container-lessons reset --all`, then run a lesson)');
+  }
+  return null;
+}
+
+/** The default rootfs at `dir`: built if missing, checked if present. */
+export function ensureRootfs(dir: string): { marker: RootfsMarker; built: boolean } {
+  if (!fs.existsSync(dir)) {
+    const marker = buildHostRootfs(dir);
+    return { marker, built: true };
+  }
+  const problem = rootfsProblem(dir);
+  if (problem) throw problem;
+  return { marker: readMarker(dir)!, built: false };
+}
