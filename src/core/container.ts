@@ -10,7 +10,7 @@ import type { Namespace } from './libc.js';
 import type { RunSpec, EnterSpec, ProbeSpec } from './nsinit.js';
 import type { Ledger } from './ledger.js';
 import type { CpuGroup } from './cgroup.js';
-import { pidAlive } from './procfs.js';
+import { pidAlive, descendants } from './procfs.js';
 
 /** nsinit.js beside this file; when running from the TypeScript sources, the built one. */
 export function nsinitPath(): string {
@@ -89,10 +89,12 @@ export class Running {
     return this.status === null;
   }
 
-  /** SIGKILL the first process: in a PID namespace that ends every process in it. */
+  /** SIGKILL the first process and everything it started. In a PID namespace killing its
+   * PID 1 would end the rest anyway; without one, children would outlive it as orphans. */
   async kill(): Promise<ExitStatus> {
     if (this.status) return this.status;
-    for (const pid of [this.pid, this.helper.pid]) {
+    const tree = descendants(this.pid);
+    for (const pid of [this.pid, this.helper.pid, ...tree]) {
       try {
         if (pid) process.kill(pid, 'SIGKILL');
       } catch {
@@ -101,7 +103,7 @@ export class Running {
     }
     const status = await this.exited;
     // The helper is gone; wait until the kernel has reaped the first process too.
-    for (let i = 0; i < 500 && pidAlive(this.pid); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 500 && [this.pid, ...tree].some(pidAlive); i++) await new Promise((r) => setTimeout(r, 10));
     return status;
   }
 }

@@ -176,3 +176,32 @@ export function pidAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** Parent pid of a process, from /proc/<pid>/stat. */
+export function ppid(pid: number): number | null {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return null;
+  }
+}
+
+/** Every descendant of a process (children, their children, ...), as the host sees them now. */
+export function descendants(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const pid of listPids()) {
+    const pp = ppid(pid);
+    if (pp === null) continue;
+    if (!children.has(pp)) children.set(pp, []);
+    children.get(pp)!.push(pid);
+  }
+  const out: number[] = [];
+  const stack = [...(children.get(root) ?? [])];
+  while (stack.length) {
+    const p = stack.pop()!;
+    out.push(p);
+    stack.push(...(children.get(p) ?? []));
+  }
+  return out;
+}

@@ -1,0 +1,80 @@
+// Finding a lesson's container from the host, the way a check must: by what the kernel
+// shows, not by what the workbook remembers. A process belongs to the lab when its root
+// directory (/proc/<pid>/root, which crosses mount namespaces) holds the lab rootfs's
+// marker file. That finds containers started by the workbook, by util-linux unshare, by
+// chroot, or by a learner's own program alike.
+import fs from 'node:fs';
+import path from 'node:path';
+import { procfs, ROOTFS_MARKER } from '../core/index.js';
+
+export interface LabProcess {
+  pid: number;
+  /** pid in each PID namespace, outermost (host) first */
+  nspid: number[];
+  comm: string;
+  cmdline: string;
+  ns: Record<string, string | null>;
+}
+
+const NS_TYPES = ['mnt', 'uts', 'ipc', 'net', 'pid', 'cgroup'];
+
+export function hostNamespaces(): Record<string, string | null> {
+  return Object.fromEntries(NS_TYPES.map((t) => [t, procfs.nsId('self', t)]));
+}
+
+export function describeProcess(pid: number): LabProcess | null {
+  try {
+    const status = procfs.readStatus(pid);
+    return {
+      pid,
+      nspid: procfs.parseNSpid(status) ?? [pid],
+      comm: procfs.comm(pid) ?? '?',
+      cmdline: procfs.cmdline(pid) ?? '',
+      ns: Object.fromEntries(NS_TYPES.map((t) => [t, procfs.nsId(pid, t)])),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** Every live process whose root is a root filesystem with this marker id. */
+export function findLabProcesses(markerId: string): LabProcess[] {
+  const out: LabProcess[] = [];
+  for (const pid of procfs.listPids()) {
+    if (pid === process.pid) continue;
+    let text: string;
+    try {
+      text = fs.readFileSync(path.join('/proc', String(pid), 'root', ROOTFS_MARKER), 'utf8');
+    } catch {
+      continue;
+    }
+    try {
+      if (JSON.parse(text).id !== markerId) continue;
+    } catch {
+      continue;
+    }
+    if (!procfs.pidAlive(pid)) continue;
+    const p = describeProcess(pid);
+    if (p) out.push(p);
+  }
+  return out.sort((a, b) => a.pid - b.pid);
+}
+
+/** The first process of each container: per mount+pid namespace, the lowest pid in its own namespace. */
+export function containerLeaders(procs: LabProcess[]): LabProcess[] {
+  const groups = new Map<string, LabProcess>();
+  for (const p of procs) {
+    const key = `${p.ns.mnt}|${p.ns.pid}`;
+    const cur = groups.get(key);
+    if (!cur || p.nspid[p.nspid.length - 1] < cur.nspid[cur.nspid.length - 1]) groups.set(key, p);
+  }
+  // A PID 1 of its own namespace first: that is the container proper. A helper that only
+  // unshared (util-linux unshare's parent, our own init stage) shares its root but not its pid.
+  const rank = (p: LabProcess) => (p.nspid.length > 1 && p.nspid[p.nspid.length - 1] === 1 ? 0 : 1);
+  return [...groups.values()].sort((a, b) => rank(a) - rank(b) || a.pid - b.pid);
+}
+
+export function describe(p: LabProcess): string {
+  const inner = p.nspid.length > 1 ? ` (pid ${p.nspid[p.nspid.length - 1]} inside)` : '';
+  return `pid ${p.pid}${inner} ${p.comm}`;
+}

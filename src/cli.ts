@@ -1,0 +1,285 @@
+// The command line: the instructor's and the scripts' interface to every lesson.
+import { parseArgs } from 'node:util';
+import { LESSONS, findLesson, type Lesson } from './lessons/index.js';
+import { labFor, readProgress, clearPassed, type Lab } from './lab.js';
+import { solveLesson, checkLesson, cleanupActive, errorInfo, type LessonReport } from './runner.js';
+import { doctor } from './doctor.js';
+import { lessonMarkdown, renderMarkdown, useColor } from './render.js';
+import { ensureRootfs } from './core/index.js';
+import type { CheckResult } from './checks/result.js';
+
+const USAGE = `container-lessons: build a Linux container by hand, lesson by lesson
+
+usage: sudo container-lessons [command]
+
+  list [--json]                     the lessons and your progress
+  show <lesson>                     a lesson's text and its steps as commands
+  solve <lesson|all> [--json] [--keep]
+                                    run a lesson's steps for real, then its checks;
+                                    everything is removed afterwards unless --keep
+  check <lesson> [--json]           check what you built by hand (exit 0 pass, 1 fail)
+  hint <lesson>                     what to do next
+  reset [lesson] [--all]            remove what a lesson left (all lessons if none given;
+                                    --all also removes the root filesystem and progress)
+  rootfs                            build the default root filesystem now
+  doctor [--json]                   what this machine offers the lessons
+  help                              this text
+
+A lesson is named by number (1-${LESSONS.length}) or id (${LESSONS.map((l) => l.id).join(', ')}).
+The lab lives in ~/container-lessons of the invoking user (CONTAINER_LESSONS_HOME overrides).
+`;
+
+export class UsageError extends Error {
+  readonly exitCode = 2;
+}
+
+class EnvError extends Error {
+  readonly exitCode = 3;
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Out {
+  color: boolean;
+  write: (s: string) => void;
+}
+
+function paint(out: Out) {
+  const wrap = (code: string) => (s: string) => (out.color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  return { green: wrap('32'), red: wrap('31'), yellow: wrap('33'), dim: wrap('2'), bold: wrap('1'), cyan: wrap('36') };
+}
+
+function lessonArg(name: string | undefined): Lesson {
+  if (!name) throw new UsageError(`name a lesson: 1-${LESSONS.length} or ${LESSONS.map((l) => l.id).join(', ')}`);
+  const l = findLesson(name);
+  if (!l) throw new UsageError(`there is no lesson "${name}"; the lessons are:\n${LESSONS.map((x) => `  ${x.number}  ${x.id}`).join('\n')}`);
+  return l;
+}
+
+function requireRoot(verb: string): void {
+  if (process.getuid?.() !== 0) {
+    throw new EnvError(`\`${verb}\` makes mounts, cgroups and namespaces, which needs root`, `run it with sudo: sudo npx container-lessons ${process.argv.slice(2).join(' ')}`);
+  }
+}
+
+function formatChecks(results: CheckResult[], out: Out): string {
+  const c = paint(out);
+  return results
+    .map((r) => {
+      const mark = r.status === 'pass' ? c.green('✔ pass') : r.status === 'fail' ? c.red('✘ fail') : c.yellow('– skip');
+      const lines = [`  ${mark}  ${c.bold(r.title)}: ${r.reason}`];
+      if (r.hint) lines.push(`          ${c.yellow('hint:')} ${r.hint}`);
+      if (r.looked.length) lines.push(c.dim(`          looked at: ${r.looked.join(', ')}`));
+      return lines.join('\n');
+    })
+    .join('\n');
+}
+
+function indent(text: string, by = '    '): string {
+  return text
+    .split('\n')
+    .map((l) => by + l)
+    .join('\n');
+}
+
+function formatVerdict(passed: boolean, out: Out, what: string): string {
+  const c = paint(out);
+  return passed ? c.green(`${what}: passed`) : c.red(`${what}: not passed yet`);
+}
+
+async function cmdSolve(args: string[], opts: { json: boolean; keep: boolean }, lab: Lab, out: Out): Promise<number> {
+  requireRoot('solve');
+  const which = args[0] === 'all' ? LESSONS : [lessonArg(args[0])];
+  const c = paint(out);
+  const reports: LessonReport[] = [];
+  for (const lesson of which) {
+    if (!opts.json) out.write(`\n${c.bold(c.cyan(`Lesson ${lesson.number} · ${lesson.title}`))}\n`);
+    const report = await solveLesson(lesson, lab, {
+      keep: opts.keep,
+      hooks: opts.json
+        ? {}
+        : {
+            onStepStart: (_l, step, i) => out.write(`\n${c.bold(`── step ${i + 1}/${lesson.steps.length}: ${step.title}`)}\n${c.dim(indent(step.commands(lab).join('\n'), '   $ ').replace(/\$ /g, ''))}\n`),
+            onStepDone: (_l, sr) => {
+              if (sr.output) out.write(indent(sr.output) + '\n');
+              if (sr.error) out.write(c.red(`    error: ${sr.error.message}`) + (sr.error.hint ? `\n    ${c.yellow('hint:')} ${sr.error.hint}` : '') + '\n');
+            },
+            onChecking: () => out.write(`\n${c.bold('── checks')} ${c.dim('(reading the kernel)')}\n`),
+          },
+    });
+    reports.push(report);
+    if (!opts.json) {
+      if (report.reset.length) out.write(c.dim(`  (cleared first: ${report.reset.join('; ')})`) + '\n');
+      if (report.checks.length) out.write(formatChecks(report.checks, out) + '\n');
+      if (report.cleanup.kept) out.write(c.dim(`  kept (--keep): ${report.cleanup.removed.map((e) => `${e.kind} ${e.name}`).join('; ') || 'nothing'}; \`container-lessons reset ${lesson.number}\` removes it`) + '\n');
+      else out.write(c.dim(`  removed: ${report.cleanup.removed.map((e) => `${e.kind} ${e.name}`).join('; ') || 'nothing'}`) + '\n');
+      for (const e of report.cleanup.errors) out.write(c.red(`  cleanup: ${e}`) + '\n');
+      out.write(formatVerdict(report.passed, out, `Lesson ${lesson.number}`) + '\n');
+    }
+  }
+  const ok = reports.every((r) => r.passed && !r.cleanup.errors.length);
+  if (opts.json) out.write(JSON.stringify({ passed: ok, lessons: reports }, null, 2) + '\n');
+  else if (which.length > 1) out.write('\n' + formatVerdict(ok, out, `${reports.filter((r) => r.passed).length} of ${reports.length} lessons`) + '\n');
+  return ok ? 0 : 1;
+}
+
+async function cmdCheck(args: string[], opts: { json: boolean }, lab: Lab, out: Out): Promise<number> {
+  requireRoot('check');
+  const lesson = lessonArg(args[0]);
+  const { checks, passed } = await checkLesson(lesson, lab);
+  if (opts.json) out.write(JSON.stringify({ id: lesson.id, number: lesson.number, passed, checks }, null, 2) + '\n');
+  else {
+    out.write(`${paint(out).bold(`Lesson ${lesson.number} · ${lesson.title}`)}\n${formatChecks(checks, out)}\n${formatVerdict(passed, out, `Lesson ${lesson.number}`)}\n`);
+    if (passed) {
+      const next = LESSONS.find((l) => l.number === lesson.number + 1);
+      if (next) out.write(`next: container-lessons show ${next.number}   (${next.title})\n`);
+    }
+  }
+  return passed ? 0 : 1;
+}
+
+function cmdList(opts: { json: boolean }, lab: Lab, out: Out): number {
+  let passed: Record<string, string> = {};
+  let warning = '';
+  try {
+    passed = readProgress(lab).passed;
+  } catch (err) {
+    warning = (err as Error).message;
+  }
+  const firstOpen = LESSONS.find((l) => !passed[l.id]);
+  const rows = LESSONS.map((l) => ({ number: l.number, id: l.id, title: l.title, state: passed[l.id] ? 'passed' : l === firstOpen ? 'current' : 'open', passedAt: passed[l.id] ?? null }));
+  if (opts.json) {
+    out.write(JSON.stringify({ labRoot: lab.root, lessons: rows, warning: warning || undefined }, null, 2) + '\n');
+    return 0;
+  }
+  const c = paint(out);
+  for (const r of rows) {
+    const mark = r.state === 'passed' ? c.green('✔') : r.state === 'current' ? c.cyan('▶') : ' ';
+    out.write(`${mark} ${r.number}  ${r.id.padEnd(18)} ${r.title}\n`);
+  }
+  if (warning) out.write(c.yellow(`warning: ${warning}`) + '\n');
+  out.write(c.dim(`\nlab: ${lab.root}   start with: container-lessons show ${firstOpen?.number ?? 1}`) + '\n');
+  return 0;
+}
+
+async function cmdReset(args: string[], opts: { all: boolean }, lab: Lab, out: Out): Promise<number> {
+  requireRoot('reset');
+  const which = args[0] ? [lessonArg(args[0])] : LESSONS;
+  const removed: string[] = [];
+  for (const l of [...which].reverse()) removed.push(...(await l.reset(lab)));
+  if (opts.all) {
+    const fs = await import('node:fs');
+    for (const p of [lab.rootfs, lab.progressFile]) {
+      if (fs.existsSync(p)) {
+        fs.rmSync(p, { recursive: true, force: true });
+        removed.push(p);
+      }
+    }
+  } else if (args[0]) clearPassed(lab, which.map((l) => l.id));
+  out.write(removed.length ? `removed:\n${removed.map((r) => `  ${r}`).join('\n')}\n` : 'nothing to remove\n');
+  return 0;
+}
+
+function cmdDoctor(opts: { json: boolean }, lab: Lab, out: Out): number {
+  const report = doctor(lab);
+  if (opts.json) {
+    out.write(JSON.stringify(report, null, 2) + '\n');
+    return report.ok ? 0 : 1;
+  }
+  const c = paint(out);
+  for (const f of report.findings) {
+    const mark = f.level === 'ok' ? c.green('✔') : f.level === 'warn' ? c.yellow('!') : c.red('✘');
+    out.write(`${mark} ${f.name.padEnd(18)} ${f.detail}\n`);
+    if (f.fix) out.write(`  ${' '.repeat(18)} ${c.yellow('fix:')} ${f.fix}\n`);
+  }
+  out.write(`\nlabRoot: ${report.labRoot}\ncgroup mode: ${report.cgroupMode}\n${report.ok ? c.green('ready for the lessons') : c.red('not ready: see the fixes above')}\n`);
+  return report.ok ? 0 : 1;
+}
+
+export async function main(argv: string[], out: Out = { color: useColor(), write: (s) => process.stdout.write(s) }): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      all: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+      version: { type: 'boolean', short: 'v', default: false },
+    },
+  });
+  const [verb, ...args] = positionals;
+  const lab = labFor();
+  if (values.help || verb === 'help') {
+    out.write(USAGE);
+    return 0;
+  }
+  if (values.version) {
+    const { createRequire } = await import('node:module');
+    out.write(createRequire(import.meta.url)('../package.json').version + '\n');
+    return 0;
+  }
+  switch (verb) {
+    case undefined:
+      out.write(USAGE + '\n');
+      return cmdList({ json: false }, lab, out);
+    case 'list':
+      return cmdList(values, lab, out);
+    case 'show': {
+      const lesson = lessonArg(args[0]);
+      out.write(renderMarkdown(lessonMarkdown(lesson, lab), { color: out.color, width: Math.min(process.stdout.columns || 80, 100) }) + '\n');
+      return 0;
+    }
+    case 'hint': {
+      const lesson = lessonArg(args[0]);
+      out.write(`Lesson ${lesson.number} hint: ${lesson.hint(lab)}\n`);
+      return 0;
+    }
+    case 'solve':
+      if (!args[0]) throw new UsageError('solve what? a lesson (1-5 or its id) or all');
+      return cmdSolve(args, values, lab, out);
+    case 'check':
+      return cmdCheck(args, values, lab, out);
+    case 'reset':
+      return cmdReset(args, values, lab, out);
+    case 'doctor':
+      return cmdDoctor(values, lab, out);
+    case 'rootfs': {
+      requireRoot('rootfs');
+      const { marker, built } = ensureRootfs(lab.rootfs);
+      out.write(`${built ? 'built' : 'already there'}: ${lab.rootfs} (${marker.kind}${marker.tools ? `: ${marker.tools.join(' ')}` : ''})\n`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${verb}"\n\n${USAGE}`);
+  }
+}
+
+/** Entry point: turn every failure into a message and an exit code, never a stack trace. */
+export async function run(argv = process.argv.slice(2)): Promise<void> {
+  let exiting = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (exiting) return;
+    exiting = true;
+    process.stderr.write(`\ncontainer-lessons: ${sig}: cleaning up before exit...\n`);
+    void cleanupActive().finally(() => process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as Record<string, number>)[sig]));
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+  let code: number;
+  try {
+    code = await main(argv);
+  } catch (err) {
+    const e = err as Error & { exitCode?: number; hint?: string; code?: string };
+    const info = errorInfo(err);
+    process.stderr.write(`container-lessons: ${info.message}\n${info.hint ? `hint: ${info.hint}\n` : ''}`);
+    if (process.env.CONTAINER_LESSONS_DEBUG) process.stderr.write(String(e.stack) + '\n');
+    code = e.exitCode ?? (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' ? 2 : 1);
+    await cleanupActive();
+  }
+  process.exitCode = code;
+}

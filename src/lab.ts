@@ -1,0 +1,137 @@
+// Where a learner's lab lives and what they have passed. The lab belongs to the user who
+// invoked the workbook, also under sudo (SUDO_USER), so progress follows the person.
+import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+
+export interface Invoker {
+  user: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+/** Pure: a passwd line for `user`, or null. */
+export function passwdEntry(passwd: string, user: string): Invoker | null {
+  for (const line of passwd.split('\n')) {
+    const f = line.split(':');
+    if (f[0] === user && f.length >= 7) return { user, uid: Number(f[2]), gid: Number(f[3]), home: f[5] };
+  }
+  return null;
+}
+
+export function invoker(env: NodeJS.ProcessEnv = process.env): Invoker {
+  const sudoUser = env.SUDO_USER;
+  if (sudoUser && sudoUser !== 'root') {
+    try {
+      const e = passwdEntry(fs.readFileSync('/etc/passwd', 'utf8'), sudoUser);
+      if (e) return e;
+    } catch {
+      /* fall through */
+    }
+    return { user: sudoUser, uid: Number(env.SUDO_UID ?? 0), gid: Number(env.SUDO_GID ?? 0), home: path.join('/home', sudoUser) };
+  }
+  const info = os.userInfo();
+  return { user: info.username, uid: info.uid, gid: info.gid, home: env.HOME || info.homedir };
+}
+
+export interface Lab {
+  root: string;
+  invoker: Invoker;
+  progressFile: string;
+  rootfs: string;
+  /** Lesson 1: the union mount's directories. */
+  ufs: string;
+  /** Lesson 3: a file on the host that no container may reach. */
+  hostMarker: string;
+}
+
+export function labFor(env: NodeJS.ProcessEnv = process.env): Lab {
+  const who = invoker(env);
+  const root = path.resolve(env.CONTAINER_LESSONS_HOME || path.join(who.home, 'container-lessons'));
+  return {
+    root,
+    invoker: who,
+    progressFile: path.join(root, 'progress.json'),
+    rootfs: path.resolve(env.CONTAINER_LESSONS_ROOTFS || path.join(root, 'rootfs')),
+    ufs: path.join(root, 'ufs'),
+    hostMarker: path.join(root, 'host-only.txt'),
+  };
+}
+
+/** Create the lab directory, owned by the invoking user so they can look and clean up. */
+export function ensureLabRoot(lab: Lab): void {
+  if (!fs.existsSync(lab.root)) {
+    fs.mkdirSync(lab.root, { recursive: true });
+    chownToInvoker(lab, lab.root);
+  }
+}
+
+export function chownToInvoker(lab: Lab, p: string): void {
+  if (process.getuid?.() === 0 && lab.invoker.uid !== 0) {
+    try {
+      fs.chownSync(p, lab.invoker.uid, lab.invoker.gid);
+    } catch {
+      /* not fatal */
+    }
+  }
+}
+
+export interface Progress {
+  version: 1;
+  /** lesson id -> when it was first passed */
+  passed: Record<string, string>;
+}
+
+export function emptyProgress(): Progress {
+  return { version: 1, passed: {} };
+}
+
+/** Pure: parse a progress file; anything unexpected gives an error that says so. */
+export function parseProgress(text: string): Progress {
+  const data = JSON.parse(text);
+  if (!data || typeof data !== 'object' || data.version !== 1 || typeof data.passed !== 'object' || data.passed === null) {
+    throw new Error('not a container-lessons progress file (version 1)');
+  }
+  const passed: Record<string, string> = {};
+  for (const [k, v] of Object.entries(data.passed)) if (typeof v === 'string') passed[k] = v;
+  return { version: 1, passed };
+}
+
+export function readProgress(lab: Lab): Progress {
+  let text: string;
+  try {
+    text = fs.readFileSync(lab.progressFile, 'utf8');
+  } catch {
+    return emptyProgress();
+  }
+  try {
+    return parseProgress(text);
+  } catch (err) {
+    throw new Error(`${lab.progressFile} is unreadable (${(err as Error).message}); move it away to start over, nothing else is lost`);
+  }
+}
+
+/** Write atomically: a crash leaves the old file or the new one, never half of one. */
+export function writeProgress(lab: Lab, p: Progress): void {
+  ensureLabRoot(lab);
+  const tmp = `${lab.progressFile}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(p, null, 2) + '\n');
+  chownToInvoker(lab, tmp);
+  fs.renameSync(tmp, lab.progressFile);
+}
+
+export function markPassed(lab: Lab, lessonId: string): void {
+  const p = readProgress(lab);
+  if (!p.passed[lessonId]) {
+    p.passed[lessonId] = new Date().toISOString();
+    writeProgress(lab, p);
+  }
+}
+
+export function clearPassed(lab: Lab, lessonIds: string[]): void {
+  const p = readProgress(lab);
+  let changed = false;
+  for (const id of lessonIds) if (p.passed[id]) (delete p.passed[id], (changed = true));
+  if (changed) writeProgress(lab, p);
+}

@@ -1,0 +1,227 @@
+// Lesson 1: an overlayfs union mount, the walkthrough's layout.
+import fs from 'node:fs';
+import path from 'node:path';
+import { mountOverlay, unmount, listWhiteouts, overlayCommand, isWhiteout, procfs } from '../core/index.js';
+import { pass, fail, type CheckResult } from '../checks/result.js';
+import type { Lab } from '../lab.js';
+import { chownToInvoker } from '../lab.js';
+import type { Lesson } from './types.js';
+import { hostShell, lines } from './show.js';
+
+/** The walkthrough's files: directory -> file -> content ("" = empty file). */
+export const LAYOUT: Record<string, Record<string, string>> = {
+  lower1: { 'a.txt': '', 'n.txt': 'lower1\n' },
+  lower2: { 'b.txt': '', 'n.txt': 'lower2\n', 'x.txt': 'lower\n' },
+  upper: { 'c.txt': '', 'x.txt': 'upper\n' },
+  work: {},
+  merged: {},
+};
+
+export const dirs = (lab: Lab) => ({
+  lower1: path.join(lab.ufs, 'lower1'),
+  lower2: path.join(lab.ufs, 'lower2'),
+  upper: path.join(lab.ufs, 'upper'),
+  work: path.join(lab.ufs, 'work'),
+  merged: path.join(lab.ufs, 'merged'),
+});
+
+const spec = (lab: Lab) => {
+  const d = dirs(lab);
+  return { lowers: [d.lower2, d.lower1], upper: d.upper, work: d.work, merged: d.merged };
+};
+
+/** Overlay mounts at merged, as the host sees them (a learner may have mounted twice). */
+function mergedMounts(lab: Lab): procfs.MountInfo[] {
+  const merged = dirs(lab).merged;
+  return procfs.readMountinfo().filter((m) => m.mountPoint === merged);
+}
+
+function readText(p: string): string | null {
+  try {
+    return fs.readFileSync(p, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+function tree(root: string): string {
+  const out: string[] = [path.basename(root) + '/'];
+  for (const d of Object.keys(LAYOUT)) {
+    out.push(`  ${d}/`);
+    const dir = path.join(root, d);
+    for (const f of fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []) {
+      const text = readText(path.join(dir, f));
+      out.push(`    ${f}${text ? `   "${text.trim()}"` : ''}`);
+    }
+  }
+  return out.join('\n');
+}
+
+export const overlayLesson: Lesson = {
+  id: 'overlay',
+  number: 1,
+  title: 'A union mount with overlayfs',
+  file: '01-overlay.md',
+  steps: [
+    {
+      title: 'Lay out two lower layers, an upper layer and a work directory',
+      commands: (lab) => [
+        `mkdir -p ${lab.ufs} && cd ${lab.ufs}`,
+        'mkdir lower1 lower2 upper work merged',
+        'touch lower1/a.txt lower2/b.txt upper/c.txt',
+        'echo lower1 > lower1/n.txt; echo lower2 > lower2/n.txt',
+        'echo lower > lower2/x.txt; echo upper > upper/x.txt',
+      ],
+      async run(ctx) {
+        const { lab, ledger } = ctx;
+        if (fs.existsSync(lab.ufs)) {
+          throw Object.assign(new Error(`${lab.ufs} already exists`), { hint: '`container-lessons reset overlay` removes it (and unmounts merged)' });
+        }
+        fs.mkdirSync(lab.ufs, { recursive: true });
+        ledger.add('file', lab.ufs, () => fs.rmSync(lab.ufs, { recursive: true, force: true }));
+        for (const [d, files] of Object.entries(LAYOUT)) {
+          fs.mkdirSync(path.join(lab.ufs, d));
+          for (const [f, text] of Object.entries(files)) fs.writeFileSync(path.join(lab.ufs, d, f), text);
+        }
+        chownToInvoker(lab, lab.ufs);
+        return tree(lab.ufs);
+      },
+    },
+    {
+      title: 'Mount them as one: lowerdir=lower2:lower1 (top first), upperdir, workdir',
+      commands: (lab) => [`cd ${lab.ufs}`, 'mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged'],
+      async run(ctx) {
+        const s = spec(ctx.lab);
+        mountOverlay(s, ctx.ledger);
+        const m = mergedMounts(ctx.lab).at(-1);
+        return lines(
+          `mount("overlay", "${s.merged}", "overlay", 0, "lowerdir=...")  # = ${overlayCommand(s)}`,
+          await hostShell('ls -l merged', ctx.lab.ufs),
+          await hostShell('cat merged/x.txt merged/n.txt', ctx.lab.ufs),
+          m ? `# /proc/self/mountinfo: ${m.mountPoint} ${m.fstype} ${m.superOptions}` : '',
+        );
+      },
+    },
+    {
+      title: 'Delete a lower file through merged: the upper layer records a whiteout',
+      commands: (lab) => [`cd ${lab.ufs}`, 'rm merged/a.txt', 'ls -l upper lower1'],
+      async run(ctx) {
+        const d = dirs(ctx.lab);
+        fs.unlinkSync(path.join(d.merged, 'a.txt'));
+        return lines(
+          await hostShell('ls -l upper lower1 merged', ctx.lab.ufs),
+          '# whiteouts in upper: ' + listWhiteouts(d.upper).map((w) => w.path).join(', '),
+        );
+      },
+    },
+  ],
+
+  async check(lab) {
+    const d = dirs(lab);
+    const results: CheckResult[] = [];
+    const mi = '/proc/self/mountinfo';
+    const mounts = mergedMounts(lab);
+    const top = mounts.at(-1);
+    if (!top || top.fstype !== 'overlay') {
+      results.push(
+        fail(
+          'merged is an overlay mount',
+          top ? `${d.merged} is a ${top.fstype} mount, not overlay` : `nothing is mounted at ${d.merged}`,
+          `mount the layers: cd ${lab.ufs} && mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged`,
+          [mi],
+        ),
+      );
+      return results;
+    }
+    results.push(pass('merged is an overlay mount', `${d.merged}: overlay (${top.superOptions.split(',').filter((o) => /^(lower|upper|work)dir=/.test(o)).join(', ')})`, [mi]));
+
+    const names = fs.readdirSync(d.merged).sort();
+    const whiteA = (() => {
+      try {
+        return isWhiteout(fs.lstatSync(path.join(d.upper, 'a.txt')));
+      } catch {
+        return false;
+      }
+    })();
+    const expected = ['b.txt', 'c.txt', 'n.txt', 'x.txt', ...(whiteA ? [] : ['a.txt'])].sort();
+    const missing = expected.filter((n) => !names.includes(n));
+    results.push(
+      missing.length
+        ? fail('merged shows every layer', `merged lists ${names.join(' ') || 'nothing'}; missing ${missing.join(' ')}`, 'a missing name means a layer is not in the mount: lowerdir needs both lower2 and lower1, upperdir needs upper', [d.merged])
+        : pass('merged shows every layer', `merged lists ${names.join(' ')}: a from lower1, b from lower2, c from upper`, [d.merged]),
+    );
+
+    const x = readText(path.join(d.merged, 'x.txt'))?.trim();
+    results.push(
+      x === 'upper'
+        ? pass('upper wins over the lowers', 'merged/x.txt reads "upper"', [path.join(d.merged, 'x.txt')])
+        : fail('upper wins over the lowers', `merged/x.txt reads "${x ?? '(missing)'}", expected "upper"`, 'upper/x.txt must exist and upperdir must be ./upper: the upper layer always sits on top', [path.join(d.merged, 'x.txt')]),
+    );
+
+    const n = readText(path.join(d.merged, 'n.txt'))?.trim();
+    results.push(
+      n === 'lower2'
+        ? pass('lowerdir lists the top layer first', 'merged/n.txt reads "lower2": lower2 lies above lower1', [path.join(d.merged, 'n.txt')])
+        : fail(
+            'lowerdir lists the top layer first',
+            `merged/n.txt reads "${n ?? '(missing)'}", expected "lower2"`,
+            n === 'lower1' ? 'the lowerdir order is swapped: the first directory in lowerdir= is the top one, so use lowerdir=./lower2:./lower1' : 'lower2/n.txt should hold "lower2" and lower1/n.txt "lower1"',
+            [path.join(d.merged, 'n.txt')],
+          ),
+    );
+
+    const aUpper = path.join(d.upper, 'a.txt');
+    let st: fs.Stats | null = null;
+    try {
+      st = fs.lstatSync(aUpper);
+    } catch {
+      st = null;
+    }
+    if (st && isWhiteout(st) && !names.includes('a.txt')) {
+      results.push(pass('a deletion leaves a whiteout', 'upper/a.txt is a character device 0/0 and merged no longer shows a.txt', [aUpper, d.merged]));
+    } else {
+      results.push(
+        fail(
+          'a deletion leaves a whiteout',
+          st ? `upper/a.txt is there but not a 0/0 character device (mode ${st.mode.toString(8)}, rdev ${st.rdev})` : names.includes('a.txt') ? 'merged still shows a.txt' : 'a.txt is gone from merged but upper holds no whiteout for it',
+          st ? 'a whiteout is made by the kernel when you delete through merged; do not create upper/a.txt by hand' : `delete it through the union: rm ${path.join(d.merged, 'a.txt')} (never in lower1 directly)`,
+          [aUpper, d.merged],
+        ),
+      );
+    }
+
+    const changed: string[] = [];
+    for (const layer of ['lower1', 'lower2'] as const) {
+      for (const [f, text] of Object.entries(LAYOUT[layer])) {
+        const got = readText(path.join(d[layer], f));
+        if (got === null || got.trim() !== text.trim()) changed.push(`${layer}/${f}`);
+      }
+      const extra = fs.existsSync(d[layer]) ? fs.readdirSync(d[layer]).filter((f) => !(f in LAYOUT[layer])) : [];
+      changed.push(...extra.map((f) => `${layer}/${f} (new)`));
+    }
+    results.push(
+      changed.length
+        ? fail('the lower layers are untouched', `changed: ${changed.join(', ')}`, 'all writes through merged must land in upper; were files edited in lower1/lower2 directly? `container-lessons reset overlay` starts over', [d.lower1, d.lower2])
+        : pass('the lower layers are untouched', 'lower1 and lower2 hold exactly their original files; every change went to upper', [d.lower1, d.lower2]),
+    );
+    return results;
+  },
+
+  hint: (lab) =>
+    `Mount with the top lower layer first: cd ${lab.ufs} && mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged ; then rm merged/a.txt and look at upper with ls -l.`,
+
+  async reset(lab) {
+    const removed: string[] = [];
+    const merged = dirs(lab).merged;
+    // A learner may have mounted more than once: peel every layer off.
+    for (let i = 0; i < 16 && mergedMounts(lab).length; i++) {
+      unmount(merged);
+      removed.push(`mount ${merged}`);
+    }
+    if (fs.existsSync(lab.ufs)) {
+      fs.rmSync(lab.ufs, { recursive: true, force: true });
+      removed.push(lab.ufs);
+    }
+    return removed;
+  },
+};

@@ -1,0 +1,265 @@
+// Lesson 2: a control group named "container" that holds a busy loop to 20 % of a CPU.
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { CpuGroup, cgroupLayout, CgroupError, procfs, type CpuStat } from '../core/index.js';
+import { pass, fail, skip, type CheckResult } from '../checks/result.js';
+import type { Lesson } from './types.js';
+import { hostShell, lines } from './show.js';
+
+export const GROUP = 'container';
+export const PERIOD = 100000;
+export const QUOTA = 20000;
+export const TARGET_PERCENT = 20;
+export const TOLERANCE = 2;
+/** How long a check watches the loop. Quota is enforced per 100 ms period; over 2 s a
+ * misaligned period moves the share by at most 1 point. */
+export const WINDOW_MS = 2000;
+/** The busy loop the workbook starts carries this name as its $0, so reset can tell it apart. */
+export const LOOP_TAG = 'container-lessons-busy-loop';
+
+export interface Share {
+  percent: number;
+  pids: number[];
+  before: CpuStat | null;
+  after: CpuStat | null;
+}
+
+/** The real CPU share of every process in the group over a window, from per-task counters. */
+export async function measureShare(group: CpuGroup, windowMs = WINDOW_MS): Promise<Share> {
+  const pids = group.procs();
+  const cpu = () => pids.reduce((sum, p) => sum + (procfs.processCpuNs(p) ?? 0), 0);
+  const stat = () => {
+    try {
+      return group.cpuStat();
+    } catch {
+      return null;
+    }
+  };
+  const before = stat();
+  const c0 = cpu();
+  const t0 = process.hrtime.bigint();
+  await new Promise((r) => setTimeout(r, windowMs));
+  const c1 = cpu();
+  const t1 = process.hrtime.bigint();
+  const after = stat();
+  return { percent: ((c1 - c0) / Number(t1 - t0)) * 100, pids, before, after };
+}
+
+function procCgroupLine(pid: number, version: 1 | 2): string {
+  try {
+    const lines = procfs.parseProcCgroup(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+    const l = version === 2 ? lines.find((x) => x.hierarchy === 0) : lines.find((x) => x.controllers.includes('cpu'));
+    return l ? `${l.hierarchy}:${l.controllers.join(',')}:${l.path}` : '(no cpu line)';
+  } catch {
+    return '(gone)';
+  }
+}
+
+function startLoop(detach: boolean): ReturnType<typeof spawn> {
+  const child = spawn('/bin/sh', ['-c', 'while : ; do : ; done', LOOP_TAG], { stdio: 'ignore', detached: detach });
+  if (detach) child.unref();
+  return child;
+}
+
+const quotaCommand = (g: CpuGroup) =>
+  g.version === 1 ? [`echo ${PERIOD} > ${g.dir}/cpu.cfs_period_us`, `echo ${QUOTA} > ${g.dir}/cpu.cfs_quota_us`] : [`echo "${QUOTA} ${PERIOD}" > ${g.dir}/cpu.max`];
+
+function group(): CpuGroup {
+  return new CpuGroup(GROUP);
+}
+
+export const cgroupLesson: Lesson = {
+  id: 'cgroup-cpu',
+  number: 2,
+  title: 'A cgroup holds a busy loop to 20 % CPU',
+  file: '02-cgroup-cpu.md',
+  steps: [
+    {
+      title: 'Find where the cpu controller lives on this machine',
+      commands: () => ['mount -t cgroup; mount -t cgroup2', 'cat /proc/self/cgroup'],
+      async run() {
+        const layout = cgroupLayout();
+        const g = group();
+        return lines(
+          `cgroup mode: ${layout.mode}${layout.mode === 'hybrid' ? ' (v1 controllers, plus a cgroup2 mount without them)' : ''}`,
+          `cpu controller: cgroup v${g.version} hierarchy at ${layout.cpu!.mountPoint}`,
+          await hostShell('mount -t cgroup,cgroup2 | head -20'),
+        );
+      },
+    },
+    {
+      title: 'Create the control group "container"',
+      commands: () => {
+        const g = group();
+        return [`mkdir ${g.dir}`, `ls ${g.dir}`, g.version === 1 ? `cat ${g.dir}/cpu.cfs_quota_us ${g.dir}/cpu.cfs_period_us` : `cat ${g.dir}/cpu.max`];
+      },
+      async run(ctx) {
+        const g = group();
+        g.create(ctx.ledger);
+        ctx.state.set('group', g);
+        return lines(
+          `mkdir("${g.dir}")${g.acctDir ? ` and mkdir("${g.acctDir}") for usage counters` : ''}`,
+          await hostShell(`ls ${g.dir} | grep -E '^(cgroup.procs|tasks|cpu\\.)' | tr '\\n' ' '`),
+          await hostShell(g.version === 1 ? `cat ${g.dir}/cpu.cfs_quota_us ${g.dir}/cpu.cfs_period_us` : `cat ${g.dir}/cpu.max`),
+          '# no limit yet: -1 (v1) or "max" (v2) means unlimited',
+        );
+      },
+    },
+    {
+      title: 'Start a busy loop: it takes a whole CPU',
+      commands: () => ['while : ; do : ; done &', 'top -p $!'],
+      async run(ctx) {
+        const loop = startLoop(ctx.keep);
+        const pid = loop.pid!;
+        ctx.state.set('loop', pid);
+        const exited = new Promise((r) => loop.on('exit', r));
+        ctx.ledger.add('process', `busy loop (pid ${pid})`, async () => {
+          loop.kill('SIGKILL');
+          await exited;
+        });
+        const t0 = procfs.processCpuNs(pid) ?? 0;
+        const w0 = process.hrtime.bigint();
+        await new Promise((r) => setTimeout(r, 1000));
+        const share = (((procfs.processCpuNs(pid) ?? 0) - t0) / Number(process.hrtime.bigint() - w0)) * 100;
+        return lines(`busy loop started: pid ${pid}`, `measured over 1 s: ${share.toFixed(1)} % of one CPU`);
+      },
+    },
+    {
+      title: 'Set the quota: 20000 µs of CPU time in every 100000 µs period',
+      commands: () => quotaCommand(group()),
+      async run(ctx) {
+        const g = ctx.state.get('group') as CpuGroup;
+        g.setCpuLimit(QUOTA, PERIOD);
+        return lines(...quotaCommand(g).map((c) => `# ${c}`), await hostShell(g.version === 1 ? `cat ${g.dir}/cpu.cfs_quota_us ${g.dir}/cpu.cfs_period_us` : `cat ${g.dir}/cpu.max`));
+      },
+    },
+    {
+      title: 'Put the loop into the group',
+      commands: () => [`echo <pid> > ${group().dir}/cgroup.procs   # v1 also: tasks`, 'cat /proc/<pid>/cgroup'],
+      async run(ctx) {
+        const g = ctx.state.get('group') as CpuGroup;
+        const pid = ctx.state.get('loop') as number;
+        g.addProcess(pid);
+        const share = await measureShare(g, 1000);
+        return lines(
+          `# echo ${pid} > ${g.dir}/cgroup.procs`,
+          await hostShell(`cat /proc/${pid}/cgroup`),
+          `measured over 1 s: ${share.percent.toFixed(1)} % of one CPU`,
+        );
+      },
+    },
+  ],
+
+  async check() {
+    let g: CpuGroup;
+    try {
+      g = group();
+    } catch (err) {
+      return [skip('a cgroup with the cpu controller', (err as Error).message + (err instanceof CgroupError && err.hint ? ` (${err.hint})` : ''), ['/proc/self/mountinfo'])];
+    }
+    const results: CheckResult[] = [];
+    if (!g.exists()) {
+      return [fail(`the group "${GROUP}" exists`, `${g.dir} does not exist`, `create it: mkdir ${g.dir}`, [g.dir])];
+    }
+    results.push(pass(`the group "${GROUP}" exists`, `${g.dir} (cgroup v${g.version})`, [g.dir]));
+
+    const files = g.version === 1 ? [path.join(g.dir, 'cpu.cfs_quota_us'), path.join(g.dir, 'cpu.cfs_period_us')] : [path.join(g.dir, 'cpu.max')];
+    let limit;
+    try {
+      limit = g.cpuLimit();
+    } catch (err) {
+      return [...results, fail('quota 20000 per period 100000', `cannot read ${files.join(', ')}: ${(err as Error).message}`, g.version === 2 ? 'enable the cpu controller: echo +cpu > ' + path.join(path.dirname(g.dir), 'cgroup.subtree_control') : 'is this a cpu hierarchy?', files)];
+    }
+    const shown = g.version === 1 ? `cpu.cfs_quota_us=${limit.quotaUs ?? -1}, cpu.cfs_period_us=${limit.periodUs}` : `cpu.max="${limit.quotaUs ?? 'max'} ${limit.periodUs}"`;
+    const limitOk = limit.quotaUs === QUOTA && limit.periodUs === PERIOD;
+    results.push(
+      limitOk
+        ? pass('quota 20000 per period 100000', shown, files)
+        : fail(
+            'quota 20000 per period 100000',
+            shown,
+            limit.quotaUs === null
+              ? `no limit is set: ${quotaCommand(g).join(' ; ')}`
+              : `20 % of a ${PERIOD} µs period is ${QUOTA} µs: ${quotaCommand(g).join(' ; ')}`,
+            files,
+          ),
+    );
+
+    const procsFile = path.join(g.dir, 'cgroup.procs');
+    const pids = g.procs();
+    if (!pids.length) {
+      results.push(fail('a process is in the group', `${procsFile} is empty`, `start the loop (while : ; do : ; done &) and move it in: echo $! > ${procsFile}`, [procsFile]));
+      return results;
+    }
+    results.push(pass('a process is in the group', `${procsFile}: ${pids.map((p) => `${p} (${procfs.comm(p)}, ${procCgroupLine(p, g.version)})`).join(', ')}`, [procsFile, ...pids.map((p) => `/proc/${p}/cgroup`)]));
+
+    const share = await measureShare(g);
+    const looked = [...share.pids.map((p) => `/proc/${p}/task/*/schedstat`), path.join(g.dir, 'cpu.stat')];
+    const pct = share.percent;
+    const within = Math.abs(pct - TARGET_PERCENT) <= TOLERANCE;
+    const title = `the group gets ${TARGET_PERCENT} % CPU (±${TOLERANCE} points)`;
+    const measured = `measured ${pct.toFixed(1)} % of one CPU over ${WINDOW_MS / 1000} s for pid ${share.pids.join(', ')}`;
+    if (within) results.push(pass(title, measured, looked));
+    else if (pct < 5) results.push(fail(title, measured, 'the process in the group is hardly running: is it the busy loop (while : ; do : ; done &)? put the loop\'s pid into cgroup.procs, not your shell\'s', looked));
+    else if (pct < TARGET_PERCENT - TOLERANCE) results.push(fail(title, measured, limitOk ? 'less than the quota allows: the machine may be busy with other work; try the check again' : 'the quota is lower than 20000', looked));
+    else results.push(fail(title, measured, limit.quotaUs === null ? 'no quota is set, so the loop runs free' : `a share of ${pct.toFixed(0)} % matches a quota of about ${Math.round((pct / 100) * PERIOD)} µs: set ${QUOTA}`, looked));
+
+    if (share.before && share.after) {
+      const throttled = share.after.nrThrottled - share.before.nrThrottled;
+      const periods = share.after.nrPeriods - share.before.nrPeriods;
+      const stat = `cpu.stat: ${throttled} of ${periods} periods throttled during the window (nr_throttled ${share.after.nrThrottled}, throttled ${(share.after.throttledUs / 1e6).toFixed(2)} s in all)`;
+      results.push(
+        throttled > 0
+          ? pass('the kernel throttles the group', stat, [path.join(g.dir, 'cpu.stat')])
+          : fail('the kernel throttles the group', stat, 'no period was throttled: without a quota (or without a busy process) the kernel never has to hold the group back', [path.join(g.dir, 'cpu.stat')]),
+      );
+    }
+    return results;
+  },
+
+  hint: () => {
+    try {
+      const g = group();
+      return `mkdir ${g.dir}; ${quotaCommand(g).join('; ')}; while : ; do : ; done & echo $! > ${g.dir}/cgroup.procs`;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  },
+
+  async reset() {
+    let g: CpuGroup;
+    try {
+      g = group();
+    } catch {
+      return [];
+    }
+    if (!g.exists()) return [];
+    const removed: string[] = [];
+    for (const dir of [g.dir, g.acctDir]) {
+      if (!dir || !fs.existsSync(dir)) continue;
+      const procs = fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+      for (const pid of procs) {
+        if ((procfs.cmdline(pid) ?? '').includes(LOOP_TAG)) {
+          try {
+            process.kill(pid, 'SIGKILL');
+            removed.push(`busy loop pid ${pid}`);
+          } catch {
+            /* gone */
+          }
+        } else {
+          // Not ours (the learner's own loop or shell): move it out rather than kill it.
+          try {
+            fs.writeFileSync(path.join(path.dirname(dir), 'cgroup.procs'), String(pid));
+            removed.push(`moved pid ${pid} (${procfs.comm(pid)}) out of ${dir}: it still runs, end it with kill ${pid}`);
+          } catch {
+            /* gone */
+          }
+        }
+      }
+    }
+    g.remove();
+    removed.push(g.dir);
+    return removed;
+  },
+};

@@ -1,0 +1,141 @@
+// Lesson 3: a mount namespace and a new root (pivot_root), with a hostname of its own (UTS).
+import fs from 'node:fs';
+import { probeNamespaces, procfs, libc, type Running, type Namespace } from '../core/index.js';
+import { pass, fail, type CheckResult } from '../checks/result.js';
+import { describe } from '../checks/containers.js';
+import type { Lab } from '../lab.js';
+import { chownToInvoker } from '../lab.js';
+import type { Lesson } from './types.js';
+import { hostShell, inContainer, lines } from './show.js';
+import { rootfsStep, startLessonContainer, labMarker, findContainers, noContainer, killLabContainers } from './container-common.js';
+
+export const HOSTNAME = 'container';
+const NS: Namespace[] = ['mnt', 'uts'];
+/** Where a container may legitimately have mounts of its own. */
+const OWN_MOUNTS = ['/', '/proc', '/dev', '/sys', '/tmp', '/run'];
+
+const isOwnMount = (mp: string) => OWN_MOUNTS.some((m) => mp === m || (m !== '/' && mp.startsWith(m + '/')));
+
+const byHand = (lab: Lab) => `unshare --mount --uts --fork sh -c 'hostname ${HOSTNAME}; mount --bind ${lab.rootfs} ${lab.rootfs}; cd ${lab.rootfs}; mkdir -p .old_root; pivot_root . .old_root; umount -l /.old_root; rmdir /.old_root; mount -t proc proc /proc; cd /; exec sh'`;
+
+export const mountNamespaceLesson: Lesson = {
+  id: 'mount-namespace',
+  number: 3,
+  title: 'A mount namespace and a new root',
+  file: '03-mount-namespace.md',
+  steps: [
+    rootfsStep,
+    {
+      title: 'Start a shell in new mount and UTS namespaces, pivot_root into the rootfs, detach the old root',
+      commands: (lab) => [byHand(lab)],
+      async run(ctx) {
+        fs.writeFileSync(ctx.lab.hostMarker, 'only the host can read this\n');
+        chownToInvoker(ctx.lab, ctx.lab.hostMarker);
+        ctx.ledger.add('file', ctx.lab.hostMarker, () => fs.rmSync(ctx.lab.hostMarker, { force: true }));
+        const c = await startLessonContainer(ctx, NS, { hostname: HOSTNAME, mountProc: true });
+        return lines(
+          `unshare(CLONE_NEWNS|CLONE_NEWUTS), mount --make-rprivate /, bind ${ctx.lab.rootfs}, pivot_root(".", ".old_root"), umount2("/.old_root", MNT_DETACH), sethostname("${HOSTNAME}"), execve("/bin/sh")`,
+          `container running: host pid ${c.pid}`,
+          await inContainer(c, NS, 'hostname; ls /'),
+          await inContainer(c, NS, 'cat /proc/self/mountinfo'),
+          await inContainer(c, NS, `cat ${ctx.lab.hostMarker}`),
+        );
+      },
+    },
+    {
+      title: 'Look from the host: nothing of the container is mounted here',
+      commands: (lab) => [`grep ${lab.rootfs} /proc/self/mountinfo`, 'ls -l /proc/<pid>/ns/mnt /proc/self/ns/mnt', 'hostname'],
+      async run(ctx) {
+        const c = ctx.state.get('container') as Running;
+        return lines(
+          await hostShell(`grep -c ' ${ctx.lab.rootfs}' /proc/self/mountinfo`),
+          await hostShell(`readlink /proc/${c.pid}/ns/mnt /proc/self/ns/mnt /proc/${c.pid}/ns/uts /proc/self/ns/uts`),
+          await hostShell('hostname'),
+          '# and the container still sees only its own processes? not yet: ps inside shows every host process (lesson 4)',
+          await inContainer(c, NS, 'ps -e | head -5'),
+        );
+      },
+    },
+  ],
+
+  async check(lab) {
+    const title = 'a process has the rootfs as /';
+    const m = labMarker(lab, title);
+    if (!('id' in m)) return [m];
+    const found = findContainers(m.id);
+    if (!found.leaders.length) return [noContainer(lab, title, byHand(lab))];
+    const results: CheckResult[] = [];
+    const own = found.leaders.find((p) => p.ns.mnt !== found.host.mnt) ?? found.leaders[0];
+    results.push(pass(title, `${describe(own)} sees ${lab.rootfs} as / (${found.all.length} process${found.all.length === 1 ? '' : 'es'} in the rootfs)`, [`/proc/${own.pid}/root`]));
+
+    const mntLooked = [`/proc/${own.pid}/ns/mnt`, '/proc/self/ns/mnt'];
+    if (own.ns.mnt === found.host.mnt) {
+      results.push(fail('its own mount namespace', `${describe(own)} is in the host's mount namespace (${own.ns.mnt})`, 'chroot alone changes one process\'s root but shares every mount with the host; start it with unshare --mount (CLONE_NEWNS)', mntLooked));
+      return results;
+    }
+    results.push(pass('its own mount namespace', `${own.ns.mnt}, the host has ${found.host.mnt}`, mntLooked));
+
+    if (!fs.existsSync(lab.hostMarker)) {
+      fs.writeFileSync(lab.hostMarker, 'only the host can read this\n');
+      chownToInvoker(lab, lab.hostMarker);
+    }
+    let probe;
+    try {
+      probe = await probeNamespaces(own.pid, [lab.hostMarker]);
+    } catch (err) {
+      results.push(fail('the host\'s files are out of reach', (err as Error).message, 'the container ended while it was checked: start it again', []));
+      return results;
+    }
+    const reach = probe.visible[lab.hostMarker];
+    results.push(
+      probe.nsRootIsRootfs && !reach
+        ? pass('the host\'s files are out of reach', `the mount namespace's own root is the rootfs and ${lab.hostMarker} cannot be reached from it`, [`/proc/${own.pid}/ns/mnt (entered)`, lab.hostMarker])
+        : fail(
+            'the host\'s files are out of reach',
+            reach ? `${lab.hostMarker} is reachable from the root of the container's mount namespace` : 'the root of the container\'s mount namespace is not the rootfs',
+            'chroot only moves one process\'s view; the namespace still holds the host root, and a root process can climb back out (chroot escape). Use pivot_root . .old_root, then umount -l /.old_root',
+            [`/proc/${own.pid}/ns/mnt (entered)`, lab.hostMarker],
+          ),
+    );
+
+    const inside = procfs.readMountinfo(own.pid);
+    const foreign = inside.filter((x) => !isOwnMount(x.mountPoint));
+    results.push(
+      foreign.length
+        ? fail('no host mounts inside', `the container's mount table still holds ${foreign.slice(0, 3).map((x) => `${x.mountPoint} (${x.fstype})`).join(', ')}${foreign.length > 3 ? ` and ${foreign.length - 3} more` : ''}`, foreign.some((x) => x.mountPoint.startsWith('/.old_root') || x.mountPoint.startsWith('/old')) ? 'the old root is still attached: umount -l /.old_root (MNT_DETACH) after pivot_root' : 'unmount what the container does not need; after pivot_root the host\'s mounts sit under the old root until it is detached', [`/proc/${own.pid}/mountinfo`])
+        : pass('no host mounts inside', `the container's mounts: ${inside.map((x) => `${x.mountPoint} (${x.fstype})`).join(', ')}`, [`/proc/${own.pid}/mountinfo`]),
+    );
+
+    const hostMounts = procfs.readMountinfo();
+    const hostPeers = new Set(hostMounts.map(procfs.sharedPeerGroup).filter((x) => x !== null));
+    const shared = inside.filter((x) => {
+      const g = procfs.sharedPeerGroup(x);
+      return g !== null && hostPeers.has(g);
+    });
+    const leaked = hostMounts.filter((x) => x.mountPoint === lab.rootfs || x.mountPoint.startsWith(lab.rootfs + '/'));
+    results.push(
+      shared.length || leaked.length
+        ? fail(
+            'mounts made inside stay inside',
+            leaked.length ? `the host sees ${leaked.map((x) => `${x.mountPoint} (${x.fstype})`).join(', ')}` : `${shared.map((x) => `${x.mountPoint} (${x.optional.join(' ')})`).join(', ')} share a peer group with the host`,
+            leaked.length ? 'those mounts were made in the host\'s namespace (or propagated to it): mount inside the new namespace only, after mount --make-rprivate /' : 'shared propagation sends every mount inside to the host: run mount --make-rprivate / first (util-linux unshare does it for you)',
+            [`/proc/${own.pid}/mountinfo`, '/proc/self/mountinfo'],
+          )
+        : pass('mounts made inside stay inside', `no mount of the container is in a peer group with the host, and the host has nothing mounted under ${lab.rootfs}`, [`/proc/${own.pid}/mountinfo`, '/proc/self/mountinfo']),
+    );
+
+    const utsLooked = [`/proc/${own.pid}/ns/uts`, '/proc/self/ns/uts'];
+    const hostName = libc.gethostname();
+    if (own.ns.uts === found.host.uts) {
+      results.push(fail('a hostname of its own', `${describe(own)} shares the host's UTS namespace (hostname ${hostName})`, 'add --uts (CLONE_NEWUTS) or `hostname` inside renames the host', utsLooked));
+    } else if (probe.hostname === hostName) {
+      results.push(fail('a hostname of its own', `its own UTS namespace, but the hostname is still "${hostName}", the host's`, `set it inside: hostname ${HOSTNAME}`, utsLooked));
+    } else {
+      results.push(pass('a hostname of its own', `"${probe.hostname}" inside, "${hostName}" on the host`, utsLooked));
+    }
+    return results;
+  },
+
+  hint: (lab) => `Leave a container running on the rootfs, e.g.: ${byHand(lab)}`,
+  reset: killLabContainers,
+};

@@ -1,0 +1,106 @@
+// Lesson 4: a PID namespace. The first process is PID 1; ps needs a /proc of its own.
+import fs from 'node:fs';
+import path from 'node:path';
+import { runContainer, procfs, type Running, type Namespace } from '../core/index.js';
+import { pass, fail, type CheckResult } from '../checks/result.js';
+import { describe } from '../checks/containers.js';
+import type { Lab } from '../lab.js';
+import type { Lesson } from './types.js';
+import { hostShell, inContainer, lines } from './show.js';
+import { rootfsStep, startLessonContainer, labMarker, findContainers, noContainer, killLabContainers, pidsInNamespace } from './container-common.js';
+
+const NS: Namespace[] = ['mnt', 'uts', 'ipc', 'pid'];
+
+const byHand = (lab: Lab) => `unshare --mount --uts --ipc --pid --fork --mount-proc=${lab.rootfs}/proc chroot ${lab.rootfs} sh`;
+
+export const pidNamespaceLesson: Lesson = {
+  id: 'pid-namespace',
+  number: 4,
+  title: 'A PID namespace: your shell becomes PID 1',
+  file: '04-pid-namespace.md',
+  steps: [
+    rootfsStep,
+    {
+      title: 'A new PID namespace without its own /proc: ps has nothing to read',
+      commands: (lab) => [`unshare --mount --pid --fork chroot ${lab.rootfs} sh -c 'echo my pid is $$; ps'`],
+      async run(ctx) {
+        const r = await runContainer({ rootfs: ctx.lab.rootfs, namespaces: NS, mountProc: false, argv: ['/bin/sh', '-c', 'echo "my pid is $$"; ls /proc | head -3; ps'] });
+        return lines(`[container]# echo "my pid is $$"; ls /proc; ps`, (r.stdout + r.stderr).trimEnd(), `(exit ${r.code})`);
+      },
+    },
+    {
+      title: 'Mount /proc from inside the namespace: ps lists only the container',
+      commands: (lab) => [byHand(lab), 'ps -ef   # inside'],
+      async run(ctx) {
+        const c = await startLessonContainer(ctx, NS, { hostname: 'container', mountProc: true });
+        return lines(
+          `unshare(CLONE_NEWPID|...), then the next child is PID 1; it mounts proc at /proc before exec`,
+          await inContainer(c, NS, 'echo "my pid is $$"; ps -ef'),
+          '# the same process seen from the host:',
+          await hostShell(`grep -E '^(Name|Pid|NSpid)' /proc/${c.pid}/status`),
+        );
+      },
+    },
+    {
+      title: 'From the host, the container\'s processes are ordinary processes',
+      commands: () => ['ps -o pid,ppid,comm --ppid <host pid of PID 1> -p <host pid of PID 1>', 'kill -9 <host pid of PID 1>   # ends the whole namespace'],
+      async run(ctx) {
+        const c = ctx.state.get('container') as Running;
+        return hostShell(`ps -o pid,ppid,comm --ppid ${c.pid} -p ${c.pid}`);
+      },
+    },
+  ],
+
+  async check(lab) {
+    const title = 'a process has the rootfs as /';
+    const m = labMarker(lab, title);
+    if (!('id' in m)) return [m];
+    const found = findContainers(m.id);
+    if (!found.leaders.length) return [noContainer(lab, title, byHand(lab))];
+    const results: CheckResult[] = [];
+    const own = found.leaders.find((p) => p.ns.pid !== found.host.pid) ?? found.leaders[0];
+    results.push(pass(title, `${describe(own)} (${found.all.length} process${found.all.length === 1 ? '' : 'es'} in the rootfs)`, [`/proc/${own.pid}/root`]));
+
+    const pidLooked = [`/proc/${own.pid}/ns/pid`, '/proc/self/ns/pid'];
+    if (own.ns.pid === found.host.pid) {
+      results.push(fail('its own PID namespace', `${describe(own)} is in the host's PID namespace (${own.ns.pid})`, 'add --pid --fork to unshare (CLONE_NEWPID): without --fork, unshare itself stays outside and only its children enter', pidLooked));
+      return results;
+    }
+    results.push(pass('its own PID namespace', `${own.ns.pid}, the host has ${found.host.pid}`, pidLooked));
+
+    const inner = own.nspid[own.nspid.length - 1];
+    const status = `/proc/${own.pid}/status`;
+    results.push(
+      inner === 1
+        ? pass('the first process is PID 1', `NSpid: ${own.nspid.join(' ')}: host pid ${own.pid} is pid 1 inside`, [status])
+        : fail('the first process is PID 1', `NSpid: ${own.nspid.join(' ')}: the oldest process inside is pid ${inner}`, 'PID 1 has exited (and the namespace with it) or the shell is not the first child after unshare --pid --fork', [status]),
+    );
+
+    const procDir = path.join('/proc', String(own.pid), 'root', 'proc');
+    const mountinfo = `/proc/${own.pid}/mountinfo`;
+    const procMount = procfs.readMountinfo(own.pid).find((x) => x.mountPoint === '/proc' && x.fstype === 'proc');
+    if (!procMount) {
+      results.push(fail('/proc belongs to the container', 'nothing of type proc is mounted at /proc inside: ps fails there', 'mount it from inside: mount -t proc proc /proc (or unshare --mount-proc)', [mountinfo]));
+      return results;
+    }
+    let procNs: string | null = null;
+    try {
+      procNs = fs.readlinkSync(path.join(procDir, '1', 'ns', 'pid'));
+    } catch {
+      procNs = null;
+    }
+    const listed = fs.readdirSync(procDir).filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
+    const members = pidsInNamespace(own.ns.pid!);
+    const looked = [mountinfo, `${procDir}/*`, `${procDir}/1/ns/pid`];
+    if (procNs !== own.ns.pid) {
+      results.push(fail('/proc belongs to the container', `the /proc inside lists ${listed.length} processes; its pid 1 is in ${procNs ?? 'no namespace'}, not the container's ${own.ns.pid}`, 'that proc was mounted by a process outside the new PID namespace (or is the host\'s): mount it from PID 1 or a child of it, after unshare --pid --fork', looked));
+      return results;
+    }
+    const names = listed.map((p) => `${p} ${fs.existsSync(path.join(procDir, String(p), 'comm')) ? fs.readFileSync(path.join(procDir, String(p), 'comm'), 'utf8').trim() : '?'}`);
+    results.push(pass('/proc belongs to the container', `ps inside sees ${listed.length} process${listed.length === 1 ? '' : 'es'} (${names.join(', ')}); the host counts ${members.length} in that namespace`, looked));
+    return results;
+  },
+
+  hint: (lab) => `Leave a shell running in new PID and mount namespaces with its own /proc: ${byHand(lab)}`,
+  reset: killLabContainers,
+};

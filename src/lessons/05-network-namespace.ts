@@ -1,0 +1,73 @@
+// Lesson 5: a network namespace: inside there is only lo.
+import { runContainer, procfs, type Namespace } from '../core/index.js';
+import { pass, fail, type CheckResult } from '../checks/result.js';
+import { describe } from '../checks/containers.js';
+import type { Lab } from '../lab.js';
+import type { Lesson } from './types.js';
+import { hostShell, inContainer, lines } from './show.js';
+import { rootfsStep, startLessonContainer, labMarker, findContainers, noContainer, killLabContainers } from './container-common.js';
+
+const NS: Namespace[] = ['mnt', 'uts', 'ipc', 'pid', 'net'];
+
+const byHand = (lab: Lab) => `unshare --mount --uts --ipc --pid --net --fork --mount-proc=${lab.rootfs}/proc chroot ${lab.rootfs} sh`;
+
+export const networkNamespaceLesson: Lesson = {
+  id: 'network-namespace',
+  number: 5,
+  title: 'A network namespace: only lo',
+  file: '05-network-namespace.md',
+  steps: [
+    rootfsStep,
+    {
+      title: 'Without a network namespace the container sees the host\'s interfaces',
+      commands: (lab) => [`unshare --mount --pid --fork --mount-proc=${lab.rootfs}/proc chroot ${lab.rootfs} ip link`],
+      async run(ctx) {
+        const r = await runContainer({ rootfs: ctx.lab.rootfs, namespaces: ['mnt', 'uts', 'ipc', 'pid'], argv: ['/bin/sh', '-c', 'ip -brief link 2>&1 || cat /proc/net/dev'] });
+        return lines('[container]# ip -brief link', (r.stdout + r.stderr).trimEnd());
+      },
+    },
+    {
+      title: 'With one: a fresh network stack that has only the loopback device',
+      commands: (lab) => [byHand(lab), 'ip link   # inside'],
+      async run(ctx) {
+        const c = await startLessonContainer(ctx, NS, { hostname: 'container', mountProc: true });
+        return lines(
+          'unshare(CLONE_NEWNET|...): the new namespace starts with lo only, and lo is down',
+          await inContainer(c, NS, 'ip link'),
+          '# the host reads the same from /proc/<pid>/net/dev, which shows the namespace of that process:',
+          await hostShell(`cat /proc/${c.pid}/net/dev`),
+        );
+      },
+    },
+  ],
+
+  async check(lab) {
+    const title = 'a process has the rootfs as /';
+    const m = labMarker(lab, title);
+    if (!('id' in m)) return [m];
+    const found = findContainers(m.id);
+    if (!found.leaders.length) return [noContainer(lab, title, byHand(lab))];
+    const results: CheckResult[] = [];
+    const own = found.leaders.find((p) => p.ns.net !== found.host.net) ?? found.leaders[0];
+    results.push(pass(title, describe(own), [`/proc/${own.pid}/root`]));
+    const netLooked = [`/proc/${own.pid}/ns/net`, '/proc/self/ns/net'];
+    const hostIfs = procfs.readInterfaces('self');
+    if (own.ns.net === found.host.net) {
+      results.push(fail('its own network namespace', `${describe(own)} shares the host's network namespace and sees ${hostIfs.join(', ')}`, 'add --net to unshare (CLONE_NEWNET)', netLooked));
+      return results;
+    }
+    results.push(pass('its own network namespace', `${own.ns.net}, the host has ${found.host.net}`, netLooked));
+    const ifs = procfs.readInterfaces(own.pid);
+    const devFile = `/proc/${own.pid}/net/dev`;
+    const hostOnes = ifs.filter((i) => i !== 'lo' && hostIfs.includes(i));
+    results.push(
+      ifs.length === 1 && ifs[0] === 'lo'
+        ? pass('only lo inside', `interfaces inside: lo; the host has ${hostIfs.join(', ')}`, [devFile, '/proc/self/net/dev'])
+        : fail('only lo inside', `interfaces inside: ${ifs.join(', ') || 'none'}`, hostOnes.length ? `${hostOnes.join(', ')} belong to the host: the container is not in a network namespace of its own` : 'a fresh network namespace has only lo; remove the extra links (ip link del) or start a new one', [devFile, '/proc/self/net/dev']),
+    );
+    return results;
+  },
+
+  hint: (lab) => `Leave a shell running in a new network namespace as well: ${byHand(lab)}`,
+  reset: killLabContainers,
+};

@@ -1,0 +1,92 @@
+// What lessons 3-5 share: the root filesystem, a long-lived lesson container, finding the
+// learner's container from the host, and tearing containers down.
+import fs from 'node:fs';
+import { ensureRootfs, readMarker, rootfsProblem, startContainer, type Namespace, type Running, procfs } from '../core/index.js';
+import { fail, type CheckResult } from '../checks/result.js';
+import { findLabProcesses, containerLeaders, hostNamespaces, type LabProcess } from '../checks/containers.js';
+import type { Lab } from '../lab.js';
+import type { LessonContext, Step } from './types.js';
+import { hostShell, lines } from './show.js';
+
+/** PID 1 of a lesson container: a shell that waits. It stays until the lesson ends. */
+export const IDLE_SHELL = ['/bin/sh', '-c', 'while : ; do sleep 3600; done'];
+
+export const rootfsStep: Step = {
+  title: 'Prepare the root filesystem the container will see as /',
+  commands: (lab) => [`ls ${lab.rootfs}`],
+  async run(ctx) {
+    const { marker, built } = ensureRootfs(ctx.lab.rootfs);
+    return lines(
+      built ? `built ${ctx.lab.rootfs} from this machine's own tools (${marker.tools?.length ?? 0} programs and their libraries)` : `using ${ctx.lab.rootfs} (${marker.kind}, made ${marker.created})`,
+      await hostShell(`ls ${ctx.lab.rootfs}`),
+    );
+  },
+};
+
+export async function startLessonContainer(ctx: LessonContext, namespaces: Namespace[], extra: { hostname?: string; mountProc?: boolean } = {}): Promise<Running> {
+  const c = await startContainer({ rootfs: ctx.lab.rootfs, namespaces, argv: IDLE_SHELL, hostname: extra.hostname, mountProc: extra.mountProc, detach: ctx.keep }, ctx.ledger);
+  ctx.state.set('container', c);
+  return c;
+}
+
+/** The lab rootfs's marker id, or a failed check that says how to get one. */
+export function labMarker(lab: Lab, title: string): { id: string } | CheckResult {
+  const problem = rootfsProblem(lab.rootfs);
+  if (problem) return fail(title, problem.message, problem.hint, [lab.rootfs]);
+  return { id: readMarker(lab.rootfs)!.id };
+}
+
+export interface Found {
+  all: LabProcess[];
+  leaders: LabProcess[];
+  host: Record<string, string | null>;
+}
+
+export function findContainers(markerId: string): Found {
+  const all = findLabProcesses(markerId);
+  return { all, leaders: containerLeaders(all), host: hostNamespaces() };
+}
+
+export const noContainer = (lab: Lab, title: string, howto: string): CheckResult =>
+  fail(title, `no running process has ${lab.rootfs} as its root directory`, `start a container on that root filesystem and leave it running while you check: ${howto}`, ['/proc/*/root']);
+
+/** Every process in a PID namespace, with its pid there. */
+export function pidsInNamespace(pidNs: string): Array<{ pid: number; inner: number; comm: string }> {
+  const out = [];
+  for (const pid of procfs.listPids()) {
+    if (procfs.nsId(pid, 'pid') !== pidNs) continue;
+    try {
+      const nspid = procfs.parseNSpid(procfs.readStatus(pid)) ?? [pid];
+      out.push({ pid, inner: nspid[nspid.length - 1], comm: procfs.comm(pid) ?? '?' });
+    } catch {
+      /* gone */
+    }
+  }
+  return out.sort((a, b) => a.inner - b.inner);
+}
+
+/** End every process rooted in the lab rootfs: PID 1 of a namespace takes the rest with it. */
+export async function killLabContainers(lab: Lab): Promise<string[]> {
+  const marker = readMarker(lab.rootfs);
+  const removed: string[] = [];
+  if (marker) {
+    for (let round = 0; round < 3; round++) {
+      const procs = findLabProcesses(marker.id);
+      if (!procs.length) break;
+      for (const p of procs) {
+        try {
+          process.kill(p.pid, 'SIGKILL');
+          if (round === 0) removed.push(`process ${p.pid} (${p.comm}) in the lab rootfs`);
+        } catch {
+          /* gone */
+        }
+      }
+      for (let i = 0; i < 100 && procs.some((p) => procfs.pidAlive(p.pid)); i++) await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+  if (fs.existsSync(lab.hostMarker)) {
+    fs.rmSync(lab.hostMarker);
+    removed.push(lab.hostMarker);
+  }
+  return removed;
+}

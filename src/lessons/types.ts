@@ -1,0 +1,35 @@
+import type { Ledger } from '../core/index.js';
+import type { Lab } from '../lab.js';
+import type { CheckResult } from '../checks/result.js';
+
+export interface LessonContext {
+  lab: Lab;
+  /** Everything a step creates is registered here and removed when the lesson ends. */
+  ledger: Ledger;
+  /** Steps share what they made (a container, a pid) through this. */
+  state: Map<string, unknown>;
+  /** solve --keep: what the steps start must outlive this process. */
+  keep: boolean;
+}
+
+export interface Step {
+  title: string;
+  /** What a learner would type for the same effect. */
+  commands: (lab: Lab) => string[];
+  /** Do it through the core; returns the real output to show. */
+  run: (ctx: LessonContext) => Promise<string>;
+}
+
+export interface Lesson {
+  id: string;
+  number: number;
+  title: string;
+  /** lessons/<file>: the text a learner reads. */
+  file: string;
+  steps: Step[];
+  /** Observe the kernel and judge the learner's current state. */
+  check: (lab: Lab) => Promise<CheckResult[]>;
+  hint: (lab: Lab) => string;
+  /** Remove what this lesson (done by the workbook or by hand) left: returns what was removed. */
+  reset: (lab: Lab) => Promise<string[]>;
+}

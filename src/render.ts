@@ -1,0 +1,45 @@
+// Lesson texts: markdown in lessons/, with {{placeholders}} for the learner's own paths,
+// rendered for the terminal by marked-terminal (plain text when color is off).
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Marked } from 'marked';
+import { markedTerminal } from 'marked-terminal';
+import type { Lab } from './lab.js';
+import type { Lesson } from './lessons/index.js';
+
+export const LESSONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'lessons');
+
+export function placeholders(lab: Lab): Record<string, string> {
+  return { lab: lab.root, rootfs: lab.rootfs, ufs: lab.ufs, hostMarker: lab.hostMarker };
+}
+
+export function fill(text: string, values: Record<string, string>): string {
+  return text.replace(/\{\{(\w+)\}\}/g, (m, k) => values[k] ?? m);
+}
+
+/** The lesson's markdown with the learner's paths filled in and its steps appended. */
+export function lessonMarkdown(lesson: Lesson, lab: Lab): string {
+  const file = path.join(LESSONS_DIR, lesson.file);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    text = `# ${lesson.number}. ${lesson.title}\n\n(The lesson text ${file} is missing from this installation.)\n`;
+  }
+  const steps = lesson.steps
+    .map((s, i) => `${i + 1}. **${s.title}**\n\n\`\`\`sh\n${s.commands(lab).join('\n')}\n\`\`\``)
+    .join('\n\n');
+  return `${fill(text, placeholders(lab)).trimEnd()}\n\n## The steps, as commands you could type\n\n${steps}\n`;
+}
+
+export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
+  return !!stream.isTTY && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb';
+}
+
+export function renderMarkdown(md: string, opts: { color: boolean; width?: number }): string {
+  if (!opts.color) return md;
+  const m = new Marked();
+  m.use(markedTerminal({ width: opts.width ?? 80, reflowText: true, tab: 2 }) as never);
+  return String(m.parse(md));
+}
