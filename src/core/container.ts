@@ -10,7 +10,7 @@ import type { Namespace } from './libc.js';
 import type { RunSpec, EnterSpec, ProbeSpec } from './nsinit.js';
 import type { Ledger } from './ledger.js';
 import type { CpuGroup } from './cgroup.js';
-import { pidAlive, descendants } from './procfs.js';
+import { descendants, waitReaped } from './procfs.js';
 
 /** nsinit.js beside this file; when running from the TypeScript sources, the built one. */
 export function nsinitPath(): string {
@@ -102,8 +102,9 @@ export class Running {
       }
     }
     const status = await this.exited;
-    // The helper is gone; wait until the kernel has reaped the first process too.
-    for (let i = 0; i < 500 && [this.pid, ...tree].some(pidAlive); i++) await new Promise((r) => setTimeout(r, 10));
+    // The helper is gone; wait until the first process and its children are reaped too
+    // (orphans go to the host's init, which reaps them a moment later).
+    await waitReaped([this.pid, ...tree]);
     return status;
   }
 }

@@ -69,8 +69,17 @@ const ERRNO_TEXT: Record<string, string> = {
   ECHILD: 'No child processes',
 };
 
+/** An argument shown as it is (flag names), not quoted like a string. */
+class Raw {
+  constructor(readonly text: string) {}
+  toString() {
+    return this.text;
+  }
+}
+
 function fmtArg(a: unknown): string {
   if (a === null || a === undefined) return 'NULL';
+  if (a instanceof Raw) return a.text;
   if (typeof a === 'string') return JSON.stringify(a);
   if (Array.isArray(a)) return `[${a.filter((x) => x !== null).map(fmtArg).join(', ')}]`;
   return String(a);
@@ -139,19 +148,19 @@ export function makedev(major: number, minor: number): number {
 
 // ---- wrappers ----
 export function unshare(flags: number): void {
-  check(c.unshare(flags), 'unshare', [flagNames(flags)]);
+  check(c.unshare(flags), 'unshare', [new Raw(flagNames(flags))]);
 }
 
 export function setns(fd: number, nstype: number, label?: string): void {
-  check(c.setns(fd, nstype), 'setns', [label ?? fd, flagNames(nstype)]);
+  check(c.setns(fd, nstype), 'setns', [label ?? fd, new Raw(flagNames(nstype))]);
 }
 
 export function mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
-  check(c.mount(source, target, fstype, flags, data), 'mount', [source, target, fstype, mountFlagNames(flags), data]);
+  check(c.mount(source, target, fstype, flags, data), 'mount', [source, target, fstype, new Raw(mountFlagNames(flags)), data]);
 }
 
 export function umount2(target: string, flags = 0): void {
-  check(c.umount2(target, flags), 'umount2', [target, flags === MNT_DETACH ? 'MNT_DETACH' : flags]);
+  check(c.umount2(target, flags), 'umount2', [target, new Raw(flags === MNT_DETACH ? 'MNT_DETACH' : String(flags))]);
 }
 
 export function pivotRoot(newRoot: string, putOld: string): void {
@@ -205,11 +214,11 @@ export function waitpid(pid: number, options = 0): { pid: number; status: number
 }
 
 export function setParentDeathSignal(sig: number): void {
-  check(c.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0), 'prctl', ['PR_SET_PDEATHSIG', sig]);
+  check(c.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0), 'prctl', [new Raw('PR_SET_PDEATHSIG'), sig]);
 }
 
 export function setCloexec(fd: number, on: boolean): void {
-  check(c.fcntl(fd, F_SETFD, 'int', on ? FD_CLOEXEC : 0), 'fcntl', [fd, 'F_SETFD', on ? 'FD_CLOEXEC' : 0]);
+  check(c.fcntl(fd, F_SETFD, 'int', on ? FD_CLOEXEC : 0), 'fcntl', [fd, new Raw('F_SETFD'), new Raw(on ? 'FD_CLOEXEC' : '0')]);
 }
 
 export function getpid(): number {

@@ -205,3 +205,13 @@ export function descendants(root: number): number[] {
   }
   return out;
 }
+
+/** Wait until the processes are gone from /proc (reaped, not only dead), up to a limit. */
+export async function waitReaped(pids: number[], timeoutMs = 5000): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (pids.some((p) => fs.existsSync(`/proc/${p}`))) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}

@@ -16,7 +16,10 @@ export const DEFAULT_TOOLS = [
   'mkdir', 'rm', 'rmdir', 'touch', 'id', 'env', 'uname', 'grep', 'head', 'tail', 'readlink',
   'stat', 'kill', 'true', 'false', 'pwd', 'wc', 'ln', 'cp', 'mv', 'df', 'tr', 'sort', 'find',
   'chmod', 'date', 'whoami', 'dirname', 'basename', 'busybox', 'nproc', 'seq', 'yes', 'less',
+  'cut', 'sed', 'uniq', 'xargs', 'tee', 'printf', 'ping', 'nsenter', 'unshare', 'top', 'free',
 ];
+const TERMINALS = ['xterm', 'xterm-256color', 'xterm-color', 'screen', 'screen-256color', 'tmux', 'tmux-256color', 'linux', 'vt100', 'vt220', 'dumb', 'rxvt', 'alacritty'];
+
 /** Without these the lessons cannot run; the rest are a comfort. */
 export const REQUIRED_TOOLS = ['sh', 'ls', 'cat', 'ps', 'sleep', 'hostname', 'mount'];
 
@@ -101,6 +104,13 @@ export function buildHostRootfs(dir: string, tools = DEFAULT_TOOLS): RootfsMarke
       copyFileInto(tmp, host, path.join('/bin', tool));
       for (const lib of sharedLibraries(host)) copyFileInto(tmp, lib);
       copied.push(tool);
+    }
+    // Terminal descriptions, so that top, less and the shell's line editing work.
+    for (const base of ['/lib/terminfo', '/usr/share/terminfo', '/etc/terminfo']) {
+      for (const t of TERMINALS) {
+        const p = path.join(base, t[0], t);
+        if (fs.existsSync(p)) copyFileInto(tmp, p);
+      }
     }
     // Name-service files: ps and id show names instead of numbers.
     const etc = (name: string, text: string) => fs.writeFileSync(path.join(tmp, 'etc', name), text);

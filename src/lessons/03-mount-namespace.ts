@@ -16,7 +16,7 @@ const OWN_MOUNTS = ['/', '/proc', '/dev', '/sys', '/tmp', '/run'];
 
 const isOwnMount = (mp: string) => OWN_MOUNTS.some((m) => mp === m || (m !== '/' && mp.startsWith(m + '/')));
 
-const byHand = (lab: Lab) => `unshare --mount --uts --fork sh -c 'hostname ${HOSTNAME}; mount --bind ${lab.rootfs} ${lab.rootfs}; cd ${lab.rootfs}; mkdir -p .old_root; pivot_root . .old_root; umount -l /.old_root; rmdir /.old_root; mount -t proc proc /proc; cd /; exec sh'`;
+const byHand = (lab: Lab) => `unshare --mount --uts --fork sh -c 'hostname ${HOSTNAME}; mount --bind ${lab.rootfs} ${lab.rootfs}; cd ${lab.rootfs}; mkdir -p .old_root; pivot_root . .old_root; mount -t proc proc /proc; umount -l /.old_root; rmdir /.old_root; cd /; exec sh'`;
 
 export const mountNamespaceLesson: Lesson = {
   id: 'mount-namespace',

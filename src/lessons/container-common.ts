@@ -81,7 +81,7 @@ export async function killLabContainers(lab: Lab): Promise<string[]> {
           /* gone */
         }
       }
-      for (let i = 0; i < 100 && procs.some((p) => procfs.pidAlive(p.pid)); i++) await new Promise((r) => setTimeout(r, 10));
+      await procfs.waitReaped(procs.map((p) => p.pid), 3000);
     }
   }
   if (fs.existsSync(lab.hostMarker)) {

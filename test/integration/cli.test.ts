@@ -1,0 +1,109 @@
+// The CLI as a user runs it: a real process, real exit codes, messages instead of stack traces.
+import { describe, it, expect, afterAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { tempLab } from '../support/lab.js';
+
+const lab = tempLab('cl-cli-');
+afterAll(() => lab.dispose());
+const BIN = path.resolve('bin/container-lessons.js');
+
+function cli(args: string[], opts: { user?: string; env?: Record<string, string> } = {}) {
+  const env = { ...process.env, CONTAINER_LESSONS_HOME: lab.root, NO_COLOR: '1', ...opts.env };
+  const cmd = opts.user ? 'runuser' : process.execPath;
+  const argv = opts.user ? ['-u', opts.user, '--', process.execPath, BIN, ...args] : [BIN, ...args];
+  const r = spawnSync(cmd, argv, { env, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('container-lessons CLI', () => {
+  it('list --json shows every lesson and the lab root', () => {
+    const r = cli(['list', '--json']);
+    expect(r.code).toBe(0);
+    const data = JSON.parse(r.out);
+    expect(data.labRoot).toBe(lab.root);
+    expect(data.lessons.map((l: { id: string }) => l.id)).toEqual(['overlay', 'cgroup-cpu', 'mount-namespace', 'pid-namespace', 'network-namespace']);
+    expect(data.lessons[0].state).toBe('current');
+  });
+
+  it('show renders the lesson text with the learner\'s paths and the step commands', () => {
+    const r = cli(['show', 'overlay']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^# 1\. /m);
+    expect(r.out).toContain(lab.ufs);
+    expect(r.out).not.toMatch(/\{\{\w+\}\}/);
+    expect(r.out).toContain('lowerdir=./lower2:./lower1');
+  });
+
+  it('hint names the commands', () => {
+    const r = cli(['hint', '2']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/container/);
+  });
+
+  it('an unknown lesson or command is a usage error (exit 2) listing the lessons', () => {
+    for (const args of [['show', '42'], ['check', 'nope'], ['frobnicate'], ['list', '--bogus']]) {
+      const r = cli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toMatch(/^container-lessons: /);
+      expect(r.err).not.toMatch(/\n\s+at /);
+    }
+    expect(cli(['show', '42']).err).toMatch(/1\s+overlay/);
+  });
+
+  it('check on an empty lab fails (exit 1) with a hint', () => {
+    const r = cli(['check', '1']);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/✘ fail.*nothing is mounted/);
+    expect(r.out).toMatch(/hint: mount the layers/);
+  });
+
+  it('doctor --json reports the lab and the cgroup mode', () => {
+    const r = cli(['doctor', '--json']);
+    const data = JSON.parse(r.out);
+    expect(data.labRoot).toBe(lab.root);
+    expect(['v1', 'v2', 'hybrid']).toContain(data.cgroupMode);
+    expect(data.findings.find((f: { name: string }) => f.name === 'root').level).toBe('ok');
+    expect(r.code).toBe(data.ok ? 0 : 1);
+  });
+
+  it('solve 1 --json passes, prints real output, and leaves nothing', () => {
+    const r = cli(['solve', '1', '--json']);
+    expect(r.code, r.err).toBe(0);
+    const data = JSON.parse(r.out);
+    expect(data.passed).toBe(true);
+    expect(data.lessons[0].steps[1].output).toMatch(/x\.txt/);
+    expect(fs.existsSync(lab.ufs)).toBe(false);
+    expect(JSON.parse(cli(['list', '--json']).out).lessons[0].state).toBe('passed');
+  });
+
+  it('solve --keep keeps the mount until reset', () => {
+    const r = cli(['solve', '1', '--keep']);
+    expect(r.code, r.err).toBe(0);
+    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).toContain(path.join(lab.ufs, 'merged'));
+    expect(cli(['check', '1']).code).toBe(0);
+    const reset = cli(['reset', '1']);
+    expect(reset.code).toBe(0);
+    expect(reset.out).toContain(`mount ${path.join(lab.ufs, 'merged')}`);
+    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(lab.ufs);
+  });
+
+  it('a corrupt progress file is reported, not overwritten', () => {
+    fs.writeFileSync(lab.progressFile, 'garbage');
+    const r = cli(['list']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/warning: .*progress\.json is unreadable/);
+    expect(fs.readFileSync(lab.progressFile, 'utf8')).toBe('garbage');
+    fs.rmSync(lab.progressFile);
+  });
+
+  it('without root: a clear message and exit 3, nothing created', () => {
+    fs.chmodSync(lab.root, 0o755);
+    const r = cli(['solve', '1'], { user: 'nobody' });
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/needs root/);
+    expect(r.err).toMatch(/sudo/);
+    expect(fs.existsSync(lab.ufs)).toBe(false);
+  });
+});

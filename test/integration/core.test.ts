@@ -1,0 +1,211 @@
+// The core against the real kernel: errors, overlay, cgroups, containers, the ledger.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import {
+  libc, SyscallError, Ledger, mountOverlay, unmount, listWhiteouts, CpuGroup, cgroupLayout, buildHostRootfs, rootfsProblem,
+  runContainer, startContainer, execInContainer, probeNamespaces, ContainerError, procfs, ROOTFS_MARKER,
+} from '../../src/core/index.js';
+
+let tmp: string;
+let rootfs: string;
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cl-core-'));
+  rootfs = path.join(tmp, 'rootfs');
+  buildHostRootfs(rootfs);
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const mountedAt = (p: string) => procfs.readMountinfo().filter((m) => m.mountPoint === p);
+
+describe('libc wrappers', () => {
+  it('turn a failing call into an error naming call, arguments and errno', () => {
+    let err: unknown;
+    try {
+      libc.mount('overlay', path.join(tmp, 'no/such/dir'), 'overlay', 0, 'lowerdir=/nope');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SyscallError);
+    expect((err as SyscallError).code).toBe('ENOENT');
+    expect((err as Error).message).toMatch(/^mount\("overlay", ".*no\/such\/dir", "overlay", 0, "lowerdir=\/nope"\): ENOENT/);
+  });
+  it('gethostname reads the real hostname', () => {
+    expect(libc.gethostname()).toBe(os.hostname());
+  });
+});
+
+describe('overlay', () => {
+  it('mounts N lowers + upper, records whiteouts, and unmounts through the ledger', async () => {
+    const d = (n: string) => path.join(tmp, 'ov', n);
+    for (const n of ['l1', 'l2', 'l3', 'up', 'work', 'merged']) fs.mkdirSync(d(n), { recursive: true });
+    fs.writeFileSync(path.join(d('l1'), 'f'), 'l1');
+    fs.writeFileSync(path.join(d('l3'), 'f'), 'l3');
+    fs.writeFileSync(path.join(d('l3'), 'gone'), '');
+    const ledger = new Ledger();
+    mountOverlay({ lowers: [d('l1'), d('l2'), d('l3')], upper: d('up'), work: d('work'), merged: d('merged') }, ledger);
+    expect(mountedAt(d('merged'))[0]?.fstype).toBe('overlay');
+    expect(fs.readFileSync(path.join(d('merged'), 'f'), 'utf8')).toBe('l1');
+    fs.unlinkSync(path.join(d('merged'), 'gone'));
+    expect(listWhiteouts(d('up'))).toEqual([{ path: 'gone', kind: 'whiteout' }]);
+    expect(fs.existsSync(path.join(d('l3'), 'gone'))).toBe(true);
+    expect(await ledger.cleanup()).toEqual([]);
+    expect(mountedAt(d('merged'))).toEqual([]);
+    expect(() => unmount(d('merged'))).not.toThrow(); // not mounted any more: quietly nothing
+  });
+});
+
+describe('cgroups', () => {
+  it('creates a group, limits it, moves a process in, reads counters, removes it', async () => {
+    const layout = cgroupLayout();
+    expect(['v1', 'v2', 'hybrid']).toContain(layout.mode);
+    const g = new CpuGroup(`cl-test-${process.pid}`);
+    const ledger = new Ledger();
+    g.create(ledger);
+    try {
+      expect(fs.existsSync(g.dir)).toBe(true);
+      g.setCpuLimit(30000, 100000);
+      expect(g.cpuLimit()).toEqual({ quotaUs: 30000, periodUs: 100000 });
+      const loop = spawn('/bin/sh', ['-c', 'while : ; do : ; done'], { stdio: 'ignore' });
+      const exited = new Promise((r) => loop.on('exit', r));
+      ledger.add('process', 'loop', async () => {
+        loop.kill('SIGKILL');
+        await exited;
+      });
+      g.addProcess(loop.pid!);
+      expect(g.procs()).toEqual([loop.pid]);
+      const line = procfs.parseProcCgroup(fs.readFileSync(`/proc/${loop.pid}/cgroup`, 'utf8')).find((l) => (g.version === 2 ? l.hierarchy === 0 : l.controllers.includes('cpu')));
+      expect(line?.path).toBe(`/${g.name}`);
+      await new Promise((r) => setTimeout(r, 500));
+      const st = g.cpuStat();
+      expect(st.nrPeriods).toBeGreaterThan(0);
+      expect(st.nrThrottled).toBeGreaterThan(0);
+    } finally {
+      expect(await ledger.cleanup()).toEqual([]);
+    }
+    expect(fs.existsSync(g.dir)).toBe(false);
+  });
+  it('refuses a group that already exists, with a hint', () => {
+    const g = new CpuGroup(`cl-test-dup-${process.pid}`);
+    const ledger = new Ledger();
+    g.create(ledger);
+    try {
+      expect(() => g.create(new Ledger())).toThrow(/already exists/);
+    } finally {
+      return ledger.cleanup();
+    }
+  });
+});
+
+describe('containers', () => {
+  const all = ['mnt', 'uts', 'ipc', 'net', 'pid', 'cgroup'] as const;
+
+  it('run a command as PID 1 in every namespace type, with its own root, hostname and only lo', async () => {
+    const threadsBefore = fs.readdirSync('/proc/self/task').map((t) => fs.readlinkSync(`/proc/self/task/${t}/ns/mnt`));
+    const r = await runContainer({ rootfs, namespaces: [...all], hostname: 'box', argv: ['/bin/sh', '-c', 'echo $$; hostname; cat /proc/net/dev | tail -n +3 | cut -d: -f1; ls /'] });
+    expect(r.code).toBe(0);
+    const [pid, host, ...rest] = r.stdout.trim().split('\n').map((s) => s.trim());
+    expect(pid).toBe('1');
+    expect(host).toBe('box');
+    expect(rest[0]).toBe('lo');
+    expect(rest).toContain('bin');
+    expect(os.hostname()).not.toBe('box');
+    // The driver never changed namespaces, on any thread.
+    const host_mnt = fs.readlinkSync('/proc/self/ns/mnt');
+    for (const t of fs.readdirSync('/proc/self/task')) expect(fs.readlinkSync(`/proc/self/task/${t}/ns/mnt`)).toBe(host_mnt);
+    expect(new Set(threadsBefore)).toEqual(new Set([host_mnt]));
+  });
+
+  it('return the exit status and stream output', async () => {
+    const r = await runContainer({ rootfs, namespaces: ['mnt', 'pid'], argv: ['/bin/sh', '-c', 'echo out; echo err >&2; exit 7'] });
+    expect(r).toMatchObject({ code: 7, stdout: 'out\n', stderr: 'err\n' });
+  });
+
+  it('pass stdin through', async () => {
+    const r = await runContainer({ rootfs, namespaces: ['mnt', 'pid'], argv: ['/bin/cat'] }, 'hello\n');
+    expect(r.stdout).toBe('hello\n');
+  });
+
+  it('join a cgroup before the namespaces', async () => {
+    const g = new CpuGroup(`cl-test-ct-${process.pid}`);
+    const ledger = new Ledger();
+    g.create(ledger);
+    try {
+      const r = await runContainer({ rootfs, namespaces: ['mnt', 'pid', 'cgroup'], cgroup: g, argv: ['/bin/cat', '/proc/self/cgroup'] });
+      // Inside a cgroup namespace, the group is its root.
+      expect(r.stdout).toMatch(g.version === 2 ? /^0::\/$/m : /:cpu:\/$/m);
+    } finally {
+      expect(await ledger.cleanup()).toEqual([]);
+    }
+  });
+
+  it('report a missing command as an error, not a hang', async () => {
+    await expect(runContainer({ rootfs, namespaces: ['mnt', 'pid'], argv: ['no-such-cmd'] })).rejects.toThrow(/no-such-cmd: command not found/);
+  });
+
+  it('name the syscall that failed (a missing rootfs)', async () => {
+    const err = await runContainer({ rootfs: path.join(tmp, 'missing'), namespaces: ['mnt', 'pid'], argv: ['/bin/true'] }).catch((e) => e);
+    expect(err).toBeInstanceOf(ContainerError);
+    expect(err.syscall?.call).toBe('mount');
+    expect(err.message).toMatch(/ENOENT/);
+  });
+
+  it('refuse a hostname without a UTS namespace (it would rename the host)', async () => {
+    await expect(runContainer({ rootfs, namespaces: ['mnt'], hostname: 'oops', argv: ['/bin/true'] })).rejects.toThrow(/UTS namespace/);
+    expect(os.hostname()).not.toBe('oops');
+  });
+
+  it('can be entered (setns) and probed, and kill() ends every process in it', async () => {
+    const ledger = new Ledger();
+    const c = await startContainer({ rootfs, namespaces: ['mnt', 'uts', 'pid', 'net'], hostname: 'inside', argv: ['/bin/sh', '-c', 'sleep 1000 & sleep 1000 & wait'] }, ledger);
+    try {
+      expect(procfs.parseNSpid(procfs.readStatus(c.pid))?.at(-1)).toBe(1);
+      const r = await execInContainer(c.pid, ['mnt', 'uts', 'pid', 'net'], ['/bin/sh', '-c', 'hostname; ps -e -o comm= | sort | uniq -c | tr -s " "']);
+      expect(r.stdout).toMatch(/^inside\n/);
+      expect(r.stdout).toMatch(/2 sleep/);
+      const p = await probeNamespaces(c.pid, [tmp]);
+      expect(p).toEqual({ hostname: 'inside', nsRootIsRootfs: true, visible: { [tmp]: false } });
+      expect(fs.existsSync(path.join(`/proc/${c.pid}/root`, ROOTFS_MARKER))).toBe(true);
+    } finally {
+      const tree = procfs.descendants(c.pid);
+      expect(tree.length).toBeGreaterThanOrEqual(2);
+      expect(await ledger.cleanup()).toEqual([]);
+      for (const pid of [c.pid, ...tree]) expect(procfs.pidAlive(pid)).toBe(false);
+    }
+  });
+
+  it('without a PID namespace, kill() still ends the children', async () => {
+    const c = await startContainer({ rootfs, namespaces: ['mnt'], argv: ['/bin/sh', '-c', 'sleep 1000 & wait'] });
+    await new Promise((r) => setTimeout(r, 100));
+    const tree = procfs.descendants(c.pid);
+    expect(tree.length).toBe(1);
+    await c.kill();
+    expect(procfs.pidAlive(tree[0])).toBe(false);
+  });
+
+  it('die with the process that started them (PR_SET_PDEATHSIG)', async () => {
+    // A throwaway driver starts a container and is killed: the container must not survive it.
+    const script = `import { startContainer } from ${JSON.stringify(path.resolve('dist/core/index.js'))};
+const c = await startContainer({ rootfs: ${JSON.stringify(rootfs)}, namespaces: ['mnt','pid'], argv: ['/bin/sleep','1000'] });
+console.log(c.pid); setInterval(() => {}, 1000);`;
+    const driver = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const pid = await new Promise<number>((res) => driver.stdout.once('data', (d) => res(Number(String(d).trim()))));
+    expect(procfs.pidAlive(pid)).toBe(true);
+    driver.kill('SIGKILL');
+    for (let i = 0; i < 200 && procfs.pidAlive(pid); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(procfs.pidAlive(pid)).toBe(false);
+  });
+});
+
+describe('rootfs', () => {
+  it('the default one is complete, and a broken one is named', () => {
+    expect(rootfsProblem(rootfs)).toBeNull();
+    expect(rootfsProblem(path.join(tmp, 'nope'))?.message).toMatch(/no root filesystem at/);
+    const broken = path.join(tmp, 'broken');
+    fs.mkdirSync(broken);
+    fs.writeFileSync(path.join(broken, ROOTFS_MARKER), '{"id":"x","kind":"manual"}');
+    expect(rootfsProblem(broken)?.message).toMatch(/has no \/bin\/sh/);
+  });
+});

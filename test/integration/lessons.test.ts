@@ -1,0 +1,262 @@
+// Every lesson three ways, against the real kernel: solved through the core, done by hand
+// with the tools a learner would use (mount(8), echo into cgroup files, util-linux unshare),
+// and in a wrong state that must fail with a hint. Nothing may be left behind.
+import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { findLesson, type Lesson } from '../../src/lessons/index.js';
+import { solveLesson, checkLesson } from '../../src/runner.js';
+import { readProgress } from '../../src/lab.js';
+import { ensureRootfs, CpuGroup, procfs } from '../../src/core/index.js';
+import type { CheckResult } from '../../src/checks/result.js';
+import { tempLab } from '../support/lab.js';
+import { snapshot, leaks } from '../support/kernel-state.js';
+
+const lab = tempLab('cl-lessons-');
+const L = (n: number) => findLesson(String(n)) as Lesson;
+const byTitle = (checks: CheckResult[], title: string) => {
+  const c = checks.find((x) => x.title === title);
+  if (!c) throw new Error(`no check "${title}" in: ${checks.map((x) => x.title).join(' | ')}`);
+  return c;
+};
+const failed = (checks: CheckResult[]) => checks.filter((c) => c.status === 'fail').map((c) => `${c.title}: ${c.reason}`);
+
+const sh = (script: string, cwd?: string) => execFileSync('/bin/sh', ['-c', script], { cwd, encoding: 'utf8' });
+
+/** A learner's container: started by hand, left running (its shell reads a pipe we hold). */
+const learners: ChildProcess[] = [];
+async function byHand(cmd: string): Promise<ChildProcess> {
+  const child = spawn('/bin/sh', ['-c', cmd], { stdio: ['pipe', 'pipe', 'pipe'] });
+  learners.push(child);
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  // Wait until some process sits in the rootfs (or the command died).
+  for (let i = 0; i < 300; i++) {
+    const pids = procfs.listPids().filter((p) => {
+      try {
+        return fs.existsSync(`/proc/${p}/root/.container-lessons-rootfs`) && procfs.comm(p) === 'sh';
+      } catch {
+        return false;
+      }
+    });
+    if (pids.length) return child;
+    if (child.exitCode !== null) throw new Error(`the by-hand container exited: ${err}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`the by-hand container did not start: ${err}`);
+}
+
+let before: ReturnType<typeof snapshot>;
+beforeAll(() => {
+  ensureRootfs(lab.rootfs);
+  before = snapshot();
+});
+afterEach(async () => {
+  for (const c of learners.splice(0)) {
+    c.stdin?.end();
+    c.kill('SIGKILL');
+  }
+  for (const n of [5, 4, 3, 2, 1]) await L(n).reset(lab);
+});
+afterAll(async () => {
+  expect(leaks(before, snapshot())).toEqual({});
+  lab.dispose();
+});
+
+describe.each([1, 2, 3, 4, 5])('lesson %i solved through the core', (n) => {
+  it('passes every check, records progress, and removes everything', async () => {
+    const s0 = snapshot();
+    const report = await solveLesson(L(n), lab);
+    expect(report.steps.filter((s) => s.error)).toEqual([]);
+    expect(failed(report.checks)).toEqual([]);
+    expect(report.passed).toBe(true);
+    expect(report.cleanup.errors).toEqual([]);
+    expect(readProgress(lab).passed[L(n).id]).toBeTruthy();
+    for (const s of report.steps) expect(s.output?.length).toBeGreaterThan(0);
+    expect(leaks(s0, snapshot())).toEqual({});
+    expect(fs.existsSync(lab.ufs)).toBe(false);
+  });
+});
+
+describe('lesson 1 (overlay) by hand', () => {
+  const layout = (ufs: string) =>
+    sh(`mkdir -p ${ufs} && cd ${ufs} && mkdir lower1 lower2 upper work merged && touch lower1/a.txt lower2/b.txt upper/c.txt && echo lower1 > lower1/n.txt && echo lower2 > lower2/n.txt && echo lower > lower2/x.txt && echo upper > upper/x.txt`);
+
+  it('mount(8) with relative paths, then rm through merged: passes', async () => {
+    layout(lab.ufs);
+    sh('mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged && rm merged/a.txt', lab.ufs);
+    const { checks, passed } = await checkLesson(L(1), lab);
+    expect(failed(checks)).toEqual([]);
+    expect(passed).toBe(true);
+  });
+
+  it('lowerdir order swapped: fails and says so', async () => {
+    layout(lab.ufs);
+    sh('mount -t overlay overlay -o lowerdir=./lower1:./lower2,upperdir=./upper,workdir=./work ./merged && rm merged/a.txt', lab.ufs);
+    const { checks, passed } = await checkLesson(L(1), lab);
+    expect(passed).toBe(false);
+    const c = byTitle(checks, 'lowerdir lists the top layer first');
+    expect(c.status).toBe('fail');
+    expect(c.reason).toMatch(/"lower1"/);
+    expect(c.hint).toMatch(/swapped.*lowerdir=\.\/lower2:\.\/lower1/);
+  });
+
+  it('not deleted yet, or deleted in the lower directly: fails with the cause', async () => {
+    layout(lab.ufs);
+    sh('mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged', lab.ufs);
+    let c = byTitle((await checkLesson(L(1), lab)).checks, 'a deletion leaves a whiteout');
+    expect(c.status).toBe('fail');
+    expect(c.hint).toMatch(/rm .*merged\/a\.txt/);
+    fs.unlinkSync(path.join(lab.ufs, 'lower1', 'a.txt'));
+    const checks = (await checkLesson(L(1), lab)).checks;
+    expect(byTitle(checks, 'the lower layers are untouched').status).toBe('fail');
+    expect(byTitle(checks, 'the lower layers are untouched').reason).toMatch(/lower1\/a\.txt/);
+  });
+
+  it('nothing mounted: fails with the mount command', async () => {
+    layout(lab.ufs);
+    const { checks, passed } = await checkLesson(L(1), lab);
+    expect(passed).toBe(false);
+    expect(checks[0].hint).toMatch(/mount -t overlay/);
+  });
+});
+
+describe('lesson 2 (cgroup) by hand', () => {
+  const g = () => new CpuGroup('container');
+  function setUp(quota: number, files: 'v1' | 'v2') {
+    const grp = g();
+    fs.mkdirSync(grp.dir);
+    if (files === 'v1') {
+      fs.writeFileSync(path.join(grp.dir, 'cpu.cfs_quota_us'), String(quota));
+    } else fs.writeFileSync(path.join(grp.dir, 'cpu.max'), `${quota} 100000`);
+    // The learner's loop: a background shell loop whose pid goes into the group.
+    const loop = spawn('/bin/sh', ['-c', 'while : ; do : ; done'], { stdio: 'ignore' });
+    learners.push(loop);
+    fs.writeFileSync(path.join(grp.dir, grp.version === 1 ? 'tasks' : 'cgroup.procs'), String(loop.pid));
+    return loop;
+  }
+
+  it('echo into the cgroup files: passes, and reset moves the learner\'s loop out instead of killing it', async () => {
+    const loop = setUp(20000, g().version === 1 ? 'v1' : 'v2');
+    const { checks, passed } = await checkLesson(L(2), lab);
+    expect(failed(checks)).toEqual([]);
+    expect(passed).toBe(true);
+    expect(byTitle(checks, 'the group gets 20 % CPU (±2 points)').reason).toMatch(/measured (1[89]|2[0-2])\.\d %/);
+    const removed = await L(2).reset(lab);
+    expect(removed.join('\n')).toMatch(new RegExp(`moved pid ${loop.pid}`));
+    expect(procfs.pidAlive(loop.pid!)).toBe(true);
+    expect(g().exists()).toBe(false);
+  });
+
+  it('quota 50000: fails, and the hint names the quota', async () => {
+    setUp(50000, g().version === 1 ? 'v1' : 'v2');
+    const { checks, passed } = await checkLesson(L(2), lab);
+    expect(passed).toBe(false);
+    expect(byTitle(checks, 'quota 20000 per period 100000').status).toBe('fail');
+    const share = byTitle(checks, 'the group gets 20 % CPU (±2 points)');
+    expect(share.status).toBe('fail');
+    expect(share.reason).toMatch(/measured (4[89]|5[0-2])\.\d %/);
+    expect(share.hint).toMatch(/quota of about 5\d{4}/);
+  });
+
+  it('no group: fails with the mkdir to type', async () => {
+    const { checks, passed } = await checkLesson(L(2), lab);
+    expect(passed).toBe(false);
+    expect(checks[0].hint).toMatch(/mkdir .*container/);
+  });
+});
+
+describe('lessons 3-5 by hand with util-linux unshare', () => {
+  const rootfs = () => lab.rootfs;
+  const pivotShell = (flags: string) =>
+    `exec unshare ${flags} --fork sh -c 'hostname container; mount --bind ${rootfs()} ${rootfs()}; cd ${rootfs()}; mkdir -p .old_root; pivot_root . .old_root; mount -t proc proc /proc; umount -l /.old_root; rmdir /.old_root; cd /; exec sh'`;
+
+  it('lesson 3: unshare --mount --uts + pivot_root: passes', async () => {
+    await byHand(pivotShell('--mount --uts'));
+    const { checks, passed } = await checkLesson(L(3), lab);
+    expect(failed(checks)).toEqual([]);
+    expect(passed).toBe(true);
+  });
+
+  it('lesson 3: chroot alone: the host is still reachable, and the check says why', async () => {
+    await byHand(`exec unshare --mount --uts --fork chroot ${rootfs()} sh`);
+    const { checks, passed } = await checkLesson(L(3), lab);
+    expect(passed).toBe(false);
+    const c = byTitle(checks, "the host's files are out of reach");
+    expect(c.status).toBe('fail');
+    expect(c.hint).toMatch(/pivot_root/);
+    expect(byTitle(checks, 'a hostname of its own').status).toBe('fail');
+  });
+
+  it('lesson 3: no mount namespace at all: fails', async () => {
+    await byHand(`exec chroot ${rootfs()} sh`);
+    const { checks } = await checkLesson(L(3), lab);
+    expect(byTitle(checks, 'its own mount namespace').status).toBe('fail');
+    expect(byTitle(checks, 'its own mount namespace').hint).toMatch(/unshare --mount/);
+  });
+
+  it('lesson 3: with shared propagation a mount inside reaches the host: fails', async () => {
+    // systemd hosts mount / shared; this VM does not, so make a shared mount for the rootfs.
+    const shared = path.join(lab.root, 'shared');
+    fs.mkdirSync(shared);
+    sh(`mount -t tmpfs cl-shared ${shared} && mount --make-shared ${shared} && cp -a ${rootfs()} ${shared}/rootfs`);
+    try {
+      const lab2 = { ...lab, rootfs: path.join(shared, 'rootfs') };
+      await byHand(`exec unshare --mount --uts --propagation unchanged --fork sh -c 'hostname c; mount -t tmpfs inside ${lab2.rootfs}/tmp; exec chroot ${lab2.rootfs} sh'`);
+      const c = byTitle((await checkLesson(L(3), lab2)).checks, 'mounts made inside stay inside');
+      expect(c.status).toBe('fail');
+      expect(c.reason).toMatch(/the host sees .*\/tmp \(tmpfs\)/);
+      expect(c.hint).toMatch(/make-rprivate/);
+      await L(3).reset(lab2);
+    } finally {
+      sh(`umount -R ${shared}`);
+    }
+  });
+
+  it('lesson 4: unshare --pid --fork --mount-proc: passes', async () => {
+    await byHand(`exec unshare --mount --uts --ipc --pid --fork --mount-proc=${rootfs()}/proc chroot ${rootfs()} sh`);
+    const { checks, passed } = await checkLesson(L(4), lab);
+    expect(failed(checks)).toEqual([]);
+    expect(passed).toBe(true);
+    expect(byTitle(checks, 'the first process is PID 1').reason).toMatch(/is pid 1 inside/);
+  });
+
+  it('lesson 4: no PID namespace: fails', async () => {
+    await byHand(`exec unshare --mount --fork --mount-proc=${rootfs()}/proc chroot ${rootfs()} sh`);
+    const { checks, passed } = await checkLesson(L(4), lab);
+    expect(passed).toBe(false);
+    expect(byTitle(checks, 'its own PID namespace').status).toBe('fail');
+  });
+
+  it('lesson 4: a PID namespace but no /proc of its own: fails with the mount to do', async () => {
+    await byHand(`exec unshare --mount --pid --fork chroot ${rootfs()} sh`);
+    const c = byTitle((await checkLesson(L(4), lab)).checks, '/proc belongs to the container');
+    expect(c.status).toBe('fail');
+    expect(c.hint).toMatch(/mount -t proc proc \/proc/);
+  });
+
+  it('lesson 5: unshare --net: passes', async () => {
+    await byHand(`exec unshare --mount --uts --ipc --pid --net --fork --mount-proc=${rootfs()}/proc chroot ${rootfs()} sh`);
+    const { checks, passed } = await checkLesson(L(5), lab);
+    expect(failed(checks)).toEqual([]);
+    expect(passed).toBe(true);
+  });
+
+  it('lesson 5: host network visible: fails', async () => {
+    await byHand(`exec unshare --mount --pid --fork --mount-proc=${rootfs()}/proc chroot ${rootfs()} sh`);
+    const { checks, passed } = await checkLesson(L(5), lab);
+    expect(passed).toBe(false);
+    const c = byTitle(checks, 'its own network namespace');
+    expect(c.status).toBe('fail');
+    expect(c.hint).toMatch(/--net/);
+  });
+
+  it('no container running: fails with the command to start one', async () => {
+    for (const n of [3, 4, 5]) {
+      const { checks, passed } = await checkLesson(L(n), lab);
+      expect(passed).toBe(false);
+      expect(checks[0].hint).toMatch(/unshare/);
+    }
+  });
+});
