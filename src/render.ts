@@ -28,7 +28,7 @@ export function lessonMarkdown(lesson: Lesson, lab: Lab): string {
     text = `# ${lesson.number}. ${lesson.title}\n\n(The lesson text ${file} is missing from this installation.)\n`;
   }
   const steps = lesson.steps
-    .map((s, i) => `${i + 1}. **${s.title}**\n\n\`\`\`sh\n${s.commands(lab).join('\n')}\n\`\`\``)
+    .map((s, i) => `### Step ${i + 1}: ${s.title}\n\n\`\`\`sh\n${s.commands(lab).join('\n')}\n\`\`\``)
     .join('\n\n');
   return `${fill(text, placeholders(lab)).trimEnd()}\n\n## The steps, as commands you could type\n\n${steps}\n`;
 }

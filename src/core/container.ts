@@ -90,22 +90,30 @@ export class Running {
   }
 
   /** SIGKILL the first process and everything it started. In a PID namespace killing its
-   * PID 1 would end the rest anyway; without one, children would outlive it as orphans. */
+   * PID 1 ends the rest anyway; without one, children would outlive it as orphans.
+   * The helper is left to reap PID 1 and exit (fast); it is killed only if it lingers. */
   async kill(): Promise<ExitStatus> {
-    if (this.status) return this.status;
     const tree = descendants(this.pid);
-    for (const pid of [this.pid, this.helper.pid, ...tree]) {
+    for (const pid of [this.pid, ...tree]) {
       try {
-        if (pid) process.kill(pid, 'SIGKILL');
+        process.kill(pid, 'SIGKILL');
       } catch {
         /* already gone */
       }
     }
-    const status = await this.exited;
-    // The helper is gone; wait until the first process and its children are reaped too
-    // (orphans go to the host's init, which reaps them a moment later).
+    if (!this.status) {
+      const lingering = setTimeout(() => {
+        try {
+          if (this.helper.pid) process.kill(this.helper.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }, 1000);
+      await this.exited;
+      clearTimeout(lingering);
+    }
     await waitReaped([this.pid, ...tree]);
-    return status;
+    return this.status!;
   }
 }
 

@@ -92,7 +92,8 @@ export const cgroupLesson: Lesson = {
       title: 'Create the control group "container"',
       commands: () => {
         const g = group();
-        return [`mkdir ${g.dir}`, `ls ${g.dir}`, g.version === 1 ? `cat ${g.dir}/cpu.cfs_quota_us ${g.dir}/cpu.cfs_period_us` : `cat ${g.dir}/cpu.max`];
+        const enable = g.version === 2 ? [`grep -qw cpu ${path.dirname(g.dir)}/cgroup.subtree_control || echo +cpu > ${path.dirname(g.dir)}/cgroup.subtree_control`] : [];
+        return [...enable, `mkdir ${g.dir}`, `ls ${g.dir}`, g.version === 1 ? `cat ${g.dir}/cpu.cfs_quota_us ${g.dir}/cpu.cfs_period_us` : `cat ${g.dir}/cpu.max`];
       },
       async run(ctx) {
         const g = group();

@@ -27,7 +27,16 @@ export const mountNamespaceLesson: Lesson = {
     rootfsStep,
     {
       title: 'Start a shell in new mount and UTS namespaces, pivot_root into the rootfs, detach the old root',
-      commands: (lab) => [byHand(lab)],
+      commands: (lab) => [
+        'unshare --mount --uts --fork sh -c \'',
+        `  hostname ${HOSTNAME}`,
+        `  mount --bind ${lab.rootfs} ${lab.rootfs}`,
+        `  cd ${lab.rootfs}; mkdir -p .old_root`,
+        '  pivot_root . .old_root',
+        '  mount -t proc proc /proc',
+        '  umount -l /.old_root; rmdir /.old_root',
+        "  cd /; exec sh'",
+      ],
       async run(ctx) {
         fs.writeFileSync(ctx.lab.hostMarker, 'only the host can read this\n');
         chownToInvoker(ctx.lab, ctx.lab.hostMarker);

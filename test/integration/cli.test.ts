@@ -1,6 +1,7 @@
 // The CLI as a user runs it: a real process, real exit codes, messages instead of stack traces.
 import { describe, it, expect, afterAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, spawn } from 'node:child_process';
+import { CpuGroup, procfs } from '../../src/core/index.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tempLab } from '../support/lab.js';
@@ -105,5 +106,32 @@ describe('container-lessons CLI', () => {
     expect(r.err).toMatch(/needs root/);
     expect(r.err).toMatch(/sudo/);
     expect(fs.existsSync(lab.ufs)).toBe(false);
+  });
+
+  it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('%s in the middle of a lesson: cleans up, then exits', async (sig) => {
+    const child = spawn(process.execPath, [BIN, 'solve', '4'], { env: { ...process.env, CONTAINER_LESSONS_HOME: lab.root, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    // Wait until the lesson's container runs (its step prints the host's view of PID 1).
+    for (let i = 0; i < 500 && !/NSpid:\s+(\d+)\s+1/.test(out); i++) await new Promise((r) => setTimeout(r, 10));
+    const pid1 = Number(out.match(/NSpid:\s+(\d+)\s+1/)?.[1]);
+    expect(procfs.pidAlive(pid1)).toBe(true);
+    child.kill(sig);
+    expect(await exited).toBe(128 + { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 }[sig]);
+    expect(await procfs.waitReaped([pid1], 3000)).toBe(true);
+  });
+
+  it('SIGINT while the cgroup lesson runs its busy loop: group and loop are gone', async () => {
+    const child = spawn(process.execPath, [BIN, 'solve', '2'], { env: { ...process.env, CONTAINER_LESSONS_HOME: lab.root, NO_COLOR: '1' }, stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const g = new CpuGroup('container');
+    for (let i = 0; i < 500 && !(g.exists() && g.procs().length); i++) await new Promise((r) => setTimeout(r, 10));
+    const loop = g.procs()[0];
+    expect(procfs.cmdline(loop)).toMatch(/container-lessons-busy-loop/);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(g.exists()).toBe(false);
+    expect(await procfs.waitReaped([loop], 3000)).toBe(true);
   });
 });
