@@ -60,9 +60,16 @@ function lessonArg(name: string | undefined): Lesson {
   return l;
 }
 
+const WHY_ROOT: Record<string, string> = {
+  solve: 'it makes mounts, cgroups and namespaces',
+  check: "it reads other processes' namespaces, roots and cgroup files",
+  reset: 'it unmounts, removes cgroups and ends container processes',
+  rootfs: 'the root filesystem belongs to root',
+};
+
 function requireRoot(verb: string): void {
   if (process.getuid?.() !== 0) {
-    throw new EnvError(`\`${verb}\` makes mounts, cgroups and namespaces, which needs root`, `run it with sudo: sudo npx container-lessons ${process.argv.slice(2).join(' ')}`);
+    throw new EnvError(`\`${verb}\` needs root: ${WHY_ROOT[verb] ?? 'it changes kernel state'}`, `run it with sudo: sudo npx container-lessons ${process.argv.slice(2).join(' ')}`);
   }
 }
 
