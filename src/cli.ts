@@ -180,7 +180,9 @@ async function cmdReset(args: string[], opts: { all: boolean }, lab: Lab, out: O
   for (const l of [...which].reverse()) removed.push(...(await l.reset(lab)));
   if (opts.all) {
     const fs = await import('node:fs');
-    for (const p of [lab.rootfs, lab.progressFile]) {
+    const custom = !!process.env.CONTAINER_LESSONS_ROOTFS;
+    if (custom) removed.push(`kept ${lab.rootfs}: it is your own root filesystem (CONTAINER_LESSONS_ROOTFS), not the workbook's`);
+    for (const p of custom ? [lab.progressFile] : [lab.rootfs, lab.progressFile]) {
       if (fs.existsSync(p)) {
         fs.rmSync(p, { recursive: true, force: true });
         removed.push(p);

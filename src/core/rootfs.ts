@@ -138,6 +138,36 @@ export function readMarker(dir: string): RootfsMarker | null {
   }
 }
 
+/** Follow a path inside a root filesystem as a process chrooted there would: absolute
+ * symlinks (Alpine's /bin/sh -> /bin/busybox) point into the rootfs, never at the host.
+ * Returns the host path of what it names, or null if it does not exist. */
+export function resolveInRoot(root: string, p: string): string | null {
+  const parts = p.split('/').filter(Boolean);
+  let cur: string[] = [];
+  for (let hops = 0; parts.length; ) {
+    const name = parts.shift()!;
+    if (name === '.') continue;
+    if (name === '..') {
+      cur.pop();
+      continue;
+    }
+    const host = path.join(root, ...cur, name);
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(host);
+    } catch {
+      return null;
+    }
+    if (st.isSymbolicLink()) {
+      if (++hops > 40) return null;
+      const target = fs.readlinkSync(host);
+      if (target.startsWith('/')) cur = [];
+      parts.unshift(...target.split('/').filter(Boolean));
+    } else cur.push(name);
+  }
+  return path.join(root, ...cur);
+}
+
 /** What is wrong with a root filesystem, or null if the lessons can use it. */
 export function rootfsProblem(dir: string): RootfsError | null {
   if (!fs.existsSync(dir)) return new RootfsError(`no root filesystem at ${dir}`, 'run `container-lessons rootfs` to build the default one (no network needed)');
@@ -148,13 +178,7 @@ export function rootfsProblem(dir: string): RootfsError | null {
     );
   }
   for (const need of ['bin/sh', 'proc', 'dev']) {
-    let ok = false;
-    try {
-      ok = fs.statSync(path.join(dir, need)) !== null;
-    } catch {
-      ok = false;
-    }
-    if (!ok) return new RootfsError(`${dir} is broken: it has no /${need}`, 'remove it and build it again (`container-lessons reset --all`, then run a lesson)');
+    if (!resolveInRoot(dir, need)) return new RootfsError(`${dir} is broken: it has no /${need}`, 'remove it and build it again (`container-lessons reset --all`, then run a lesson)');
   }
   return null;
 }

@@ -209,3 +209,22 @@ describe('rootfs', () => {
     expect(rootfsProblem(broken)?.message).toMatch(/has no \/bin\/sh/);
   });
 });
+
+describe('rootfs symlinks', () => {
+  it('are followed inside the rootfs, never on the host (Alpine: /bin/sh -> /bin/busybox)', async () => {
+    const { resolveInRoot } = await import('../../src/core/rootfs.js');
+    const r = path.join(tmp, 'alpine');
+    fs.mkdirSync(path.join(r, 'bin'), { recursive: true });
+    fs.mkdirSync(path.join(r, 'proc'));
+    fs.mkdirSync(path.join(r, 'dev'));
+    fs.writeFileSync(path.join(r, 'bin', 'busybox-xyz'), '');
+    fs.symlinkSync('/bin/busybox-xyz', path.join(r, 'bin', 'sh'));
+    fs.writeFileSync(path.join(r, ROOTFS_MARKER), '{"id":"a","kind":"manual"}');
+    expect(resolveInRoot(r, 'bin/sh')).toBe(path.join(r, 'bin', 'busybox-xyz'));
+    expect(rootfsProblem(r)).toBeNull();
+    fs.symlinkSync('/usr/bin/env', path.join(r, 'bin', 'hostonly')); // exists on the host only
+    expect(resolveInRoot(r, 'bin/hostonly')).toBeNull();
+    fs.symlinkSync('loop', path.join(r, 'bin', 'loop'));
+    expect(resolveInRoot(r, 'bin/loop')).toBeNull();
+  });
+});
