@@ -1,13 +1,13 @@
 // Lesson 3: a mount namespace and a new root (pivot_root), with a hostname of its own (UTS).
 import fs from 'node:fs';
 import { probeNamespaces, procfs, libc, type Running, type Namespace } from '../core/index.js';
-import { pass, fail, type CheckResult } from '../checks/result.js';
+import { pass, fail } from '../checks/result.js';
 import { describe } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
 import { chownToInvoker } from '../lab.js';
 import type { Lesson } from './types.js';
 import { hostShell, inContainer, lines } from './show.js';
-import { rootfsStep, startLessonContainer, labMarker, findContainers, noContainer, killLabContainers } from './container-common.js';
+import { rootfsStep, startLessonContainer, locateContainer, killLabContainers } from './container-common.js';
 
 export const HOSTNAME = 'container';
 const NS: Namespace[] = ['mnt', 'uts'];
@@ -68,21 +68,16 @@ export const mountNamespaceLesson: Lesson = {
   ],
 
   async check(lab) {
-    const title = 'a process has the rootfs as /';
-    const m = labMarker(lab, title);
-    if (!('id' in m)) return [m];
-    const found = findContainers(m.id);
-    if (!found.leaders.length) return [noContainer(lab, title, byHand(lab))];
-    const results: CheckResult[] = [];
-    const own = found.leaders.find((p) => p.ns.mnt !== found.host.mnt) ?? found.leaders[0];
-    results.push(pass(title, `${describe(own)} sees ${lab.rootfs} as / (${found.all.length} process${found.all.length === 1 ? '' : 'es'} in the rootfs)`, [`/proc/${own.pid}/root`]));
+    const located = locateContainer(lab, 'mnt', byHand(lab));
+    if (Array.isArray(located)) return located;
+    const { own, host, results } = located;
 
     const mntLooked = [`/proc/${own.pid}/ns/mnt`, '/proc/self/ns/mnt'];
-    if (own.ns.mnt === found.host.mnt) {
+    if (own.ns.mnt === host.mnt) {
       results.push(fail('its own mount namespace', `${describe(own)} is in the host's mount namespace (${own.ns.mnt})`, 'chroot alone changes one process\'s root but shares every mount with the host; start it with unshare --mount (CLONE_NEWNS)', mntLooked));
       return results;
     }
-    results.push(pass('its own mount namespace', `${own.ns.mnt}, the host has ${found.host.mnt}`, mntLooked));
+    results.push(pass('its own mount namespace', `${own.ns.mnt}, the host has ${host.mnt}`, mntLooked));
 
     if (!fs.existsSync(lab.hostMarker)) {
       fs.writeFileSync(lab.hostMarker, 'only the host can read this\n');
@@ -135,7 +130,7 @@ export const mountNamespaceLesson: Lesson = {
 
     const utsLooked = [`/proc/${own.pid}/ns/uts`, '/proc/self/ns/uts'];
     const hostName = libc.gethostname();
-    if (own.ns.uts === found.host.uts) {
+    if (own.ns.uts === host.uts) {
       results.push(fail('a hostname of its own', `${describe(own)} shares the host's UTS namespace (hostname ${hostName})`, 'add --uts (CLONE_NEWUTS) or `hostname` inside renames the host', utsLooked));
     } else if (probe.hostname === hostName) {
       results.push(fail('a hostname of its own', `its own UTS namespace, but the hostname is still "${hostName}", the host's`, `set it inside: hostname ${HOSTNAME}`, utsLooked));

@@ -2,12 +2,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { runContainer, procfs, type Running, type Namespace } from '../core/index.js';
-import { pass, fail, type CheckResult } from '../checks/result.js';
+import { pass, fail } from '../checks/result.js';
 import { describe } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
 import type { Lesson } from './types.js';
 import { hostShell, inContainer, lines } from './show.js';
-import { rootfsStep, startLessonContainer, labMarker, findContainers, noContainer, killLabContainers, pidsInNamespace } from './container-common.js';
+import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, pidsInNamespace } from './container-common.js';
 
 const NS: Namespace[] = ['mnt', 'uts', 'ipc', 'pid'];
 
@@ -52,21 +52,16 @@ export const pidNamespaceLesson: Lesson = {
   ],
 
   async check(lab) {
-    const title = 'a process has the rootfs as /';
-    const m = labMarker(lab, title);
-    if (!('id' in m)) return [m];
-    const found = findContainers(m.id);
-    if (!found.leaders.length) return [noContainer(lab, title, byHand(lab))];
-    const results: CheckResult[] = [];
-    const own = found.leaders.find((p) => p.ns.pid !== found.host.pid) ?? found.leaders[0];
-    results.push(pass(title, `${describe(own)} (${found.all.length} process${found.all.length === 1 ? '' : 'es'} in the rootfs)`, [`/proc/${own.pid}/root`]));
+    const located = locateContainer(lab, 'pid', byHand(lab));
+    if (Array.isArray(located)) return located;
+    const { own, host, results } = located;
 
     const pidLooked = [`/proc/${own.pid}/ns/pid`, '/proc/self/ns/pid'];
-    if (own.ns.pid === found.host.pid) {
+    if (own.ns.pid === host.pid) {
       results.push(fail('its own PID namespace', `${describe(own)} is in the host's PID namespace (${own.ns.pid})`, 'add --pid --fork to unshare (CLONE_NEWPID): without --fork, unshare itself stays outside and only its children enter', pidLooked));
       return results;
     }
-    results.push(pass('its own PID namespace', `${own.ns.pid}, the host has ${found.host.pid}`, pidLooked));
+    results.push(pass('its own PID namespace', `${own.ns.pid}, the host has ${host.pid}`, pidLooked));
 
     const inner = own.nspid[own.nspid.length - 1];
     const status = `/proc/${own.pid}/status`;

@@ -1,11 +1,11 @@
 // Lesson 5: a network namespace: inside there is only lo.
 import { runContainer, procfs, type Namespace } from '../core/index.js';
-import { pass, fail, type CheckResult } from '../checks/result.js';
+import { pass, fail } from '../checks/result.js';
 import { describe } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
 import type { Lesson } from './types.js';
 import { hostShell, inContainer, lines } from './show.js';
-import { rootfsStep, startLessonContainer, labMarker, findContainers, noContainer, killLabContainers } from './container-common.js';
+import { rootfsStep, startLessonContainer, locateContainer, killLabContainers } from './container-common.js';
 
 const NS: Namespace[] = ['mnt', 'uts', 'ipc', 'pid', 'net'];
 
@@ -42,21 +42,16 @@ export const networkNamespaceLesson: Lesson = {
   ],
 
   async check(lab) {
-    const title = 'a process has the rootfs as /';
-    const m = labMarker(lab, title);
-    if (!('id' in m)) return [m];
-    const found = findContainers(m.id);
-    if (!found.leaders.length) return [noContainer(lab, title, byHand(lab))];
-    const results: CheckResult[] = [];
-    const own = found.leaders.find((p) => p.ns.net !== found.host.net) ?? found.leaders[0];
-    results.push(pass(title, describe(own), [`/proc/${own.pid}/root`]));
+    const located = locateContainer(lab, 'net', byHand(lab));
+    if (Array.isArray(located)) return located;
+    const { own, host, results } = located;
     const netLooked = [`/proc/${own.pid}/ns/net`, '/proc/self/ns/net'];
     const hostIfs = procfs.readInterfaces('self');
-    if (own.ns.net === found.host.net) {
+    if (own.ns.net === host.net) {
       results.push(fail('its own network namespace', `${describe(own)} shares the host's network namespace and sees ${hostIfs.join(', ')}`, 'add --net to unshare (CLONE_NEWNET)', netLooked));
       return results;
     }
-    results.push(pass('its own network namespace', `${own.ns.net}, the host has ${found.host.net}`, netLooked));
+    results.push(pass('its own network namespace', `${own.ns.net}, the host has ${host.net}`, netLooked));
     const ifs = procfs.readInterfaces(own.pid);
     const devFile = `/proc/${own.pid}/net/dev`;
     const hostOnes = ifs.filter((i) => i !== 'lo' && hostIfs.includes(i));

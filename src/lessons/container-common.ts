@@ -2,8 +2,8 @@
 // learner's container from the host, and tearing containers down.
 import fs from 'node:fs';
 import { ensureRootfs, readMarker, rootfsProblem, startContainer, type Namespace, type Running, procfs } from '../core/index.js';
-import { fail, type CheckResult } from '../checks/result.js';
-import { findLabProcesses, containerLeaders, hostNamespaces, type LabProcess } from '../checks/containers.js';
+import { pass, fail, type CheckResult } from '../checks/result.js';
+import { findLabProcesses, containerLeaders, hostNamespaces, describe, type LabProcess } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
 import type { LessonContext, Step } from './types.js';
 import { hostShell, lines } from './show.js';
@@ -29,26 +29,31 @@ export async function startLessonContainer(ctx: LessonContext, namespaces: Names
   return c;
 }
 
-/** The lab rootfs's marker id, or a failed check that says how to get one. */
-export function labMarker(lab: Lab, title: string): { id: string } | CheckResult {
-  const problem = rootfsProblem(lab.rootfs);
-  if (problem) return fail(title, problem.message, problem.hint, [lab.rootfs]);
-  return { id: readMarker(lab.rootfs)!.id };
-}
-
-export interface Found {
+export interface Located {
+  /** The container the checks look at: the first one with its own namespace of `type`. */
+  own: LabProcess;
   all: LabProcess[];
-  leaders: LabProcess[];
   host: Record<string, string | null>;
+  /** The first check's result: which process has the rootfs as / (already passed). */
+  results: CheckResult[];
 }
 
-export function findContainers(markerId: string): Found {
-  const all = findLabProcesses(markerId);
-  return { all, leaders: containerLeaders(all), host: hostNamespaces() };
+/** Find the learner's container on the lab rootfs, preferring one with its own `type`
+ * namespace; or the failed first check that says how to start one. */
+export function locateContainer(lab: Lab, type: string, howto: string): Located | CheckResult[] {
+  const title = 'a process has the rootfs as /';
+  const problem = rootfsProblem(lab.rootfs);
+  if (problem) return [fail(title, problem.message, problem.hint, [lab.rootfs])];
+  const all = findLabProcesses(readMarker(lab.rootfs)!.id);
+  const leaders = containerLeaders(all);
+  if (!leaders.length) {
+    return [fail(title, `no running process has ${lab.rootfs} as its root directory`, `start a container on that root filesystem and leave it running while you check: ${howto}`, ['/proc/*/root'])];
+  }
+  const host = hostNamespaces();
+  const own = leaders.find((p) => p.ns[type] !== host[type]) ?? leaders[0];
+  const count = `${all.length} process${all.length === 1 ? '' : 'es'} in the rootfs`;
+  return { own, all, host, results: [pass(title, `${describe(own)} sees ${lab.rootfs} as / (${count})`, [`/proc/${own.pid}/root`])] };
 }
-
-export const noContainer = (lab: Lab, title: string, howto: string): CheckResult =>
-  fail(title, `no running process has ${lab.rootfs} as its root directory`, `start a container on that root filesystem and leave it running while you check: ${howto}`, ['/proc/*/root']);
 
 /** Every process in a PID namespace, with its pid there. */
 export function pidsInNamespace(pidNs: string): Array<{ pid: number; inner: number; comm: string }> {
