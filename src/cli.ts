@@ -1,7 +1,7 @@
 // The command line: the instructor's and the scripts' interface to every lesson.
 import { parseArgs } from 'node:util';
 import { LESSONS, findLesson, type Lesson } from './lessons/index.js';
-import { labFor, readProgress, clearPassed, type Lab } from './lab.js';
+import { labFor, readProgress, type Lab } from './lab.js';
 import { solveLesson, checkLesson, cleanupActive, errorInfo, type LessonReport } from './runner.js';
 import { doctor } from './doctor.js';
 import { lessonMarkdown, renderMarkdown, useColor } from './render.js';
@@ -19,7 +19,8 @@ usage: sudo container-lessons [command]
                                     everything is removed afterwards unless --keep
   check <lesson> [--json]           check what you built by hand (exit 0 pass, 1 fail)
   hint <lesson>                     what to do next
-  reset [lesson] [--all]            remove what a lesson left (all lessons if none given;
+  reset [lesson] [--all]            remove what a lesson left, made by solve or by hand
+                                    (all lessons if none given; progress is kept;
                                     --all also removes the root filesystem and progress)
   rootfs                            build the default root filesystem now
   doctor [--json]                   what this machine offers the lessons
@@ -188,7 +189,7 @@ async function cmdReset(args: string[], opts: { all: boolean }, lab: Lab, out: O
         removed.push(p);
       }
     }
-  } else if (args[0]) clearPassed(lab, which.map((l) => l.id));
+  }
   out.write(removed.length ? `removed:\n${removed.map((r) => `  ${r}`).join('\n')}\n` : 'nothing to remove\n');
   return 0;
 }

@@ -128,10 +128,3 @@ export function markPassed(lab: Lab, lessonId: string): void {
     writeProgress(lab, p);
   }
 }
-
-export function clearPassed(lab: Lab, lessonIds: string[]): void {
-  const p = readProgress(lab);
-  let changed = false;
-  for (const id of lessonIds) if (p.passed[id]) (delete p.passed[id], (changed = true));
-  if (changed) writeProgress(lab, p);
-}
