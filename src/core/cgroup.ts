@@ -228,13 +228,13 @@ export class CpuGroup {
   }
 
   /** rmdir the group (and its cpuacct twin). The group must hold no processes. */
-  remove(): void {
-    for (const dir of [this.acctDir, this.dir]) if (dir && fs.existsSync(dir)) removeGroupDir(dir);
+  async remove(): Promise<void> {
+    for (const dir of [this.acctDir, this.dir]) if (dir && fs.existsSync(dir)) await removeGroupDir(dir);
   }
 }
 
 /** rmdir a cgroup; a process that was just killed can take a moment to leave it. */
-export function removeGroupDir(dir: string): void {
+export async function removeGroupDir(dir: string): Promise<void> {
   for (let i = 0; ; i++) {
     try {
       fs.rmdirSync(dir);
@@ -242,8 +242,8 @@ export function removeGroupDir(dir: string): void {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return;
-      if (code !== 'EBUSY' || i >= 200) throw err;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      if (code !== 'EBUSY' || i >= 500) throw err;
+      await new Promise((r) => setTimeout(r, 10));
     }
   }
 }

@@ -235,12 +235,15 @@ export const cgroupLesson: Lesson = {
     } catch {
       return [];
     }
-    if (!g.exists()) return [];
+    if (!g.exists() && !(g.acctDir && fs.existsSync(g.acctDir))) return [];
     const removed: string[] = [];
+    const seen = new Set<number>();
     for (const dir of [g.dir, g.acctDir]) {
       if (!dir || !fs.existsSync(dir)) continue;
       const procs = fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
       for (const pid of procs) {
+        if (seen.has(pid)) continue;
+        seen.add(pid);
         if ((procfs.cmdline(pid) ?? '').includes(LOOP_TAG)) {
           try {
             process.kill(pid, 'SIGKILL');
@@ -251,7 +254,7 @@ export const cgroupLesson: Lesson = {
         } else {
           // Not ours (the learner's own loop or shell): move it out rather than kill it.
           try {
-            fs.writeFileSync(path.join(path.dirname(dir), 'cgroup.procs'), String(pid));
+            for (const d of [g.dir, g.acctDir]) if (d && fs.existsSync(d)) fs.writeFileSync(path.join(path.dirname(d), 'cgroup.procs'), String(pid));
             removed.push(`moved pid ${pid} (${procfs.comm(pid)}) out of ${dir}: it still runs, end it with kill ${pid}`);
           } catch {
             /* gone */
@@ -259,7 +262,7 @@ export const cgroupLesson: Lesson = {
         }
       }
     }
-    g.remove();
+    await g.remove();
     removed.push(g.dir);
     return removed;
   },

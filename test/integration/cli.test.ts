@@ -90,6 +90,21 @@ describe('container-lessons CLI', () => {
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(lab.ufs);
   });
 
+  it('solve --keep leaves the container and the busy loop running for check, and reset ends them', () => {
+    for (const n of ['4', '2']) expect(cli(['solve', n, '--keep']).code).toBe(0);
+    // The solving process has exited: what it kept must still be there to check.
+    expect(cli(['check', '4']).code).toBe(0);
+    expect(cli(['check', '2']).code).toBe(0);
+    const reset = cli(['reset']);
+    expect(reset.code).toBe(0);
+    expect(reset.out).toMatch(/process \d+ \(sh\) in the lab rootfs/);
+    expect(reset.out.match(/busy loop pid/g)).toHaveLength(1);
+    expect(new CpuGroup('container').exists()).toBe(false);
+    expect(cli(['check', '4']).code).toBe(1);
+    // Progress survives a reset.
+    expect(JSON.parse(cli(['list', '--json']).out).lessons.find((l: { id: string }) => l.id === 'pid-namespace').state).toBe('passed');
+  });
+
   it('a corrupt progress file is reported, not overwritten', () => {
     fs.writeFileSync(lab.progressFile, 'garbage');
     const r = cli(['list']);
