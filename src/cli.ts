@@ -4,7 +4,6 @@ import { LESSONS, findLesson, type Lesson } from './lessons/index.js';
 import { labFor, readProgress, type Lab } from './lab.js';
 import { solveLesson, checkLesson, cleanupActive, errorInfo, type LessonReport } from './runner.js';
 import { doctor } from './doctor.js';
-import { lessonMarkdown, renderMarkdown, useColor } from './render.js';
 import { ensureRootfs } from './core/index.js';
 import type { CheckResult } from './checks/result.js';
 
@@ -29,6 +28,10 @@ usage: sudo container-lessons [command]
 A lesson is named by number (1-${LESSONS.length}) or id (${LESSONS.map((l) => l.id).join(', ')}).
 The lab lives in ~/container-lessons of the invoking user (CONTAINER_LESSONS_HOME overrides).
 `;
+
+export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
+  return !!stream.isTTY && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb';
+}
 
 export class UsageError extends Error {
   readonly exitCode = 2;
@@ -242,6 +245,8 @@ export async function main(argv: string[], out: Out = { color: useColor(), write
       return cmdList(values, lab, out);
     case 'show': {
       const lesson = lessonArg(args[0]);
+      // marked-terminal brings a syntax highlighter: loaded only when a text is shown.
+      const { lessonMarkdown, renderMarkdown } = await import('./render.js');
       out.write(renderMarkdown(lessonMarkdown(lesson, lab), { color: out.color, width: Math.min(process.stdout.columns || 80, 100) }) + '\n');
       return 0;
     }

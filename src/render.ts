@@ -33,10 +33,6 @@ export function lessonMarkdown(lesson: Lesson, lab: Lab): string {
   return `${fill(text, placeholders(lab)).trimEnd()}\n\n## The steps, as commands you could type\n\n${steps}\n`;
 }
 
-export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
-  return !!stream.isTTY && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb';
-}
-
 export function renderMarkdown(md: string, opts: { color: boolean; width?: number }): string {
   if (!opts.color) return md;
   const m = new Marked();
