@@ -14,7 +14,6 @@ set -euo pipefail
 
 PROG=${0##*/}
 readonly PROG
-readonly MARKER=.container-lessons-rootfs
 # What the walkthrough installs; minbase already has a shell, coreutils, mount, hostname.
 readonly INCLUDE=iproute2,iputils-ping,procps,net-tools
 readonly SCRIPTS=/usr/share/debootstrap/scripts
@@ -58,8 +57,6 @@ usage_error() {
   exit 2
 }
 
-note() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-
 # ---- command line ----------------------------------------------------------------------
 orig_args=("$@")
 suite=bookworm
@@ -100,20 +97,14 @@ if [ "$(id -u)" -ne 0 ]; then
     "run it with sudo: sudo $(printf '%q ' "$0" "${orig_args[@]}")"
 fi
 
+# What both scripts share, beside this file (also when it is run through a symbolic link).
+# Only now: the command line and the root check above stand alone, so that they work
+# even where lib.sh cannot be found (e.g. only this file's text run with bash -c).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname -- "$(readlink -f -- "$0")")/lib.sh"
+
 # The target: new, or an empty directory. Its parent is created if need be.
-target=${target%"${target##*[!/]}"} # strip trailing slashes
-[ -n "$target" ] || die "refusing to build into /"
-if [ -L "$target" ]; then
-  die "$target is a symbolic link; name a directory that does not exist yet"
-elif [ -e "$target" ]; then
-  [ -d "$target" ] || die "$target exists and is not a directory"
-  if [ -n "$(find "$target" -mindepth 1 -maxdepth 1 -print -quit)" ]; then
-    die "$target exists and is not empty; refusing to build over it" \
-      "choose a new directory, or remove this one first: sudo rm -rf -- $(printf '%q' "$target")"
-  fi
-fi
-target=$(realpath -m -- "$target")
-[ "$target" != / ] || die "refusing to build into /"
+check_target build
 
 command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] ||
   die "debootstrap is not installed" "install it: sudo apt-get install debootstrap"
@@ -265,7 +256,6 @@ if command -v apt-config >/dev/null 2>&1; then
 fi
 
 # ---- build -----------------------------------------------------------------------------
-tmp=
 # Unmount anything debootstrap may have left mounted under a directory (deepest first).
 unmount_under() {
   local m
@@ -273,25 +263,11 @@ unmount_under() {
   awk -v p="$1" '$5 == p || index($5, p "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r |
     while IFS= read -r m; do umount -l -- "$(printf '%b' "$m")" 2>/dev/null || true; done
 }
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM HUP
-  if [ -n "$tmp" ] && [ -e "$tmp" ]; then
-    unmount_under "$tmp"
-    # --one-file-system: never follow a mount that is still there into the host.
-    rm -rf --one-file-system -- "$tmp" ||
-      printf '%s: could not remove all of %s; remove it by hand\n' "$PROG" "$tmp" >&2
-  fi
-  exit "$rc"
+# Before the half-built tree is removed: nothing in it may stay mounted.
+unmount_tmp() {
+  if [ -n "$tmp" ] && [ -e "$tmp" ]; then unmount_under "$tmp"; fi
 }
-trap cleanup EXIT
-trap 'printf "\n%s: interrupted\n" "$PROG" >&2; exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-
-mkdir -p -- "$(dirname -- "$target")"
-tmp=$(mktemp -d -- "$target.building.XXXXXX")
-chmod 0755 -- "$tmp"
+make_tmp building unmount_tmp
 
 args=(--variant=minbase "--include=$INCLUDE" ${keyring_arg[@]+"${keyring_arg[@]}"} "$suite" "$tmp")
 [ -z "$mirror" ] || args+=("$mirror")
@@ -302,7 +278,7 @@ started=$SECONDS
 if ! debootstrap "${args[@]}"; then
   log=$tmp/debootstrap/debootstrap.log
   if [ -r "$log" ]; then
-    printf '%s: the end of debootstrap.log:\n' "$PROG" >&2
+    note "the end of debootstrap.log:"
     tail -n 15 -- "$log" | sed 's/^/  | /' >&2
   fi
   die "debootstrap failed for $suite${mirror:+ from $mirror}; nothing was left behind" \
@@ -319,18 +295,9 @@ find "$tmp/var/cache/apt/archives" -maxdepth 1 -type f -name '*.deb' -delete 2>/
 find "$tmp/var/lib/apt/lists" -maxdepth 1 -type f -delete 2>/dev/null || true
 
 rm -f -- "${tmp:?}/$MARKER"
-printf '{\n  "id": "%s",\n  "kind": "debootstrap-%s",\n  "created": "%s",\n  "suite": "%s",\n  "distribution": "%s"\n}\n' \
-  "$(cat /proc/sys/kernel/random/uuid)" "$suite" "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "$suite" "$distro" \
-  >"$tmp/$MARKER"
-chmod 0644 -- "$tmp/$MARKER"
+write_marker "$tmp" "debootstrap-$suite" suite "$suite" distribution "$distro"
 
-if [ -d "$target" ] && ! rmdir -- "$target"; then
-  built=$tmp
-  tmp= # keep it: it is complete
-  die "$target is no longer empty; the root filesystem is left in $built"
-fi
-mv -T -- "$tmp" "$target"
-tmp=
+install_tmp
 
 size=$(du -sh --one-file-system -- "$target" 2>/dev/null | cut -f1) || size='?'
 cat <<EOF

@@ -17,7 +17,6 @@ set -euo pipefail
 
 PROG=${0##*/}
 readonly PROG
-readonly MARKER=.container-lessons-rootfs
 
 usage() {
   cat <<EOF
@@ -47,17 +46,6 @@ usage_error() {
   printf '%s: %s\n\n' "$PROG" "$1" >&2
   usage >&2
   exit 2
-}
-
-# A JSON string for any text (the source's name goes into the marker).
-json_string() {
-  local s=$1
-  s=${s//\\/\\\\}
-  s=${s//\"/\\\"}
-  s=${s//$'\t'/\\t}
-  s=${s//$'\n'/\\n}
-  s=${s//[[:cntrl:]]/?}
-  printf '"%s"' "$s"
 }
 
 # Where `path` (relative to the root filesystem `root`) leads, following the symbolic links
@@ -109,6 +97,12 @@ if [ "$(id -u)" -ne 0 ]; then
     "run it with sudo: sudo $(printf '%q ' "$0" "${orig_args[@]}")"
 fi
 
+# What both scripts share, beside this file (also when it is run through a symbolic link).
+# Only now: the command line and the root check above stand alone, so that they work
+# even where lib.sh cannot be found (e.g. only this file's text run with bash -c).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname -- "$(readlink -f -- "$0")")/lib.sh"
+
 if [ "$input" = - ]; then
   if [ -t 0 ]; then
     die "the tarball is to come from standard input, but that is a terminal" \
@@ -126,46 +120,19 @@ else
   source_name=$(basename -- "$input")
 fi
 
-target=${target%"${target##*[!/]}"} # strip trailing slashes
-[ -n "$target" ] || die "refusing to unpack into /"
-if [ -L "$target" ]; then
-  die "$target is a symbolic link; name a directory that does not exist yet"
-elif [ -e "$target" ]; then
-  [ -d "$target" ] || die "$target exists and is not a directory"
-  if [ -n "$(find "$target" -mindepth 1 -maxdepth 1 -print -quit)" ]; then
-    die "$target exists and is not empty; refusing to unpack over it" \
-      "choose a new directory, or remove this one first: sudo rm -rf -- $(printf '%q' "$target")"
-  fi
-fi
-target=$(realpath -m -- "$target")
-[ "$target" != / ] || die "refusing to unpack into /"
+check_target unpack
 command -v tar >/dev/null 2>&1 || die "tar is not installed" "install it: sudo apt-get install tar"
 
 # ---- unpack ----------------------------------------------------------------------------
-tmp=
 errors=
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM HUP
+# tar's complaints, in a file outside $tmp (whatever the archive holds cannot touch it).
+remove_errors() {
   [ -z "$errors" ] || rm -f -- "$errors"
-  if [ -n "$tmp" ] && [ -e "$tmp" ]; then
-    # --one-file-system: should anything be mounted in there, never follow it to the host.
-    rm -rf --one-file-system -- "$tmp" ||
-      printf '%s: could not remove all of %s; remove it by hand\n' "$PROG" "$tmp" >&2
-  fi
-  exit "$rc"
 }
-trap cleanup EXIT
-trap 'printf "\n%s: interrupted\n" "$PROG" >&2; exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-
-mkdir -p -- "$(dirname -- "$target")"
-tmp=$(mktemp -d -- "$target.importing.XXXXXX")
-chmod 0755 -- "$tmp" # the tarball's "./" entry, if it has one, sets its own
+make_tmp importing remove_errors # mode 0755; the tarball's "./" entry, if it has one, sets its own
 errors=$(mktemp -- "${TMPDIR:-/tmp}/$PROG.tar-errors.XXXXXX")
 
-printf '%s: unpacking %s into %s\n' "$PROG" "$([ "$input" = - ] && echo 'standard input' || echo "$input")" "$tmp" >&2
+note "unpacking $([ "$input" = - ] && echo 'standard input' || echo "$input") into $tmp"
 # --numeric-owner: the uids and gids in the archive, not the host's users of those names.
 # --same-owner/--same-permissions: as recorded (the default for root, said anyway).
 # --xattrs security.capability: file capabilities (docker export records e.g. ping's).
@@ -173,7 +140,7 @@ printf '%s: unpacking %s into %s\n' "$PROG" "$([ "$input" = - ] && echo 'standar
 tar_args=(--extract --force-local --file="$input" --directory="$tmp" --numeric-owner --same-owner
   --same-permissions --xattrs --xattrs-include=security.capability)
 if ! tar "${tar_args[@]}" 2>"$errors"; then
-  printf '%s: tar said:\n' "$PROG" >&2
+  note "tar said:"
   head -n 8 -- "$errors" | sed 's/^/  | /' >&2
   if grep -q 'compressed' "$errors"; then
     die "could not unpack the compressed archive from standard input" \
@@ -219,18 +186,9 @@ done
 
 # A fresh marker: an exported container-lessons rootfs would otherwise share its old id.
 rm -rf --one-file-system -- "${tmp:?}/$MARKER"
-printf '{\n  "id": "%s",\n  "kind": "docker-export",\n  "created": "%s",\n  "source": %s\n}\n' \
-  "$(cat /proc/sys/kernel/random/uuid)" "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "$(json_string "$source_name")" \
-  >"$tmp/$MARKER"
-chmod 0644 -- "$tmp/$MARKER"
+write_marker "$tmp" docker-export source "$source_name"
 
-if [ -d "$target" ] && ! rmdir -- "$target"; then
-  built=$tmp
-  tmp= # keep it: it is complete
-  die "$target is no longer empty; the root filesystem is left in $built"
-fi
-mv -T -- "$tmp" "$target"
-tmp=
+install_tmp
 
 size=$(du -sh --one-file-system -- "$target" 2>/dev/null | cut -f1) || size='?'
 # Its name, read (never run: it came from an archive) from its own os-release.

@@ -259,6 +259,24 @@ describe('docker-export.sh', () => {
     expect(fs.readdirSync(work)).toEqual([]);
   });
 
+  it('runs through a symbolic link (finding lib.sh beside the real script) and writes an odd source name as a JSON string', () => {
+    fs.mkdirSync(path.join(work, 'bin'));
+    fs.symlinkSync(DOCKER_EXPORT, path.join(work, 'bin/import-rootfs'));
+    const odd = 'a "quoted"\\back\tslashed.tar';
+    fs.copyFileSync(tarball, path.join(work, odd));
+    const target = path.join(work, 'rootfs');
+    const r = run(path.join(work, 'bin/import-rootfs'), [odd, target]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^import-rootfs: unpacking /);
+    const marker = readMarker(target);
+    expect(marker?.kind).toBe('docker-export');
+    expect(marker?.id).toMatch(UUID);
+    expect((marker as unknown as { source: string }).source).toBe(odd);
+    expect(rootfsProblem(target)).toBeNull();
+    expect(fs.readdirSync(work).sort()).toEqual(['bin', odd, 'rootfs'].sort());
+    expect(tempLeftovers(work)).toEqual([]);
+  });
+
   it.skipIf(!hasSetpriv)('refuses to run without root', () => {
     const r = runAsNobody(DOCKER_EXPORT, [tarball, path.join(work, 'rootfs')]);
     expect(r.status).toBe(1);
@@ -325,6 +343,15 @@ describe('debootstrap.sh (the paths that fail before downloading anything)', () 
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/cannot read the keyring .*no-such\.gpg|debootstrap is not installed/);
     expect(fs.readdirSync(work)).toEqual([]);
+  });
+
+  it('runs through a symbolic link, finding lib.sh beside the real script', () => {
+    fs.symlinkSync(DEBOOTSTRAP, path.join(work, 'build-rootfs'));
+    fs.writeFileSync(path.join(work, 'file'), '');
+    const r = run(path.join(work, 'build-rootfs'), ['file']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^build-rootfs: error: file exists and is not a directory$/m);
+    expect(fs.readdirSync(work).sort()).toEqual(['build-rootfs', 'file']);
   });
 
   it.skipIf(!hasSetpriv)('refuses to run without root', () => {
