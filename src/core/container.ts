@@ -172,8 +172,11 @@ function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: StdioMo
     });
     control.on('error', () => {});
     helper.on('error', (err) => settle(() => reject(new ContainerError(`${what}: could not start the helper: ${err.message}`, 'spawn'))));
-    helper.on('exit', (code, signal) => {
-      settle(() => reject(new ContainerError(`${what}: the helper exited (${signal ?? code}) before the command started`, 'start')));
+    // Every writer of the control pipe has closed it (the helper exited, PID 1 exec'd or
+    // died) without an exec or error event: the command never started.
+    control.on('end', () => {
+      helper.once('exit', (code, signal) => settle(() => reject(new ContainerError(`${what}: the helper exited (${signal ?? code}) before the command started`, 'start'))));
+      if (helper.exitCode !== null || helper.signalCode !== null) settle(() => reject(new ContainerError(`${what}: the helper exited (${helper.signalCode ?? helper.exitCode}) before the command started`, 'start')));
     });
   });
 }

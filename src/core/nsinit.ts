@@ -195,22 +195,9 @@ function stageRun(spec: RunSpec): void {
   child.on('error', (err) => fail('start PID 1', err));
   report({ event: 'started', pid: child.pid });
   if (spec.detach) {
+    // PID 1 has no parent-death signal in this mode: leave it to the host's init.
     child.unref();
-    // Stay until PID 1 has exec'd (or failed), then leave it to the host's init.
-    const poll = setInterval(() => {
-      try {
-        const exe = fs.readlinkSync(`/proc/${child.pid}/exe`);
-        if (exe !== process.execPath) {
-          clearInterval(poll);
-          process.exit(0);
-        }
-      } catch {
-        clearInterval(poll);
-        process.exit(0);
-      }
-    }, 5);
-    child.on('exit', (code) => process.exit(code ?? 1));
-    return;
+    process.exit(0);
   }
   relayExit(child);
   // Signals meant for the container go to it; this stage ends when it does.
