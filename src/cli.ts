@@ -2,14 +2,15 @@
 import { parseArgs } from 'node:util';
 import { LESSONS, findLesson, type Lesson } from './lessons/index.js';
 import { labFor, readProgress, type Lab } from './lab.js';
-import { solveLesson, checkLesson, cleanupActive, errorInfo, type LessonReport } from './runner.js';
+import { solveLesson, checkLesson, cleanupActive, errorInfo, interruptsHeld, type LessonReport } from './runner.js';
 import { doctor } from './doctor.js';
 import { ensureRootfs } from './core/index.js';
 import type { CheckResult } from './checks/result.js';
 
 const USAGE = `container-lessons: build a Linux container by hand, lesson by lesson
 
-usage: sudo container-lessons [command]
+usage: sudo container-lessons [--unlock-all]      the workbook (a terminal UI)
+       sudo container-lessons <command>
 
   list [--json]                     the lessons and your progress
   show <lesson>                     a lesson's text and its steps as commands
@@ -222,6 +223,7 @@ export async function main(argv: string[], out: Out = { color: useColor(), write
       json: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
+      'unlock-all': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
       version: { type: 'boolean', short: 'v', default: false },
     },
@@ -238,9 +240,10 @@ export async function main(argv: string[], out: Out = { color: useColor(), write
     return 0;
   }
   switch (verb) {
-    case undefined:
-      out.write(USAGE + '\n');
-      return cmdList({ json: false }, lab, out);
+    case undefined: {
+      const { runTui } = await import('./ui/tui.js');
+      return runTui({ lab, unlockAll: values['unlock-all'], out });
+    }
     case 'list':
       return cmdList(values, lab, out);
     case 'show': {
@@ -279,6 +282,7 @@ export async function main(argv: string[], out: Out = { color: useColor(), write
 export async function run(argv = process.argv.slice(2)): Promise<void> {
   let exiting = false;
   const onSignal = (sig: NodeJS.Signals) => {
+    if (sig === 'SIGINT' && interruptsHeld()) return; // Ctrl-C meant for the learner's shell
     if (exiting) return;
     exiting = true;
     process.stderr.write(`\ncontainer-lessons: ${sig}: cleaning up before exit...\n`);

@@ -37,5 +37,14 @@ export function renderMarkdown(md: string, opts: { color: boolean; width?: numbe
   if (!opts.color) return md;
   const m = new Marked();
   m.use(markedTerminal({ width: opts.width ?? 80, reflowText: true, tab: 2 }) as never);
+  // Commands are shown as they are, behind a gutter, in the terminal's own colours (legible
+  // on light and dark themes); syntax highlighting would also cost most of a second.
+  m.use({
+    renderer: {
+      code({ text }: { text: string }) {
+        return '\n' + text.split('\n').map((l) => `  \x1b[2m│\x1b[22m ${l}`).join('\n') + '\n\n';
+      },
+    },
+  });
   return String(m.parse(md));
 }

@@ -38,12 +38,29 @@ export function errorInfo(err: unknown): { message: string; hint?: string } {
 /** Ledgers of lessons under way, so a signal handler can undo them before exit. */
 const active = new Set<Ledger>();
 
+/** Other owners of lesson state (the TUI's store) register their cleanup here. */
+const cleanups = new Set<() => Promise<string[]>>();
+
+export function onCleanup(fn: () => Promise<string[]>): () => void {
+  cleanups.add(fn);
+  return () => cleanups.delete(fn);
+}
+
+/** While a learner's shell owns the terminal, Ctrl-C is for the shell, not for us. */
+let shellDepth = 0;
+export function holdInterrupts<T>(p: Promise<T>): Promise<T> {
+  shellDepth++;
+  return p.finally(() => shellDepth--);
+}
+export const interruptsHeld = () => shellDepth > 0;
+
 export async function cleanupActive(): Promise<string[]> {
   const errors: string[] = [];
   for (const l of [...active]) {
     errors.push(...(await l.cleanup()).map((e) => e.message));
     active.delete(l);
   }
+  for (const fn of [...cleanups]) errors.push(...(await fn()));
   return errors;
 }
 

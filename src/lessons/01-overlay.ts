@@ -210,6 +210,11 @@ export const overlayLesson: Lesson = {
   hint: (lab) =>
     `Mount with the top lower layer first: cd ${lab.ufs} && mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged ; then rm merged/a.txt and look at upper with ls -l.`,
 
+  async shell(ctx) {
+    const cwd = fs.existsSync(ctx.lab.ufs) ? ctx.lab.ufs : ctx.lab.root;
+    return { kind: 'host', cwd, title: `a shell on the host in ${cwd}` };
+  },
+
   async reset(lab) {
     const removed: string[] = [];
     const merged = dirs(lab).merged;

@@ -228,6 +228,11 @@ export const cgroupLesson: Lesson = {
     }
   },
 
+  async shell(ctx) {
+    const cwd = cgroupLayout().cpu?.mountPoint ?? ctx.lab.root;
+    return { kind: 'host', cwd, title: `a shell on the host in ${cwd}` };
+  },
+
   async reset() {
     let g: CpuGroup;
     try {

@@ -7,7 +7,7 @@ import type { Lab } from '../lab.js';
 import { chownToInvoker } from '../lab.js';
 import type { Lesson } from './types.js';
 import { hostShell, inContainer, lines } from './show.js';
-import { rootfsStep, startLessonContainer, locateContainer, killLabContainers } from './container-common.js';
+import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, containerShell } from './container-common.js';
 
 export const HOSTNAME = 'container';
 const NS: Namespace[] = ['mnt', 'uts'];
@@ -142,4 +142,5 @@ export const mountNamespaceLesson: Lesson = {
 
   hint: (lab) => `Leave a container running on the rootfs, e.g.: ${byHand(lab)}`,
   reset: killLabContainers,
+  shell: containerShell(NS, { hostname: HOSTNAME, mountProc: true }),
 };

@@ -7,7 +7,7 @@ import { describe } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
 import type { Lesson } from './types.js';
 import { hostShell, inContainer, lines } from './show.js';
-import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, pidsInNamespace } from './container-common.js';
+import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, pidsInNamespace, containerShell } from './container-common.js';
 
 const NS: Namespace[] = ['mnt', 'uts', 'ipc', 'pid'];
 
@@ -98,4 +98,5 @@ export const pidNamespaceLesson: Lesson = {
 
   hint: (lab) => `Leave a shell running in new PID and mount namespaces with its own /proc: ${byHand(lab)}`,
   reset: killLabContainers,
+  shell: containerShell(NS, { hostname: 'container', mountProc: true }),
 };

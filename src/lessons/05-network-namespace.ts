@@ -5,7 +5,7 @@ import { describe } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
 import type { Lesson } from './types.js';
 import { hostShell, inContainer, lines } from './show.js';
-import { rootfsStep, startLessonContainer, locateContainer, killLabContainers } from './container-common.js';
+import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, containerShell } from './container-common.js';
 
 const NS: Namespace[] = ['mnt', 'uts', 'ipc', 'pid', 'net'];
 
@@ -65,4 +65,5 @@ export const networkNamespaceLesson: Lesson = {
 
   hint: (lab) => `Leave a shell running in a new network namespace as well: ${byHand(lab)}`,
   reset: killLabContainers,
+  shell: containerShell(NS, { hostname: 'container', mountProc: true }),
 };

@@ -5,7 +5,7 @@ import { ensureRootfs, readMarker, rootfsProblem, startContainer, type Namespace
 import { pass, fail, type CheckResult } from '../checks/result.js';
 import { findLabProcesses, containerLeaders, hostNamespaces, describe, type LabProcess } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
-import type { LessonContext, Step } from './types.js';
+import type { LessonContext, Step, ShellSpec } from './types.js';
 import { hostShell, lines } from './show.js';
 
 /** PID 1 of a lesson container: a shell that waits. It stays until the lesson ends. */
@@ -94,4 +94,14 @@ export async function killLabContainers(lab: Lab): Promise<string[]> {
     removed.push(lab.hostMarker);
   }
   return removed;
+}
+
+/** The lessons' shell: inside the running lesson container, started first if needed. */
+export function containerShell(namespaces: Namespace[], extra: { hostname?: string; mountProc?: boolean }) {
+  return async (ctx: LessonContext): Promise<ShellSpec> => {
+    ensureRootfs(ctx.lab.rootfs);
+    let c = ctx.state.get('container') as Running | undefined;
+    if (!c || !c.running) c = await startLessonContainer(ctx, namespaces, extra);
+    return { kind: 'container', pid: c.pid, namespaces, title: `inside the container (host pid ${c.pid})` };
+  };
 }

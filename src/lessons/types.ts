@@ -1,4 +1,4 @@
-import type { Ledger } from '../core/index.js';
+import type { Ledger, Namespace } from '../core/index.js';
 import type { Lab } from '../lab.js';
 import type { CheckResult } from '../checks/result.js';
 
@@ -20,6 +20,11 @@ export interface Step {
   run: (ctx: LessonContext) => Promise<string>;
 }
 
+/** Where a learner's shell opens for a lesson: on the host, or inside its container. */
+export type ShellSpec =
+  | { kind: 'host'; cwd: string; title: string }
+  | { kind: 'container'; pid: number; namespaces: Namespace[]; title: string };
+
 export interface Lesson {
   id: string;
   number: number;
@@ -32,4 +37,6 @@ export interface Lesson {
   hint: (lab: Lab) => string;
   /** Remove what this lesson (done by the workbook or by hand) left: returns what was removed. */
   reset: (lab: Lab) => Promise<string[]>;
+  /** The shell the TUI opens for this lesson (starting its container if needed). */
+  shell?: (ctx: LessonContext) => Promise<ShellSpec>;
 }

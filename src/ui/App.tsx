@@ -1,0 +1,88 @@
+// The workbook screen: header, the lesson text or the work pane, status and keys.
+// All state lives in the store; this file maps keys to store actions and draws.
+import { useEffect, useState } from 'react';
+import { Box, useInput } from 'ink';
+import type { WorkbookStore } from './store.js';
+import { useStore, useTerminalSize } from './hooks.js';
+import { Header } from './Header.js';
+import { Pane, scrollInfo } from './Pane.js';
+import { Footer } from './Footer.js';
+import { Overlay } from './Overlay.js';
+import { TooSmall, MIN_COLUMNS, MIN_ROWS } from './Screens.js';
+import { lessonLines, workLines } from './text.js';
+
+const HEADER_ROWS = 3;
+const FOOTER_ROWS = 2;
+
+export function App({ store, color }: { store: WorkbookStore; color: boolean }) {
+  const state = useStore(store);
+  const { columns, rows } = useTerminalSize();
+  const lesson = store.lesson;
+  // Ink redraws in place only while the frame is shorter than the terminal.
+  const height = Math.max(1, rows - 1);
+  const bodyHeight = Math.max(1, height - HEADER_ROWS - FOOTER_ROWS);
+  const width = Math.max(20, columns - 1);
+
+  const [text, setText] = useState<string[] | null>(null);
+  useEffect(() => {
+    let live = true;
+    setText(null);
+    void lessonLines(lesson, store.lab, width, color).then((l) => live && setText(l));
+    return () => {
+      live = false;
+    };
+  }, [lesson, width, color]);
+
+  const lines = state.pane === 'text' ? (text ?? ['(rendering the lesson text...)']) : workLines(lesson, state.runs[lesson.id], store.lab, width);
+  const offset = state.scroll[state.pane];
+
+  useInput((input, key) => {
+    if (key.ctrl && input === 'c') return store.quit();
+    const o = state.overlay;
+    if (o) {
+      if (o.kind === 'confirm-reset' && input === 'y') void store.resetLesson();
+      else store.showOverlay(null);
+      return;
+    }
+    if (input === 'q') return store.quit();
+    if (key.return) return void store.advance();
+    if (key.tab) return store.togglePane();
+    if (key.leftArrow) return store.select(state.index - 1);
+    if (key.rightArrow) return store.select(state.index + 1);
+    if (key.upArrow || input === 'k') return store.scroll(-1);
+    if (key.downArrow || input === 'j') return store.scroll(1);
+    if (key.pageUp || input === 'b') return store.scroll(-(bodyHeight - 1));
+    if (key.pageDown || input === ' ') return store.scroll(bodyHeight - 1);
+    if (key.home || input === 'g') return store.scroll('top');
+    if (key.end || input === 'G') return store.scroll('bottom');
+    if (/^[1-9]$/.test(input)) return store.select(Number(input) - 1);
+    switch (input) {
+      case 'n':
+        return void store.runNextStep();
+      case 'c':
+        return void store.runChecks();
+      case 's':
+        return void store.openShell();
+      case 'h':
+        return store.showHint();
+      case 'x':
+        return store.showOverlay({ kind: 'confirm-reset' });
+      case '?':
+        return store.showOverlay({ kind: 'help' });
+      case 't':
+        return state.pane === 'text' ? undefined : store.togglePane();
+      case 'w':
+        return state.pane === 'work' ? undefined : store.togglePane();
+    }
+  });
+
+  if (columns < MIN_COLUMNS || rows < MIN_ROWS) return <TooSmall columns={columns} rows={rows} onQuit={store.quit.bind(store)} />;
+
+  return (
+    <Box flexDirection="column" height={height} width={columns}>
+      <Header store={store} state={state} width={width} color={color} />
+      {state.overlay ? <Overlay overlay={state.overlay} width={width} height={bodyHeight} /> : <Pane lines={lines} offset={offset} height={bodyHeight} color={color} />}
+      <Footer state={state} width={width} color={color} scroll={scrollInfo(lines.length, offset, bodyHeight)} />
+    </Box>
+  );
+}

@@ -1,0 +1,48 @@
+import { Box, Text } from 'ink';
+import type { WorkbookStore, UiState } from './store.js';
+
+const MARK = { passed: '✔', open: '○', locked: '🔒' } as const;
+
+/** Title, the lessons with their state, and which pane is shown. */
+export function Header({ store, state, width, color }: { store: WorkbookStore; state: UiState; width: number; color: boolean }) {
+  const lesson = store.lesson;
+  const run = state.runs[lesson.id];
+  const done = run.steps.filter((s) => s.status === 'done').length;
+  const title = ` container-lessons · ${lesson.number}/${store.lessons.length} ${lesson.title} `;
+  return (
+    <Box flexDirection="column">
+      <Text inverse bold wrap="truncate">
+        {title.padEnd(width)}
+      </Text>
+      <Box>
+        <Text wrap="truncate">
+          {store.lessons.map((l, i) => {
+            const st = store.lessonState(i);
+            const current = i === state.index;
+            const label = current ? ` ${MARK[st]} ${l.number} ${l.id} ` : ` ${MARK[st]} ${l.number} `;
+            return (
+              <Text key={l.id} inverse={current} bold={current} dimColor={st === 'locked' && !current} color={color && st === 'passed' ? 'green' : undefined}>
+                {label}
+              </Text>
+            );
+          })}
+        </Text>
+      </Box>
+      <Box>
+        <Text wrap="truncate">
+          <Text inverse={state.pane === 'text'} bold={state.pane === 'text'}>
+            {' Text '}
+          </Text>
+          <Text> </Text>
+          <Text inverse={state.pane === 'work'} bold={state.pane === 'work'}>
+            {' Work '}
+          </Text>
+          <Text dimColor>
+            {`  steps ${done}/${run.steps.length} · checks: ${run.checks ? (run.passedNow ? 'passed' : 'failed') : 'not run'}`}
+            {state.passed[lesson.id] ? ' · lesson passed' : ''}
+          </Text>
+        </Text>
+      </Box>
+    </Box>
+  );
+}

@@ -1,0 +1,30 @@
+import { Box, Text } from 'ink';
+import type { Line } from './text.js';
+
+/** The first line shown when a window of `height` lines over `total` starts at `offset`. */
+export function clampOffset(total: number, offset: number, height: number): number {
+  return Math.min(Math.max(0, offset), Math.max(0, total - height));
+}
+
+export function scrollInfo(total: number, offset: number, height: number): string {
+  if (total <= height) return '';
+  const start = clampOffset(total, offset, height);
+  return `${start + 1}-${Math.min(total, start + height)}/${total}`;
+}
+
+/** A window of `height` lines from `lines`, starting at `offset` (clamped). */
+export function Pane({ lines, offset, height, color }: { lines: Array<string | Line>; offset: number; height: number; color: boolean }) {
+  const start = clampOffset(lines.length, offset, height);
+  return (
+    <Box flexDirection="column" height={height}>
+      {lines.slice(start, start + height).map((l, i) => {
+        const line = typeof l === 'string' ? { text: l } : l;
+        return (
+          <Text key={start + i} wrap="truncate" color={color ? line.color : undefined} bold={line.bold} dimColor={line.dim}>
+            {line.text || ' '}
+          </Text>
+        );
+      })}
+    </Box>
+  );
+}

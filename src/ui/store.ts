@@ -1,0 +1,318 @@
+// The workbook's state and everything a key can do, without React: the TUI renders a
+// snapshot of this store and sends it actions. Lesson work goes through the runner's
+// pieces (steps, checks, the ledger); the store adds no syscalls of its own.
+import { Ledger } from '../core/index.js';
+import type { Lab } from '../lab.js';
+import { readProgress, markPassed, ensureLabRoot } from '../lab.js';
+import type { Lesson, LessonContext } from '../lessons/index.js';
+import type { ShellSpec } from '../lessons/types.js';
+import { allPassed, type CheckResult } from '../checks/result.js';
+import { errorInfo } from '../runner.js';
+
+export type StepStatus = 'pending' | 'running' | 'done' | 'error';
+
+export interface StepState {
+  status: StepStatus;
+  output?: string;
+  error?: { message: string; hint?: string };
+}
+
+export interface LessonRun {
+  steps: StepState[];
+  checks: CheckResult[] | null;
+  /** When the checks were last run and passed. */
+  passedNow: boolean;
+}
+
+export type Overlay = { kind: 'help' } | { kind: 'hint'; text: string } | { kind: 'confirm-reset' } | { kind: 'confirm-quit' };
+
+export type ExitRequest = { type: 'quit' } | { type: 'shell'; spec: ShellSpec; lesson: Lesson };
+
+export interface UiState {
+  index: number;
+  pane: 'text' | 'work';
+  scroll: { text: number; work: number };
+  runs: Record<string, LessonRun>;
+  passed: Record<string, string>;
+  overlay: Overlay | null;
+  /** A line for the learner: what just happened, what to do next. */
+  message: { text: string; tone: 'info' | 'good' | 'bad' } | null;
+  /** What is running now (a spinner shows it); keys that start work wait. */
+  busy: string | null;
+  exit: ExitRequest | null;
+}
+
+export interface StoreOptions {
+  lessons: Lesson[];
+  lab: Lab;
+  unlockAll?: boolean;
+}
+
+const emptyRun = (lesson: Lesson): LessonRun => ({ steps: lesson.steps.map(() => ({ status: 'pending' })), checks: null, passedNow: false });
+
+export class WorkbookStore {
+  readonly lessons: Lesson[];
+  readonly lab: Lab;
+  readonly unlockAll: boolean;
+  private state: UiState;
+  private listeners = new Set<() => void>();
+  private contexts = new Map<string, LessonContext>();
+  private exitWaiters: Array<(r: ExitRequest) => void> = [];
+
+  constructor(opts: StoreOptions) {
+    this.lessons = opts.lessons;
+    this.lab = opts.lab;
+    this.unlockAll = !!opts.unlockAll;
+    let passed: Record<string, string> = {};
+    let message: UiState['message'] = null;
+    try {
+      passed = readProgress(this.lab).passed;
+    } catch (err) {
+      message = { text: `${(err as Error).message}`, tone: 'bad' };
+    }
+    const runs: Record<string, LessonRun> = {};
+    for (const l of this.lessons) runs[l.id] = emptyRun(l);
+    const first = this.lessons.findIndex((l) => !passed[l.id]);
+    this.state = {
+      index: first < 0 ? this.lessons.length - 1 : first,
+      pane: 'text',
+      scroll: { text: 0, work: 0 },
+      runs,
+      passed,
+      overlay: null,
+      message: message ?? { text: 'Read the lesson (↑↓ scroll), then press Enter to run its first step.', tone: 'info' },
+      busy: null,
+      exit: null,
+    };
+  }
+
+  // ---- subscription (useSyncExternalStore) ----
+  subscribe = (fn: () => void): (() => void) => {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  };
+
+  getSnapshot = (): UiState => this.state;
+
+  private set(patch: Partial<UiState>): void {
+    this.state = { ...this.state, ...patch };
+    for (const fn of this.listeners) fn();
+  }
+
+  private setRun(id: string, patch: Partial<LessonRun>): void {
+    this.set({ runs: { ...this.state.runs, [id]: { ...this.state.runs[id], ...patch } } });
+  }
+
+  private setStep(id: string, i: number, step: StepState): void {
+    const steps = this.state.runs[id].steps.slice();
+    steps[i] = step;
+    this.setRun(id, { steps });
+  }
+
+  // ---- derived ----
+  get lesson(): Lesson {
+    return this.lessons[this.state.index];
+  }
+
+  isUnlocked(i: number): boolean {
+    if (this.unlockAll || i === 0) return true;
+    const prev = this.lessons[i - 1];
+    return !!this.state.passed[prev.id] || !!this.state.passed[this.lessons[i].id];
+  }
+
+  lessonState(i: number): 'passed' | 'open' | 'locked' {
+    if (this.state.passed[this.lessons[i].id]) return 'passed';
+    return this.isUnlocked(i) ? 'open' : 'locked';
+  }
+
+  private context(lesson: Lesson): LessonContext {
+    let ctx = this.contexts.get(lesson.id);
+    if (!ctx) {
+      ctx = { lab: this.lab, ledger: new Ledger(), state: new Map(), keep: false };
+      this.contexts.set(lesson.id, ctx);
+    }
+    return ctx;
+  }
+
+  // ---- navigation ----
+  select(i: number): void {
+    if (i < 0 || i >= this.lessons.length || i === this.state.index || this.state.busy) return;
+    if (!this.isUnlocked(i)) {
+      this.set({ message: { text: `Lesson ${i + 1} is locked: pass lesson ${i} first (or start with --unlock-all).`, tone: 'bad' } });
+      return;
+    }
+    const leaving = this.lesson;
+    this.set({ index: i, scroll: { text: 0, work: 0 }, pane: 'text', overlay: null, message: { text: `Lesson ${i + 1}: read, then Enter runs the first step.`, tone: 'info' } });
+    // What the lesson we left made is removed: lessons never share kernel state.
+    void this.cleanupLesson(leaving);
+  }
+
+  togglePane(): void {
+    this.set({ pane: this.state.pane === 'text' ? 'work' : 'text' });
+  }
+
+  scroll(by: number | 'top' | 'bottom'): void {
+    const pane = this.state.pane;
+    const cur = this.state.scroll[pane];
+    const next = by === 'top' ? 0 : by === 'bottom' ? Number.MAX_SAFE_INTEGER : Math.max(0, cur + by);
+    this.set({ scroll: { ...this.state.scroll, [pane]: next } });
+  }
+
+  showOverlay(o: Overlay | null): void {
+    this.set({ overlay: o });
+  }
+
+  showHint(): void {
+    this.set({ overlay: { kind: 'hint', text: this.lesson.hint(this.lab) } });
+  }
+
+  // ---- lesson work ----
+  /** Enter: the next step, or the checks once every step ran. */
+  async advance(): Promise<void> {
+    const next = this.state.runs[this.lesson.id].steps.findIndex((s) => s.status !== 'done');
+    return next >= 0 ? this.runStep(next) : this.runChecks();
+  }
+
+  async runNextStep(): Promise<void> {
+    const next = this.state.runs[this.lesson.id].steps.findIndex((s) => s.status !== 'done');
+    if (next < 0) {
+      this.set({ message: { text: 'Every step has run. Press c to check.', tone: 'info' } });
+      return;
+    }
+    return this.runStep(next);
+  }
+
+  private async runStep(i: number): Promise<void> {
+    if (this.state.busy) return;
+    const lesson = this.lesson;
+    const step = lesson.steps[i];
+    const ctx = this.context(lesson);
+    if (i === 0) {
+      // A fresh start: clear what an earlier attempt (or the learner) left.
+      await this.cleanupLesson(lesson);
+      await lesson.reset(this.lab).catch(() => []);
+      this.setRun(lesson.id, emptyRun(lesson));
+      ensureLabRoot(this.lab);
+    }
+    this.set({ pane: 'work', busy: `step ${i + 1}: ${step.title}`, message: null });
+    this.setStep(lesson.id, i, { status: 'running' });
+    try {
+      const output = await step.run(ctx);
+      this.setStep(lesson.id, i, { status: 'done', output });
+      const left = lesson.steps.length - i - 1;
+      this.set({ message: { text: left ? `Step ${i + 1} done. Enter runs step ${i + 2}.` : 'All steps done. Enter (or c) runs the checks.', tone: 'good' } });
+    } catch (err) {
+      const e = errorInfo(err);
+      this.setStep(lesson.id, i, { status: 'error', error: e });
+      this.set({ message: { text: `Step ${i + 1} failed: ${e.message}`, tone: 'bad' } });
+    } finally {
+      this.set({ busy: null, scroll: { ...this.state.scroll, work: Number.MAX_SAFE_INTEGER } });
+    }
+  }
+
+  async runChecks(): Promise<void> {
+    if (this.state.busy) return;
+    const lesson = this.lesson;
+    this.set({ pane: 'work', busy: `checking lesson ${lesson.number}: reading the kernel`, message: null });
+    let checks: CheckResult[];
+    try {
+      checks = await lesson.check(this.lab);
+    } catch (err) {
+      checks = [{ title: 'the check ran', status: 'fail', reason: errorInfo(err).message, hint: 'this is a bug in the check; `container-lessons check` shows the same', looked: [] }];
+    }
+    const passed = allPassed(checks);
+    this.setRun(lesson.id, { checks, passedNow: passed });
+    let message: UiState['message'];
+    if (passed) {
+      let saved = true;
+      try {
+        markPassed(this.lab, lesson.id);
+      } catch (err) {
+        saved = false;
+        message = { text: `Passed, but progress could not be saved: ${(err as Error).message}`, tone: 'bad' };
+      }
+      const newPassed = { ...this.state.passed, [lesson.id]: this.state.passed[lesson.id] ?? new Date().toISOString() };
+      this.set({ passed: newPassed });
+      const next = this.lessons[this.state.index + 1];
+      if (saved) {
+        message = next
+          ? { text: `Lesson ${lesson.number} passed! Lesson ${next.number} is unlocked: press → to go on.`, tone: 'good' }
+          : { text: `Lesson ${lesson.number} passed: that was the last one. You built a container by hand!`, tone: 'good' };
+      }
+    } else {
+      const failedCount = checks.filter((c) => c.status === 'fail').length;
+      message = { text: `${failedCount} check${failedCount === 1 ? '' : 's'} failed: read the hints, fix it (s opens a shell), then c again.`, tone: 'bad' };
+    }
+    this.set({ busy: null, message: message!, scroll: { ...this.state.scroll, work: Number.MAX_SAFE_INTEGER } });
+  }
+
+  /** x, then y: remove what this lesson made (by the steps or by hand) and start it over. */
+  async resetLesson(): Promise<void> {
+    if (this.state.busy) return;
+    const lesson = this.lesson;
+    this.set({ overlay: null, busy: `resetting lesson ${lesson.number}` });
+    let removed: string[] = [];
+    try {
+      await this.cleanupLesson(lesson);
+      removed = await lesson.reset(this.lab);
+      this.setRun(lesson.id, emptyRun(lesson));
+      this.set({ message: { text: removed.length ? `Reset: removed ${removed.length} thing${removed.length === 1 ? '' : 's'} (${removed.slice(0, 2).join('; ')}${removed.length > 2 ? '; ...' : ''}).` : 'Reset: nothing was left to remove.', tone: 'info' } });
+    } catch (err) {
+      this.set({ message: { text: `Reset failed: ${errorInfo(err).message}`, tone: 'bad' } });
+    } finally {
+      this.set({ busy: null, scroll: { text: 0, work: 0 } });
+    }
+  }
+
+  /** s: ask the runner to hand the terminal to a shell for this lesson. */
+  async openShell(): Promise<void> {
+    if (this.state.busy) return;
+    const lesson = this.lesson;
+    if (!lesson.shell) {
+      this.set({ message: { text: 'This lesson has no shell.', tone: 'bad' } });
+      return;
+    }
+    this.set({ busy: 'preparing a shell' });
+    try {
+      ensureLabRoot(this.lab);
+      const spec = await lesson.shell(this.context(lesson));
+      this.set({ busy: null });
+      this.requestExit({ type: 'shell', spec, lesson });
+    } catch (err) {
+      this.set({ busy: null, message: { text: `No shell: ${errorInfo(err).message}`, tone: 'bad' } });
+    }
+  }
+
+  afterShell(code: number | null): void {
+    this.set({ exit: null, message: { text: `Back from the shell${code ? ` (exit ${code})` : ''}. Press c to check what you did.`, tone: 'info' } });
+  }
+
+  quit(): void {
+    this.requestExit({ type: 'quit' });
+  }
+
+  private requestExit(r: ExitRequest): void {
+    this.set({ exit: r, overlay: null });
+    for (const w of this.exitWaiters.splice(0)) w(r);
+  }
+
+  /** Resolves when the UI must give up the terminal (quit or a shell). */
+  waitForExit(): Promise<ExitRequest> {
+    if (this.state.exit) return Promise.resolve(this.state.exit);
+    return new Promise((r) => this.exitWaiters.push(r));
+  }
+
+  private async cleanupLesson(lesson: Lesson): Promise<string[]> {
+    const ctx = this.contexts.get(lesson.id);
+    if (!ctx) return [];
+    this.contexts.delete(lesson.id);
+    return (await ctx.ledger.cleanup()).map((e) => e.message);
+  }
+
+  /** Undo everything every lesson made (quit, a signal). */
+  async cleanupAll(): Promise<string[]> {
+    const errors: string[] = [];
+    for (const l of this.lessons) errors.push(...(await this.cleanupLesson(l)));
+    return errors;
+  }
+}

@@ -1,0 +1,122 @@
+// Turning lesson texts and lesson work into screen lines of a given width.
+import type { Lab } from '../lab.js';
+import type { Lesson } from '../lessons/index.js';
+import type { LessonRun } from './store.js';
+
+export interface Line {
+  text: string;
+  color?: 'green' | 'red' | 'yellow' | 'cyan' | 'blue' | 'magenta';
+  bold?: boolean;
+  dim?: boolean;
+}
+
+/** Hard-wrap plain text (command output has no ANSI codes) to a width. */
+export function wrap(text: string, width: number, indent = ''): string[] {
+  const out: string[] = [];
+  const w = Math.max(10, width - indent.length);
+  for (const raw of text.replace(/\t/g, '    ').split('\n')) {
+    if (raw.length <= w) {
+      out.push(indent + raw);
+      continue;
+    }
+    for (let i = 0; i < raw.length; i += w) out.push(indent + raw.slice(i, i + w));
+  }
+  return out;
+}
+
+const cache = new Map<string, string[]>();
+
+/** The lesson's text, rendered for the terminal (marked-terminal), as lines. */
+export async function lessonLines(lesson: Lesson, lab: Lab, width: number, color: boolean): Promise<string[]> {
+  const key = `${lesson.id}|${width}|${color}|${lab.root}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const { lessonMarkdown, renderMarkdown } = await import('../render.js');
+  const text = renderMarkdown(lessonMarkdown(lesson, lab), { color, width });
+  const lines = color ? text.replace(/\n+$/, '').split('\n') : text.split('\n').flatMap((l) => wrapWords(l, width));
+  cache.set(key, lines);
+  return lines;
+}
+
+/** Word-wrap for plain (uncolored) markdown. */
+function wrapWords(line: string, width: number): string[] {
+  if (line.length <= width) return [line];
+  const indent = line.match(/^\s*/)![0];
+  const out: string[] = [];
+  let cur = '';
+  for (const word of line.trim().split(/\s+/)) {
+    if (cur && (indent + cur + ' ' + word).length > width) {
+      out.push(indent + cur);
+      cur = word;
+    } else cur = cur ? `${cur} ${word}` : word;
+  }
+  if (cur) out.push(indent + cur);
+  return out.flatMap((l) => (l.length > width ? wrap(l, width) : [l]));
+}
+
+/** Word-wrap a paragraph: the first line after `first`, the others after `rest`. */
+export function wrapHanging(text: string, width: number, first = '', rest = first): string[] {
+  const out: string[] = [];
+  let prefix = first;
+  let cur = '';
+  const flush = () => {
+    out.push(prefix + cur);
+    prefix = rest;
+    cur = '';
+  };
+  for (let word of text.split(/\s+/).filter(Boolean)) {
+    for (;;) {
+      const room = width - prefix.length - (cur ? cur.length + 1 : 0);
+      if (word.length <= room) {
+        cur = cur ? `${cur} ${word}` : word;
+        break;
+      }
+      if (cur) {
+        flush();
+        continue;
+      }
+      // A word longer than a line (a path): split it.
+      const cut = Math.max(1, width - prefix.length);
+      cur = word.slice(0, cut);
+      word = word.slice(cut);
+      flush();
+      if (!word) break;
+    }
+  }
+  if (cur || !out.length) flush();
+  return out;
+}
+
+const MARK = { pending: '○', running: '◐', done: '✔', error: '✘' } as const;
+
+/** The work pane: every step with its commands and real output, then the checks. */
+export function workLines(lesson: Lesson, run: LessonRun, lab: Lab, width: number): Line[] {
+  const lines: Line[] = [];
+  lesson.steps.forEach((step, i) => {
+    const st = run.steps[i];
+    const color = st.status === 'done' ? 'green' : st.status === 'error' ? 'red' : st.status === 'running' ? 'yellow' : undefined;
+    for (const t of wrapHanging(`${i + 1}. ${step.title}`, width, `${MARK[st.status]} `, '     ')) lines.push({ text: t, color, bold: st.status !== 'pending' });
+    if (st.status === 'pending' || st.status === 'running') {
+      for (const c of step.commands(lab)) for (const t of wrap(c, width, '     $ ')) lines.push({ text: t, dim: true });
+    }
+    if (st.output) for (const t of wrap(st.output, width, '   ')) lines.push({ text: t });
+    if (st.error) {
+      for (const t of wrapHanging(st.error.message, width, '   error: ', '          ')) lines.push({ text: t, color: 'red' });
+      if (st.error.hint) for (const t of wrapHanging(st.error.hint, width, '   hint: ', '         ')) lines.push({ text: t, color: 'yellow' });
+    }
+    lines.push({ text: '' });
+  });
+  if (run.checks) {
+    lines.push({ text: run.passedNow ? 'Checks: passed' : 'Checks: not passed yet', bold: true, color: run.passedNow ? 'green' : 'red' });
+    for (const c of run.checks) {
+      const mark = c.status === 'pass' ? '✔ pass' : c.status === 'fail' ? '✘ fail' : '– skip';
+      const color = c.status === 'pass' ? 'green' : c.status === 'fail' ? 'red' : 'yellow';
+      for (const [j, t] of wrapHanging(`${c.title}: ${c.reason}`, width, `${mark}  `, '        ').entries()) lines.push({ text: t, color: j ? undefined : color });
+      if (c.hint) for (const t of wrapHanging(c.hint, width, '        hint: ', '              ')) lines.push({ text: t, color: 'yellow' });
+      if (c.looked.length) for (const t of wrapHanging(c.looked.join(', '), width, '        looked at: ', '                   ')) lines.push({ text: t, dim: true });
+    }
+  } else {
+    lines.push({ text: 'Checks: not run yet (c)', dim: true });
+  }
+  return lines;
+}

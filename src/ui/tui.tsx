@@ -1,0 +1,123 @@
+// Running the workbook in a terminal: the ink app on the alternate screen, handing the
+// terminal to a learner's shell and taking it back, and cleaning up on every way out.
+//
+// ink 6 cannot suspend itself, so a shell is run between two renders: the app is
+// unmounted (ink restores the terminal), stdin is paused so that only the shell reads
+// the keyboard, the shell runs on the normal screen, and a fresh app is rendered from
+// the same store, which holds all the state.
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { render } from 'ink';
+import { LESSONS } from '../lessons/index.js';
+import type { ShellSpec } from '../lessons/types.js';
+import type { Lab } from '../lab.js';
+import { enterContainer } from '../core/index.js';
+import { doctor } from '../doctor.js';
+import { onCleanup, holdInterrupts } from '../runner.js';
+import { WorkbookStore } from './store.js';
+import { App } from './App.js';
+import { Prereqs } from './Screens.js';
+
+const ALT_ON = '\x1b[?1049h\x1b[2J\x1b[H';
+const ALT_OFF = '\x1b[?1049l';
+
+interface Out {
+  color: boolean;
+  write: (s: string) => void;
+}
+
+export function noTerminalText(lab: Lab): string {
+  return `container-lessons: the workbook needs a terminal (stdin and stdout are not a TTY).
+Without one, use the commands:
+  container-lessons list             the lessons and your progress
+  container-lessons show <lesson>    read a lesson
+  container-lessons solve <lesson>   run its steps for real, then its checks
+  container-lessons check <lesson>   check what you did by hand
+Lab: ${lab.root}
+`;
+}
+
+function releaseStdin(): void {
+  if (process.stdin.isTTY) process.stdin.setRawMode(false);
+  process.stdin.pause();
+}
+
+/** The learner's shell for a lesson, on the host or inside the lesson's container. */
+export async function runShell(spec: ShellSpec, lessonNumber: number): Promise<number | null> {
+  const banner = `\x1b[2J\x1b[H── container-lessons: ${spec.title}. Type exit (or Ctrl-D) to go back to the workbook. ──\n\n`;
+  process.stdout.write(banner);
+  if (spec.kind === 'host') {
+    const shell = fs.existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh';
+    const args = shell.endsWith('bash') ? ['--norc', '-i'] : ['-i'];
+    const child = spawn(shell, args, { cwd: spec.cwd, stdio: 'inherit', env: { ...process.env, PS1: `(lesson ${lessonNumber}) \\w # ` } });
+    return new Promise((resolve) => {
+      child.on('exit', (code) => resolve(code));
+      child.on('error', () => resolve(127));
+    });
+  }
+  const hasBash = fs.existsSync(path.join('/proc', String(spec.pid), 'root', 'bin', 'bash'));
+  const argv = hasBash ? ['/bin/bash', '--norc', '-i'] : ['/bin/sh', '-i'];
+  const env = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', `TERM=${process.env.TERM ?? 'xterm'}`, 'PS1=[container] \\w # '];
+  const running = await enterContainer(spec.pid, spec.namespaces, argv, { stdio: 'inherit', env });
+  return (await running.exited).code;
+}
+
+export async function runTui(opts: { lab: Lab; unlockAll?: boolean; out: Out }): Promise<number> {
+  const { lab, out } = opts;
+  if (!process.stdin.isTTY || !process.stdout.isTTY) {
+    out.write(noTerminalText(lab));
+    return 0;
+  }
+  const color = out.color;
+  const store = new WorkbookStore({ lessons: LESSONS, lab, unlockAll: opts.unlockAll });
+  let onAlt = false;
+  const alt = (on: boolean) => {
+    if (on !== onAlt) process.stdout.write(on ? ALT_ON : ALT_OFF);
+    onAlt = on;
+  };
+  const unregister = onCleanup(async () => {
+    const errors = await store.cleanupAll();
+    alt(false);
+    return errors;
+  });
+  alt(true);
+  try {
+    // The machine first: not root (or no overlay, no cgroups...) gets a screen with fixes.
+    const report = doctor(lab);
+    const notRoot = report.findings.some((f) => f.name === 'root' && f.level !== 'ok');
+    if (!report.ok) {
+      const go = await new Promise<boolean>((resolve) => {
+        const inst = render(<Prereqs report={report} blocking={notRoot} color={color} onContinue={() => (inst.unmount(), resolve(true))} onQuit={() => (inst.unmount(), resolve(false))} />, { exitOnCtrlC: false, patchConsole: false });
+      });
+      releaseStdin();
+      if (!go) return notRoot ? 3 : 1;
+    }
+    for (;;) {
+      const inst = render(<App store={store} color={color} />, { exitOnCtrlC: false, patchConsole: false });
+      const req = await store.waitForExit();
+      inst.unmount();
+      await inst.waitUntilExit().catch(() => undefined);
+      releaseStdin();
+      if (req.type === 'quit') break;
+      alt(false);
+      let code: number | null = null;
+      try {
+        code = await holdInterrupts(runShell(req.spec, req.lesson.number));
+      } catch (err) {
+        process.stdout.write(`container-lessons: the shell could not start: ${(err as Error).message}\n`);
+        await new Promise((r) => setTimeout(r, 1500));
+      }
+      alt(true);
+      store.afterShell(code);
+    }
+  } finally {
+    const errors = await store.cleanupAll();
+    unregister();
+    alt(false);
+    const passed = LESSONS.filter((l) => store.getSnapshot().passed[l.id]).length;
+    out.write(`container-lessons: ${passed} of ${LESSONS.length} lessons passed; everything the lessons made was removed. Lab: ${lab.root}\n`);
+    for (const e of errors) out.write(`cleanup: ${e}\n`);
+  }
+  return 0;
+}
