@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 // checked for kernel state it left behind (test/support/leak-guard.ts).
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -27,6 +27,11 @@ const c = {
   prctl: lib.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),
   fcntl: lib.func('int fcntl(int fd, int cmd, ...)'),
   getpid: lib.func('int getpid(void)'),
+  getpgrp: lib.func('int getpgrp(void)'),
+  tcgetpgrp: lib.func('int tcgetpgrp(int fd)'),
+  tcsetpgrp: lib.func('int tcsetpgrp(int fd, int pgrp)'),
+  // sighandler_t is a pointer; SIG_DFL and SIG_IGN are the integers 0 and 1.
+  signal: lib.func('intptr_t signal(int sig, intptr_t handler)'),
 };
 
 /** Syscall numbers glibc has no wrapper for (or only an inline one on older glibc). */
@@ -223,6 +228,24 @@ export function setCloexec(fd: number, on: boolean): void {
 
 export function getpid(): number {
   return c.getpid();
+}
+
+const SIGTTOU = 22;
+
+/** Make this process's group the terminal's foreground group again. An interactive shell
+ * in another PID namespace takes the terminal for its own job control and cannot hand it
+ * back when it exits (it cannot see our process group from there). */
+export function reclaimTerminal(fd = 0): boolean {
+  const mine = c.getpgrp();
+  if (c.tcgetpgrp(fd) === mine) return false;
+  // A background process that sets the foreground group gets SIGTTOU unless it ignores it.
+  c.signal(SIGTTOU, 1);
+  try {
+    check(c.tcsetpgrp(fd, mine), 'tcsetpgrp', [fd, mine]);
+  } finally {
+    c.signal(SIGTTOU, 0);
+  }
+  return true;
 }
 
 // ---- flag names, for messages and the lesson texts ----

@@ -12,7 +12,7 @@ import { render } from 'ink';
 import { LESSONS } from '../lessons/index.js';
 import type { ShellSpec } from '../lessons/types.js';
 import type { Lab } from '../lab.js';
-import { enterContainer } from '../core/index.js';
+import { enterContainer, libc } from '../core/index.js';
 import { doctor } from '../doctor.js';
 import { onCleanup, holdInterrupts } from '../runner.js';
 import { WorkbookStore } from './store.js';
@@ -107,6 +107,11 @@ export async function runTui(opts: { lab: Lab; unlockAll?: boolean; out: Out }):
       } catch (err) {
         process.stdout.write(`container-lessons: the shell could not start: ${(err as Error).message}\n`);
         await new Promise((r) => setTimeout(r, 1500));
+      }
+      try {
+        libc.reclaimTerminal(0);
+      } catch {
+        /* not a terminal any more (closed): the next render fails and we clean up */
       }
       alt(true);
       store.afterShell(code);

@@ -1,0 +1,108 @@
+// The real workbook in a real terminal: tmux runs `container-lessons`, keys go in with
+// send-keys, the screen comes back with capture-pane. Lessons 1-5 from start to the last
+// unlock with real syscalls, one trip into a container shell and back, then quit; the
+// leak guard checks the machine afterwards.
+import { describe, it, expect, afterAll } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { tempLab } from '../support/lab.js';
+import { readProgress } from '../../src/lab.js';
+import { readMarker } from '../../src/core/index.js';
+import { findLabProcesses } from '../../src/checks/containers.js';
+
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+const lab = tempLab('cl-e2e-');
+const session = `cl-e2e-${process.pid}`;
+const BIN = path.resolve('bin/container-lessons.js');
+
+const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
+const screen = () => tmux('capture-pane', '-t', session, '-p');
+const keys = (...k: string[]) => tmux('send-keys', '-t', session, ...k);
+
+async function waitFor(re: RegExp, ms = 20_000): Promise<string> {
+  const end = Date.now() + ms;
+  let last = '';
+  while (Date.now() < end) {
+    last = screen();
+    if (re.test(last)) return last;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the screen never showed ${re}; it shows:\n${last}`);
+}
+
+async function stopSession() {
+  spawnSync('tmux', ['kill-session', '-t', session]);
+  // The TUI gets SIGHUP and cleans up; wait until nothing runs in the lab rootfs.
+  const marker = readMarker(lab.rootfs);
+  for (let i = 0; marker && i < 100 && findLabProcesses(marker.id).length; i++) await new Promise((r) => setTimeout(r, 50));
+}
+
+afterAll(async () => {
+  if (hasTmux) await stopSession();
+  lab.dispose();
+});
+
+/** Run every step with Enter, then the checks, and wait for the pass. */
+async function doLesson(n: number, steps: number) {
+  for (let i = 1; i <= steps; i++) {
+    keys('Enter');
+    await waitFor(i < steps ? new RegExp(`Step ${i} done`) : /All steps done/);
+  }
+  keys('Enter');
+  return waitFor(new RegExp(`Lesson ${n} passed`));
+}
+
+describe.skipIf(!hasTmux)('the TUI in tmux', () => {
+  it('goes from lesson 1 to lesson 5 passed, with a shell inside a container on the way', async () => {
+    const cmd = `env CONTAINER_LESSONS_HOME=${lab.root} TERM=xterm-256color ${process.execPath} ${BIN}; echo "TUI EXITED $?"; sleep 600`;
+    tmux('new-session', '-d', '-s', session, '-x', '90', '-y', '28', cmd);
+    let s = await waitFor(/container-lessons · 1\/5 A union mount with overlayfs/);
+    expect(s).toMatch(/🔒 2/);
+
+    s = await doLesson(1, 3);
+    expect(s).toMatch(/Lesson 2 is unlocked/);
+    keys('Right');
+    await waitFor(/2\/5 A cgroup holds a busy loop/);
+    s = await doLesson(2, 5);
+    expect(s).toMatch(/measured (1[89]|2[0-2])\.\d %/);
+    keys('Right');
+    await waitFor(/3\/5 A mount namespace/);
+    await doLesson(3, 3);
+    keys('Right');
+    await waitFor(/4\/5 A PID namespace/);
+
+    // A shell inside the lesson's container, then back, then check what is running.
+    keys('s');
+    await waitFor(/\[container\] \/ #/);
+    keys('echo "pid=$$ host=$(hostname)"; ps -e -o pid=,comm= | head -3', 'Enter');
+    s = await waitFor(/^\s+1 sh\s*$/m);
+    expect(s).toMatch(/pid=\d+ host=container/);
+    keys('exit', 'Enter');
+    await waitFor(/Back from the shell/);
+    keys('c');
+    s = await waitFor(/Lesson 4 passed/);
+    keys('Right');
+    await waitFor(/5\/5 A network namespace/);
+    s = await doLesson(5, 3);
+    expect(s).toMatch(/that was the last one/);
+
+    keys('q');
+    s = await waitFor(/TUI EXITED 0/);
+    expect(s).toMatch(/5 of 5 lessons passed; everything the lessons made was removed/);
+    expect(Object.keys(readProgress(lab).passed).sort()).toEqual(['cgroup-cpu', 'mount-namespace', 'network-namespace', 'overlay', 'pid-namespace']);
+  }, 120_000);
+
+  it('reopens at the current lesson with progress intact; without a terminal it prints what to run', async () => {
+    await stopSession();
+    const cmd = `env CONTAINER_LESSONS_HOME=${lab.root} ${process.execPath} ${BIN}; echo "TUI EXITED $?"; sleep 600`;
+    tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', cmd);
+    const s = await waitFor(/container-lessons · 5\/5/);
+    expect(s).toMatch(/✔ 1 +✔ 2 +✔ 3 +✔ 4 +✔ 5/);
+    keys('C-c');
+    await waitFor(/TUI EXITED 0/);
+    const r = spawnSync(process.execPath, [BIN], { env: { ...process.env, CONTAINER_LESSONS_HOME: lab.root }, encoding: 'utf8', timeout: 10_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/needs a terminal/);
+    expect(r.stdout).toMatch(/container-lessons solve <lesson>/);
+  }, 60_000);
+});

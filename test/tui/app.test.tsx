@@ -1,0 +1,195 @@
+// The workbook screen with ink-testing-library: keys in, frames out. The lessons here are
+// fakes (their steps print text, their checks return what a test sets), so this tests the
+// UI and the store, not the kernel: test/e2e drives the real TUI with real lessons.
+import { describe, it, expect, afterEach } from 'vitest';
+import { render, cleanup } from 'ink-testing-library';
+import { WorkbookStore } from '../../src/ui/store.js';
+import { App } from '../../src/ui/App.js';
+import { TooSmall, Prereqs } from '../../src/ui/Screens.js';
+import type { Lesson } from '../../src/lessons/index.js';
+import type { CheckResult } from '../../src/checks/result.js';
+import { readProgress } from '../../src/lab.js';
+import { tempLab } from '../support/lab.js';
+
+const ENTER = '\r';
+const RIGHT = '\u001B[C';
+const LEFT = '\u001B[D';
+const TAB = '\t';
+const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean, what: string, ms = 3000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await tick(10);
+  }
+}
+
+function fakeLesson(n: number, results: { checks: CheckResult[] }, log: string[]): Lesson {
+  return {
+    id: `fake-${n}`,
+    number: n,
+    title: `Fake lesson ${n}`,
+    file: n === 1 ? '01-overlay.md' : 'missing.md',
+    steps: [
+      { title: `first step of ${n}`, commands: () => [`echo one-${n}`], run: async () => (log.push(`step1-${n}`), `output of step one (${n})`) },
+      { title: `second step of ${n}`, commands: () => [`echo two-${n}`], run: async () => (log.push(`step2-${n}`), `output of step two (${n})`) },
+    ],
+    check: async () => results.checks,
+    hint: () => `the hint for lesson ${n}`,
+    reset: async () => (log.push(`reset-${n}`), [`thing of ${n}`]),
+    shell: async (ctx) => ({ kind: 'host', cwd: ctx.lab.root, title: 'a test shell' }),
+  };
+}
+
+const PASS: CheckResult[] = [{ title: 'the thing is there', status: 'pass', reason: 'saw it in /proc/x', looked: ['/proc/x'] }];
+const FAIL: CheckResult[] = [{ title: 'the thing is there', status: 'fail', reason: 'nothing at /proc/x', hint: 'make the thing', looked: ['/proc/x'] }];
+
+function setup(opts: { unlockAll?: boolean } = {}) {
+  const lab = tempLab('cl-tui-');
+  const log: string[] = [];
+  const results = { checks: PASS };
+  const lessons = [1, 2, 3].map((n) => fakeLesson(n, results, log));
+  const store = new WorkbookStore({ lessons, lab, unlockAll: opts.unlockAll });
+  const ui = render(<App store={store} color={false} />);
+  const frame = () => ui.lastFrame() ?? '';
+  disposers.push(() => lab.dispose());
+  return { lab, log, results, store, ui, frame, lessons };
+}
+
+const disposers: Array<() => void> = [];
+afterEach(() => {
+  cleanup();
+  for (const d of disposers.splice(0)) d();
+});
+
+describe('the workbook screen', () => {
+  it('opens on the first lesson: its text, the lesson list with locks, and the keys', async () => {
+    const { frame } = setup();
+    await until(() => frame().includes('A union mount with overlayfs') || frame().includes('Every container'), 'the lesson text');
+    expect(frame()).toMatch(/container-lessons · 1\/3 Fake lesson 1/);
+    expect(frame()).toMatch(/○ 1 fake-1 +🔒 2 +🔒 3/);
+    expect(frame()).toMatch(/Enter next/);
+    expect(frame()).toMatch(/q quit/);
+  });
+
+  it('Enter runs the steps one by one and shows their output, then runs the checks', async () => {
+    const { frame, ui, log } = setup();
+    ui.stdin.write(ENTER);
+    await until(() => frame().includes('output of step one (1)'), 'step one');
+    expect(frame()).toMatch(/✔ 1\. first step of 1/);
+    expect(frame()).toMatch(/○ 2\. second step of 1/);
+    expect(frame()).toMatch(/\$ echo two-1/);
+    expect(frame()).toMatch(/Step 1 done\. Enter runs step 2/);
+    expect(log).toEqual(['reset-1', 'step1-1']);
+    ui.stdin.write(ENTER);
+    await until(() => frame().includes('output of step two (1)'), 'step two');
+    ui.stdin.write(ENTER);
+    await until(() => frame().includes('Checks: passed'), 'the checks');
+    expect(frame()).toMatch(/✔ pass  the thing is there: saw it in \/proc\/x/);
+    expect(frame()).toMatch(/looked at: \/proc\/x/);
+  });
+
+  it('passing unlocks the next lesson, visibly, and records progress', async () => {
+    const { frame, ui, lab, store } = setup();
+    ui.stdin.write(RIGHT);
+    await until(() => frame().includes('locked'), 'the locked message');
+    expect(frame()).toMatch(/Lesson 2 is locked: pass lesson 1 first/);
+    ui.stdin.write('c');
+    await until(() => frame().includes('Lesson 1 passed!'), 'the pass');
+    expect(frame()).toMatch(/Lesson 2 is unlocked: press → to go on/);
+    expect(frame()).toMatch(/✔ 1 fake-1 +○ 2 +🔒 3/);
+    expect(Object.keys(readProgress(lab).passed)).toEqual(['fake-1']);
+    ui.stdin.write(RIGHT);
+    await until(() => store.getSnapshot().index === 1, 'lesson 2');
+    await tick();
+    expect(frame()).toMatch(/container-lessons · 2\/3 Fake lesson 2/);
+    expect(frame()).toMatch(/✔ 1 +○ 2 fake-2 +🔒 3/);
+    ui.stdin.write(LEFT);
+    await until(() => store.getSnapshot().index === 0, 'back to lesson 1');
+  });
+
+  it('a failing check shows the reason and the hint', async () => {
+    const { frame, ui, results } = setup();
+    results.checks = FAIL;
+    ui.stdin.write('c');
+    await until(() => frame().includes('Checks: not passed yet'), 'the failure');
+    expect(frame()).toMatch(/✘ fail  the thing is there: nothing at \/proc\/x/);
+    expect(frame()).toMatch(/hint: make the thing/);
+    expect(frame()).toMatch(/1 check failed: read the hints/);
+    expect(frame()).toMatch(/🔒 2/);
+  });
+
+  it('h shows the hint, ? the help; any key closes them', async () => {
+    const { frame, ui } = setup();
+    ui.stdin.write('h');
+    await until(() => frame().includes('the hint for lesson 1'), 'the hint');
+    ui.stdin.write('z');
+    await until(() => !frame().includes('the hint for lesson 1'), 'the hint to close');
+    ui.stdin.write('?');
+    await until(() => frame().includes('Keys'), 'the help');
+    for (const k of ['Enter', 'Ctrl-C', 'Tab', 'PgUp']) expect(frame()).toContain(k);
+    expect(frame()).toMatch(/open a shell for this lesson/);
+    ui.stdin.write('q'); // closes the help, does not quit
+    await until(() => !frame().includes('this help'), 'the help to close');
+  });
+
+  it('x asks, y resets the lesson', async () => {
+    const { frame, ui, log } = setup();
+    ui.stdin.write(ENTER);
+    await until(() => frame().includes('output of step one (1)'), 'step one');
+    ui.stdin.write('x');
+    await until(() => frame().includes('Reset this lesson?'), 'the question');
+    ui.stdin.write('y');
+    await until(() => frame().includes('Reset: removed 1 thing'), 'the reset');
+    expect(log.filter((l) => l === 'reset-1')).toHaveLength(2);
+    expect(frame()).toMatch(/steps 0\/2/);
+  });
+
+  it('Tab switches between text and work; arrows scroll', async () => {
+    const { frame, ui, store } = setup();
+    await until(() => /1-\d+\/\d+/.test(frame()), 'a scrollable text');
+    ui.stdin.write('\u001B[B');
+    await until(() => store.getSnapshot().scroll.text === 1, 'scrolled');
+    await until(() => /2-\d+\/\d+/.test(frame()), 'the scroll position');
+    ui.stdin.write(TAB);
+    await until(() => store.getSnapshot().pane === 'work', 'the work pane');
+    await tick();
+    expect(frame()).toMatch(/○ 1\. first step of 1/);
+  });
+
+  it('s asks for a shell and q quits: the runner gets the terminal', async () => {
+    const { ui, store } = setup();
+    ui.stdin.write('s');
+    const req = await store.waitForExit();
+    expect(req).toMatchObject({ type: 'shell', spec: { kind: 'host', title: 'a test shell' } });
+    store.afterShell(0);
+    ui.stdin.write('q');
+    expect(await store.waitForExit()).toEqual({ type: 'quit' });
+  });
+
+  it('--unlock-all opens every lesson', async () => {
+    const { frame, ui, store } = setup({ unlockAll: true });
+    ui.stdin.write('3');
+    await until(() => store.getSnapshot().index === 2, 'lesson 3');
+    await tick();
+    expect(frame()).toMatch(/○ 1 +○ 2 +○ 3 fake-3/);
+  });
+});
+
+describe('other screens', () => {
+  it('a too small terminal says so and how to go on', () => {
+    const ui = render(<TooSmall columns={50} rows={10} onQuit={() => {}} />);
+    expect(ui.lastFrame()).toMatch(/too small \(50x10\)/);
+    expect(ui.lastFrame()).toMatch(/at least 60x16/);
+  });
+
+  it('missing prerequisites are listed with their fixes', () => {
+    const report = { ok: false, labRoot: '/x', rootfs: '/x/rootfs', cgroupMode: 'v2', findings: [{ name: 'root', level: 'error' as const, detail: 'running as uid 1000', fix: 'run it with sudo' }, { name: 'kernel', level: 'ok' as const, detail: 'Linux 6' }] };
+    const ui = render(<Prereqs report={report} blocking={true} color={false} onContinue={() => {}} onQuit={() => {}} />);
+    expect(ui.lastFrame()).toMatch(/✘ root: running as uid 1000/);
+    expect(ui.lastFrame()).toMatch(/fix: run it with sudo/);
+    expect(ui.lastFrame()).not.toMatch(/kernel/);
+    expect(ui.lastFrame()).toMatch(/q quits\./);
+  });
+});
