@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import { Marked } from 'marked';
 import { markedTerminal } from 'marked-terminal';
 import type { Lab } from './lab.js';
@@ -33,8 +34,11 @@ export function lessonMarkdown(lesson: Lesson, lab: Lab): string {
   return `${fill(text, placeholders(lab)).trimEnd()}\n\n## The steps, as commands you could type\n\n${steps}\n`;
 }
 
-export function renderMarkdown(md: string, opts: { color: boolean; width?: number }): string {
-  if (!opts.color) return md;
+/** Terminal text for a lesson. Without color: the markdown itself (`show` into a pipe), or,
+ * with `layout`, the same laid-out text as in color with the styling removed (the TUI). */
+export function renderMarkdown(md: string, opts: { color: boolean; width?: number; layout?: boolean }): string {
+  if (!opts.color && !opts.layout) return md;
+  if (!opts.color) return stripVTControlCharacters(renderMarkdown(md, { ...opts, color: true }));
   const m = new Marked();
   m.use(markedTerminal({ width: opts.width ?? 80, reflowText: true, tab: 2 }) as never);
   // Commands are shown as they are, behind a gutter, in the terminal's own colours (legible

@@ -10,16 +10,17 @@ export function Footer({ state, width, color, scroll }: { state: UiState; width:
   const msg = state.busy ? `${spin} ${state.busy}...` : (state.message?.text ?? '');
   const tone = state.busy ? 'yellow' : state.message?.tone === 'good' ? 'green' : state.message?.tone === 'bad' ? 'red' : undefined;
   const keys = width >= KEYS_SHORT.length ? KEYS_SHORT : 'Enter next · c check · s shell · ? help · q quit';
+  // One line: the message cut to fit, the scroll position at the right edge.
+  const room = Math.max(0, width - (scroll ? scroll.length + 1 : 0));
+  const shown = msg.length > room ? msg.slice(0, Math.max(0, room - 1)) + '…' : msg.padEnd(room);
   return (
-    <Box flexDirection="column">
-      <Box>
-        <Box flexGrow={1}>
-          <Text wrap="truncate" color={color ? tone : undefined} bold={!!state.busy || state.message?.tone !== 'info'}>
-            {msg}
-          </Text>
-        </Box>
+    <Box flexDirection="column" flexShrink={0}>
+      <Text wrap="truncate">
+        <Text color={color ? tone : undefined} bold={!!state.busy || state.message?.tone !== 'info'}>
+          {shown}
+        </Text>
         <Text dimColor>{scroll ? ` ${scroll}` : ''}</Text>
-      </Box>
+      </Text>
       <Text dimColor wrap="truncate">
         {keys}
       </Text>

@@ -10,7 +10,7 @@ export function Header({ store, state, width, color }: { store: WorkbookStore; s
   const done = run.steps.filter((s) => s.status === 'done').length;
   const title = ` container-lessons · ${lesson.number}/${store.lessons.length} ${lesson.title} `;
   return (
-    <Box flexDirection="column">
+    <Box flexDirection="column" flexShrink={0}>
       <Text inverse bold wrap="truncate">
         {title.padEnd(width)}
       </Text>

@@ -16,11 +16,11 @@ export function scrollInfo(total: number, offset: number, height: number): strin
 export function Pane({ lines, offset, height, color }: { lines: Array<string | Line>; offset: number; height: number; color: boolean }) {
   const start = clampOffset(lines.length, offset, height);
   return (
-    <Box flexDirection="column" height={height}>
+    <Box flexDirection="column" height={height} flexShrink={0} overflow="hidden">
       {lines.slice(start, start + height).map((l, i) => {
         const line = typeof l === 'string' ? { text: l } : l;
         return (
-          <Text key={start + i} wrap="truncate" color={color ? line.color : undefined} bold={line.bold} dimColor={line.dim}>
+ <Text key={start + i} wrap="truncate" color={color ? line.color : undefined} bold={line.bold} dimColor={line.dim}>
             {line.text || ' '}
           </Text>
         );

@@ -32,26 +32,10 @@ export async function lessonLines(lesson: Lesson, lab: Lab, width: number, color
   const hit = cache.get(key);
   if (hit) return hit;
   const { lessonMarkdown, renderMarkdown } = await import('../render.js');
-  const text = renderMarkdown(lessonMarkdown(lesson, lab), { color, width });
-  const lines = color ? text.replace(/\n+$/, '').split('\n') : text.split('\n').flatMap((l) => wrapWords(l, width));
+  const text = renderMarkdown(lessonMarkdown(lesson, lab), { color, width, layout: true });
+  const lines = text.replace(/\n+$/, '').split('\n');
   cache.set(key, lines);
   return lines;
-}
-
-/** Word-wrap for plain (uncolored) markdown. */
-function wrapWords(line: string, width: number): string[] {
-  if (line.length <= width) return [line];
-  const indent = line.match(/^\s*/)![0];
-  const out: string[] = [];
-  let cur = '';
-  for (const word of line.trim().split(/\s+/)) {
-    if (cur && (indent + cur + ' ' + word).length > width) {
-      out.push(indent + cur);
-      cur = word;
-    } else cur = cur ? `${cur} ${word}` : word;
-  }
-  if (cur) out.push(indent + cur);
-  return out.flatMap((l) => (l.length > width ? wrap(l, width) : [l]));
 }
 
 /** Word-wrap a paragraph: the first line after `first`, the others after `rest`. */

@@ -3,6 +3,8 @@
 // UI and the store, not the kernel: test/e2e drives the real TUI with real lessons.
 import { describe, it, expect, afterEach } from 'vitest';
 import { render, cleanup } from 'ink-testing-library';
+import { render as inkRender } from 'ink';
+import { EventEmitter } from 'node:events';
 import { WorkbookStore } from '../../src/ui/store.js';
 import { App } from '../../src/ui/App.js';
 import { TooSmall, Prereqs } from '../../src/ui/Screens.js';
@@ -174,6 +176,57 @@ describe('the workbook screen', () => {
     await until(() => store.getSnapshot().index === 2, 'lesson 3');
     await tick();
     expect(frame()).toMatch(/○ 1 +○ 2 +○ 3 fake-3/);
+  });
+});
+
+describe('every terminal size', () => {
+  // A terminal of a given size (ink-testing-library's is always 100 columns).
+  class Term extends EventEmitter {
+    frames: string[] = [];
+    isTTY = false;
+    constructor(
+      readonly columns: number,
+      readonly rows: number,
+    ) {
+      super();
+    }
+    write = (s: string) => (this.frames.push(s), true);
+  }
+  class Keys extends EventEmitter {
+    isTTY = true;
+    setRawMode() {}
+    setEncoding() {}
+    resume() {}
+    pause() {}
+    ref() {}
+    unref() {}
+    read() {
+      return null;
+    }
+  }
+
+  it.each([
+    [60, 16],
+    [70, 20],
+    [80, 24],
+    [132, 43],
+  ])('%ix%i: the frame fills the screen less one row, and no line overlaps another', async (columns, rows) => {
+    const lab = tempLab('cl-tui-');
+    disposers.push(() => lab.dispose());
+    const store = new WorkbookStore({ lessons: [fakeLesson(1, { checks: PASS }, [])], lab });
+    const term = new Term(columns, rows);
+    const inst = inkRender(<App store={store} color={false} />, { stdout: term as never, stdin: new Keys() as never, debug: true, patchConsole: false });
+    try {
+      await until(() => (term.frames.at(-1) ?? '').includes('# 1. A union mount with overlayfs'), 'the text');
+      const lines = term.frames.at(-1)!.split('\n');
+      expect(lines).toHaveLength(rows - 1);
+      expect(lines[3]).toBe('# 1. A union mount with overlayfs');
+      expect(lines[4]).toBe('');
+      expect(lines.at(-1)).toMatch(/q quit/);
+      for (const l of lines) expect(l.length).toBeLessThanOrEqual(columns);
+    } finally {
+      inst.unmount();
+    }
   });
 });
 
