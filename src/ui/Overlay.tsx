@@ -3,17 +3,17 @@ import { Box, Text } from 'ink';
 import type { Overlay as OverlayState } from './store.js';
 
 export const HELP: Array<[string, string]> = [
-  ['Enter', 'run the next step; after the last one, run the checks'],
-  ['n', 'run the next step'],
-  ['c', 'check: read the kernel and judge what is there now'],
-  ['s', 'open a shell for this lesson (inside its container for 3-5); exit returns here'],
+  ['Enter', 'the next step; after the last one, the checks'],
+  ['n', 'the next step'],
+  ['c', 'check: read the kernel, judge what is there now'],
+  ['s', 'a shell for this lesson (3-5: inside its container)'],
   ['h', 'a hint for this lesson'],
-  ['x', 'reset this lesson: remove what it made, by the steps or by hand'],
-  ['← →  or  1-9', 'previous / next lesson, or lesson N (if unlocked)'],
-  ['Tab', 'switch between the lesson text and the work (steps, output, checks)'],
-  ['↑ ↓  PgUp PgDn  Home End', 'scroll (also j k, space, g G)'],
+  ['x', 'reset: remove what the lesson made (also by hand)'],
+  ['← →  1-9', 'previous / next lesson, or lesson N if unlocked'],
+  ['Tab', 'lesson text / work (steps, output, checks)'],
+  ['↑ ↓ PgUp PgDn', 'scroll (also Home End, j k, space, g G)'],
   ['?', 'this help'],
-  ['q  or  Ctrl-C', 'quit: everything the lessons made is removed; progress is kept'],
+  ['q  Ctrl-C', 'quit: what the lessons made is removed'],
 ];
 
 /** Help, hint or a question, drawn in place of the pane. */
