@@ -1,10 +1,10 @@
 // The command line: the instructor's and the scripts' interface to every lesson.
 import { parseArgs } from 'node:util';
 import { LESSONS, findLesson, type Lesson } from './lessons/index.js';
-import { labFor, readProgress, type Lab } from './lab.js';
+import { labFor, readProgress, lockLab, recoverLab, labJournal, type Lab } from './lab.js';
 import { solveLesson, checkLesson, cleanupActive, errorInfo, interruptsHeld, type LessonReport } from './runner.js';
 import { doctor } from './doctor.js';
-import { ensureRootfs } from './core/index.js';
+import { ensureRootfs, Ledger, LockBusyError } from './core/index.js';
 import type { CheckResult } from './checks/result.js';
 
 const USAGE = `container-lessons: build a Linux container by hand, lesson by lesson
@@ -78,6 +78,18 @@ function requireRoot(verb: string): void {
   }
 }
 
+/** Before work in a lab: take it (one workbook per lab) and undo what a killed run left. */
+async function prepareLab(lab: Lab, what: string, out: Out, opts: { lock: boolean }): Promise<void> {
+  if (opts.lock) {
+    const release = await lockLab(lab, what);
+    process.once('exit', release);
+  }
+  const { removed, errors } = await recoverLab(lab);
+  const c = paint(out);
+  if (removed.length) process.stderr.write(c.dim(`container-lessons: an earlier run was interrupted; removed what it left: ${removed.map((r) => `${r.kind} ${r.name}`).join('; ')}`) + '\n');
+  for (const e of errors) process.stderr.write(c.red(`container-lessons: could not remove what an interrupted run left: ${e}`) + '\n');
+}
+
 function formatChecks(results: CheckResult[], out: Out): string {
   const c = paint(out);
   return results
@@ -105,6 +117,7 @@ function formatVerdict(passed: boolean, out: Out, what: string): string {
 
 async function cmdSolve(args: string[], opts: { json: boolean; keep: boolean }, lab: Lab, out: Out): Promise<number> {
   requireRoot('solve');
+  await prepareLab(lab, `solve ${args.join(' ')}`, out, { lock: true });
   const which = args[0] === 'all' ? LESSONS : [lessonArg(args[0])];
   const c = paint(out);
   const reports: LessonReport[] = [];
@@ -121,6 +134,7 @@ async function cmdSolve(args: string[], opts: { json: boolean; keep: boolean }, 
               if (sr.error) out.write(c.red(`    error: ${sr.error.message}`) + (sr.error.hint ? `\n    ${c.yellow('hint:')} ${sr.error.hint}` : '') + '\n');
             },
             onChecking: () => out.write(`\n${c.bold('── checks')} ${c.dim('(reading the kernel)')}\n`),
+            onNote: (text) => out.write(c.yellow(`    ${text}`) + '\n'),
           },
     });
     reports.push(report);
@@ -142,6 +156,7 @@ async function cmdSolve(args: string[], opts: { json: boolean; keep: boolean }, 
 async function cmdCheck(args: string[], opts: { json: boolean }, lab: Lab, out: Out): Promise<number> {
   requireRoot('check');
   const lesson = lessonArg(args[0]);
+  await prepareLab(lab, `check ${lesson.number}`, out, { lock: false });
   const { checks, passed } = await checkLesson(lesson, lab);
   if (opts.json) out.write(JSON.stringify({ id: lesson.id, number: lesson.number, passed, checks }, null, 2) + '\n');
   else {
@@ -180,6 +195,7 @@ function cmdList(opts: { json: boolean }, lab: Lab, out: Out): number {
 
 async function cmdReset(args: string[], opts: { all: boolean }, lab: Lab, out: Out): Promise<number> {
   requireRoot('reset');
+  await prepareLab(lab, 'reset', out, { lock: true });
   const which = args[0] ? [lessonArg(args[0])] : LESSONS;
   const removed: string[] = [];
   for (const l of [...which].reverse()) removed.push(...(await l.reset(lab)));
@@ -269,7 +285,8 @@ export async function main(argv: string[], out: Out = { color: useColor(), write
       return cmdDoctor(values, lab, out);
     case 'rootfs': {
       requireRoot('rootfs');
-      const { marker, built } = ensureRootfs(lab.rootfs);
+      await prepareLab(lab, 'rootfs', out, { lock: true });
+      const { marker, built } = ensureRootfs(lab.rootfs, new Ledger(labJournal(lab)));
       out.write(`${built ? 'built' : 'already there'}: ${lab.rootfs} (${marker.kind}${marker.tools ? `: ${marker.tools.join(' ')}` : ''})\n`);
       return 0;
     }
@@ -297,7 +314,7 @@ export async function run(argv = process.argv.slice(2)): Promise<void> {
     const info = errorInfo(err);
     process.stderr.write(`container-lessons: ${info.message}\n${info.hint ? `hint: ${info.hint}\n` : ''}`);
     if (process.env.CONTAINER_LESSONS_DEBUG) process.stderr.write(String(e.stack) + '\n');
-    code = e.exitCode ?? (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' ? 2 : 1);
+    code = e.exitCode ?? (err instanceof LockBusyError ? 3 : e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' ? 2 : 1);
     await cleanupActive();
   }
   process.exitCode = code;

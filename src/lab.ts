@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
+import { Journal, recover, acquireLock, describeHolder, machineLockDir } from './core/index.js';
 
 export interface Invoker {
   user: string;
@@ -127,4 +128,49 @@ export function markPassed(lab: Lab, lessonId: string): void {
     p.passed[lessonId] = new Date().toISOString();
     writeProgress(lab, p);
   }
+}
+
+// ---- one workbook per lab at a time, and recovery after a crash ----
+
+const journals = new Map<string, Journal>();
+
+/** This process's journal in the lab (journal.ts): what it creates, recorded first. */
+export function labJournal(lab: Lab): Journal {
+  let j = journals.get(lab.root);
+  if (!j) {
+    ensureLabRoot(lab);
+    j = new Journal(path.join(lab.root, '.journal'));
+    journals.set(lab.root, j);
+  }
+  return j;
+}
+
+/** Undo what killed container-lessons processes left in this lab. */
+export async function recoverLab(lab: Lab): Promise<{ removed: Array<{ kind: string; name: string }>; errors: string[] }> {
+  return recover(path.join(lab.root, '.journal'));
+}
+
+/** The lab is used by one workbook (TUI, solve, reset) at a time. */
+export async function lockLab(lab: Lab, what: string): Promise<() => void> {
+  ensureLabRoot(lab);
+  return acquireLock(path.join(lab.root, '.lock'), {
+    what,
+    busy: (h) => ({
+      message: `another container-lessons is using the lab ${lab.root} (${describeHolder(h)})`,
+      hint: 'finish or quit it first; two people on one machine each get their own lab (run as your own user, or set CONTAINER_LESSONS_HOME)',
+    }),
+  });
+}
+
+/** The cgroup of lesson 2 has one name for the whole machine: one workbook uses it at a time. */
+export async function lockCgroupName(name: string, opts: { waitMs?: number; onWait?: (who: string) => void }): Promise<() => void> {
+  return acquireLock(path.join(machineLockDir(), `cgroup-${name}.lock`), {
+    what: `lesson 2 (cgroup "${name}")`,
+    waitMs: opts.waitMs,
+    onWait: (h) => opts.onWait?.(describeHolder(h)),
+    busy: (h) => ({
+      message: `the cgroup "${name}" is in use by another workbook (${describeHolder(h)})`,
+      hint: 'lesson 2 uses one control group name for the whole machine; wait until the other learner leaves lesson 2, then try again',
+    }),
+  });
 }

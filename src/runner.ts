@@ -2,7 +2,7 @@
 // solve/check and the TUI both drive lessons through here.
 import { Ledger } from './core/index.js';
 import type { Lab } from './lab.js';
-import { ensureLabRoot, markPassed } from './lab.js';
+import { ensureLabRoot, markPassed, labJournal } from './lab.js';
 import type { Lesson, LessonContext, Step } from './lessons/index.js';
 import { allPassed, type CheckResult } from './checks/result.js';
 
@@ -28,6 +28,7 @@ export interface SolveHooks {
   onStepStart?: (lesson: Lesson, step: Step, index: number) => void;
   onStepDone?: (lesson: Lesson, report: StepReport, index: number) => void;
   onChecking?: (lesson: Lesson) => void;
+  onNote?: (text: string) => void;
 }
 
 export function errorInfo(err: unknown): { message: string; hint?: string } {
@@ -77,7 +78,7 @@ export async function solveLesson(lesson: Lesson, lab: Lab, opts: { keep?: boole
     passed: false,
     cleanup: { removed: [], errors: [], kept: !!opts.keep },
   };
-  const ctx: LessonContext = { lab, ledger: new Ledger(), state: new Map(), keep: !!opts.keep };
+  const ctx: LessonContext = { lab, ledger: new Ledger(labJournal(lab)), state: new Map(), keep: !!opts.keep, lockWaitMs: 300_000, note: opts.hooks?.onNote };
   active.add(ctx.ledger);
   try {
     for (const [i, step] of lesson.steps.entries()) {

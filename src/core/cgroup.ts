@@ -168,16 +168,17 @@ export class CpuGroup {
     if (this.version === 2) enableCpuController(path.dirname(this.dir), ledger);
     for (const dir of [this.dir, this.acctDir]) {
       if (!dir) continue;
+      const entry = ledger.add({ kind: 'cgroup', dir });
       try {
         fs.mkdirSync(dir);
       } catch (err) {
+        entry.drop(); // not made here (or not made at all): never remove it
         const e = err as NodeJS.ErrnoException;
         if (e.code === 'EEXIST') {
           throw new CgroupError(`${dir} already exists`, 'a group of that name is left from an earlier run: `container-lessons reset` removes it.');
         }
         throw new CgroupError(`mkdir ${dir}: ${e.code ?? e.message}`, cgroupHint(e.code));
       }
-      ledger.add('cgroup', dir, () => removeGroupDir(dir));
     }
   }
 
@@ -234,7 +235,7 @@ export class CpuGroup {
 }
 
 /** rmdir a cgroup; a process that was just killed can take a moment to leave it. */
-export async function removeGroupDir(dir: string): Promise<void> {
+export async function removeGroupDir(dir: string, tries = 500): Promise<void> {
   for (let i = 0; ; i++) {
     try {
       fs.rmdirSync(dir);
@@ -242,7 +243,7 @@ export async function removeGroupDir(dir: string): Promise<void> {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return;
-      if (code !== 'EBUSY' || i >= 500) throw err;
+      if (code !== 'EBUSY' || i >= tries) throw err;
       await new Promise((r) => setTimeout(r, 10));
     }
   }
@@ -253,12 +254,11 @@ function enableCpuController(parent: string, ledger: Ledger): void {
   const file = path.join(parent, 'cgroup.subtree_control');
   const enabled = fs.readFileSync(file, 'utf8').trim().split(/\s+/);
   if (enabled.includes('cpu')) return;
-  writeFile(file, '+cpu');
-  ledger.add('setting', `${file} +cpu`, () => {
-    try {
-      fs.writeFileSync(file, '-cpu');
-    } catch {
-      /* another group now uses it: leave it on */
-    }
-  });
+  const entry = ledger.add({ kind: 'setting', file, value: '-cpu' });
+  try {
+    writeFile(file, '+cpu');
+  } catch (err) {
+    entry.drop();
+    throw err;
+  }
 }

@@ -7,3 +7,5 @@ export * from './overlay.js';
 export * from './container.js';
 export * from './rootfs.js';
 export * as procfs from './procfs.js';
+export * from './journal.js';
+export * from './locks.js';

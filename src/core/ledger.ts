@@ -1,31 +1,60 @@
-// A record of everything the core creates, undone in reverse order. Every create*
-// function in the core takes a Ledger and registers the undo step *before* it returns,
-// so an error half-way through a lesson still leaves a complete list to undo.
+// A record of everything the core creates, undone in reverse order. Code registers what
+// it is about to create *before* creating it (and drops the entry if creation turned out
+// to touch something that was not ours, e.g. EEXIST). With a Journal the record is also
+// on disk, so that a later process can undo it if this one is killed (journal.ts).
+import { describeUndo, undo, type Undo, type Journal } from './journal.js';
 
-export interface LedgerEntry {
-  kind: 'mount' | 'cgroup' | 'process' | 'file' | 'setting';
-  name: string;
-  undo: () => void | Promise<void>;
+export interface Entry {
+  readonly undo: Undo;
+  /** A faster undo while this process still holds the live objects (a Running's kill). */
+  live?: () => void | Promise<void>;
+  /** Creation failed before anything existed, or what exists is not ours: forget it. */
+  drop(): void;
+  /** Add facts learned after creation (a container's mount namespace) to the record. */
+  update(patch: Partial<Undo>): void;
 }
 
 export class Ledger {
-  private entries: LedgerEntry[] = [];
+  private entries: Array<Entry & { id?: number }> = [];
 
-  add(kind: LedgerEntry['kind'], name: string, undo: LedgerEntry['undo']): void {
-    this.entries.push({ kind, name, undo });
+  constructor(readonly journal?: Journal) {}
+
+  add(u: Undo, live?: Entry['live']): Entry {
+    const id = u.kind === 'none' ? undefined : this.journal?.record(u);
+    const entry: Entry & { id?: number } = {
+      undo: u,
+      live,
+      id,
+      drop: () => {
+        this.entries = this.entries.filter((e) => e !== entry);
+        if (id !== undefined) this.journal?.done(id);
+      },
+      update: (patch) => {
+        Object.assign(u, patch);
+        if (id !== undefined) this.journal?.update(id, patch);
+      },
+    };
+    this.entries.push(entry);
+    return entry;
   }
 
-  list(): ReadonlyArray<Pick<LedgerEntry, 'kind' | 'name'>> {
-    return this.entries.map(({ kind, name }) => ({ kind, name }));
+  /** Something to do at cleanup that leaves nothing in the kernel if skipped (a lock). */
+  defer(name: string, fn: () => void | Promise<void>): void {
+    this.add({ kind: 'none', name }, fn);
+  }
+
+  list(): Array<{ kind: string; name: string }> {
+    return this.entries.filter((e) => e.undo.kind !== 'none').map((e) => describeUndo(e.undo));
   }
 
   get size(): number {
     return this.entries.length;
   }
 
-  /** Forget the entries without undoing them (solve --keep). */
-  release(): Array<Pick<LedgerEntry, 'kind' | 'name'>> {
-    const kept = this.list().slice();
+  /** Forget the entries without undoing them (solve --keep): they are the learner's now. */
+  release(): Array<{ kind: string; name: string }> {
+    const kept = this.list();
+    for (const e of this.entries) if (e.id !== undefined) this.journal?.done(e.id);
     this.entries = [];
     return kept;
   }
@@ -36,9 +65,12 @@ export class Ledger {
     while (this.entries.length) {
       const e = this.entries.pop()!;
       try {
-        await e.undo();
+        if (e.live) await e.live();
+        await undo(e.undo); // also after a live undo: idempotent, and it checks the kernel
+        if (e.id !== undefined) this.journal?.done(e.id);
       } catch (err) {
-        errors.push(new Error(`could not remove ${e.kind} ${e.name}: ${(err as Error).message}`));
+        const d = describeUndo(e.undo);
+        errors.push(new Error(`could not remove ${d.kind} ${d.name}: ${(err as Error).message}`));
       }
     }
     return errors;

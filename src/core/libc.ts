@@ -28,6 +28,7 @@ const c = {
   fcntl: lib.func('int fcntl(int fd, int cmd, ...)'),
   getpid: lib.func('int getpid(void)'),
   getpgrp: lib.func('int getpgrp(void)'),
+  flock: lib.func('int flock(int fd, int operation)'),
   tcgetpgrp: lib.func('int tcgetpgrp(int fd)'),
   tcsetpgrp: lib.func('int tcsetpgrp(int fd, int pgrp)'),
   // sighandler_t is a pointer; SIG_DFL and SIG_IGN are the integers 0 and 1.
@@ -228,6 +229,17 @@ export function setCloexec(fd: number, on: boolean): void {
 
 export function getpid(): number {
   return c.getpid();
+}
+
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
+/** An advisory lock on an open file; the kernel drops it when the process dies. */
+export function flock(fd: number, operation: number): void {
+  const names = [operation & LOCK_EX ? 'LOCK_EX' : operation & LOCK_SH ? 'LOCK_SH' : 'LOCK_UN', operation & LOCK_NB ? 'LOCK_NB' : ''].filter(Boolean).join('|');
+  check(c.flock(fd, operation), 'flock', [fd, new Raw(names)]);
 }
 
 const SIGTTOU = 22;

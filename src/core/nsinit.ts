@@ -38,6 +38,8 @@ export interface RunSpec {
   env?: string[];
   cwd?: string;
   detach?: boolean;
+  /** Marks this container's helper processes (see journal.ts). */
+  tag?: string;
 }
 
 export interface EnterSpec {
@@ -46,6 +48,7 @@ export interface EnterSpec {
   argv: string[];
   env?: string[];
   cwd?: string;
+  tag?: string;
 }
 
 export interface ProbeSpec {

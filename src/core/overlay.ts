@@ -24,15 +24,16 @@ export function overlayCommand(spec: OverlaySpec): string {
 export function mountOverlay(spec: OverlaySpec, ledger: Ledger): void {
   const opts = overlayOptions(spec);
   if (opts.length > 4000) throw new Error(`overlay options are ${opts.length} bytes, more than a page: shorten the lower paths (overlay2 uses l/<short id> links for this)`);
+  const entry = ledger.add({ kind: 'mount', target: spec.merged });
   try {
     mount('overlay', spec.merged, 'overlay', 0, opts);
   } catch (err) {
+    entry.drop();
     if (err instanceof SyscallError && err.code === 'ENODEV') {
       throw Object.assign(err, { hint: 'this kernel has no overlay filesystem: try `modprobe overlay`, or use a kernel built with CONFIG_OVERLAY_FS.' });
     }
     throw err;
   }
-  ledger.add('mount', spec.merged, () => unmount(spec.merged));
 }
 
 /** Unmount if mounted; a busy mount is detached lazily so cleanup never hangs. */

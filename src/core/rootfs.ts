@@ -8,6 +8,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { ROOTFS_MARKER } from './rootfs-marker.js';
+import type { Ledger } from './ledger.js';
 
 export { ROOTFS_MARKER };
 
@@ -79,7 +80,7 @@ function copyFileInto(root: string, hostPath: string, asPath = hostPath): void {
 }
 
 /** Build the default root filesystem at `dir` (which must not exist yet). */
-export function buildHostRootfs(dir: string, tools = DEFAULT_TOOLS): RootfsMarker {
+export function buildHostRootfs(dir: string, ledger?: Ledger, tools = DEFAULT_TOOLS): RootfsMarker {
   if (fs.existsSync(dir)) throw new RootfsError(`${dir} already exists`, 'remove it, or `container-lessons reset --all`, to build it anew');
   const missing = REQUIRED_TOOLS.filter((t) => !findHostTool(t));
   if (missing.length) {
@@ -90,6 +91,9 @@ export function buildHostRootfs(dir: string, tools = DEFAULT_TOOLS): RootfsMarke
   }
   const tmp = `${dir}.building-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
+  // Built aside and renamed into place: a crash leaves only the temporary tree, which the
+  // journal knows about.
+  const entry = ledger?.add({ kind: 'file', path: tmp });
   try {
     for (const d of ['bin', 'etc', 'proc', 'sys', 'dev', 'root', 'run', 'var/tmp', 'home', 'mnt', 'usr']) fs.mkdirSync(path.join(tmp, d), { recursive: true });
     fs.mkdirSync(path.join(tmp, 'tmp'), { mode: 0o1777 });
@@ -123,9 +127,11 @@ export function buildHostRootfs(dir: string, tools = DEFAULT_TOOLS): RootfsMarke
     const marker: RootfsMarker = { id: crypto.randomUUID(), kind: 'host-tools', created: new Date().toISOString(), tools: copied };
     fs.writeFileSync(path.join(tmp, ROOTFS_MARKER), JSON.stringify(marker, null, 2) + '\n');
     fs.renameSync(tmp, dir);
+    entry?.drop();
     return marker;
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true });
+    entry?.drop();
     throw err;
   }
 }
@@ -184,9 +190,9 @@ export function rootfsProblem(dir: string): RootfsError | null {
 }
 
 /** The default rootfs at `dir`: built if missing, checked if present. */
-export function ensureRootfs(dir: string): { marker: RootfsMarker; built: boolean } {
+export function ensureRootfs(dir: string, ledger?: Ledger): { marker: RootfsMarker; built: boolean } {
   if (!fs.existsSync(dir)) {
-    const marker = buildHostRootfs(dir);
+    const marker = buildHostRootfs(dir, ledger);
     return { marker, built: true };
   }
   const problem = rootfsProblem(dir);

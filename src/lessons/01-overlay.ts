@@ -77,8 +77,8 @@ export const overlayLesson: Lesson = {
         if (fs.existsSync(lab.ufs)) {
           throw Object.assign(new Error(`${lab.ufs} already exists`), { hint: '`container-lessons reset overlay` removes it (and unmounts merged)' });
         }
+        ledger.add({ kind: 'file', path: lab.ufs });
         fs.mkdirSync(lab.ufs, { recursive: true });
-        ledger.add('file', lab.ufs, () => fs.rmSync(lab.ufs, { recursive: true, force: true }));
         for (const [d, files] of Object.entries(LAYOUT)) {
           fs.mkdirSync(path.join(lab.ufs, d));
           for (const [f, text] of Object.entries(files)) fs.writeFileSync(path.join(lab.ufs, d, f), text);

@@ -2,9 +2,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { CpuGroup, cgroupLayout, CgroupError, procfs, type CpuStat } from '../core/index.js';
 import { pass, fail, skip, type CheckResult } from '../checks/result.js';
 import type { Lesson } from './types.js';
+import { lockCgroupName } from '../lab.js';
 import { hostShell, lines } from './show.js';
 
 export const GROUP = 'container';
@@ -56,8 +58,8 @@ function procCgroupLine(pid: number, version: 1 | 2): string {
   }
 }
 
-function startLoop(detach: boolean): ReturnType<typeof spawn> {
-  const child = spawn('/bin/sh', ['-c', 'while : ; do : ; done', LOOP_TAG], { stdio: 'ignore', detached: detach });
+function startLoop(detach: boolean, tag: string): ReturnType<typeof spawn> {
+  const child = spawn('/bin/sh', ['-c', 'while : ; do : ; done', tag], { stdio: 'ignore', detached: detach });
   if (detach) child.unref();
   return child;
 }
@@ -97,6 +99,9 @@ export const cgroupLesson: Lesson = {
       },
       async run(ctx) {
         const g = group();
+        // One name for the whole machine: a second learner's workbook waits (or is told).
+        const release = await lockCgroupName(GROUP, { waitMs: ctx.lockWaitMs, onWait: (who) => ctx.note?.(`waiting for the cgroup "${GROUP}": ${who} is using it`) });
+        ctx.ledger.defer(`release the lock on the cgroup name "${GROUP}"`, release);
         g.create(ctx.ledger);
         ctx.state.set('group', g);
         return lines(
@@ -111,14 +116,17 @@ export const cgroupLesson: Lesson = {
       title: 'Start a busy loop: it takes a whole CPU',
       commands: () => ['while : ; do : ; done &', 'top -p $!'],
       async run(ctx) {
-        const loop = startLoop(ctx.keep);
+        // Its $0 names it: reset (and a recovery after a crash) find it by that.
+        const tag = `${LOOP_TAG}:${randomUUID()}`;
+        const entry = ctx.ledger.add({ kind: 'procs', tag });
+        const loop = startLoop(ctx.keep, tag);
         const pid = loop.pid!;
         ctx.state.set('loop', pid);
         const exited = new Promise((r) => loop.on('exit', r));
-        ctx.ledger.add('process', `busy loop (pid ${pid})`, async () => {
+        entry.live = async () => {
           loop.kill('SIGKILL');
           await exited;
-        });
+        };
         const t0 = procfs.processCpuNs(pid) ?? 0;
         const w0 = process.hrtime.bigint();
         await new Promise((r) => setTimeout(r, 1000));

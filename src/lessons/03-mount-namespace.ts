@@ -38,9 +38,9 @@ export const mountNamespaceLesson: Lesson = {
         "  cd /; exec sh'",
       ],
       async run(ctx) {
+        ctx.ledger.add({ kind: 'file', path: ctx.lab.hostMarker });
         fs.writeFileSync(ctx.lab.hostMarker, 'only the host can read this\n');
         chownToInvoker(ctx.lab, ctx.lab.hostMarker);
-        ctx.ledger.add('file', ctx.lab.hostMarker, () => fs.rmSync(ctx.lab.hostMarker, { force: true }));
         const c = await startLessonContainer(ctx, NS, { hostname: HOSTNAME, mountProc: true });
         return lines(
           `unshare(CLONE_NEWNS|CLONE_NEWUTS), mount --make-rprivate /, bind ${ctx.lab.rootfs}, pivot_root(".", ".old_root"), umount2("/.old_root", MNT_DETACH), sethostname("${HOSTNAME}"), execve("/bin/sh")`,

@@ -10,6 +10,10 @@ export interface LessonContext {
   state: Map<string, unknown>;
   /** solve --keep: what the steps start must outlive this process. */
   keep: boolean;
+  /** How long to wait for a machine-wide name another workbook holds (0: fail at once). */
+  lockWaitMs?: number;
+  /** A line for the learner while a step runs (waiting for a lock). */
+  note?: (text: string) => void;
 }
 
 export interface Step {

@@ -3,7 +3,7 @@
 // pieces (steps, checks, the ledger); the store adds no syscalls of its own.
 import { Ledger } from '../core/index.js';
 import type { Lab } from '../lab.js';
-import { readProgress, markPassed, ensureLabRoot } from '../lab.js';
+import { readProgress, markPassed, ensureLabRoot, labJournal } from '../lab.js';
 import type { Lesson, LessonContext } from '../lessons/index.js';
 import type { ShellSpec } from '../lessons/types.js';
 import { allPassed, type CheckResult } from '../checks/result.js';
@@ -128,7 +128,7 @@ export class WorkbookStore {
   private context(lesson: Lesson): LessonContext {
     let ctx = this.contexts.get(lesson.id);
     if (!ctx) {
-      ctx = { lab: this.lab, ledger: new Ledger(), state: new Map(), keep: false };
+      ctx = { lab: this.lab, ledger: new Ledger(labJournal(this.lab)), state: new Map(), keep: false, lockWaitMs: 0 };
       this.contexts.set(lesson.id, ctx);
     }
     return ctx;
@@ -145,6 +145,10 @@ export class WorkbookStore {
     this.set({ index: i, scroll: { text: 0, work: 0 }, pane: 'text', overlay: null, message: { text: `Lesson ${i + 1}: read, then Enter runs the first step.`, tone: 'info' } });
     // What the lesson we left made is removed: lessons never share kernel state.
     void this.cleanupLesson(leaving);
+  }
+
+  note(text: string, tone: 'info' | 'good' | 'bad' = 'info'): void {
+    this.set({ message: { text, tone } });
   }
 
   togglePane(): void {

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { render } from 'ink';
 import { LESSONS } from '../lessons/index.js';
 import type { ShellSpec } from '../lessons/types.js';
-import type { Lab } from '../lab.js';
+import { lockLab, recoverLab, type Lab } from '../lab.js';
 import { enterContainer, libc } from '../core/index.js';
 import { doctor } from '../doctor.js';
 import { onCleanup, holdInterrupts } from '../runner.js';
@@ -70,7 +70,11 @@ export async function runTui(opts: { lab: Lab; unlockAll?: boolean; out: Out }):
     return 0;
   }
   const color = out.color;
+  // One workbook per lab; what a killed run left is removed before anything starts.
+  const release = await lockLab(lab, 'the workbook (TUI)');
+  const recovered = await recoverLab(lab);
   const store = new WorkbookStore({ lessons: LESSONS, lab, unlockAll: opts.unlockAll });
+  if (recovered.removed.length) store.note(`An earlier run was interrupted; removed what it left (${recovered.removed.length} thing${recovered.removed.length === 1 ? '' : 's'}).`);
   let onAlt = false;
   const alt = (on: boolean) => {
     if (on !== onAlt) process.stdout.write(on ? ALT_ON : ALT_OFF);
@@ -119,6 +123,7 @@ export async function runTui(opts: { lab: Lab; unlockAll?: boolean; out: Out }):
   } finally {
     const errors = await store.cleanupAll();
     unregister();
+    release();
     alt(false);
     const passed = LESSONS.filter((l) => store.getSnapshot().passed[l.id]).length;
     out.write(`container-lessons: ${passed} of ${LESSONS.length} lessons passed; everything the lessons made was removed. Lab: ${lab.root}\n`);

@@ -68,12 +68,9 @@ describe('cgroups', () => {
       expect(fs.existsSync(g.dir)).toBe(true);
       g.setCpuLimit(30000, 100000);
       expect(g.cpuLimit()).toEqual({ quotaUs: 30000, periodUs: 100000 });
-      const loop = spawn('/bin/sh', ['-c', 'while : ; do : ; done'], { stdio: 'ignore' });
-      const exited = new Promise((r) => loop.on('exit', r));
-      ledger.add('process', 'loop', async () => {
-        loop.kill('SIGKILL');
-        await exited;
-      });
+      const tag = `cl-test-loop-${process.pid}`;
+      ledger.add({ kind: 'procs', tag });
+      const loop = spawn('/bin/sh', ['-c', 'while : ; do : ; done', tag], { stdio: 'ignore' });
       g.addProcess(loop.pid!);
       expect(g.procs()).toEqual([loop.pid]);
       const line = procfs.parseProcCgroup(fs.readFileSync(`/proc/${loop.pid}/cgroup`, 'utf8')).find((l) => (g.version === 2 ? l.hierarchy === 0 : l.controllers.includes('cpu')));

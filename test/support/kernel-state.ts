@@ -9,6 +9,8 @@ export interface KernelState {
   links: string[];
   netns: string[];
   foreignPids: string[];
+  /** Processes the project starts, wherever they run (a busy loop, an init helper). */
+  projectPids: string[];
 }
 
 function readMounts(): string[] {
@@ -66,6 +68,20 @@ function foreignPids(): string[] {
   return out;
 }
 
+function projectPids(): string[] {
+  const out: string[] = [];
+  for (const p of list('/proc').filter((n) => /^\d+$/.test(n))) {
+    if (Number(p) === process.pid) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      if (/container-lessons-busy-loop|nsinit\.js/.test(cmd)) out.push(`${p} ${cmd.replace(/\0/g, ' ').slice(0, 60)}`);
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
 export function snapshot(): KernelState {
   return {
     mounts: readMounts().sort(),
@@ -73,6 +89,7 @@ export function snapshot(): KernelState {
     links: list('/sys/class/net').sort(),
     netns: list('/run/netns').sort(),
     foreignPids: foreignPids().sort(),
+    projectPids: projectPids().sort(),
   };
 }
 

@@ -72,7 +72,7 @@ describe('helpers', () => {
     expect(parseLdd(out)).toEqual(['/lib/x86_64-linux-gnu/libc.so.6', '/lib64/ld-linux-x86-64.so.2']);
   });
   it('the leak detector reports what was added, per kind', () => {
-    const before = { mounts: ['/ ext4'], cgroups: [], links: ['lo', 'eth0'], netns: [], foreignPids: [] };
+    const before = { mounts: ['/ ext4'], cgroups: [], links: ['lo', 'eth0'], netns: [], foreignPids: [], projectPids: [] };
     expect(leaks(before, before)).toEqual({});
     expect(leaks(before, { ...before, mounts: ['/ ext4', '/x overlay'], links: ['lo'] })).toEqual({ mounts: ['/x overlay'] });
     expect(leaks(before, { ...before, mounts: ['/ ext4', '/ ext4'] })).toEqual({ mounts: ['/ ext4'] });

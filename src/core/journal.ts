@@ -1,0 +1,242 @@
+// A durable record of what this process creates, written *before* each thing is created,
+// so that a later process can undo it after this one was killed with SIGKILL (or its
+// machine's terminal went away) and never had the chance to clean up.
+//
+// One journal file per process, <dir>/<pid>.jsonl, held with flock(LOCK_EX) for the life
+// of the process. The kernel drops the lock when the process dies, however it dies: a
+// journal whose lock can be taken belongs to a dead process and is replayed (its pending
+// undos run newest first), then deleted. A live process's journal can never be taken.
+//
+// What is undone is described as data (Undo), and one function (undo) carries out such a
+// description; the in-process cleanup uses the same function, so the path a recovery
+// takes is the path every test takes.
+import fs from 'node:fs';
+import path from 'node:path';
+import { flock, LOCK_EX, LOCK_NB, SyscallError } from './libc.js';
+import { unmount } from './overlay.js';
+import { removeGroupDir } from './cgroup.js';
+import { listPids, cmdline, descendants, nsId, waitReaped } from './procfs.js';
+
+export type Undo =
+  /** Unmount (every layer stacked there). */
+  | { kind: 'mount'; target: string }
+  /** rmdir a cgroup; processes still in it are moved to the parent first. */
+  | { kind: 'cgroup'; dir: string }
+  /** Write a value to a kernel setting file (e.g. "-cpu" to cgroup.subtree_control). */
+  | { kind: 'setting'; file: string; value: string }
+  /** SIGKILL every process whose command line carries `tag`, their descendants, and every
+   * process in the mount namespace `mntns` (a container's, never the host's). */
+  | { kind: 'procs'; tag: string; mntns?: string }
+  /** rm -rf a file or directory the project made. */
+  | { kind: 'file'; path: string }
+  /** Nothing in the kernel: an in-process step only (releasing a lock). Never journaled. */
+  | { kind: 'none'; name: string };
+
+export function describeUndo(u: Undo): { kind: string; name: string } {
+  switch (u.kind) {
+    case 'mount':
+      return { kind: 'mount', name: u.target };
+    case 'cgroup':
+      return { kind: 'cgroup', name: u.dir };
+    case 'setting':
+      return { kind: 'setting', name: `${u.file} ${u.value}` };
+    case 'procs':
+      return { kind: 'processes', name: u.tag };
+    case 'file':
+      return { kind: 'file', name: u.path };
+    case 'none':
+      return { kind: 'step', name: u.name };
+  }
+}
+
+/** Processes that belong to a `procs` undo, as the kernel shows them now. */
+export function taggedProcesses(u: Extract<Undo, { kind: 'procs' }>): number[] {
+  const found = new Set<number>();
+  for (const pid of listPids()) {
+    if (pid === process.pid) continue;
+    if ((cmdline(pid) ?? '').includes(u.tag) || (u.mntns && nsId(pid, 'mnt') === u.mntns)) found.add(pid);
+  }
+  for (const pid of [...found]) for (const d of descendants(pid)) if (d !== process.pid) found.add(d);
+  return [...found];
+}
+
+/** Carry out an undo. Idempotent: what is already gone is fine. */
+export async function undo(u: Undo): Promise<void> {
+  switch (u.kind) {
+    case 'mount':
+      for (let i = 0; i < 16; i++) {
+        if (!fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === u.target)) return;
+        unmount(u.target);
+      }
+      return;
+    case 'cgroup': {
+      if (!fs.existsSync(u.dir)) return;
+      try {
+        await removeGroupDir(u.dir, 100);
+      } catch {
+        // Someone's process is still inside: move it out, then remove the group.
+        const parent = path.join(path.dirname(u.dir), 'cgroup.procs');
+        for (const pid of fs.readFileSync(path.join(u.dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+          try {
+            fs.writeFileSync(parent, pid);
+          } catch {
+            /* gone */
+          }
+        }
+        await removeGroupDir(u.dir);
+      }
+      return;
+    }
+    case 'setting':
+      try {
+        fs.writeFileSync(u.file, u.value);
+      } catch {
+        /* in use by others now, or gone: leave it */
+      }
+      return;
+    case 'procs': {
+      let pids = taggedProcesses(u);
+      for (let round = 0; pids.length && round < 5; round++) {
+        for (const pid of pids) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }
+        await waitReaped(pids, 3000);
+        pids = taggedProcesses(u);
+      }
+      return;
+    }
+    case 'file':
+      fs.rmSync(u.path, { recursive: true, force: true });
+      return;
+    case 'none':
+      return;
+  }
+}
+
+type Record = { id: number; undo: Undo } | { done: number } | { id: number; update: Partial<Undo> };
+
+export class Journal {
+  readonly file: string;
+  private fd: number;
+  private next = 1;
+  private pending = new Map<number, Undo>();
+
+  constructor(readonly dir: string) {
+    fs.mkdirSync(dir, { recursive: true });
+    // The pid alone could repeat (a dead process's journal, pid reused); the time makes it unique.
+    this.file = path.join(dir, `${process.pid}-${Date.now()}.jsonl`);
+    // O_APPEND: every record goes to the end, also after the file was emptied.
+    this.fd = fs.openSync(this.file, 'a');
+    flock(this.fd, LOCK_EX | LOCK_NB);
+    process.once('exit', () => this.closeIfEmpty());
+  }
+
+  private write(r: Record): void {
+    fs.writeSync(this.fd, JSON.stringify(r) + '\n');
+    fs.fsyncSync(this.fd);
+  }
+
+  /** Record an undo before the thing exists. Returns its id. */
+  record(u: Undo): number {
+    const id = this.next++;
+    this.write({ id, undo: u });
+    this.pending.set(id, u);
+    return id;
+  }
+
+  /** Add what became known after creation (a container's mount namespace). */
+  update(id: number, patch: Partial<Undo>): void {
+    const u = this.pending.get(id);
+    if (!u) return;
+    Object.assign(u, patch);
+    this.write({ id, update: patch });
+  }
+
+  done(id: number): void {
+    if (!this.pending.delete(id)) return;
+    this.write({ done: id });
+    this.closeIfEmpty();
+  }
+
+  /** With nothing pending the file has no use: remove it (the lock goes with the fd). */
+  private closeIfEmpty(): void {
+    if (this.pending.size || this.fd < 0) return;
+    // Truncate rather than unlink while other code may still record into it.
+    fs.ftruncateSync(this.fd, 0);
+  }
+
+  /** End of the process's work: remove the file if nothing is pending. */
+  close(): void {
+    if (this.fd < 0) return;
+    if (!this.pending.size) fs.rmSync(this.file, { force: true });
+    fs.closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+/** Pure: the undos still pending in a journal's text, in the order they were recorded. */
+export function pendingUndos(text: string): Undo[] {
+  const pending = new Map<number, Undo>();
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    let r: Record;
+    try {
+      r = JSON.parse(line);
+    } catch {
+      continue; // a line cut short by the crash: it was never acted on
+    }
+    if ('undo' in r) pending.set(r.id, { ...r.undo });
+    else if ('update' in r) {
+      const u = pending.get(r.id);
+      if (u) Object.assign(u, r.update);
+    } else if ('done' in r) pending.delete(r.done);
+  }
+  return [...pending.values()];
+}
+
+/** Replay the journals of dead processes in `dir`: undo what they left, newest first. */
+export async function recover(dir: string): Promise<{ removed: Array<{ kind: string; name: string }>; errors: string[] }> {
+  const removed: Array<{ kind: string; name: string }> = [];
+  const errors: string[] = [];
+  let files: string[];
+  try {
+    files = fs.readdirSync(dir).filter((f) => f.endsWith('.jsonl'));
+  } catch {
+    return { removed, errors };
+  }
+  for (const f of files) {
+    const file = path.join(dir, f);
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r+');
+    } catch {
+      continue;
+    }
+    try {
+      try {
+        flock(fd, LOCK_EX | LOCK_NB);
+      } catch (err) {
+        if (err instanceof SyscallError && err.code === 'EWOULDBLOCK') continue; // its process lives
+        if (err instanceof SyscallError && err.code === 'EAGAIN') continue;
+        throw err;
+      }
+      const undos = pendingUndos(fs.readFileSync(fd, 'utf8'));
+      for (const u of undos.reverse()) {
+        try {
+          await undo(u);
+          removed.push(describeUndo(u));
+        } catch (err) {
+          errors.push(`${describeUndo(u).kind} ${describeUndo(u).name}: ${(err as Error).message}`);
+        }
+      }
+      if (!errors.length) fs.rmSync(file, { force: true });
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  return { removed, errors };
+}

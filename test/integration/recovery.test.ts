@@ -1,0 +1,103 @@
+// A process that made kernel objects is killed with SIGKILL: its journal lets the next
+// process remove exactly those objects, and nothing of a live process's.
+import { describe, it, expect, afterAll } from 'vitest';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { recover, buildHostRootfs, procfs, CpuGroup, Journal, Ledger } from '../../src/core/index.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cl-recover-'));
+const rootfs = path.join(tmp, 'rootfs');
+buildHostRootfs(rootfs);
+afterAll(async () => {
+  // Whatever a failed test left: the same recovery, then the directory.
+  for (const j of ['journal', 'journal2']) await recover(path.join(tmp, j));
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+const DIST = path.resolve('dist/core/index.js');
+
+/** A throwaway driver that makes one of everything, says "ready", and waits to be killed. */
+function driver(journalDir: string, group: string) {
+  const d = (n: string) => path.join(tmp, 'ov', n);
+  const script = `
+import fs from 'node:fs';
+import { spawn } from 'node:child_process';
+import { Journal, Ledger, mountOverlay, CpuGroup, startContainer } from ${JSON.stringify(DIST)};
+const ledger = new Ledger(new Journal(${JSON.stringify(journalDir)}));
+ledger.add({ kind: 'file', path: ${JSON.stringify(d('made'))} });
+fs.mkdirSync(${JSON.stringify(d('made'))}, { recursive: true });
+for (const n of ['lower', 'upper', 'work', 'merged']) fs.mkdirSync(${JSON.stringify(d(''))} + '/' + n, { recursive: true });
+mountOverlay({ lowers: [${JSON.stringify(d('lower'))}], upper: ${JSON.stringify(d('upper'))}, work: ${JSON.stringify(d('work'))}, merged: ${JSON.stringify(d('merged'))} }, ledger);
+const g = new CpuGroup(${JSON.stringify(group)});
+g.create(ledger);
+ledger.add({ kind: 'procs', tag: 'container-lessons-busy-loop:test-${process.pid}' });
+const loop = spawn('/bin/sh', ['-c', 'while : ; do : ; done', 'container-lessons-busy-loop:test-${process.pid}'], { stdio: 'ignore' });
+g.addProcess(loop.pid);
+const c = await startContainer({ rootfs: ${JSON.stringify(rootfs)}, namespaces: ['mnt', 'uts', 'pid'], argv: ['/bin/sh', '-c', 'sleep 1000 & wait'] }, ledger);
+const c2 = await startContainer({ rootfs: ${JSON.stringify(rootfs)}, namespaces: ['mnt'], argv: ['/bin/sh', '-c', 'sleep 1000 & wait'] }, ledger);
+console.log(JSON.stringify({ loop: loop.pid, pid1: c.pid, nopid: c2.pid }));
+setInterval(() => {}, 1000);
+`;
+  return spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+describe('recovery from a journal', () => {
+  it('after SIGKILL, removes the mount, the cgroup, the processes and the files; leaves the host alone', async () => {
+    const journalDir = path.join(tmp, 'journal');
+    const group = `cl-test-recover-${process.pid}`;
+    const child = driver(journalDir, group);
+    const pids = await new Promise<{ loop: number; pid1: number; nopid: number }>((res, rej) => {
+      child.stdout!.once('data', (d) => res(JSON.parse(String(d))));
+      child.on('exit', (code) => rej(new Error(`driver exited ${code}`)));
+    });
+    const merged = path.join(tmp, 'ov', 'merged');
+    const g = new CpuGroup(group);
+    // The sleep of the container without a PID namespace: it would outlive everything.
+    let orphan = 0;
+    for (let i = 0; i < 200 && !orphan; i++) {
+      orphan = procfs.descendants(pids.nopid)[0] ?? 0;
+      if (!orphan) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(orphan).toBeGreaterThan(0);
+
+    // While the driver lives, its journal is locked: recovery must not touch anything.
+    expect((await recover(journalDir)).removed).toEqual([]);
+    expect(g.exists()).toBe(true);
+
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    // The busy loop and the sleep outlive their driver: nothing else would remove them.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(procfs.pidAlive(pids.loop)).toBe(true);
+    expect(procfs.pidAlive(orphan)).toBe(true);
+    expect(procfs.readMountinfo().some((m) => m.mountPoint === merged)).toBe(true);
+
+    const { removed, errors } = await recover(journalDir);
+    expect(errors).toEqual([]);
+    expect(removed.map((r) => r.kind)).toEqual(['processes', 'processes', 'processes', 'cgroup', ...(g.acctDir ? ['cgroup'] : []), 'mount', 'file']);
+    expect(procfs.readMountinfo().some((m) => m.mountPoint === merged)).toBe(false);
+    expect(g.exists()).toBe(false);
+    for (const pid of [pids.loop, pids.pid1, pids.nopid, orphan]) expect(fs.existsSync(`/proc/${pid}`)).toBe(false);
+    expect(fs.existsSync(path.join(tmp, 'ov', 'made'))).toBe(false);
+    expect(fs.readdirSync(journalDir)).toEqual([]);
+    // A second recovery finds nothing to do.
+    expect((await recover(journalDir)).removed).toEqual([]);
+  });
+
+  it('a finished ledger leaves an empty journal, and an EEXIST is never recorded as ours', async () => {
+    const journalDir = path.join(tmp, 'journal2');
+    const journal = new Journal(journalDir);
+    const g = new CpuGroup(`cl-test-eexist-${process.pid}`);
+    const mine = new Ledger(journal);
+    g.create(mine);
+    const other = new Ledger(journal);
+    expect(() => g.create(other)).toThrow(/already exists/);
+    expect(other.size).toBe(0);
+    expect(await mine.cleanup()).toEqual([]);
+    expect(fs.readFileSync(journal.file, 'utf8')).toBe('');
+    journal.close();
+    expect(fs.readdirSync(journalDir)).toEqual([]);
+  });
+});
