@@ -10,8 +10,10 @@ import { recover, buildHostRootfs, procfs, CpuGroup, Journal, Ledger } from '../
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cl-recover-'));
 const rootfs = path.join(tmp, 'rootfs');
 buildHostRootfs(rootfs);
+const drivers: ReturnType<typeof spawn>[] = [];
 afterAll(async () => {
-  // Whatever a failed test left: the same recovery, then the directory.
+  // Whatever a failed test left: its driver ended, the same recovery, then the directory.
+  for (const d of drivers) d.kill('SIGKILL');
   for (const j of ['journal', 'journal2']) await recover(path.join(tmp, j));
   fs.rmSync(tmp, { recursive: true, force: true });
 });
@@ -48,6 +50,7 @@ describe('recovery from a journal', () => {
     const journalDir = path.join(tmp, 'journal');
     const group = `cl-test-recover-${process.pid}`;
     const child = driver(journalDir, group);
+    drivers.push(child);
     const pids = await new Promise<{ loop: number; pid1: number; nopid: number }>((res, rej) => {
       child.stdout!.once('data', (d) => res(JSON.parse(String(d))));
       child.on('exit', (code) => rej(new Error(`driver exited ${code}`)));
