@@ -303,7 +303,7 @@ export async function run(argv = process.argv.slice(2)): Promise<void> {
     if (exiting) return;
     exiting = true;
     process.stderr.write(`\ncontainer-lessons: ${sig}: cleaning up before exit...\n`);
-    void cleanupActive().finally(() => process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as Record<string, number>)[sig]));
+    void cleanupActive(`stopping for ${sig}`).finally(() => process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as Record<string, number>)[sig]));
   };
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
   let code: number;

@@ -55,7 +55,8 @@ export function holdInterrupts<T>(p: Promise<T>): Promise<T> {
 }
 export const interruptsHeld = () => shellDepth > 0;
 
-export async function cleanupActive(): Promise<string[]> {
+export async function cleanupActive(reason?: string): Promise<string[]> {
+  if (reason) Ledger.stopAll(reason);
   const errors: string[] = [];
   for (const l of [...active]) {
     errors.push(...(await l.cleanup()).map((e) => e.message));

@@ -132,7 +132,7 @@ export class Journal {
     // O_APPEND: every record goes to the end, also after the file was emptied.
     this.fd = fs.openSync(this.file, 'a');
     flock(this.fd, LOCK_EX | LOCK_NB);
-    process.once('exit', () => this.closeIfEmpty());
+    process.once('exit', () => this.close());
   }
 
   private write(r: Record): void {

@@ -14,12 +14,21 @@ export interface Entry {
   update(patch: Partial<Undo>): void;
 }
 
+/** Set when the process is stopping (a signal): nothing new may be created after that. */
+let stopping: string | null = null;
+
 export class Ledger {
   private entries: Array<Entry & { id?: number }> = [];
 
   constructor(readonly journal?: Journal) {}
 
+  /** Refuse every later add(), in every ledger: work still in flight fails before it creates. */
+  static stopAll(reason: string): void {
+    stopping = reason;
+  }
+
   add(u: Undo, live?: Entry['live']): Entry {
+    if (stopping && u.kind !== 'none') throw new Error(`not started: ${stopping}`);
     const id = u.kind === 'none' ? undefined : this.journal?.record(u);
     const entry: Entry & { id?: number } = {
       undo: u,

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { CpuGroup, cgroupLayout, CgroupError, procfs, type CpuStat } from '../core/index.js';
+import { CpuGroup, cgroupLayout, CgroupError, procfs, LockBusyError, describeHolder, type CpuStat } from '../core/index.js';
 import { pass, fail, skip, type CheckResult } from '../checks/result.js';
 import type { Lesson } from './types.js';
 import { lockCgroupName } from '../lab.js';
@@ -249,34 +249,51 @@ export const cgroupLesson: Lesson = {
       return [];
     }
     if (!g.exists() && !(g.acctDir && fs.existsSync(g.acctDir))) return [];
-    const removed: string[] = [];
-    const seen = new Set<number>();
-    for (const dir of [g.dir, g.acctDir]) {
-      if (!dir || !fs.existsSync(dir)) continue;
-      const procs = fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
-      for (const pid of procs) {
-        if (seen.has(pid)) continue;
-        seen.add(pid);
-        if ((procfs.cmdline(pid) ?? '').includes(LOOP_TAG)) {
-          try {
-            process.kill(pid, 'SIGKILL');
-            removed.push(`busy loop pid ${pid}`);
-          } catch {
-            /* gone */
-          }
-        } else {
-          // Not ours (the learner's own loop or shell): move it out rather than kill it.
-          try {
-            for (const d of [g.dir, g.acctDir]) if (d && fs.existsSync(d)) fs.writeFileSync(path.join(path.dirname(d), 'cgroup.procs'), String(pid));
-            removed.push(`moved pid ${pid} (${procfs.comm(pid)}) out of ${dir}: it still runs, end it with kill ${pid}`);
-          } catch {
-            /* gone */
-          }
+    // Another workbook on this machine may be in lesson 2 right now: its group is not ours.
+    let release: () => void;
+    try {
+      release = await lockCgroupName(GROUP, {});
+    } catch (err) {
+      if (err instanceof LockBusyError) return [`left ${g.dir} alone: ${describeHolder(err.holder)} is using it`];
+      throw err;
+    }
+    try {
+      return await resetGroup(g);
+    } finally {
+      release();
+    }
+  },
+};
+
+/** Empty the group (our loops killed, anyone else's moved out) and remove it. */
+async function resetGroup(g: CpuGroup): Promise<string[]> {
+  const removed: string[] = [];
+  const seen = new Set<number>();
+  for (const dir of [g.dir, g.acctDir]) {
+    if (!dir || !fs.existsSync(dir)) continue;
+    const procs = fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    for (const pid of procs) {
+      if (seen.has(pid)) continue;
+      seen.add(pid);
+      if ((procfs.cmdline(pid) ?? '').includes(LOOP_TAG)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+          removed.push(`busy loop pid ${pid}`);
+        } catch {
+          /* gone */
+        }
+      } else {
+        // Not ours (the learner's own loop or shell): move it out rather than kill it.
+        try {
+          for (const d of [g.dir, g.acctDir]) if (d && fs.existsSync(d)) fs.writeFileSync(path.join(path.dirname(d), 'cgroup.procs'), String(pid));
+          removed.push(`moved pid ${pid} (${procfs.comm(pid)}) out of ${dir}: it still runs, end it with kill ${pid}`);
+        } catch {
+          /* gone */
         }
       }
     }
-    await g.remove();
-    removed.push(g.dir);
-    return removed;
-  },
-};
+  }
+  await g.remove();
+  removed.push(g.dir);
+  return removed;
+}
