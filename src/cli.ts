@@ -84,6 +84,7 @@ async function prepareLab(lab: Lab, what: string, out: Out, opts: { lock: boolea
     const release = await lockLab(lab, what);
     process.once('exit', release);
   }
+  readProgress(lab); // a progress file we cannot read stops us before any work, not after
   const { removed, errors } = await recoverLab(lab);
   const c = paint(out);
   if (removed.length) process.stderr.write(c.dim(`container-lessons: an earlier run was interrupted; removed what it left: ${removed.map((r) => `${r.kind} ${r.name}`).join('; ')}`) + '\n');
@@ -286,7 +287,7 @@ export async function main(argv: string[], out: Out = { color: useColor(), write
     case 'rootfs': {
       requireRoot('rootfs');
       await prepareLab(lab, 'rootfs', out, { lock: true });
-      const { marker, built } = ensureRootfs(lab.rootfs, new Ledger(labJournal(lab)));
+      const { marker, built } = ensureRootfs(lab.rootfs, new Ledger(labJournal(lab)), { build: !lab.customRootfs });
       out.write(`${built ? 'built' : 'already there'}: ${lab.rootfs} (${marker.kind}${marker.tools ? `: ${marker.tools.join(' ')}` : ''})\n`);
       return 0;
     }

@@ -39,10 +39,23 @@ function moduleAvailable(name: string): boolean {
   }
 }
 
-export function doctor(lab: Lab): DoctorReport {
+/** What doctor reads from the machine; tests pass other answers (a kernel without overlay). */
+export interface Probes {
+  filesystems: () => string[];
+  hasNamespace: (procName: string) => boolean;
+  uid: () => number | undefined;
+}
+
+export const machine: Probes = {
+  filesystems,
+  hasNamespace: (t) => fs.existsSync(`/proc/self/ns/${t}`),
+  uid: () => process.getuid?.(),
+};
+
+export function doctor(lab: Lab, probe: Probes = machine): DoctorReport {
   const f: Finding[] = [];
-  const isRoot = process.getuid?.() === 0;
-  f.push(isRoot ? { name: 'root', level: 'ok', detail: 'running as root' } : { name: 'root', level: 'error', detail: `running as uid ${process.getuid?.()}`, fix: 'mounts, cgroups and namespaces need root: run it with sudo' });
+  const isRoot = probe.uid() === 0;
+  f.push(isRoot ? { name: 'root', level: 'ok', detail: 'running as root' } : { name: 'root', level: 'error', detail: `running as uid ${probe.uid()}`, fix: 'mounts, cgroups and namespaces need root: run it with sudo' });
 
   const [maj, min] = os.release().split('.').map(Number);
   f.push(
@@ -51,9 +64,9 @@ export function doctor(lab: Lab): DoctorReport {
       : { name: 'kernel', level: 'warn', detail: `Linux ${os.release()}`, fix: 'kernels before 5.4 lack parts of cgroup v2 and overlay the lessons use; a current distribution VM is best' },
   );
 
-  const fss = filesystems();
+  const fss = probe.filesystems();
   if (fss.includes('overlay')) f.push({ name: 'overlay', level: 'ok', detail: 'overlay is in /proc/filesystems' });
-  else if (moduleAvailable('overlay')) f.push({ name: 'overlay', level: 'ok', detail: 'overlay module available (loaded on first mount)' });
+  else if (probe === machine && moduleAvailable('overlay')) f.push({ name: 'overlay', level: 'ok', detail: 'overlay module available (loaded on first mount)' });
   else f.push({ name: 'overlay', level: 'error', detail: 'no overlay filesystem in this kernel', fix: 'modprobe overlay, or use a kernel with CONFIG_OVERLAY_FS (any distribution kernel)' });
 
   const layout = cgroupLayout();
@@ -75,8 +88,23 @@ export function doctor(lab: Lab): DoctorReport {
   }
 
   for (const t of NAMESPACE_TYPES) {
-    const ok = fs.existsSync(`/proc/self/ns/${NAMESPACES[t].proc}`);
+    const ok = probe.hasNamespace(NAMESPACES[t].proc);
     f.push(ok ? { name: `namespace ${t}`, level: 'ok', detail: `/proc/self/ns/${t}` } : { name: `namespace ${t}`, level: 'error', detail: `the kernel has no ${NAMESPACES[t].title} namespaces`, fix: `use a kernel built with ${NAMESPACES[t].clone.replace('CLONE_NEW', 'CONFIG_')}_NS` });
+  }
+
+  // Lesson 6 (networking) needs veth pairs and bridges.
+  let symbols: string | null = null;
+  const builtIn = (symbol: string) => {
+    try {
+      symbols ??= fs.readFileSync('/proc/kallsyms', 'utf8');
+    } catch {
+      symbols = '';
+    }
+    return symbols.includes(` ${symbol}\n`);
+  };
+  for (const [mod, symbol] of [['veth', 'veth_newlink'], ['bridge', 'br_dev_xmit']] as const) {
+    const detail = fs.existsSync(`/sys/module/${mod}`) ? 'loaded' : moduleAvailable(mod) ? 'module available' : builtIn(symbol) ? 'built into the kernel' : null;
+    f.push(detail ? { name: mod, level: 'ok', detail } : { name: mod, level: 'warn', detail: `no ${mod} support found`, fix: `modprobe ${mod} (the networking lesson needs it); a distribution kernel has it` });
   }
 
   let inContainer: string | null = null;
@@ -97,19 +125,19 @@ export function doctor(lab: Lab): DoctorReport {
   f.push(missingTools.length ? { name: 'host tools', level: 'warn', detail: `missing: ${missingTools.join(', ')}`, fix: 'the default root filesystem copies these from the host: apt-get install procps iproute2 coreutils' } : { name: 'host tools', level: 'ok', detail: `${REQUIRED_TOOLS.join(', ')} found (copied into the default rootfs)` });
 
   // The lab: where it is, can we write there, is there room.
-  let probe = lab.root;
-  while (!fs.existsSync(probe)) probe = probe.replace(/\/[^/]*$/, '') || '/';
+  let existing = lab.root;
+  while (!fs.existsSync(existing)) existing = existing.replace(/\/[^/]*$/, '') || '/';
   try {
-    fs.accessSync(probe, fs.constants.W_OK);
-    const st = fs.statfsSync(probe);
+    fs.accessSync(existing, fs.constants.W_OK);
+    const st = fs.statfsSync(existing);
     const freeMb = (st.bavail * st.bsize) / 2 ** 20;
     f.push(freeMb > 200 ? { name: 'lab', level: 'ok', detail: `${lab.root} (${Math.round(freeMb)} MiB free)` } : { name: 'lab', level: 'error', detail: `${lab.root}: only ${Math.round(freeMb)} MiB free`, fix: 'free some space or set CONTAINER_LESSONS_HOME to a roomier place' });
   } catch {
-    f.push({ name: 'lab', level: 'error', detail: `${lab.root} cannot be written (${probe} is read-only or not ours)`, fix: 'set CONTAINER_LESSONS_HOME to a writable directory' });
+    f.push({ name: 'lab', level: 'error', detail: `${lab.root} cannot be written (${existing} is read-only or not ours)`, fix: 'set CONTAINER_LESSONS_HOME to a writable directory' });
   }
 
   const rp = rootfsProblem(lab.rootfs);
-  f.push(!rp ? { name: 'rootfs', level: 'ok', detail: `${lab.rootfs} is ready` } : !fs.existsSync(lab.rootfs) && !process.env.CONTAINER_LESSONS_ROOTFS ? { name: 'rootfs', level: 'ok', detail: `${lab.rootfs} is built on first use (from the host's own tools, no network)` } : { name: 'rootfs', level: 'error', detail: rp.message, fix: rp.hint });
+  f.push(!rp ? { name: 'rootfs', level: 'ok', detail: `${lab.rootfs} is ready` } : !fs.existsSync(lab.rootfs) && !lab.customRootfs ? { name: 'rootfs', level: 'ok', detail: `${lab.rootfs} is built on first use (from the host's own tools, no network)` } : { name: 'rootfs', level: 'error', detail: rp.message, fix: rp.hint });
 
   return { ok: f.every((x) => x.level !== 'error'), labRoot: lab.root, rootfs: lab.rootfs, cgroupMode: layout.mode, findings: f };
 }

@@ -41,6 +41,8 @@ export interface Lab {
   invoker: Invoker;
   progressFile: string;
   rootfs: string;
+  /** The rootfs was named by CONTAINER_LESSONS_ROOTFS: the learner's own, never built or removed here. */
+  customRootfs: boolean;
   /** Lesson 1: the union mount's directories. */
   ufs: string;
   /** Lesson 3: a file on the host that no container may reach. */
@@ -55,16 +57,57 @@ export function labFor(env: NodeJS.ProcessEnv = process.env): Lab {
     invoker: who,
     progressFile: path.join(root, 'progress.json'),
     rootfs: path.resolve(env.CONTAINER_LESSONS_ROOTFS || path.join(root, 'rootfs')),
+    customRootfs: !!env.CONTAINER_LESSONS_ROOTFS,
     ufs: path.join(root, 'ufs'),
     hostMarker: path.join(root, 'host-only.txt'),
   };
 }
 
 /** Create the lab directory, owned by the invoking user so they can look and clean up. */
+export class LabError extends Error {
+  readonly exitCode = 3;
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+    this.name = 'LabError';
+  }
+}
+
+/** A file-system error in the lab, as a message that says what to do. */
+export function labError(lab: Lab, err: unknown, doing: string): Error {
+  const e = err as NodeJS.ErrnoException;
+  const where = `the lab ${lab.root}`;
+  if (e.code === 'EROFS') return new LabError(`${doing}: ${where} is on a read-only filesystem`, 'set CONTAINER_LESSONS_HOME to a writable directory');
+  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return new LabError(`${doing}: no space left for ${where}`, 'free some space there, or set CONTAINER_LESSONS_HOME to a roomier place');
+  if (e.code === 'EACCES' || e.code === 'EPERM') return new LabError(`${doing}: ${where} cannot be written (${e.code})`, 'run as root (sudo), or set CONTAINER_LESSONS_HOME to a directory root can write');
+  if (e.code === 'ENOTDIR' || e.code === 'EEXIST') return new LabError(`${doing}: ${where} is not a directory`, 'move that file away, or set CONTAINER_LESSONS_HOME elsewhere');
+  return err as Error;
+}
+
 export function ensureLabRoot(lab: Lab): void {
-  if (!fs.existsSync(lab.root)) {
-    fs.mkdirSync(lab.root, { recursive: true });
-    chownToInvoker(lab, lab.root);
+  try {
+    if (!fs.existsSync(lab.root)) {
+      fs.mkdirSync(lab.root, { recursive: true });
+      chownToInvoker(lab, lab.root);
+    } else if (!fs.statSync(lab.root).isDirectory()) {
+      throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    }
+    fs.accessSync(lab.root, fs.constants.W_OK);
+  } catch (err) {
+    // mkdir -p on a read-only filesystem can report ENOENT: ask the nearest existing parent.
+    let cause = err;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      let p = lab.root;
+      while (!fs.existsSync(p)) p = path.dirname(p);
+      try {
+        fs.accessSync(p, fs.constants.W_OK);
+      } catch (e) {
+        cause = e;
+      }
+    }
+    throw labError(lab, cause, 'cannot use the lab');
   }
 }
 
@@ -109,7 +152,7 @@ export function readProgress(lab: Lab): Progress {
   try {
     return parseProgress(text);
   } catch (err) {
-    throw new Error(`${lab.progressFile} is unreadable (${(err as Error).message}); move it away to start over, nothing else is lost`);
+    throw new LabError(`${lab.progressFile} is unreadable (${(err as Error).message}); it was left as it is`, `move it away (mv ${lab.progressFile} ${lab.progressFile}.old) to start your progress over; nothing else is lost`);
   }
 }
 
@@ -117,9 +160,14 @@ export function readProgress(lab: Lab): Progress {
 export function writeProgress(lab: Lab, p: Progress): void {
   ensureLabRoot(lab);
   const tmp = `${lab.progressFile}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(p, null, 2) + '\n');
-  chownToInvoker(lab, tmp);
-  fs.renameSync(tmp, lab.progressFile);
+  try {
+    fs.writeFileSync(tmp, JSON.stringify(p, null, 2) + '\n');
+    chownToInvoker(lab, tmp);
+    fs.renameSync(tmp, lab.progressFile);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw labError(lab, err, 'cannot save your progress');
+  }
 }
 
 export function markPassed(lab: Lab, lessonId: string): void {
@@ -139,7 +187,11 @@ export function labJournal(lab: Lab): Journal {
   let j = journals.get(lab.root);
   if (!j) {
     ensureLabRoot(lab);
-    j = new Journal(path.join(lab.root, '.journal'));
+    try {
+      j = new Journal(path.join(lab.root, '.journal'));
+    } catch (err) {
+      throw labError(lab, err, 'cannot record what the lessons make');
+    }
     journals.set(lab.root, j);
   }
   return j;

@@ -132,6 +132,9 @@ export function buildHostRootfs(dir: string, ledger?: Ledger, tools = DEFAULT_TO
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true });
     entry?.drop();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw new RootfsError(`no space left to build the root filesystem at ${dir} (it needs about 20 MiB)`, 'free some space, or set CONTAINER_LESSONS_HOME to a roomier place');
+    if (code === 'EROFS' || code === 'EACCES') throw new RootfsError(`cannot write the root filesystem at ${dir} (${code})`, 'set CONTAINER_LESSONS_HOME to a writable directory');
     throw err;
   }
 }
@@ -190,8 +193,8 @@ export function rootfsProblem(dir: string): RootfsError | null {
 }
 
 /** The default rootfs at `dir`: built if missing, checked if present. */
-export function ensureRootfs(dir: string, ledger?: Ledger): { marker: RootfsMarker; built: boolean } {
-  if (!fs.existsSync(dir)) {
+export function ensureRootfs(dir: string, ledger?: Ledger, opts: { build?: boolean } = {}): { marker: RootfsMarker; built: boolean } {
+  if (!fs.existsSync(dir) && opts.build !== false) {
     const marker = buildHostRootfs(dir, ledger);
     return { marker, built: true };
   }

@@ -15,7 +15,7 @@ export const rootfsStep: Step = {
   title: 'Prepare the root filesystem the container will see as /',
   commands: (lab) => [`ls ${lab.rootfs}`],
   async run(ctx) {
-    const { marker, built } = ensureRootfs(ctx.lab.rootfs, ctx.ledger);
+    const { marker, built } = ensureRootfs(ctx.lab.rootfs, ctx.ledger, { build: !ctx.lab.customRootfs });
     return lines(
       built ? `built ${ctx.lab.rootfs} from this machine's own tools (${marker.tools?.length ?? 0} programs and their libraries)` : `using ${ctx.lab.rootfs} (${marker.kind}, made ${marker.created})`,
       await hostShell(`ls ${ctx.lab.rootfs}`),
@@ -99,7 +99,7 @@ export async function killLabContainers(lab: Lab): Promise<string[]> {
 /** The lessons' shell: inside the running lesson container, started first if needed. */
 export function containerShell(namespaces: Namespace[], extra: { hostname?: string; mountProc?: boolean }) {
   return async (ctx: LessonContext): Promise<ShellSpec> => {
-    ensureRootfs(ctx.lab.rootfs, ctx.ledger);
+    ensureRootfs(ctx.lab.rootfs, ctx.ledger, { build: !ctx.lab.customRootfs });
     let c = ctx.state.get('container') as Running | undefined;
     if (!c || !c.running) c = await startLessonContainer(ctx, namespaces, extra);
     return { kind: 'container', pid: c.pid, namespaces, title: `inside the container (host pid ${c.pid})` };

@@ -72,6 +72,7 @@ export async function runTui(opts: { lab: Lab; unlockAll?: boolean; out: Out }):
   const color = out.color;
   // One workbook per lab; what a killed run left is removed before anything starts.
   const release = await lockLab(lab, 'the workbook (TUI)');
+  process.once('exit', release);
   const recovered = await recoverLab(lab);
   const store = new WorkbookStore({ lessons: LESSONS, lab, unlockAll: opts.unlockAll });
   if (recovered.removed.length) store.note(`An earlier run was interrupted; removed what it left (${recovered.removed.length} thing${recovered.removed.length === 1 ? '' : 's'}).`);
