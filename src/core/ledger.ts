@@ -23,7 +23,7 @@ export class Ledger {
   constructor(readonly journal?: Journal) {}
 
   /** Refuse every later add(), in every ledger: work still in flight fails before it creates. */
-  static stopAll(reason: string): void {
+  static stopAll(reason: string | null): void {
     stopping = reason;
   }
 
@@ -68,8 +68,22 @@ export class Ledger {
     return kept;
   }
 
-  /** Undo everything, newest first. Keeps going past failures and reports them all. */
+  private cleaning: Promise<Error[]> | null = null;
+
+  /** Undo everything, newest first. Keeps going past failures and reports them all.
+   * One cleanup at a time: a second caller (a signal handler while the lesson's own
+   * cleanup runs) waits for the first, so it never returns while an undo is half done. */
   async cleanup(): Promise<Error[]> {
+    while (this.cleaning) await this.cleaning.catch(() => []);
+    this.cleaning = this.undoAll();
+    try {
+      return await this.cleaning;
+    } finally {
+      this.cleaning = null;
+    }
+  }
+
+  private async undoAll(): Promise<Error[]> {
     const errors: Error[] = [];
     while (this.entries.length) {
       const e = this.entries.pop()!;

@@ -18,3 +18,33 @@ describe('pendingUndos', () => {
     expect(pendingUndos('')).toEqual([]);
   });
 });
+
+import { Ledger } from '../../src/core/ledger.js';
+
+describe('Ledger.cleanup', () => {
+  it('a second cleanup waits for the first: it never returns while an undo is half done', async () => {
+    const ledger = new Ledger();
+    const events: string[] = [];
+    ledger.defer('slow', async () => {
+      await new Promise((r) => setTimeout(r, 50));
+      events.push('slow undo finished');
+    });
+    ledger.defer('fast', () => {
+      events.push('fast undo');
+    });
+    const first = ledger.cleanup().then(() => events.push('first returned'));
+    const second = ledger.cleanup().then(() => events.push('second returned'));
+    await Promise.all([first, second]);
+    expect(events).toEqual(['fast undo', 'slow undo finished', 'first returned', 'second returned']);
+  });
+
+  it('after stopAll nothing new can be recorded', () => {
+    const ledger = new Ledger();
+    Ledger.stopAll('a test');
+    try {
+      expect(() => ledger.add({ kind: 'file', path: '/nowhere' })).toThrow(/not started: a test/);
+    } finally {
+      Ledger.stopAll(null);
+    }
+  });
+});
