@@ -243,7 +243,8 @@ export async function removeGroupDir(dir: string, tries = 500): Promise<void> {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return;
-      if (code !== 'EBUSY' || i >= tries) throw err;
+      if (code !== 'EBUSY') throw new CgroupError(`rmdir ${dir}: ${code}`, cgroupHint(code));
+      if (i >= tries) throw new CgroupError(`rmdir ${dir}: EBUSY (processes are still in it)`, 'a process in the group did not end; look at its cgroup.procs');
       await new Promise((r) => setTimeout(r, 10));
     }
   }

@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { tempLab } from '../support/lab.js';
 import { readProgress } from '../../src/lab.js';
-import { readMarker } from '../../src/core/index.js';
+import { readMarker, CpuGroup, procfs } from '../../src/core/index.js';
 import { findLabProcesses } from '../../src/checks/containers.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
@@ -104,5 +104,43 @@ describe.skipIf(!hasTmux)('the TUI in tmux', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/needs a terminal/);
     expect(r.stdout).toMatch(/container-lessons solve <lesson>/);
+  }, 60_000);
+
+  it('kill -9 of the TUI in the middle of lesson 2: the next start removes its cgroup and busy loop', async () => {
+    await stopSession();
+    const fresh = tempLab('cl-e2e-kill-');
+    try {
+      const cmd = `env CONTAINER_LESSONS_HOME=${fresh.root} ${process.execPath} ${BIN} --unlock-all; echo "TUI EXITED $?"; sleep 600`;
+      tmux('new-session', '-d', '-s', session, '-x', '90', '-y', '28', cmd);
+      await waitFor(/container-lessons · 1\/5/);
+      keys('2');
+      await waitFor(/2\/5 A cgroup holds a busy loop/);
+      for (let i = 1; i <= 5; i++) {
+        keys('Enter');
+        await waitFor(i < 5 ? new RegExp(`Step ${i} done`) : /All steps done/);
+      }
+      const g = new CpuGroup('container');
+      expect(g.exists()).toBe(true);
+      const loop = g.procs()[0];
+      expect(procfs.cmdline(loop)).toMatch(/container-lessons-busy-loop/);
+      // The TUI is the node process under the pane's shell.
+      const shellPid = Number(tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim());
+      const tui = procfs.descendants(shellPid).find((p) => (procfs.cmdline(p) ?? '').includes('container-lessons.js'))!;
+      process.kill(tui, 'SIGKILL');
+      await waitFor(/TUI EXITED 137/);
+      expect(g.exists()).toBe(true); // nothing could clean up
+      expect(procfs.pidAlive(loop)).toBe(true);
+
+      spawnSync('tmux', ['kill-session', '-t', session]);
+      tmux('new-session', '-d', '-s', session, '-x', '90', '-y', '28', cmd);
+      await waitFor(/An earlier run was interrupted; removed what it left/);
+      expect(g.exists()).toBe(false);
+      expect(await procfs.waitReaped([loop], 3000)).toBe(true);
+      keys('q');
+      await waitFor(/TUI EXITED 0/);
+    } finally {
+      await stopSession();
+      fresh.dispose();
+    }
   }, 60_000);
 });

@@ -83,6 +83,16 @@ const CASES: Case[] = [
     hint: /mounted read-only here/,
   },
   {
+    name: 'the cgroup hierarchy is read-only and holds a group left from before',
+    args: ['solve', '2'],
+    setup: `mount -o remount,bind,ro ${cpuMount}`,
+    before: () => fs.mkdirSync(path.join(cpuMount, 'container')),
+    code: 1,
+    message: /rmdir .*container: EROFS/,
+    hint: /mounted read-only here/,
+    after: () => fs.rmdirSync(path.join(cpuMount, 'container')),
+  },
+  {
     name: 'a corrupt progress file',
     args: ['solve', '1'],
     before: () => {
