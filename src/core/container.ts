@@ -10,7 +10,8 @@ import type { Namespace } from './libc.js';
 import type { RunSpec, EnterSpec, ProbeSpec } from './nsinit.js';
 import type { Ledger } from './ledger.js';
 import type { CpuGroup } from './cgroup.js';
-import { descendants, waitReaped, nsId } from './procfs.js';
+import { descendants, waitReaped } from './procfs.js';
+import { TAG_VAR } from './journal.js';
 import { randomUUID } from 'node:crypto';
 
 /** nsinit.js beside this file; when running from the TypeScript sources, the built one. */
@@ -122,13 +123,15 @@ type Event = { event: string; pid?: number; step?: string; error?: { call?: stri
 
 /** Spawn nsinit in a mode and wait until it reports that the command runs (or failed). */
 function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: StdioMode, detach = false, ledger?: Ledger, what = 'container'): Promise<Running> {
-  // Every process of this container carries the tag in its command line until the command
-  // is exec'd (the helpers' JSON argument), so a recovery can find them even if this
+  // Every process of this container carries the tag: the helpers in their command line
+  // (the JSON argument) and all of them, down to the last child of the learner's command,
+  // in their environment (CONTAINER_LESSONS_TAG). So a recovery finds them even if this
   // process dies before it learns their pids. Recorded before anything is started.
   spec.tag = `container-lessons-${randomUUID()}`;
   const entry = ledger?.add({ kind: 'procs', tag: spec.tag });
   return new Promise((resolve, reject) => {
     const helper = spawn(process.execPath, [nsinitPath(), mode, JSON.stringify(spec)], {
+      env: { ...process.env, [TAG_VAR]: spec.tag },
       stdio: detach ? ['ignore', 'ignore', 'ignore', 'pipe'] : [stdio, stdio, stdio, 'pipe'],
       detached: detach,
     });
@@ -150,13 +153,7 @@ function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: StdioMo
       if (ev.event === 'started' && ev.pid) pid = ev.pid;
       if (ev.event === 'exec' || (mode === 'enter' && ev.event === 'started')) {
         const running = new Running(pid ?? ev.pid!, helper, exited);
-        if (entry) {
-          entry.live = () => running.kill().then(() => undefined);
-          // After exec the tag is gone from the command line; a container's own mount
-          // namespace still names every process in it.
-          const ns = 'namespaces' in spec && spec.namespaces.includes('mnt') ? nsId(running.pid, 'mnt') : null;
-          if (ns && ns !== nsId('self', 'mnt')) entry.update({ mntns: ns });
-        }
+        if (entry) entry.live = () => running.kill().then(() => undefined);
         if (detach) {
           control.destroy();
           helper.unref();

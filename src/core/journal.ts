@@ -15,7 +15,7 @@ import path from 'node:path';
 import { flock, LOCK_EX, LOCK_NB, SyscallError } from './libc.js';
 import { unmount } from './overlay.js';
 import { removeGroupDir } from './cgroup.js';
-import { listPids, cmdline, descendants, nsId, waitReaped } from './procfs.js';
+import { listPids, cmdline, descendants, waitReaped } from './procfs.js';
 
 export type Undo =
   /** Unmount (every layer stacked there). */
@@ -24,9 +24,10 @@ export type Undo =
   | { kind: 'cgroup'; dir: string }
   /** Write a value to a kernel setting file (e.g. "-cpu" to cgroup.subtree_control). */
   | { kind: 'setting'; file: string; value: string }
-  /** SIGKILL every process whose command line carries `tag`, their descendants, and every
-   * process in the mount namespace `mntns` (a container's, never the host's). */
-  | { kind: 'procs'; tag: string; mntns?: string }
+  /** SIGKILL every process that carries `tag` (in its command line, or in its environment
+   * as CONTAINER_LESSONS_TAG, which every child inherits) and their descendants. A tag is a
+   * fresh UUID: unlike a pid or a namespace's inode number, it is never reused. */
+  | { kind: 'procs'; tag: string }
   /** rm -rf a file or directory the project made. */
   | { kind: 'file'; path: string }
   /** Nothing in the kernel: an in-process step only (releasing a lock). Never journaled. */
@@ -49,12 +50,23 @@ export function describeUndo(u: Undo): { kind: string; name: string } {
   }
 }
 
+export const TAG_VAR = 'CONTAINER_LESSONS_TAG';
+
+function environHas(pid: number, entry: string): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(entry);
+  } catch {
+    return false;
+  }
+}
+
 /** Processes that belong to a `procs` undo, as the kernel shows them now. */
 export function taggedProcesses(u: Extract<Undo, { kind: 'procs' }>): number[] {
   const found = new Set<number>();
+  const env = `${TAG_VAR}=${u.tag}`;
   for (const pid of listPids()) {
     if (pid === process.pid) continue;
-    if ((cmdline(pid) ?? '').includes(u.tag) || (u.mntns && nsId(pid, 'mnt') === u.mntns)) found.add(pid);
+    if ((cmdline(pid) ?? '').includes(u.tag) || environHas(pid, env)) found.add(pid);
   }
   for (const pid of [...found]) for (const d of descendants(pid)) if (d !== process.pid) found.add(d);
   return [...found];
@@ -117,7 +129,7 @@ export async function undo(u: Undo): Promise<void> {
   }
 }
 
-type Record = { id: number; undo: Undo } | { done: number } | { id: number; update: Partial<Undo> };
+type Record = { id: number; undo: Undo } | { done: number };
 
 export class Journal {
   readonly file: string;
@@ -146,14 +158,6 @@ export class Journal {
     this.write({ id, undo: u });
     this.pending.set(id, u);
     return id;
-  }
-
-  /** Add what became known after creation (a container's mount namespace). */
-  update(id: number, patch: Partial<Undo>): void {
-    const u = this.pending.get(id);
-    if (!u) return;
-    Object.assign(u, patch);
-    this.write({ id, update: patch });
   }
 
   done(id: number): void {
@@ -190,10 +194,7 @@ export function pendingUndos(text: string): Undo[] {
       continue; // a line cut short by the crash: it was never acted on
     }
     if ('undo' in r) pending.set(r.id, { ...r.undo });
-    else if ('update' in r) {
-      const u = pending.get(r.id);
-      if (u) Object.assign(u, r.update);
-    } else if ('done' in r) pending.delete(r.done);
+    else if ('done' in r) pending.delete(r.done);
   }
   return [...pending.values()];
 }

@@ -10,8 +10,6 @@ export interface Entry {
   live?: () => void | Promise<void>;
   /** Creation failed before anything existed, or what exists is not ours: forget it. */
   drop(): void;
-  /** Add facts learned after creation (a container's mount namespace) to the record. */
-  update(patch: Partial<Undo>): void;
 }
 
 /** Set when the process is stopping (a signal): nothing new may be created after that. */
@@ -37,10 +35,6 @@ export class Ledger {
       drop: () => {
         this.entries = this.entries.filter((e) => e !== entry);
         if (id !== undefined) this.journal?.done(id);
-      },
-      update: (patch) => {
-        Object.assign(u, patch);
-        if (id !== undefined) this.journal?.update(id, patch);
       },
     };
     this.entries.push(entry);

@@ -58,6 +58,13 @@ export interface ProbeSpec {
 
 const SIGKILL = 9;
 
+const DEFAULT_ENV = () => ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'TERM=' + (process.env.TERM ?? 'xterm')];
+
+/** The container's tag goes into its environment, which every process in it inherits:
+ * that is how the project's cleanup finds them all (journal.ts). Kept out of journal.ts's
+ * imports so that this helper loads only what it needs. */
+const tagEnv = (tag?: string) => (tag ? [`CONTAINER_LESSONS_TAG=${tag}`] : []);
+
 function report(msg: object): void {
   try {
     fs.writeSync(3, JSON.stringify(msg) + '\n');
@@ -160,7 +167,7 @@ function setupAndExec(spec: RunSpec): never {
     step('sethostname', () => libc.sethostname(spec.hostname!));
   }
   if (spec.cwd) step('chdir', () => libc.chdir(spec.cwd!));
-  const env = spec.env ?? ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'TERM=' + (process.env.TERM ?? 'xterm')];
+  const env = [...(spec.env ?? DEFAULT_ENV()), ...tagEnv(spec.tag)];
   const file = step('find the command', () => resolveCommand(spec.argv[0], env));
   report({ event: 'exec', pid: process.pid, argv: spec.argv });
   step('prepare stdio', () => {
@@ -244,7 +251,7 @@ function stageEnter(spec: EnterSpec): void {
   joinTarget(spec.pid, spec.namespaces);
   if (spec.cwd) step('chdir', () => libc.chdir(spec.cwd!));
   const env: Record<string, string> = {};
-  for (const kv of spec.env ?? ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'TERM=' + (process.env.TERM ?? 'xterm')]) {
+  for (const kv of [...(spec.env ?? DEFAULT_ENV()), ...tagEnv(spec.tag)]) {
     const i = kv.indexOf('=');
     env[kv.slice(0, i)] = kv.slice(i + 1);
   }

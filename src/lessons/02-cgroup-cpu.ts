@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { CpuGroup, cgroupLayout, CgroupError, procfs, LockBusyError, describeHolder, type CpuStat } from '../core/index.js';
+import { CpuGroup, cgroupLayout, CgroupError, procfs, LockBusyError, describeHolder, TAG_VAR, type CpuStat } from '../core/index.js';
 import { pass, fail, skip, type CheckResult } from '../checks/result.js';
 import type { Lesson } from './types.js';
 import { lockCgroupName } from '../lab.js';
@@ -59,7 +59,7 @@ function procCgroupLine(pid: number, version: 1 | 2): string {
 }
 
 function startLoop(detach: boolean, tag: string): ReturnType<typeof spawn> {
-  const child = spawn('/bin/sh', ['-c', 'while : ; do : ; done', tag], { stdio: 'ignore', detached: detach });
+  const child = spawn('/bin/sh', ['-c', 'while : ; do : ; done', tag], { stdio: 'ignore', detached: detach, env: { ...process.env, [TAG_VAR]: tag } });
   if (detach) child.unref();
   return child;
 }

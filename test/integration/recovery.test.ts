@@ -104,3 +104,33 @@ describe('recovery from a journal', () => {
     expect(fs.readdirSync(journalDir)).toEqual([]);
   });
 });
+
+describe('tags', () => {
+  it('find every process of a container, also children that lost their parent, and nothing else', async () => {
+    const { startContainer, taggedProcesses, undo } = await import('../../src/core/index.js');
+    const ledger = new Ledger();
+    const a = await startContainer({ rootfs, namespaces: ['mnt'], argv: ['/bin/sh', '-c', 'sleep 1000 & sleep 1000 & wait'] }, ledger);
+    const b = await startContainer({ rootfs, namespaces: ['mnt'], argv: ['/bin/sh', '-c', 'sleep 1000 & wait'] });
+    try {
+      let kids: number[] = [];
+      for (let i = 0; i < 200 && kids.length < 2; i++) {
+        kids = procfs.descendants(a.pid);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(kids).toHaveLength(2);
+      process.kill(a.pid, 'SIGKILL'); // the sleeps are orphans now: no parent links them to us
+      await procfs.waitReaped([a.pid]);
+      const entry = ledger.list()[0];
+      const tag = entry.name;
+      const found = taggedProcesses({ kind: 'procs', tag });
+      expect(found.sort()).toEqual(kids.sort());
+      expect(found).not.toContain(b.pid);
+      await undo({ kind: 'procs', tag });
+      for (const k of kids) expect(fs.existsSync(`/proc/${k}`)).toBe(false);
+      expect(procfs.pidAlive(b.pid)).toBe(true);
+    } finally {
+      await ledger.cleanup();
+      await b.kill();
+    }
+  });
+});
