@@ -258,6 +258,9 @@ export async function main(argv: string[], out: Out = { color: useColor(), write
   }
   switch (verb) {
     case undefined: {
+      // ink draws only a final frame when it thinks it runs in CI (CI=true, read when ink
+      // is loaded). On a real terminal the learner needs every frame.
+      if (process.stdin.isTTY && process.stdout.isTTY) for (const v of ['CI', 'CONTINUOUS_INTEGRATION']) delete process.env[v];
       const { runTui } = await import('./ui/tui.js');
       return runTui({ lab, unlockAll: values['unlock-all'], out });
     }
