@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
 import type { Namespace } from './libc.js';
-import type { RunSpec, EnterSpec, ProbeSpec } from './nsinit.js';
+import type { RunSpec, EnterSpec, ProbeSpec, NetSpec, NetOp } from './nsinit.js';
+import type { Link, Address } from './netlink.js';
 import type { Ledger } from './ledger.js';
 import type { CpuGroup } from './cgroup.js';
 import { descendants, waitReaped } from './procfs.js';
@@ -235,6 +236,37 @@ export function enterContainer(pid: number, namespaces: Namespace[], argv: strin
 
 export async function execInContainer(pid: number, namespaces: Namespace[], argv: string[], input?: string): Promise<RunResult> {
   return collect(await enterContainer(pid, namespaces, argv), input);
+}
+
+export interface NetState {
+  links: Link[];
+  addresses: Address[];
+}
+
+/** Run rtnetlink operations inside the network namespace of a process, from a helper. */
+export function netOps(pid: number, ops: NetOp[]): Promise<NetState> {
+  const spec: NetSpec = { pid, ops };
+  return new Promise((resolve, reject) => {
+    const helper = spawn(process.execPath, [nsinitPath(), 'net', JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let control = '';
+    let err = '';
+    helper.stdout!.on('data', (d) => (out += d));
+    helper.stderr!.on('data', (d) => (err += d));
+    (helper.stdio[3] as Readable).on('data', (d) => (control += d));
+    helper.on('error', reject);
+    helper.on('close', (code) => {
+      if (code === 0) {
+        try {
+          return resolve(JSON.parse(out));
+        } catch {
+          /* fall through */
+        }
+      }
+      const ev = control.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event).find((e) => e.event === 'error');
+      reject(ev ? new ContainerError(`network: ${ev.step}: ${ev.error?.message}`, ev.step ?? '?', ev.error?.call ? (ev.error as { call: string; code: string; message: string }) : undefined, ev.hint) : new Error(`network operations in pid ${pid} failed: ${err.trim() || `exit ${code}`}`));
+    });
+  });
 }
 
 export interface ProbeResult {

@@ -9,3 +9,5 @@ export * from './rootfs.js';
 export * as procfs from './procfs.js';
 export * from './journal.js';
 export * from './locks.js';
+export { Netlink, type Link, type Address } from './netlink.js';
+export type { NetOp } from './nsinit.js';

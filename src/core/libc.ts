@@ -69,7 +69,7 @@ const ERRNO_TEXT: Record<string, string> = {
   EINVAL: 'Invalid argument',
   ENOSPC: 'No space left on device',
   EROFS: 'Read-only file system',
-  ENODEV: 'No such device (is the filesystem type supported by this kernel?)',
+  ENODEV: 'No such device',
   ENOMEM: 'Cannot allocate memory',
   ENOSYS: 'Function not implemented',
   ECHILD: 'No child processes',

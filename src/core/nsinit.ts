@@ -51,6 +51,20 @@ export interface EnterSpec {
   tag?: string;
 }
 
+/** Network operations to run inside the network namespace of `pid` (0: this one). */
+export interface NetSpec {
+  pid: number;
+  ops: NetOp[];
+}
+export type NetOp =
+  | { op: 'up' | 'down' | 'delete'; name: string }
+  | { op: 'bridge'; name: string }
+  | { op: 'veth'; name: string; peer: string; peerNetnsPid?: number }
+  | { op: 'master'; name: string; bridge: string }
+  | { op: 'netns'; name: string; pid: number }
+  | { op: 'address'; name: string; cidr: string }
+  | { op: 'defaultRoute'; gateway: string };
+
 export interface ProbeSpec {
   pid: number;
   hostPaths: string[];
@@ -280,6 +294,44 @@ function stageProbe(spec: ProbeSpec): void {
   process.stdout.write(JSON.stringify({ hostname, nsRootIsRootfs: rootMarker !== null, visible }) + '\n');
 }
 
+/** Join a process's network namespace, then talk rtnetlink there: the socket belongs to
+ * the namespace of the thread that opens it. Prints the links and addresses afterwards. */
+async function stageNet(spec: NetSpec): Promise<void> {
+  step('prctl', () => libc.setParentDeathSignal(SIGKILL));
+  if (spec.pid) {
+    const fd = step(`open /proc/${spec.pid}/ns/net`, () => fs.openSync(`/proc/${spec.pid}/ns/net`, 'r'));
+    step('setns', () => libc.setns(fd, libc.CLONE.NEWNET, `/proc/${spec.pid}/ns/net`));
+  }
+  const { Netlink } = await import('./netlink.js');
+  const nl = step('open a netlink socket', () => new Netlink());
+  for (const o of spec.ops) {
+    step(`${o.op} ${'name' in o ? o.name : ''}`.trim(), () => {
+      switch (o.op) {
+        case 'up':
+          return nl.setUp(o.name, true);
+        case 'down':
+          return nl.setUp(o.name, false);
+        case 'delete':
+          return nl.delete(o.name);
+        case 'bridge':
+          return nl.addBridge(o.name);
+        case 'veth':
+          return nl.addVeth(o.name, o.peer, o.peerNetnsPid);
+        case 'master':
+          return nl.setMaster(o.name, o.bridge);
+        case 'netns':
+          return nl.setNetns(o.name, o.pid);
+        case 'address':
+          return nl.addAddress(o.name, o.cidr);
+        case 'defaultRoute':
+          return nl.addDefaultRoute(o.gateway);
+      }
+    });
+  }
+  process.stdout.write(JSON.stringify({ links: nl.links(), addresses: nl.addresses() }) + '\n');
+  nl.close();
+}
+
 const [mode, json] = process.argv.slice(2);
 if (!mode || !json) {
   process.stderr.write('nsinit is started by container-lessons (modes: run, init, enter, probe)\n');
@@ -290,6 +342,7 @@ if (mode === 'run') stageRun(spec);
 else if (mode === 'init') stageInit(spec);
 else if (mode === 'enter') stageEnter(spec);
 else if (mode === 'probe') stageProbe(spec);
+else if (mode === 'net') void stageNet(spec);
 else {
   process.stderr.write(`nsinit: unknown mode ${mode}\n`);
   process.exit(2);
