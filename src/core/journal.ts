@@ -30,6 +30,8 @@ export type Undo =
   | { kind: 'procs'; tag: string }
   /** rm -rf a file or directory the project made. */
   | { kind: 'file'; path: string }
+  /** Delete a network link the project made in the host's namespace (a bridge, a veth). */
+  | { kind: 'link'; name: string }
   /** Nothing in the kernel: an in-process step only (releasing a lock). Never journaled. */
   | { kind: 'none'; name: string };
 
@@ -45,6 +47,8 @@ export function describeUndo(u: Undo): { kind: string; name: string } {
       return { kind: 'processes', name: u.tag };
     case 'file':
       return { kind: 'file', name: u.path };
+    case 'link':
+      return { kind: 'link', name: u.name };
     case 'none':
       return { kind: 'step', name: u.name };
   }
@@ -124,6 +128,16 @@ export async function undo(u: Undo): Promise<void> {
     case 'file':
       fs.rmSync(u.path, { recursive: true, force: true });
       return;
+    case 'link': {
+      const { Netlink } = await import('./netlink.js');
+      const nl = new Netlink();
+      try {
+        if (nl.links().some((l) => l.name === u.name)) nl.delete(u.name);
+      } finally {
+        nl.close();
+      }
+      return;
+    }
     case 'none':
       return;
   }

@@ -14,7 +14,7 @@ const drivers: ReturnType<typeof spawn>[] = [];
 afterAll(async () => {
   // Whatever a failed test left: its driver ended, the same recovery, then the directory.
   for (const d of drivers) d.kill('SIGKILL');
-  for (const j of ['journal', 'journal2']) await recover(path.join(tmp, j));
+  for (const j of ['journal', 'journal2', 'journal-link']) await recover(path.join(tmp, j));
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -132,5 +132,33 @@ describe('tags', () => {
       await ledger.cleanup();
       await b.kill();
     }
+  });
+});
+
+describe('links', () => {
+  it('a bridge the project named on the host is deleted by recovery after SIGKILL', async () => {
+    const journalDir = path.join(tmp, 'journal-link');
+    const name = `clt${process.pid % 100000}`;
+    const script = `
+import { Journal, Ledger, Netlink } from ${JSON.stringify(DIST)};
+const ledger = new Ledger(new Journal(${JSON.stringify(journalDir)}));
+ledger.add({ kind: 'link', name: ${JSON.stringify(name)} });
+new Netlink().addBridge(${JSON.stringify(name)});
+console.log('ready');
+setInterval(() => {}, 1000);
+`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    drivers.push(child);
+    await new Promise((res, rej) => {
+      child.stdout!.once('data', res);
+      child.on('exit', (code) => rej(new Error(`driver exited ${code}`)));
+    });
+    expect(fs.existsSync(`/sys/class/net/${name}`)).toBe(true);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    const { removed, errors } = await recover(journalDir);
+    expect(errors).toEqual([]);
+    expect(removed).toEqual([{ kind: 'link', name }]);
+    expect(fs.existsSync(`/sys/class/net/${name}`)).toBe(false);
   });
 });
