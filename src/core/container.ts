@@ -243,11 +243,11 @@ export interface NetState {
   addresses: Address[];
 }
 
-/** Run rtnetlink operations inside the network namespace of a process, from a helper. */
-export function netOps(pid: number, ops: NetOp[]): Promise<NetState> {
-  const spec: NetSpec = { pid, ops };
+/** Run a helper that answers with one JSON value on stdout; a failure it reported on
+ * fd 3 becomes a ContainerError naming the step and the syscall. */
+function askHelper<T>(mode: 'net' | 'probe', spec: NetSpec | ProbeSpec, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const helper = spawn(process.execPath, [nsinitPath(), 'net', JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    const helper = spawn(process.execPath, [nsinitPath(), mode, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
     let out = '';
     let control = '';
     let err = '';
@@ -264,9 +264,14 @@ export function netOps(pid: number, ops: NetOp[]): Promise<NetState> {
         }
       }
       const ev = control.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event).find((e) => e.event === 'error');
-      reject(ev ? new ContainerError(`network: ${ev.step}: ${ev.error?.message}`, ev.step ?? '?', ev.error?.call ? (ev.error as { call: string; code: string; message: string }) : undefined, ev.hint) : new Error(`network operations in pid ${pid} failed: ${err.trim() || `exit ${code}`}`));
+      reject(ev ? new ContainerError(`${what}: ${ev.step}: ${ev.error?.message}`, ev.step ?? '?', ev.error?.call ? (ev.error as { call: string; code: string; message: string }) : undefined, ev.hint) : new Error(`${what} failed: ${err.trim() || `exit ${code}`}`));
     });
   });
+}
+
+/** Run rtnetlink operations inside the network namespace of a process, from a helper. */
+export function netOps(pid: number, ops: NetOp[]): Promise<NetState> {
+  return askHelper('net', { pid, ops }, 'network');
 }
 
 export interface ProbeResult {
@@ -279,23 +284,5 @@ export interface ProbeResult {
 
 /** Look inside a process's UTS and mount namespaces from a helper (the driver stays put). */
 export function probeNamespaces(pid: number, hostPaths: string[] = []): Promise<ProbeResult> {
-  const spec: ProbeSpec = { pid, hostPaths };
-  return new Promise((resolve, reject) => {
-    const helper = spawn(process.execPath, [nsinitPath(), 'probe', JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    helper.stdout.on('data', (d) => (out += d));
-    helper.stderr.on('data', (d) => (err += d));
-    helper.on('error', reject);
-    helper.on('close', (code) => {
-      if (code === 0) {
-        try {
-          return resolve(JSON.parse(out));
-        } catch {
-          /* fall through */
-        }
-      }
-      reject(new Error(`probe of pid ${pid} failed: ${err.trim() || `exit ${code}`}`));
-    });
-  });
+  return askHelper('probe', { pid, hostPaths }, `probe of pid ${pid}`);
 }
