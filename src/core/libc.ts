@@ -8,7 +8,8 @@
 import koffi from 'koffi';
 import os from 'node:os';
 
-const lib = koffi.load('libc.so.6');
+/** The one handle on libc; netlink.ts declares its socket calls on it too. */
+export const lib = koffi.load('libc.so.6');
 
 const c = {
   unshare: lib.func('int unshare(int flags)'),

@@ -3,9 +3,8 @@
 // network namespace of the thread that created it: the driver talks to the host's
 // namespace; a container's is reached from a helper that first joined it (nsinit "net").
 import koffi from 'koffi';
-import { SyscallError } from './libc.js';
+import { SyscallError, lib } from './libc.js';
 
-const lib = koffi.load('libc.so.6');
 const c = {
   socket: lib.func('int socket(int domain, int type, int protocol)'),
   bind: lib.func('int bind(int fd, const uint8_t *addr, uint32_t len)'),

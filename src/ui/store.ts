@@ -24,7 +24,7 @@ export interface LessonRun {
   passedNow: boolean;
 }
 
-export type Overlay = { kind: 'help' } | { kind: 'hint'; text: string } | { kind: 'confirm-reset' } | { kind: 'confirm-quit' };
+export type Overlay = { kind: 'help' } | { kind: 'hint'; text: string } | { kind: 'confirm-reset' };
 
 export type ExitRequest = { type: 'quit' } | { type: 'shell'; spec: ShellSpec; lesson: Lesson };
 
