@@ -214,14 +214,27 @@ export async function lockLab(lab: Lab, what: string): Promise<() => void> {
   });
 }
 
-/** The cgroup of lesson 2 has one name for the whole machine: one workbook uses it at a time. */
-export async function lockCgroupName(name: string, opts: { waitMs?: number; onWait?: (who: string) => void }): Promise<() => void> {
-  return acquireLock(path.join(machineLockDir(), `cgroup-${name}.lock`), {
-    what: `lesson 2 (cgroup "${name}")`,
+/** A name the whole machine shares (lesson 2's cgroup, lesson 6's bridge): one workbook
+ * uses it at a time; others wait `waitMs` (told through onWait) or get `busy`'s message. */
+export async function lockMachineName(
+  key: string,
+  opts: { what: string; waitMs?: number; onWait?: (who: string) => void; busy: (who: string) => { message: string; hint: string } },
+): Promise<() => void> {
+  return acquireLock(path.join(machineLockDir(), `${key}.lock`), {
+    what: opts.what,
     waitMs: opts.waitMs,
     onWait: (h) => opts.onWait?.(describeHolder(h)),
-    busy: (h) => ({
-      message: `the cgroup "${name}" is in use by another workbook (${describeHolder(h)})`,
+    busy: (h) => opts.busy(describeHolder(h)),
+  });
+}
+
+/** The cgroup of lesson 2 has one name for the whole machine: one workbook uses it at a time. */
+export async function lockCgroupName(name: string, opts: { waitMs?: number; onWait?: (who: string) => void }): Promise<() => void> {
+  return lockMachineName(`cgroup-${name}`, {
+    what: `lesson 2 (cgroup "${name}")`,
+    ...opts,
+    busy: (who) => ({
+      message: `the cgroup "${name}" is in use by another workbook (${who})`,
       hint: 'lesson 2 uses one control group name for the whole machine; wait until the other learner leaves lesson 2, then try again',
     }),
   });

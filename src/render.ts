@@ -8,11 +8,16 @@ import { Marked } from 'marked';
 import { markedTerminal } from 'marked-terminal';
 import type { Lab } from './lab.js';
 import type { Lesson } from './lessons/index.js';
+import { networkPlan } from './lessons/06-network.js';
 
 export const LESSONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'lessons');
 
 export function placeholders(lab: Lab): Record<string, string> {
-  return { lab: lab.root, rootfs: lab.rootfs, ufs: lab.ufs, hostMarker: lab.hostMarker };
+  const net = networkPlan();
+  return {
+    lab: lab.root, rootfs: lab.rootfs, ufs: lab.ufs, hostMarker: lab.hostMarker,
+    bridge: net.bridge, subnet: net.subnet, prefix: String(net.prefix), gateway: net.gateway, addr1: net.address(1), addr2: net.address(2),
+  };
 }
 
 export function fill(text: string, values: Record<string, string>): string {

@@ -7,8 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
 import type { Namespace } from './libc.js';
-import type { RunSpec, EnterSpec, ProbeSpec, NetSpec, NetOp } from './nsinit.js';
+import type { RunSpec, EnterSpec, ProbeSpec, NetSpec, NetOp, TcpSpec, TcpResult } from './nsinit.js';
 import type { Link, Address } from './netlink.js';
+import type { PingResult } from './icmp.js';
 import type { Ledger } from './ledger.js';
 import type { CpuGroup } from './cgroup.js';
 import { descendants, waitReaped } from './procfs.js';
@@ -241,11 +242,13 @@ export async function execInContainer(pid: number, namespaces: Namespace[], argv
 export interface NetState {
   links: Link[];
   addresses: Address[];
+  /** One entry per `ping` op, in order. */
+  results: PingResult[];
 }
 
 /** Run a helper that answers with one JSON value on stdout; a failure it reported on
  * fd 3 becomes a ContainerError naming the step and the syscall. */
-function askHelper<T>(mode: 'net' | 'probe', spec: NetSpec | ProbeSpec, what: string): Promise<T> {
+function askHelper<T>(mode: 'net' | 'probe' | 'tcp', spec: NetSpec | ProbeSpec | TcpSpec, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
     const helper = spawn(process.execPath, [nsinitPath(), mode, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
     let out = '';
@@ -269,9 +272,20 @@ function askHelper<T>(mode: 'net' | 'probe', spec: NetSpec | ProbeSpec, what: st
   });
 }
 
-/** Run rtnetlink operations inside the network namespace of a process, from a helper. */
+/** Run rtnetlink operations inside the network namespace of a process (0: the host's),
+ * from a helper: the driver's own threads never change namespace. */
 export function netOps(pid: number, ops: NetOp[]): Promise<NetState> {
-  return askHelper('net', { pid, ops }, 'network');
+  return askHelper('net', { pid, ops }, pid ? `network of pid ${pid}` : 'host network');
+}
+
+/** ICMP echo from the network namespace of `pid` (0: the host's) to `to`. */
+export async function pingFrom(pid: number, to: string, opts: { count?: number; waitMs?: number } = {}): Promise<PingResult> {
+  return (await netOps(pid, [{ op: 'ping', to, ...opts }])).results[0];
+}
+
+/** A TCP connection from the client's namespace to a listener opened in the server's. */
+export function tcpBetween(spec: TcpSpec): Promise<TcpResult> {
+  return askHelper('tcp', spec, 'tcp');
 }
 
 export interface ProbeResult {

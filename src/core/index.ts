@@ -10,4 +10,6 @@ export * as procfs from './procfs.js';
 export * from './journal.js';
 export * from './locks.js';
 export { Netlink, type Link, type Address } from './netlink.js';
-export type { NetOp } from './nsinit.js';
+export type { NetOp, TcpSpec, TcpResult } from './nsinit.js';
+export { type PingResult } from './icmp.js';
+export * as routes from './routes.js';

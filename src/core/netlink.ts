@@ -22,7 +22,7 @@ export const RTM = { NEWLINK: 16, DELLINK: 17, GETLINK: 18, NEWADDR: 20, GETADDR
 const NLM_F = { REQUEST: 1, MULTI: 2, ACK: 4, EXCL: 0x200, CREATE: 0x400, DUMP: 0x300 } as const;
 const NLMSG_ERROR = 2;
 const NLMSG_DONE = 3;
-const IFLA = { ADDRESS: 1, IFNAME: 3, MTU: 4, MASTER: 10, LINKINFO: 18, NET_NS_PID: 19 } as const;
+const IFLA = { ADDRESS: 1, IFNAME: 3, MTU: 4, LINK: 5, MASTER: 10, LINKINFO: 18, NET_NS_PID: 19, IFALIAS: 20 } as const;
 const IFLA_INFO = { KIND: 1, DATA: 2 } as const;
 const VETH_INFO_PEER = 1;
 const IFA = { ADDRESS: 1, LOCAL: 2 } as const;
@@ -110,6 +110,10 @@ export interface Link {
   up: boolean;
   master: number | null;
   kind: string | null;
+  /** A veth's peer: its ifindex, in the peer's own network namespace. */
+  peer: number | null;
+  /** `ip link set NAME alias TEXT`: the project marks the host links it makes. */
+  alias: string | null;
 }
 
 export interface Address {
@@ -179,6 +183,8 @@ export class Netlink {
         up: (flags & IFF_UP) !== 0,
         master: attrs.get(IFLA.MASTER)?.readUInt32LE(0) ?? null,
         kind: kind ? kind.toString().replace(/\0.*$/s, '') : null,
+        peer: attrs.get(IFLA.LINK)?.readUInt32LE(0) ?? null,
+        alias: attrs.get(IFLA.IFALIAS)?.toString().replace(/\0.*$/s, '') ?? null,
       };
     });
   }
@@ -199,10 +205,21 @@ export class Netlink {
     });
   }
 
+  /** ip link add NAME type KIND (bridge, dummy...); a kind the kernel lacks is EOPNOTSUPP. */
+  addLink(name: string, kind: string): void {
+    const body = Buffer.concat([ifinfomsg(), attr(IFLA.IFNAME, str(name)), nest(IFLA.LINKINFO, attr(IFLA_INFO.KIND, str(kind)))]);
+    this.request(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, body, [name, `type ${kind}`]);
+  }
+
   /** ip link add NAME type bridge */
   addBridge(name: string): void {
-    const body = Buffer.concat([ifinfomsg(), attr(IFLA.IFNAME, str(name)), nest(IFLA.LINKINFO, attr(IFLA_INFO.KIND, str('bridge')))]);
-    this.request(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, body, [name, 'type bridge']);
+    this.addLink(name, 'bridge');
+  }
+
+  /** ip link set NAME alias TEXT */
+  setAlias(name: string, alias: string): void {
+    const body = Buffer.concat([ifinfomsg(this.index(name)), attr(IFLA.IFALIAS, str(alias))]);
+    this.request(RTM.NEWLINK, 0, body, [name, `alias ${alias}`]);
   }
 
   /** ip link add NAME type veth peer name PEER [netns PID] */

@@ -26,6 +26,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as libc from './libc.js';
 import { ROOTFS_MARKER } from './rootfs-marker.js';
+import type { NatRules } from './nftables.js';
 
 export interface RunSpec {
   rootfs: string;
@@ -63,7 +64,34 @@ export type NetOp =
   | { op: 'master'; name: string; bridge: string }
   | { op: 'netns'; name: string; pid: number }
   | { op: 'address'; name: string; cidr: string }
-  | { op: 'defaultRoute'; gateway: string };
+  | { op: 'defaultRoute'; gateway: string }
+  | { op: 'alias'; name: string; alias: string }
+  /** An ICMP echo from this namespace; its result goes into `results`. */
+  | { op: 'ping'; to: string; count?: number; waitMs?: number }
+  /** Write a sysctl of this namespace (net.* are per namespace), e.g. net/ipv4/ip_forward. */
+  | { op: 'sysctl'; key: string; value: string }
+  /** nf_tables NAT rules in this namespace (a table of its own, in one transaction). */
+  | { op: 'nat'; rules: NatRules };
+
+/** A TCP connection from one network namespace to another, answered by a listener this
+ * helper opens: what each end saw, so that NAT (a rewritten address) can be observed. */
+export interface TcpSpec {
+  server: { pid: number; port: number };
+  client: { pid: number; to: string; port: number };
+  timeoutMs?: number;
+}
+export interface TcpResult {
+  ok: boolean;
+  /** The client's address and port as the server saw them (after any NAT). */
+  serverSaw?: string;
+  /** The server's address and port as the client dialled them. */
+  clientDialled: string;
+  /** The client's own address and port, as it saw them (before NAT). */
+  clientLocal?: string;
+  /** The address and port the connection arrived at, on the server's side. */
+  serverLocal?: string;
+  error?: string;
+}
 
 export interface ProbeSpec {
   pid: number;
@@ -304,9 +332,32 @@ async function stageNet(spec: NetSpec): Promise<void> {
   }
   const { Netlink } = await import('./netlink.js');
   const nl = step('open a netlink socket', () => new Netlink());
+  const icmp = spec.ops.some((o) => o.op === 'ping') ? await import('./icmp.js') : null;
+  const nft = spec.ops.some((o) => o.op === 'nat') ? await import('./nftables.js') : null;
+  const results: unknown[] = [];
   for (const o of spec.ops) {
-    step(`${o.op} ${'name' in o ? o.name : ''}`.trim(), () => {
+    const label = o.op === 'ping' ? `ping ${o.to}` : o.op === 'sysctl' ? `sysctl ${o.key}` : o.op === 'nat' ? `nat table ${o.rules.table}` : `${o.op} ${'name' in o ? o.name : ''}`.trim();
+    step(label, () => {
       switch (o.op) {
+        case 'ping': {
+          const { ping } = icmp!;
+          results.push(ping(o.to, { count: o.count, waitMs: o.waitMs }));
+          return;
+        }
+        case 'sysctl':
+          if (!/^net\/[\w./-]+$/.test(o.key) || o.key.includes('..')) throw new Error(`only net/* sysctls of this namespace: ${o.key}`);
+          return fs.writeFileSync(`/proc/sys/${o.key}`, o.value);
+        case 'alias':
+          return nl.setAlias(o.name, o.alias);
+        case 'nat': {
+          const t = new nft!.Nftables();
+          try {
+            t.applyNat(o.rules);
+          } finally {
+            t.close();
+          }
+          return;
+        }
         case 'up':
           return nl.setUp(o.name, true);
         case 'down':
@@ -328,13 +379,53 @@ async function stageNet(spec: NetSpec): Promise<void> {
       }
     });
   }
-  process.stdout.write(JSON.stringify({ links: nl.links(), addresses: nl.addresses() }) + '\n');
+  process.stdout.write(JSON.stringify({ links: nl.links(), addresses: nl.addresses(), results }) + '\n');
   nl.close();
+}
+
+/** One TCP connection between two namespaces. A socket stays in the namespace it was
+ * opened in: listen in the server's, wait until it listens, then join the client's and
+ * dial. Prints a TcpResult. */
+async function stageTcp(spec: TcpSpec): Promise<void> {
+  step('prctl', () => libc.setParentDeathSignal(SIGKILL));
+  const net = await import('node:net');
+  const nsFd = (pid: number) => step(`open /proc/${pid}/ns/net`, () => fs.openSync(`/proc/${pid}/ns/net`, 'r'));
+  const serverNs = nsFd(spec.server.pid);
+  const clientNs = nsFd(spec.client.pid);
+  const dialled = `${spec.client.to}:${spec.client.port}`;
+  const plain = (a?: string) => (a ?? '?').replace(/^::ffff:/, '');
+  const done = (r: TcpResult) => {
+    process.stdout.write(JSON.stringify(r) + '\n');
+    process.exit(0);
+  };
+  setTimeout(() => done({ ok: false, clientDialled: dialled, error: `no connection within ${spec.timeoutMs ?? 2000} ms` }), spec.timeoutMs ?? 2000).unref();
+  step('setns', () => libc.setns(serverNs, libc.CLONE.NEWNET, `/proc/${spec.server.pid}/ns/net`));
+  const result: TcpResult = { ok: false, clientDialled: dialled };
+  let accepted = false;
+  let connected = false;
+  const finish = () => accepted && connected && done({ ...result, ok: true });
+  const server = net.createServer((sock) => {
+    result.serverSaw = `${plain(sock.remoteAddress)}:${sock.remotePort}`;
+    result.serverLocal = `${plain(sock.localAddress)}:${sock.localPort}`;
+    accepted = true;
+    sock.end();
+    finish();
+  });
+  server.on('error', (err) => fail('listen', err));
+  server.listen(spec.server.port, '0.0.0.0', () => {
+    step('setns', () => libc.setns(clientNs, libc.CLONE.NEWNET, `/proc/${spec.client.pid}/ns/net`));
+    const sock = net.connect({ host: spec.client.to, port: spec.client.port }, () => {
+      result.clientLocal = `${plain(sock.localAddress)}:${sock.localPort}`;
+      connected = true;
+      finish();
+    });
+    sock.on('error', (err) => done({ ...result, ok: false, error: `${(err as NodeJS.ErrnoException).code ?? err.message} from ${dialled}` }));
+  });
 }
 
 const [mode, json] = process.argv.slice(2);
 if (!mode || !json) {
-  process.stderr.write('nsinit is started by container-lessons (modes: run, init, enter, probe)\n');
+  process.stderr.write('nsinit is started by container-lessons (modes: run, init, enter, probe, net, tcp)\n');
   process.exit(2);
 }
 const spec = JSON.parse(json);
@@ -343,6 +434,7 @@ else if (mode === 'init') stageInit(spec);
 else if (mode === 'enter') stageEnter(spec);
 else if (mode === 'probe') stageProbe(spec);
 else if (mode === 'net') void stageNet(spec);
+else if (mode === 'tcp') void stageTcp(spec);
 else {
   process.stderr.write(`nsinit: unknown mode ${mode}\n`);
   process.exit(2);

@@ -4,11 +4,12 @@ import { cgroupLesson } from './02-cgroup-cpu.js';
 import { mountNamespaceLesson } from './03-mount-namespace.js';
 import { pidNamespaceLesson } from './04-pid-namespace.js';
 import { networkNamespaceLesson } from './05-network-namespace.js';
+import { networkLesson } from './06-network.js';
 import type { Lesson } from './types.js';
 
 export type { Lesson, Step, LessonContext } from './types.js';
 
-export const LESSONS: Lesson[] = [overlayLesson, cgroupLesson, mountNamespaceLesson, pidNamespaceLesson, networkNamespaceLesson];
+export const LESSONS: Lesson[] = [overlayLesson, cgroupLesson, mountNamespaceLesson, pidNamespaceLesson, networkNamespaceLesson, networkLesson];
 
 export function findLesson(name: string): Lesson | undefined {
   const n = name.trim().toLowerCase();

@@ -1,0 +1,518 @@
+// Lesson 6: give the container a network: a bridge on the host (a switch), a veth pair (a
+// cable) from it into the container, addresses, a default route; a second container on the
+// same bridge; and NAT with a published port, between namespaces the lesson makes itself.
+import { Netlink, SyscallError, netOps, pingFrom, tcpBetween, routes as rt, type Link, type Address, type Namespace, type Running, type NetOp, startContainer, LockBusyError, describeHolder } from '../core/index.js';
+import { pass, fail, type CheckResult } from '../checks/result.js';
+import { containerLeaders, describe, type LabProcess } from '../checks/containers.js';
+import { lockMachineName, type Lab } from '../lab.js';
+import type { Lesson, LessonContext } from './types.js';
+import { inContainer, lines } from './show.js';
+import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, containerShell, IDLE_SHELL } from './container-common.js';
+
+const NS: Namespace[] = ['mnt', 'uts', 'ipc', 'pid', 'net'];
+/** The bridge has one name for the whole machine, like docker0. */
+export const BRIDGE = 'clbr0';
+/** Host links the workbook makes carry this alias (`ip -d link` shows it). */
+export const LINK_ALIAS = 'container-lessons';
+/** Host ends of the cables: clveth0, clveth1, ... */
+const HOST_END = 'clveth';
+const SUBNETS = ['10.99.0.0/24', '10.199.0.0/24', '172.29.99.0/24', '192.168.199.0/24'];
+export const SUBNET_VAR = 'CONTAINER_LESSONS_SUBNET';
+
+/** An error a learner can act on: what is wrong, and what to do. */
+export class NetworkError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+    this.name = 'NetworkError';
+  }
+}
+
+export interface NetworkPlan {
+  bridge: string;
+  subnet: string;
+  prefix: number;
+  gateway: string;
+  /** The n-th container's address (1: the first). */
+  address: (n: number) => string;
+  /** Why the lesson cannot use its subnet on this machine. */
+  problem?: { message: string; hint: string };
+}
+
+/** The subnet lesson 6 uses: CONTAINER_LESSONS_SUBNET, or the first of a few small private
+ * ones that no host route touches (routes on the lesson's own bridge do not count). */
+export function networkPlan(hostRoutes: rt.Route[] = safeRoutes()): NetworkPlan {
+  const wanted = process.env[SUBNET_VAR]?.trim();
+  let subnet = SUBNETS[0];
+  let problem: NetworkPlan['problem'];
+  if (wanted) {
+    try {
+      const s = rt.parseSubnet(wanted);
+      subnet = `${s.network}/${s.prefix}`;
+      const hit = rt.collisions(subnet, hostRoutes, BRIDGE);
+      if (hit.length) {
+        problem = {
+          message: `the subnet ${subnet} (${SUBNET_VAR}) collides with the host route ${hit.map(rt.describeRoute).join(', ')}: the host could no longer tell which link its packets belong on`,
+          hint: `choose a private subnet no host route uses (see ip route), e.g. ${SUBNET_VAR}=${SUBNETS.find((c) => !rt.collisions(c, hostRoutes, BRIDGE).length) ?? '10.123.0.0/24'}`,
+        };
+      }
+    } catch (err) {
+      problem = { message: `${SUBNET_VAR}: ${(err as Error).message}`, hint: `set it to a private subnet such as ${SUBNETS[0]}, or unset it` };
+    }
+  } else {
+    const free = SUBNETS.find((c) => !rt.collisions(c, hostRoutes, BRIDGE).length);
+    if (free) subnet = free;
+    else {
+      problem = {
+        message: `every subnet lesson 6 would use (${SUBNETS.join(', ')}) collides with a host route`,
+        hint: `pick a free private /24 (see ip route) and set ${SUBNET_VAR}, e.g. ${SUBNET_VAR}=10.123.0.0/24`,
+      };
+    }
+  }
+  const { prefix } = rt.parseSubnet(subnet);
+  return { bridge: BRIDGE, subnet, prefix, gateway: rt.hostAddress(subnet, 1), address: (n) => rt.hostAddress(subnet, n + 1), problem };
+}
+
+function safeRoutes(): rt.Route[] {
+  try {
+    return rt.readRoutes('self');
+  } catch {
+    return [];
+  }
+}
+
+/** The bridge name is the machine's: one workbook in lesson 6 at a time. */
+function lockBridge(ctx?: LessonContext) {
+  return lockMachineName(`link-${BRIDGE}`, {
+    what: `lesson 6 (bridge ${BRIDGE})`,
+    waitMs: ctx?.lockWaitMs,
+    onWait: (who) => ctx?.note?.(`waiting for the bridge ${BRIDGE}: ${who} is using it`),
+    busy: (who) => ({
+      message: `the bridge ${BRIDGE} is in use by another workbook (${who})`,
+      hint: 'lesson 6 uses one bridge name for the whole machine; wait until the other learner leaves lesson 6, then try again',
+    }),
+  });
+}
+
+/** A netlink failure said in the learner's terms. */
+export function explainNetlink(err: unknown, kind?: string): never {
+  if (err instanceof SyscallError && err.code === 'EOPNOTSUPP' && kind) {
+    throw new NetworkError(`the kernel cannot make a ${kind} link (${err.message})`, `load its module: modprobe ${kind} (on Ubuntu it is in linux-modules-extra-$(uname -r)); \`container-lessons doctor\` lists what is missing. Nothing was left behind.`);
+  }
+  throw err;
+}
+
+function hostNetlink<T>(fn: (nl: Netlink) => T): T {
+  const nl = new Netlink();
+  try {
+    return fn(nl);
+  } finally {
+    nl.close();
+  }
+}
+
+/** Make the bridge on the host, after taking its name (a leftover of ours is replaced). */
+async function makeBridge(ctx: LessonContext, plan: NetworkPlan): Promise<string[]> {
+  if (plan.problem) throw new NetworkError(plan.problem.message, plan.problem.hint);
+  const release = await lockBridge(ctx);
+  ctx.ledger.defer(`release the lock on the bridge name ${BRIDGE}`, release);
+  const said: string[] = [];
+  hostNetlink((nl) => {
+    const old = nl.links().find((l) => l.name === BRIDGE);
+    if (old && old.alias !== LINK_ALIAS) {
+      throw new NetworkError(
+        `a link named ${BRIDGE} already exists and container-lessons did not make it (${old.kind === 'bridge' ? 'a bridge with ports of its own' : `a ${old.kind ?? 'plain'} link`})`,
+        `lesson 6 needs that name for its bridge: remove or rename the link (ip link del ${BRIDGE}) if nothing else needs it`,
+      );
+    }
+    if (old) {
+      nl.delete(BRIDGE);
+      said.push(`removed a bridge ${BRIDGE} an earlier run left behind`);
+    }
+    const entry = ctx.ledger.add({ kind: 'link', name: BRIDGE });
+    try {
+      nl.addBridge(BRIDGE);
+    } catch (err) {
+      entry.drop();
+      explainNetlink(err, 'bridge');
+    }
+    nl.setAlias(BRIDGE, LINK_ALIAS);
+    nl.addAddress(BRIDGE, `${plan.gateway}/${plan.prefix}`);
+    nl.setUp(BRIDGE);
+  });
+  return said;
+}
+
+/** A veth pair from the bridge into the container's network namespace, named eth0 there,
+ * then lo, an address and a default route inside. Returns the host end's name. */
+async function wire(ctx: LessonContext, plan: NetworkPlan, c: Running, n: number): Promise<string> {
+  const hostEnd = hostNetlink((nl) => {
+    const taken = new Set(nl.links().map((l) => l.name));
+    let i = 0;
+    while (taken.has(`${HOST_END}${i}`)) i++;
+    const name = `${HOST_END}${i}`;
+    // The pair dies with the container's namespace; the journal entry covers a crash before that.
+    const entry = ctx.ledger.add({ kind: 'link', name });
+    try {
+      nl.addVeth(name, 'eth0', c.pid);
+    } catch (err) {
+      entry.drop();
+      explainNetlink(err, 'veth');
+    }
+    nl.setAlias(name, LINK_ALIAS);
+    nl.setMaster(name, BRIDGE);
+    nl.setUp(name);
+    return name;
+  });
+  await netOps(c.pid, [
+    { op: 'up', name: 'lo' },
+    { op: 'address', name: 'eth0', cidr: `${plan.address(n)}/${plan.prefix}` },
+    { op: 'up', name: 'eth0' },
+    { op: 'defaultRoute', gateway: plan.gateway },
+  ]);
+  return hostEnd;
+}
+
+const fmtPing = (from: string, r: { to: string; ok: boolean; rttMs?: number; error?: string }) =>
+  r.ok ? `ping ${r.to} from ${from}: echo reply in ${r.rttMs!.toFixed(2)} ms` : `ping ${r.to} from ${from}: ${r.error}`;
+
+function showLinks(links: Link[], addresses: Address[]): string {
+  return links
+    .map((l) => {
+      const a = addresses.filter((x) => x.index === l.index).map((x) => `${x.addr}/${x.prefix}`);
+      return `${l.name.padEnd(10)} ${(l.kind ?? '').padEnd(7)} ${(l.up ? 'UP' : 'DOWN').padEnd(5)} ${a.join(' ')}`.trimEnd();
+    })
+    .join('\n');
+}
+
+const byHandContainer = (lab: Lab) => `unshare --mount --uts --ipc --pid --net --fork --mount-proc=${lab.rootfs}/proc chroot ${lab.rootfs} sh`;
+
+function byHandWire(plan: NetworkPlan, n: number, pidVar: string): string[] {
+  return [
+    `ip link add ${HOST_END}${n - 1} type veth peer name eth0 netns $${pidVar}`,
+    `ip link set ${HOST_END}${n - 1} master ${BRIDGE} up`,
+    `nsenter -t $${pidVar} -n ip link set lo up`,
+    `nsenter -t $${pidVar} -n ip addr add ${plan.address(n)}/${plan.prefix} dev eth0`,
+    `nsenter -t $${pidVar} -n ip link set eth0 up`,
+    `nsenter -t $${pidVar} -n ip route add default via ${plan.gateway}`,
+  ];
+}
+
+// The NAT demonstration's own little world: nothing here touches the host's network.
+const NAT = {
+  inside: '10.0.0.0/24',
+  routerIn: '10.0.0.1',
+  app: '10.0.0.2',
+  outside: '198.51.100.0/24', // TEST-NET-2: documentation addresses, never routed anywhere
+  routerOut: '198.51.100.1',
+  client: '198.51.100.2',
+  published: 8080,
+  appPort: 80,
+  clientPort: 9000,
+};
+
+export const networkLesson: Lesson = {
+  id: 'network',
+  number: 6,
+  title: 'A network: veth, bridge, routes, NAT',
+  file: '06-network.md',
+  steps: [
+    rootfsStep,
+    {
+      title: `A bridge on the host: a switch with an address (${BRIDGE})`,
+      commands: () => {
+        const p = networkPlan();
+        return [`ip route   # is ${p.subnet} free?`, `ip link add ${BRIDGE} type bridge`, `ip addr add ${p.gateway}/${p.prefix} dev ${BRIDGE}`, `ip link set ${BRIDGE} up`];
+      },
+      async run(ctx) {
+        const plan = networkPlan();
+        ctx.state.set('plan', plan);
+        const said = await makeBridge(ctx, plan);
+        const { links, addresses } = hostNetlink((nl) => ({ links: nl.links(), addresses: nl.addresses() }));
+        const route = rt.readRoutes('self').filter((r) => r.iface === BRIDGE);
+        return lines(
+          ...said,
+          `host routes checked: ${plan.subnet} touches none of them`,
+          `RTM_NEWLINK ${BRIDGE} type bridge, RTM_NEWADDR ${plan.gateway}/${plan.prefix}, up`,
+          showLinks(links.filter((l) => l.name === BRIDGE), addresses),
+          `# the kernel added a route for the subnet: ${route.map(rt.describeRoute).join(', ') || '(none yet)'}`,
+        );
+      },
+    },
+    {
+      title: 'Start the container: a network namespace of its own, lo only',
+      commands: (lab) => [`${byHandContainer(lab)}   # in a second terminal`, 'PID=$(lsns -t net -n -o PID,COMMAND | awk \'$2 == "sh" {print $1}\' | tail -1)   # back on the host'],
+      async run(ctx) {
+        const c = await startLessonContainer(ctx, NS, { hostname: 'container', mountProc: true });
+        const { links, addresses } = await netOps(c.pid, []);
+        return lines(`container started, host pid ${c.pid}`, showLinks(links, addresses));
+      },
+    },
+    {
+      title: 'A veth pair: a cable from the bridge into the container',
+      commands: () => byHandWire(networkPlan(), 1, 'PID'),
+      async run(ctx) {
+        const plan = ctx.state.get('plan') as NetworkPlan;
+        const c = ctx.state.get('container') as Running;
+        const hostEnd = await wire(ctx, plan, c, 1);
+        const host = hostNetlink((nl) => ({ links: nl.links(), addresses: nl.addresses() }));
+        return lines(
+          `veth ${hostEnd} <-> eth0 (made in the container's namespace), ${hostEnd} plugged into ${BRIDGE}`,
+          '# on the host:',
+          showLinks(host.links.filter((l) => l.name === BRIDGE || l.name === hostEnd), host.addresses),
+          await inContainer(c, NS, 'ip -brief addr; ip route'),
+        );
+      },
+    },
+    {
+      title: 'Packets both ways: the container reaches the host, the host reaches the container',
+      commands: () => {
+        const p = networkPlan();
+        return [`nsenter -t $PID -n ping -c1 ${p.gateway}`, `ping -c1 ${p.address(1)}`];
+      },
+      async run(ctx) {
+        const plan = ctx.state.get('plan') as NetworkPlan;
+        const c = ctx.state.get('container') as Running;
+        const out = await pingFrom(c.pid, plan.gateway);
+        const back = await pingFrom(0, plan.address(1));
+        return lines(fmtPing('the container', out), fmtPing('the host', back), '# (ICMP echo sent by the workbook from each namespace: the default root filesystem may have no ping)');
+      },
+    },
+    {
+      title: 'A second container on the same bridge reaches the first',
+      commands: (lab) => [`${byHandContainer(lab)}   # a third terminal`, 'PID2=<its pid, as above>', ...byHandWire(networkPlan(), 2, 'PID2'), `nsenter -t $PID2 -n ping -c1 ${networkPlan().address(1)}`],
+      async run(ctx) {
+        const plan = ctx.state.get('plan') as NetworkPlan;
+        const a = ctx.state.get('container') as Running;
+        const b = await startContainer({ rootfs: ctx.lab.rootfs, namespaces: NS, argv: IDLE_SHELL, hostname: 'container2', mountProc: true, detach: ctx.keep }, ctx.ledger);
+        ctx.state.set('container2', b);
+        const hostEnd = await wire(ctx, plan, b, 2);
+        const r = await pingFrom(b.pid, plan.address(1));
+        const r2 = await pingFrom(a.pid, plan.address(2));
+        return lines(`second container, host pid ${b.pid}, cable ${hostEnd} into ${BRIDGE}`, fmtPing('container2', r), fmtPing('the first container', r2), '# the bridge forwards between its ports by MAC address, like a switch: the host does not route these');
+      },
+    },
+    {
+      title: 'NAT and a published port, in a small world of its own (router, app, outside)',
+      commands: () => [
+        'ip netns add router; ip netns add app; ip netns add outside',
+        'ip link add in0 netns router type veth peer name eth0 netns app',
+        'ip link add out0 netns router type veth peer name eth0 netns outside',
+        `ip -n router addr add ${NAT.routerIn}/24 dev in0; ip -n router addr add ${NAT.routerOut}/24 dev out0`,
+        `ip -n app addr add ${NAT.app}/24 dev eth0; ip -n outside addr add ${NAT.client}/24 dev eth0`,
+        'ip -n router link set lo up; ip -n router link set in0 up; ip -n router link set out0 up',
+        'ip -n app link set lo up; ip -n app link set eth0 up; ip -n outside link set lo up; ip -n outside link set eth0 up',
+        `ip -n app route add default via ${NAT.routerIn}`,
+        'ip netns exec router sysctl -w net.ipv4.ip_forward=1',
+        'ip netns exec router nft add table ip nat',
+        "ip netns exec router nft add chain ip nat postrouting '{ type nat hook postrouting priority 100; }'",
+        'ip netns exec router nft add rule ip nat postrouting oifname out0 masquerade',
+        "ip netns exec router nft add chain ip nat prerouting '{ type nat hook prerouting priority -100; }'",
+        `ip netns exec router nft add rule ip nat prerouting iifname out0 tcp dport ${NAT.published} dnat to ${NAT.app}:${NAT.appPort}`,
+        'ip netns del router; ip netns del app; ip netns del outside   # when done: the links go with them',
+      ],
+      async run(ctx) {
+        const start = (hostname: string) => startContainer({ rootfs: ctx.lab.rootfs, namespaces: NS, argv: IDLE_SHELL, hostname, mountProc: true, detach: ctx.keep }, ctx.ledger);
+        const router = await start('router');
+        const app = await start('app');
+        const outside = await start('outside');
+        ctx.state.set('nat', { router: router.pid, app: app.pid, outside: outside.pid });
+        const up = (...names: string[]): NetOp[] => names.map((name) => ({ op: 'up', name }));
+        await netOps(router.pid, [
+          { op: 'veth', name: 'in0', peer: 'eth0', peerNetnsPid: app.pid },
+          { op: 'veth', name: 'out0', peer: 'eth0', peerNetnsPid: outside.pid },
+          { op: 'address', name: 'in0', cidr: `${NAT.routerIn}/24` },
+          { op: 'address', name: 'out0', cidr: `${NAT.routerOut}/24` },
+          ...up('lo', 'in0', 'out0'),
+          { op: 'sysctl', key: 'net/ipv4/ip_forward', value: '1' },
+        ]);
+        await netOps(app.pid, [{ op: 'address', name: 'eth0', cidr: `${NAT.app}/24` }, ...up('lo', 'eth0'), { op: 'defaultRoute', gateway: NAT.routerIn }]);
+        // "outside" knows nothing of 10.0.0.0/24, like the internet knows nothing of your LAN.
+        await netOps(outside.pid, [{ op: 'address', name: 'eth0', cidr: `${NAT.client}/24` }, ...up('lo', 'eth0')]);
+        const toOutside = () => tcpBetween({ server: { pid: outside.pid, port: NAT.clientPort }, client: { pid: app.pid, to: NAT.client, port: NAT.clientPort }, timeoutMs: 1000 });
+        const before = await toOutside();
+        await netOps(router.pid, [{ op: 'nat', rules: { table: 'container_lessons', masqueradeOut: 'out0', publish: [{ inIf: 'out0', port: NAT.published, to: NAT.app, toPort: NAT.appPort }] } }]);
+        const after = await toOutside();
+        const published = await tcpBetween({ server: { pid: app.pid, port: NAT.appPort }, client: { pid: outside.pid, to: NAT.routerOut, port: NAT.published }, timeoutMs: 1000 });
+        ctx.state.set('natResults', { before, after, published });
+        if (before.ok || !after.ok || !published.ok || after.serverSaw?.split(':')[0] !== NAT.routerOut) {
+          throw new Error(`the NAT demonstration did not behave: without NAT ${before.ok ? 'connected' : 'no answer'}, masquerade ${after.ok ? `seen as ${after.serverSaw}` : after.error}, published port ${published.ok ? 'answered' : published.error}`);
+        }
+        return lines(
+          `router (pid ${router.pid}): in0 ${NAT.routerIn}/24, out0 ${NAT.routerOut}/24, ip_forward=1 in its namespace only`,
+          `app (pid ${app.pid}): ${NAT.app}, default via ${NAT.routerIn}; outside (pid ${outside.pid}): ${NAT.client}, no route to ${NAT.inside}`,
+          `without NAT, app -> ${NAT.client}:${NAT.clientPort}: ${before.ok ? `connected (${before.serverSaw})` : `${before.error} (the answer has no way back to ${NAT.app})`}`,
+          '# nf_tables in the router: oifname "out0" masquerade; iifname "out0" tcp dport 8080 dnat to 10.0.0.2:80',
+          `with masquerade, app -> ${NAT.client}:${NAT.clientPort}: ${after.ok ? `app used ${after.clientLocal}, outside saw ${after.serverSaw}` : after.error}`,
+          `published port, outside -> ${published.clientDialled}: ${published.ok ? `app's listener on :${NAT.appPort} got it from ${published.serverSaw}` : published.error}`,
+        );
+      },
+    },
+  ],
+
+  async check(lab) {
+    return checkNetwork(lab);
+  },
+
+  hint: (lab) => {
+    const p = networkPlan();
+    return `Make ${BRIDGE} with ${p.gateway}/${p.prefix}, start a container (${byHandContainer(lab)}), plug a veth into both (ip link add ${HOST_END}0 type veth peer name eth0 netns $PID), give eth0 ${p.address(1)}/${p.prefix}, bring lo and both ends up, add the default route via ${p.gateway}; then a second container the same way with ${p.address(2)}.`;
+  },
+
+  async reset(lab) {
+    let release: () => void;
+    try {
+      release = await lockBridge();
+    } catch (err) {
+      if (err instanceof LockBusyError) return [`left ${BRIDGE} alone: ${describeHolder(err.holder)} is using it`];
+      throw err;
+    }
+    try {
+      // The containers first: a veth pair dies with the namespace at either end.
+      const removed = await killLabContainers(lab);
+      hostNetlink((nl) => {
+        const links = nl.links();
+        const isHostEnd = (l: Link) => l.kind === 'veth' && new RegExp(`^${HOST_END}\\d+$`).test(l.name);
+        for (const l of links) {
+          let ours = isHostEnd(l);
+          if (l.name === BRIDGE) {
+            // Ours, or the learner's from this lesson's text: a bridge with only our ports.
+            const foreign = links.filter((p) => p.master === l.index && !isHostEnd(p));
+            ours = l.alias === LINK_ALIAS || (l.kind === 'bridge' && !foreign.length);
+            if (!ours) removed.push(`left ${BRIDGE} alone: ${l.kind === 'bridge' ? `it has ports container-lessons did not make (${foreign.map((p) => p.name).join(', ')})` : `it is a ${l.kind ?? 'plain'} link, not the lesson's bridge`}`);
+          }
+          if (!ours) continue;
+          try {
+            nl.delete(l.name);
+            removed.push(`link ${l.name}`);
+          } catch {
+            /* gone with its peer */
+          }
+        }
+      });
+      return removed;
+    } finally {
+      release();
+    }
+  },
+
+  shell: containerShell(NS, { hostname: 'container', mountProc: true }),
+};
+
+interface Inside {
+  p: LabProcess;
+  links: Link[];
+  addresses: Address[];
+  routes: rt.Route[];
+  /** Its end of a veth whose other end is plugged into the bridge, and that other end. */
+  cable?: { inner: Link; outer: Link };
+}
+
+async function look(p: LabProcess, hostLinks: Link[], bridge: Link | undefined): Promise<Inside | null> {
+  try {
+    const { links, addresses } = await netOps(p.pid, []);
+    const routes = rt.readRoutes(p.pid);
+    let cable: Inside['cable'];
+    for (const inner of links.filter((l) => l.kind === 'veth')) {
+      const outer = hostLinks.find((h) => h.index === inner.peer && h.kind === 'veth' && h.peer === inner.index);
+      if (outer && (!cable || (bridge && outer.master === bridge.index))) cable = { inner, outer };
+    }
+    return { p, links, addresses, routes, cable };
+  } catch {
+    return null; // it ended while we looked
+  }
+}
+
+export async function checkNetwork(lab: Lab): Promise<CheckResult[]> {
+  const plan = networkPlan();
+  const located = locateContainer(lab, 'net', byHandContainer(lab));
+  if (Array.isArray(located)) return located;
+  const { host, results, all } = located;
+  const seenNs = new Set<string>();
+  const own = containerLeaders(all).filter((p) => p.ns.net !== host.net && !seenNs.has(p.ns.net!) && seenNs.add(p.ns.net!));
+  if (!own.length) {
+    results.push(fail('its own network namespace', `no process in the rootfs has a network namespace of its own`, `start the container with --net: ${byHandContainer(lab)}`, ['/proc/*/ns/net']));
+    return results;
+  }
+  results.push(pass('its own network namespace', `${own.length} container${own.length === 1 ? '' : 's'} with a network namespace of its own`, own.map((p) => `/proc/${p.pid}/ns/net`)));
+
+  const hostNet = hostNetlink((nl) => ({ links: nl.links(), addresses: nl.addresses() }));
+  const looked = ['RTM_GETLINK', 'RTM_GETADDR'];
+  const bridge = hostNet.links.find((l) => l.name === BRIDGE);
+  const bridgeAddr = bridge && hostNet.addresses.find((a) => a.index === bridge.index);
+  if (!bridge || bridge.kind !== 'bridge') {
+    results.push(fail(`a bridge ${BRIDGE} on the host`, bridge ? `${BRIDGE} is a ${bridge.kind ?? 'plain'} link, not a bridge` : `the host has no link ${BRIDGE}`, `ip link add ${BRIDGE} type bridge`, looked));
+    return results;
+  }
+  if (!bridge.up || !bridgeAddr) {
+    const what = [!bridge.up && 'down', !bridgeAddr && 'has no IPv4 address'].filter(Boolean).join(' and ');
+    results.push(fail(`a bridge ${BRIDGE} on the host`, `${BRIDGE} is ${what}`, [!bridgeAddr && `ip addr add ${plan.gateway}/${plan.prefix} dev ${BRIDGE}`, !bridge.up && `ip link set ${BRIDGE} up`].filter(Boolean).join('; '), looked));
+    return results;
+  }
+  const gateway = bridgeAddr.addr;
+  const subnet = { network: rt.fromInt(rt.toInt(gateway) & (bridgeAddr.prefix ? (0xffffffff << (32 - bridgeAddr.prefix)) >>> 0 : 0)), prefix: bridgeAddr.prefix };
+  const subnetText = `${subnet.network}/${subnet.prefix}`;
+  results.push(pass(`a bridge ${BRIDGE} on the host`, `${BRIDGE} is up with ${gateway}/${bridgeAddr.prefix}`, looked));
+
+  const insides = (await Promise.all(own.map((p) => look(p, hostNet.links, bridge)))).filter((x): x is Inside => x !== null);
+  const plugged = insides.filter((x) => x.cable && x.cable.outer.master === bridge.index);
+  if (!plugged.length) {
+    const x = insides.find((i) => i.cable) ?? insides[0];
+    const detail = x?.cable ? `${describe(x.p)} has a veth (${x.cable.inner.name}) whose host end ${x.cable.outer.name} is not plugged into ${BRIDGE}` : `no container has a veth whose other end is on the host (${x ? `${describe(x.p)} has ${x.links.map((l) => l.name).join(', ')}` : 'none could be read'})`;
+    results.push(fail(`a veth from a container to ${BRIDGE}`, detail, x?.cable ? `ip link set ${x.cable.outer.name} master ${BRIDGE}` : `ip link add ${HOST_END}0 type veth peer name eth0 netns <container pid>; ip link set ${HOST_END}0 master ${BRIDGE} up`, ['RTM_GETLINK (IFLA_LINK: the peer of a veth)']));
+    return results;
+  }
+  const a = plugged[0];
+  results.push(pass(`a veth from a container to ${BRIDGE}`, `${describe(a.p)}: ${a.cable!.inner.name} inside <-> ${a.cable!.outer.name} on ${BRIDGE}`, ['RTM_GETLINK (IFLA_LINK, IFLA_MASTER)']));
+
+  const wiring = (x: Inside, label: string): CheckResult | null => {
+    const { inner, outer } = x.cable!;
+    const pid = x.p.pid;
+    const addr = x.addresses.find((ad) => ad.index === inner.index);
+    const lo = x.links.find((l) => l.name === 'lo');
+    const def = x.routes.find((r) => r.prefix === 0);
+    const looked = [`RTM_GETLINK/RTM_GETADDR in pid ${pid}'s namespace`, `/proc/${pid}/net/route`];
+    if (!outer.up || !inner.up) {
+      const down = [!outer.up && `${outer.name} (host end)`, !inner.up && `${inner.name} (inside)`].filter(Boolean).join(' and ');
+      return fail(`${label}: both ends of the cable up`, `${down} ${!outer.up && !inner.up ? 'are' : 'is'} down: no packet crosses a link that is down`, [!outer.up && `ip link set ${outer.name} up`, !inner.up && `nsenter -t ${pid} -n ip link set ${inner.name} up`].filter(Boolean).join('; '), looked);
+    }
+    if (!lo?.up) return fail(`${label}: lo up`, 'lo is down inside: the container cannot even reach itself at 127.0.0.1', `nsenter -t ${pid} -n ip link set lo up`, looked);
+    if (!addr) return fail(`${label}: an address on ${subnetText}`, `${inner.name} has no IPv4 address`, `nsenter -t ${pid} -n ip addr add ${plan.address(1)}/${subnet.prefix} dev ${inner.name}`, looked);
+    if (!rt.inSubnet(addr.addr, subnet) || addr.addr === gateway) {
+      return fail(`${label}: an address on ${subnetText}`, `${inner.name} has ${addr.addr}/${addr.prefix}, ${addr.addr === gateway ? `the bridge's own address` : `outside ${BRIDGE}'s subnet ${subnetText}`}: the container would not find the host on this link`, `nsenter -t ${pid} -n ip addr del ${addr.addr}/${addr.prefix} dev ${inner.name}; nsenter -t ${pid} -n ip addr add ${plan.address(1)}/${subnet.prefix} dev ${inner.name}`, looked);
+    }
+    if (!def || def.gateway !== gateway) {
+      return fail(`${label}: a default route via ${gateway}`, def ? `the default route goes via ${def.gateway ?? 'no gateway'} dev ${def.iface}, not the bridge` : 'no default route inside: anything beyond the subnet is unreachable', `nsenter -t ${pid} -n ip route ${def ? 'replace' : 'add'} default via ${gateway}`, looked);
+    }
+    return null;
+  };
+  const wrongA = wiring(a, 'the container');
+  if (wrongA) {
+    results.push(wrongA);
+    return results;
+  }
+  const addrA = a.addresses.find((ad) => ad.index === a.cable!.inner.index)!.addr;
+  results.push(pass('the container: links up, lo, address, default route', `${a.cable!.inner.name} ${addrA}/${subnet.prefix} up, lo up, default via ${gateway}`, [`/proc/${a.p.pid}/net/route`]));
+
+  const out = await pingFrom(a.p.pid, gateway, { count: 2, waitMs: 500 });
+  const back = await pingFrom(0, addrA, { count: 2, waitMs: 500 });
+  results.push(out.ok ? pass('the container reaches the host', fmtPing('the container', out), ['ICMP echo']) : fail('the container reaches the host', fmtPing('the container', out), `look at both ends with ip link; the host's firewall may drop ICMP on ${BRIDGE}`, ['ICMP echo']));
+  results.push(back.ok ? pass('the host reaches the container', fmtPing('the host', back), ['ICMP echo']) : fail('the host reaches the container', fmtPing('the host', back), `is ${addrA} unique on ${subnetText}? (ip neigh show dev ${BRIDGE})`, ['ICMP echo']));
+  if (!out.ok || !back.ok) return results;
+
+  const b = plugged[1];
+  if (!b) {
+    results.push(fail('a second container reaches the first', `only one container is plugged into ${BRIDGE}`, `start a second one the same way, with ${plan.address(2)}/${subnet.prefix}`, ['RTM_GETLINK']));
+    return results;
+  }
+  const wrongB = wiring(b, 'the second container');
+  if (wrongB) {
+    results.push(wrongB);
+    return results;
+  }
+  const ab = await pingFrom(b.p.pid, addrA, { count: 2, waitMs: 500 });
+  results.push(ab.ok ? pass('a second container reaches the first', `${describe(b.p)}: ${fmtPing('it', ab)}`, ['ICMP echo']) : fail('a second container reaches the first', fmtPing(describe(b.p), ab), `both veths must be on ${BRIDGE} and up (bridge link)`, ['ICMP echo']));
+  return results;
+}
