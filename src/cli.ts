@@ -279,7 +279,7 @@ export async function main(argv: string[], out: Out = { color: useColor(), write
       return 0;
     }
     case 'solve':
-      if (!args[0]) throw new UsageError('solve what? a lesson (1-5 or its id) or all');
+      if (!args[0]) throw new UsageError(`solve what? a lesson (1-${LESSONS.length} or its id) or all`);
       return cmdSolve(args, values, lab, out);
     case 'check':
       return cmdCheck(args, values, lab, out);

@@ -102,9 +102,18 @@ export function doctor(lab: Lab, probe: Probes = machine): DoctorReport {
     }
     return symbols.includes(` ${symbol}\n`);
   };
-  for (const [mod, symbol] of [['veth', 'veth_newlink'], ['bridge', 'br_dev_xmit']] as const) {
+  // Its NAT step needs nf_tables with the nat chain type, nat and masquerade expressions.
+  const netModules = [
+    ['veth', 'veth_newlink', 'the networking lesson needs it'],
+    ['bridge', 'br_dev_xmit', 'the networking lesson needs it'],
+    ['nf_tables', 'nft_do_chain', "lesson 6's NAT step needs it"],
+    ['nft_chain_nat', 'nft_nat_do_chain', "lesson 6's NAT step needs it"],
+    ['nft_nat', 'nft_nat_eval', "lesson 6's NAT step needs it"],
+    ['nft_masq', 'nft_masq_eval', "lesson 6's NAT step needs it"],
+  ] as const;
+  for (const [mod, symbol, why] of netModules) {
     const detail = fs.existsSync(`/sys/module/${mod}`) ? 'loaded' : moduleAvailable(mod) ? 'module available' : builtIn(symbol) ? 'built into the kernel' : null;
-    f.push(detail ? { name: mod, level: 'ok', detail } : { name: mod, level: 'warn', detail: `no ${mod} support found`, fix: `modprobe ${mod} (the networking lesson needs it); a distribution kernel has it` });
+    f.push(detail ? { name: mod, level: 'ok', detail } : { name: mod, level: 'warn', detail: `no ${mod} support found`, fix: `modprobe ${mod} (${why}); a distribution kernel has it` });
   }
 
   let inContainer: string | null = null;

@@ -333,7 +333,9 @@ export const networkLesson: Lesson = {
         await netOps(outside.pid, [{ op: 'address', name: 'eth0', cidr: `${NAT.client}/24` }, ...up('lo', 'eth0')]);
         const toOutside = () => tcpBetween({ server: { pid: outside.pid, port: NAT.clientPort }, client: { pid: app.pid, to: NAT.client, port: NAT.clientPort }, timeoutMs: 1000 });
         const before = await toOutside();
-        await netOps(router.pid, [{ op: 'nat', rules: { table: 'container_lessons', masqueradeOut: 'out0', publish: [{ inIf: 'out0', port: NAT.published, to: NAT.app, toPort: NAT.appPort }] } }]);
+        await netOps(router.pid, [{ op: 'nat', rules: { table: 'container_lessons', masqueradeOut: 'out0', publish: [{ inIf: 'out0', port: NAT.published, to: NAT.app, toPort: NAT.appPort }] } }]).catch((err: Error) => {
+          throw new NetworkError(`the kernel refused the NAT rules: ${err.message}`, 'NAT needs nf_tables with nat and masquerade (modprobe nf_tables nft_chain_nat nft_nat nft_masq); `container-lessons doctor` shows what this kernel has. The bridge and the containers above do not need it.');
+        });
         const after = await toOutside();
         const published = await tcpBetween({ server: { pid: app.pid, port: NAT.appPort }, client: { pid: outside.pid, to: NAT.routerOut, port: NAT.published }, timeoutMs: 1000 });
         ctx.state.set('natResults', { before, after, published });

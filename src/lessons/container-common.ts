@@ -1,4 +1,4 @@
-// What lessons 3-5 share: the root filesystem, a long-lived lesson container, finding the
+// What lessons 3-6 share: the root filesystem, a long-lived lesson container, finding the
 // learner's container from the host, and tearing containers down.
 import fs from 'node:fs';
 import { ensureRootfs, readMarker, rootfsProblem, startContainer, type Namespace, type Running, procfs } from '../core/index.js';

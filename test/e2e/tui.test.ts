@@ -1,5 +1,5 @@
 // The real workbook in a real terminal: tmux runs `container-lessons`, keys go in with
-// send-keys, the screen comes back with capture-pane. Lessons 1-5 from start to the last
+// send-keys, the screen comes back with capture-pane. Lessons 1-6 from start to the last
 // unlock with real syscalls, one trip into a container shell and back, then quit; the
 // leak guard checks the machine afterwards.
 import { describe, it, expect, afterAll } from 'vitest';
