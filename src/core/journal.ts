@@ -30,8 +30,10 @@ export type Undo =
   | { kind: 'procs'; tag: string }
   /** rm -rf a file or directory the project made. */
   | { kind: 'file'; path: string }
-  /** Delete a network link the project made in the host's namespace (a bridge, a veth). */
-  | { kind: 'link'; name: string }
+  /** Delete a network link the project made in the host's namespace (a bridge, a veth).
+   * Names are the machine's: with `alias`, only a link that still carries that alias (set
+   * right after creation, unique per run) is ours; another run may have made one since. */
+  | { kind: 'link'; name: string; alias?: string }
   /** Nothing in the kernel: an in-process step only (releasing a lock). Never journaled. */
   | { kind: 'none'; name: string };
 
@@ -132,7 +134,14 @@ export async function undo(u: Undo): Promise<void> {
       const { Netlink } = await import('./netlink.js');
       const nl = new Netlink();
       try {
-        if (nl.links().some((l) => l.name === u.name)) nl.delete(u.name);
+        const l = nl.links().find((x) => x.name === u.name);
+        try {
+          if (l && (u.alias === undefined || l.alias === u.alias)) nl.delete(u.name);
+        } catch (err) {
+          // A veth goes by itself when the namespace of its other end is torn down, which
+          // may happen between the listing and the delete (its container was just killed).
+          if ((err as { code?: string }).code !== 'ENODEV') throw err;
+        }
       } finally {
         nl.close();
       }

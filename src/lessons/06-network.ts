@@ -4,6 +4,8 @@
 import { Netlink, SyscallError, netOps, pingFrom, tcpBetween, routes as rt, type Link, type Address, type Namespace, type Running, type NetOp, startContainer, LockBusyError, describeHolder } from '../core/index.js';
 import { pass, fail, type CheckResult } from '../checks/result.js';
 import { containerLeaders, describe, type LabProcess } from '../checks/containers.js';
+import fs from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { lockMachineName, type Lab } from '../lab.js';
 import type { Lesson, LessonContext } from './types.js';
 import { inContainer, lines } from './show.js';
@@ -12,8 +14,11 @@ import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, c
 const NS: Namespace[] = ['mnt', 'uts', 'ipc', 'pid', 'net'];
 /** The bridge has one name for the whole machine, like docker0. */
 export const BRIDGE = 'clbr0';
-/** Host links the workbook makes carry this alias (`ip -d link` shows it). */
+/** Host links the workbook makes carry an alias that starts with this (`ip -d link` shows
+ * it), followed by a UUID of the run that made it: a recovery removes only its own. */
 export const LINK_ALIAS = 'container-lessons';
+const runAlias = () => `${LINK_ALIAS} ${randomUUID()}`;
+const isOurs = (l: Link) => l.alias === LINK_ALIAS || !!l.alias?.startsWith(`${LINK_ALIAS} `);
 /** Host ends of the cables: clveth0, clveth1, ... */
 const HOST_END = 'clveth';
 const SUBNETS = ['10.99.0.0/24', '10.199.0.0/24', '172.29.99.0/24', '192.168.199.0/24'];
@@ -121,7 +126,7 @@ async function makeBridge(ctx: LessonContext, plan: NetworkPlan): Promise<string
   const said: string[] = [];
   hostNetlink((nl) => {
     const old = nl.links().find((l) => l.name === BRIDGE);
-    if (old && old.alias !== LINK_ALIAS) {
+    if (old && !isOurs(old)) {
       throw new NetworkError(
         `a link named ${BRIDGE} already exists and container-lessons did not make it (${old.kind === 'bridge' ? 'a bridge with ports of its own' : `a ${old.kind ?? 'plain'} link`})`,
         `lesson 6 needs that name for its bridge: remove or rename the link (ip link del ${BRIDGE}) if nothing else needs it`,
@@ -131,14 +136,15 @@ async function makeBridge(ctx: LessonContext, plan: NetworkPlan): Promise<string
       nl.delete(BRIDGE);
       said.push(`removed a bridge ${BRIDGE} an earlier run left behind`);
     }
-    const entry = ctx.ledger.add({ kind: 'link', name: BRIDGE });
+    const alias = runAlias();
+    const entry = ctx.ledger.add({ kind: 'link', name: BRIDGE, alias });
     try {
       nl.addBridge(BRIDGE);
     } catch (err) {
       entry.drop();
       explainNetlink(err, 'bridge');
     }
-    nl.setAlias(BRIDGE, LINK_ALIAS);
+    nl.setAlias(BRIDGE, alias);
     nl.addAddress(BRIDGE, `${plan.gateway}/${plan.prefix}`);
     nl.setUp(BRIDGE);
   });
@@ -154,14 +160,15 @@ async function wire(ctx: LessonContext, plan: NetworkPlan, c: Running, n: number
     while (taken.has(`${HOST_END}${i}`)) i++;
     const name = `${HOST_END}${i}`;
     // The pair dies with the container's namespace; the journal entry covers a crash before that.
-    const entry = ctx.ledger.add({ kind: 'link', name });
+    const alias = runAlias();
+    const entry = ctx.ledger.add({ kind: 'link', name, alias });
     try {
       nl.addVeth(name, 'eth0', c.pid);
     } catch (err) {
       entry.drop();
       explainNetlink(err, 'veth');
     }
-    nl.setAlias(name, LINK_ALIAS);
+    nl.setAlias(name, alias);
     nl.setMaster(name, BRIDGE);
     nl.setUp(name);
     return name;
@@ -382,7 +389,7 @@ export const networkLesson: Lesson = {
           if (l.name === BRIDGE) {
             // Ours, or the learner's from this lesson's text: a bridge with only our ports.
             const foreign = links.filter((p) => p.master === l.index && !isHostEnd(p));
-            ours = l.alias === LINK_ALIAS || (l.kind === 'bridge' && !foreign.length);
+            ours = isOurs(l) || (l.kind === 'bridge' && !foreign.length);
             if (!ours) removed.push(`left ${BRIDGE} alone: ${l.kind === 'bridge' ? `it has ports container-lessons did not make (${foreign.map((p) => p.name).join(', ')})` : `it is a ${l.kind ?? 'plain'} link, not the lesson's bridge`}`);
           }
           if (!ours) continue;
@@ -515,6 +522,18 @@ export async function checkNetwork(lab: Lab): Promise<CheckResult[]> {
     return results;
   }
   const ab = await pingFrom(b.p.pid, addrA, { count: 2, waitMs: 500 });
-  results.push(ab.ok ? pass('a second container reaches the first', `${describe(b.p)}: ${fmtPing('it', ab)}`, ['ICMP echo']) : fail('a second container reaches the first', fmtPing(describe(b.p), ab), `both veths must be on ${BRIDGE} and up (bridge link)`, ['ICMP echo']));
+  results.push(ab.ok ? pass('a second container reaches the first', `${describe(b.p)}: ${fmtPing('it', ab)}`, ['ICMP echo']) : fail('a second container reaches the first', fmtPing(describe(b.p), ab), bridgedFirewallHint() ?? `both veths must be on ${BRIDGE} and up (bridge link)`, ['ICMP echo']));
   return results;
+}
+
+/** With br_netfilter loaded (Docker loads it) bridged packets pass the host's iptables
+ * FORWARD chain, whose policy Docker sets to DROP: container-to-container traffic on any
+ * other bridge is dropped. The workbook does not change the host's firewall; it says so. */
+function bridgedFirewallHint(): string | null {
+  try {
+    if (fs.readFileSync('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').trim() !== '1') return null;
+  } catch {
+    return null; // br_netfilter is not loaded: bridged frames never meet iptables
+  }
+  return `br_netfilter is loaded (net.bridge.bridge-nf-call-iptables = 1), so packets between two ports of ${BRIDGE} go through the host's iptables FORWARD chain, which Docker sets to DROP. Allow them while you work: iptables -I FORWARD -i ${BRIDGE} -o ${BRIDGE} -j ACCEPT (and iptables -D ... the same afterwards)`;
 }

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { recover, buildHostRootfs, procfs, CpuGroup, Journal, Ledger } from '../../src/core/index.js';
+import { recover, buildHostRootfs, procfs, CpuGroup, Journal, Ledger, Netlink } from '../../src/core/index.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cl-recover-'));
 const rootfs = path.join(tmp, 'rootfs');
@@ -160,5 +160,39 @@ setInterval(() => {}, 1000);
     expect(errors).toEqual([]);
     expect(removed).toEqual([{ kind: 'link', name }]);
     expect(fs.existsSync(`/sys/class/net/${name}`)).toBe(false);
+  });
+
+  it('a link of that name that another run made since (another alias) is left alone', async () => {
+    const journalDir = path.join(tmp, 'journal-link');
+    const name = `clu${process.pid % 100000}`;
+    const script = `
+import { Journal, Ledger, Netlink } from ${JSON.stringify(DIST)};
+const ledger = new Ledger(new Journal(${JSON.stringify(journalDir)}));
+ledger.add({ kind: 'link', name: ${JSON.stringify(name)}, alias: 'container-lessons run-a' });
+const nl = new Netlink();
+nl.addBridge(${JSON.stringify(name)});
+nl.setAlias(${JSON.stringify(name)}, 'container-lessons run-a');
+console.log('ready');
+setInterval(() => {}, 1000);
+`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    drivers.push(child);
+    await new Promise((res, rej) => {
+      child.stdout!.once('data', res);
+      child.on('exit', (code) => rej(new Error(`driver exited ${code}`)));
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    // Another workbook replaced the leftover with its own link of the same name.
+    const nl = new Netlink();
+    try {
+      nl.setAlias(name, 'container-lessons run-b');
+      const { errors } = await recover(journalDir);
+      expect(errors).toEqual([]);
+      expect(nl.links().find((l) => l.name === name)).toMatchObject({ alias: 'container-lessons run-b' });
+    } finally {
+      nl.delete(name);
+      nl.close();
+    }
   });
 });
