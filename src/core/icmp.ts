@@ -2,17 +2,8 @@
 // back. The socket belongs to the network namespace of the thread that opens it, so a
 // helper that joined a container's namespace pings from inside the container, whatever
 // tools its root filesystem has. Blocking calls: only helpers (nsinit) use this.
-import koffi from 'koffi';
-import { SyscallError, errnoName, lib } from './libc.js';
+import { SyscallError, errno, errnoName, sock as c } from './libc.js';
 import { ipv4 } from './netlink.js';
-
-const c = {
-  socket: lib.func('int socket(int domain, int type, int protocol)'),
-  sendto: lib.func('long sendto(int fd, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t alen)'),
-  recv: lib.func('long recv(int fd, _Out_ uint8_t *buf, size_t len, int flags)'),
-  setsockopt: lib.func('int setsockopt(int fd, int level, int name, const uint8_t *val, uint32_t len)'),
-  close: lib.func('int close(int fd)'),
-};
 
 const AF_INET = 2;
 const SOCK_RAW = 3;
@@ -63,12 +54,12 @@ export function ping(to: string, opts: { count?: number; waitMs?: number } = {})
   const count = opts.count ?? 3;
   const waitMs = opts.waitMs ?? 500;
   const fd = Number(c.socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP));
-  if (fd < 0) throw new SyscallError('socket', ['AF_INET', 'SOCK_RAW', 'IPPROTO_ICMP'], koffi.errno());
+  if (fd < 0) throw new SyscallError('socket', ['AF_INET', 'SOCK_RAW', 'IPPROTO_ICMP'], errno());
   try {
     const tv = Buffer.alloc(16);
     tv.writeBigInt64LE(BigInt(Math.floor(waitMs / 1000)), 0);
     tv.writeBigInt64LE(BigInt((waitMs % 1000) * 1000), 8);
-    if (Number(c.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16)) < 0) throw new SyscallError('setsockopt', ['SO_RCVTIMEO'], koffi.errno());
+    if (Number(c.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16)) < 0) throw new SyscallError('setsockopt', ['SO_RCVTIMEO'], errno());
     const id = process.pid & 0xffff;
     const target = ipv4(to);
     let lastError = `no answer within ${waitMs} ms`;
@@ -77,7 +68,7 @@ export function ping(to: string, opts: { count?: number; waitMs?: number } = {})
       const sa = sockaddr(to);
       const t0 = process.hrtime.bigint();
       if (Number(c.sendto(fd, req, req.length, 0, sa, 16)) < 0) {
-        const e = koffi.errno();
+        const e = errno();
         lastError = `sendto ${to}: ${errnoName(e)}${e === 101 ? ' (no route to that network)' : ''}`;
         continue;
       }
@@ -86,7 +77,7 @@ export function ping(to: string, opts: { count?: number; waitMs?: number } = {})
       while (process.hrtime.bigint() < deadline) {
         const n = Number(c.recv(fd, buf, buf.length, 0));
         if (n < 0) {
-          const e = koffi.errno();
+          const e = errno();
           if (e === EAGAIN) break;
           if (e === EINTR) continue;
           throw new SyscallError('recv', [to], e);

@@ -8,7 +8,7 @@
 import koffi from 'koffi';
 import os from 'node:os';
 
-/** The one handle on libc; netlink.ts declares its socket calls on it too. */
+/** The one handle on libc. */
 export const lib = koffi.load('libc.so.6');
 
 const c = {
@@ -34,6 +34,21 @@ const c = {
   tcsetpgrp: lib.func('int tcsetpgrp(int fd, int pgrp)'),
   // sighandler_t is a pointer; SIG_DFL and SIG_IGN are the integers 0 and 1.
   signal: lib.func('intptr_t signal(int sig, intptr_t handler)'),
+};
+
+/** errno of the last failed call on this thread: read it right after the call. */
+export const errno = (): number => koffi.errno();
+
+/** Socket calls on raw bytes, for the protocols spoken directly: rtnetlink (netlink.ts),
+ * nf_tables (nftables.ts) and ICMP (icmp.ts). They return -1 and leave errno, like libc. */
+export const sock = {
+  socket: lib.func('int socket(int domain, int type, int protocol)'),
+  bind: lib.func('int bind(int fd, const uint8_t *addr, uint32_t len)'),
+  send: lib.func('long send(int fd, const uint8_t *buf, size_t len, int flags)'),
+  sendto: lib.func('long sendto(int fd, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t alen)'),
+  recv: lib.func('long recv(int fd, _Out_ uint8_t *buf, size_t len, int flags)'),
+  setsockopt: lib.func('int setsockopt(int fd, int level, int name, const uint8_t *val, uint32_t len)'),
+  close: lib.func('int close(int fd)'),
 };
 
 /** Syscall numbers glibc has no wrapper for (or only an inline one on older glibc). */

@@ -2,21 +2,28 @@
 // a NETLINK_ROUTE socket, the way iproute2's `ip` does. A netlink socket belongs to the
 // network namespace of the thread that created it: the driver talks to the host's
 // namespace; a container's is reached from a helper that first joined it (nsinit "net").
-import koffi from 'koffi';
-import { SyscallError, lib } from './libc.js';
-
-const c = {
-  socket: lib.func('int socket(int domain, int type, int protocol)'),
-  bind: lib.func('int bind(int fd, const uint8_t *addr, uint32_t len)'),
-  send: lib.func('long send(int fd, const uint8_t *buf, size_t len, int flags)'),
-  recv: lib.func('long recv(int fd, _Out_ uint8_t *buf, size_t len, int flags)'),
-  close: lib.func('int close(int fd)'),
-};
+import { SyscallError, errno, sock as c } from './libc.js';
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
 const SOCK_CLOEXEC = 0x80000;
-const NETLINK_ROUTE = 0;
+export const NETLINK_ROUTE = 0;
+export const NETLINK_NETFILTER = 12;
+
+/** A netlink socket of `protocol`, bound, in the calling thread's network namespace. */
+export function openNetlink(protocol: number): number {
+  const label = protocol === NETLINK_ROUTE ? 'NETLINK_ROUTE' : protocol === NETLINK_NETFILTER ? 'NETLINK_NETFILTER' : String(protocol);
+  const fd = Number(c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol));
+  if (fd < 0) throw new SyscallError('socket', ['AF_NETLINK', 'SOCK_RAW', label], errno());
+  const sa = Buffer.alloc(12);
+  sa.writeUInt16LE(AF_NETLINK, 0);
+  if (Number(c.bind(fd, sa, sa.length)) < 0) {
+    const e = errno();
+    c.close(fd);
+    throw new SyscallError('bind', ['AF_NETLINK', label], e);
+  }
+  return fd;
+}
 
 export const RTM = { NEWLINK: 16, DELLINK: 17, GETLINK: 18, NEWADDR: 20, GETADDR: 22, NEWROUTE: 24 } as const;
 const NLM_F = { REQUEST: 1, MULTI: 2, ACK: 4, EXCL: 0x200, CREATE: 0x400, DUMP: 0x300 } as const;
@@ -128,11 +135,7 @@ export class Netlink {
   private seq = 1;
 
   constructor() {
-    this.fd = Number(c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-    if (this.fd < 0) throw new SyscallError('socket', ['AF_NETLINK', 'SOCK_RAW', 'NETLINK_ROUTE'], koffi.errno());
-    const sa = Buffer.alloc(12);
-    sa.writeUInt16LE(AF_NETLINK, 0);
-    if (Number(c.bind(this.fd, sa, sa.length)) < 0) throw new SyscallError('bind', ['AF_NETLINK'], koffi.errno());
+    this.fd = openNetlink(NETLINK_ROUTE);
   }
 
   close(): void {
@@ -144,12 +147,12 @@ export class Netlink {
   private request(type: number, flags: number, body: Buffer, what: unknown[]): Buffer[] {
     const seq = this.seq++;
     const msg = message(type, flags | NLM_F.REQUEST | NLM_F.ACK, seq, body);
-    if (Number(c.send(this.fd, msg, msg.length, 0)) < 0) throw new SyscallError('send', [NAMES[type]], koffi.errno());
+    if (Number(c.send(this.fd, msg, msg.length, 0)) < 0) throw new SyscallError('send', [NAMES[type]], errno());
     const replies: Buffer[] = [];
     const buf = new Uint8Array(65536);
     for (;;) {
       const n = Number(c.recv(this.fd, buf, buf.length, 0));
-      if (n < 0) throw new SyscallError('recv', [NAMES[type]], koffi.errno());
+      if (n < 0) throw new SyscallError('recv', [NAMES[type]], errno());
       const b = Buffer.from(buf.subarray(0, n));
       for (let off = 0; off + 16 <= n; ) {
         const len = b.readUInt32LE(off);

@@ -4,22 +4,9 @@
 // rtnetlink (netlink.ts), the socket belongs to the network namespace of the thread that
 // created it. Unlike rtnetlink, numbers inside nf_tables attributes are big-endian, and
 // nested attributes carry NLA_F_NESTED.
-import koffi from 'koffi';
-import { SyscallError, lib } from './libc.js';
-import { attr, message, ipv4, parseAttrs } from './netlink.js';
+import { SyscallError, errno, sock as c } from './libc.js';
+import { attr, message, ipv4, parseAttrs, openNetlink, NETLINK_NETFILTER } from './netlink.js';
 
-const c = {
-  socket: lib.func('int socket(int domain, int type, int protocol)'),
-  bind: lib.func('int bind(int fd, const uint8_t *addr, uint32_t len)'),
-  send: lib.func('long send(int fd, const uint8_t *buf, size_t len, int flags)'),
-  recv: lib.func('long recv(int fd, _Out_ uint8_t *buf, size_t len, int flags)'),
-  close: lib.func('int close(int fd)'),
-};
-
-const AF_NETLINK = 16;
-const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0x80000;
-const NETLINK_NETFILTER = 12;
 const MSG_DONTWAIT = 0x40;
 const EAGAIN = 11;
 
@@ -297,15 +284,7 @@ export class Nftables {
 
   /** Opens and binds a NETLINK_NETFILTER socket in the calling thread's network namespace. */
   constructor() {
-    this.fd = Number(c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER));
-    if (this.fd < 0) throw new SyscallError('socket', ['AF_NETLINK', 'SOCK_RAW', 'NETLINK_NETFILTER'], koffi.errno());
-    const sa = Buffer.alloc(12);
-    sa.writeUInt16LE(AF_NETLINK, 0);
-    if (Number(c.bind(this.fd, sa, sa.length)) < 0) {
-      const errno = koffi.errno();
-      this.close();
-      throw new SyscallError('bind', ['AF_NETLINK'], errno);
-    }
+    this.fd = openNetlink(NETLINK_NETFILTER);
   }
 
   close(): void {
@@ -338,16 +317,16 @@ export class Nftables {
 
   private send(msg: Buffer, name: string): void {
     if (this.fd < 0) throw new Error('nftables: socket is closed');
-    if (Number(c.send(this.fd, msg, msg.length, 0)) < 0) throw new SyscallError('send', [name], koffi.errno());
+    if (Number(c.send(this.fd, msg, msg.length, 0)) < 0) throw new SyscallError('send', [name], errno());
   }
 
   /** Read one datagram; null when nothing is waiting (only with MSG_DONTWAIT). */
   private recv(buf: Uint8Array, flags: number, name: string): Buffer | null {
     const n = Number(c.recv(this.fd, buf, buf.length, flags));
     if (n < 0) {
-      const errno = koffi.errno();
-      if (errno === EAGAIN && flags & MSG_DONTWAIT) return null;
-      throw new SyscallError('recv', [name], errno);
+      const e = errno();
+      if (e === EAGAIN && flags & MSG_DONTWAIT) return null;
+      throw new SyscallError('recv', [name], e);
     }
     return Buffer.from(buf.subarray(0, n));
   }

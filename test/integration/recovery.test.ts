@@ -135,6 +135,17 @@ describe('tags', () => {
   });
 });
 
+/** A driver process running `script`; resolves once it printed that it is ready. */
+async function startDriver(script: string) {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  drivers.push(child);
+  await new Promise((res, rej) => {
+    child.stdout!.once('data', res);
+    child.on('exit', (code) => rej(new Error(`driver exited ${code}`)));
+  });
+  return child;
+}
+
 describe('links', () => {
   it('a bridge the project named on the host is deleted by recovery after SIGKILL', async () => {
     const journalDir = path.join(tmp, 'journal-link');
@@ -147,12 +158,7 @@ new Netlink().addBridge(${JSON.stringify(name)});
 console.log('ready');
 setInterval(() => {}, 1000);
 `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    drivers.push(child);
-    await new Promise((res, rej) => {
-      child.stdout!.once('data', res);
-      child.on('exit', (code) => rej(new Error(`driver exited ${code}`)));
-    });
+    const child = await startDriver(script);
     expect(fs.existsSync(`/sys/class/net/${name}`)).toBe(true);
     child.kill('SIGKILL');
     await new Promise((r) => child.on('exit', r));
@@ -175,12 +181,7 @@ nl.setAlias(${JSON.stringify(name)}, 'container-lessons run-a');
 console.log('ready');
 setInterval(() => {}, 1000);
 `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    drivers.push(child);
-    await new Promise((res, rej) => {
-      child.stdout!.once('data', res);
-      child.on('exit', (code) => rej(new Error(`driver exited ${code}`)));
-    });
+    const child = await startDriver(script);
     child.kill('SIGKILL');
     await new Promise((r) => child.on('exit', r));
     // Another workbook replaced the leftover with its own link of the same name.
