@@ -1,4 +1,5 @@
 // The command line: the instructor's and the scripts' interface to every lesson.
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LESSONS, findLesson, type Lesson } from './lessons/index.js';
 import { labFor, readProgress, lockLab, recoverLab, labJournal, type Lab } from './lab.js';
@@ -23,6 +24,10 @@ usage: sudo container-lessons [--unlock-all]      the workbook (a terminal UI)
                                     (all lessons if none given; progress is kept;
                                     --all also removes the root filesystem and progress)
   rootfs                            build the default root filesystem now
+  import <image> [--name N]         import a docker save tarball or an OCI image layout
+                                    (a directory or its tar) into the lab's layer store
+  demo-image [DIR] [--format oci|docker-save]
+                                    write lesson 7's three-layer image, to import
   doctor [--json]                   what this machine offers the lessons
   help                              this text
 
@@ -231,6 +236,34 @@ function cmdDoctor(opts: { json: boolean }, lab: Lab, out: Out): number {
   return report.ok ? 0 : 1;
 }
 
+async function cmdImport(args: string[], opts: { name?: string }, lab: Lab, out: Out): Promise<number> {
+  if (!args[0]) throw new UsageError('import what? a docker save tarball, or an OCI image layout (a directory or a tar of one)');
+  requireRoot('import');
+  await prepareLab(lab, 'import', out, { lock: true });
+  const { importImage, LayerStore } = await import('./core/index.js');
+  const ledger = new Ledger(labJournal(lab));
+  try {
+    const img = await importImage(path.resolve(args[0]), new LayerStore(lab.layers), { name: opts.name, ledger });
+    out.write(`imported ${img.name} (${img.format}, ${img.layers.length} layers) into ${lab.layers}\n`);
+    for (const [i, l] of img.layers.entries()) out.write(`  layer ${i + 1}: ${l.id.slice(0, 12)}  ${l.reused ? 'already there' : 'unpacked'}  (diff ${l.diffId.slice(0, 19)}…)\n`);
+    out.write(`top layer: ${img.top}\n`);
+    return 0;
+  } finally {
+    await ledger.cleanup(); // only half-made pieces of a failed import are in it
+  }
+}
+
+async function cmdDemoImage(args: string[], opts: { format?: string }, lab: Lab, out: Out): Promise<number> {
+  const format = opts.format ?? 'oci';
+  if (format !== 'oci' && format !== 'docker-save') throw new UsageError(`--format is oci or docker-save, not "${format}"`);
+  requireRoot('demo-image');
+  await prepareLab(lab, 'demo-image', out, { lock: true });
+  const { writeDemoImage } = await import('./lessons/07-layers.js');
+  const target = await writeDemoImage(lab, format, args[0] ? path.resolve(args[0]) : undefined);
+  out.write(`wrote ${format === 'oci' ? 'an OCI image layout' : 'a docker save tarball'}: ${target}\nimport it with: container-lessons import ${target}\n`);
+  return 0;
+}
+
 export async function main(argv: string[], out: Out = { color: useColor(), write: (s) => process.stdout.write(s) }): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -238,6 +271,8 @@ export async function main(argv: string[], out: Out = { color: useColor(), write
     strict: true,
     options: {
       json: { type: 'boolean', default: false },
+      name: { type: 'string' },
+      format: { type: 'string', default: 'oci' },
       keep: { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
       'unlock-all': { type: 'boolean', default: false },
@@ -294,6 +329,10 @@ export async function main(argv: string[], out: Out = { color: useColor(), write
       out.write(`${built ? 'built' : 'already there'}: ${lab.rootfs} (${marker.kind}${marker.tools ? `: ${marker.tools.join(' ')}` : ''})\n`);
       return 0;
     }
+    case 'import':
+      return cmdImport(args, values, lab, out);
+    case 'demo-image':
+      return cmdDemoImage(args, values, lab, out);
     default:
       throw new UsageError(`unknown command "${verb}"\n\n${USAGE}`);
   }

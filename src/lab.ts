@@ -47,6 +47,11 @@ export interface Lab {
   ufs: string;
   /** Lesson 3: a file on the host that no container may reach. */
   hostMarker: string;
+  /** Lesson 7: the overlay2-style layer store, the imported images' records, and the
+   * images the lesson writes to import. */
+  layers: string;
+  images: string;
+  imageSrc: string;
 }
 
 export function labFor(env: NodeJS.ProcessEnv = process.env): Lab {
@@ -60,6 +65,9 @@ export function labFor(env: NodeJS.ProcessEnv = process.env): Lab {
     customRootfs: !!env.CONTAINER_LESSONS_ROOTFS,
     ufs: path.join(root, 'ufs'),
     hostMarker: path.join(root, 'host-only.txt'),
+    layers: path.join(root, 'layers'),
+    images: path.join(root, 'images'),
+    imageSrc: path.join(root, 'image-src'),
   };
 }
 

@@ -15,7 +15,7 @@ export const LESSONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.u
 export function placeholders(lab: Lab): Record<string, string> {
   const net = networkPlan();
   return {
-    lab: lab.root, rootfs: lab.rootfs, ufs: lab.ufs, hostMarker: lab.hostMarker,
+    lab: lab.root, rootfs: lab.rootfs, ufs: lab.ufs, hostMarker: lab.hostMarker, layers: lab.layers, images: lab.images, imageSrc: lab.imageSrc,
     bridge: net.bridge, subnet: net.subnet, prefix: String(net.prefix), gateway: net.gateway, addr1: net.address(1), addr2: net.address(2),
   };
 }

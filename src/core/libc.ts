@@ -32,6 +32,8 @@ const c = {
   flock: lib.func('int flock(int fd, int operation)'),
   tcgetpgrp: lib.func('int tcgetpgrp(int fd)'),
   tcsetpgrp: lib.func('int tcsetpgrp(int fd, int pgrp)'),
+  lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const uint8_t *value, size_t size, int flags)'),
+  lgetxattr: lib.func('long lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)'),
   // sighandler_t is a pointer; SIG_DFL and SIG_IGN are the integers 0 and 1.
   signal: lib.func('intptr_t signal(int sig, intptr_t handler)'),
 };
@@ -194,6 +196,24 @@ export function mknod(path: string, mode: number, dev: number): void {
   const AT_FDCWD = -100;
   const nr = syscallNumbers().mknodat;
   check(c.syscall(nr, 'int', AT_FDCWD, 'const char *', path, 'unsigned int', mode, 'unsigned long', dev), 'mknod', [path, '0' + mode.toString(8), dev]);
+}
+
+/** Set an extended attribute on a path (not following a final symlink). */
+export function lsetxattr(path: string, name: string, value: Buffer | string): void {
+  const v = Buffer.from(value);
+  check(c.lsetxattr(path, name, v, v.length, 0), 'lsetxattr', [path, name, v.toString()]);
+}
+
+/** An extended attribute's value, or null when the path does not have it (ENODATA). */
+export function lgetxattr(path: string, name: string): Buffer | null {
+  const buf = Buffer.alloc(256);
+  const n = Number(c.lgetxattr(path, name, buf, buf.length));
+  if (n < 0) {
+    const e = koffi.errno();
+    if (e === 61 /* ENODATA */) return null;
+    throw new SyscallError('lgetxattr', [path, name], e);
+  }
+  return buf.subarray(0, n);
 }
 
 export function chroot(path: string): void {

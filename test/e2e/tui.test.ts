@@ -1,5 +1,5 @@
 // The real workbook in a real terminal: tmux runs `container-lessons`, keys go in with
-// send-keys, the screen comes back with capture-pane. Lessons 1-6 from start to the last
+// send-keys, the screen comes back with capture-pane. Lessons 1-7 from start to the last
 // unlock with real syscalls, one trip into a container shell and back, then quit; the
 // leak guard checks the machine afterwards.
 import { describe, it, expect, afterAll } from 'vitest';
@@ -53,23 +53,23 @@ async function doLesson(n: number, steps: number) {
 }
 
 describe.skipIf(!hasTmux)('the TUI in tmux', () => {
-  it('goes from lesson 1 to lesson 6 passed, with a shell inside a container on the way', async () => {
+  it('goes from lesson 1 to lesson 7 passed, with a shell inside a container on the way', async () => {
     const cmd = `env CONTAINER_LESSONS_HOME=${lab.root} TERM=xterm-256color ${process.execPath} ${BIN}; echo "TUI EXITED $?"; sleep 600`;
     tmux('new-session', '-d', '-s', session, '-x', '90', '-y', '28', cmd);
-    let s = await waitFor(/container-lessons · 1\/6 A union mount with overlayfs/);
+    let s = await waitFor(/container-lessons · 1\/7 A union mount with overlayfs/);
     expect(s).toMatch(/🔒 2/);
 
     s = await doLesson(1, 3);
     expect(s).toMatch(/Lesson 2 is unlocked/);
     keys('Right');
-    await waitFor(/2\/6 A cgroup holds a busy loop/);
+    await waitFor(/2\/7 A cgroup holds a busy loop/);
     s = await doLesson(2, 5);
     expect(s).toMatch(/measured (1[89]|2[0-2])\.\d %/);
     keys('Right');
-    await waitFor(/3\/6 A mount namespace/);
+    await waitFor(/3\/7 A mount namespace/);
     await doLesson(3, 3);
     keys('Right');
-    await waitFor(/4\/6 A PID namespace/);
+    await waitFor(/4\/7 A PID namespace/);
 
     // A shell inside the lesson's container, then back, then check what is running.
     keys('s');
@@ -82,26 +82,30 @@ describe.skipIf(!hasTmux)('the TUI in tmux', () => {
     keys('c');
     s = await waitFor(/Lesson 4 passed/);
     keys('Right');
-    await waitFor(/5\/6 A network namespace/);
+    await waitFor(/5\/7 A network namespace/);
     s = await doLesson(5, 3);
     expect(s).toMatch(/Lesson 6 is unlocked/);
     keys('Right');
-    await waitFor(/6\/6 A network: veth, bridge/);
+    await waitFor(/6\/7 A network: veth, bridge/);
     s = await doLesson(6, 7);
+    expect(s).toMatch(/Lesson 7 is unlocked/);
+    keys('Right');
+    await waitFor(/7\/7 Images are layers/);
+    s = await doLesson(7, 7);
     expect(s).toMatch(/that was the last one/);
 
     keys('q');
     s = await waitFor(/TUI EXITED 0/);
-    expect(s).toMatch(/6 of 6 lessons passed; everything the lessons made was removed/);
-    expect(Object.keys(readProgress(lab).passed).sort()).toEqual(['cgroup-cpu', 'mount-namespace', 'network', 'network-namespace', 'overlay', 'pid-namespace']);
+    expect(s).toMatch(/7 of 7 lessons passed; everything the lessons made was removed/);
+    expect(Object.keys(readProgress(lab).passed).sort()).toEqual(['cgroup-cpu', 'layers', 'mount-namespace', 'network', 'network-namespace', 'overlay', 'pid-namespace']);
   }, 120_000);
 
   it('reopens at the current lesson with progress intact; without a terminal it prints what to run', async () => {
     await stopSession();
     const cmd = `env CONTAINER_LESSONS_HOME=${lab.root} ${process.execPath} ${BIN}; echo "TUI EXITED $?"; sleep 600`;
     tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', cmd);
-    const s = await waitFor(/container-lessons · 6\/6/);
-    expect(s).toMatch(/✔ 1 +✔ 2 +✔ 3 +✔ 4 +✔ 5 +✔ 6/);
+    const s = await waitFor(/container-lessons · 7\/7/);
+    expect(s).toMatch(/✔ 1 +✔ 2 +✔ 3 +✔ 4 +✔ 5 +✔ 6 +✔ 7/);
     keys('C-c');
     await waitFor(/TUI EXITED 0/);
     const r = spawnSync(process.execPath, [BIN], { env: { ...process.env, CONTAINER_LESSONS_HOME: lab.root }, encoding: 'utf8', timeout: 10_000 });
@@ -116,9 +120,9 @@ describe.skipIf(!hasTmux)('the TUI in tmux', () => {
     try {
       const cmd = `env CONTAINER_LESSONS_HOME=${fresh.root} ${process.execPath} ${BIN} --unlock-all; echo "TUI EXITED $?"; sleep 600`;
       tmux('new-session', '-d', '-s', session, '-x', '90', '-y', '28', cmd);
-      await waitFor(/container-lessons · 1\/6/);
+      await waitFor(/container-lessons · 1\/7/);
       keys('2');
-      await waitFor(/2\/6 A cgroup holds a busy loop/);
+      await waitFor(/2\/7 A cgroup holds a busy loop/);
       for (let i = 1; i <= 5; i++) {
         keys('Enter');
         await waitFor(i < 5 ? new RegExp(`Step ${i} done`) : /All steps done/);

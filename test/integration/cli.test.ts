@@ -24,7 +24,7 @@ describe('container-lessons CLI', () => {
     expect(r.code).toBe(0);
     const data = JSON.parse(r.out);
     expect(data.labRoot).toBe(lab.root);
-    expect(data.lessons.map((l: { id: string }) => l.id)).toEqual(['overlay', 'cgroup-cpu', 'mount-namespace', 'pid-namespace', 'network-namespace', 'network']);
+    expect(data.lessons.map((l: { id: string }) => l.id)).toEqual(['overlay', 'cgroup-cpu', 'mount-namespace', 'pid-namespace', 'network-namespace', 'network', 'layers']);
     expect(data.lessons[0].state).toBe('current');
   });
 

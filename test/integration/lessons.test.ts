@@ -57,14 +57,14 @@ afterEach(async () => {
     c.stdin?.end();
     c.kill('SIGKILL');
   }
-  for (const n of [6, 5, 4, 3, 2, 1]) await L(n).reset(lab);
+  for (const n of [7, 6, 5, 4, 3, 2, 1]) await L(n).reset(lab);
 });
 afterAll(async () => {
   expect(leaks(before, snapshot())).toEqual({});
   lab.dispose();
 });
 
-describe.each([1, 2, 3, 4, 5, 6])('lesson %i solved through the core', (n) => {
+describe.each([1, 2, 3, 4, 5, 6, 7])('lesson %i solved through the core', (n) => {
   it('passes every check, records progress, and removes everything', async () => {
     const s0 = snapshot();
     const report = await solveLesson(L(n), lab);

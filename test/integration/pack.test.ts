@@ -25,7 +25,7 @@ describe('the packed package', () => {
     const bin = path.join(installed, '.bin', 'container-lessons');
     const list = spawnSync(bin, ['list', '--json'], { env, encoding: 'utf8' });
     expect(list.status, list.stderr).toBe(0);
-    expect(JSON.parse(list.stdout).lessons).toHaveLength(6);
+    expect(JSON.parse(list.stdout).lessons).toHaveLength(7);
     const show = spawnSync(bin, ['show', '5'], { env, encoding: 'utf8' });
     expect(show.stdout).toMatch(/^# 5\. /m);
     const solve = spawnSync(bin, ['solve', '4', '--json'], { env, encoding: 'utf8' });

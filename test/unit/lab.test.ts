@@ -52,7 +52,7 @@ describe('progress', () => {
 
 describe('lessons', () => {
   it('are found by number or id, in order', () => {
-    expect(LESSONS.map((l) => l.number)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(LESSONS.map((l) => l.number)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(findLesson('3')?.id).toBe('mount-namespace');
     expect(findLesson('PID-namespace')?.number).toBe(4);
     expect(findLesson('9')).toBeUndefined();

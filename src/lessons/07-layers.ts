@@ -1,0 +1,344 @@
+// Lesson 7: images are layers. An image written as an OCI layout and as a `docker save`
+// tarball, imported into a layer store laid out as Docker's overlay2 lays it out; a
+// container's root filesystem made of the image's layers, an init layer and an upper; a
+// container run on it through the same core as lessons 3-6; a write and a deletion landing
+// in upper; and a commit that turns upper alone into a new layer.
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import {
+  LayerStore, createContainerLayers, commitContainer, importImage, writeImage, listImages, mountOverlay, overlayCommand, listWhiteouts,
+  isWhiteout, libc, OPAQUE_XATTR, startContainer, ensureRootfs, procfs, type ContainerFs, type ImportedImage, type Running,
+} from '../core/index.js';
+import { pass, fail, type CheckResult } from '../checks/result.js';
+import type { Lab } from '../lab.js';
+import type { Lesson, LessonContext } from './types.js';
+import { hostShell, inContainer, lines } from './show.js';
+import { IDLE_SHELL } from './container-common.js';
+
+const NS = ['mnt', 'uts', 'ipc', 'pid'] as const;
+const IMAGE = 'web';
+const CONTAINER = 'web1';
+
+/** The demo image: the lesson's root filesystem as the base layer, then an "app" layer and
+ * an "update" layer that deletes a file (a whiteout) and replaces a directory (opaque). */
+function demoLayers(lab: Lab): string[] {
+  const build = path.join(lab.imageSrc, 'build');
+  const app = path.join(build, 'app');
+  const update = path.join(build, 'update');
+  fs.rmSync(build, { recursive: true, force: true });
+  const put = (root: string, rel: string, text: string) => {
+    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    fs.writeFileSync(path.join(root, rel), text);
+  };
+  put(app, 'srv/www/index.html', '<h1>hello from the app layer</h1>\n');
+  put(app, 'srv/www/old.html', 'an old page\n');
+  put(app, 'srv/data/a.txt', 'data from the app layer\n');
+  put(update, 'srv/www/.wh.old.html', ''); // OCI whiteout: old.html is deleted
+  put(update, 'srv/data/.wh..wh..opq', ''); // OCI opaque marker: hide the data below
+  put(update, 'srv/data/b.txt', 'data from the update layer\n');
+  put(update, 'etc/motd', 'built in layers by container-lessons\n');
+  // Fixed times, as reproducible builds do: the same files give the same layer digest,
+  // so a second image built from them shares the layer instead of unpacking it again.
+  const fixed = new Date('2024-01-01T00:00:00Z');
+  const settle = (p: string) => {
+    if (fs.lstatSync(p).isDirectory()) for (const n of fs.readdirSync(p)) settle(path.join(p, n));
+    fs.utimesSync(p, fixed, fixed);
+  };
+  settle(build);
+  return [lab.rootfs, app, update];
+}
+
+/** The demo image as a learner gets it from `container-lessons demo-image`. */
+export async function writeDemoImage(lab: Lab, format: 'oci' | 'docker-save', target?: string): Promise<string> {
+  ensureRootfs(lab.rootfs, undefined, { build: !lab.customRootfs });
+  const to = target ?? (format === 'oci' ? ociDir(lab) : saveTar(lab));
+  await writeImage(to, demoLayers(lab), { format, name: `${IMAGE}:1` });
+  return to;
+}
+
+const ociDir = (lab: Lab) => path.join(lab.imageSrc, 'web-oci');
+const saveTar = (lab: Lab) => path.join(lab.imageSrc, 'web-debug.tar');
+const store = (lab: Lab) => new LayerStore(lab.layers);
+const short = (id: string) => id.slice(0, 12);
+
+function storeTree(s: LayerStore, ids: string[]): string {
+  return ids
+    .map((id) => {
+      const i = s.info(id);
+      return `${short(id)}…/  link=${i.link}  lower=${i.lower.length ? i.lower.map((l) => l.slice(0, 9) + '…').join(':') : '(none: the base layer)'}`;
+    })
+    .join('\n');
+}
+
+export const layersLesson: Lesson = {
+  id: 'layers',
+  number: 7,
+  title: 'Images are layers: overlay2, init layer, commit',
+  file: '07-layers.md',
+  steps: [
+    {
+      title: 'An image to start from: three layers, written as an OCI image layout',
+      commands: (lab) => [`container-lessons demo-image ${ociDir(lab)}   # or: docker save busybox -o busybox.tar`, `cat ${ociDir(lab)}/index.json`, `ls ${ociDir(lab)}/blobs/sha256`],
+      async run(ctx) {
+        ensureRootfs(ctx.lab.rootfs, ctx.ledger, { build: !ctx.lab.customRootfs });
+        fs.rmSync(ctx.lab.imageSrc, { recursive: true, force: true });
+        ctx.ledger.add({ kind: 'file', path: ctx.lab.imageSrc });
+        await writeImage(ociDir(ctx.lab), demoLayers(ctx.lab), { format: 'oci', name: `${IMAGE}:1` });
+        return lines(
+          `base layer: ${ctx.lab.rootfs}; app layer: /srv/www, /srv/data; update layer: deletes /srv/www/old.html (.wh.old.html), replaces /srv/data (.wh..wh..opq), adds /etc/motd`,
+          await hostShell(`ls ${ociDir(ctx.lab)} ${ociDir(ctx.lab)}/blobs/sha256 | cut -c1-80`),
+        );
+      },
+    },
+    {
+      title: 'Import it: one directory per layer, with diff/, link, lower, and short links in l/',
+      commands: (lab) => [`container-lessons import ${ociDir(lab)}`, `ls ${lab.layers} ${lab.layers}/l`, `cat ${lab.layers}/<id>/link ${lab.layers}/<id>/lower`],
+      async run(ctx) {
+        const s = store(ctx.lab);
+        if (s.ensure()) ctx.ledger.add({ kind: 'file', path: ctx.lab.layers });
+        if (!fs.existsSync(ctx.lab.images)) ctx.ledger.add({ kind: 'file', path: ctx.lab.images });
+        const img = await importImage(ociDir(ctx.lab), s, { name: IMAGE, ledger: ctx.ledger });
+        ctx.state.set('image', img);
+        const top = img.layers[img.layers.length - 1];
+        return lines(
+          ...img.layers.map((l, i) => `layer ${i + 1}: ${l.diffId.slice(0, 19)}… verified, unpacked into ${short(l.id)}…/diff`),
+          storeTree(s, img.layers.map((l) => l.id)),
+          await hostShell(`ls -l ${ctx.lab.layers}/l | tail -n +2 | sed 's/.* \\([A-Z0-9]*\\) -> /\\1 -> /'`),
+          `# the update layer's whiteouts became overlayfs ones in ${short(top.id)}…/diff:`,
+          ...listWhiteouts(path.join(ctx.lab.layers, top.id, 'diff')).map((w) => `c 0/0  ${w.path}`),
+          `opaque: srv/data (${OPAQUE_XATTR}=${libc.lgetxattr(path.join(ctx.lab.layers, top.id, 'diff', 'srv/data'), OPAQUE_XATTR)?.toString() ?? 'missing'})`,
+        );
+      },
+    },
+    {
+      title: 'A second image that shares layers is not unpacked again',
+      commands: (lab) => [`container-lessons import ${saveTar(lab)}   # a docker save tarball`],
+      async run(ctx) {
+        const [base, app] = demoLayers(ctx.lab);
+        const debug = path.join(ctx.lab.imageSrc, 'debug-layer');
+        fs.mkdirSync(path.join(debug, 'etc'), { recursive: true });
+        fs.writeFileSync(path.join(debug, 'etc', 'debug'), 'on\n');
+        await writeImage(saveTar(ctx.lab), [base, app, debug], { format: 'docker-save', name: `${IMAGE}-debug:1` });
+        const img = await importImage(saveTar(ctx.lab), store(ctx.lab), { name: `${IMAGE}-debug`, ledger: ctx.ledger });
+        return lines(...img.layers.map((l, i) => `layer ${i + 1}: ${short(l.id)}… ${l.reused ? 'already in the store: shared, not unpacked again' : 'new: unpacked'}`), `# layers are keyed by chain id: the same layers in the same order are the same directory`);
+      },
+    },
+    {
+      title: 'A container\'s root filesystem: an init layer and an upper layer on top of the image',
+      commands: (lab) => [
+        `cd ${lab.layers}; TOP=<the image's top layer: "top" in ${lab.images}/${IMAGE}.json>`,
+        `mkdir -p ${CONTAINER}-init/diff/etc ${CONTAINER}/diff ${CONTAINER}/work ${CONTAINER}/merged`,
+        `echo ${CONTAINER} > ${CONTAINER}-init/diff/etc/hostname   # and etc/hosts, etc/resolv.conf`,
+        `LOWER=$PWD/l/$(cat $TOP/link):$(sed "s#l/#$PWD/l/#g" $TOP/lower)   # the image, top first`,
+        `mount -t overlay overlay -o lowerdir=$PWD/${CONTAINER}-init/diff:$LOWER,upperdir=$PWD/${CONTAINER}/diff,workdir=$PWD/${CONTAINER}/work $PWD/${CONTAINER}/merged`,
+      ],
+      async run(ctx) {
+        const img = ctx.state.get('image') as ImportedImage;
+        const s = store(ctx.lab);
+        const marker = JSON.stringify({ id: randomUUID(), kind: 'container', created: new Date().toISOString() });
+        const c = await createContainerLayers(s, img.top, CONTAINER, { hostname: CONTAINER, marker, ledger: ctx.ledger });
+        const spec = { lowers: c.lowers, upper: c.upper, work: c.work, merged: c.merged };
+        mountOverlay(spec, ctx.ledger);
+        ctx.state.set('fs', c);
+        const m = procfs.readMountinfo().find((x) => x.mountPoint === c.merged);
+        return lines(
+          `init layer ${CONTAINER}-init: etc/hostname, etc/hosts, etc/resolv.conf for this container only`,
+          `# ${overlayCommand(spec)}`.replace(new RegExp(ctx.lab.layers.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g'), '$L'),
+          `# ($L = ${ctx.lab.layers}; lowerdir: the init layer first, then the image from its top layer down)`,
+          m ? `# mountinfo: ${m.fstype} ${m.superOptions.length > 160 ? m.superOptions.slice(0, 160) + '…' : m.superOptions}` : '',
+        );
+      },
+    },
+    {
+      title: 'Run a container from the image, through the same core as lessons 3-6',
+      commands: (lab) => [`unshare --mount --uts --ipc --pid --fork --mount-proc=${lab.layers}/${CONTAINER}/merged/proc chroot ${lab.layers}/${CONTAINER}/merged sh`],
+      async run(ctx) {
+        const c = ctx.state.get('fs') as ContainerFs;
+        const r = await startContainer({ rootfs: c.merged, namespaces: [...NS], argv: IDLE_SHELL, hostname: CONTAINER, mountProc: true, detach: ctx.keep }, ctx.ledger);
+        ctx.state.set('container', r);
+        return lines(`container started on ${c.merged}, host pid ${r.pid}`, await inContainer(r, [...NS], 'hostname; cat /etc/motd; ls /srv/www /srv/data'));
+      },
+    },
+    {
+      title: 'Write and delete inside: both land in the upper layer',
+      commands: (lab) => ["echo 'made in the container' > /srv/www/new.html; rm /srv/www/index.html   # inside", `ls -l ${lab.layers}/${CONTAINER}/diff/srv/www`],
+      async run(ctx) {
+        const c = ctx.state.get('fs') as ContainerFs;
+        const r = ctx.state.get('container') as Running;
+        const out = await inContainer(r, [...NS], "echo 'made in the container' > /srv/www/new.html; rm /srv/www/index.html; ls /srv/www");
+        return lines(out, `# upper (${CONTAINER}/diff) now holds:`, ...walkUpper(c.upper));
+      },
+    },
+    {
+      title: 'Commit: the upper layer alone becomes a new layer; the init layer stays out',
+      commands: (lab) => [`mkdir -p ${lab.layers}/<new id>/diff && cp -a ${lab.layers}/${CONTAINER}/diff/. ${lab.layers}/<new id>/diff/`, 'echo <short id> > link; echo l/<top link>:... > lower; ln -s ../<new id>/diff l/<short id>'],
+      async run(ctx) {
+        const c = ctx.state.get('fs') as ContainerFs;
+        const s = store(ctx.lab);
+        const layer = await commitContainer(s, c, `${CONTAINER}-commit-${Date.now().toString(36)}`, ctx.ledger);
+        const hasInit = fs.existsSync(path.join(layer.diff, 'etc', 'hostname'));
+        return lines(`new layer ${layer.id}: link=${layer.link}, lower=${layer.lower.length} layers (the image's)`, ...walkUpper(layer.diff), hasInit ? 'etc/hostname came along: wrong' : '# no etc/hostname, etc/hosts, etc/resolv.conf: those were in the init layer');
+      },
+    },
+  ],
+
+  async check(lab) {
+    return checkLayers(lab);
+  },
+
+  hint: (lab) => `Import an image (container-lessons import ${ociDir(lab)}), make ${CONTAINER}-init and ${CONTAINER} layers in ${lab.layers}, mount them with the init layer first in lowerdir, then delete a file in merged.`,
+
+  async reset(lab) {
+    const removed: string[] = [];
+    // Containers on a merged dir of the store: end them before unmounting.
+    for (const pid of procfs.listPids()) {
+      try {
+        if (fs.readlinkSync(`/proc/${pid}/root`).startsWith(lab.layers + '/')) {
+          process.kill(pid, 'SIGKILL');
+          removed.push(`process ${pid} (${procfs.comm(pid)})`);
+        }
+      } catch {
+        /* gone, or not ours to read */
+      }
+    }
+    const { unmount } = await import('../core/index.js');
+    for (const m of procfs.readMountinfo().reverse()) {
+      if (m.mountPoint.startsWith(lab.layers + '/')) {
+        unmount(m.mountPoint);
+        removed.push(`mount ${m.mountPoint}`);
+      }
+    }
+    for (const p of [lab.layers, lab.images, lab.imageSrc]) {
+      if (fs.existsSync(p)) {
+        fs.rmSync(p, { recursive: true, force: true });
+        removed.push(p);
+      }
+    }
+    return removed;
+  },
+
+  async shell(ctx: LessonContext) {
+    return { kind: 'host', cwd: fs.existsSync(ctx.lab.layers) ? ctx.lab.layers : ctx.lab.root, title: `a shell on the host in ${fs.existsSync(ctx.lab.layers) ? ctx.lab.layers : ctx.lab.root}` };
+  },
+};
+
+function walkUpper(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of fs.readdirSync(dir).sort()) {
+      const full = path.join(dir, name);
+      const st = fs.lstatSync(full);
+      const rel = path.relative(root, full);
+      if (isWhiteout(st)) out.push(`c 0/0  ${rel}   (whiteout: deleted)`);
+      else if (st.isDirectory()) walk(full);
+      else out.push(`       ${rel}`);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** Overlay mounts whose upper layer lives in the store: the learner's containers. */
+function containerMounts(lab: Lab) {
+  const opt = (m: procfs.MountInfo, k: string) => m.superOptions.split(',').find((o) => o.startsWith(`${k}=`))?.slice(k.length + 1);
+  return procfs
+    .readMountinfo()
+    .filter((m) => m.fstype === 'overlay' && (opt(m, 'upperdir') ?? '').startsWith(lab.layers + '/'))
+    .map((m) => ({ m, lowers: (opt(m, 'lowerdir') ?? '').split(':').filter(Boolean), upper: opt(m, 'upperdir')! }));
+}
+
+export async function checkLayers(lab: Lab): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  const s = store(lab);
+  const ids = s.ids();
+  // 1. The store's layout.
+  if (!ids.length) {
+    results.push(fail('a layer store laid out like overlay2', `${lab.layers} holds no layer (a directory with diff/ and link)`, `import an image: container-lessons import ${ociDir(lab)} (container-lessons demo-image ${ociDir(lab)} writes one)`, [lab.layers]));
+    return results;
+  }
+  const broken: string[] = [];
+  for (const id of ids) {
+    const i = s.info(id);
+    if (s.resolveLink(`l/${i.link}`) !== id) broken.push(`l/${i.link} does not point at ${id}/diff`);
+    for (const e of i.lower) if (!s.resolveLink(e)) broken.push(`${id}/lower names ${e}, which is not a link to a layer`);
+  }
+  if (broken.length) {
+    results.push(fail('a layer store laid out like overlay2', broken.slice(0, 3).join('; '), 'each layer needs link (its short id), l/<short id> -> ../<id>/diff, and lower listing the short links below it, nearest first', [lab.layers]));
+    return results;
+  }
+  results.push(pass('a layer store laid out like overlay2', `${ids.length} layers, each with diff/, link and l/<short id>; lower files name existing links`, [lab.layers, `${lab.layers}/l`]));
+
+  // 2. An image and its chain.
+  const images = listImages(s).filter((im) => im.layers.every((l) => s.has(l.replace(/^sha256:/, ''))));
+  if (!images.length) {
+    results.push(fail('an image in the store', `no image record in ${lab.images} whose layers are all in the store`, `container-lessons import ${ociDir(lab)}`, [lab.images]));
+    return results;
+  }
+  results.push(pass('an image in the store', images.map((im) => `${im.name} (${im.layers.length} layers)`).join(', '), [lab.images]));
+
+  // 3. A container's mount: init layer first, then an image's layers, top first.
+  const mounts = containerMounts(lab);
+  const mi = '/proc/self/mountinfo';
+  if (!mounts.length) {
+    results.push(fail('a container mounted from an image', `no overlay mount has its upperdir in ${lab.layers}`, `make the ${CONTAINER}-init and ${CONTAINER} layers and mount them (see the steps), or run container-lessons solve 7 --keep to look at one`, [mi]));
+    return results;
+  }
+  const layerOf = (p: string) => {
+    try {
+      const real = fs.realpathSync(p);
+      return path.dirname(real) && path.basename(real) === 'diff' && path.dirname(path.dirname(real)) === fs.realpathSync(lab.layers) ? path.basename(path.dirname(real)) : null;
+    } catch {
+      return null;
+    }
+  };
+  let judged: CheckResult | null = null;
+  let chosen: (typeof mounts)[number] | null = null;
+  let imageOf: (typeof images)[number] | null = null;
+  for (const mt of mounts) {
+    const layers = mt.lowers.map(layerOf);
+    const [first, ...rest] = layers;
+    const im = images.find((x) => x.layers.length === rest.length && [...x.layers].reverse().every((l, k) => l.replace(/^sha256:/, '') === rest[k]));
+    const initOk = !!first && fs.existsSync(path.join(lab.layers, first, 'diff', 'etc', 'hostname'));
+    if (im && initOk) {
+      chosen = mt;
+      imageOf = im;
+      judged = pass('a container mounted from an image', `${mt.m.mountPoint}: lowerdir = ${first} (init: etc/hostname, hosts, resolv.conf), then ${im.name}'s ${rest.length} layers top first; upperdir ${path.relative(lab.layers, mt.upper)}`, [mi]);
+      break;
+    }
+    const expected = images[0];
+    judged = fail(
+      'a container mounted from an image',
+      !first
+        ? `${mt.m.mountPoint}: lowerdir ${mt.lowers[0]} is not a layer of ${lab.layers}`
+        : !initOk
+          ? `${mt.m.mountPoint}: the first lowerdir (${first}) is not an init layer: it has no etc/hostname`
+          : `${mt.m.mountPoint}: below the init layer, lowerdir lists ${rest.map((r) => (r ? short(r) : '?')).join(':')}, not an image's layers top first (${expected.name}: ${[...expected.layers].reverse().map((l) => short(l.replace(/^sha256:/, ''))).join(':')})`,
+      'lowerdir= lists the top layer first: the init layer, then the image from its top layer down to the base (cat <top>/lower gives the order)',
+      [mi],
+    );
+    chosen = mt;
+  }
+  results.push(judged!);
+  if (!imageOf || !chosen) return results;
+
+  // 4. What a learner sees in merged: the image's whiteouts hide the files below them.
+  const merged = chosen.m.mountPoint;
+  const hidden: string[] = [];
+  for (const l of imageOf.layers) for (const w of listWhiteouts(path.join(lab.layers, l.replace(/^sha256:/, ''), 'diff'))) hidden.push(w.path);
+  const leaked = hidden.filter((h) => fs.existsSync(path.join(merged, h)));
+  results.push(
+    leaked.length
+      ? fail('merged shows what the layers say', `${leaked.join(', ')} should be hidden by a whiteout in the image but is visible in merged`, 'a whiteout only hides what lies below it: check the lowerdir order', [merged])
+      : pass('merged shows what the layers say', `${hidden.length ? `${hidden.join(', ')} deleted by a layer above: not in merged` : 'the image deletes nothing'}; ${fs.readdirSync(merged).length} entries at /`, [merged]),
+  );
+
+  // 5. A deletion in the container: a whiteout in upper.
+  const outs = listWhiteouts(chosen.upper).filter((w) => !fs.existsSync(path.join(merged, w.path)));
+  results.push(
+    outs.length
+      ? pass('a deletion is a whiteout in upper', `${outs.map((w) => w.path).join(', ')}: character device 0/0 in ${path.relative(lab.layers, chosen.upper)}, gone from merged`, [chosen.upper])
+      : fail('a deletion is a whiteout in upper', `${path.relative(lab.layers, chosen.upper)} has no whiteout yet`, `delete a file of the image through merged (rm ${merged}/srv/www/index.html, or inside the container) and look at upper again`, [chosen.upper]),
+  );
+  return results;
+}

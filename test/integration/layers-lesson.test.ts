@@ -1,0 +1,136 @@
+// Lesson 7 by hand (mkdir, echo, mount(8), rm through merged, as the steps spell it out),
+// in wrong states that must fail with a hint, and the commit through the core. Nothing
+// may be left behind.
+import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { findLesson, type Lesson } from '../../src/lessons/index.js';
+import { writeDemoImage } from '../../src/lessons/07-layers.js';
+import { ensureRootfs, LayerStore, importImage, createContainerLayers, commitContainer, mountOverlay, listWhiteouts, Ledger, isWhiteout } from '../../src/core/index.js';
+import type { CheckResult } from '../../src/checks/result.js';
+import { tempLab } from '../support/lab.js';
+import { snapshot, leaks } from '../support/kernel-state.js';
+
+const lab = tempLab('cl-layers-');
+const lesson = findLesson('7') as Lesson;
+const sh = (script: string, cwd?: string) => execFileSync('/bin/bash', ['-c', script], { cwd, encoding: 'utf8' });
+const firstFail = (checks: CheckResult[]) => {
+  const f = checks.find((c) => c.status === 'fail');
+  if (!f) throw new Error(`expected a failing check, all passed: ${checks.map((c) => c.title).join(' | ')}`);
+  return f;
+};
+
+let before: ReturnType<typeof snapshot>;
+let top: string;
+beforeAll(async () => {
+  ensureRootfs(lab.rootfs);
+  before = snapshot();
+});
+afterEach(async () => {
+  await lesson.reset(lab);
+});
+afterAll(async () => {
+  expect(leaks(before, snapshot())).toEqual({});
+  lab.dispose();
+});
+
+async function imported(): Promise<string> {
+  const src = await writeDemoImage(lab, 'oci');
+  const img = await importImage(src, new LayerStore(lab.layers), { name: 'web' });
+  top = img.top;
+  return top;
+}
+
+/** The step's commands, typed as a learner would, with the image's order read from the store. */
+function mountByHand(order: 'right' | 'swapped' | 'no-init') {
+  const L = lab.layers;
+  sh(`mkdir -p web1-init/diff/etc web1/diff web1/work web1/merged && echo web1 > web1-init/diff/etc/hostname`, L);
+  const image = `$PWD/l/$(cat ${top}/link):$(sed "s#l/#$PWD/l/#g" ${top}/lower)`;
+  const lower = order === 'right' ? `$PWD/web1-init/diff:${image}` : order === 'no-init' ? image : `$PWD/web1-init/diff:$(echo ${image} | tr ':' '\\n' | tac | paste -sd:)`;
+  sh(`mount -t overlay overlay -o lowerdir=${lower},upperdir=$PWD/web1/diff,workdir=$PWD/web1/work $PWD/web1/merged`, L);
+  return path.join(L, 'web1', 'merged');
+}
+
+describe('lesson 7 by hand', () => {
+  it('import, then the init and upper layers and the mount with mount(8), then rm through merged: passes', async () => {
+    await imported();
+    let f = firstFail(await lesson.check(lab));
+    expect(f.title).toBe('a container mounted from an image');
+    expect(f.hint).toMatch(/make the web1-init and web1 layers/);
+    const merged = mountByHand('right');
+    // The image's own whiteout and opaque directory, seen through the mount.
+    expect(fs.existsSync(path.join(merged, 'srv/www/old.html'))).toBe(false);
+    expect(fs.readdirSync(path.join(merged, 'srv/data'))).toEqual(['b.txt']);
+    expect(fs.readFileSync(path.join(merged, 'etc/hostname'), 'utf8')).toBe('web1\n');
+    f = firstFail(await lesson.check(lab));
+    expect(f.title).toBe('a deletion is a whiteout in upper');
+    sh(`rm ${merged}/srv/www/index.html`);
+    const checks = await lesson.check(lab);
+    expect(checks.filter((c) => c.status === 'fail')).toEqual([]);
+    expect(checks.map((c) => c.title)).toEqual([
+      'a layer store laid out like overlay2',
+      'an image in the store',
+      'a container mounted from an image',
+      'merged shows what the layers say',
+      'a deletion is a whiteout in upper',
+    ]);
+    expect(checks[4].reason).toMatch(/srv\/www\/index\.html: character device 0\/0/);
+  });
+
+  it('the image below the init layer in the wrong order: fails and says top first', async () => {
+    await imported();
+    mountByHand('swapped');
+    const f = firstFail(await lesson.check(lab));
+    expect(f.title).toBe('a container mounted from an image');
+    expect(f.reason).toMatch(/not an image's layers top first/);
+    expect(f.hint).toMatch(/lists the top layer first/);
+  });
+
+  it('no init layer: fails', async () => {
+    await imported();
+    mountByHand('no-init');
+    const f = firstFail(await lesson.check(lab));
+    expect(f.reason).toMatch(/is not an init layer: it has no etc\/hostname/);
+  });
+
+  it('a broken short link in the store: fails with the layout to fix', async () => {
+    await imported();
+    const link = new LayerStore(lab.layers).info(top).link;
+    fs.rmSync(path.join(lab.layers, 'l', link));
+    const f = firstFail(await lesson.check(lab));
+    expect(f.title).toBe('a layer store laid out like overlay2');
+    expect(f.reason).toMatch(new RegExp(`l/${link} does not point at ${top}/diff`));
+  });
+
+  it('nothing imported: fails with the import command', async () => {
+    const f = firstFail(await lesson.check(lab));
+    expect(f.title).toBe('a layer store laid out like overlay2');
+    expect(f.hint).toMatch(/container-lessons import/);
+  });
+});
+
+describe('a container\'s layers through the core', () => {
+  it('init and upper on the image; a commit holds upper alone, with its whiteout and owner, and no init files', async () => {
+    await imported();
+    const store = new LayerStore(lab.layers);
+    const ledger = new Ledger();
+    try {
+      const c = await createContainerLayers(store, top, 'c1', { hostname: 'c1', ledger });
+      expect(c.lowers[0]).toBe(path.join(lab.layers, 'l', store.info('c1-init').link));
+      expect(store.info('c1').lower[0]).toBe(`l/${store.info('c1-init').link}`);
+      mountOverlay({ lowers: c.lowers, upper: c.upper, work: c.work, merged: c.merged }, ledger);
+      fs.writeFileSync(path.join(c.merged, 'srv/www/new.html'), 'new\n');
+      fs.chownSync(path.join(c.merged, 'srv/www/new.html'), 1000, 1000);
+      fs.rmSync(path.join(c.merged, 'srv/www/index.html'));
+      const layer = await commitContainer(store, c, 'c1-commit');
+      expect(layer.lower[0]).toBe(`l/${store.info(top).link}`);
+      expect(fs.existsSync(path.join(layer.diff, 'etc/hostname'))).toBe(false);
+      expect(fs.statSync(path.join(layer.diff, 'srv/www/new.html')).uid).toBe(1000);
+      expect(isWhiteout(fs.lstatSync(path.join(layer.diff, 'srv/www/index.html')))).toBe(true);
+      expect(listWhiteouts(layer.diff).map((w) => w.path)).toEqual(['srv/www/index.html']);
+    } finally {
+      expect(await ledger.cleanup()).toEqual([]);
+    }
+  });
+});
