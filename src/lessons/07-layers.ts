@@ -93,7 +93,7 @@ export const layersLesson: Lesson = {
     },
     {
       title: 'Import it: one directory per layer, with diff/, link, lower, and short links in l/',
-      commands: (lab) => [`container-lessons import ${ociDir(lab)}`, `ls ${lab.layers} ${lab.layers}/l`, `cat ${lab.layers}/<id>/link ${lab.layers}/<id>/lower`],
+      commands: (lab) => [`container-lessons import ${ociDir(lab)} --name ${IMAGE}`, `ls ${lab.layers} ${lab.layers}/l`, `cat ${lab.layers}/<id>/link ${lab.layers}/<id>/lower`],
       async run(ctx) {
         const s = store(ctx.lab);
         if (s.ensure()) ctx.ledger.add({ kind: 'file', path: ctx.lab.layers });
@@ -113,7 +113,7 @@ export const layersLesson: Lesson = {
     },
     {
       title: 'A second image that shares layers is not unpacked again',
-      commands: (lab) => [`container-lessons import ${saveTar(lab)}   # a docker save tarball`],
+      commands: (lab) => [`container-lessons import ${saveTar(lab)} --name ${IMAGE}-debug   # a docker save tarball`],
       async run(ctx) {
         const [base, app] = demoLayers(ctx.lab);
         const debug = path.join(ctx.lab.imageSrc, 'debug-layer');
@@ -187,7 +187,7 @@ export const layersLesson: Lesson = {
     return checkLayers(lab);
   },
 
-  hint: (lab) => `Import an image (container-lessons import ${ociDir(lab)}), make ${CONTAINER}-init and ${CONTAINER} layers in ${lab.layers}, mount them with the init layer first in lowerdir, then delete a file in merged.`,
+  hint: (lab) => `Import an image (container-lessons demo-image, then container-lessons import ${ociDir(lab)} --name ${IMAGE}), make ${CONTAINER}-init and ${CONTAINER} layers in ${lab.layers}, mount them with the init layer first in lowerdir, then delete a file in merged.`,
 
   async reset(lab) {
     const removed: string[] = [];
@@ -254,7 +254,7 @@ export async function checkLayers(lab: Lab): Promise<CheckResult[]> {
   const ids = s.ids();
   // 1. The store's layout.
   if (!ids.length) {
-    results.push(fail('a layer store laid out like overlay2', `${lab.layers} holds no layer (a directory with diff/ and link)`, `import an image: container-lessons import ${ociDir(lab)} (container-lessons demo-image ${ociDir(lab)} writes one)`, [lab.layers]));
+    results.push(fail('a layer store laid out like overlay2', `${lab.layers} holds no layer (a directory with diff/ and link)`, `write the lesson's image and import it: container-lessons demo-image; container-lessons import ${ociDir(lab)} --name ${IMAGE}`, [lab.layers]));
     return results;
   }
   const broken: string[] = [];
@@ -272,7 +272,7 @@ export async function checkLayers(lab: Lab): Promise<CheckResult[]> {
   // 2. An image and its chain.
   const images = listImages(s).filter((im) => im.layers.every((l) => s.has(l.replace(/^sha256:/, ''))));
   if (!images.length) {
-    results.push(fail('an image in the store', `no image record in ${lab.images} whose layers are all in the store`, `container-lessons import ${ociDir(lab)}`, [lab.images]));
+    results.push(fail('an image in the store', `no image record in ${lab.images} whose layers are all in the store`, `container-lessons import ${ociDir(lab)} --name ${IMAGE}`, [lab.images]));
     return results;
   }
   results.push(pass('an image in the store', images.map((im) => `${im.name} (${im.layers.length} layers)`).join(', '), [lab.images]));

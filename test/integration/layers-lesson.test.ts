@@ -4,7 +4,7 @@
 import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { findLesson, type Lesson } from '../../src/lessons/index.js';
 import { writeDemoImage } from '../../src/lessons/07-layers.js';
 import { ensureRootfs, LayerStore, importImage, createContainerLayers, commitContainer, mountOverlay, listWhiteouts, Ledger, isWhiteout } from '../../src/core/index.js';
@@ -132,5 +132,42 @@ describe('a container\'s layers through the core', () => {
     } finally {
       expect(await ledger.cleanup()).toEqual([]);
     }
+  });
+});
+
+describe('import and demo-image on the command line', () => {
+  const BIN = new URL('../../bin/container-lessons.js', import.meta.url).pathname;
+  const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, CONTAINER_LESSONS_HOME: lab.root }, encoding: 'utf8' });
+
+  it('writes the demo image in both forms and imports them; the second import shares the layers', () => {
+    const oci = cli('demo-image');
+    expect(oci.status, oci.stderr).toBe(0);
+    expect(oci.stdout).toMatch(/wrote an OCI image layout: .*image-src\/web-oci/);
+    const first = cli('import', path.join(lab.imageSrc, 'web-oci'));
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/imported web_1|imported web:1|imported web/);
+    expect(first.stdout.match(/unpacked/g)).toHaveLength(3);
+    const tarPath = path.join(lab.root, 'web.tar');
+    expect(cli('demo-image', tarPath, '--format', 'docker-save').status).toBe(0);
+    const second = cli('import', tarPath, '--name', 'again');
+    expect(second.status, second.stderr).toBe(0);
+    expect(second.stdout.match(/already there/g)).toHaveLength(3);
+  });
+
+  it('bad input: a missing file, a file that is no image, an unknown format: a message, no trace, nothing half-made', () => {
+    const missing = cli('import', path.join(lab.root, 'nope.tar'));
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/^container-lessons: .*nope\.tar/m);
+    expect(missing.stderr).toMatch(/^hint: /m);
+    const junk = path.join(lab.root, 'junk.tar');
+    fs.writeFileSync(junk, 'this is not a tarball\n'.repeat(100));
+    const notImage = cli('import', junk);
+    expect(notImage.status).toBe(1);
+    expect(notImage.stderr).toMatch(/^hint: /m);
+    for (const r of [missing, notImage]) expect(r.stderr).not.toMatch(/\n\s+at .*\.js:\d+/);
+    expect(fs.existsSync(lab.layers) ? fs.readdirSync(lab.layers).filter((n) => n.startsWith('.')) : []).toEqual([]);
+    const fmt = cli('demo-image', '--format', 'zip');
+    expect(fmt.status).toBe(2);
+    expect(fmt.stderr).toMatch(/--format is oci or docker-save/);
   });
 });
