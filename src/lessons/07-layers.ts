@@ -8,7 +8,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import {
   LayerStore, createContainerLayers, commitContainer, importImage, writeImage, listImages, mountOverlay, overlayCommand, listWhiteouts,
-  isWhiteout, libc, OPAQUE_XATTR, startContainer, ensureRootfs, procfs, type ContainerFs, type ImportedImage, type Running,
+  isWhiteout, libc, unmount, OPAQUE_XATTR, startContainer, ensureRootfs, procfs, type ContainerFs, type ImportedImage, type Running,
 } from '../core/index.js';
 import { pass, fail, type CheckResult } from '../checks/result.js';
 import type { Lab } from '../lab.js';
@@ -202,7 +202,6 @@ export const layersLesson: Lesson = {
         /* gone, or not ours to read */
       }
     }
-    const { unmount } = await import('../core/index.js');
     for (const m of procfs.readMountinfo().reverse()) {
       if (m.mountPoint.startsWith(lab.layers + '/')) {
         unmount(m.mountPoint);
@@ -284,10 +283,12 @@ export async function checkLayers(lab: Lab): Promise<CheckResult[]> {
     results.push(fail('a container mounted from an image', `no overlay mount has its upperdir in ${lab.layers}`, `make the ${CONTAINER}-init and ${CONTAINER} layers and mount them (see the steps), or run container-lessons solve 7 --keep to look at one`, [mi]));
     return results;
   }
+  // A lowerdir entry (through l/<short> or not) names a layer when it resolves to <store>/<id>/diff.
+  const storeReal = fs.realpathSync(lab.layers);
   const layerOf = (p: string) => {
     try {
       const real = fs.realpathSync(p);
-      return path.dirname(real) && path.basename(real) === 'diff' && path.dirname(path.dirname(real)) === fs.realpathSync(lab.layers) ? path.basename(path.dirname(real)) : null;
+      return path.basename(real) === 'diff' && path.dirname(path.dirname(real)) === storeReal ? path.basename(path.dirname(real)) : null;
     } catch {
       return null;
     }
