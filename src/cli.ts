@@ -24,6 +24,10 @@ usage: sudo container-lessons [--unlock-all]      the workbook (a terminal UI)
                                     (all lessons if none given; progress is kept;
                                     --all also removes the root filesystem and progress)
   rootfs                            build the default root filesystem now
+  run [--rootfs DIR] [--hostname H] [--cpus 0.2] -- CMD [ARG...]
+                                    your own docker run: CMD in new mount, UTS, IPC,
+                                    network and PID namespaces on the rootfs (the lab's
+                                    by default), with its own /proc; exits with CMD's code
   import <image> [--name N]         import a docker save tarball or an OCI image layout
                                     (a directory or its tar) into the lab's layer store
   demo-image [DIR] [--format oci|docker-save]
@@ -236,6 +240,33 @@ function cmdDoctor(opts: { json: boolean }, lab: Lab, out: Out): number {
   return report.ok ? 0 : 1;
 }
 
+async function cmdRun(args: string[], opts: { rootfs?: string; hostname?: string; cpus?: string }, lab: Lab, out: Out): Promise<number> {
+  if (!args.length) throw new UsageError('run what? container-lessons run [--rootfs DIR] [--hostname H] [--cpus 0.2] -- CMD [ARG...]');
+  const cpus = opts.cpus === undefined ? null : Number(opts.cpus);
+  if (cpus !== null && !(cpus > 0 && cpus <= 1024)) throw new UsageError(`--cpus is a number of CPUs such as 0.2, not "${opts.cpus}"`);
+  requireRoot('run');
+  await prepareLab(lab, 'run', out, { lock: false });
+  const { startContainer, rootfsProblem, CpuGroup } = await import('./core/index.js');
+  const rootfs = path.resolve(opts.rootfs ?? lab.rootfs);
+  const ledger = new Ledger(labJournal(lab));
+  try {
+    if (!opts.rootfs) ensureRootfs(rootfs, ledger, { build: !lab.customRootfs });
+    const problem = rootfsProblem(rootfs);
+    if (problem) throw new EnvError(problem.message, problem.hint);
+    let cgroup;
+    if (cpus !== null) {
+      cgroup = new CpuGroup(`container-lessons-run-${process.pid}`);
+      cgroup.create(ledger);
+      cgroup.setCpuLimit(Math.round(cpus * 100000), 100000);
+    }
+    const c = await startContainer({ rootfs, namespaces: ['mnt', 'uts', 'ipc', 'net', 'pid'], argv: args, hostname: opts.hostname ?? 'container', mountProc: true, cgroup, stdio: 'inherit' }, ledger);
+    const status = await c.exited;
+    return status.code ?? 128 + (status.signal ? (({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2 }) as Record<string, number>)[status.signal] ?? 1 : 1);
+  } finally {
+    await ledger.cleanup();
+  }
+}
+
 async function cmdImport(args: string[], opts: { name?: string }, lab: Lab, out: Out): Promise<number> {
   if (!args[0]) throw new UsageError('import what? a docker save tarball, or an OCI image layout (a directory or a tar of one)');
   requireRoot('import');
@@ -272,6 +303,9 @@ export async function main(argv: string[], out: Out = { color: useColor(), write
     options: {
       json: { type: 'boolean', default: false },
       name: { type: 'string' },
+      rootfs: { type: 'string' },
+      hostname: { type: 'string' },
+      cpus: { type: 'string' },
       format: { type: 'string', default: 'oci' },
       keep: { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
@@ -329,6 +363,8 @@ export async function main(argv: string[], out: Out = { color: useColor(), write
       out.write(`${built ? 'built' : 'already there'}: ${lab.rootfs} (${marker.kind}${marker.tools ? `: ${marker.tools.join(' ')}` : ''})\n`);
       return 0;
     }
+    case 'run':
+      return cmdRun(args, values, lab, out);
     case 'import':
       return cmdImport(args, values, lab, out);
     case 'demo-image':

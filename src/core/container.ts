@@ -123,8 +123,22 @@ export class Running {
 
 type Event = { event: string; pid?: number; step?: string; error?: { call?: string; code?: string; message: string }; hint?: string; code?: number | null; signal?: string | null };
 
-/** Spawn nsinit in a mode and wait until it reports that the command runs (or failed). */
-function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: StdioMode, detach = false, ledger?: Ledger, what = 'container'): Promise<Running> {
+/** A container whose init stage has done everything but the exec: see prepareContainer. */
+export interface Prepared {
+  /** PID 1's host pid. */
+  readonly pid: number;
+  /** Run the command: only the execve is left. Resolves once it is about to exec. */
+  run(argv: string[], env?: string[]): Promise<Running>;
+  /** Never used: end it. */
+  close(): Promise<void>;
+}
+
+/** Spawn nsinit in a mode and wait until it reports that the command runs (or failed).
+ * With spec.warm, resolve at "ready" instead with a Prepared whose run() sends the command. */
+function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: StdioMode, detach?: boolean, ledger?: Ledger, what?: string): Promise<Running>;
+function launch(mode: 'run', spec: RunSpec & { warm: true }, stdio: StdioMode, detach: false, ledger: Ledger | undefined, what: string): Promise<Prepared>;
+function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: StdioMode, detach = false, ledger?: Ledger, what = 'container'): Promise<Running | Prepared> {
+  const warm = 'warm' in spec && !!spec.warm;
   // Every process of this container carries the tag: the helpers in their command line
   // (the JSON argument) and all of them, down to the last child of the learner's command,
   // in their environment (CONTAINER_LESSONS_TAG). So a recovery finds them even if this
@@ -134,7 +148,7 @@ function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: StdioMo
   return new Promise((resolve, reject) => {
     const helper = spawn(process.execPath, [nsinitPath(), mode, JSON.stringify(spec)], {
       env: { ...process.env, [TAG_VAR]: spec.tag },
-      stdio: detach ? ['ignore', 'ignore', 'ignore', 'pipe'] : [stdio, stdio, stdio, 'pipe'],
+      stdio: detach ? ['ignore', 'ignore', 'ignore', 'pipe'] : [stdio, stdio, stdio, 'pipe', ...(warm ? (['pipe'] as const) : [])],
       detached: detach,
     });
     const control = helper.stdio[3] as Readable;
@@ -151,19 +165,46 @@ function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: StdioMo
         fn();
       }
     };
+    // A warm start: after "ready", run() sends the command and waits for "exec".
+    let execWaiter: { resolve: (r: Running) => void; reject: (e: Error) => void } | null = null;
     const onEvent = (ev: Event) => {
       if (ev.event === 'started' && ev.pid) pid = ev.pid;
-      if (ev.event === 'exec' || (mode === 'enter' && ev.event === 'started')) {
+      if (warm && ev.event === 'ready') {
+        const commandPipe = helper.stdio[4] as Writable;
+        commandPipe.on('error', () => {});
+        let used = false;
+        const prepared: Prepared = {
+          pid: pid ?? ev.pid!,
+          run: (argv, env) => {
+            if (used) return Promise.reject(new Error('a prepared container runs one command'));
+            used = true;
+            return new Promise<Running>((res, rej) => {
+              execWaiter = { resolve: res, reject: rej };
+              commandPipe.end(JSON.stringify({ argv, env }) + '\n');
+            });
+          },
+          close: async () => {
+            if (!used) commandPipe.end(); // EOF: PID 1 exits without running anything
+            used = true;
+            await new Running(pid ?? ev.pid!, helper, exited).kill();
+          },
+        };
+        if (entry) entry.live = () => prepared.close();
+        settle(() => resolve(prepared));
+      } else if (ev.event === 'exec' || (mode === 'enter' && ev.event === 'started')) {
         const running = new Running(pid ?? ev.pid!, helper, exited);
         if (entry) entry.live = () => running.kill().then(() => undefined);
         if (detach) {
           control.destroy();
           helper.unref();
         }
-        settle(() => resolve(running));
+        if (execWaiter) execWaiter.resolve(running);
+        else settle(() => resolve(running));
       } else if (ev.event === 'error') {
         const sys = ev.error?.call ? (ev.error as { call: string; code: string; message: string }) : undefined;
-        settle(() => reject(new ContainerError(`${what}: ${ev.step}: ${ev.error?.message}`, ev.step ?? '?', sys, ev.hint)));
+        const err = new ContainerError(`${what}: ${ev.step}: ${ev.error?.message}`, ev.step ?? '?', sys, ev.hint);
+        if (execWaiter) execWaiter.reject(err);
+        else settle(() => reject(err));
       } else if (ev.event === 'exit') {
         lastExit = { code: ev.code ?? null, signal: ev.signal ?? null };
       }
@@ -207,6 +248,62 @@ export function startContainer(opts: ContainerOptions, ledger?: Ledger): Promise
   };
   if (!opts.argv.length) throw new Error('startContainer: argv is empty');
   return launch('run', spec, opts.stdio ?? 'pipe', opts.detach, ledger, 'container');
+}
+
+/** Start a container up to the point where only the command's execve is left: new
+ * namespaces, PID 1, /proc, /dev, pivot_root, hostname. This is the part that costs (two
+ * Node starts, about 0.25 s); done ahead, while the learner reads, a keypress costs only
+ * a pipe write and an execve. See warmStarter for a pool that keeps one ready. */
+export function prepareContainer(opts: Omit<ContainerOptions, 'argv' | 'detach'>, ledger?: Ledger): Promise<Prepared> {
+  const spec: RunSpec & { warm: true } = {
+    rootfs: path.resolve(opts.rootfs),
+    namespaces: opts.namespaces,
+    hostname: opts.hostname,
+    mountProc: opts.mountProc ?? opts.namespaces.includes('pid'),
+    mountDev: opts.mountDev,
+    cgroupProcs: opts.cgroup?.procsFiles(),
+    argv: ['(given later)'],
+    env: opts.env,
+    cwd: opts.cwd,
+    warm: true,
+  };
+  return launch('run', spec, opts.stdio ?? 'pipe', false, ledger, 'container');
+}
+
+/** A pool of one prepared container for a fixed rootfs and namespace set: run() takes the
+ * prepared one and starts preparing the next in the background. Starts closer together
+ * than one preparation (about 0.25 s) wait for it, like a cold start. */
+export function warmStarter(opts: Omit<ContainerOptions, 'argv' | 'detach' | 'stdio'>, ledger?: Ledger) {
+  let next: Promise<Prepared> | null = null;
+  let closed = false;
+  const refill = () => {
+    next = prepareContainer({ ...opts, stdio: 'pipe' }, ledger);
+    next.catch(() => {}); // reported to the run() that takes it
+  };
+  refill();
+  return {
+    ready: async () => void (await next),
+    /** Run argv in a fresh container to its end, as runContainer does. */
+    async run(argv: string[], input?: string): Promise<RunResult> {
+      if (closed || !next) throw new Error('warmStarter is closed');
+      const p = await next;
+      refill();
+      return collect(await p.run(argv), input);
+    },
+    /** Start argv and return as soon as it is about to exec (the keypress's share). */
+    async start(argv: string[]): Promise<Running> {
+      if (closed || !next) throw new Error('warmStarter is closed');
+      const p = await next;
+      refill();
+      return p.run(argv);
+    },
+    async close(): Promise<void> {
+      closed = true;
+      const p = await next?.catch(() => null);
+      next = null;
+      await p?.close();
+    },
+  };
 }
 
 export interface RunResult extends ExitStatus {

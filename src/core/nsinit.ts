@@ -39,6 +39,9 @@ export interface RunSpec {
   env?: string[];
   cwd?: string;
   detach?: boolean;
+  /** Prepare everything, then wait: PID 1 sets up the root, reports "ready" and reads the
+   * command ({"argv": [...], "env"?: [...]}) as one JSON line on fd 4 before execve. */
+  warm?: boolean;
   /** Marks this container's helper processes (see journal.ts). */
   tag?: string;
 }
@@ -209,6 +212,13 @@ function setupAndExec(spec: RunSpec): never {
     step('sethostname', () => libc.sethostname(spec.hostname!));
   }
   if (spec.cwd) step('chdir', () => libc.chdir(spec.cwd!));
+  if (spec.warm) {
+    // A warm start: all of the above happened while the learner read; only the exec is left.
+    report({ event: 'ready', pid: process.pid });
+    const cmd = step('wait for the command', () => readCommandLine(4));
+    spec.argv = cmd.argv;
+    if (cmd.env) spec.env = cmd.env;
+  }
   const env = [...(spec.env ?? DEFAULT_ENV()), ...tagEnv(spec.tag)];
   const file = step('find the command', () => resolveCommand(spec.argv[0], env));
   report({ event: 'exec', pid: process.pid, argv: spec.argv });
@@ -218,6 +228,30 @@ function setupAndExec(spec: RunSpec): never {
   });
   step('execve', () => libc.execve(file, spec.argv, env));
   process.exit(127); // not reached
+}
+
+/** One JSON line from fd, read blocking (this process has nothing else to do meanwhile). */
+function readCommandLine(fd: number): { argv: string[]; env?: string[] } {
+  const buf = Buffer.alloc(65536);
+  let text = '';
+  for (;;) {
+    let n: number;
+    try {
+      n = fs.readSync(fd, buf, 0, buf.length, null);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+      throw err;
+    }
+    if (n === 0) process.exit(0); // the driver closed the pipe: never used, nothing to run
+    text += buf.toString('utf8', 0, n);
+    const nl = text.indexOf('\n');
+    if (nl >= 0) {
+      fs.closeSync(fd);
+      const cmd = JSON.parse(text.slice(0, nl));
+      if (!Array.isArray(cmd.argv) || !cmd.argv.length) throw new Error('no command given');
+      return cmd;
+    }
+  }
 }
 
 function relayExit(child: ReturnType<typeof spawn>): void {
@@ -241,7 +275,7 @@ function stageRun(spec: RunSpec): void {
   // The next child of this (main) thread is PID 1 of the new namespace.
   const self = fileURLToPath(import.meta.url);
   const child = spawn(process.execPath, [self, 'init', JSON.stringify(spec)], {
-    stdio: [0, 1, 2, 3],
+    stdio: spec.warm ? [0, 1, 2, 3, 4] : [0, 1, 2, 3],
     detached: false,
   });
   child.on('error', (err) => fail('start PID 1', err));

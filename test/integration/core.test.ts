@@ -6,7 +6,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import {
   libc, SyscallError, Ledger, mountOverlay, unmount, listWhiteouts, CpuGroup, cgroupLayout, buildHostRootfs, rootfsProblem,
-  runContainer, startContainer, execInContainer, probeNamespaces, ContainerError, procfs, ROOTFS_MARKER,
+  runContainer, startContainer, execInContainer, probeNamespaces, ContainerError, procfs, ROOTFS_MARKER, warmStarter, prepareContainer,
 } from '../../src/core/index.js';
 
 let tmp: string;
@@ -113,6 +113,25 @@ describe('containers', () => {
     const host_mnt = fs.readlinkSync('/proc/self/ns/mnt');
     for (const t of fs.readdirSync('/proc/self/task')) expect(fs.readlinkSync(`/proc/self/task/${t}/ns/mnt`)).toBe(host_mnt);
     expect(new Set(threadsBefore)).toEqual(new Set([host_mnt]));
+  });
+
+  it('start warm: prepared up to the exec, the command then runs as PID 1; an unused one ends cleanly', async () => {
+    const w = warmStarter({ rootfs, namespaces: ['mnt', 'uts', 'ipc', 'net', 'pid'], hostname: 'warm', mountProc: true });
+    try {
+      await w.ready();
+      const first = await w.run(['/bin/sh', '-c', 'echo $$ $(hostname) $(cat /proc/1/comm)']);
+      expect(first.code).toBe(0);
+      expect(first.stdout.trim()).toBe('1 warm sh'); // PID 1, in its own /proc
+      const second = await w.run(['/bin/sh', '-c', 'exit 5']); // the pool prepared another one
+      expect(second.code).toBe(5);
+      expect(second.pid).not.toBe(first.pid);
+    } finally {
+      await w.close();
+    }
+    const p = await prepareContainer({ rootfs, namespaces: ['mnt', 'pid'] });
+    expect(procfs.pidAlive(p.pid)).toBe(true);
+    await p.close();
+    expect(await procfs.waitReaped([p.pid], 3000)).toBe(true);
   });
 
   it('return the exit status and stream output', async () => {

@@ -1,0 +1,294 @@
+// npm run bench: container start side by side, and the workbook's own speed.
+// Not part of the tests: absolute times on these machines drift by up to 1.5x, so every
+// container-start variant runs alternated, round after round, and is reported as a median
+// and as a ratio to `runc run` measured in the same rounds.
+//
+//   node bench/bench.mjs [--rounds N] [--json] [--only start|workbook]
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = path.join(ROOT, 'bin', 'container-lessons.js');
+const core = await import(path.join(ROOT, 'dist', 'core', 'index.js'));
+const { values: opts } = parseArgs({ options: { rounds: { type: 'string', default: '25' }, json: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const ROUNDS = Number(opts.rounds);
+const log = (s) => !opts.json && process.stderr.write(s + '\n');
+
+if (process.getuid?.() !== 0) {
+  console.error('npm run bench needs root (containers): sudo npm run bench');
+  process.exit(3);
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cl-bench-'));
+const lab = path.join(tmp, 'lab');
+const rootfs = path.join(lab, 'rootfs');
+const cleanups = [];
+const cleanup = () => {
+  for (const f of cleanups.splice(0).reverse()) {
+    try {
+      f();
+    } catch {
+      /* best effort */
+    }
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+};
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => (cleanup(), process.exit(130)));
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+};
+const ms = (t0) => performance.now() - t0;
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+
+/** The same container for everyone: /bin/true in new mnt, uts, ipc, net and pid
+ * namespaces, pivot_root into the rootfs, a fresh /proc. */
+const NS = ['mnt', 'uts', 'ipc', 'net', 'pid'];
+
+function runcBundle(name) {
+  const bundle = path.join(tmp, `${name}-bundle`);
+  fs.mkdirSync(bundle);
+  execFileSync(name, ['spec', '--bundle', bundle]);
+  const spec = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'));
+  spec.root = { path: rootfs, readonly: false };
+  spec.process.terminal = false;
+  spec.process.args = ['/bin/true'];
+  spec.hostname = 'container';
+  // The same namespaces as ours; runc's default spec has exactly these.
+  spec.linux.namespaces = [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec));
+  return bundle;
+}
+
+/** crun refuses a hybrid cgroup layout; in a private mount namespace without the cgroup2
+ * mount it sees plain v1. A shell there runs crun on request and times it itself. */
+function crunRunner(bundle) {
+  const layout = core.cgroupLayout();
+  const hybrid = layout.mode === 'hybrid';
+  const script = `${hybrid ? 'umount /sys/fs/cgroup/unified 2>/dev/null; ' : ''}i=0; while read -r _; do i=$((i+1)); t0=$EPOCHREALTIME; crun run --bundle ${bundle} clb$$-$i >/dev/null 2>&1; rc=$?; t1=$EPOCHREALTIME; echo "$t0 $t1 $rc"; done`;
+  const child = spawn('unshare', ['--mount', '--propagation', 'private', 'bash', '-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  cleanups.push(() => child.kill('SIGKILL'));
+  let buf = '';
+  const waiting = [];
+  child.stdout.on('data', (d) => {
+    buf += d;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const [t0, t1, rc] = buf.slice(0, nl).split(' ');
+      buf = buf.slice(nl + 1);
+      waiting.shift()?.({ ms: (Number(t1) - Number(t0)) * 1000, ok: rc === '0' });
+    }
+  });
+  return {
+    note: hybrid ? 'in a private mount namespace without the cgroup2 mount (crun refuses a hybrid layout)' : '',
+    run: () => new Promise((res) => {
+      waiting.push(res);
+      child.stdin.write('go\n');
+    }),
+  };
+}
+
+async function startBench() {
+  log(`rootfs: ${rootfs}`);
+  core.buildHostRootfs(rootfs);
+  const variants = [];
+  const spawnTimed = (cmd, args) => async () => {
+    const t0 = performance.now();
+    const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}: ${String(r.stderr).trim().slice(0, 300)}`);
+    return ms(t0);
+  };
+  variants.push({ name: 'core, from a running workbook', run: async () => {
+    const t0 = performance.now();
+    const r = await core.runContainer({ rootfs, namespaces: NS, argv: ['/bin/true'], hostname: 'container', mountProc: true });
+    if (r.code !== 0) throw new Error(`core: exit ${r.code} ${r.stderr}`);
+    return ms(t0);
+  } });
+  // The design that makes a keypress cheap (container.ts, prepareContainer): the init stage
+  // is started and set up ahead, and waits for the command. Each round's start takes the
+  // prepared one; the next is prepared in the background while the other variants run.
+  const warm = core.warmStarter({ rootfs, namespaces: NS, hostname: 'container', mountProc: true });
+  cleanups.push(() => void warm.close());
+  await warm.ready();
+  variants.push({ name: 'core, from a running workbook, warm', run: async () => {
+    await warm.ready(); // the refill of the last round, not part of this start
+    const t0 = performance.now();
+    const r = await warm.run(['/bin/true']);
+    if (r.code !== 0) throw new Error(`warm: exit ${r.code}`);
+    return ms(t0);
+  } });
+  const keypress = [];
+  variants.push({ name: 'warm: keypress to the command running', keypress: true, run: async () => {
+    await warm.ready();
+    const t0 = performance.now();
+    const c = await warm.start(['/bin/true']);
+    const t = ms(t0);
+    keypress.push(t);
+    await c.exited;
+    return t;
+  } });
+  variants.push({ name: 'container-lessons run (fresh CLI)', run: spawnTimed(process.execPath, [BIN, 'run', '--rootfs', rootfs, '--', '/bin/true']) });
+  variants.push({ name: "node -e '' (Node's own start)", run: spawnTimed(process.execPath, ['-e', '']) });
+  const skipped = [];
+  if (has('runc')) {
+    const b = runcBundle('runc');
+    let n = 0;
+    variants.push({ name: 'runc run', ref: true, run: () => spawnTimed('runc', ['run', '--bundle', b, `clb${process.pid}-${n++}`])() });
+  } else skipped.push('runc run: runc is not installed (apt-get install runc)');
+  if (has('crun')) {
+    const b = runcBundle('crun');
+    const cr = crunRunner(b);
+    variants.push({ name: 'crun run', note: cr.note, run: async () => {
+      const r = await cr.run();
+      if (!r.ok) throw new Error('crun run failed');
+      return r.ms;
+    } });
+  } else skipped.push('crun run: crun is not installed (apt-get install crun)');
+  variants.push({ name: 'unshare(1) + chroot (the floor)', run: spawnTimed('unshare', ['--mount', '--uts', '--ipc', '--net', '--pid', '--fork', `--mount-proc=${rootfs}/proc`, 'chroot', rootfs, '/bin/true']) });
+
+  // One warm-up each, then alternate: every round runs every variant once.
+  for (const v of variants) {
+    v.times = [];
+    try {
+      await v.run();
+    } catch (err) {
+      v.error = err.message;
+    }
+  }
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const v of variants) {
+      if (v.error) continue;
+      try {
+        v.times.push(await v.run());
+      } catch (err) {
+        v.error = err.message;
+      }
+    }
+  }
+  const ref = variants.find((v) => v.ref && !v.error);
+  const refMed = ref ? median(ref.times) : NaN;
+  const crun = variants.find((v) => v.name === 'crun run' && !v.error);
+  const kp = variants.find((v) => v.keypress && !v.error);
+  return {
+    targets: {
+      'running workbook (warm) / runc': ratioOf(variants, 'core, from a running workbook, warm', refMed),
+      'fresh CLI / runc': ratioOf(variants, 'container-lessons run (fresh CLI)', refMed),
+      'keypress / crun start-to-exit': kp && crun ? round(median(kp.times) / median(crun.times), 2) : null,
+    },
+    rounds: ROUNDS,
+    reference: ref ? ref.name : null,
+    rows: variants.map((v) => ({ name: v.name, medianMs: v.error ? null : round(median(v.times)), ratio: v.error || !ref ? null : round(median(v.times) / refMed, 2), note: v.note ?? null, error: v.error ?? null })),
+    skipped,
+  };
+}
+
+const ratioOf = (variants, name, refMed) => {
+  const v = variants.find((x) => x.name === name && !x.error);
+  return v && Number.isFinite(refMed) ? round(median(v.times) / refMed, 2) : null;
+};
+const round = (x, d = 1) => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : null);
+
+/** The TUI under a pseudo-terminal (script(1)): time until its first frame, its peak memory. */
+async function firstFrame() {
+  const home = path.join(tmp, 'tui-lab');
+  const t0 = performance.now();
+  const child = spawn('script', ['-qfec', `${process.execPath} ${BIN}`, '/dev/null'], { env: { ...process.env, CONTAINER_LESSONS_HOME: home, TERM: 'xterm-256color', COLUMNS: '100', LINES: '30' }, stdio: ['pipe', 'pipe', 'ignore'] });
+  cleanups.push(() => child.kill('SIGKILL'));
+  let out = '';
+  const frameMs = await new Promise((res) => {
+    const timer = setTimeout(() => res(null), 15000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (/container-lessons · 1\//.test(out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''))) {
+        clearTimeout(timer);
+        res(ms(t0));
+      }
+    });
+  });
+  const tui = core.procfs.descendants(child.pid).find((p) => (core.procfs.cmdline(p) ?? '').includes('container-lessons.js'));
+  const hwm = tui ? vmHwm(tui) : null;
+  child.stdin.write('q');
+  await new Promise((r) => child.on('exit', r));
+  return { firstFrameMs: round(frameMs), peakMiB: hwm };
+}
+
+function vmHwm(pid) {
+  try {
+    const kb = Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+    return round(kb / 1024);
+  } catch {
+    return null;
+  }
+}
+
+/** Peak memory of a container start: the driver's growth, and the init stage's (stage A). */
+async function containerMemory() {
+  const c = await core.startContainer({ rootfs, namespaces: NS, argv: ['/bin/sleep', '5'], mountProc: true });
+  const stageA = core.procfs.ppid(c.pid);
+  const r = { stageAPeakMiB: stageA ? vmHwm(stageA) : null, driverPeakMiB: vmHwm(process.pid) };
+  await c.kill();
+  return r;
+}
+
+async function workbookBench() {
+  const frame = await firstFrame();
+  const env = { ...process.env, CONTAINER_LESSONS_HOME: path.join(tmp, 'solve-lab') };
+  const lessons = [];
+  const t0 = performance.now();
+  for (let n = 1; n <= 7; n++) {
+    const t = performance.now();
+    const r = spawnSync(process.execPath, [BIN, 'solve', String(n)], { env, stdio: 'ignore' });
+    lessons.push({ lesson: n, ms: round(ms(t), 0), passed: r.status === 0 });
+  }
+  const splitTotal = ms(t0);
+  const t1 = performance.now();
+  const all = spawnSync(process.execPath, [BIN, 'solve', 'all'], { env, stdio: 'ignore' });
+  const { WINDOW_MS } = await import(path.join(ROOT, 'dist', 'lessons', '02-cgroup-cpu.js'));
+  return {
+    tui: frame,
+    solveAll: { ms: round(ms(t1), 0), passed: all.status === 0, oneByOneMs: round(splitTotal, 0), byLesson: lessons },
+    cpuCheckWindowMs: WINDOW_MS,
+    container: await containerMemory(),
+  };
+}
+
+function table(rows, cols) {
+  const w = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
+  const line = (vals) => vals.map((v, i) => String(v ?? '').padEnd(w[i])).join('  ');
+  return [line(cols), line(w.map((n) => '-'.repeat(n))), ...rows.map((r) => line(cols.map((c) => r[c])))].join('\n');
+}
+
+try {
+  const result = { machine: { kernel: os.release(), cpus: os.cpus().length, node: process.version, cgroups: core.cgroupLayout().mode } };
+  if (opts.only !== 'workbook') result.start = await startBench();
+  if (opts.only !== 'start') result.workbook = await workbookBench();
+  if (opts.json) {
+    console.log(JSON.stringify(result, null, 2));
+  } else {
+    const m = result.machine;
+    console.log(`container-lessons bench · kernel ${m.kernel} · ${m.cpus} CPUs · Node ${m.node} · cgroups ${m.cgroups}\n`);
+    if (result.start) {
+      console.log(`Container start to exit of /bin/true (mnt, uts, ipc, net, pid; pivot_root; /proc), median of ${result.start.rounds} alternated rounds, ratio to ${result.start.reference ?? '(no reference)'}:\n`);
+      console.log(table(result.start.rows.map((r) => ({ variant: r.name, 'median ms': r.medianMs ?? 'failed', ratio: r.ratio ?? '', note: r.error ?? r.note ?? '' })), ['variant', 'median ms', 'ratio', 'note']));
+      for (const s of result.start.skipped) console.log(`skipped: ${s}`);
+      console.log(`\ntargets: ${Object.entries(result.start.targets).map(([k, v]) => `${k} = ${v ?? 'n/a'}`).join('; ')}`);
+      console.log('  (running workbook <= 1.0, fresh CLI <= 1.5, keypress <= 0.5)');
+      console.log('');
+    }
+    if (result.workbook) {
+      const w = result.workbook;
+      console.log(`TUI first frame: ${w.tui.firstFrameMs} ms (peak memory ${w.tui.peakMiB} MiB)`);
+      console.log(`solve all: ${w.solveAll.ms} ms (${w.solveAll.passed ? 'passed' : 'FAILED'}); one by one: ${w.solveAll.byLesson.map((l) => `${l.lesson}: ${l.ms}`).join(', ')} ms`);
+      console.log(`CPU check window (lesson 2): ${w.cpuCheckWindowMs} ms`);
+      console.log(`container start peak memory: init stage ${w.container.stageAPeakMiB} MiB; driver ${w.container.driverPeakMiB} MiB`);
+    }
+  }
+} finally {
+  cleanup();
+}
