@@ -38,7 +38,8 @@ start_container() {
   local fd=$1
   shift
   rm -f /tmp/fifo$fd && mkfifo /tmp/fifo$fd
-  "$@" </tmp/fifo$fd >/tmp/container$fd.log 2>&1 &
+  # (a subshell that outlives CMD, its stderr aside: no "Killed" job notice when reset ends CMD)
+  ( "$@" </tmp/fifo$fd >/tmp/container$fd.log 2>&1; : ) 2>/dev/null &
   BG[$fd]=$!
   eval "exec $fd>/tmp/fifo$fd"
 }

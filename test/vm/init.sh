@@ -52,5 +52,5 @@ if [ "$fails" -eq 0 ]; then
 else
   echo "VM-VERDICT FAIL $fails failures"
 fi
-sync
+$BB sync
 $BB poweroff -f

@@ -189,17 +189,21 @@ async function main() {
   // Stage 1: pivot_root(2) refuses a root on the initial rootfs, and lesson 3 (and every
   // container of the workbook) pivots. So the real root is /r, bind-mounted onto itself and
   // moved over / as switch_root does, without deleting anything.
-  fs.copyFileSync(path.join(bbox.dir, 'bin/busybox'), path.join(stage, 'bb'));
+  // (busybox picks its applet from argv[0] unless that is "busybox": keep the name.)
+  fs.copyFileSync(path.join(bbox.dir, 'bin/busybox'), path.join(stage, 'busybox'));
   fs.writeFileSync(
     path.join(stage, 'init'),
-    '#!/bb sh\n/bb mount -o bind /r /r && cd /r && /bb mount -o move . / && exec /bb chroot . /bin/bash /vm/init.sh\necho "VM-VERDICT FAIL stage 1 could not move /r over /"\n/bb poweroff -f\n',
+    '#!/busybox sh\nB=/busybox\n$B mount -o bind /r /r && cd /r && $B mount -o move . / && exec $B chroot . /bin/bash /vm/init.sh\necho "VM-VERDICT FAIL stage 1 could not move /r over /"\n$B poweroff -f\n',
     { mode: 0o755 },
   );
   const initrd = path.join(work, 'initrd.cpio');
   const size = writeCpio(stage, initrd, [{ name: 'dev', mode: 0o40755 }, { name: 'dev/console', mode: 0o20600, rdev: [5, 1] }]);
   fs.rmSync(stage, { recursive: true, force: true });
   console.log(`test:vm: ${kpkg}, cgroup ${opts.cgroup}, modules: ${order.join(' ') || '(all built in)'}`);
-  console.log(`test:vm: initramfs ${(size / 2 ** 20).toFixed(0)} MiB built in ${secs(Date.now() - tb)}s; booting QEMU (${fs.existsSync('/dev/kvm') ? 'KVM' : 'TCG, no KVM'}), timeout ${opts.timeout}s`);
+  // KVM only when the CPU offers it: with a /dev/kvm but no vmx/svm flag (a VM without
+  // nested virtualisation), accel=kvm:tcg hangs forever with an empty serial log.
+  const kvm = /\b(vmx|svm)\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8')) && canOpen('/dev/kvm');
+  console.log(`test:vm: initramfs ${(size / 2 ** 20).toFixed(0)} MiB built in ${secs(Date.now() - tb)}s; booting QEMU (${kvm ? 'KVM' : 'TCG: software emulation'}), timeout ${opts.timeout}s`);
 
   // ---- boot ----
   const log = path.join(work, 'serial.log');
@@ -207,7 +211,7 @@ async function main() {
   qemu = spawn(
     'qemu-system-x86_64',
     [
-      '-machine', 'q35,accel=kvm:tcg', '-cpu', 'max', '-m', '2048', '-smp', '2',
+      '-machine', `q35,accel=${kvm ? 'kvm' : 'tcg'}`, '-cpu', 'max', '-m', '2048', '-smp', '2',
       '-nic', 'none', '-display', 'none', '-monitor', 'none', '-no-reboot',
       '-serial', `file:${log}`,
       '-kernel', path.join(kern.dir, 'boot', vmlinuz), '-initrd', initrd,
@@ -230,7 +234,7 @@ async function main() {
   const clean = () => {
     let text = '';
     try {
-      text = fs.readFileSync(log, 'latin1');
+      text = fs.readFileSync(log, 'utf8');
     } catch {
       /* not yet */
     }
@@ -262,12 +266,21 @@ async function main() {
   if (timedOut) console.log(`test:vm: FAIL: no verdict within ${opts.timeout}s; QEMU killed`);
   else if (!verdict) console.log(`test:vm: FAIL: the guest gave no verdict (QEMU exit ${code}${qemuErr ? `: ${qemuErr.trim()}` : ''})`);
   else console.log(`test:vm: FAIL: ${verdict}`);
-  if (!verdict || shown === 0) {
+  if (shown === 0) {
     console.log('--- the last 40 lines of the serial log ---');
     console.log(text.trimEnd().split('\n').slice(-40).join('\n'));
   }
   console.log(`(serial log: ${path.join(CACHE, 'last-serial.log')})`);
   return 1;
+}
+
+function canOpen(file) {
+  try {
+    fs.closeSync(fs.openSync(file, 'r+'));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Copy a host binary and the shared libraries it loads (ldd) into `root`. */
