@@ -229,6 +229,7 @@ function vmHwm(pid) {
 
 /** Peak memory of a container start: the driver's growth, and the init stage's (stage A). */
 async function containerMemory() {
+  if (!fs.existsSync(rootfs)) core.buildHostRootfs(rootfs);
   const c = await core.startContainer({ rootfs, namespaces: NS, argv: ['/bin/sleep', '5'], mountProc: true });
   const stageA = core.procfs.ppid(c.pid);
   const r = { stageAPeakMiB: stageA ? vmHwm(stageA) : null, driverPeakMiB: vmHwm(process.pid) };
@@ -248,11 +249,17 @@ async function workbookBench() {
   }
   const splitTotal = ms(t0);
   const t1 = performance.now();
-  const all = spawnSync(process.execPath, [BIN, 'solve', 'all'], { env, stdio: 'ignore' });
+  const all = spawnSync(process.execPath, [BIN, 'solve', 'all', '--json'], { env, encoding: 'utf8' });
+  let inAll = [];
+  try {
+    inAll = JSON.parse(all.stdout).lessons.map((l) => ({ lesson: l.number, ms: l.ms, checkMs: l.checkMs, passed: l.passed }));
+  } catch {
+    /* no JSON: the run failed; passed says so */
+  }
   const { WINDOW_MS } = await import(path.join(ROOT, 'dist', 'lessons', '02-cgroup-cpu.js'));
   return {
     tui: frame,
-    solveAll: { ms: round(ms(t1), 0), passed: all.status === 0, oneByOneMs: round(splitTotal, 0), byLesson: lessons },
+    solveAll: { ms: round(ms(t1), 0), passed: all.status === 0, byLesson: inAll, oneByOneMs: round(splitTotal, 0), oneByOne: lessons },
     cpuCheckWindowMs: WINDOW_MS,
     container: await containerMemory(),
   };
@@ -284,7 +291,9 @@ try {
     if (result.workbook) {
       const w = result.workbook;
       console.log(`TUI first frame: ${w.tui.firstFrameMs} ms (peak memory ${w.tui.peakMiB} MiB)`);
-      console.log(`solve all: ${w.solveAll.ms} ms (${w.solveAll.passed ? 'passed' : 'FAILED'}); one by one: ${w.solveAll.byLesson.map((l) => `${l.lesson}: ${l.ms}`).join(', ')} ms`);
+      const l15 = w.solveAll.byLesson.filter((l) => l.lesson <= 5).reduce((a, l) => a + l.ms, 0);
+      console.log(`solve all: ${w.solveAll.ms} ms (${w.solveAll.passed ? 'passed' : 'FAILED'}), lessons 1-5: ${l15} ms; by lesson (of which checks): ${w.solveAll.byLesson.map((l) => `${l.lesson}: ${l.ms} (${l.checkMs})`).join(', ')} ms`);
+      console.log(`solve N one at a time, each a fresh process: ${w.solveAll.oneByOne.map((l) => `${l.lesson}: ${l.ms}`).join(', ')} ms (total ${w.solveAll.oneByOneMs})`);
       console.log(`CPU check window (lesson 2): ${w.cpuCheckWindowMs} ms`);
       console.log(`container start peak memory: init stage ${w.container.stageAPeakMiB} MiB; driver ${w.container.driverPeakMiB} MiB`);
     }

@@ -11,6 +11,8 @@ export interface StepReport {
   commands: string[];
   output?: string;
   error?: { message: string; hint?: string };
+  /** Wall time of the step. */
+  ms?: number;
 }
 
 export interface LessonReport {
@@ -22,6 +24,9 @@ export interface LessonReport {
   checks: CheckResult[];
   passed: boolean;
   cleanup: { removed: Array<{ kind: string; name: string }>; errors: string[]; kept: boolean };
+  /** Wall times: the whole lesson (reset, steps, checks, cleanup), and the checks alone. */
+  ms?: number;
+  checkMs?: number;
 }
 
 export interface SolveHooks {
@@ -69,6 +74,7 @@ export async function cleanupActive(reason?: string): Promise<string[]> {
 /** Run one lesson from a clean start to its checks. Everything made is removed unless keep. */
 export async function solveLesson(lesson: Lesson, lab: Lab, opts: { keep?: boolean; hooks?: SolveHooks } = {}): Promise<LessonReport> {
   ensureLabRoot(lab);
+  const t0 = performance.now();
   const report: LessonReport = {
     id: lesson.id,
     number: lesson.number,
@@ -85,18 +91,22 @@ export async function solveLesson(lesson: Lesson, lab: Lab, opts: { keep?: boole
     for (const [i, step] of lesson.steps.entries()) {
       opts.hooks?.onStepStart?.(lesson, step, i);
       const sr: StepReport = { title: step.title, commands: step.commands(lab) };
+      const ts = performance.now();
       try {
         sr.output = await step.run(ctx);
       } catch (err) {
         sr.error = errorInfo(err);
       }
+      sr.ms = Math.round(performance.now() - ts);
       report.steps.push(sr);
       opts.hooks?.onStepDone?.(lesson, sr, i);
       if (sr.error) break;
     }
     if (report.steps.every((s) => !s.error)) {
       opts.hooks?.onChecking?.(lesson);
+      const tc = performance.now();
       report.checks = await lesson.check(lab);
+      report.checkMs = Math.round(performance.now() - tc);
       report.passed = allPassed(report.checks);
       if (report.passed) markPassed(lab, lesson.id);
     }
@@ -109,6 +119,7 @@ export async function solveLesson(lesson: Lesson, lab: Lab, opts: { keep?: boole
     }
     active.delete(ctx.ledger);
   }
+  report.ms = Math.round(performance.now() - t0);
   return report;
 }
 
