@@ -191,22 +191,36 @@ export const layersLesson: Lesson = {
 
   async reset(lab) {
     const removed: string[] = [];
-    // Containers on a merged dir of the store: end them before unmounting.
-    for (const pid of procfs.listPids()) {
+    // Containers on a merged dir of the store: end them before unmounting. After pivot_root
+    // a container's root is not a path the host can name (readlink says "/"), but
+    // /proc/<pid>/root still leads to it: its device is the overlay mount's own.
+    const mounts = procfs.readMountinfo().filter((m) => m.mountPoint.startsWith(lab.layers + '/'));
+    const devs = new Set<number>();
+    for (const m of mounts) {
       try {
-        if (fs.readlinkSync(`/proc/${pid}/root`).startsWith(lab.layers + '/')) {
+        devs.add(fs.statSync(m.mountPoint).dev);
+      } catch {
+        /* gone */
+      }
+    }
+    const killed: number[] = [];
+    for (const pid of procfs.listPids()) {
+      if (pid === process.pid) continue;
+      try {
+        if (devs.has(fs.statSync(`/proc/${pid}/root`).dev) || fs.readlinkSync(`/proc/${pid}/root`).startsWith(lab.layers + '/')) {
+          const comm = procfs.comm(pid);
           process.kill(pid, 'SIGKILL');
-          removed.push(`process ${pid} (${procfs.comm(pid)})`);
+          killed.push(pid);
+          removed.push(`process ${pid} (${comm})`);
         }
       } catch {
         /* gone, or not ours to read */
       }
     }
-    for (const m of procfs.readMountinfo().reverse()) {
-      if (m.mountPoint.startsWith(lab.layers + '/')) {
-        unmount(m.mountPoint);
-        removed.push(`mount ${m.mountPoint}`);
-      }
+    await procfs.waitReaped(killed, 3000);
+    for (const m of mounts.reverse()) {
+      unmount(m.mountPoint);
+      removed.push(`mount ${m.mountPoint}`);
     }
     for (const p of [lab.layers, lab.images, lab.imageSrc]) {
       if (fs.existsSync(p)) {

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { findLesson, type Lesson } from '../../src/lessons/index.js';
+import { solveLesson } from '../../src/runner.js';
 import { writeDemoImage } from '../../src/lessons/07-layers.js';
 import { ensureRootfs, LayerStore, importImage, createContainerLayers, commitContainer, mountOverlay, listWhiteouts, Ledger, isWhiteout } from '../../src/core/index.js';
 import type { CheckResult } from '../../src/checks/result.js';
@@ -107,6 +108,18 @@ describe('lesson 7 by hand', () => {
     const f = firstFail(await lesson.check(lab));
     expect(f.title).toBe('a layer store laid out like overlay2');
     expect(f.hint).toMatch(/container-lessons import/);
+  });
+});
+
+describe('lesson 7 kept, then reset', () => {
+  it('solve --keep leaves the container on merged running; reset finds it through /proc/<pid>/root and leaves nothing', async () => {
+    const s0 = snapshot();
+    const report = await solveLesson(lesson, lab, { keep: true });
+    expect(report.passed).toBe(true);
+    const removed = await lesson.reset(lab);
+    expect(removed).toEqual(expect.arrayContaining([expect.stringMatching(/^process \d+ \(sh\)$/), expect.stringMatching(/^mount .*web1\/merged$/)]));
+    expect(leaks(s0, snapshot())).toEqual({});
+    expect(fs.existsSync(lab.layers)).toBe(false);
   });
 });
 
