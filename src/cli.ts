@@ -329,7 +329,12 @@ export async function main(argv: string[], out: Out = { color: useColor(), write
     case undefined: {
       // ink draws only a final frame when it thinks it runs in CI (CI=true, read when ink
       // is loaded). On a real terminal the learner needs every frame.
-      if (process.stdin.isTTY && process.stdout.isTTY) for (const v of ['CI', 'CONTINUOUS_INTEGRATION']) delete process.env[v];
+      if (process.stdin.isTTY && process.stdout.isTTY) {
+        for (const v of ['CI', 'CONTINUOUS_INTEGRATION']) delete process.env[v];
+        // Keys pressed while ink loads (half a second) would arrive line-buffered: an Enter
+        // as "\n", which ink does not report as return. In raw mode it stays "\r".
+        process.stdin.setRawMode(true);
+      }
       const { runTui } = await import('./ui/tui.js');
       return runTui({ lab, unlockAll: values['unlock-all'], out });
     }
