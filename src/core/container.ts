@@ -233,21 +233,25 @@ function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: StdioMo
   });
 }
 
-export function startContainer(opts: ContainerOptions, ledger?: Ledger): Promise<Running> {
-  const spec: RunSpec = {
+/** The init stage's instructions for a container (argv may come later, for a warm start). */
+function runSpec(opts: Omit<ContainerOptions, 'argv'>, argv: string[]): RunSpec {
+  return {
     rootfs: path.resolve(opts.rootfs),
     namespaces: opts.namespaces,
     hostname: opts.hostname,
     mountProc: opts.mountProc ?? opts.namespaces.includes('pid'),
     mountDev: opts.mountDev,
     cgroupProcs: opts.cgroup?.procsFiles(),
-    argv: opts.argv,
+    argv,
     env: opts.env,
     cwd: opts.cwd,
     detach: opts.detach,
   };
+}
+
+export function startContainer(opts: ContainerOptions, ledger?: Ledger): Promise<Running> {
   if (!opts.argv.length) throw new Error('startContainer: argv is empty');
-  return launch('run', spec, opts.stdio ?? 'pipe', opts.detach, ledger, 'container');
+  return launch('run', runSpec(opts, opts.argv), opts.stdio ?? 'pipe', opts.detach, ledger, 'container');
 }
 
 /** Start a container up to the point where only the command's execve is left: new
@@ -255,18 +259,7 @@ export function startContainer(opts: ContainerOptions, ledger?: Ledger): Promise
  * Node starts, about 0.25 s); done ahead, while the learner reads, a keypress costs only
  * a pipe write and an execve. See warmStarter for a pool that keeps one ready. */
 export function prepareContainer(opts: Omit<ContainerOptions, 'argv' | 'detach'>, ledger?: Ledger): Promise<Prepared> {
-  const spec: RunSpec & { warm: true } = {
-    rootfs: path.resolve(opts.rootfs),
-    namespaces: opts.namespaces,
-    hostname: opts.hostname,
-    mountProc: opts.mountProc ?? opts.namespaces.includes('pid'),
-    mountDev: opts.mountDev,
-    cgroupProcs: opts.cgroup?.procsFiles(),
-    argv: ['(given later)'],
-    env: opts.env,
-    cwd: opts.cwd,
-    warm: true,
-  };
+  const spec = { ...runSpec(opts, ['(given later)']), warm: true as const };
   return launch('run', spec, opts.stdio ?? 'pipe', false, ledger, 'container');
 }
 
@@ -283,19 +276,16 @@ export function warmStarter(opts: Omit<ContainerOptions, 'argv' | 'detach' | 'st
   refill();
   return {
     ready: async () => void (await next),
-    /** Run argv in a fresh container to its end, as runContainer does. */
-    async run(argv: string[], input?: string): Promise<RunResult> {
-      if (closed || !next) throw new Error('warmStarter is closed');
-      const p = await next;
-      refill();
-      return collect(await p.run(argv), input);
-    },
     /** Start argv and return as soon as it is about to exec (the keypress's share). */
     async start(argv: string[]): Promise<Running> {
       if (closed || !next) throw new Error('warmStarter is closed');
       const p = await next;
       refill();
       return p.run(argv);
+    },
+    /** Run argv in a fresh container to its end, as runContainer does. */
+    async run(argv: string[], input?: string): Promise<RunResult> {
+      return collect(await this.start(argv), input);
     },
     async close(): Promise<void> {
       closed = true;
