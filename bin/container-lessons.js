@@ -9,5 +9,14 @@ if (process.platform !== 'linux') {
   process.stderr.write(`container-lessons teaches Linux kernel features and runs on Linux only (this is ${process.platform}); use a Linux VM.\n`);
   process.exit(3);
 }
-const { run } = await import('../dist/cli.js');
-await run();
+// bundle/ is the workbook packed into a few files by `npm run build` (scripts/bundle.mjs):
+// Node 20 would otherwise load some 300 module files before the first frame.
+let cli;
+try {
+  cli = await import('../bundle/cli.js');
+} catch (err) {
+  if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !String(err.message).includes('bundle/cli.js')) throw err;
+  process.stderr.write('container-lessons: this copy is not built (bundle/cli.js is missing).\nhint: run `npm run build` in ' + new URL('..', import.meta.url).pathname + '\n');
+  process.exit(3);
+}
+await cli.run();

@@ -45,7 +45,8 @@ export function renderMarkdown(md: string, opts: { color: boolean; width?: numbe
   if (!opts.color && !opts.layout) return md;
   if (!opts.color) return stripVTControlCharacters(renderMarkdown(md, { ...opts, color: true }));
   const m = new Marked();
-  m.use(markedTerminal({ width: opts.width ?? 80, reflowText: true, tab: 2 }) as never);
+  // No emoji: marked-terminal would turn a `:name:` inside a path list into a picture.
+  m.use(markedTerminal({ width: opts.width ?? 80, reflowText: true, tab: 2, emoji: false }) as never);
   // Commands are shown as they are, behind a gutter, in the terminal's own colours (legible
   // on light and dark themes); syntax highlighting would also cost most of a second.
   m.use({

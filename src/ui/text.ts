@@ -25,13 +25,21 @@ export function wrap(text: string, width: number, indent = ''): string[] {
 }
 
 const cache = new Map<string, string[]>();
+let renderModule: Promise<typeof import('../render.js')> | undefined;
+
+/** Start loading the markdown renderer (its own chunk, about 100 KB) while the first frame
+ * is drawn, so that the lesson text follows the frame instead of waiting for it. */
+export function preloadRenderer(): void {
+  renderModule ??= import('../render.js');
+}
 
 /** The lesson's text, rendered for the terminal (marked-terminal), as lines. */
 export async function lessonLines(lesson: Lesson, lab: Lab, width: number, color: boolean): Promise<string[]> {
   const key = `${lesson.id}|${width}|${color}|${lab.root}`;
   const hit = cache.get(key);
   if (hit) return hit;
-  const { lessonMarkdown, renderMarkdown } = await import('../render.js');
+  preloadRenderer();
+  const { lessonMarkdown, renderMarkdown } = await renderModule!;
   const text = renderMarkdown(lessonMarkdown(lesson, lab), { color, width, layout: true });
   const lines = text.replace(/\n+$/, '').split('\n');
   cache.set(key, lines);

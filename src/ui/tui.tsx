@@ -17,6 +17,7 @@ import { doctor } from '../doctor.js';
 import { onCleanup, holdInterrupts } from '../runner.js';
 import { WorkbookStore } from './store.js';
 import { App } from './App.js';
+import { preloadRenderer } from './text.js';
 import { Prereqs } from './Screens.js';
 
 const ALT_ON = '\x1b[?1049h\x1b[2J\x1b[H';
@@ -70,6 +71,7 @@ export async function runTui(opts: { lab: Lab; unlockAll?: boolean; out: Out }):
     return 0;
   }
   const color = out.color;
+  preloadRenderer();
   // One workbook per lab; what a killed run left is removed before anything starts.
   const release = await lockLab(lab, 'the workbook (TUI)');
   process.once('exit', release);
@@ -89,7 +91,8 @@ export async function runTui(opts: { lab: Lab; unlockAll?: boolean; out: Out }):
   alt(true);
   try {
     // The machine first: not root (or no overlay, no cgroups...) gets a screen with fixes.
-    const report = doctor(lab);
+    let report = doctor(lab, undefined, { quick: true });
+    if (!report.ok) report = doctor(lab);
     const notRoot = report.findings.some((f) => f.name === 'root' && f.level !== 'ok');
     if (!report.ok) {
       const go = await new Promise<boolean>((resolve) => {
