@@ -5,7 +5,7 @@
 // chroot, or by a learner's own program alike.
 import fs from 'node:fs';
 import path from 'node:path';
-import { procfs, ROOTFS_MARKER } from '../core/index.js';
+import { procfs, ROOTFS_MARKER, isPreparedContainer } from '../core/index.js';
 
 export interface LabProcess {
   pid: number;
@@ -55,7 +55,9 @@ export function findLabProcesses(markerId: string): LabProcess[] {
     }
     if (!procfs.pidAlive(pid)) continue;
     const p = describeProcess(pid);
-    if (p) out.push(p);
+    // The TUI's warm start keeps the next step's container prepared, waiting for its
+    // command: that is the workbook's, not something the learner started.
+    if (p && !isPreparedContainer(p.cmdline)) out.push(p);
   }
   return out.sort((a, b) => a.pid - b.pid);
 }

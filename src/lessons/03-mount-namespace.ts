@@ -5,12 +5,14 @@ import { pass, fail } from '../checks/result.js';
 import { describe } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
 import { chownToInvoker } from '../lab.js';
-import type { Lesson } from './types.js';
+import type { Lesson, LessonContainer } from './types.js';
 import { hostShell, inContainer, lines } from './show.js';
 import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, containerShell } from './container-common.js';
 
 export const HOSTNAME = 'container';
 const NS: Namespace[] = ['mnt', 'uts'];
+/** The lesson's container; its step declares it, so the TUI can prepare it ahead. */
+const CONTAINER: LessonContainer = { namespaces: NS, hostname: HOSTNAME, mountProc: true };
 /** Where a container may legitimately have mounts of its own. */
 const OWN_MOUNTS = ['/', '/proc', '/dev', '/sys', '/tmp', '/run'];
 
@@ -37,11 +39,12 @@ export const mountNamespaceLesson: Lesson = {
         '  umount -l /.old_root; rmdir /.old_root',
         "  cd /; exec sh'",
       ],
+      container: CONTAINER,
       async run(ctx) {
         ctx.ledger.add({ kind: 'file', path: ctx.lab.hostMarker });
         fs.writeFileSync(ctx.lab.hostMarker, 'only the host can read this\n');
         chownToInvoker(ctx.lab, ctx.lab.hostMarker);
-        const c = await startLessonContainer(ctx, NS, { hostname: HOSTNAME, mountProc: true });
+        const c = await startLessonContainer(ctx, CONTAINER);
         return lines(
           `unshare(CLONE_NEWNS|CLONE_NEWUTS), mount --make-rprivate /, bind ${ctx.lab.rootfs}, pivot_root(".", ".old_root"), umount2("/.old_root", MNT_DETACH), sethostname("${HOSTNAME}"), execve("/bin/sh")`,
           `container running: host pid ${c.pid}`,
@@ -142,5 +145,5 @@ export const mountNamespaceLesson: Lesson = {
 
   hint: (lab) => `Leave a container running on the rootfs, e.g.: ${byHand(lab)}`,
   reset: killLabContainers,
-  shell: containerShell(NS, { hostname: HOSTNAME, mountProc: true }),
+  shell: containerShell(CONTAINER),
 };

@@ -5,11 +5,13 @@ import { runContainer, procfs, type Running, type Namespace } from '../core/inde
 import { pass, fail } from '../checks/result.js';
 import { describe } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
-import type { Lesson } from './types.js';
+import type { Lesson, LessonContainer } from './types.js';
 import { hostShell, inContainer, lines } from './show.js';
 import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, pidsInNamespace, containerShell } from './container-common.js';
 
 const NS: Namespace[] = ['mnt', 'uts', 'ipc', 'pid'];
+/** The lesson's container; its step declares it, so the TUI can prepare it ahead. */
+const CONTAINER: LessonContainer = { namespaces: NS, hostname: 'container', mountProc: true };
 
 const byHand = (lab: Lab) => `unshare --mount --uts --ipc --pid --fork --mount-proc=${lab.rootfs}/proc chroot ${lab.rootfs} sh`;
 
@@ -31,8 +33,9 @@ export const pidNamespaceLesson: Lesson = {
     {
       title: 'Mount /proc from inside the namespace: ps lists only the container',
       commands: (lab) => [byHand(lab), 'ps -ef   # inside'],
+      container: CONTAINER,
       async run(ctx) {
-        const c = await startLessonContainer(ctx, NS, { hostname: 'container', mountProc: true });
+        const c = await startLessonContainer(ctx, CONTAINER);
         return lines(
           `unshare(CLONE_NEWPID|...), then the next child is PID 1; it mounts proc at /proc before exec`,
           await inContainer(c, NS, 'echo "my pid is $$"; ps -ef'),
@@ -98,5 +101,5 @@ export const pidNamespaceLesson: Lesson = {
 
   hint: (lab) => `Leave a shell running in new PID and mount namespaces with its own /proc: ${byHand(lab)}`,
   reset: killLabContainers,
-  shell: containerShell(NS, { hostname: 'container', mountProc: true }),
+  shell: containerShell(CONTAINER),
 };

@@ -3,11 +3,13 @@ import { runContainer, procfs, type Namespace } from '../core/index.js';
 import { pass, fail } from '../checks/result.js';
 import { describe } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
-import type { Lesson } from './types.js';
+import type { Lesson, LessonContainer } from './types.js';
 import { hostShell, inContainer, lines } from './show.js';
 import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, containerShell } from './container-common.js';
 
 const NS: Namespace[] = ['mnt', 'uts', 'ipc', 'pid', 'net'];
+/** The lesson's container; its step declares it, so the TUI can prepare it ahead. */
+const CONTAINER: LessonContainer = { namespaces: NS, hostname: 'container', mountProc: true };
 
 const byHand = (lab: Lab) => `unshare --mount --uts --ipc --pid --net --fork --mount-proc=${lab.rootfs}/proc chroot ${lab.rootfs} sh`;
 
@@ -29,8 +31,9 @@ export const networkNamespaceLesson: Lesson = {
     {
       title: 'With one: a fresh network stack that has only the loopback device',
       commands: (lab) => [byHand(lab), 'ip link   # inside'],
+      container: CONTAINER,
       async run(ctx) {
-        const c = await startLessonContainer(ctx, NS, { hostname: 'container', mountProc: true });
+        const c = await startLessonContainer(ctx, CONTAINER);
         return lines(
           'unshare(CLONE_NEWNET|...): the new namespace starts with lo only, and lo is down',
           await inContainer(c, NS, 'ip link'),
@@ -65,5 +68,5 @@ export const networkNamespaceLesson: Lesson = {
 
   hint: (lab) => `Leave a shell running in a new network namespace as well: ${byHand(lab)}`,
   reset: killLabContainers,
-  shell: containerShell(NS, { hostname: 'container', mountProc: true }),
+  shell: containerShell(CONTAINER),
 };

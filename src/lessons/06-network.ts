@@ -7,11 +7,13 @@ import { containerLeaders, describe, type LabProcess } from '../checks/container
 import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { lockMachineName, type Lab } from '../lab.js';
-import type { Lesson, LessonContext } from './types.js';
+import type { Lesson, LessonContext, LessonContainer } from './types.js';
 import { inContainer, lines } from './show.js';
 import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, containerShell, IDLE_SHELL } from './container-common.js';
 
 const NS: Namespace[] = ['mnt', 'uts', 'ipc', 'pid', 'net'];
+/** The lesson's container; its step declares it, so the TUI can prepare it ahead. */
+const CONTAINER: LessonContainer = { namespaces: NS, hostname: 'container', mountProc: true };
 /** The bridge has one name for the whole machine, like docker0. */
 export const BRIDGE = 'clbr0';
 /** Host links the workbook makes carry an alias that starts with this (`ip -d link` shows
@@ -251,8 +253,9 @@ export const networkLesson: Lesson = {
     {
       title: 'Start the container: a network namespace of its own, lo only',
       commands: (lab) => [`${byHandContainer(lab)}   # in a second terminal`, 'PID=$(lsns -t net -n -o PID,COMMAND | awk \'$2 == "sh" {print $1}\' | tail -1)   # back on the host'],
+      container: CONTAINER,
       async run(ctx) {
-        const c = await startLessonContainer(ctx, NS, { hostname: 'container', mountProc: true });
+        const c = await startLessonContainer(ctx, CONTAINER);
         const { links, addresses } = await netOps(c.pid, []);
         return lines(`container started, host pid ${c.pid}`, showLinks(links, addresses));
       },
@@ -407,7 +410,7 @@ export const networkLesson: Lesson = {
     }
   },
 
-  shell: containerShell(NS, { hostname: 'container', mountProc: true }),
+  shell: containerShell(CONTAINER),
 };
 
 interface Inside {

@@ -1,11 +1,11 @@
 // What lessons 3-6 share: the root filesystem, a long-lived lesson container, finding the
 // learner's container from the host, and tearing containers down.
 import fs from 'node:fs';
-import { ensureRootfs, readMarker, rootfsProblem, startContainer, type Namespace, type Running, procfs } from '../core/index.js';
+import { ensureRootfs, readMarker, rootfsProblem, startContainer, type Running, type ContainerShape, procfs } from '../core/index.js';
 import { pass, fail, type CheckResult } from '../checks/result.js';
 import { findLabProcesses, containerLeaders, hostNamespaces, describe, type LabProcess } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
-import type { LessonContext, Step, ShellSpec } from './types.js';
+import type { LessonContext, LessonContainer, Step, ShellSpec } from './types.js';
 import { hostShell, lines } from './show.js';
 
 /** PID 1 of a lesson container: a shell that waits. It stays until the lesson ends. */
@@ -23,8 +23,19 @@ export const rootfsStep: Step = {
   },
 };
 
-export async function startLessonContainer(ctx: LessonContext, namespaces: Namespace[], extra: { hostname?: string; mountProc?: boolean } = {}): Promise<Running> {
-  const c = await startContainer({ rootfs: ctx.lab.rootfs, namespaces, argv: IDLE_SHELL, hostname: extra.hostname, mountProc: extra.mountProc, detach: ctx.keep }, ctx.ledger);
+/** The shape of a lesson container, as prepareContainer and startContainer take it. */
+export function lessonContainerShape(lab: Lab, spec: LessonContainer): ContainerShape {
+  return { rootfs: lab.rootfs, namespaces: spec.namespaces, hostname: spec.hostname, mountProc: spec.mountProc };
+}
+
+/** Start the lesson's container: the one the TUI prepared for this step if there is one
+ * (warm: only the execve is left), or from scratch. */
+export async function startLessonContainer(ctx: LessonContext, spec: LessonContainer): Promise<Running> {
+  const shape = lessonContainerShape(ctx.lab, spec);
+  const prepared = ctx.warm && !ctx.keep ? await ctx.warm.take(shape, ctx.ledger) : null;
+  let c: Running | null = null;
+  if (prepared) c = await prepared.run(IDLE_SHELL).catch(() => null);
+  c ??= await startContainer({ ...shape, argv: IDLE_SHELL, detach: ctx.keep }, ctx.ledger);
   ctx.state.set('container', c);
   return c;
 }
@@ -97,11 +108,11 @@ export async function killLabContainers(lab: Lab): Promise<string[]> {
 }
 
 /** The lessons' shell: inside the running lesson container, started first if needed. */
-export function containerShell(namespaces: Namespace[], extra: { hostname?: string; mountProc?: boolean }) {
+export function containerShell(spec: LessonContainer) {
   return async (ctx: LessonContext): Promise<ShellSpec> => {
     ensureRootfs(ctx.lab.rootfs, ctx.ledger, { build: !ctx.lab.customRootfs });
     let c = ctx.state.get('container') as Running | undefined;
-    if (!c || !c.running) c = await startLessonContainer(ctx, namespaces, extra);
-    return { kind: 'container', pid: c.pid, namespaces, title: `inside the container (host pid ${c.pid})` };
+    if (!c || !c.running) c = await startLessonContainer(ctx, spec);
+    return { kind: 'container', pid: c.pid, namespaces: spec.namespaces, title: `inside the container (host pid ${c.pid})` };
   };
 }

@@ -1,4 +1,4 @@
-import type { Ledger, Namespace } from '../core/index.js';
+import type { Ledger, Namespace, WarmContainers } from '../core/index.js';
 import type { Lab } from '../lab.js';
 import type { CheckResult } from '../checks/result.js';
 
@@ -14,6 +14,16 @@ export interface LessonContext {
   lockWaitMs?: number;
   /** A line for the learner while a step runs (waiting for a lock). */
   note?: (text: string) => void;
+  /** The TUI's warm start: the container a step declares, prepared while the learner read. */
+  warm?: WarmContainers;
+}
+
+/** The lesson container a step starts (startLessonContainer), declared so that the TUI can
+ * prepare it ahead. */
+export interface LessonContainer {
+  namespaces: Namespace[];
+  hostname?: string;
+  mountProc?: boolean;
 }
 
 export interface Step {
@@ -22,6 +32,8 @@ export interface Step {
   commands: (lab: Lab) => string[];
   /** Do it through the core; returns the real output to show. */
   run: (ctx: LessonContext) => Promise<string>;
+  /** The lesson container this step starts, if it starts one. */
+  container?: LessonContainer;
 }
 
 /** Where a learner's shell opens for a lesson: on the host, or inside its container. */

@@ -1,11 +1,12 @@
 // The workbook's state and everything a key can do, without React: the TUI renders a
 // snapshot of this store and sends it actions. Lesson work goes through the runner's
 // pieces (steps, checks, the ledger); the store adds no syscalls of its own.
-import { Ledger } from '../core/index.js';
+import { Ledger, WarmContainers, rootfsProblem } from '../core/index.js';
 import type { Lab } from '../lab.js';
 import { readProgress, markPassed, ensureLabRoot, labJournal } from '../lab.js';
 import type { Lesson, LessonContext } from '../lessons/index.js';
 import type { ShellSpec } from '../lessons/types.js';
+import { lessonContainerShape } from '../lessons/container-common.js';
 import { allPassed, type CheckResult } from '../checks/result.js';
 import { errorInfo } from '../runner.js';
 
@@ -125,10 +126,23 @@ export class WorkbookStore {
     return this.isUnlocked(i) ? 'open' : 'locked';
   }
 
+  /** The container the next step starts, prepared while the learner reads: a keypress
+   * then costs an execve, not two Node starts (WarmContainers in core/container.ts). */
+  private readonly warm = new WarmContainers();
+
+  private prepareNext(): void {
+    const lesson = this.lesson;
+    const next = this.state.runs[lesson.id].steps.findIndex((s) => s.status !== 'done');
+    // Step 1 starts by resetting the lesson, which would end a prepared container.
+    const step = next > 0 ? lesson.steps[next] : undefined;
+    if (!step?.container || rootfsProblem(this.lab.rootfs)) return this.warm.want(null);
+    this.warm.want(lessonContainerShape(this.lab, step.container), this.context(lesson).ledger);
+  }
+
   private context(lesson: Lesson): LessonContext {
     let ctx = this.contexts.get(lesson.id);
     if (!ctx) {
-      ctx = { lab: this.lab, ledger: new Ledger(labJournal(this.lab)), state: new Map(), keep: false, lockWaitMs: 0 };
+      ctx = { lab: this.lab, ledger: new Ledger(labJournal(this.lab)), state: new Map(), keep: false, lockWaitMs: 0, warm: this.warm };
       this.contexts.set(lesson.id, ctx);
     }
     return ctx;
@@ -145,6 +159,7 @@ export class WorkbookStore {
     this.set({ index: i, scroll: { text: 0, work: 0 }, pane: 'text', overlay: null, message: { text: `Lesson ${i + 1}: read, then Enter runs the first step.`, tone: 'info' } });
     // What the lesson we left made is removed: lessons never share kernel state.
     void this.cleanupLesson(leaving);
+    this.prepareNext();
   }
 
   note(text: string, tone: 'info' | 'good' | 'bad' = 'info'): void {
@@ -190,7 +205,6 @@ export class WorkbookStore {
     if (this.state.busy) return;
     const lesson = this.lesson;
     const step = lesson.steps[i];
-    const ctx = this.context(lesson);
     if (i === 0) {
       // A fresh start: clear what an earlier attempt (or the learner) left.
       await this.cleanupLesson(lesson);
@@ -198,11 +212,15 @@ export class WorkbookStore {
       this.setRun(lesson.id, emptyRun(lesson));
       ensureLabRoot(this.lab);
     }
+    // After the cleanup above, which drops the lesson's context: this step's work must be
+    // in the ledger the lesson's later cleanup undoes.
+    const ctx = this.context(lesson);
     this.set({ pane: 'work', busy: `step ${i + 1}: ${step.title}`, message: null });
     this.setStep(lesson.id, i, { status: 'running' });
     try {
       const output = await step.run(ctx);
       this.setStep(lesson.id, i, { status: 'done', output });
+      this.prepareNext();
       const left = lesson.steps.length - i - 1;
       this.set({ message: { text: left ? `Step ${i + 1} done. Enter runs step ${i + 2}.` : 'All steps done. Enter (or c) runs the checks.', tone: 'good' } });
     } catch (err) {
@@ -257,6 +275,7 @@ export class WorkbookStore {
     this.set({ overlay: null, busy: `resetting lesson ${lesson.number}` });
     let removed: string[] = [];
     try {
+      await this.warm.close();
       await this.cleanupLesson(lesson);
       removed = await lesson.reset(this.lab);
       this.setRun(lesson.id, emptyRun(lesson));
@@ -315,6 +334,7 @@ export class WorkbookStore {
 
   /** Undo everything every lesson made (quit, a signal). */
   async cleanupAll(): Promise<string[]> {
+    await this.warm.close();
     const errors: string[] = [];
     for (const l of this.lessons) errors.push(...(await this.cleanupLesson(l)));
     return errors;

@@ -7,7 +7,9 @@ import { spawn } from 'node:child_process';
 import {
   libc, SyscallError, Ledger, mountOverlay, unmount, listWhiteouts, CpuGroup, cgroupLayout, buildHostRootfs, rootfsProblem,
   runContainer, startContainer, execInContainer, probeNamespaces, ContainerError, procfs, ROOTFS_MARKER, warmStarter, prepareContainer,
+  WarmContainers, isPreparedContainer, readMarker, type Namespace,
 } from '../../src/core/index.js';
+import { findLabProcesses } from '../../src/checks/containers.js';
 
 let tmp: string;
 let rootfs: string;
@@ -132,6 +134,49 @@ describe('containers', () => {
     expect(procfs.pidAlive(p.pid)).toBe(true);
     await p.close();
     expect(await procfs.waitReaped([p.pid], 3000)).toBe(true);
+  });
+
+  it("the TUI's warm slot: take() gives the prepared container of that shape, or null (other shape, killed by a reset); the ledger ends an untaken one", async () => {
+    const shape = { rootfs, namespaces: ['mnt', 'uts', 'pid'] as Namespace[], hostname: 'slot', mountProc: true };
+    const ledger = new Ledger();
+    const warm = new WarmContainers();
+    try {
+      warm.want(shape, ledger);
+      expect(await warm.take({ ...shape, hostname: 'other' }, ledger)).toBeNull(); // another shape
+      warm.want(shape, ledger);
+      const p = (await warm.take(shape, ledger))!;
+      expect(p).not.toBeNull();
+      // Waiting for its command, it is the workbook's: the checks skip it by its command line.
+      expect(isPreparedContainer(procfs.cmdline(p.pid)!)).toBe(true);
+      const labPids = () => findLabProcesses(readMarker(rootfs)!.id).map((x) => x.pid);
+      expect(labPids()).not.toContain(p.pid);
+      const c = await p.run(['/bin/sh', '-c', 'echo $$ $(hostname); sleep 30']);
+      // run() resolves as PID 1 is about to exec; then it is the learner's command.
+      for (let i = 0; i < 200 && isPreparedContainer(procfs.cmdline(c.pid) ?? ''); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(procfs.cmdline(c.pid)).toMatch(/^\/bin\/sh -c echo/);
+      expect(labPids()).toContain(c.pid);
+      await c.kill();
+      // A reset kills a prepared container behind the slot's back: take() notices.
+      warm.want(shape, ledger);
+      const again = (await warm.take(shape, ledger))!;
+      warm.want(shape, ledger);
+      const victim = await (warm as unknown as { slot: { prepared: Promise<{ pid: number }> } }).slot.prepared;
+      process.kill(victim.pid, 'SIGKILL');
+      expect(await procfs.waitReaped([victim.pid], 3000)).toBe(true);
+      expect(await warm.take(shape, ledger)).toBeNull();
+      // A dead one's run() fails instead of hanging.
+      process.kill(again.pid, 'SIGKILL');
+      await expect(again.run(['/bin/true'])).rejects.toThrow(/ended before the command started/);
+      // One left untaken ends with the ledger that prepared it.
+      warm.want(shape, ledger);
+      const left = await (warm as unknown as { slot: { prepared: Promise<{ pid: number }> } }).slot.prepared;
+      expect(procfs.pidAlive(left.pid)).toBe(true);
+      expect(await ledger.cleanup()).toEqual([]);
+      expect(await procfs.waitReaped([left.pid], 3000)).toBe(true);
+    } finally {
+      await warm.close();
+      await ledger.cleanup();
+    }
   });
 
   it('return the exit status and stream output', async () => {

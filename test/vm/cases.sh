@@ -76,6 +76,11 @@ echo "VM-TIME solve-all $(awk "BEGIN{print $t1 - $t0}")s"
 grep -E '^Lesson [0-9]+: |lessons: ' $OUT | sed 's/^/  solve| /'
 result all solve-all 0 $rc         # on failure: the whole output of solve all
 
+# ---------------------------------------------------------------- lesson 2's window, measured
+# Not a case: how close the CPU check's measurement (measureShare) comes to 20 % at each
+# window length under emulation, for choosing WINDOW_MS (bench/window.mjs).
+timeout 300 node /opt/container-lessons/bench/window.mjs --rounds 5 --windows 300,500,1000,2000 2>&1 | sed 's/^/VM-MEASURE /'
+
 # ---------------------------------------------------------------- lesson 1: overlay
 l1_layers() {
   mkdir -p $LAB/ufs && cd $LAB/ufs || return

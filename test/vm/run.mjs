@@ -3,7 +3,7 @@
 //
 // Boots Debian's cloud kernel (fetched with `apt-get download`, cached) under QEMU with an
 // initramfs built here, each run, from: a root filesystem of this host's own tools (the
-// project's buildHostRootfs, plus node and a few more tools), the project (bin/, dist/,
+// project's buildHostRootfs, plus node and a few more tools), the project (bin/, bundle/, dist/,
 // lessons/, package.json, the production node_modules), a prebuilt lab rootfs, the kernel
 // modules the lessons need, and the guest scripts init.sh + cases.sh next to this file.
 // The guest prints one `VM-CASE ...` line per case and a `VM-VERDICT ...` line on its
@@ -56,8 +56,8 @@ const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'igno
 
 if (process.platform !== 'linux' || process.arch !== 'x64') skip(`needs Linux on x86-64 (this is ${process.platform}/${process.arch})`);
 if (!has('qemu-system-x86_64')) skip('qemu-system-x86_64 is not installed (Debian/Ubuntu: apt-get install qemu-system-x86)');
-if (!fs.existsSync(path.join(REPO, 'dist/cli.js'))) {
-  console.error('test:vm: dist/ is missing: run `npm run build` first (npm run test:vm does)');
+if (!fs.existsSync(path.join(REPO, 'dist/cli.js')) || !fs.existsSync(path.join(REPO, 'bundle/cli.js'))) {
+  console.error('test:vm: dist/ or bundle/ is missing: run `npm run build` first (npm run test:vm does)');
   process.exit(1);
 }
 
@@ -167,7 +167,7 @@ async function main() {
   copyWithLibs(R, fs.realpathSync(process.execPath), '/bin/node');
   // The project, as `npm install -g` would lay it out, and the command on PATH.
   const app = path.join(R, 'opt/container-lessons');
-  for (const p of ['bin', 'dist', 'lessons', 'package.json']) fs.cpSync(path.join(REPO, p), path.join(app, p), { recursive: true });
+  for (const p of ['bin', 'bundle', 'dist', 'bench', 'lessons', 'package.json']) fs.cpSync(path.join(REPO, p), path.join(app, p), { recursive: true });
   const ls = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: REPO, encoding: 'utf8' });
   const pkgs = ls.stdout.split('\n').filter((p) => p.startsWith(path.join(REPO, 'node_modules') + '/'));
   if (!pkgs.length) throw new Error(`npm ls --omit=dev found no production packages (run npm ci): ${ls.stderr}`);
