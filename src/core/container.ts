@@ -12,7 +12,7 @@ import type { Link, Address } from './netlink.js';
 import type { PingResult } from './icmp.js';
 import type { Ledger } from './ledger.js';
 import type { CpuGroup } from './cgroup.js';
-import { descendants, waitReaped, pidAlive } from './procfs.js';
+import { descendants, waitReaped, waitExited, pidAlive } from './procfs.js';
 import { TAG_VAR } from './journal.js';
 import { randomUUID } from 'node:crypto';
 
@@ -22,6 +22,18 @@ export function nsinitPath(): string {
   const candidates = [path.join(here, 'nsinit.js'), path.resolve(here, '../../dist/core/nsinit.js')];
   for (const c of candidates) if (fs.existsSync(c)) return c;
   throw new Error(`nsinit.js not found (looked at ${candidates.join(', ')}): run \`npm run build\``);
+}
+
+/**
+ * The environment of a helper (nsinit): the driver's, less what only slows a Node start.
+ * NODE_EXTRA_CA_CERTS makes every Node process parse a certificate bundle as it starts
+ * (70 ms on the development VM, which sets it); a helper never opens a TLS connection.
+ * A container's command does not get this environment: nsinit gives it its own.
+ */
+export function helperEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  delete env.NODE_EXTRA_CA_CERTS;
+  return env;
 }
 
 export class ContainerError extends Error {
@@ -116,7 +128,9 @@ export class Running {
       await this.exited;
       clearTimeout(lingering);
     }
-    await waitReaped([this.pid, ...tree]);
+    // Our child is reaped by us; the others may be orphans, which the host's init reaps.
+    await waitReaped([this.pid]);
+    await waitExited(tree);
     return this.status!;
   }
 }
@@ -147,7 +161,7 @@ function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: StdioMo
   const entry = ledger?.add({ kind: 'procs', tag: spec.tag });
   return new Promise((resolve, reject) => {
     const helper = spawn(process.execPath, [nsinitPath(), mode, JSON.stringify(spec)], {
-      env: { ...process.env, [TAG_VAR]: spec.tag },
+      env: helperEnv({ [TAG_VAR]: spec.tag! }),
       stdio: detach ? ['ignore', 'ignore', 'ignore', 'pipe'] : [stdio, stdio, stdio, 'pipe', ...(warm ? (['pipe'] as const) : [])],
       detached: detach,
     });
@@ -393,7 +407,7 @@ export interface NetState {
  * fd 3 becomes a ContainerError naming the step and the syscall. */
 function askHelper<T>(mode: 'net' | 'probe' | 'tcp', spec: NetSpec | ProbeSpec | TcpSpec, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const helper = spawn(process.execPath, [nsinitPath(), mode, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    const helper = spawn(process.execPath, [nsinitPath(), mode, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: helperEnv() });
     let out = '';
     let control = '';
     let err = '';

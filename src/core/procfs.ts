@@ -206,6 +206,18 @@ export function descendants(root: number): number[] {
   return out;
 }
 
+/** Wait until the processes have exited: gone, or zombies. A zombie holds no memory,
+ * files, mounts or namespaces any more; only its pid waits for its parent, which for an
+ * orphan is the host's init (some inits reap only every second or so). */
+export async function waitExited(pids: number[], timeoutMs = 5000): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (pids.some(pidAlive)) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}
+
 /** Wait until the processes are gone from /proc (reaped, not only dead), up to a limit. */
 export async function waitReaped(pids: number[], timeoutMs = 5000): Promise<boolean> {
   const end = Date.now() + timeoutMs;

@@ -97,7 +97,7 @@ export async function killLabContainers(lab: Lab): Promise<string[]> {
           /* gone */
         }
       }
-      await procfs.waitReaped(procs.map((p) => p.pid), 3000);
+      await procfs.waitExited(procs.map((p) => p.pid), 3000);
     }
   }
   if (fs.existsSync(lab.hostMarker)) {
