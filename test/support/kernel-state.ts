@@ -55,11 +55,23 @@ function list(dir: string): string[] {
   }
 }
 
+/** A zombie has exited and holds nothing but its pid, which its parent clears: for an
+ * orphan that is the host's init, and some inits reap only every second or so. */
+function isZombie(p: string): boolean {
+  try {
+    const st = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+    return st[st.lastIndexOf(')') + 2] === 'Z';
+  } catch {
+    return false;
+  }
+}
+
 function foreignPids(): string[] {
   const mine = fs.readlinkSync('/proc/self/ns/pid');
   const out: string[] = [];
   for (const p of list('/proc').filter((n) => /^\d+$/.test(n))) {
     try {
+      if (isZombie(p)) continue;
       if (fs.readlinkSync(`/proc/${p}/ns/pid`) !== mine) out.push(`${p} ${fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim()}`);
     } catch {
       /* gone or kernel thread */
@@ -71,7 +83,7 @@ function foreignPids(): string[] {
 function projectPids(): string[] {
   const out: string[] = [];
   for (const p of list('/proc').filter((n) => /^\d+$/.test(n))) {
-    if (Number(p) === process.pid) continue;
+    if (Number(p) === process.pid || isZombie(p)) continue;
     try {
       const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
       if (/container-lessons-busy-loop|nsinit\.js/.test(cmd)) out.push(`${p} ${cmd.replace(/\0/g, ' ').slice(0, 60)}`);
