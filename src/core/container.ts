@@ -274,7 +274,7 @@ export function startContainer(opts: ContainerOptions, ledger?: Ledger): Promise
 
 /** Start a container up to the point where only the command's execve is left: new
  * namespaces, PID 1, /proc, /dev, pivot_root, hostname. This is the part that costs (two
- * Node starts, about 0.25 s); done ahead, while the learner reads, a keypress costs only
+ * Node starts, about 0.14 s here); done ahead, while the learner reads, a keypress costs only
  * a pipe write and an execve. See warmStarter for a pool that keeps one ready. */
 export function prepareContainer(opts: Omit<ContainerOptions, 'argv' | 'detach'>, ledger?: Ledger): Promise<Prepared> {
   const spec = { ...runSpec(opts, ['(given later)']), warm: true as const };
@@ -283,7 +283,7 @@ export function prepareContainer(opts: Omit<ContainerOptions, 'argv' | 'detach'>
 
 /** A pool of one prepared container for a fixed rootfs and namespace set: run() takes the
  * prepared one and starts preparing the next in the background. Starts closer together
- * than one preparation (about 0.25 s) wait for it, like a cold start. */
+ * than one preparation (about 0.14 s) wait for it, like a cold start. */
 export function warmStarter(opts: Omit<ContainerOptions, 'argv' | 'detach' | 'stdio'>, ledger?: Ledger) {
   let next: Promise<Prepared> | null = null;
   let closed = false;
@@ -321,7 +321,7 @@ export type ContainerShape = Omit<ContainerOptions, 'argv' | 'detach' | 'stdio'>
  * The TUI's warm start. The workbook knows which container the next step will start, so
  * it prepares that one (prepareContainer) while the learner reads, and the keypress that
  * runs the step takes it: a pipe write and an execve instead of two Node starts (about
- * 12 ms instead of 0.3 s from a running workbook, against about 35 ms for `runc run`;
+ * 12 ms instead of 140 ms from a running workbook, against about 35 ms for `runc run`;
  * `npm run bench`). One slot: asking for another shape ends the prepared one.
  *
  * A prepared container is a real process with the lab rootfs as its root, so the checks
