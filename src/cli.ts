@@ -381,6 +381,13 @@ export async function main(argv: string[], out: Out = { color: useColor(), write
 
 /** Entry point: turn every failure into a message and an exit code, never a stack trace. */
 export async function run(argv = process.argv.slice(2)): Promise<void> {
+  // `show 2 | head` closes the pipe early: what is left to print is not wanted, but the
+  // work (a solve and its cleanup) must still finish, so EPIPE is only ignored.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+  }
   let exiting = false;
   const onSignal = (sig: NodeJS.Signals) => {
     if (sig === 'SIGINT' && interruptsHeld()) return; // Ctrl-C meant for the learner's shell

@@ -37,6 +37,16 @@ describe('container-lessons CLI', () => {
     expect(r.out).toContain('lowerdir=./lower2:./lower1');
   });
 
+  it('show into a pipe that is already closed (| true, or a head that has had enough): no trace', () => {
+    const r = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" show 2 | true`], {
+      env: { ...process.env, CONTAINER_LESSONS_HOME: lab.root, NO_COLOR: '1' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
   it('hint names the commands', () => {
     const r = cli(['hint', '2']);
     expect(r.code).toBe(0);
