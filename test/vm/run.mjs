@@ -4,7 +4,7 @@
 // Boots Debian's cloud kernel (fetched with `apt-get download`, cached) under QEMU with an
 // initramfs built here, each run, from: a root filesystem of this host's own tools (the
 // project's buildHostRootfs, plus node and a few more tools), the project (bin/, bundle/, dist/,
-// lessons/, package.json, the production node_modules), a prebuilt lab rootfs, the kernel
+// lessons/, package.json, the packages dist/ needs), a prebuilt lab rootfs, the kernel
 // modules the lessons need, and the guest scripts init.sh + cases.sh next to this file.
 // The guest prints one `VM-CASE ...` line per case and a `VM-VERDICT ...` line on its
 // serial console, then powers off; the verdict is read from the serial log.
@@ -168,9 +168,19 @@ async function main() {
   // The project, as `npm install -g` would lay it out, and the command on PATH.
   const app = path.join(R, 'opt/container-lessons');
   for (const p of ['bin', 'bundle', 'dist', 'bench', 'lessons', 'package.json']) fs.cpSync(path.join(REPO, p), path.join(app, p), { recursive: true });
-  const ls = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: REPO, encoding: 'utf8' });
-  const pkgs = ls.stdout.split('\n').filter((p) => p.startsWith(path.join(REPO, 'node_modules') + '/'));
-  if (!pkgs.length) throw new Error(`npm ls --omit=dev found no production packages (run npm ci): ${ls.stderr}`);
+  // bin/ runs bundle/, which needs koffi alone (the published package depends on nothing
+  // else); bench/window.mjs, run in the guest, imports dist/, which needs these and what
+  // they depend on.
+  const DIST_PACKAGES = ['koffi', 'ink', 'marked', 'marked-terminal', 'react', 'tar'];
+  const sel = `:is(${DIST_PACKAGES.map((n) => `#${n}`).join(',')})`;
+  const q = spawnSync('npm', ['query', `${sel}, ${sel} *`], { cwd: REPO, encoding: 'utf8' });
+  let pkgs = [];
+  try {
+    pkgs = [...new Set(JSON.parse(q.stdout).map((n) => n.path))].filter((p) => p.startsWith(path.join(REPO, 'node_modules') + '/'));
+  } catch {
+    /* reported below */
+  }
+  if (pkgs.length < DIST_PACKAGES.length) throw new Error(`npm query found ${pkgs.length} of the packages dist/ needs (run npm ci): ${q.stderr}`);
   for (const p of pkgs) {
     fs.cpSync(p, path.join(app, path.relative(REPO, p)), { recursive: true, filter: (src) => !src.startsWith(path.join(p, 'node_modules')) });
   }
