@@ -187,6 +187,7 @@ function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: StdioMo
         const commandPipe = helper.stdio[4] as Writable;
         commandPipe.on('error', () => {});
         let used = false;
+        let closing: Promise<void> | null = null;
         const prepared: Prepared = {
           pid: pid ?? ev.pid!,
           run: (argv, env) => {
@@ -197,13 +198,16 @@ function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: StdioMo
               commandPipe.end(JSON.stringify({ argv, env }) + '\n');
             });
           },
-          close: async () => {
-            const unused = !used;
-            if (unused) commandPipe.end(); // EOF: PID 1 exits without running anything
-            used = true;
-            await new Running(pid ?? ev.pid!, helper, exited).kill();
-            if (unused) entry?.drop(); // nothing of it is left to undo
-          },
+          // Once only: a ledger cleanup and the warm slot may both close it, and a second
+          // SIGKILL to a reaped pid could hit a process that reuses the number.
+          close: () =>
+            (closing ??= (async () => {
+              const unused = !used;
+              if (unused) commandPipe.end(); // EOF: PID 1 exits without running anything
+              used = true;
+              await new Running(pid ?? ev.pid!, helper, exited).kill();
+              if (unused) entry?.drop(); // nothing of it is left to undo
+            })()),
         };
         if (entry) entry.live = () => prepared.close();
         settle(() => resolve(prepared));
