@@ -1,5 +1,6 @@
 // `npx container-lessons` from the package as published: npm pack's tarball installed
-// without dev dependencies (no TypeScript, no compiler) must run the lessons.
+// without dev dependencies (no TypeScript, no compiler, no ink: bundle/ holds it) must run
+// the lessons.
 import { describe, it, expect, afterAll } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,7 +21,10 @@ describe('the packed package', () => {
     execFileSync('npm', ['install', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: app, stdio: 'pipe' });
     const installed = path.join(app, 'node_modules');
     expect(fs.existsSync(path.join(installed, 'typescript'))).toBe(false);
-    expect(fs.existsSync(path.join(installed, 'container-lessons', 'dist', 'core', 'nsinit.js'))).toBe(true);
+    expect(fs.existsSync(path.join(installed, 'container-lessons', 'bundle', 'nsinit.js'))).toBe(true);
+    // Everything but the native addon is inside bundle/: npx fetches koffi and nothing else.
+    for (const bundled of ['ink', 'react', 'marked', 'marked-terminal', 'tar']) expect(fs.existsSync(path.join(installed, bundled)), bundled).toBe(false);
+    expect(fs.existsSync(path.join(installed, 'koffi'))).toBe(true);
     const env = { ...process.env, CONTAINER_LESSONS_HOME: path.join(tmp, 'lab'), NO_COLOR: '1' };
     const bin = path.join(installed, '.bin', 'container-lessons');
     const list = spawnSync(bin, ['list', '--json'], { env, encoding: 'utf8' });
