@@ -2,15 +2,13 @@
 // back. The socket belongs to the network namespace of the thread that opens it, so a
 // helper that joined a container's namespace pings from inside the container, whatever
 // tools its root filesystem has. Blocking calls: only helpers (nsinit) use this.
-import { SyscallError, errno, errnoName, sock as c } from './libc.js';
+import { SyscallError, errno, errnoName, sock as c, setReceiveTimeout } from './libc.js';
 import { ipv4 } from './netlink.js';
 
 const AF_INET = 2;
 const SOCK_RAW = 3;
 const SOCK_CLOEXEC = 0x80000;
 const IPPROTO_ICMP = 1;
-const SOL_SOCKET = 1;
-const SO_RCVTIMEO = 20;
 const EAGAIN = 11;
 const EINTR = 4;
 
@@ -56,10 +54,7 @@ export function ping(to: string, opts: { count?: number; waitMs?: number } = {})
   const fd = Number(c.socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP));
   if (fd < 0) throw new SyscallError('socket', ['AF_INET', 'SOCK_RAW', 'IPPROTO_ICMP'], errno());
   try {
-    const tv = Buffer.alloc(16);
-    tv.writeBigInt64LE(BigInt(Math.floor(waitMs / 1000)), 0);
-    tv.writeBigInt64LE(BigInt((waitMs % 1000) * 1000), 8);
-    if (Number(c.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16)) < 0) throw new SyscallError('setsockopt', ['SO_RCVTIMEO'], errno());
+    setReceiveTimeout(fd, waitMs);
     const id = process.pid & 0xffff;
     const target = ipv4(to);
     let lastError = `no answer within ${waitMs} ms`;

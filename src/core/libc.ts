@@ -53,6 +53,16 @@ export const sock = {
   close: lib.func('int close(int fd)'),
 };
 
+/** SO_RCVTIMEO: a blocking recv() on fd fails with EAGAIN after ms instead of waiting forever. */
+export function setReceiveTimeout(fd: number, ms: number): void {
+  const SOL_SOCKET = 1;
+  const SO_RCVTIMEO = 20; // SO_RCVTIMEO_OLD: struct timeval of two longs, on every 64-bit arch here
+  const tv = Buffer.alloc(16);
+  tv.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), 0);
+  tv.writeBigInt64LE(BigInt((ms % 1000) * 1000), 8);
+  if (Number(sock.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16)) < 0) throw new SyscallError('setsockopt', ['SO_RCVTIMEO', ms], errno());
+}
+
 /** Syscall numbers glibc has no wrapper for (or only an inline one on older glibc). */
 const SYSCALL_NR: Record<string, { pivot_root: number; mknodat: number }> = {
   x64: { pivot_root: 155, mknodat: 259 },

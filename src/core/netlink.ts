@@ -2,7 +2,7 @@
 // a NETLINK_ROUTE socket, the way iproute2's `ip` does. A netlink socket belongs to the
 // network namespace of the thread that created it: the driver talks to the host's
 // namespace; a container's is reached from a helper that first joined it (nsinit "net").
-import { SyscallError, errno, sock as c } from './libc.js';
+import { SyscallError, errno, sock as c, setReceiveTimeout } from './libc.js';
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
@@ -11,7 +11,17 @@ export const NETLINK_ROUTE = 0;
 export const NETLINK_NETFILTER = 12;
 
 /** A netlink socket of `protocol`, bound, in the calling thread's network namespace. */
-export function openNetlink(protocol: number): number {
+/** How long a netlink request may wait for the kernel's answer. The kernel answers at
+ * once; without a limit a lost answer would freeze the workbook. */
+export const NETLINK_TIMEOUT_MS = 10_000;
+
+/** A failed recv(); EAGAIN on a blocking socket means the time limit passed. */
+export function recvError(request: string, e: number): SyscallError {
+  return new SyscallError('recv', e === EAGAIN ? [request, `no answer in ${NETLINK_TIMEOUT_MS / 1000} s`] : [request], e);
+}
+const EAGAIN = 11;
+
+export function openNetlink(protocol: number, timeoutMs = NETLINK_TIMEOUT_MS): number {
   const label = protocol === NETLINK_ROUTE ? 'NETLINK_ROUTE' : protocol === NETLINK_NETFILTER ? 'NETLINK_NETFILTER' : String(protocol);
   const fd = Number(c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol));
   if (fd < 0) throw new SyscallError('socket', ['AF_NETLINK', 'SOCK_RAW', label], errno());
@@ -21,6 +31,12 @@ export function openNetlink(protocol: number): number {
     const e = errno();
     c.close(fd);
     throw new SyscallError('bind', ['AF_NETLINK', label], e);
+  }
+  try {
+    setReceiveTimeout(fd, timeoutMs);
+  } catch (err) {
+    c.close(fd);
+    throw err;
   }
   return fd;
 }
@@ -152,7 +168,7 @@ export class Netlink {
     const buf = new Uint8Array(65536);
     for (;;) {
       const n = Number(c.recv(this.fd, buf, buf.length, 0));
-      if (n < 0) throw new SyscallError('recv', [NAMES[type]], errno());
+      if (n < 0) throw recvError(NAMES[type], errno());
       const b = Buffer.from(buf.subarray(0, n));
       for (let off = 0; off + 16 <= n; ) {
         const len = b.readUInt32LE(off);

@@ -5,7 +5,7 @@
 // created it. Unlike rtnetlink, numbers inside nf_tables attributes are big-endian, and
 // nested attributes carry NLA_F_NESTED.
 import { SyscallError, errno, sock as c } from './libc.js';
-import { attr, message, ipv4, parseAttrs, openNetlink, NETLINK_NETFILTER } from './netlink.js';
+import { attr, message, ipv4, parseAttrs, openNetlink, recvError, NETLINK_NETFILTER } from './netlink.js';
 
 const MSG_DONTWAIT = 0x40;
 const EAGAIN = 11;
@@ -326,7 +326,7 @@ export class Nftables {
     if (n < 0) {
       const e = errno();
       if (e === EAGAIN && flags & MSG_DONTWAIT) return null;
-      throw new SyscallError('recv', [name], e);
+      throw recvError(name, e);
     }
     return Buffer.from(buf.subarray(0, n));
   }

@@ -6,8 +6,25 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildHostRootfs, startContainer, netOps, execInContainer, procfs, Ledger, ContainerError, type Running } from '../../src/core/index.js';
-import { attr, message, ifinfomsg, parseAttrs, parseCidr } from '../../src/core/netlink.js';
+import { buildHostRootfs, startContainer, netOps, execInContainer, procfs, Ledger, ContainerError, libc, type Running } from '../../src/core/index.js';
+import { attr, message, ifinfomsg, parseAttrs, parseCidr, openNetlink, recvError, NETLINK_ROUTE } from '../../src/core/netlink.js';
+
+describe('netlink sockets', () => {
+  it('give up on a missing answer with an error, not a frozen workbook', () => {
+    const fd = openNetlink(NETLINK_ROUTE, 200);
+    try {
+      const t0 = Date.now();
+      const n = Number(libc.sock.recv(fd, new Uint8Array(64), 64, 0)); // nothing was asked
+      const e = libc.errno();
+      expect(n).toBe(-1);
+      expect(e).toBe(11); // EAGAIN, which errnoName calls EWOULDBLOCK (the same number)
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
+      expect(recvError('RTM_GETLINK', e).message).toMatch(/^recv\("RTM_GETLINK", "no answer in 10 s"\): E(AGAIN|WOULDBLOCK)/);
+    } finally {
+      libc.sock.close(fd);
+    }
+  });
+});
 
 describe('netlink messages', () => {
   it('are laid out as the kernel expects', () => {
