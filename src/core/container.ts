@@ -279,43 +279,10 @@ export function startContainer(opts: ContainerOptions, ledger?: Ledger): Promise
 /** Start a container up to the point where only the command's execve is left: new
  * namespaces, PID 1, /proc, /dev, pivot_root, hostname. This is the part that costs (two
  * Node starts, about 0.14 s here); done ahead, while the learner reads, a keypress costs only
- * a pipe write and an execve. See warmStarter for a pool that keeps one ready. */
+ * a pipe write and an execve. WarmContainers keeps the next step's one ready. */
 export function prepareContainer(opts: Omit<ContainerOptions, 'argv' | 'detach'>, ledger?: Ledger): Promise<Prepared> {
   const spec = { ...runSpec(opts, ['(given later)']), warm: true as const };
   return launch('run', spec, opts.stdio ?? 'pipe', false, ledger, 'container');
-}
-
-/** A pool of one prepared container for a fixed rootfs and namespace set: run() takes the
- * prepared one and starts preparing the next in the background. Starts closer together
- * than one preparation (about 0.14 s) wait for it, like a cold start. */
-export function warmStarter(opts: Omit<ContainerOptions, 'argv' | 'detach' | 'stdio'>, ledger?: Ledger) {
-  let next: Promise<Prepared> | null = null;
-  let closed = false;
-  const refill = () => {
-    next = prepareContainer({ ...opts, stdio: 'pipe' }, ledger);
-    next.catch(() => {}); // reported to the run() that takes it
-  };
-  refill();
-  return {
-    ready: async () => void (await next),
-    /** Start argv and return as soon as it is about to exec (the keypress's share). */
-    async start(argv: string[]): Promise<Running> {
-      if (closed || !next) throw new Error('warmStarter is closed');
-      const p = await next;
-      refill();
-      return p.run(argv);
-    },
-    /** Run argv in a fresh container to its end, as runContainer does. */
-    async run(argv: string[], input?: string): Promise<RunResult> {
-      return collect(await this.start(argv), input);
-    },
-    async close(): Promise<void> {
-      closed = true;
-      const p = await next?.catch(() => null);
-      next = null;
-      await p?.close();
-    },
-  };
 }
 
 /** Options that make two containers alike (everything but the command and stdio). */
@@ -376,7 +343,8 @@ export interface RunResult extends ExitStatus {
   pid: number;
 }
 
-async function collect(r: Running, input?: string): Promise<RunResult> {
+/** Give a started command its stdin, wait for its end and what it printed. */
+export async function collect(r: Running, input?: string): Promise<RunResult> {
   if (input !== undefined) r.stdin?.end(input);
   else r.stdin?.end();
   const status = await r.exited;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import {
   libc, SyscallError, Ledger, mountOverlay, unmount, listWhiteouts, CpuGroup, cgroupLayout, buildHostRootfs, rootfsProblem,
-  runContainer, startContainer, execInContainer, probeNamespaces, ContainerError, procfs, ROOTFS_MARKER, warmStarter, prepareContainer,
+  runContainer, startContainer, execInContainer, probeNamespaces, ContainerError, procfs, ROOTFS_MARKER, prepareContainer, collect,
   WarmContainers, isPreparedContainer, readMarker, type Namespace,
 } from '../../src/core/index.js';
 import { findLabProcesses } from '../../src/checks/containers.js';
@@ -118,13 +118,16 @@ describe('containers', () => {
   });
 
   it('start warm: prepared up to the exec, the command then runs as PID 1; an unused one ends cleanly', async () => {
-    const w = warmStarter({ rootfs, namespaces: ['mnt', 'uts', 'ipc', 'net', 'pid'], hostname: 'warm', mountProc: true });
+    const shape = { rootfs, namespaces: ['mnt', 'uts', 'ipc', 'net', 'pid'] as Namespace[], hostname: 'warm', mountProc: true };
+    const w = new WarmContainers();
     try {
-      await w.ready();
-      const first = await w.run(['/bin/sh', '-c', 'echo $$ $(hostname) $(cat /proc/1/comm)']);
+      w.want(shape);
+      const firstP = (await w.take(shape))!;
+      w.want(shape); // the next one, prepared while the first runs
+      const first = await collect(await firstP.run(['/bin/sh', '-c', 'echo $$ $(hostname) $(cat /proc/1/comm)']));
       expect(first.code).toBe(0);
       expect(first.stdout.trim()).toBe('1 warm sh'); // PID 1, in its own /proc
-      const second = await w.run(['/bin/sh', '-c', 'exit 5']); // the pool prepared another one
+      const second = await collect(await (await w.take(shape))!.run(['/bin/sh', '-c', 'exit 5']));
       expect(second.code).toBe(5);
       expect(second.pid).not.toBe(first.pid);
     } finally {
@@ -152,7 +155,12 @@ describe('containers', () => {
       expect(labPids()).not.toContain(p.pid);
       const c = await p.run(['/bin/sh', '-c', 'echo $$ $(hostname); sleep 30']);
       // run() resolves as PID 1 is about to exec; then it is the learner's command.
-      for (let i = 0; i < 200 && isPreparedContainer(procfs.cmdline(c.pid) ?? ''); i++) await new Promise((r) => setTimeout(r, 10));
+      // (During the execve itself the command line reads empty: wait for the new one.)
+      const execd = () => {
+        const cmd = procfs.cmdline(c.pid) ?? '';
+        return cmd !== '' && !isPreparedContainer(cmd);
+      };
+      for (let i = 0; i < 200 && !execd(); i++) await new Promise((r) => setTimeout(r, 10));
       expect(procfs.cmdline(c.pid)).toMatch(/^\/bin\/sh -c echo/);
       expect(labPids()).toContain(c.pid);
       await c.kill();
