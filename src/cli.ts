@@ -1,4 +1,5 @@
 // The command line: the instructor's and the scripts' interface to every lesson.
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LESSONS, findLesson, type Lesson } from './lessons/index.js';
@@ -261,7 +262,8 @@ async function cmdRun(args: string[], opts: { rootfs?: string; hostname?: string
     }
     const c = await startContainer({ rootfs, namespaces: ['mnt', 'uts', 'ipc', 'net', 'pid'], argv: args, hostname: opts.hostname ?? 'container', mountProc: true, cgroup, stdio: 'inherit' }, ledger);
     const status = await c.exited;
-    return status.code ?? 128 + (status.signal ? (({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2 }) as Record<string, number>)[status.signal] ?? 1 : 1);
+    // A command ended by a signal exits 128 + its number, as in a shell.
+    return status.code ?? 128 + (status.signal ? (os.constants.signals[status.signal as NodeJS.Signals] ?? 0) : 0);
   } finally {
     await ledger.cleanup();
   }
@@ -394,7 +396,7 @@ export async function run(argv = process.argv.slice(2)): Promise<void> {
     if (exiting) return;
     exiting = true;
     process.stderr.write(`\ncontainer-lessons: ${sig}: cleaning up before exit...\n`);
-    void cleanupActive(`stopping for ${sig}`).finally(() => process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as Record<string, number>)[sig]));
+    void cleanupActive(`stopping for ${sig}`).finally(() => process.exit(128 + os.constants.signals[sig]));
   };
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
   let code: number;

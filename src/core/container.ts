@@ -296,8 +296,9 @@ export type ContainerShape = Omit<ContainerOptions, 'argv' | 'detach' | 'stdio'>
  * `npm run bench`). One slot: asking for another shape ends the prepared one.
  *
  * A prepared container is a real process with the lab rootfs as its root, so the checks
- * skip it (isPreparedContainer) and a reset may kill it; take() then gives null and the
- * step starts cold.
+ * and a lesson's reset skip it (isPreparedContainer): it is the workbook's, and it ends
+ * with the workbook's ledger, or with the workbook itself (PR_SET_PDEATHSIG). If it dies
+ * otherwise (a learner's kill), take() gives null and the step starts cold.
  */
 export class WarmContainers {
   private slot: { key: string; ledger?: Ledger; prepared: Promise<Prepared | null> } | null = null;
@@ -322,7 +323,7 @@ export class WarmContainers {
     return null;
   }
 
-  /** End the prepared container, if any (before checks, a reset, a shell, the exit). */
+  /** End the prepared container, if any (a reset, the exit). */
   async close(): Promise<void> {
     const slot = this.slot;
     this.slot = null;

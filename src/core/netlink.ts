@@ -10,7 +10,8 @@ const SOCK_CLOEXEC = 0x80000;
 export const NETLINK_ROUTE = 0;
 export const NETLINK_NETFILTER = 12;
 
-/** A netlink socket of `protocol`, bound, in the calling thread's network namespace. */
+const EAGAIN = 11;
+
 /** How long a netlink request may wait for the kernel's answer. The kernel answers at
  * once; without a limit a lost answer would freeze the workbook. */
 export const NETLINK_TIMEOUT_MS = 10_000;
@@ -19,8 +20,8 @@ export const NETLINK_TIMEOUT_MS = 10_000;
 export function recvError(request: string, e: number): SyscallError {
   return new SyscallError('recv', e === EAGAIN ? [request, `no answer in ${NETLINK_TIMEOUT_MS / 1000} s`] : [request], e);
 }
-const EAGAIN = 11;
 
+/** A netlink socket of `protocol`, bound, in the calling thread's network namespace. */
 export function openNetlink(protocol: number, timeoutMs = NETLINK_TIMEOUT_MS): number {
   const label = protocol === NETLINK_ROUTE ? 'NETLINK_ROUTE' : protocol === NETLINK_NETFILTER ? 'NETLINK_NETFILTER' : String(protocol);
   const fd = Number(c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol));
