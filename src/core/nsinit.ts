@@ -21,7 +21,7 @@
 // - What it costs: each stage is a Node start (about 37 ms here, plus 18 ms for koffi), so
 //   a cold start is about 140 ms where `runc run` takes 33 ms. A warm start (spec.warm)
 //   does all of the above ahead and waits on fd 4 for the command: from a running
-//   workbook that is about 12 ms, and the TUI prepares the next step's container while
+//   workbook that is about 8 ms, and the TUI prepares the next step's container while
 //   the learner reads (WarmContainers in container.ts). A fresh `container-lessons run`
 //   pays three Node starts (the CLI and both stages): no Node program gets near runc's
 //   time from a cold process (`npm run bench`).
