@@ -1,4 +1,5 @@
 // The shared core: every syscall the lessons make goes through here.
+export * from './errors.js';
 export * as libc from './libc.js';
 export { SyscallError, NAMESPACE_TYPES, NAMESPACES, type Namespace } from './libc.js';
 export * from './ledger.js';
