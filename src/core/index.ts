@@ -9,6 +9,7 @@ export * from './container.js';
 export * from './rootfs.js';
 export * as procfs from './procfs.js';
 export * from './journal.js';
+export * from './undo.js';
 export * from './locks.js';
 export { Netlink, type Link, type Address } from './netlink.js';
 export type { NetOp, TcpSpec, TcpResult } from './nsinit.js';

@@ -1,8 +1,10 @@
 // A record of everything the core creates, undone in reverse order. Code registers what
 // it is about to create *before* creating it (and drops the entry if creation turned out
 // to touch something that was not ours, e.g. EEXIST). With a Journal the record is also
-// on disk, so that a later process can undo it if this one is killed (journal.ts).
-import { describeUndo, undo, type Undo, type Journal } from './journal.js';
+// on disk, so that a later process can undo it if this one is killed (journal.ts); undo.ts
+// carries out each kind of undo.
+import { describeUndo, type Undo, type Journal } from './journal.js';
+import { undo } from './undo.js';
 
 export interface Entry {
   readonly undo: Undo;
