@@ -15,6 +15,7 @@ import type { CpuGroup } from './cgroup.js';
 import { descendants, waitReaped, waitExited, pidAlive } from './procfs.js';
 import { TAG_VAR } from './journal.js';
 import { randomUUID } from 'node:crypto';
+import { HintedError } from './errors.js';
 
 /** nsinit.js beside this file; when running from the TypeScript sources, the built one. */
 export function nsinitPath(): string {
@@ -36,15 +37,14 @@ export function helperEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv
   return env;
 }
 
-export class ContainerError extends Error {
+export class ContainerError extends HintedError {
   constructor(
     message: string,
     readonly step: string,
     readonly syscall?: { call: string; code: string; message: string },
-    readonly hint?: string,
+    hint?: string,
   ) {
-    super(message);
-    this.name = 'ContainerError';
+    super(message, hint);
   }
 }
 

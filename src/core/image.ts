@@ -20,11 +20,13 @@ import { create as tarCreate, Header, UnpackSync, type ReadEntry, type WriteEntr
 import { chainIds, layerDirName, OPAQUE_XATTR, type LayerStore } from './layers.js';
 import { lsetxattr, makedev, mknod, S_IFCHR } from './libc.js';
 import type { Ledger } from './ledger.js';
+import { HintedError } from './errors.js';
 
-export class ImageError extends Error {
-  constructor(message: string, readonly hint: string) {
-    super(message);
-    this.name = 'ImageError';
+export class ImageError extends HintedError {
+  /** Always given: the constructor requires it (a type-only narrowing of HintedError's). */
+  declare readonly hint: string;
+  constructor(message: string, hint: string) {
+    super(message, hint);
   }
 }
 

@@ -7,6 +7,7 @@
 // them: see container.ts and nsinit.ts.
 import koffi from 'koffi';
 import os from 'node:os';
+import { HintedError } from './errors.js';
 
 /** The one handle on libc. */
 export const lib = koffi.load('libc.so.6');
@@ -119,7 +120,7 @@ function fmtArg(a: unknown): string {
   return String(a);
 }
 
-export class SyscallError extends Error {
+export class SyscallError extends HintedError {
   readonly call: string;
   readonly args: unknown[];
   readonly errno: number;
@@ -128,7 +129,6 @@ export class SyscallError extends Error {
     const code = errnoName(errno);
     const text = ERRNO_TEXT[code];
     super(`${call}(${args.map(fmtArg).join(', ')}): ${code}${text ? ` (${text})` : ''}`);
-    this.name = 'SyscallError';
     this.call = call;
     this.args = args;
     this.errno = errno;

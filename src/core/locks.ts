@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { flock, LOCK_EX, LOCK_NB, LOCK_UN, SyscallError } from './libc.js';
+import { HintedError } from './errors.js';
 
 export interface Holder {
   pid: number;
@@ -12,14 +13,15 @@ export interface Holder {
   since: string;
 }
 
-export class LockBusyError extends Error {
+export class LockBusyError extends HintedError {
+  /** Always given: the constructor requires it (a type-only narrowing of HintedError's). */
+  declare readonly hint: string;
   constructor(
     message: string,
     readonly holder: Holder | null,
-    readonly hint: string,
+    hint: string,
   ) {
-    super(message);
-    this.name = 'LockBusyError';
+    super(message, hint);
   }
 }
 

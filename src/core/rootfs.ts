@@ -9,6 +9,7 @@ import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { ROOTFS_MARKER } from './rootfs-marker.js';
 import type { Ledger } from './ledger.js';
+import { HintedError } from './errors.js';
 
 export { ROOTFS_MARKER };
 
@@ -33,10 +34,11 @@ export interface RootfsMarker {
   tools?: string[];
 }
 
-export class RootfsError extends Error {
-  constructor(message: string, readonly hint: string) {
-    super(message);
-    this.name = 'RootfsError';
+export class RootfsError extends HintedError {
+  /** Always given: the constructor requires it (a type-only narrowing of HintedError's). */
+  declare readonly hint: string;
+  constructor(message: string, hint: string) {
+    super(message, hint);
   }
 }
 
