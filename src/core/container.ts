@@ -10,6 +10,7 @@ import type { Namespace } from './libc.js';
 import type { RunSpec, EnterSpec, ProbeSpec, NetSpec, NetOp, TcpSpec, TcpResult } from './nsinit.js';
 import type { Link, Address } from './netlink.js';
 import type { PingResult } from './icmp.js';
+import type { InitMessage, WarmCommand } from './init-protocol.js';
 import type { Ledger } from './ledger.js';
 import type { CpuGroup } from './cgroup.js';
 import { descendants, waitReaped, waitExited, pidAlive } from './procfs.js';
@@ -135,7 +136,12 @@ export class Running {
   }
 }
 
-type Event = { event: string; pid?: number; step?: string; error?: { call?: string; code?: string; message: string }; hint?: string; code?: number | null; signal?: string | null };
+type Failure = Extract<InitMessage, { event: 'error' }>;
+
+/** The ContainerError for a step the helper reported failed; with the syscall, if one failed. */
+function stepError(what: string, ev: Failure): ContainerError {
+  return new ContainerError(`${what}: ${ev.step}: ${ev.error.message}`, ev.step, 'call' in ev.error ? ev.error : undefined, ev.hint);
+}
 
 /** A container whose init stage has done everything but the exec: see prepareContainer. */
 export interface Prepared {
@@ -181,52 +187,72 @@ function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: StdioMo
     };
     // A warm start: after "ready", run() sends the command and waits for "exec".
     let execWaiter: { resolve: (r: Running) => void; reject: (e: Error) => void } | null = null;
-    const onEvent = (ev: Event) => {
-      if (ev.event === 'started' && ev.pid) pid = ev.pid;
-      if (warm && ev.event === 'ready') {
-        const commandPipe = helper.stdio[4] as Writable;
-        commandPipe.on('error', () => {});
-        let used = false;
-        let closing: Promise<void> | null = null;
-        const prepared: Prepared = {
-          pid: pid ?? ev.pid!,
-          run: (argv, env) => {
-            if (used) return Promise.reject(new Error('a prepared container runs one command'));
+    // The command runs (exec), or the entered command started: hand back a Running.
+    const onRunning = (firstPid: number | undefined) => {
+      const running = new Running(pid ?? firstPid!, helper, exited);
+      if (entry) entry.live = () => running.kill().then(() => undefined);
+      if (detach) {
+        control.destroy();
+        helper.unref();
+      }
+      if (execWaiter) execWaiter.resolve(running);
+      else settle(() => resolve(running));
+    };
+    const onReady = (readyPid: number) => {
+      const commandPipe = helper.stdio[4] as Writable;
+      commandPipe.on('error', () => {});
+      let used = false;
+      let closing: Promise<void> | null = null;
+      const prepared: Prepared = {
+        pid: pid ?? readyPid,
+        run: (argv, env) => {
+          if (used) return Promise.reject(new Error('a prepared container runs one command'));
+          used = true;
+          return new Promise<Running>((res, rej) => {
+            execWaiter = { resolve: res, reject: rej };
+            const command: WarmCommand = { argv, env };
+            commandPipe.end(JSON.stringify(command) + '\n');
+          });
+        },
+        // Once only: a ledger cleanup and the warm slot may both close it, and a second
+        // SIGKILL to a reaped pid could hit a process that reuses the number.
+        close: () =>
+          (closing ??= (async () => {
+            const unused = !used;
+            if (unused) commandPipe.end(); // EOF: PID 1 exits without running anything
             used = true;
-            return new Promise<Running>((res, rej) => {
-              execWaiter = { resolve: res, reject: rej };
-              commandPipe.end(JSON.stringify({ argv, env }) + '\n');
-            });
-          },
-          // Once only: a ledger cleanup and the warm slot may both close it, and a second
-          // SIGKILL to a reaped pid could hit a process that reuses the number.
-          close: () =>
-            (closing ??= (async () => {
-              const unused = !used;
-              if (unused) commandPipe.end(); // EOF: PID 1 exits without running anything
-              used = true;
-              await new Running(pid ?? ev.pid!, helper, exited).kill();
-              if (unused) entry?.drop(); // nothing of it is left to undo
-            })()),
-        };
-        if (entry) entry.live = () => prepared.close();
-        settle(() => resolve(prepared));
-      } else if (ev.event === 'exec' || (mode === 'enter' && ev.event === 'started')) {
-        const running = new Running(pid ?? ev.pid!, helper, exited);
-        if (entry) entry.live = () => running.kill().then(() => undefined);
-        if (detach) {
-          control.destroy();
-          helper.unref();
+            await new Running(pid ?? readyPid, helper, exited).kill();
+            if (unused) entry?.drop(); // nothing of it is left to undo
+          })()),
+      };
+      if (entry) entry.live = () => prepared.close();
+      settle(() => resolve(prepared));
+    };
+    const onEvent = (ev: InitMessage) => {
+      switch (ev.event) {
+        case 'started':
+          if (ev.pid) pid = ev.pid;
+          if (mode === 'enter') onRunning(ev.pid);
+          return;
+        case 'ready':
+          if (warm) onReady(ev.pid);
+          return;
+        case 'exec':
+          onRunning(ev.pid);
+          return;
+        case 'error': {
+          const err = stepError(what, ev);
+          if (execWaiter) execWaiter.reject(err);
+          else settle(() => reject(err));
+          return;
         }
-        if (execWaiter) execWaiter.resolve(running);
-        else settle(() => resolve(running));
-      } else if (ev.event === 'error') {
-        const sys = ev.error?.call ? (ev.error as { call: string; code: string; message: string }) : undefined;
-        const err = new ContainerError(`${what}: ${ev.step}: ${ev.error?.message}`, ev.step ?? '?', sys, ev.hint);
-        if (execWaiter) execWaiter.reject(err);
-        else settle(() => reject(err));
-      } else if (ev.event === 'exit') {
-        lastExit = { code: ev.code ?? null, signal: ev.signal ?? null };
+        case 'exit':
+          lastExit = { code: ev.code ?? null, signal: ev.signal ?? null };
+          return;
+        default:
+          // Every message is handled above (a new one fails to compile here); a line that
+          // is none of them at run time is not ours and is ignored.
+          ev satisfies never;
       }
     };
     control.on('data', (d) => {
@@ -236,7 +262,7 @@ function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: StdioMo
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         try {
-          onEvent(JSON.parse(line));
+          onEvent(JSON.parse(line) as InitMessage);
         } catch {
           /* not ours */
         }
@@ -396,8 +422,12 @@ function askHelper<T>(mode: 'net' | 'probe' | 'tcp', spec: NetSpec | ProbeSpec |
           /* fall through */
         }
       }
-      const ev = control.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event).find((e) => e.event === 'error');
-      reject(ev ? new ContainerError(`${what}: ${ev.step}: ${ev.error?.message}`, ev.step ?? '?', ev.error?.call ? (ev.error as { call: string; code: string; message: string }) : undefined, ev.hint) : new Error(`${what} failed: ${err.trim() || `exit ${code}`}`));
+      const ev = control
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as InitMessage)
+        .find((e): e is Failure => e.event === 'error');
+      reject(ev ? stepError(what, ev) : new Error(`${what} failed: ${err.trim() || `exit ${code}`}`));
     });
   });
 }

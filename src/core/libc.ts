@@ -56,6 +56,7 @@ export const sock = {
 
 /** SO_RCVTIMEO: a blocking recv() on fd fails with EAGAIN after ms instead of waiting forever. */
 export function setReceiveTimeout(fd: number, ms: number): void {
+  // Not in os.constants: <asm-generic/socket.h>.
   const SOL_SOCKET = 1;
   const SO_RCVTIMEO = 20; // SO_RCVTIMEO_OLD: struct timeval of two longs, on every 64-bit arch here
   const tv = Buffer.alloc(16);
@@ -145,7 +146,8 @@ function check(ret: number | bigint, call: string, args: unknown[]): number {
   return n;
 }
 
-// ---- constants (linux/sched.h, linux/mount.h, sys/prctl.h) ----
+// ---- constants (linux/sched.h, linux/mount.h, sys/prctl.h, fcntl.h, sys/stat.h) ----
+// os.constants has errno and signal numbers (used where they are needed), not these.
 export const CLONE = {
   NEWNS: 0x00020000,
   NEWCGROUP: 0x02000000,
@@ -203,7 +205,7 @@ export function pivotRoot(newRoot: string, putOld: string): void {
 }
 
 export function mknod(path: string, mode: number, dev: number): void {
-  const AT_FDCWD = -100;
+  const AT_FDCWD = -100; // <fcntl.h>, not in os.constants
   const nr = syscallNumbers().mknodat;
   check(c.syscall(nr, 'int', AT_FDCWD, 'const char *', path, 'unsigned int', mode, 'unsigned long', dev), 'mknod', [path, '0' + mode.toString(8), dev]);
 }
@@ -220,7 +222,7 @@ export function lgetxattr(path: string, name: string): Buffer | null {
   const n = Number(c.lgetxattr(path, name, buf, buf.length));
   if (n < 0) {
     const e = koffi.errno();
-    if (e === 61 /* ENODATA */) return null;
+    if (e === os.constants.errno.ENODATA) return null;
     throw new SyscallError('lgetxattr', [path, name], e);
   }
   return buf.subarray(0, n);
@@ -277,6 +279,7 @@ export function getpid(): number {
   return c.getpid();
 }
 
+// flock() operations (<sys/file.h>), not in os.constants.
 export const LOCK_SH = 1;
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
@@ -288,7 +291,10 @@ export function flock(fd: number, operation: number): void {
   check(c.flock(fd, operation), 'flock', [fd, new Raw(names)]);
 }
 
-const SIGTTOU = 22;
+const { SIGTTOU } = os.constants.signals;
+// signal()'s handler argument: SIG_DFL and SIG_IGN are the integers 0 and 1 (<signal.h>).
+const SIG_DFL = 0;
+const SIG_IGN = 1;
 
 /** Make this process's group the terminal's foreground group again. An interactive shell
  * in another PID namespace takes the terminal for its own job control and cannot hand it
@@ -297,11 +303,11 @@ export function reclaimTerminal(fd = 0): boolean {
   const mine = c.getpgrp();
   if (c.tcgetpgrp(fd) === mine) return false;
   // A background process that sets the foreground group gets SIGTTOU unless it ignores it.
-  c.signal(SIGTTOU, 1);
+  c.signal(SIGTTOU, SIG_IGN);
   try {
     check(c.tcsetpgrp(fd, mine), 'tcsetpgrp', [fd, mine]);
   } finally {
-    c.signal(SIGTTOU, 0);
+    c.signal(SIGTTOU, SIG_DFL);
   }
   return true;
 }

@@ -34,6 +34,8 @@ import { fileURLToPath } from 'node:url';
 import * as libc from './libc.js';
 import { ROOTFS_MARKER } from './rootfs-marker.js';
 import type { NatRules } from './nftables.js';
+import type { InitMessage, WarmCommand } from './init-protocol.js';
+import { TAG_VAR } from './journal.js';
 
 export interface RunSpec {
   rootfs: string;
@@ -47,7 +49,7 @@ export interface RunSpec {
   cwd?: string;
   detach?: boolean;
   /** Prepare everything, then wait: PID 1 sets up the root, reports "ready" and reads the
-   * command ({"argv": [...], "env"?: [...]}) as one JSON line on fd 4 before execve. */
+   * command (a WarmCommand, init-protocol.ts) as one JSON line on fd 4 before execve. */
   warm?: boolean;
   /** Marks this container's helper processes (see journal.ts). */
   tag?: string;
@@ -108,16 +110,16 @@ export interface ProbeSpec {
   hostPaths: string[];
 }
 
-const SIGKILL = 9;
+const { SIGKILL } = os.constants.signals;
 
 const DEFAULT_ENV = () => ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'TERM=' + (process.env.TERM ?? 'xterm')];
 
 /** The container's tag goes into its environment, which every process in it inherits:
- * that is how the project's cleanup finds them all (journal.ts). Kept out of journal.ts's
- * imports so that this helper loads only what it needs. */
-const tagEnv = (tag?: string) => (tag ? [`CONTAINER_LESSONS_TAG=${tag}`] : []);
+ * that is how the project's cleanup finds them all (undo.ts). */
+const tagEnv = (tag?: string) => (tag ? [`${TAG_VAR}=${tag}`] : []);
 
-function report(msg: object): void {
+/** Tell the driver (container.ts) how far this helper got: one line on fd 3. */
+function report(msg: InitMessage): void {
   try {
     fs.writeSync(3, JSON.stringify(msg) + '\n');
   } catch {
@@ -126,7 +128,7 @@ function report(msg: object): void {
 }
 
 function fail(step: string, err: unknown): never {
-  const e = err as Error & { toJSON?: () => object; hint?: string };
+  const e = err as Error & { hint?: string };
   report({ event: 'error', step, error: e instanceof libc.SyscallError ? e.toJSON() : { message: e.message }, hint: e.hint });
   process.stderr.write(`container-lessons: ${step}: ${e.message}\n`);
   process.exit(126);
@@ -238,7 +240,7 @@ function setupAndExec(spec: RunSpec): never {
 }
 
 /** One JSON line from fd, read blocking (this process has nothing else to do meanwhile). */
-function readCommandLine(fd: number): { argv: string[]; env?: string[] } {
+function readCommandLine(fd: number): WarmCommand {
   const buf = Buffer.alloc(65536);
   let text = '';
   for (;;) {
@@ -254,7 +256,7 @@ function readCommandLine(fd: number): { argv: string[]; env?: string[] } {
     const nl = text.indexOf('\n');
     if (nl >= 0) {
       fs.closeSync(fd);
-      const cmd = JSON.parse(text.slice(0, nl));
+      const cmd = JSON.parse(text.slice(0, nl)) as WarmCommand;
       if (!Array.isArray(cmd.argv) || !cmd.argv.length) throw new Error('no command given');
       return cmd;
     }
