@@ -62,21 +62,27 @@ export function findLabProcesses(markerId: string): LabProcess[] {
   return out.sort((a, b) => a.pid - b.pid);
 }
 
+/** The pid in the process's own (innermost) PID namespace: the last of NSpid, which
+ * describeProcess always fills (with the host pid when there is no NSpid line). */
+export function innerPid(p: LabProcess): number {
+  return p.nspid[p.nspid.length - 1] ?? p.pid;
+}
+
 /** The first process of each container: per mount+pid namespace, the lowest pid in its own namespace. */
 export function containerLeaders(procs: LabProcess[]): LabProcess[] {
   const groups = new Map<string, LabProcess>();
   for (const p of procs) {
     const key = `${p.ns.mnt}|${p.ns.pid}`;
     const cur = groups.get(key);
-    if (!cur || p.nspid[p.nspid.length - 1] < cur.nspid[cur.nspid.length - 1]) groups.set(key, p);
+    if (!cur || innerPid(p) < innerPid(cur)) groups.set(key, p);
   }
   // A PID 1 of its own namespace first: that is the container proper. A helper that only
   // unshared (util-linux unshare's parent, our own init stage) shares its root but not its pid.
-  const rank = (p: LabProcess) => (p.nspid.length > 1 && p.nspid[p.nspid.length - 1] === 1 ? 0 : 1);
+  const rank = (p: LabProcess) => (p.nspid.length > 1 && innerPid(p) === 1 ? 0 : 1);
   return [...groups.values()].sort((a, b) => rank(a) - rank(b) || a.pid - b.pid);
 }
 
 export function describe(p: LabProcess): string {
-  const inner = p.nspid.length > 1 ? ` (pid ${p.nspid[p.nspid.length - 1]} inside)` : '';
+  const inner = p.nspid.length > 1 ? ` (pid ${innerPid(p)} inside)` : '';
   return `pid ${p.pid}${inner} ${p.comm}`;
 }

@@ -25,7 +25,7 @@ export interface PingResult {
 export function checksum(b: Buffer): number {
   let sum = 0;
   for (let i = 0; i + 1 < b.length; i += 2) sum += b.readUInt16BE(i);
-  if (b.length % 2) sum += b[b.length - 1] << 8;
+  if (b.length % 2) sum += b.readUInt8(b.length - 1) << 8;
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
   return ~sum & 0xffff;
 }
@@ -78,7 +78,7 @@ export function ping(to: string, opts: { count?: number; waitMs?: number } = {})
           throw new SyscallError('recv', [to], e);
         }
         // A raw socket hands over the IP header too, and every ICMP message of the namespace.
-        const ihl = (buf[0] & 0x0f) * 4;
+        const ihl = (buf.readUInt8(0) & 0x0f) * 4;
         if (n < ihl + 8) continue;
         const type = buf[ihl];
         if (type !== 0 || buf.readUInt16BE(ihl + 4) !== id || buf.readUInt16BE(ihl + 6) !== seq) continue;

@@ -43,6 +43,7 @@ export function openNetlink(protocol: number, timeoutMs = NETLINK_TIMEOUT_MS): n
 }
 
 export const RTM = { NEWLINK: 16, DELLINK: 17, GETLINK: 18, NEWADDR: 20, GETADDR: 22, NEWROUTE: 24 } as const;
+type RtmType = (typeof RTM)[keyof typeof RTM];
 const NLM_F = { REQUEST: 1, MULTI: 2, ACK: 4, EXCL: 0x200, CREATE: 0x400, DUMP: 0x300 } as const;
 const NLMSG_ERROR = 2;
 const NLMSG_DONE = 3;
@@ -58,7 +59,7 @@ const RTPROT_BOOT = 3;
 const RT_SCOPE_UNIVERSE = 0;
 const RTN_UNICAST = 1;
 
-const NAMES: Record<number, string> = { 16: 'RTM_NEWLINK', 17: 'RTM_DELLINK', 18: 'RTM_GETLINK', 20: 'RTM_NEWADDR', 22: 'RTM_GETADDR', 24: 'RTM_NEWROUTE' };
+const NAMES: Record<RtmType, string> = { 16: 'RTM_NEWLINK', 17: 'RTM_DELLINK', 18: 'RTM_GETLINK', 20: 'RTM_NEWADDR', 22: 'RTM_GETADDR', 24: 'RTM_NEWROUTE' };
 
 // ---- message building (pure) ----
 const align = (n: number) => (n + 3) & ~3;
@@ -107,7 +108,7 @@ export function ipv4(addr: string): Buffer {
 }
 
 export function parseCidr(cidr: string): { addr: string; prefix: number } {
-  const [addr, p] = cidr.split('/');
+  const [addr = '', p] = cidr.split('/');
   const prefix = Number(p ?? 32);
   ipv4(addr);
   if (!Number.isInteger(prefix) || prefix < 0 || prefix > 32) throw new Error(`not a prefix length: ${cidr}`);
@@ -161,7 +162,7 @@ export class Netlink {
   }
 
   /** Send one request and read replies until its ACK (or DONE for a dump). */
-  private request(type: number, flags: number, body: Buffer, what: unknown[]): Buffer[] {
+  private request(type: RtmType, flags: number, body: Buffer, what: unknown[]): Buffer[] {
     const seq = this.seq++;
     const msg = message(type, flags | NLM_F.REQUEST | NLM_F.ACK, seq, body);
     if (Number(c.send(this.fd, msg, msg.length, 0)) < 0) throw new SyscallError('send', [NAMES[type]], errno());

@@ -22,7 +22,8 @@ const AF_UNSPEC = 0;
 const NFPROTO_IPV4 = 2;
 
 export const NFT_MSG = { NEWTABLE: 0, GETTABLE: 1, DELTABLE: 2, NEWCHAIN: 3, NEWRULE: 6, GETRULE: 7 } as const;
-const MSG_NAMES: Record<number, string> = { 0: 'NFT_MSG_NEWTABLE', 1: 'NFT_MSG_GETTABLE', 2: 'NFT_MSG_DELTABLE', 3: 'NFT_MSG_NEWCHAIN', 6: 'NFT_MSG_NEWRULE', 7: 'NFT_MSG_GETRULE' };
+type NftMsg = (typeof NFT_MSG)[keyof typeof NFT_MSG];
+const MSG_NAMES: Record<NftMsg, string> = { 0: 'NFT_MSG_NEWTABLE', 1: 'NFT_MSG_GETTABLE', 2: 'NFT_MSG_DELTABLE', 3: 'NFT_MSG_NEWCHAIN', 6: 'NFT_MSG_NEWRULE', 7: 'NFT_MSG_GETRULE' };
 const nftType = (msg: number) => (NFNL_SUBSYS_NFTABLES << 8) | msg;
 
 const NFTA_TABLE = { NAME: 1 } as const;
@@ -105,7 +106,7 @@ const payload = (base: number, offset: number, len: number, dreg: number) =>
 const immediate = (dreg: number, value: Buffer) => expr('immediate', attr(NFTA_IMMEDIATE.DREG, be32(dreg)), nest(NFTA_IMMEDIATE.DATA, attr(NFTA_DATA.VALUE, value)));
 
 interface Item {
-  type: number; // NFT_MSG_*
+  type: NftMsg;
   flags: number;
   body: Buffer; // attributes after the nfgenmsg
   what: unknown[]; // for errors
@@ -244,7 +245,7 @@ export function describeExpressions(exprs: Buffer): string {
         words.push(`${r.key === NFT_META.IIFNAME ? 'iifname' : 'oifname'} ${op}"${nm}${v.includes(0) ? '' : '*'}"`);
       } else if (r?.kind === 'meta' && r.key === NFT_META.L4PROTO && !op && v.length === 1) {
         flushL4();
-        l4 = v[0];
+        l4 = v.readUInt8(0);
       } else if (r?.kind === 'payload' && r.base === NFT_PAYLOAD_TRANSPORT_HEADER && r.len === 2 && (r.offset === 0 || r.offset === 2) && l4 !== null && v.length === 2) {
         const proto = l4 === IPPROTO_TCP ? 'tcp' : l4 === 17 ? 'udp' : `th`;
         l4 = null;
@@ -372,7 +373,7 @@ export class Nftables {
   }
 
   /** A dump request for family ip; the reply messages, without netlink header. */
-  private dump(type: number, attrs: Buffer, what: unknown[]): Buffer[] {
+  private dump(type: NftMsg, attrs: Buffer, what: unknown[]): Buffer[] {
     const seq = this.seq++;
     const name = MSG_NAMES[type];
     this.send(message(nftType(type), NLM_F.REQUEST | NLM_F.DUMP, seq, Buffer.concat([nfgenmsg(NFPROTO_IPV4), attrs])), name);

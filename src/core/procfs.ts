@@ -24,21 +24,23 @@ export function parseMountinfo(text: string): MountInfo[] {
   const out: MountInfo[] = [];
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
-    const [left, right] = line.split(' - ');
+    const [left = '', right] = line.split(' - ');
     if (right === undefined) continue;
-    const f = left.split(' ');
-    const r = right.split(' ');
+    const [id, parent, dev, root, mountPoint, options, ...optional] = left.split(' ');
+    const [fstype = '', source = '', ...superOptions] = right.split(' ');
+    // The kernel writes six fields before the separator.
+    if (dev === undefined || root === undefined || mountPoint === undefined || options === undefined) throw new Error(`mountinfo: not a mount line: ${line}`);
     out.push({
-      id: Number(f[0]),
-      parent: Number(f[1]),
-      dev: f[2],
-      root: unescapeMountField(f[3]),
-      mountPoint: unescapeMountField(f[4]),
-      options: f[5],
-      optional: f.slice(6).filter(Boolean),
-      fstype: r[0],
-      source: unescapeMountField(r[1] ?? ''),
-      superOptions: r.slice(2).join(' '),
+      id: Number(id),
+      parent: Number(parent),
+      dev,
+      root: unescapeMountField(root),
+      mountPoint: unescapeMountField(mountPoint),
+      options,
+      optional: optional.filter(Boolean),
+      fstype,
+      source: unescapeMountField(source),
+      superOptions: superOptions.join(' '),
     });
   }
   return out;
@@ -75,7 +77,7 @@ export function parseNetDev(text: string): string[] {
   return text
     .split('\n')
     .slice(2)
-    .map((l) => l.split(':')[0].trim())
+    .map((l) => (l.split(':')[0] ?? '').trim())
     .filter(Boolean);
 }
 

@@ -18,8 +18,9 @@ function hexAddr(h: string): string {
 }
 
 export function toInt(addr: string): number {
-  const p = addr.split('.').map(Number);
-  return ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0;
+  // A missing octet counts as 0, as `undefined << n` did.
+  const [a = 0, b = 0, c = 0, d = 0] = addr.split('.').map(Number);
+  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
 }
 
 export function fromInt(n: number): string {
@@ -31,9 +32,10 @@ const maskOf = (prefix: number) => (prefix === 0 ? 0 : (0xffffffff << (32 - pref
 export function parseRouteTable(text: string): Route[] {
   const out: Route[] = [];
   for (const line of text.split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 8) continue;
-    out.push({ iface: f[0], dest: hexAddr(f[1]), prefix: popcount(toInt(hexAddr(f[7]))), gateway: f[2] === '00000000' ? null : hexAddr(f[2]) });
+    // Iface Destination Gateway Flags RefCnt Use Metric Mask ...; a shorter line is no route.
+    const [iface, dest, gateway, , , , , mask] = line.trim().split(/\s+/);
+    if (iface === undefined || dest === undefined || gateway === undefined || mask === undefined) continue;
+    out.push({ iface, dest: hexAddr(dest), prefix: popcount(toInt(hexAddr(mask))), gateway: gateway === '00000000' ? null : hexAddr(gateway) });
   }
   return out;
 }

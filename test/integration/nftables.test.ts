@@ -37,8 +37,9 @@ function messages(buf: Buffer) {
   return out;
 }
 
-/** Run an ES module script in a fresh network namespace; its stdout is JSON. */
-function inNetns(script: string): any {
+/** Run an ES module script in a fresh network namespace; its stdout is JSON, of the shape
+ * T the script writes (not checked here: the test's expectations check it). */
+function inNetns<T>(script: string): T {
   const r = spawnSync('unshare', ['--net', process.execPath, '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 40_000 });
   if (r.status !== 0) throw new Error(`script in a new netns failed (status ${r.status}, signal ${r.signal}): ${r.stderr}`);
   return JSON.parse(r.stdout);
@@ -46,24 +47,25 @@ function inNetns(script: string): any {
 
 describe('nf_tables batch (pure)', () => {
   it('is begin, table, chains, rules, end, with nfgenmsg headers, big-endian numbers and nested flags', () => {
-    const m = messages(natBatch(RULES, 100));
-    expect(m.map((x) => x.type)).toEqual([0x10, 0x0a00, 0x0a03, 0x0a03, 0x0a06, 0x0a06, 0x0a06, 0x11]);
-    expect(m.map((x) => x.seq)).toEqual([100, 101, 102, 103, 104, 105, 106, 107]);
+    const all = messages(natBatch(RULES, 100));
+    const m = (i: number) => all[i] ?? expect.unreachable(`no message ${i} in the batch`);
+    expect(all.map((x) => x.type)).toEqual([0x10, 0x0a00, 0x0a03, 0x0a03, 0x0a06, 0x0a06, 0x0a06, 0x11]);
+    expect(all.map((x) => x.seq)).toEqual([100, 101, 102, 103, 104, 105, 106, 107]);
     // batch begin/end: AF_UNSPEC, version 0, res_id = htons(NFNL_SUBSYS_NFTABLES)
-    expect([...m[0].body]).toEqual([0, 0, 0, 10]);
-    expect([...m[7].body]).toEqual([0, 0, 0, 10]);
-    expect(m[0].flags & 4).toBe(0); // no ACK asked for begin/end
+    expect([...m(0).body]).toEqual([0, 0, 0, 10]);
+    expect([...m(7).body]).toEqual([0, 0, 0, 10]);
+    expect(m(0).flags & 4).toBe(0); // no ACK asked for begin/end
     // every message in between: NFPROTO_IPV4, NLM_F_REQUEST|ACK, table CREATE|EXCL, rules APPEND
-    for (const x of m.slice(1, 7)) {
+    for (const x of all.slice(1, 7)) {
       expect([...x.body.subarray(0, 4)]).toEqual([2, 0, 0, 0]);
       expect(x.flags & 5).toBe(5);
     }
-    expect(m[1].flags).toBe(0x605);
-    expect(m[4].flags & 0x800).toBe(0x800);
-    expect(parseAttrs(m[1].body, 4, m[1].body.length).get(1)?.toString()).toBe('container_lessons\0');
+    expect(m(1).flags).toBe(0x605);
+    expect(m(4).flags & 0x800).toBe(0x800);
+    expect(parseAttrs(m(1).body, 4, m(1).body.length).get(1)?.toString()).toBe('container_lessons\0');
 
     // postrouting chain: NFTA_CHAIN_HOOK is nested (0x8000), hooknum 4 and priority 100 big-endian
-    const chain = m[2].body;
+    const chain = m(2).body;
     const hookAt = chain.indexOf(Buffer.from([0x14, 0x00, 0x04, 0x80])); // len 20, type NFTA_CHAIN_HOOK|NLA_F_NESTED
     expect(hookAt).toBeGreaterThan(0);
     const hook = parseAttrs(chain, hookAt + 4, hookAt + 20);
@@ -71,12 +73,12 @@ describe('nf_tables batch (pure)', () => {
     expect([...hook.get(2)!]).toEqual([0, 0, 0, 100]);
     expect(parseAttrs(chain, 4, chain.length).get(7)?.toString()).toBe('nat\0');
     // prerouting chain: hooknum 0, priority -100
-    const pre = m[3].body;
+    const pre = m(3).body;
     const preHook = parseAttrs(pre, pre.indexOf(Buffer.from([0x14, 0x00, 0x04, 0x80])) + 4, pre.indexOf(Buffer.from([0x14, 0x00, 0x04, 0x80])) + 20);
     expect(preHook.get(2)!.readInt32BE(0)).toBe(-100);
 
     // the first dnat rule: interface padded to IFNAMSIZ, port 8080 and 80 in network order, 10.1.0.2
-    const rule = m[5].body;
+    const rule = m(5).body;
     expect(rule.includes(Buffer.concat([Buffer.from('out0'), Buffer.alloc(12)]))).toBe(true);
     expect(rule.includes(Buffer.from([0x06, 0x00, 0x01, 0x00, 0x1f, 0x90]))).toBe(true); // NFTA_DATA_VALUE len 6: 8080
     expect(rule.includes(Buffer.from([0x08, 0x00, 0x01, 0x00, 10, 1, 0, 2]))).toBe(true);
@@ -94,7 +96,20 @@ describe('nf_tables batch (pure)', () => {
 
 describe('nf_tables in a fresh network namespace', () => {
   it('applies a NAT table in one batch, reads it back, refuses it twice, and deletes it', () => {
-    const out = inNetns(`
+    const out = inNetns<{
+      tablesBefore: string[];
+      tables: string[];
+      rules: string[];
+      nft: string | null;
+      again: { name: string; code: string; message: string };
+      rulesAfterAgain: string[];
+      bad: { name: string; message: string };
+      tablesAfterDelete: string[];
+      deleteAgain: string;
+      rawAcks: Array<[seq: number, errno: number]>;
+      tablesAfterFailed: string[];
+      rulesAfterFailed: string[];
+    }>(`
       import { spawnSync } from 'node:child_process';
       import { Nftables, natBatch } from ${dist('nftables.js')};
       import { lib } from ${dist('libc.js')};
@@ -152,7 +167,7 @@ describe('nf_tables in a fresh network namespace', () => {
     expect(out.rules).toEqual(EXPECTED);
     if (out.nft !== null) {
       // nft(8) reads the same rules back from the kernel
-      const lines = (out.nft as string).split('\n').map((l) => l.trim());
+      const lines = out.nft.split('\n').map((l) => l.trim());
       expect(lines).toContain('table ip container_lessons {');
       expect(lines).toContain('type nat hook postrouting priority srcnat; policy accept;');
       expect(lines).toContain('type nat hook prerouting priority dstnat; policy accept;');
@@ -166,8 +181,8 @@ describe('nf_tables in a fresh network namespace', () => {
     expect(out.deleteAgain).toMatch(/^netlink NFT_MSG_DELTABLE\("ip container_lessons"\): ENOENT/);
     // One answer per message (seq 501..506); only the patched rule (seq 506) failed, and
     // nothing of the batch was kept.
-    expect(out.rawAcks.map((a: number[]) => a[0])).toEqual([501, 502, 503, 504, 505, 506]);
-    expect(out.rawAcks.filter((a: number[]) => a[1] !== 0)).toEqual([[506, 95 /* EOPNOTSUPP */]]);
+    expect(out.rawAcks.map((a) => a[0])).toEqual([501, 502, 503, 504, 505, 506]);
+    expect(out.rawAcks.filter((a) => a[1] !== 0)).toEqual([[506, 95 /* EOPNOTSUPP */]]);
     expect(out.tablesAfterFailed).toEqual([]);
     expect(out.rulesAfterFailed).toEqual([]);
   });
@@ -196,7 +211,7 @@ describe('nf_tables in a fresh network namespace', () => {
         }
       }
     `;
-    const out = inNetns(`
+    const out = inNetns<{ rules: string[]; before: string; published: string; after: string }>(`
       import net from 'node:net';
       import readline from 'node:readline';
       import { spawn } from 'node:child_process';

@@ -7,18 +7,22 @@ const MOUNTINFO = `22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
 `;
 
 describe('parseMountinfo', () => {
-  const m = parseMountinfo(MOUNTINFO);
+  const all = parseMountinfo(MOUNTINFO);
+  const m = (i: number) => all[i] ?? expect.unreachable(`no mount ${i}`);
   it('reads every field, with optional fields and escapes', () => {
-    expect(m).toHaveLength(3);
-    expect(m[0]).toMatchObject({ id: 22, parent: 1, mountPoint: '/', fstype: 'ext4', source: '/dev/vda', optional: ['shared:1'] });
-    expect(m[1].optional).toEqual(['shared:12', 'master:3']);
-    expect(m[2].mountPoint).toBe('/home/a b/merged');
-    expect(m[2].superOptions).toContain('lowerdir=/l2:/l1');
+    expect(all).toHaveLength(3);
+    expect(m(0)).toMatchObject({ id: 22, parent: 1, mountPoint: '/', fstype: 'ext4', source: '/dev/vda', optional: ['shared:1'] });
+    expect(m(1).optional).toEqual(['shared:12', 'master:3']);
+    expect(m(2).mountPoint).toBe('/home/a b/merged');
+    expect(m(2).superOptions).toContain('lowerdir=/l2:/l1');
   });
   it('finds shared peer groups and not private mounts', () => {
-    expect(sharedPeerGroup(m[0])).toBe(1);
-    expect(sharedPeerGroup(m[1])).toBe(12);
-    expect(sharedPeerGroup(m[2])).toBeNull();
+    expect(sharedPeerGroup(m(0))).toBe(1);
+    expect(sharedPeerGroup(m(1))).toBe(12);
+    expect(sharedPeerGroup(m(2))).toBeNull();
+  });
+  it('refuses a line cut short, naming it', () => {
+    expect(() => parseMountinfo('22 1 254:0 / - ext4 /dev/vda rw')).toThrow('mountinfo: not a mount line: 22 1 254:0 / - ext4 /dev/vda rw');
   });
   it('unescapes octal', () => {
     expect(unescapeMountField('a\\011b\\134c')).toBe('a\tb\\c');
