@@ -1,0 +1,17 @@
+// How an image import fails: what was wrong with the image, and what to do about it.
+import { HintedError } from './errors.js';
+
+export class ImageError extends HintedError {
+  /** Always given: the constructor requires it (a type-only narrowing of HintedError's). */
+  declare readonly hint: string;
+  constructor(message: string, hint: string) {
+    super(message, hint);
+  }
+}
+
+export const HINT_RESAVE = 're-export the image and import the new file: docker save NAME -o NAME.tar (or skopeo copy docker://NAME oci-archive:NAME.tar)';
+export const HINT_ZSTD = 'zstd layers are not supported here: re-save the image with gzip or plain layers, e.g. docker save NAME -o NAME.tar, or skopeo copy --dest-compress-format gzip ... oci:DIR';
+
+export function digestMismatch(file: string, expected: string, got: string): ImageError {
+  return new ImageError(`${file}: digest mismatch: expected ${expected}, got ${got} (the file is damaged or was changed)`, HINT_RESAVE);
+}

@@ -1,0 +1,114 @@
+// The store side: an image imported into the layer store (each layer by its chain id, so an
+// image that shares base layers with one imported before reuses them as they are), and the
+// record of the images imported.
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { chainIds, layerDirName, type LayerStore } from './layers.js';
+import type { Ledger } from './ledger.js';
+import { ImageError } from './image-error.js';
+import { short } from './image-digest.js';
+import { planImage, type ImageFormat } from './image-manifest.js';
+import { extractArchive, unpackLayer } from './image-unpack.js';
+
+export interface ImportedLayer {
+  chainId: string;
+  diffId: string;
+  /** The layer's directory name in the store: layerDirName(chainId). */
+  id: string;
+  /** It was in the store already (shared with an image imported before): not unpacked again. */
+  reused: boolean;
+}
+
+export interface ImportedImage {
+  name: string;
+  format: ImageFormat;
+  /** Base first. */
+  layers: ImportedLayer[];
+  /** The id of the top layer. */
+  top: string;
+  config: Record<string, unknown>;
+}
+
+const imagesDir = (store: LayerStore) => path.resolve(store.root, '..', 'images');
+const imageFileName = (name: string) => (name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_').slice(0, 200) || 'image') + '.json';
+
+/** Import an image from a `docker save` tarball (legacy: manifest.json + <id>/layer.tar +
+ * <config>.json; and the Docker 25+ form whose manifest.json points into blobs/sha256/), or
+ * from an OCI image layout given as a directory or as a tar of one. Layers already in the
+ * store (same chain id) are reused. A failure leaves no half-made layer: the layers made
+ * before it are complete and verified; the failing one does not exist. */
+export async function importImage(source: string, store: LayerStore, opts: { name?: string; ledger?: Ledger } = {}): Promise<ImportedImage> {
+  const src = path.resolve(source);
+  const st = fs.statSync(src, { throwIfNoEntry: false });
+  if (!st) throw new ImageError(`no such file or directory: ${source}`, 'give the path of a `docker save` tarball, or of an OCI layout (a directory or a tar of one)');
+  store.ensure();
+  let tmp: string | null = null;
+  let tmpEntry: ReturnType<Ledger['add']> | undefined;
+  try {
+    let root = src;
+    if (!st.isDirectory()) {
+      // Inside the store: same filesystem, and the journal removes it if we are killed.
+      tmp = path.join(store.root, `.import-${crypto.randomBytes(6).toString('hex')}`);
+      tmpEntry = opts.ledger?.add({ kind: 'file', path: tmp });
+      fs.mkdirSync(tmp);
+      await extractArchive(src, tmp, source);
+      root = tmp;
+    }
+    const plan = planImage(root, source, opts.name);
+
+    const chains = chainIds(plan.diffIds);
+    const layers: ImportedLayer[] = [];
+    let parent: string | null = null;
+    for (let i = 0; i < chains.length; i++) {
+      const id = layerDirName(chains[i]);
+      const what = `layer ${i + 1} of ${chains.length} (${short(plan.diffIds[i])})`;
+      let made;
+      try {
+        made = await store.create(id, parent, (diff) => unpackLayer(plan.layers[i], plan.diffIds[i], diff, what), { ledger: opts.ledger });
+      } catch (err) {
+        if (err instanceof ImageError) throw err;
+        throw new ImageError(`${what}: could not unpack: ${(err as Error).message}`, `importing needs root (whiteouts are device files, opaque directories trusted.* xattrs), and room in ${store.root}`);
+      }
+      layers.push({ chainId: chains[i], diffId: plan.diffIds[i], id, reused: made.reused });
+      parent = id;
+    }
+
+    const name = opts.name ?? plan.name ?? path.basename(src).replace(/\.(tar|tar\.gz|tgz)$/, '');
+    const image: ImportedImage = { name, format: plan.format, layers, top: layers[layers.length - 1].id, config: plan.config };
+    const dir = imagesDir(store);
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, imageFileName(name));
+    const record = { name, format: plan.format, layers: layers.map((l) => l.chainId), top: image.top, config: plan.config };
+    // Written whole or not at all: a reader never sees half a record.
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(record, null, 2) + '\n');
+    fs.renameSync(`${file}.tmp`, file);
+    return image;
+  } finally {
+    if (tmp) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      tmpEntry?.drop();
+    }
+  }
+}
+
+/** The images imported into this store: <store.root>/../images/<name>.json. */
+export function listImages(store: LayerStore): Array<{ name: string; top: string; layers: string[] }> {
+  const dir = imagesDir(store);
+  let files: string[];
+  try {
+    files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  const out: Array<{ name: string; top: string; layers: string[] }> = [];
+  for (const f of files) {
+    try {
+      const r = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
+      if (typeof r.name === 'string' && typeof r.top === 'string' && Array.isArray(r.layers)) out.push({ name: r.name, top: r.top, layers: r.layers.map(String) });
+    } catch {
+      /* not a record (or being written): not an image */
+    }
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}

@@ -1,0 +1,269 @@
+// Unpacking: an image archive into a directory, and each layer's tar into its diff
+// directory in the layer store, checking the layer's blob digest and diff id in the same
+// pass. Tar reading is node-tar's; what overlayfs needs beyond a plain extraction
+// (whiteouts, opaque directories, device nodes, symlinks kept verbatim) is done here.
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Header, UnpackSync, type ReadEntry } from 'tar';
+import { OPAQUE_XATTR } from './layers.js';
+import { lsetxattr, makedev, mknod, S_IFCHR } from './libc.js';
+import { ImageError, HINT_RESAVE, HINT_ZSTD, digestMismatch } from './image-error.js';
+import { sha256, tap, hashFile } from './image-digest.js';
+import type { Plan } from './image-manifest.js';
+
+/** Feed a stream into a synchronous unpacker. Synchronous on purpose: when a chunk has been
+ * written, everything it made is on disk, so after a failure nothing is still being written
+ * into a directory that is about to be removed. */
+function unpackSink(unpack: UnpackSync, state: { failure?: Error }) {
+  unpack.on('error', (err: Error) => {
+    state.failure ??= err;
+  });
+  return async (source: AsyncIterable<Buffer>) => {
+    for await (const chunk of source) {
+      unpack.write(chunk);
+      if (state.failure) throw state.failure;
+    }
+    unpack.end();
+    if (state.failure) throw state.failure;
+  };
+}
+
+/** Extract a source tarball (plain or gzip) into `dir`. Only files, directories and links:
+ * an image archive holds nothing else. */
+export async function extractArchive(file: string, dir: string, source: string): Promise<void> {
+  const state: { failure?: Error } = {};
+  const unpack = new UnpackSync({
+    cwd: dir,
+    strict: true,
+    preserveOwner: false,
+    filter: (_p, e) => ['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link'].includes((e as ReadEntry).type),
+  });
+  // Told apart first, so that a wrong file is called that and not "a damaged archive".
+  const head = Buffer.alloc(512);
+  let n: number;
+  try {
+    const fd = fs.openSync(file, 'r');
+    n = fs.readSync(fd, head, 0, 512, 0);
+    fs.closeSync(fd);
+  } catch (err) {
+    throw new ImageError(`cannot read ${source}: ${(err as Error).message}`, 'check the path and that you may read the file');
+  }
+  const gzip = head[0] === 0x1f && head[1] === 0x8b;
+  if (!gzip && (n < 512 || !new Header(head).cksumValid)) {
+    throw new ImageError(`${source} is not a tar archive`, 'give a file made by `docker save NAME -o NAME.tar`, or an OCI layout as a directory or a tar of one');
+  }
+  try {
+    await pipeline(fs.createReadStream(file), unpackSink(unpack, state));
+  } catch (err) {
+    throw new ImageError(`${source} is damaged: ${(err as Error).message}`, HINT_RESAVE);
+  }
+}
+
+const S_IFBLK = 0o060000;
+const S_IFIFO = 0o010000;
+
+/** A layer entry written after node-tar is done (see LayerUnpacker). */
+type Deferred =
+  | { kind: 'symlink'; target: string; uid?: number; gid?: number; mtime?: Date }
+  | { kind: 'node'; type: number; mode: number; dev: number; uid?: number; gid?: number; mtime?: Date }
+  | { kind: 'hardlink'; target: string };
+
+/** The parts of a tar entry path, as node-tar places it (leading / dropped); null if it has "..". */
+function entryParts(p: string): string[] | null {
+  const parts = p.split('/').filter((x) => x !== '' && x !== '.');
+  return parts.includes('..') ? null : parts;
+}
+
+const lstatOrNull = (p: string) => fs.lstatSync(p, { throwIfNoEntry: false }) ?? null;
+
+/** Unpacks one layer tar into a diff directory, as overlayfs needs it.
+ *
+ * node-tar extracts files, directories and hard links. The rest it would get wrong for a
+ * container root, so the filter takes it out and finish() makes it after:
+ *  - `.wh.<name>` becomes a whiteout (0/0 character device), `.wh..wh..opq` the opaque xattr;
+ *  - symlinks: node-tar rewrites absolute targets (/usr/lib/x -> usr/lib/x), which breaks
+ *    them inside the container, so they are made verbatim. Made last, no later entry of the
+ *    layer can be written through one;
+ *  - device nodes and fifos, which node-tar does not make;
+ *  - modes: node-tar applies the umask and forces u+rwx on directories (/tmp's 1777 would be
+ *    1755), and chown clears setuid bits: the archive's modes are set again at the end. */
+class LayerUnpacker {
+  readonly state: { failure?: Error } = {};
+  readonly unpack: UnpackSync;
+  private files: Array<{ rel: string; mode: number }> = [];
+  private dirs: Array<{ rel: string; mode: number; mtime?: Date }> = [];
+  private deferred = new Map<string, Deferred>();
+  private whiteouts: Array<{ dir: string[]; name: string }> = [];
+  private opaque = new Map<string, string[]>();
+
+  constructor(readonly diff: string, readonly what: string) {
+    this.unpack = new UnpackSync({
+      cwd: diff,
+      filter: (_p, e) => this.filter(e as ReadEntry),
+      // Leading "/" stripped from a path is harmless (TAR_ENTRY_INFO); every other warning
+      // is an entry node-tar refused ("..", out of the layer, unsupported): fail the layer.
+      onwarn: (code, message) => {
+        if (code !== 'TAR_ENTRY_INFO') this.fail(`${code}: ${message}`);
+      },
+    });
+  }
+
+  private fail(message: string) {
+    this.state.failure ??= new ImageError(`${this.what}: ${message}`, HINT_RESAVE);
+  }
+
+  private filter(e: ReadEntry): boolean {
+    const parts = entryParts(e.path);
+    if (!parts) {
+      this.fail(`entry ${JSON.stringify(e.path)} leaves the layer ("..")`);
+      return false;
+    }
+    const rel = parts.join('/');
+    const base = parts[parts.length - 1] ?? '';
+    if (base.startsWith('.wh.')) {
+      const dir = parts.slice(0, -1);
+      if (base === '.wh..wh..opq') this.opaque.set(dir.join('/'), dir);
+      else if (!base.startsWith('.wh..wh.')) {
+        // (other .wh..wh. names are aufs bookkeeping: nothing to make)
+        const name = base.slice(4);
+        if (name === '.' || name === '..') this.fail(`bad whiteout ${JSON.stringify(e.path)}`);
+        else this.whiteouts.push({ dir, name });
+      }
+      return false;
+    }
+    // A later entry of the same path replaces an earlier one, as tar does.
+    this.deferred.delete(rel);
+    switch (e.type) {
+      case 'SymbolicLink':
+        this.deferred.set(rel, { kind: 'symlink', target: e.linkpath ?? '', uid: e.uid, gid: e.gid, mtime: e.mtime });
+        return false;
+      case 'CharacterDevice':
+      case 'BlockDevice':
+      case 'FIFO': {
+        const type = e.type === 'FIFO' ? S_IFIFO : e.type === 'BlockDevice' ? S_IFBLK : S_IFCHR;
+        const dev = makedev(e.header.devmaj ?? 0, e.header.devmin ?? 0);
+        this.deferred.set(rel, { kind: 'node', type, mode: (e.mode ?? 0o600) & 0o7777, dev, uid: e.uid, gid: e.gid, mtime: e.mtime });
+        return false;
+      }
+      case 'Link': {
+        // A hard link to something made later must be made later too.
+        const target = entryParts(e.linkpath ?? '')?.join('/');
+        if (target !== undefined && this.deferred.has(target)) {
+          this.deferred.set(rel, { kind: 'hardlink', target });
+          return false;
+        }
+        return true;
+      }
+      case 'Directory':
+      case 'GNUDumpDir':
+        if (e.mode !== undefined) this.dirs.push({ rel, mode: e.mode & 0o7777, mtime: e.mtime });
+        return true;
+      case 'File':
+      case 'OldFile':
+      case 'ContiguousFile':
+        if (e.mode !== undefined) this.files.push({ rel, mode: e.mode & 0o7777 });
+        return true;
+      default:
+        return true; // node-tar knows it, or warns: the layer fails
+    }
+  }
+
+  /** The directory `parts` inside the diff, made if missing. Every step must be a real
+   * directory: a symlink in the layer must not lead a whiteout or link out of it. */
+  private dirOf(parts: string[], rel: string, create = true): string {
+    let cur = this.diff;
+    for (let i = 0; i < parts.length; i++) {
+      cur = path.join(cur, parts[i]);
+      const st = lstatOrNull(cur);
+      if (!st && create) {
+        fs.mkdirSync(cur);
+        fs.chmodSync(cur, 0o755);
+      } else if (!st?.isDirectory()) {
+        const is = !st ? 'missing' : st.isSymbolicLink() ? 'a symbolic link' : 'not a directory';
+        throw new ImageError(`${this.what}: ${rel}: ${parts.slice(0, i + 1).join('/')} is ${is}`, HINT_RESAVE);
+      }
+    }
+    return cur;
+  }
+
+  /** Make what the filter held back, then put the archive's modes back. */
+  finish(): void {
+    // Files first, before any symlink exists in the diff that a path could go through.
+    for (const f of this.files) {
+      const p = path.join(this.diff, f.rel);
+      const st = lstatOrNull(p);
+      if (st?.isFile() && (st.mode & 0o7777) !== f.mode) fs.chmodSync(p, f.mode);
+    }
+    for (const [rel, d] of this.deferred) {
+      const parts = rel.split('/');
+      const p = path.join(this.dirOf(parts.slice(0, -1), rel), parts[parts.length - 1]);
+      const st = lstatOrNull(p);
+      if (st?.isDirectory()) throw new ImageError(`${this.what}: ${rel} is both a directory and a ${d.kind} in this layer`, HINT_RESAVE);
+      if (st) fs.unlinkSync(p);
+      if (d.kind === 'hardlink') {
+        const t = d.target.split('/');
+        fs.linkSync(path.join(this.dirOf(t.slice(0, -1), d.target, false), t[t.length - 1]), p);
+        continue;
+      }
+      if (d.kind === 'symlink') fs.symlinkSync(d.target, p);
+      else {
+        mknod(p, d.type | d.mode, d.dev);
+        fs.chmodSync(p, d.mode); // mknod's mode went through the umask
+      }
+      fs.lchownSync(p, d.uid ?? 0, d.gid ?? 0);
+      if (d.mtime) fs.lutimesSync(p, d.mtime, d.mtime);
+    }
+    for (const w of this.whiteouts) {
+      const p = path.join(this.dirOf(w.dir, [...w.dir, `.wh.${w.name}`].join('/')), w.name);
+      // A whiteout hides only what is below: a file of the same layer stays (OCI image spec).
+      if (!lstatOrNull(p)) mknod(p, S_IFCHR | 0o000, 0);
+    }
+    for (const [rel, parts] of this.opaque) lsetxattr(this.dirOf(parts, `${rel}/.wh..wh..opq`), OPAQUE_XATTR, 'y');
+    // Directories last: their mtimes changed while their contents were written.
+    for (const d of this.dirs) {
+      const p = path.join(this.diff, d.rel);
+      if (!lstatOrNull(p)?.isDirectory()) continue;
+      fs.chmodSync(p, d.mode);
+      if (d.mtime) fs.utimesSync(p, d.mtime, d.mtime);
+    }
+  }
+}
+
+/** Unpack a layer blob into `diff`, checking its blob digest and its diff id in the same pass. */
+export async function unpackLayer(layer: Plan['layers'][number], diffId: string, diff: string, what: string): Promise<void> {
+  let head: Buffer;
+  try {
+    const fd = fs.openSync(layer.file, 'r');
+    head = Buffer.alloc(4);
+    fs.readSync(fd, head, 0, 4, 0);
+    fs.closeSync(fd);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageError(`${what} is missing from the image: ${path.basename(path.dirname(layer.file))}/${path.basename(layer.file)}`, HINT_RESAVE);
+    throw err;
+  }
+  const zstd = head.readUInt32LE(0) === 0xfd2fb528 || /zstd/.test(layer.mediaType ?? '');
+  if (zstd) throw new ImageError(`${what} is zstd-compressed: zstd layers are not supported`, HINT_ZSTD);
+  const gzip = head[0] === 0x1f && head[1] === 0x8b;
+
+  const blobHash = sha256();
+  const diffHash = sha256();
+  const x = new LayerUnpacker(diff, what);
+  try {
+    await pipeline(fs.createReadStream(layer.file), tap(blobHash), gzip ? zlib.createGunzip() : new PassThrough(), tap(diffHash), unpackSink(x.unpack, x.state));
+  } catch (err) {
+    // A damaged blob explains any failure to read it: say that, when its digest shows it.
+    const expected = layer.digest ?? (gzip ? undefined : diffId);
+    const got = expected && (await hashFile(layer.file));
+    if (expected && got !== expected) throw digestMismatch(layer.digest ? `${what}, blob` : `${what}, uncompressed`, expected, got!);
+    if (err instanceof ImageError) throw err;
+    throw new ImageError(`${what} is not a readable ${gzip ? 'gzip ' : ''}tar: ${(err as Error).message}`, HINT_RESAVE);
+  }
+  const blobDigest = `sha256:${blobHash.digest('hex')}`;
+  if (layer.digest && blobDigest !== layer.digest) throw digestMismatch(`${what}, blob`, layer.digest, blobDigest);
+  const gotDiffId = `sha256:${diffHash.digest('hex')}`;
+  if (gotDiffId !== diffId) throw digestMismatch(`${what}, uncompressed (the config's diff id)`, diffId, gotDiffId);
+  x.finish();
+}
