@@ -28,8 +28,8 @@ export function nsinitPath(): string {
 
 /**
  * The environment of a helper (nsinit): the driver's, less what only slows a Node start.
- * NODE_EXTRA_CA_CERTS makes every Node process parse a certificate bundle as it starts
- * (70 ms on the development VM, which sets it); a helper never opens a TLS connection.
+ * NODE_EXTRA_CA_CERTS makes every Node process read and parse a certificate bundle as it
+ * starts, on the path of every container start; a helper never opens a TLS connection.
  * A container's command does not get this environment: nsinit gives it its own.
  */
 export function helperEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -304,8 +304,8 @@ export function startContainer(opts: ContainerOptions, ledger?: Ledger): Promise
 
 /** Start a container up to the point where only the command's execve is left: new
  * namespaces, PID 1, /proc, /dev, pivot_root, hostname. This is the part that costs (two
- * Node starts, about 0.14 s here); done ahead, while the learner reads, a keypress costs only
- * a pipe write and an execve. WarmContainers keeps the next step's one ready. */
+ * Node starts); done ahead, while the learner reads, a keypress costs only a pipe write and
+ * an execve. WarmContainers keeps the next step's one ready. */
 export function prepareContainer(opts: Omit<ContainerOptions, 'argv' | 'detach'>, ledger?: Ledger): Promise<Prepared> {
   const spec = { ...runSpec(opts, ['(given later)']), warm: true as const };
   return launch('run', spec, opts.stdio ?? 'pipe', false, ledger, 'container');
@@ -317,9 +317,9 @@ export type ContainerShape = Omit<ContainerOptions, 'argv' | 'detach' | 'stdio'>
 /**
  * The TUI's warm start. The workbook knows which container the next step will start, so
  * it prepares that one (prepareContainer) while the learner reads, and the keypress that
- * runs the step takes it: a pipe write and an execve instead of two Node starts (about
- * 8 ms instead of 135 ms from a running workbook, against about 34 ms for `runc run`;
- * `npm run bench`). One slot: asking for another shape ends the prepared one.
+ * runs the step takes it: a pipe write and an execve instead of two Node starts (`npm run
+ * bench` measures both, beside `runc run`). One slot: asking for another shape ends the
+ * prepared one.
  *
  * A prepared container is a real process with the lab rootfs as its root, so the checks
  * and a lesson's reset skip it (isPreparedContainer): it is the workbook's, and it ends

@@ -18,13 +18,13 @@
 //   which keeps the PID: the shell really is PID 1.
 // - Each stage asks the kernel for SIGKILL when its parent dies (PR_SET_PDEATHSIG), so a
 //   killed driver never leaves a container behind (except on purpose: detach).
-// - What it costs: each stage is a Node start (about 37 ms here, plus 18 ms for koffi), so
-//   a cold start is about 140 ms where `runc run` takes 33 ms. A warm start (spec.warm)
-//   does all of the above ahead and waits on fd 4 for the command: from a running
-//   workbook that is about 8 ms, and the TUI prepares the next step's container while
-//   the learner reads (WarmContainers in container.ts). A fresh `container-lessons run`
-//   pays three Node starts (the CLI and both stages): no Node program gets near runc's
-//   time from a cold process (`npm run bench`).
+// - What it costs: each stage is a Node start that also loads koffi, so a cold start pays
+//   two of them. A warm start (spec.warm) does all of the above ahead and waits on fd 4
+//   for the command, so that what is left is a pipe write and an execve; the TUI prepares
+//   the next step's container while the learner reads (WarmContainers in container.ts).
+//   A fresh `container-lessons run` pays three Node starts (the CLI and both stages): no
+//   Node program gets near runc's time from a cold process. `npm run bench` measures each
+//   of these beside runc.
 // Progress and errors go to the driver as JSON lines on fd 3, which is closed on exec.
 import fs from 'node:fs';
 import os from 'node:os';

@@ -1,6 +1,6 @@
 // The default root filesystem: the host's own small tools (sh, ls, ps, cat, mount, ip,
 // hostname, sleep, ...) and the shared libraries they load, copied into a directory.
-// No network, no Docker, about a second. busybox is added when the host has it.
+// No network, no Docker: files are only copied. busybox is added when the host has it.
 // rootfs-scripts/ builds fuller ones (debootstrap, `docker export`); they all carry the
 // same marker file, which is how checks recognise a lesson's container.
 import fs from 'node:fs';
