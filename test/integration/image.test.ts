@@ -403,3 +403,12 @@ describe('layer tars as others write them', () => {
     expect(fs.existsSync(path.join(tmp, 'raw', 'escape'))).toBe(false);
   });
 });
+
+describe('hexOf', () => {
+  it('reads the sha256 hex of a digest and of the file names both formats give blobs', async () => {
+    const { hexOf } = await import('../../src/core/image-digest.js');
+    const hex = 'ab'.repeat(32);
+    for (const ref of [`sha256:${hex}`, hex, `${hex}.json`, `blobs/sha256/${hex}`, `x/blobs/sha256/${hex}`]) expect(hexOf(ref), ref).toBe(hex);
+    for (const ref of ['sha256:abc', `sha512:${hex}`, `${hex}/layer.tar`, 'config.json']) expect(hexOf(ref), ref).toBeUndefined();
+  });
+});

@@ -1,5 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { pendingUndos } from '../../src/core/journal.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pendingUndos, replayJournals, type Undo } from '../../src/core/journal.js';
 
 describe('pendingUndos', () => {
   it('keeps what was recorded and not done, in order; skips a torn last line', () => {
@@ -15,6 +18,36 @@ describe('pendingUndos', () => {
       { kind: 'procs', tag: 't' },
     ]);
     expect(pendingUndos('')).toEqual([]);
+  });
+});
+
+describe('replayJournals', () => {
+  it("hands a dead process's pending undos to the executor, newest first, and removes the journal; keeps it when one fails", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'journal-test-'));
+    try {
+      // Written by hand: no process holds its lock, as after a SIGKILL.
+      const lines = ['{"id":1,"undo":{"kind":"file","path":"/lab/a"}}', '{"id":2,"undo":{"kind":"mount","target":"/lab/m"}}', '{"id":3,"undo":{"kind":"file","path":"/lab/b"}}', '{"done":3}'];
+      fs.writeFileSync(path.join(dir, '1-1.jsonl'), lines.join('\n') + '\n');
+      const ran: Undo[] = [];
+      const ok = await replayJournals(dir, async (u) => {
+        ran.push(u);
+      });
+      expect(ran).toEqual([
+        { kind: 'mount', target: '/lab/m' },
+        { kind: 'file', path: '/lab/a' },
+      ]);
+      expect(ok).toEqual({ removed: [{ kind: 'mount', name: '/lab/m' }, { kind: 'file', name: '/lab/a' }], errors: [] });
+      expect(fs.readdirSync(dir)).toEqual([]);
+
+      fs.writeFileSync(path.join(dir, '2-2.jsonl'), lines[0] + '\n');
+      const failed = await replayJournals(dir, async () => {
+        throw new Error('busy');
+      });
+      expect(failed).toEqual({ removed: [], errors: ['file /lab/a: busy'] });
+      expect(fs.readdirSync(dir)).toEqual(['2-2.jsonl']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

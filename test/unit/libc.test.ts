@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { namespaceFlags, flagNames, mountFlagNames, errnoName, SyscallError, syscallNumbers, CLONE, MS, makedev } from '../../src/core/libc.js';
+import { HintedError } from '../../src/core/errors.js';
 
 describe('flag tables', () => {
   it('namespace names map to CLONE_NEW* bits and back', () => {
@@ -27,6 +28,16 @@ describe('errors', () => {
     expect(errnoName(22)).toBe('EINVAL');
     expect(e.message).toBe('mount("overlay", "/x/merged", "overlay", 0, NULL): EINVAL (Invalid argument)');
     expect(e.code).toBe('EINVAL');
+    expect(e).toBeInstanceOf(HintedError);
+    expect(e.name).toBe('SyscallError');
+    expect(e.toJSON()).toEqual({ call: 'mount', args: ['"overlay"', '"/x/merged"', '"overlay"', '0', 'NULL'], errno: 22, code: 'EINVAL', message: e.message });
+  });
+  it('a hinted error is named after its class and keeps its hint and cause', () => {
+    class SomeError extends HintedError {}
+    const cause = new Error('below');
+    const e = new SomeError('it failed', 'do this', { cause });
+    expect([e.name, e.message, e.hint, e.cause]).toEqual(['SomeError', 'it failed', 'do this', cause]);
+    expect(new HintedError('plain').hint).toBeUndefined();
   });
   it('syscall numbers per architecture', () => {
     expect(syscallNumbers('x64').pivot_root).toBe(155);
