@@ -15,6 +15,7 @@ import { windowAccuracy } from './window.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin', 'container-lessons.js');
+/** @type {typeof import('../src/core/index.js')} (built: dist/core) */
 const core = await import(path.join(ROOT, 'dist', 'core', 'index.js'));
 const { values: opts } = parseArgs({ options: { rounds: { type: 'string', default: '25' }, json: { type: 'boolean', default: false }, only: { type: 'string' } } });
 const ROUNDS = Number(opts.rounds);
@@ -23,7 +24,7 @@ const ROUNDS = Number(opts.rounds);
 // at start, about 70 ms: measured without it, as a learner runs, and said so.
 const droppedEnv = ['NODE_EXTRA_CA_CERTS'].filter((v) => v in process.env);
 for (const v of droppedEnv) delete process.env[v];
-const log = (s) => !opts.json && process.stderr.write(s + '\n');
+const log = (/** @type {string} */ s) => !opts.json && process.stderr.write(s + '\n');
 
 if (process.getuid?.() !== 0) {
   console.error('npm run bench needs root (containers): sudo npm run bench');
@@ -33,6 +34,7 @@ if (process.getuid?.() !== 0) {
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cl-bench-'));
 const lab = path.join(tmp, 'lab');
 const rootfs = path.join(lab, 'rootfs');
+/** @type {Array<() => void>} */
 const cleanups = [];
 const cleanup = () => {
   for (const f of cleanups.splice(0).reverse()) {
@@ -46,17 +48,22 @@ const cleanup = () => {
 };
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => (cleanup(), process.exit(130)));
 
-const median = (xs) => {
+/** The middle value (the mean of the two middle ones for an even count); NaN for none. */
+const median = (/** @type {number[]} */ xs) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+  const lo = s[Math.floor((s.length - 1) / 2)];
+  const hi = s[Math.floor(s.length / 2)];
+  return lo === undefined || hi === undefined ? NaN : (lo + hi) / 2;
 };
-const ms = (t0) => performance.now() - t0;
-const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const ms = (/** @type {number} */ t0) => performance.now() - t0;
+const has = (/** @type {string} */ cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
 /** The same container for everyone: /bin/true in new mnt, uts, ipc, net and pid
- * namespaces, pivot_root into the rootfs, a fresh /proc. */
+ * namespaces, pivot_root into the rootfs, a fresh /proc.
+ * @type {import('../src/core/index.js').Namespace[]} */
 const NS = ['mnt', 'uts', 'ipc', 'net', 'pid'];
 
+/** @param {string} name runc or crun */
 function runcBundle(name) {
   const bundle = path.join(tmp, `${name}-bundle`);
   fs.mkdirSync(bundle);
@@ -72,8 +79,12 @@ function runcBundle(name) {
   return bundle;
 }
 
+/** @typedef {{ ms: number, ok: boolean }} CrunRun */
+
 /** crun refuses a hybrid cgroup layout; in a private mount namespace without the cgroup2
- * mount it sees plain v1. A shell there runs crun on request and times it itself. */
+ * mount it sees plain v1. A shell there runs crun on request and times it itself.
+ * @param {string} bundle
+ * @returns {{ note: string, run: () => Promise<CrunRun> }} */
 function crunRunner(bundle) {
   const layout = core.cgroupLayout();
   const hybrid = layout.mode === 'hybrid';
@@ -81,11 +92,11 @@ function crunRunner(bundle) {
   const child = spawn('unshare', ['--mount', '--propagation', 'private', 'bash', '-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
   cleanups.push(() => child.kill('SIGKILL'));
   let buf = '';
+  /** @type {Array<(r: CrunRun) => void>} */
   const waiting = [];
   child.stdout.on('data', (d) => {
     buf += d;
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
       const [t0, t1, rc] = buf.slice(0, nl).split(' ');
       buf = buf.slice(nl + 1);
       waiting.shift()?.({ ms: (Number(t1) - Number(t0)) * 1000, ok: rc === '0' });
@@ -103,14 +114,17 @@ function crunRunner(bundle) {
 async function startBench() {
   log(`rootfs: ${rootfs}`);
   core.buildHostRootfs(rootfs);
+  /** @typedef {{ name: string, run: () => Promise<number>, ref?: boolean, keypress?: boolean, note?: string }} Spec */
+  /** @type {Array<Spec & { times: number[], error?: string }>} */
   const variants = [];
-  const spawnTimed = (cmd, args) => async () => {
+  const add = (/** @type {Spec} */ v) => variants.push({ ...v, times: [] });
+  const spawnTimed = (/** @type {string} */ cmd, /** @type {string[]} */ args) => async () => {
     const t0 = performance.now();
     const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}: ${String(r.stderr).trim().slice(0, 300)}`);
     return ms(t0);
   };
-  variants.push({ name: 'core, from a running workbook', run: async () => {
+  add({ name: 'core, from a running workbook', run: async () => {
     const t0 = performance.now();
     const r = await core.runContainer({ rootfs, namespaces: NS, argv: ['/bin/true'], hostname: 'container', mountProc: true });
     if (r.code !== 0) throw new Error(`core: exit ${r.code} ${r.stderr}`);
@@ -128,7 +142,7 @@ async function startBench() {
     if (!p) throw new Error('warm: the container could not be prepared');
     return p;
   };
-  variants.push({ name: 'core, from a running workbook, warm', run: async () => {
+  add({ name: 'core, from a running workbook, warm', run: async () => {
     const p = await takeWarm();
     const t0 = performance.now();
     const r = await core.collect(await p.run(['/bin/true']));
@@ -137,8 +151,9 @@ async function startBench() {
     if (r.code !== 0) throw new Error(`warm: exit ${r.code}`);
     return t;
   } });
+  /** @type {number[]} */
   const keypress = [];
-  variants.push({ name: 'warm: keypress to the command running', keypress: true, run: async () => {
+  add({ name: 'warm: keypress to the command running', keypress: true, run: async () => {
     const p = await takeWarm();
     const t0 = performance.now();
     const c = await p.run(['/bin/true']);
@@ -148,32 +163,32 @@ async function startBench() {
     warm.want(shape);
     return t;
   } });
-  variants.push({ name: 'container-lessons run (fresh CLI)', run: spawnTimed(process.execPath, [BIN, 'run', '--rootfs', rootfs, '--', '/bin/true']) });
-  variants.push({ name: "node -e '' (Node's own start)", run: spawnTimed(process.execPath, ['-e', '']) });
+  add({ name: 'container-lessons run (fresh CLI)', run: spawnTimed(process.execPath, [BIN, 'run', '--rootfs', rootfs, '--', '/bin/true']) });
+  add({ name: "node -e '' (Node's own start)", run: spawnTimed(process.execPath, ['-e', '']) });
+  /** @type {string[]} */
   const skipped = [];
   if (has('runc')) {
     const b = runcBundle('runc');
     let n = 0;
-    variants.push({ name: 'runc run', ref: true, run: () => spawnTimed('runc', ['run', '--bundle', b, `clb${process.pid}-${n++}`])() });
+    add({ name: 'runc run', ref: true, run: () => spawnTimed('runc', ['run', '--bundle', b, `clb${process.pid}-${n++}`])() });
   } else skipped.push('runc run: runc is not installed (apt-get install runc)');
   if (has('crun')) {
     const b = runcBundle('crun');
     const cr = crunRunner(b);
-    variants.push({ name: 'crun run', note: cr.note, run: async () => {
+    add({ name: 'crun run', note: cr.note, run: async () => {
       const r = await cr.run();
       if (!r.ok) throw new Error('crun run failed');
       return r.ms;
     } });
   } else skipped.push('crun run: crun is not installed (apt-get install crun)');
-  variants.push({ name: 'unshare(1) + chroot (the floor)', run: spawnTimed('unshare', ['--mount', '--uts', '--ipc', '--net', '--pid', '--fork', `--mount-proc=${rootfs}/proc`, 'chroot', rootfs, '/bin/true']) });
+  add({ name: 'unshare(1) + chroot (the floor)', run: spawnTimed('unshare', ['--mount', '--uts', '--ipc', '--net', '--pid', '--fork', `--mount-proc=${rootfs}/proc`, 'chroot', rootfs, '/bin/true']) });
 
   // One warm-up each, then alternate: every round runs every variant once.
   for (const v of variants) {
-    v.times = [];
     try {
       await v.run();
     } catch (err) {
-      v.error = err.message;
+      v.error = messageOf(err);
     }
   }
   for (let r = 0; r < ROUNDS; r++) {
@@ -182,7 +197,7 @@ async function startBench() {
       try {
         v.times.push(await v.run());
       } catch (err) {
-        v.error = err.message;
+        v.error = messageOf(err);
       }
     }
   }
@@ -203,11 +218,13 @@ async function startBench() {
   };
 }
 
+/** @param {Array<{ name: string, times: number[], error?: string }>} variants @param {string} name @param {number} refMed */
 const ratioOf = (variants, name, refMed) => {
   const v = variants.find((x) => x.name === name && !x.error);
   return v && Number.isFinite(refMed) ? round(median(v.times) / refMed, 2) : null;
 };
-const round = (x, d = 1) => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : null);
+const round = (/** @type {number} */ x, d = 1) => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : null);
+const messageOf = (/** @type {unknown} */ err) => (err instanceof Error ? err.message : String(err));
 
 /** One TUI start under a pseudo-terminal (script(1)): time until its first frame (the
  * header) and until the lesson's text is on screen, and its peak memory. */
@@ -217,7 +234,9 @@ async function tuiStart() {
   const child = spawn('script', ['-qfec', `${process.execPath} ${BIN}`, '/dev/null'], { env: { ...process.env, CONTAINER_LESSONS_HOME: home, TERM: 'xterm-256color', COLUMNS: '100', LINES: '30' }, stdio: ['pipe', 'pipe', 'ignore'] });
   cleanups.push(() => child.kill('SIGKILL'));
   let out = '';
+  /** @type {number | null} */
   let frameMs = null;
+  /** @type {number | null} */
   const textMs = await new Promise((res) => {
     const timer = setTimeout(() => res(null), 15000);
     child.stdout.on('data', (d) => {
@@ -230,7 +249,8 @@ async function tuiStart() {
       }
     });
   });
-  const tui = core.procfs.descendants(child.pid).find((p) => (core.procfs.cmdline(p) ?? '').includes('container-lessons.js'));
+  // No pid: script(1) did not start, and no frame came either.
+  const tui = child.pid === undefined ? undefined : core.procfs.descendants(child.pid).find((p) => (core.procfs.cmdline(p) ?? '').includes('container-lessons.js'));
   const hwm = tui ? vmHwm(tui) : null;
   child.stdin.write('q');
   await new Promise((r) => child.on('exit', r));
@@ -240,7 +260,14 @@ async function tuiStart() {
 /** The TUI's start, alternated with `node -e ''` (this machine's floor for any Node
  * program), medians of a few rounds: one start alone is too noisy here. */
 async function firstFrame(rounds = Math.min(ROUNDS, 9)) {
-  const frames = [], texts = [], nodes = [], peaks = [];
+  /** @type {number[]} */
+  const frames = [];
+  /** @type {number[]} */
+  const texts = [];
+  /** @type {number[]} */
+  const nodes = [];
+  /** @type {number[]} */
+  const peaks = [];
   for (let i = 0; i < rounds; i++) {
     const r = await tuiStart();
     if (r.frameMs !== null) frames.push(r.frameMs);
@@ -253,6 +280,7 @@ async function firstFrame(rounds = Math.min(ROUNDS, 9)) {
   return { rounds, firstFrameMs: round(median(frames)), textShownMs: round(median(texts)), nodeMs: round(median(nodes)), peakMiB: peaks.length ? Math.max(...peaks) : null };
 }
 
+/** @param {number} pid */
 function vmHwm(pid) {
   try {
     const kb = Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
@@ -286,17 +314,21 @@ async function workbookBench() {
   const t1 = performance.now();
   const all = spawnSync(process.execPath, [BIN, 'solve', 'all', '--json'], { env, encoding: 'utf8' });
   const allMs = ms(t1);
+  /** @type {Array<{ lesson: number, ms: number, checkMs: number, passed: boolean }>} */
   let inAll = [];
   try {
-    inAll = JSON.parse(all.stdout).lessons.map((l) => ({ lesson: l.number, ms: l.ms, checkMs: l.checkMs, passed: l.passed }));
+    /** @type {{ lessons: Array<{ number: number, ms: number, checkMs: number, passed: boolean }> }} */
+    const solved = JSON.parse(all.stdout);
+    inAll = solved.lessons.map((l) => ({ lesson: l.number, ms: l.ms, checkMs: l.checkMs, passed: l.passed }));
   } catch {
     /* no JSON: the run failed; passed says so */
   }
+  /** @type {Awaited<ReturnType<typeof windowAccuracy>> | { error: string }} */
   let cpuWindow;
   try {
     cpuWindow = await windowAccuracy({ rounds: 5 });
   } catch (err) {
-    cpuWindow = { error: err.message };
+    cpuWindow = { error: messageOf(err) };
   }
   return {
     tui: frame,
@@ -306,16 +338,19 @@ async function workbookBench() {
   };
 }
 
+/** @param {Array<Record<string, unknown>>} rows @param {string[]} cols */
 function table(rows, cols) {
   const w = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
-  const line = (vals) => vals.map((v, i) => String(v ?? '').padEnd(w[i])).join('  ');
+  // vals has one value per column, w one width per column.
+  const line = (/** @type {unknown[]} */ vals) => vals.map((v, i) => String(v ?? '').padEnd(w[i] ?? 0)).join('  ');
   return [line(cols), line(w.map((n) => '-'.repeat(n))), ...rows.map((r) => line(cols.map((c) => r[c])))].join('\n');
 }
 
 try {
-  const result = { machine: { kernel: os.release(), cpus: os.cpus().length, node: process.version, cgroups: core.cgroupLayout().mode, droppedEnv } };
-  if (opts.only !== 'workbook') result.start = await startBench();
-  if (opts.only !== 'start') result.workbook = await workbookBench();
+  const machine = { kernel: os.release(), cpus: os.cpus().length, node: process.version, cgroups: core.cgroupLayout().mode, droppedEnv };
+  const start = opts.only !== 'workbook' ? await startBench() : undefined;
+  const workbook = opts.only !== 'start' ? await workbookBench() : undefined;
+  const result = { machine, start, workbook }; // JSON leaves out what was not measured
   if (opts.json) {
     console.log(JSON.stringify(result, null, 2));
   } else {
@@ -337,7 +372,7 @@ try {
       console.log(`solve all: ${w.solveAll.ms} ms (${w.solveAll.passed ? 'passed' : 'FAILED'}), lessons 1-5: ${l15} ms; by lesson (of which checks): ${w.solveAll.byLesson.map((l) => `${l.lesson}: ${l.ms} (${l.checkMs})`).join(', ')} ms`);
       console.log(`solve N one at a time, each a fresh process: ${w.solveAll.oneByOne.map((l) => `${l.lesson}: ${l.ms}`).join(', ')} ms (total ${w.solveAll.oneByOneMs})`);
       const cw = w.cpuWindow;
-      if (cw.error) console.log(`CPU check window (lesson 2): not measured: ${cw.error}`);
+      if ('error' in cw) console.log(`CPU check window (lesson 2): not measured: ${cw.error}`);
       else console.log(`CPU check window (lesson 2): ${cw.checkWindowMs} ms; measureShare on a ${cw.target} % group, worst of 5: ${cw.windows.map((x) => `${x.windowMs} ms ±${x.maxError}`).join(', ')} (the check allows ±${cw.tolerance})`);
       console.log(`container start peak memory: init stage ${w.container.stageAPeakMiB} MiB; driver ${w.container.driverPeakMiB} MiB`);
     }

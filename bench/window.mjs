@@ -25,18 +25,19 @@ export async function windowAccuracy({ rounds = 8, windows = [250, 300, 500, 100
   try {
     const solved = spawnSync(process.execPath, [BIN, 'solve', '2', '--keep'], { env, encoding: 'utf8' });
     if (solved.status !== 0) throw new Error(`solve 2 --keep failed (exit ${solved.status}): ${(solved.stderr || solved.stdout).trim().split('\n').slice(-3).join(' / ')}`);
+    /** @type {typeof import('../src/lessons/02-cgroup-cpu.js')} (built: dist/) */
     const lesson = await import(pathToFileURL(path.join(ROOT, 'dist/lessons/02-cgroup-cpu.js')).href);
+    /** @type {typeof import('../src/core/index.js')} */
     const { CpuGroup } = await import(pathToFileURL(path.join(ROOT, 'dist/core/index.js')).href);
     const g = new CpuGroup(lesson.GROUP);
-    const samples = new Map(windows.map((w) => [w, []]));
-    for (let i = 0; i < rounds; i++) for (const w of windows) samples.get(w).push((await lesson.measureShare(g, w)).percent);
-    const r1 = (x) => Math.round(x * 10) / 10;
+    const samples = windows.map((windowMs) => ({ windowMs, xs: /** @type {number[]} */ ([]) }));
+    for (let i = 0; i < rounds; i++) for (const s of samples) s.xs.push((await lesson.measureShare(g, s.windowMs)).percent);
+    const r1 = (/** @type {number} */ x) => Math.round(x * 10) / 10;
     return {
       target: lesson.TARGET_PERCENT,
       tolerance: lesson.TOLERANCE,
       checkWindowMs: lesson.WINDOW_MS,
-      windows: windows.map((w) => {
-        const xs = samples.get(w);
+      windows: samples.map(({ windowMs: w, xs }) => {
         const maxError = Math.max(...xs.map((x) => Math.abs(x - lesson.TARGET_PERCENT)));
         return { windowMs: w, min: r1(Math.min(...xs)), max: r1(Math.max(...xs)), maxError: r1(maxError), within: maxError <= lesson.TOLERANCE };
       }),
@@ -61,7 +62,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       for (const w of r.windows) console.log(`  window ${String(w.windowMs).padStart(5)} ms: ${w.min}-${w.max} %, worst ${w.maxError} points off${w.within ? '' : '  (outside the tolerance)'}`);
     }
   } catch (err) {
-    console.error(`bench/window.mjs: ${err.message}`);
+    console.error(`bench/window.mjs: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   }
 }

@@ -13,8 +13,9 @@ import { rolldown } from 'rolldown';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = path.join(ROOT, 'bundle');
-const shim = (f) => path.join(ROOT, 'scripts/bundle-shims', f);
+const shim = (/** @type {string} */ f) => path.join(ROOT, 'scripts/bundle-shims', f);
 
+/** @type {import('rolldown').Plugin} */
 const trim = {
   name: 'container-lessons-trim',
   resolveId(id, importer) {
@@ -37,7 +38,7 @@ const build = await rolldown({
   logLevel: 'warn',
   transform: { define: { 'process.env.NODE_ENV': '"production"' } },
 });
-await build.write({ dir: OUT, format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js', minify: process.env.BUNDLE_DEBUG ? false : true });
+await build.write({ dir: OUT, format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js', minify: !process.env.BUNDLE_DEBUG });
 await build.close();
 const files = fs.readdirSync(OUT);
 const size = files.reduce((n, f) => n + fs.statSync(path.join(OUT, f)).size, 0);

@@ -25,16 +25,19 @@ import { fileURLToPath } from 'node:url';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '../..');
 const t0 = Date.now();
-const secs = (ms) => (ms / 1000).toFixed(1);
+const secs = (/** @type {number} */ ms) => (ms / 1000).toFixed(1);
 
 // ---- options ----
 const opts = { cgroup: 'v2', timeout: 900, keep: false };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
+  if (a === undefined) break;
   const val = () => {
     const [, v] = a.split('=');
-    return v ?? argv[++i];
+    const value = v ?? argv[++i];
+    if (value === undefined) usage(`${a} needs a value`);
+    return value;
   };
   if (a === '--cgroup' || a.startsWith('--cgroup=')) opts.cgroup = val();
   else if (a === '--timeout' || a.startsWith('--timeout=')) opts.timeout = Number(val());
@@ -43,16 +46,18 @@ for (let i = 0; i < argv.length; i++) {
 }
 if (!['v1', 'v2'].includes(opts.cgroup)) usage(`--cgroup must be v1 or v2, not ${opts.cgroup}`);
 if (!(opts.timeout > 0)) usage('--timeout needs a number of seconds');
+/** @param {string} msg @returns {never} */
 function usage(msg) {
   console.error(`test:vm: ${msg}\nusage: npm run test:vm -- [--cgroup v2|v1] [--timeout SECONDS] [--keep]`);
   process.exit(2);
 }
 
+/** @param {string} why @returns {never} */
 function skip(why) {
   console.log(`SKIP: test:vm did not run: ${why}`);
   process.exit(0);
 }
-const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+const has = (/** @type {string} */ cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 
 if (process.platform !== 'linux' || process.arch !== 'x64') skip(`needs Linux on x86-64 (this is ${process.platform}/${process.arch})`);
 if (!has('qemu-system-x86_64')) skip('qemu-system-x86_64 is not installed (Debian/Ubuntu: apt-get install qemu-system-x86)');
@@ -65,7 +70,8 @@ if (!fs.existsSync(path.join(REPO, 'dist/cli.js')) || !fs.existsSync(path.join(R
 const CACHE = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'container-lessons-vm');
 fs.mkdirSync(CACHE, { recursive: true });
 
-/** Unpack a Debian package into CACHE/<pkg> once; returns that directory, or null (with why). */
+/** Unpack a Debian package into CACHE/<pkg> once; returns that directory, or why not.
+ * @param {string} pkg */
 function unpacked(pkg) {
   const dir = path.join(CACHE, pkg);
   if (fs.existsSync(path.join(dir, '.complete'))) return { dir };
@@ -101,11 +107,15 @@ if (!kern.dir) skip(`no kernel package: ${kern.why}`);
 const bbox = unpacked('busybox-static');
 if (!bbox.dir) skip(`no busybox-static: ${bbox.why}`);
 const vmlinuz = fs.readdirSync(path.join(kern.dir, 'boot')).find((f) => f.startsWith('vmlinuz-'));
+if (!vmlinuz) throw new Error(`${kpkg} has no boot/vmlinuz-*: ${kern.dir}`);
+const KERNEL = path.join(kern.dir, 'boot', vmlinuz);
+const BUSYBOX = path.join(bbox.dir, 'bin/busybox');
 const kver = vmlinuz.slice('vmlinuz-'.length);
 const modRoot = path.join(kern.dir, 'lib/modules', kver);
 
 // ---- the modules the lessons need, with their dependencies, in load order ----
 const WANTED = ['overlay', 'veth', 'bridge', 'nf_tables', 'nft_chain_nat', 'nft_nat', 'nft_masq'];
+/** @type {Map<string, string>} module name -> its .ko file */
 const koFiles = new Map();
 (function walk(d) {
   for (const e of fs.readdirSync(d, { withFileTypes: true })) {
@@ -113,25 +123,32 @@ const koFiles = new Map();
     else if (e.name.endsWith('.ko')) koFiles.set(e.name.slice(0, -3).replace(/-/g, '_'), path.join(d, e.name));
   }
 })(modRoot);
-/** `modinfo -F depends`, read from the .ko's .modinfo strings (modinfo is often not installed). */
+/** `modinfo -F depends`, read from the .ko's .modinfo strings (modinfo is often not installed).
+ * @param {string} file */
 function depends(file) {
-  const m = fs.readFileSync(file).toString('latin1').match(/\0depends=([^\0]*)\0/);
-  return m && m[1] ? m[1].split(',').map((s) => s.replace(/-/g, '_')) : [];
+  const deps = fs.readFileSync(file).toString('latin1').match(/\0depends=([^\0]*)\0/)?.[1];
+  return deps ? deps.split(',').map((s) => s.replace(/-/g, '_')) : [];
 }
-const order = [];
+/** @type {Map<string, string>} module -> .ko file, in load order */
+const order = new Map();
+/** @param {string} mod @param {string[]} chain */
 function need(mod, chain = []) {
-  if (order.includes(mod) || chain.includes(mod)) return;
+  if (order.has(mod) || chain.includes(mod)) return;
   const file = koFiles.get(mod);
   if (!file) return; // built in (or absent: doctor and the cases will say so)
   for (const d of depends(file)) need(d, [...chain, mod]);
-  order.push(mod);
+  order.set(mod, file);
 }
-WANTED.forEach((m) => need(m));
+for (const m of WANTED) need(m);
+const modules = [...order.keys()];
 
 // ---- the initramfs ----
+/** @type {typeof import('../../src/core/rootfs.js')} (built: dist/) */
 const { buildHostRootfs, DEFAULT_TOOLS, parseLdd } = await import(path.join(REPO, 'dist/core/rootfs.js'));
+/** @type {typeof import('../../src/core/rootfs-marker.js')} */
 const { ROOTFS_MARKER } = await import(path.join(REPO, 'dist/core/rootfs-marker.js'));
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cl-vm-'));
+/** @type {import('node:child_process').ChildProcess | null} */
 let qemu = null;
 function cleanup() {
   if (qemu && qemu.exitCode === null) qemu.kill('SIGKILL');
@@ -148,7 +165,7 @@ let exitCode = 1;
 try {
   exitCode = await main();
 } catch (err) {
-  console.error(`test:vm: ${err.stack || err}`);
+  console.error(`test:vm: ${(err instanceof Error && err.stack) || err}`);
 } finally {
   cleanup();
   if (opts.keep) console.log(`(kept ${work})`);
@@ -174,9 +191,12 @@ async function main() {
   const DIST_PACKAGES = ['koffi', 'ink', 'marked', 'marked-terminal', 'react', 'tar'];
   const sel = `:is(${DIST_PACKAGES.map((n) => `#${n}`).join(',')})`;
   const q = spawnSync('npm', ['query', `${sel}, ${sel} *`], { cwd: REPO, encoding: 'utf8' });
+  /** @type {string[]} */
   let pkgs = [];
   try {
-    pkgs = [...new Set(JSON.parse(q.stdout).map((n) => n.path))].filter((p) => p.startsWith(path.join(REPO, 'node_modules') + '/'));
+    /** @type {Array<{ path: string }>} */
+    const found = JSON.parse(q.stdout);
+    pkgs = [...new Set(found.map((n) => n.path))].filter((p) => p.startsWith(path.join(REPO, 'node_modules') + '/'));
   } catch {
     /* reported below */
   }
@@ -190,9 +210,9 @@ async function main() {
   // Kernel modules, busybox (insmod, poweroff), the guest scripts and their settings.
   const vm = path.join(R, 'vm');
   fs.mkdirSync(path.join(vm, 'modules'), { recursive: true });
-  for (const m of order) fs.copyFileSync(koFiles.get(m), path.join(vm, 'modules', `${m}.ko`));
-  fs.writeFileSync(path.join(vm, 'modules.order'), order.join('\n') + '\n');
-  fs.copyFileSync(path.join(bbox.dir, 'bin/busybox'), path.join(vm, 'busybox'));
+  for (const [m, file] of order) fs.copyFileSync(file, path.join(vm, 'modules', `${m}.ko`));
+  fs.writeFileSync(path.join(vm, 'modules.order'), modules.join('\n') + '\n');
+  fs.copyFileSync(BUSYBOX, path.join(vm, 'busybox'));
   for (const f of ['init.sh', 'cases.sh']) fs.copyFileSync(path.join(HERE, f), path.join(vm, f));
   fs.writeFileSync(path.join(vm, 'cgroup'), `${opts.cgroup}\n`);
   fs.writeFileSync(path.join(vm, 'kernel'), `${kpkg}\n`);
@@ -200,7 +220,7 @@ async function main() {
   // container of the workbook) pivots. So the real root is /r, bind-mounted onto itself and
   // moved over / as switch_root does, without deleting anything.
   // (busybox picks its applet from argv[0] unless that is "busybox": keep the name.)
-  fs.copyFileSync(path.join(bbox.dir, 'bin/busybox'), path.join(stage, 'busybox'));
+  fs.copyFileSync(BUSYBOX, path.join(stage, 'busybox'));
   fs.writeFileSync(
     path.join(stage, 'init'),
     '#!/busybox sh\nB=/busybox\n$B mount -o bind /r /r && cd /r && $B mount -o move . / && exec $B chroot . /bin/bash /vm/init.sh\necho "VM-VERDICT FAIL stage 1 could not move /r over /"\n$B poweroff -f\n',
@@ -209,7 +229,7 @@ async function main() {
   const initrd = path.join(work, 'initrd.cpio');
   const size = writeCpio(stage, initrd, [{ name: 'dev', mode: 0o40755 }, { name: 'dev/console', mode: 0o20600, rdev: [5, 1] }]);
   fs.rmSync(stage, { recursive: true, force: true });
-  console.log(`test:vm: ${kpkg}, cgroup ${opts.cgroup}, modules: ${order.join(' ') || '(all built in)'}`);
+  console.log(`test:vm: ${kpkg}, cgroup ${opts.cgroup}, modules: ${modules.join(' ') || '(all built in)'}`);
   // KVM only when the CPU offers it: with a /dev/kvm but no vmx/svm flag (a VM without
   // nested virtualisation), accel=kvm:tcg hangs forever with an empty serial log.
   const kvm = /\b(vmx|svm)\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8')) && canOpen('/dev/kvm');
@@ -218,28 +238,31 @@ async function main() {
   // ---- boot ----
   const log = path.join(work, 'serial.log');
   const tq = Date.now();
-  qemu = spawn(
+  // biome-ignore format: QEMU's options in option-value pairs
+  const guest = spawn(
     'qemu-system-x86_64',
     [
       '-machine', `q35,accel=${kvm ? 'kvm' : 'tcg'}`, '-cpu', 'max', '-m', '2048', '-smp', '2',
       '-nic', 'none', '-display', 'none', '-monitor', 'none', '-no-reboot',
       '-serial', `file:${log}`,
-      '-kernel', path.join(kern.dir, 'boot', vmlinuz), '-initrd', initrd,
+      '-kernel', KERNEL, '-initrd', initrd,
       '-append', 'console=ttyS0 panic=-1 rdinit=/init quiet loglevel=3',
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
+  qemu = guest; // for cleanup()
   let qemuErr = '';
-  qemu.stderr.on('data', (d) => (qemuErr += d));
-  const exited = new Promise((resolve) => qemu.on('exit', resolve));
+  guest.stderr.on('data', (d) => (qemuErr += d));
+  const exited = new Promise((resolve) => guest.on('exit', resolve));
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    qemu.kill('SIGKILL');
+    guest.kill('SIGKILL');
   }, opts.timeout * 1000);
 
   // Follow the serial log: print the guest's own lines as they come.
   let shown = 0;
+  /** @type {number | null} */
   let firstLine = null;
   const clean = () => {
     let text = '';
@@ -250,7 +273,7 @@ async function main() {
     }
     return text.replace(/\r/g, '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\x1b[()][A-Za-z0-9]/g, '');
   };
-  const follow = (final) => {
+  const follow = (/** @type {boolean} */ final) => {
     const lines = clean().split('\n');
     const done = final ? lines : lines.slice(0, -1); // the last one may be half-written
     const start = done.findIndex((l) => l.startsWith('VM-START'));
@@ -284,6 +307,7 @@ async function main() {
   return 1;
 }
 
+/** @param {string} file */
 function canOpen(file) {
   try {
     fs.closeSync(fs.openSync(file, 'r+'));
@@ -293,9 +317,10 @@ function canOpen(file) {
   }
 }
 
-/** Copy a host binary and the shared libraries it loads (ldd) into `root`. */
+/** Copy a host binary and the shared libraries it loads (ldd) into `root`.
+ * @param {string} root @param {string} hostPath @param {string} asPath */
 function copyWithLibs(root, hostPath, asPath) {
-  const put = (from, to) => {
+  const put = (/** @type {string} */ from, /** @type {string} */ to) => {
     const dest = path.join(root, to);
     if (fs.existsSync(dest)) return;
     fs.mkdirSync(path.dirname(dest), { recursive: true });
@@ -308,20 +333,23 @@ function copyWithLibs(root, hostPath, asPath) {
 }
 
 /** Write `dir` (plus `extra` entries such as device nodes) as an uncompressed newc cpio
- * archive: the kernel unpacks it into its rootfs. Returns its size. */
+ * archive: the kernel unpacks it into its rootfs. Returns its size.
+ * @param {string} dir @param {string} file
+ * @param {Array<{ name: string, mode: number, rdev?: [major: number, minor: number] }>} extra */
 function writeCpio(dir, file, extra) {
   const fd = fs.openSync(file, 'w');
   let ino = 1;
   let size = 0;
-  const write = (buf) => {
+  const write = (/** @type {Buffer} */ buf) => {
     fs.writeSync(fd, buf);
     size += buf.length;
   };
   const pad = () => {
     if (size % 4) write(Buffer.alloc(4 - (size % 4)));
   };
+  /** @param {string} name @param {number} mode @param {Buffer} [data] @param {[major: number, minor: number]} [rdev] @param {number} [mtime] */
   const entry = (name, mode, data = Buffer.alloc(0), rdev = [0, 0], mtime = 0) => {
-    const hex = (n) => n.toString(16).padStart(8, '0');
+    const hex = (/** @type {number} */ n) => n.toString(16).padStart(8, '0');
     const fields = [ino++, mode, 0, 0, mode & 0o40000 ? 2 : 1, mtime, data.length, 0, 0, rdev[0], rdev[1], Buffer.byteLength(name) + 1, 0];
     write(Buffer.from('070701' + fields.map(hex).join('') + name + '\0', 'latin1'));
     pad();
@@ -329,7 +357,7 @@ function writeCpio(dir, file, extra) {
     pad();
   };
   for (const e of extra) entry(e.name, e.mode, undefined, e.rdev);
-  (function walk(rel) {
+  (function walk(/** @type {string} */ rel) {
     for (const name of fs.readdirSync(path.join(dir, rel)).sort()) {
       const r = rel ? `${rel}/${name}` : name;
       const p = path.join(dir, r);
