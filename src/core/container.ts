@@ -8,15 +8,16 @@ import { fileURLToPath } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
 import type { Namespace } from './libc.js';
 import type { RunSpec, EnterSpec, ProbeSpec, NetSpec, NetOp, TcpSpec, TcpResult } from './nsinit.js';
-import type { Link, Address } from './netlink.js';
 import type { PingResult } from './icmp.js';
-import type { InitMessage, WarmCommand } from './init-protocol.js';
+import type { InitMessage, WarmCommand, NetState, ProbeResult } from './init-protocol.js';
 import type { Ledger } from './ledger.js';
 import type { CpuGroup } from './cgroup.js';
 import { descendants, waitReaped, waitExited, pidAlive } from './procfs.js';
 import { TAG_VAR } from './journal.js';
 import { randomUUID } from 'node:crypto';
 import { HintedError } from './errors.js';
+
+export type { NetState, ProbeResult } from './init-protocol.js';
 
 /** nsinit.js beside this file; when running from the TypeScript sources, the built one. */
 export function nsinitPath(): string {
@@ -395,13 +396,6 @@ export async function execInContainer(pid: number, namespaces: Namespace[], argv
   return collect(await enterContainer(pid, namespaces, argv), input);
 }
 
-export interface NetState {
-  links: Link[];
-  addresses: Address[];
-  /** One entry per `ping` op, in order. */
-  results: PingResult[];
-}
-
 /** Run a helper that answers with one JSON value on stdout; a failure it reported on
  * fd 3 becomes a ContainerError naming the step and the syscall. */
 function askHelper<T>(mode: 'net' | 'probe' | 'tcp', spec: NetSpec | ProbeSpec | TcpSpec, what: string): Promise<T> {
@@ -446,14 +440,6 @@ export async function pingFrom(pid: number, to: string, opts: { count?: number; 
 /** A TCP connection from the client's namespace to a listener opened in the server's. */
 export function tcpBetween(spec: TcpSpec): Promise<TcpResult> {
   return askHelper('tcp', spec, 'tcp');
-}
-
-export interface ProbeResult {
-  hostname: string;
-  /** The root of the process's mount namespace is a lesson root filesystem. */
-  nsRootIsRootfs: boolean;
-  /** Which of the given host paths exist when looked up from that namespace's root. */
-  visible: Record<string, boolean>;
 }
 
 /** Look inside a process's UTS and mount namespaces from a helper (the driver stays put). */

@@ -5,7 +5,11 @@
 //   (the pipe is close-on-exec) or the helper's exit.
 // - fd 4, driver -> helper, warm start only: one WarmCommand line once the helper said
 //   "ready"; EOF instead means the prepared container is not wanted and PID 1 exits.
+// - stdout, helper -> driver, in the modes that answer (net, probe, tcp): one JSON value,
+//   a NetState, a ProbeResult or a TcpResult (nsinit.ts).
 import type { SyscallError } from './libc.js';
+import type { Link, Address } from './netlink.js';
+import type { PingResult } from './icmp.js';
 
 /** A SyscallError as its toJSON gives it. */
 export type SyscallFailure = ReturnType<SyscallError['toJSON']>;
@@ -26,4 +30,21 @@ export type InitMessage =
 export interface WarmCommand {
   argv: string[];
   env?: string[];
+}
+
+/** The answer of the net mode: the namespace's links and addresses after the operations. */
+export interface NetState {
+  links: Link[];
+  addresses: Address[];
+  /** One entry per `ping` op, in order. */
+  results: PingResult[];
+}
+
+/** The answer of the probe mode. */
+export interface ProbeResult {
+  hostname: string;
+  /** The root of the process's mount namespace is a lesson root filesystem. */
+  nsRootIsRootfs: boolean;
+  /** Which of the given host paths exist when looked up from that namespace's root. */
+  visible: Record<string, boolean>;
 }

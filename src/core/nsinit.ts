@@ -34,7 +34,7 @@ import { fileURLToPath } from 'node:url';
 import * as libc from './libc.js';
 import { ROOTFS_MARKER } from './rootfs-marker.js';
 import type { NatRules } from './nftables.js';
-import type { InitMessage, WarmCommand } from './init-protocol.js';
+import type { InitMessage, WarmCommand, NetState, ProbeResult } from './init-protocol.js';
 import { TAG_VAR } from './journal.js';
 
 export interface RunSpec {
@@ -362,7 +362,8 @@ function stageProbe(spec: ProbeSpec): void {
   } catch {
     /* the namespace's root is not a lesson root filesystem */
   }
-  process.stdout.write(JSON.stringify({ hostname, nsRootIsRootfs: rootMarker !== null, visible }) + '\n');
+  const answer: ProbeResult = { hostname, nsRootIsRootfs: rootMarker !== null, visible };
+  process.stdout.write(JSON.stringify(answer) + '\n');
 }
 
 /** Join a process's network namespace, then talk rtnetlink there: the socket belongs to
@@ -377,7 +378,7 @@ async function stageNet(spec: NetSpec): Promise<void> {
   const nl = step('open a netlink socket', () => new Netlink());
   const icmp = spec.ops.some((o) => o.op === 'ping') ? await import('./icmp.js') : null;
   const nft = spec.ops.some((o) => o.op === 'nat') ? await import('./nftables.js') : null;
-  const results: unknown[] = [];
+  const results: NetState['results'] = [];
   for (const o of spec.ops) {
     const label = o.op === 'ping' ? `ping ${o.to}` : o.op === 'sysctl' ? `sysctl ${o.key}` : o.op === 'nat' ? `nat table ${o.rules.table}` : `${o.op} ${'name' in o ? o.name : ''}`.trim();
     step(label, () => {
@@ -422,7 +423,8 @@ async function stageNet(spec: NetSpec): Promise<void> {
       }
     });
   }
-  process.stdout.write(JSON.stringify({ links: nl.links(), addresses: nl.addresses(), results }) + '\n');
+  const answer: NetState = { links: nl.links(), addresses: nl.addresses(), results };
+  process.stdout.write(JSON.stringify(answer) + '\n');
   nl.close();
 }
 
