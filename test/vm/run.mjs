@@ -126,7 +126,8 @@ const koFiles = new Map();
 /** `modinfo -F depends`, read from the .ko's .modinfo strings (modinfo is often not installed).
  * @param {string} file */
 function depends(file) {
-  const deps = fs.readFileSync(file).toString('latin1').match(/\0depends=([^\0]*)\0/)?.[1];
+  const m = fs.readFileSync(file).toString('latin1').match(/\0depends=([^\0]*)\0/);
+  const deps = m?.[1];
   return deps ? deps.split(',').map((s) => s.replace(/-/g, '_')) : [];
 }
 /** @type {Map<string, string>} module -> .ko file, in load order */
