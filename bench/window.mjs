@@ -23,13 +23,13 @@ export async function windowAccuracy({ rounds = 8, windows = [250, 300, 500, 100
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cl-window-'));
   const env = { ...process.env, CONTAINER_LESSONS_HOME: home };
   try {
-    const solved = spawnSync(process.execPath, [BIN, 'solve', '2', '--keep'], { env, encoding: 'utf8' });
-    if (solved.status !== 0) throw new Error(`solve 2 --keep failed (exit ${solved.status}): ${(solved.stderr || solved.stdout).trim().split('\n').slice(-3).join(' / ')}`);
+    const solved = spawnSync(process.execPath, [BIN, 'solve', 'cgroup-cpu', '--keep'], { env, encoding: 'utf8' });
+    if (solved.status !== 0) throw new Error(`solve cgroup-cpu --keep failed (exit ${solved.status}): ${(solved.stderr || solved.stdout).trim().split('\n').slice(-3).join(' / ')}`);
     /** @type {typeof import('../src/lessons/02-cgroup-cpu.js')} (built: dist/) */
     const lesson = await import(pathToFileURL(path.join(ROOT, 'dist/lessons/02-cgroup-cpu.js')).href);
     /** @type {typeof import('../src/core/index.js')} */
-    const { CpuGroup } = await import(pathToFileURL(path.join(ROOT, 'dist/core/index.js')).href);
-    const g = new CpuGroup(lesson.GROUP);
+    const { Cgroup } = await import(pathToFileURL(path.join(ROOT, 'dist/core/index.js')).href);
+    const g = new Cgroup(lesson.GROUP, ['cpu']);
     const samples = windows.map((windowMs) => ({ windowMs, xs: /** @type {number[]} */ ([]) }));
     for (let i = 0; i < rounds; i++) for (const s of samples) s.xs.push((await lesson.measureShare(g, s.windowMs)).percent);
     const r1 = (/** @type {number} */ x) => Math.round(x * 10) / 10;

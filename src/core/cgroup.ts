@@ -1,15 +1,27 @@
-// cgroups behind one interface. The layout is detected once from mountinfo:
-//   v2      one cgroup2 hierarchy carries the controllers (cpu.max, cgroup.procs, cpu.stat)
-//   v1      one cgroup (v1) hierarchy per controller (cpu.cfs_quota_us, tasks, cpuacct.usage)
-//   hybrid  v1 controller hierarchies plus a cgroup2 mount that carries no controllers;
-//           the cpu controller is a v1 one, so it is driven exactly like v1
-// The file names that differ between versions are mapped in this file only.
+// cgroups behind one interface, for the cpu, memory and pids controllers. The layout is
+// detected once from mountinfo:
+//   v2      one cgroup2 hierarchy carries the controllers (cpu.max, memory.max, pids.max)
+//   v1      one cgroup (v1) hierarchy per controller (cpu.cfs_quota_us, memory.limit_in_bytes)
+//   hybrid  v1 controller hierarchies plus a cgroup2 mount that carries none (or some) of
+//           them; a controller bound to v1 is driven exactly like v1
+// A group (Cgroup) names its controllers and finds each one's hierarchy. The file names
+// that differ between versions are mapped in this file only (CGROUP_FILES).
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseMountinfo, type MountInfo } from './procfs.js';
 import type { Ledger } from './ledger.js';
 
 export type CgroupMode = 'v1' | 'v2' | 'hybrid' | 'none';
+
+/** The controllers the lessons use. */
+export type Controller = 'cpu' | 'memory' | 'pids';
+export const CONTROLLERS: readonly Controller[] = ['cpu', 'memory', 'pids'];
+
+/** Where one controller lives: a v1 hierarchy of its own, or the cgroup2 one. */
+export interface ControllerHome {
+  version: 1 | 2;
+  mountPoint: string;
+}
 
 export interface CgroupLayout {
   mode: CgroupMode;
@@ -19,13 +31,15 @@ export interface CgroupLayout {
   v2Controllers: string[];
   /** Every v1 hierarchy: its mount point and controllers. */
   v1: Array<{ mountPoint: string; controllers: string[] }>;
-  /** Where CPU quota is set: a v1 hierarchy with "cpu", or the v2 one. */
-  cpu: { version: 1 | 2; mountPoint: string } | null;
+  /** Where each controller is driven: a v1 hierarchy that carries it, else the v2 one if
+   * it offers it; missing when neither does. */
+  controllers: Partial<Record<Controller, ControllerHome>>;
   /** A separate v1 cpuacct hierarchy (usage counters), when it is not co-mounted with cpu. */
   cpuacct: string | null;
 }
 
 const V1_NAMED = /^name=/;
+const V1_KNOWN = ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'net_cls', 'net_prio', 'blkio', 'perf_event', 'hugetlb', 'pids', 'rdma', 'misc'];
 
 /** Pure: the layout from mountinfo entries and a reader for a cgroup2 mount's cgroup.controllers. */
 export function detectLayout(mounts: MountInfo[], readV2Controllers: (mountPoint: string) => string[]): CgroupLayout {
@@ -34,9 +48,8 @@ export function detectLayout(mounts: MountInfo[], readV2Controllers: (mountPoint
   for (const m of mounts) {
     if (m.fstype === 'cgroup2' && v2Mount === null) v2Mount = m.mountPoint;
     if (m.fstype === 'cgroup') {
-      const controllers = m.superOptions.split(',').filter((o) => !['rw', 'ro'].includes(o) && !V1_NAMED.test(o) && !o.includes('='));
-      const known = ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'net_cls', 'net_prio', 'blkio', 'perf_event', 'hugetlb', 'pids', 'rdma', 'misc'];
-      const ctl = controllers.filter((o) => known.includes(o));
+      const options = m.superOptions.split(',').filter((o) => !['rw', 'ro'].includes(o) && !V1_NAMED.test(o) && !o.includes('='));
+      const ctl = options.filter((o) => V1_KNOWN.includes(o));
       if (ctl.length) v1.push({ mountPoint: m.mountPoint, controllers: ctl });
     }
   }
@@ -46,13 +59,31 @@ export function detectLayout(mounts: MountInfo[], readV2Controllers: (mountPoint
   else if (v1.length) mode = 'v1';
   else if (v2Mount) mode = 'v2';
 
-  let cpu: CgroupLayout['cpu'] = null;
-  const v1cpu = v1.find((h) => h.controllers.includes('cpu'));
-  if (v1cpu) cpu = { version: 1, mountPoint: v1cpu.mountPoint };
-  else if (v2Mount && v2Controllers.includes('cpu')) cpu = { version: 2, mountPoint: v2Mount };
+  // A controller bound to a v1 hierarchy is not offered by cgroup2 (the kernel allows one
+  // binding at a time), so v1 wins when both are mounted.
+  const controllers: CgroupLayout['controllers'] = {};
+  for (const c of CONTROLLERS) {
+    const h = v1.find((x) => x.controllers.includes(c));
+    if (h) controllers[c] = { version: 1, mountPoint: h.mountPoint };
+    else if (v2Mount && v2Controllers.includes(c)) controllers[c] = { version: 2, mountPoint: v2Mount };
+  }
   const v1acct = v1.find((h) => h.controllers.includes('cpuacct'));
-  const cpuacct = v1acct && v1acct.mountPoint !== v1cpu?.mountPoint ? v1acct.mountPoint : null;
-  return { mode, v2Mount, v2Controllers, v1, cpu, cpuacct };
+  const cpuHome = controllers.cpu;
+  const cpuacct = v1acct && cpuHome?.version === 1 && v1acct.mountPoint !== cpuHome.mountPoint ? v1acct.mountPoint : null;
+  return { mode, v2Mount, v2Controllers, v1, controllers, cpuacct };
+}
+
+/** Why a controller is missing, and what to do: for an error or doctor's finding. */
+export function missingController(layout: CgroupLayout, c: Controller): { message: string; hint: string } {
+  return {
+    message: `no cgroup hierarchy with the ${c} controller is mounted (cgroup mode: ${layout.mode})`,
+    hint:
+      layout.mode === 'v2'
+        ? `the cgroup2 root offers "${layout.v2Controllers.join(' ')}" but not ${c}: the ${c} controller is bound to a v1 hierarchy or disabled (a container without delegation? use a VM).`
+        : layout.mode === 'none'
+          ? 'mount a cgroup hierarchy (most distributions do this at boot) or run in a VM with cgroups.'
+          : `mount the ${c} controller, or boot with cgroup v2 (systemd.unified_cgroup_hierarchy=1).`,
+  };
 }
 
 function readControllersFile(mountPoint: string): string[] {
@@ -90,11 +121,30 @@ export interface CpuLimit {
   periodUs: number;
 }
 
-/** The names of the files, as a learner would type them, for this layout. */
-export function cpuFiles(version: 1 | 2) {
-  return version === 1
-    ? { quota: 'cpu.cfs_quota_us', period: 'cpu.cfs_period_us', procs: 'cgroup.procs', tasks: 'tasks', stat: 'cpu.stat' }
-    : { quota: 'cpu.max', period: 'cpu.max', procs: 'cgroup.procs', tasks: 'cgroup.threads', stat: 'cpu.stat' };
+/** The files the lessons read and write, by what they hold: their controller and their name
+ * on v1 and on v2. Every name that differs between the versions is mapped here only. */
+export const CGROUP_FILES = {
+  procs: { controller: null, v1: 'cgroup.procs', v2: 'cgroup.procs' },
+  threads: { controller: null, v1: 'tasks', v2: 'cgroup.threads' },
+  cpuQuota: { controller: 'cpu', v1: 'cpu.cfs_quota_us', v2: 'cpu.max' },
+  cpuPeriod: { controller: 'cpu', v1: 'cpu.cfs_period_us', v2: 'cpu.max' },
+  cpuStat: { controller: 'cpu', v1: 'cpu.stat', v2: 'cpu.stat' },
+  memoryMax: { controller: 'memory', v1: 'memory.limit_in_bytes', v2: 'memory.max' },
+  /** v1: memory plus swap; v2: swap alone. */
+  memorySwapMax: { controller: 'memory', v1: 'memory.memsw.limit_in_bytes', v2: 'memory.swap.max' },
+  memoryCurrent: { controller: 'memory', v1: 'memory.usage_in_bytes', v2: 'memory.current' },
+  memoryPeak: { controller: 'memory', v1: 'memory.max_usage_in_bytes', v2: 'memory.peak' },
+  /** v1: oom_kill and under_oom lines; v2: oom, oom_kill, max, ... lines. */
+  memoryEvents: { controller: 'memory', v1: 'memory.oom_control', v2: 'memory.events' },
+  pidsMax: { controller: 'pids', v1: 'pids.max', v2: 'pids.max' },
+  pidsCurrent: { controller: 'pids', v1: 'pids.current', v2: 'pids.current' },
+  pidsEvents: { controller: 'pids', v1: 'pids.events', v2: 'pids.events' },
+} as const satisfies Record<string, { controller: Controller | null; v1: string; v2: string }>;
+export type CgroupFile = keyof typeof CGROUP_FILES;
+
+/** A file's name, as a learner would type it, on cgroup v1 or v2. */
+export function cgroupFileName(file: CgroupFile, version: 1 | 2): string {
+  return version === 1 ? CGROUP_FILES[file].v1 : CGROUP_FILES[file].v2;
 }
 
 function writeFile(file: string, value: string): void {
@@ -109,7 +159,7 @@ function writeFile(file: string, value: string): void {
 function cgroupHint(code?: string): string | undefined {
   if (code === 'EACCES' || code === 'EPERM') return 'cgroup files are writable by root only: run with sudo.';
   if (code === 'EROFS') return 'the cgroup filesystem is mounted read-only here (a container without cgroup delegation?). Run the workbook in a VM.';
-  if (code === 'ENOENT') return 'the file does not exist: is the cpu controller enabled for this group?';
+  if (code === 'ENOENT') return 'the file does not exist: is the controller enabled for this group?';
   if (code === 'EINVAL') return 'the kernel refused the value: check its format (v2 cpu.max is "QUOTA PERIOD").';
   return undefined;
 }
@@ -118,7 +168,8 @@ function readNum(file: string): number {
   return Number(fs.readFileSync(file, 'utf8').trim());
 }
 
-function parseKeyValues(text: string): Record<string, number> {
+/** Pure: "key value" lines (cpu.stat, memory.events, pids.events) as numbers. */
+export function parseKeyValues(text: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
     const [k, v] = line.trim().split(/\s+/);
@@ -133,41 +184,102 @@ export function parseCpuMax(text: string): CpuLimit {
   return { quotaUs: q === 'max' ? null : Number(q), periodUs: Number(p ?? 100000) };
 }
 
-/** One control group on the cpu controller, wherever this machine keeps it. */
-export class CpuGroup {
-  readonly version: 1 | 2;
-  /** The group's directory in the cpu hierarchy (the one a learner would cd into). */
-  readonly dir: string;
-  /** A second directory in a separate cpuacct hierarchy (v1 only), if this machine has one. */
+/** v1 reports "no limit" as the largest page-aligned 64-bit number; anything at or past
+ * 2^62 is that. */
+const V1_UNLIMITED = 2 ** 62;
+
+/** Pure: a memory or pids limit file ("max", "-1", a v1 huge number, or bytes) -> null for none. */
+export function parseLimit(text: string): number | null {
+  const t = text.trim();
+  if (t === 'max' || t === '-1') return null;
+  const n = Number(t);
+  return n >= V1_UNLIMITED ? null : n;
+}
+
+/**
+ * One control group on the controllers it names, wherever this machine keeps each of them:
+ * on v2 one directory; on v1 (and hybrid) one directory in each controller's hierarchy, plus
+ * a twin in a separate cpuacct hierarchy for the cpu controller's usage counters.
+ */
+export class Cgroup {
+  /** Where each of the group's controllers is driven. */
+  readonly homes: Partial<Record<Controller, ControllerHome>>;
+  /** Every directory of the group, one per hierarchy, the first controller's first. */
+  readonly dirs: string[];
+  /** A directory in a separate cpuacct hierarchy (v1 only), if this machine has one. */
   readonly acctDir: string | null;
 
-  constructor(readonly name: string, layout: CgroupLayout = cgroupLayout()) {
-    if (!layout.cpu) {
-      throw new CgroupError(
-        `no cgroup hierarchy with the cpu controller is mounted (cgroup mode: ${layout.mode})`,
-        layout.mode === 'v2'
-          ? `the cgroup2 root offers "${layout.v2Controllers.join(' ')}" but not cpu: the cpu controller is bound to a v1 hierarchy or disabled.`
-          : 'mount a cgroup hierarchy (most distributions do this at boot) or run in a VM with cgroups.',
-      );
+  constructor(
+    readonly name: string,
+    readonly controllers: readonly Controller[],
+    layout: CgroupLayout = cgroupLayout(),
+  ) {
+    if (!controllers.length) throw new CgroupError(`the group ${name} names no controller`);
+    const homes: Partial<Record<Controller, ControllerHome>> = {};
+    for (const c of controllers) {
+      const home = layout.controllers[c];
+      if (!home) {
+        const why = missingController(layout, c);
+        throw new CgroupError(why.message, why.hint);
+      }
+      homes[c] = home;
     }
-    this.version = layout.cpu.version;
-    this.dir = path.join(layout.cpu.mountPoint, name);
-    this.acctDir = this.version === 1 && layout.cpuacct ? path.join(layout.cpuacct, name) : null;
+    this.homes = homes;
+    this.acctDir = controllers.includes('cpu') && layout.cpuacct ? path.join(layout.cpuacct, name) : null;
+    const dirs = controllers.map((c) => path.join(this.home(c).mountPoint, name));
+    this.dirs = [...new Set(dirs)];
   }
 
-  get files() {
-    return cpuFiles(this.version);
+  private home(c: Controller): ControllerHome {
+    const h = this.homes[c];
+    if (!h) throw new CgroupError(`the group ${this.name} is not in the ${c} controller`);
+    return h;
+  }
+
+  /** The cgroup version of the group's first controller (the one its lesson is about). */
+  get version(): 1 | 2 {
+    return this.versionOf(this.controllers[0]!);
+  }
+
+  versionOf(c: Controller): 1 | 2 {
+    return this.home(c).version;
+  }
+
+  /** The group's directory in the first controller's hierarchy (the one a learner cd's into). */
+  get dir(): string {
+    return this.dirs[0]!;
+  }
+
+  /** The directory that holds a controller's files. */
+  dirOf(c: Controller): string {
+    return path.join(this.home(c).mountPoint, this.name);
+  }
+
+  /** The full path of one of the group's files, named for this machine's cgroup version. */
+  file(f: CgroupFile): string {
+    const c = CGROUP_FILES[f].controller ?? this.controllers[0]!;
+    return path.join(this.dirOf(c), cgroupFileName(f, this.versionOf(c)));
+  }
+
+  private allDirs(): string[] {
+    return this.acctDir ? [...this.dirs, this.acctDir] : this.dirs;
   }
 
   exists(): boolean {
     return fs.existsSync(this.dir);
   }
 
-  /** mkdir the group (and enable +cpu for it on v2). Registers its removal in the ledger. */
+  /** Whether any of its directories is there (a half-made or half-removed group). */
+  anyExists(): boolean {
+    return this.allDirs().some((d) => fs.existsSync(d));
+  }
+
+  /** mkdir the group in each hierarchy (enabling its controllers for it on v2). Registers
+   * each removal in the ledger before it is made. */
   create(ledger: Ledger): void {
-    if (this.version === 2) enableCpuController(path.dirname(this.dir), ledger);
-    for (const dir of [this.dir, this.acctDir]) {
-      if (!dir) continue;
+    const v2 = this.controllers.filter((c) => this.versionOf(c) === 2);
+    if (v2.length) enableControllers(path.dirname(this.dirOf(v2[0]!)), v2, ledger);
+    for (const dir of this.allDirs()) {
       const entry = ledger.add({ kind: 'cgroup', dir });
       try {
         fs.mkdirSync(dir);
@@ -182,56 +294,135 @@ export class CpuGroup {
     }
   }
 
+  // ---- cpu ----
   setCpuLimit(quotaUs: number | null, periodUs = 100000): void {
-    if (this.version === 1) {
-      writeFile(path.join(this.dir, 'cpu.cfs_period_us'), String(periodUs));
-      writeFile(path.join(this.dir, 'cpu.cfs_quota_us'), String(quotaUs ?? -1));
+    if (this.versionOf('cpu') === 1) {
+      writeFile(this.file('cpuPeriod'), String(periodUs));
+      writeFile(this.file('cpuQuota'), String(quotaUs ?? -1));
     } else {
-      writeFile(path.join(this.dir, 'cpu.max'), `${quotaUs ?? 'max'} ${periodUs}`);
+      writeFile(this.file('cpuQuota'), `${quotaUs ?? 'max'} ${periodUs}`);
     }
   }
 
   cpuLimit(): CpuLimit {
-    if (this.version === 1) {
-      const q = readNum(path.join(this.dir, 'cpu.cfs_quota_us'));
-      return { quotaUs: q < 0 ? null : q, periodUs: readNum(path.join(this.dir, 'cpu.cfs_period_us')) };
+    if (this.versionOf('cpu') === 1) {
+      const q = readNum(this.file('cpuQuota'));
+      return { quotaUs: q < 0 ? null : q, periodUs: readNum(this.file('cpuPeriod')) };
     }
-    return parseCpuMax(fs.readFileSync(path.join(this.dir, 'cpu.max'), 'utf8'));
-  }
-
-  /** Move a whole process (all its threads) into the group. */
-  addProcess(pid: number): void {
-    for (const dir of [this.dir, this.acctDir]) if (dir) writeFile(path.join(dir, 'cgroup.procs'), String(pid));
-  }
-
-  /** The cgroup.procs files a starting process writes its own pid into to join the group. */
-  procsFiles(): string[] {
-    return [this.dir, this.acctDir].filter((d): d is string => !!d).map((d) => path.join(d, 'cgroup.procs'));
-  }
-
-  procs(): number[] {
-    return fs.readFileSync(path.join(this.dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    return parseCpuMax(fs.readFileSync(this.file('cpuQuota'), 'utf8'));
   }
 
   cpuStat(): CpuStat {
-    const kv = parseKeyValues(fs.readFileSync(path.join(this.dir, 'cpu.stat'), 'utf8'));
-    if (this.version === 2) {
+    const kv = parseKeyValues(fs.readFileSync(this.file('cpuStat'), 'utf8'));
+    if (this.versionOf('cpu') === 2) {
       return { usageUs: kv.usage_usec ?? null, nrPeriods: kv.nr_periods ?? 0, nrThrottled: kv.nr_throttled ?? 0, throttledUs: kv.throttled_usec ?? 0 };
     }
     let usageUs: number | null = null;
-    const acct = this.acctDir ?? this.dir;
     try {
-      usageUs = readNum(path.join(acct, 'cpuacct.usage')) / 1000;
+      usageUs = readNum(path.join(this.acctDir ?? this.dirOf('cpu'), 'cpuacct.usage')) / 1000;
     } catch {
       /* no cpuacct for this group */
     }
     return { usageUs, nrPeriods: kv.nr_periods ?? 0, nrThrottled: kv.nr_throttled ?? 0, throttledUs: (kv.throttled_time ?? 0) / 1000 };
   }
 
-  /** rmdir the group (and its cpuacct twin). The group must hold no processes. */
-  async remove(): Promise<void> {
-    for (const dir of [this.acctDir, this.dir]) if (dir && fs.existsSync(dir)) await removeGroupDir(dir);
+  // ---- memory ----
+  /** A memory limit (null: none); `swap: false` also keeps the group out of swap. */
+  setMemoryLimit(bytes: number | null, opts: { swap?: boolean } = {}): void {
+    const v = this.versionOf('memory');
+    const value = bytes === null ? (v === 1 ? '-1' : 'max') : String(bytes);
+    const swapFile = this.file('memorySwapMax');
+    const hasSwapFile = fs.existsSync(swapFile);
+    if (v === 1) {
+      // memsw (memory + swap) may never be below the memory limit: raise in the right order.
+      if (hasSwapFile && bytes === null) writeFile(swapFile, '-1');
+      writeFile(this.file('memoryMax'), value);
+      if (hasSwapFile && opts.swap === false) writeFile(swapFile, value);
+    } else {
+      writeFile(this.file('memoryMax'), value);
+      if (hasSwapFile && opts.swap === false) writeFile(swapFile, '0');
+    }
   }
+
+  /** The memory limit in bytes, null for none. */
+  memoryLimit(): number | null {
+    return parseLimit(fs.readFileSync(this.file('memoryMax'), 'utf8'));
+  }
+
+  /** The memory controller's counters: times the OOM killer ran in the group, and the peak
+   * of its memory use where the kernel records one (v2 memory.peak is 5.19 and later). */
+  memoryStats(): { oomKills: number; current: number; peak: number | null } {
+    const events = parseKeyValues(fs.readFileSync(this.file('memoryEvents'), 'utf8'));
+    let peak: number | null = null;
+    try {
+      peak = readNum(this.file('memoryPeak'));
+    } catch {
+      /* not on this kernel */
+    }
+    return { oomKills: events.oom_kill ?? 0, current: readNum(this.file('memoryCurrent')), peak };
+  }
+
+  // ---- pids ----
+  setPidsLimit(max: number | null): void {
+    writeFile(this.file('pidsMax'), max === null ? 'max' : String(max));
+  }
+
+  pidsLimit(): number | null {
+    return parseLimit(fs.readFileSync(this.file('pidsMax'), 'utf8'));
+  }
+
+  /** The pids controller's counters: tasks now, and forks refused at the limit. */
+  pidsStats(): { current: number; refused: number } {
+    const events = parseKeyValues(fs.readFileSync(this.file('pidsEvents'), 'utf8'));
+    return { current: readNum(this.file('pidsCurrent')), refused: events.max ?? 0 };
+  }
+
+  // ---- membership ----
+  /** Move a whole process (all its threads) into the group, in every hierarchy. */
+  addProcess(pid: number): void {
+    for (const f of this.procsFiles()) writeFile(f, String(pid));
+  }
+
+  /** The cgroup.procs files a starting process writes its own pid into to join the group. */
+  procsFiles(): string[] {
+    return this.allDirs().map((d) => path.join(d, 'cgroup.procs'));
+  }
+
+  /** The processes in the group (as the first controller's hierarchy lists them). */
+  procs(): number[] {
+    return readProcs(this.dir);
+  }
+
+  /** Move every process in any of the group's directories to the parent group: what is not
+   * ours to kill leaves the group alive. Returns the pids moved. */
+  moveOut(pids: number[]): void {
+    for (const d of this.allDirs()) {
+      if (!fs.existsSync(d)) continue;
+      for (const pid of pids) {
+        try {
+          fs.writeFileSync(path.join(path.dirname(d), 'cgroup.procs'), String(pid));
+        } catch {
+          /* gone */
+        }
+      }
+    }
+  }
+
+  /** Every process in any of the group's directories. */
+  allProcs(): number[] {
+    const seen = new Set<number>();
+    for (const d of this.allDirs()) if (fs.existsSync(d)) for (const p of readProcs(d)) seen.add(p);
+    return [...seen];
+  }
+
+  /** rmdir the group in every hierarchy. It must hold no processes. */
+  async remove(): Promise<void> {
+    for (const dir of [...this.allDirs()].reverse()) if (fs.existsSync(dir)) await removeGroupDir(dir);
+  }
+}
+
+function readProcs(dir: string): number[] {
+  return fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
 }
 
 /** rmdir a cgroup; a process that was just killed can take a moment to leave it. */
@@ -250,16 +441,19 @@ export async function removeGroupDir(dir: string, tries = 500): Promise<void> {
   }
 }
 
-/** v2: a child group gets cpu files only if its parent lists cpu in cgroup.subtree_control. */
-function enableCpuController(parent: string, ledger: Ledger): void {
+/** v2: a child group gets a controller's files only if its parent lists the controller in
+ * cgroup.subtree_control. What this enables is recorded, to be disabled again. */
+function enableControllers(parent: string, controllers: Controller[], ledger: Ledger): void {
   const file = path.join(parent, 'cgroup.subtree_control');
   const enabled = fs.readFileSync(file, 'utf8').trim().split(/\s+/);
-  if (enabled.includes('cpu')) return;
-  const entry = ledger.add({ kind: 'setting', file, value: '-cpu' });
-  try {
-    writeFile(file, '+cpu');
-  } catch (err) {
-    entry.drop();
-    throw err;
+  for (const c of controllers) {
+    if (enabled.includes(c)) continue;
+    const entry = ledger.add({ kind: 'setting', file, value: `-${c}` });
+    try {
+      writeFile(file, `+${c}`);
+    } catch (err) {
+      entry.drop();
+      throw err;
+    }
   }
 }

@@ -39,7 +39,7 @@ function run(c: Case) {
   return { code: r.status, out: r.stdout + r.stderr };
 }
 
-const cpuMount = cgroupLayout().cpu!.mountPoint;
+const cpuMount = cgroupLayout().controllers.cpu!.mountPoint;
 
 const CASES: Case[] = [
   { name: 'an unknown lesson', args: ['check', '9'], code: 2, message: /there is no lesson "9"/ },
