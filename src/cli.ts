@@ -32,7 +32,7 @@ usage: sudo container-lessons [--unlock-all]      the workbook (a terminal UI)
   import <image> [--name N]         import a docker save tarball or an OCI image layout
                                     (a directory or its tar) into the lab's layer store
   demo-image [DIR] [--format oci|docker-save]
-                                    write lesson 7's three-layer image, to import
+                                    write the layers lesson's three-layer image, to import
   doctor [--json]                   what this machine offers the lessons
   help                              this text
 
@@ -173,7 +173,7 @@ async function cmdCheck(args: string[], opts: { json: boolean }, lab: Lab, out: 
   else {
     out.write(`${paint(out).bold(`Lesson ${lesson.number} · ${lesson.title}`)}\n${formatChecks(checks, out)}\n${formatVerdict(passed, out, `Lesson ${lesson.number}`)}\n`);
     if (passed) {
-      const next = LESSONS.find((l) => l.number === lesson.number + 1);
+      const next = LESSONS[lesson.number];
       if (next) out.write(`next: container-lessons show ${next.number}   (${next.title})\n`);
     }
   }
@@ -247,7 +247,7 @@ async function cmdRun(args: string[], opts: { rootfs?: string; hostname?: string
   if (cpus !== null && !(cpus > 0 && cpus <= 1024)) throw new UsageError(`--cpus is a number of CPUs such as 0.2, not "${opts.cpus}"`);
   requireRoot('run');
   await prepareLab(lab, 'run', out, { lock: false });
-  const { startContainer, rootfsProblem, CpuGroup } = await import('./core/index.js');
+  const { startContainer, rootfsProblem, Cgroup } = await import('./core/index.js');
   const rootfs = path.resolve(opts.rootfs ?? lab.rootfs);
   const ledger = new Ledger(labJournal(lab));
   try {
@@ -256,7 +256,7 @@ async function cmdRun(args: string[], opts: { rootfs?: string; hostname?: string
     if (problem) throw new EnvError(problem.message, problem.hint);
     let cgroup;
     if (cpus !== null) {
-      cgroup = new CpuGroup(`container-lessons-run-${process.pid}`);
+      cgroup = new Cgroup(`container-lessons-run-${process.pid}`, ['cpu']);
       cgroup.create(ledger);
       cgroup.setCpuLimit(Math.round(cpus * 100000), 100000);
     }
@@ -274,10 +274,12 @@ async function cmdImport(args: string[], opts: { name?: string }, lab: Lab, out:
   requireRoot('import');
   await prepareLab(lab, 'import', out, { lock: true });
   const { importImage, LayerStore } = await import('./core/index.js');
+  const { storePaths } = await import('./lessons/07-layers.js');
+  const { layers } = storePaths(lab);
   const ledger = new Ledger(labJournal(lab));
   try {
-    const img = await importImage(path.resolve(args[0]), new LayerStore(lab.layers), { name: opts.name, ledger });
-    out.write(`imported ${img.name} (${img.format}, ${img.layers.length} layers) into ${lab.layers}\n`);
+    const img = await importImage(path.resolve(args[0]), new LayerStore(layers), { name: opts.name, ledger });
+    out.write(`imported ${img.name} (${img.format}, ${img.layers.length} layers) into ${layers}\n`);
     for (const [i, l] of img.layers.entries()) out.write(`  layer ${i + 1}: ${l.id.slice(0, 12)}  ${l.reused ? 'already there' : 'unpacked'}  (diff ${l.diffId.slice(0, 19)}…)\n`);
     out.write(`top layer: ${img.top}\n`);
     return 0;
@@ -351,7 +353,8 @@ export async function main(argv: string[], out: Out = { color: useColor(), write
     }
     case 'hint': {
       const lesson = lessonArg(args[0]);
-      out.write(`Lesson ${lesson.number} hint: ${lesson.hint(lab)}\n`);
+      const tiers = lesson.hints(lab);
+      for (const [i, h] of tiers.entries()) out.write(`Lesson ${lesson.number} hint${tiers.length > 1 ? ` ${i + 1} of ${tiers.length}` : ''}: ${h}\n`);
       return 0;
     }
     case 'solve':

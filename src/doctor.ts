@@ -1,9 +1,12 @@
-// What the machine offers the lessons, each finding with a fix. Shared by `doctor` and
-// (later) the TUI's start screen.
+// What the machine offers the lessons, each finding with a fix. Shared by `doctor` and the
+// TUI's problem screen. What is probed beyond the basics (root, kernel, lab, rootfs) comes
+// from what each lesson declares it needs (Needs in lessons/types.ts).
 import fs from 'node:fs';
 import os from 'node:os';
-import { cgroupLayout, rootfsProblem, NAMESPACES, NAMESPACE_TYPES, findHostTool, REQUIRED_TOOLS } from './core/index.js';
+import { cgroupLayout, missingController, rootfsProblem, NAMESPACES, NAMESPACE_TYPES, findHostTool, REQUIRED_TOOLS, type Controller } from './core/index.js';
 import type { Lab } from './lab.js';
+import { LESSONS, type Lesson } from './lessons/index.js';
+import type { Needs } from './lessons/types.js';
 
 export type Level = 'ok' | 'warn' | 'error';
 
@@ -58,7 +61,8 @@ export const machine: Probes = {
  * the TUI asks quickly whether anything blocks, and asks again in full only to show a
  * problem screen.
  */
-export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolean } = {}): DoctorReport {
+export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolean; lessons?: readonly Lesson[] } = {}): DoctorReport {
+  const lessons = opts.lessons ?? LESSONS;
   const f: Finding[] = [];
   const isRoot = probe.uid() === 0;
   f.push(isRoot ? { name: 'root', level: 'ok', detail: 'running as root' } : { name: 'root', level: 'error', detail: `running as uid ${probe.uid()}`, fix: 'mounts, cgroups and namespaces need root: run it with sudo' });
@@ -70,35 +74,51 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
       : { name: 'kernel', level: 'warn', detail: `Linux ${os.release()}`, fix: 'kernels before 5.4 lack parts of cgroup v2 and overlay the lessons use; a current distribution VM is best' },
   );
 
+  // Who needs what: each need once, with the numbers of the lessons that need it.
+  const needed = (get: (n: Needs) => readonly string[] | undefined): Map<string, number[]> => {
+    const by = new Map<string, number[]>();
+    for (const l of lessons) for (const x of get(l.needs ?? {}) ?? []) by.set(x, [...(by.get(x) ?? []), l.number]);
+    return by;
+  };
+  const forLessons = (ns: number[]) => `lesson${ns.length === 1 ? '' : 's'} ${ns.join(', ')} need${ns.length === 1 ? 's' : ''} it`;
+
   const fss = probe.filesystems();
-  if (fss.includes('overlay')) f.push({ name: 'overlay', level: 'ok', detail: 'overlay is in /proc/filesystems' });
-  else if (probe === machine && moduleAvailable('overlay')) f.push({ name: 'overlay', level: 'ok', detail: 'overlay module available (loaded on first mount)' });
-  else f.push({ name: 'overlay', level: 'error', detail: 'no overlay filesystem in this kernel', fix: 'modprobe overlay, or use a kernel with CONFIG_OVERLAY_FS (any distribution kernel)' });
+  for (const [name, ns] of needed((n) => n.filesystems)) {
+    if (fss.includes(name)) f.push({ name, level: 'ok', detail: `${name} is in /proc/filesystems` });
+    else if (probe === machine && moduleAvailable(name)) f.push({ name, level: 'ok', detail: `${name} module available (loaded on first mount)` });
+    else f.push({ name, level: 'error', detail: `no ${name} filesystem in this kernel (${forLessons(ns)})`, fix: `modprobe ${name}, or use a kernel with it built in (any distribution kernel)` });
+  }
 
   const layout = cgroupLayout();
-  const cg: Finding =
-    layout.mode === 'none'
-      ? { name: 'cgroups', level: 'error', detail: 'no cgroup filesystem is mounted', fix: 'boot a distribution that mounts /sys/fs/cgroup (systemd does)' }
-      : layout.cpu
-        ? { name: 'cgroups', level: 'ok', detail: `mode ${layout.mode}; cpu controller: v${layout.cpu.version} at ${layout.cpu.mountPoint}` }
-        : { name: 'cgroups', level: 'error', detail: `mode ${layout.mode}, but no hierarchy offers the cpu controller`, fix: layout.mode === 'v2' ? 'the cpu controller is missing from cgroup.controllers: is it bound to a v1 hierarchy, or is this a container without delegation? Use a VM' : 'mount the cpu controller' };
-  f.push(cg);
-  if (layout.cpu) {
+  if (layout.mode === 'none') f.push({ name: 'cgroups', level: 'error', detail: 'no cgroup filesystem is mounted', fix: 'boot a distribution that mounts /sys/fs/cgroup (systemd does)' });
+  else f.push({ name: 'cgroups', level: 'ok', detail: `mode ${layout.mode}` });
+  for (const [c, ns] of needed((n) => n.cgroupControllers) as Map<Controller, number[]>) {
+    const home = layout.controllers[c];
+    if (!home) {
+      if (layout.mode === 'none') continue;
+      const why = missingController(layout, c);
+      f.push({ name: `cgroup ${c}`, level: 'error', detail: `${why.message} (${forLessons(ns)})`, fix: why.hint });
+      continue;
+    }
     let writable = true;
     try {
-      fs.accessSync(layout.cpu.mountPoint, fs.constants.W_OK);
+      fs.accessSync(home.mountPoint, fs.constants.W_OK);
     } catch {
       writable = false;
     }
-    if (!writable && isRoot) f.push({ name: 'cgroups writable', level: 'error', detail: `${layout.cpu.mountPoint} is read-only`, fix: 'this looks like a container without cgroup delegation: run the workbook in a VM' });
+    if (!writable && isRoot) f.push({ name: `cgroup ${c}`, level: 'error', detail: `${home.mountPoint} is read-only`, fix: 'this looks like a container without cgroup delegation: run the workbook in a VM' });
+    else f.push({ name: `cgroup ${c}`, level: 'ok', detail: `${c} controller: v${home.version} at ${home.mountPoint}` });
   }
 
+  // Every namespace: the container core (and `run`) uses them all.
+  const nsLessons = needed((n) => n.namespaces);
   for (const t of NAMESPACE_TYPES) {
     const ok = probe.hasNamespace(NAMESPACES[t].proc);
-    f.push(ok ? { name: `namespace ${t}`, level: 'ok', detail: `/proc/self/ns/${t}` } : { name: `namespace ${t}`, level: 'error', detail: `the kernel has no ${NAMESPACES[t].title} namespaces`, fix: `use a kernel built with ${NAMESPACES[t].clone.replace('CLONE_NEW', 'CONFIG_')}_NS` });
+    const ns = nsLessons.get(t);
+    f.push(ok ? { name: `namespace ${t}`, level: 'ok', detail: `/proc/self/ns/${t}` } : { name: `namespace ${t}`, level: 'error', detail: `the kernel has no ${NAMESPACES[t].title} namespaces${ns ? ` (${forLessons(ns)})` : ''}`, fix: `use a kernel built with ${NAMESPACES[t].clone.replace('CLONE_NEW', 'CONFIG_')}_NS` });
   }
 
-  // Lesson 6 (networking) needs veth pairs and bridges.
+  // Kernel modules (a network lesson's veth, bridge, nf_tables): loaded, available or built in.
   let symbols: string | null = null;
   const builtIn = (symbol: string) => {
     try {
@@ -108,18 +128,11 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
     }
     return symbols.includes(` ${symbol}\n`);
   };
-  // Its NAT step needs nf_tables with the nat chain type, nat and masquerade expressions.
-  const netModules = [
-    ['veth', 'veth_newlink', 'the networking lesson needs it'],
-    ['bridge', 'br_dev_xmit', 'the networking lesson needs it'],
-    ['nf_tables', 'nft_do_chain', "lesson 6's NAT step needs it"],
-    ['nft_chain_nat', 'nft_nat_do_chain', "lesson 6's NAT step needs it"],
-    ['nft_nat', 'nft_nat_eval', "lesson 6's NAT step needs it"],
-    ['nft_masq', 'nft_masq_eval', "lesson 6's NAT step needs it"],
-  ] as const;
-  for (const [mod, symbol, why] of opts.quick ? [] : netModules) {
+  const symbolOf = new Map(lessons.flatMap((l) => l.needs?.kernelModules ?? []).map((m) => [m.name, m.symbol]));
+  for (const [mod, ns] of opts.quick ? [] : needed((n) => n.kernelModules?.map((m) => m.name))) {
+    const symbol = symbolOf.get(mod)!;
     const detail = fs.existsSync(`/sys/module/${mod}`) ? 'loaded' : moduleAvailable(mod) ? 'module available' : builtIn(symbol) ? 'built into the kernel' : null;
-    f.push(detail ? { name: mod, level: 'ok', detail } : { name: mod, level: 'warn', detail: `no ${mod} support found`, fix: `modprobe ${mod} (${why}); a distribution kernel has it` });
+    f.push(detail ? { name: mod, level: 'ok', detail } : { name: mod, level: 'warn', detail: `no ${mod} support found`, fix: `modprobe ${mod} (${forLessons(ns)}); a distribution kernel has it` });
   }
 
   let inContainer: string | null = null;

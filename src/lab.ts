@@ -43,15 +43,6 @@ export interface Lab {
   rootfs: string;
   /** The rootfs was named by CONTAINER_LESSONS_ROOTFS: the learner's own, never built or removed here. */
   customRootfs: boolean;
-  /** Lesson 1: the union mount's directories. */
-  ufs: string;
-  /** Lesson 3: a file on the host that no container may reach. */
-  hostMarker: string;
-  /** Lesson 7: the overlay2-style layer store, the imported images' records, and the
-   * images the lesson writes to import. */
-  layers: string;
-  images: string;
-  imageSrc: string;
 }
 
 export function labFor(env: NodeJS.ProcessEnv = process.env): Lab {
@@ -63,11 +54,6 @@ export function labFor(env: NodeJS.ProcessEnv = process.env): Lab {
     progressFile: path.join(root, 'progress.json'),
     rootfs: path.resolve(env.CONTAINER_LESSONS_ROOTFS || path.join(root, 'rootfs')),
     customRootfs: !!env.CONTAINER_LESSONS_ROOTFS,
-    ufs: path.join(root, 'ufs'),
-    hostMarker: path.join(root, 'host-only.txt'),
-    layers: path.join(root, 'layers'),
-    images: path.join(root, 'images'),
-    imageSrc: path.join(root, 'image-src'),
   };
 }
 
@@ -222,28 +208,24 @@ export async function lockLab(lab: Lab, what: string): Promise<() => void> {
   });
 }
 
-/** A name the whole machine shares (lesson 2's cgroup, lesson 6's bridge): one workbook
- * uses it at a time; others wait `waitMs` (told through onWait) or get `busy`'s message. */
-export async function lockMachineName(
-  key: string,
-  opts: { what: string; waitMs?: number; onWait?: (who: string) => void; busy: (who: string) => { message: string; hint: string } },
-): Promise<() => void> {
-  return acquireLock(path.join(machineLockDir(), `${key}.lock`), {
-    what: opts.what,
-    waitMs: opts.waitMs,
-    onWait: (h) => opts.onWait?.(describeHolder(h)),
-    busy: (h) => opts.busy(describeHolder(h)),
-  });
+/** A name the whole machine shares (a cgroup, a bridge), declared by the lesson that uses it. */
+export interface MachineName {
+  /** The lock's file name: unique on the machine, e.g. "cgroup-container". */
+  key: string;
+  /** What it is, for messages: `the cgroup "container"`. */
+  what: string;
 }
 
-/** The cgroup of lesson 2 has one name for the whole machine: one workbook uses it at a time. */
-export async function lockCgroupName(name: string, opts: { waitMs?: number; onWait?: (who: string) => void }): Promise<() => void> {
-  return lockMachineName(`cgroup-${name}`, {
-    what: `lesson 2 (cgroup "${name}")`,
-    ...opts,
-    busy: (who) => ({
-      message: `the cgroup "${name}" is in use by another workbook (${who})`,
-      hint: 'lesson 2 uses one control group name for the whole machine; wait until the other learner leaves lesson 2, then try again',
+/** Take a machine-wide name: one workbook uses it at a time; others wait `waitMs` (told
+ * through onWait) or are told who holds it. */
+export async function holdMachineName(name: MachineName, opts: { waitMs?: number; onWait?: (who: string) => void } = {}): Promise<() => void> {
+  return acquireLock(path.join(machineLockDir(), `${name.key}.lock`), {
+    what: name.what,
+    waitMs: opts.waitMs,
+    onWait: (h) => opts.onWait?.(describeHolder(h)),
+    busy: (h) => ({
+      message: `${name.what} is in use by another workbook (${describeHolder(h)})`,
+      hint: `${name.what} is one name for the whole machine; wait until the other learner is done with it, then try again`,
     }),
   });
 }

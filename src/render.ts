@@ -7,17 +7,29 @@ import { stripVTControlCharacters } from 'node:util';
 import { Marked } from 'marked';
 import { markedTerminal } from 'marked-terminal';
 import type { Lab } from './lab.js';
-import type { Lesson } from './lessons/index.js';
-import { networkPlan } from './lessons/06-network.js';
+import type { Lesson, LessonModule } from './lessons/types.js';
 
 export const LESSONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'lessons');
 
-export function placeholders(lab: Lab): Record<string, string> {
-  const net = networkPlan();
-  return {
-    lab: lab.root, rootfs: lab.rootfs, ufs: lab.ufs, hostMarker: lab.hostMarker, layers: lab.layers, images: lab.images, imageSrc: lab.imageSrc,
-    bridge: net.bridge, subnet: net.subnet, prefix: String(net.prefix), gateway: net.gateway, addr1: net.address(1), addr2: net.address(2),
-  };
+/** A lesson text's placeholders: the lab and its rootfs, the lesson's lab paths, and what
+ * the lesson itself provides. */
+export function placeholders(lesson: LessonModule, lab: Lab): Record<string, string> {
+  const paths = Object.fromEntries(Object.entries(lesson.labPaths ?? {}).map(([name, rel]) => [name, path.join(lab.root, rel)]));
+  return { lab: lab.root, rootfs: lab.rootfs, ...paths, ...lesson.placeholders?.(lab) };
+}
+
+/** The placeholders a text uses: {{name}}. */
+export function placeholdersUsed(text: string): string[] {
+  return [...new Set([...text.matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1]!))];
+}
+
+/** A lesson's text as written (placeholders unfilled), or null when it is missing. */
+export function lessonSource(lesson: LessonModule): string | null {
+  try {
+    return fs.readFileSync(path.join(LESSONS_DIR, lesson.text), 'utf8');
+  } catch {
+    return null;
+  }
 }
 
 export function fill(text: string, values: Record<string, string>): string {
@@ -26,17 +38,11 @@ export function fill(text: string, values: Record<string, string>): string {
 
 /** The lesson's markdown with the learner's paths filled in and its steps appended. */
 export function lessonMarkdown(lesson: Lesson, lab: Lab): string {
-  const file = path.join(LESSONS_DIR, lesson.file);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    text = `# ${lesson.number}. ${lesson.title}\n\n(The lesson text ${file} is missing from this installation.)\n`;
-  }
+  const text = lessonSource(lesson) ?? `# ${lesson.number}. ${lesson.title}\n\n(The lesson text ${path.join(LESSONS_DIR, lesson.text)} is missing from this installation.)\n`;
   const steps = lesson.steps
     .map((s, i) => `### Step ${i + 1}: ${s.title}\n\n\`\`\`sh\n${s.commands(lab).join('\n')}\n\`\`\``)
     .join('\n\n');
-  return `${fill(text, placeholders(lab)).trimEnd()}\n\n## The steps, as commands you could type\n\n${steps}\n`;
+  return `${fill(text, placeholders(lesson, lab)).trimEnd()}\n\n## The steps, as commands you could type\n\n${steps}\n`;
 }
 
 /** Terminal text for a lesson. Without color: the markdown itself (`show` into a pipe), or,

@@ -1,6 +1,6 @@
 // Running a lesson: its steps through the core, then its checks, then cleanup. The CLI's
-// solve/check and the TUI both drive lessons through here.
-import { Ledger } from './core/index.js';
+// solve/check and the TUI both drive lessons through here (LessonSession, judge).
+import { Ledger, type WarmContainers } from './core/index.js';
 import type { Lab } from './lab.js';
 import { ensureLabRoot, markPassed, labJournal } from './lab.js';
 import type { Lesson, LessonContext, Step } from './lessons/index.js';
@@ -71,6 +71,86 @@ export async function cleanupActive(reason?: string): Promise<string[]> {
   return errors;
 }
 
+/** A check that throws is a bug in the check: the learner sees it as a failed result. */
+function checkCrashed(err: unknown): CheckResult {
+  return { title: 'the check ran', status: 'fail', reason: errorInfo(err).message, hint: 'this is a bug in the check; `container-lessons check --json` shows the same', looked: [] };
+}
+
+/** Judge the learner's current state, without recording it. */
+export async function judge(lesson: Lesson, lab: Lab): Promise<{ checks: CheckResult[]; passed: boolean; ms: number }> {
+  const t0 = performance.now();
+  let checks: CheckResult[];
+  try {
+    checks = await lesson.check(lab);
+  } catch (err) {
+    checks = [checkCrashed(err)];
+  }
+  return { checks, passed: allPassed(checks), ms: Math.round(performance.now() - t0) };
+}
+
+/** Judge the learner's current state; a pass is recorded in their progress. */
+export async function checkLesson(lesson: Lesson, lab: Lab): Promise<{ checks: CheckResult[]; passed: boolean }> {
+  const { checks, passed } = await judge(lesson, lab);
+  if (passed) markPassed(lab, lesson.id);
+  return { checks, passed };
+}
+
+export interface SessionOptions {
+  /** solve --keep: what the steps start outlives this process. */
+  keep?: boolean;
+  lockWaitMs?: number;
+  note?: (text: string) => void;
+  warm?: WarmContainers;
+}
+
+/**
+ * One start of a lesson: a fresh state and a ledger of what its steps make, steps run one at
+ * a time (by `solve`'s loop, or by the TUI a key at a time), and an end that removes what
+ * they made. While it is open, a signal's cleanup (cleanupActive) undoes it.
+ */
+export class LessonSession {
+  readonly ctx: LessonContext;
+  private ended = false;
+
+  constructor(
+    readonly lesson: Lesson,
+    lab: Lab,
+    opts: SessionOptions = {},
+  ) {
+    this.ctx = { lab, ledger: new Ledger(labJournal(lab)), state: lesson.newState(), keep: !!opts.keep, lockWaitMs: opts.lockWaitMs, note: opts.note, warm: opts.warm };
+    active.add(this.ctx.ledger);
+  }
+
+  /** Run step i; its failure is reported, not thrown. */
+  async runStep(i: number): Promise<StepReport> {
+    const step = this.lesson.steps[i];
+    if (!step) throw new Error(`lesson ${this.lesson.id} has no step ${i + 1}`);
+    const report: StepReport = { title: step.title, commands: step.commands(this.ctx.lab) };
+    const t0 = performance.now();
+    try {
+      report.output = await step.run(this.ctx);
+    } catch (err) {
+      report.error = errorInfo(err);
+    }
+    report.ms = Math.round(performance.now() - t0);
+    return report;
+  }
+
+  /** Remove what the steps made (or, with keep, leave it and say what was left). */
+  async end(): Promise<LessonReport['cleanup']> {
+    if (this.ended) return { removed: [], errors: [], kept: this.ctx.keep };
+    this.ended = true;
+    const { ledger } = this.ctx;
+    try {
+      if (this.ctx.keep) return { removed: ledger.release().map((e) => ({ ...e })), errors: [], kept: true };
+      const removed = ledger.list().map((e) => ({ ...e })).reverse();
+      return { removed, errors: (await ledger.cleanup()).map((e) => e.message), kept: false };
+    } finally {
+      active.delete(ledger);
+    }
+  }
+}
+
 /** Run one lesson from a clean start to its checks. Everything made is removed unless keep. */
 export async function solveLesson(lesson: Lesson, lab: Lab, opts: { keep?: boolean; hooks?: SolveHooks } = {}): Promise<LessonReport> {
   ensureLabRoot(lab);
@@ -85,48 +165,26 @@ export async function solveLesson(lesson: Lesson, lab: Lab, opts: { keep?: boole
     passed: false,
     cleanup: { removed: [], errors: [], kept: !!opts.keep },
   };
-  const ctx: LessonContext = { lab, ledger: new Ledger(labJournal(lab)), state: new Map(), keep: !!opts.keep, lockWaitMs: 300_000, note: opts.hooks?.onNote };
-  active.add(ctx.ledger);
+  const session = new LessonSession(lesson, lab, { keep: opts.keep, lockWaitMs: 300_000, note: opts.hooks?.onNote });
   try {
     for (const [i, step] of lesson.steps.entries()) {
       opts.hooks?.onStepStart?.(lesson, step, i);
-      const sr: StepReport = { title: step.title, commands: step.commands(lab) };
-      const ts = performance.now();
-      try {
-        sr.output = await step.run(ctx);
-      } catch (err) {
-        sr.error = errorInfo(err);
-      }
-      sr.ms = Math.round(performance.now() - ts);
+      const sr = await session.runStep(i);
       report.steps.push(sr);
       opts.hooks?.onStepDone?.(lesson, sr, i);
       if (sr.error) break;
     }
     if (report.steps.every((s) => !s.error)) {
       opts.hooks?.onChecking?.(lesson);
-      const tc = performance.now();
-      report.checks = await lesson.check(lab);
-      report.checkMs = Math.round(performance.now() - tc);
-      report.passed = allPassed(report.checks);
+      const judged = await judge(lesson, lab);
+      report.checks = judged.checks;
+      report.checkMs = judged.ms;
+      report.passed = judged.passed;
       if (report.passed) markPassed(lab, lesson.id);
     }
   } finally {
-    if (opts.keep) {
-      report.cleanup.removed = ctx.ledger.release().map((e) => ({ ...e }));
-    } else {
-      report.cleanup.removed = ctx.ledger.list().map((e) => ({ ...e })).reverse();
-      report.cleanup.errors = (await ctx.ledger.cleanup()).map((e) => e.message);
-    }
-    active.delete(ctx.ledger);
+    report.cleanup = await session.end();
   }
   report.ms = Math.round(performance.now() - t0);
   return report;
-}
-
-/** Judge the learner's current state; a pass is recorded in their progress. */
-export async function checkLesson(lesson: Lesson, lab: Lab): Promise<{ checks: CheckResult[]; passed: boolean }> {
-  const checks = await lesson.check(lab);
-  const passed = allPassed(checks);
-  if (passed) markPassed(lab, lesson.id);
-  return { checks, passed };
 }

@@ -5,7 +5,7 @@ import { mountOverlay, unmount, listWhiteouts, overlayCommand, isWhiteout, procf
 import { pass, fail, type CheckResult } from '../checks/result.js';
 import type { Lab } from '../lab.js';
 import { chownToInvoker } from '../lab.js';
-import type { Lesson } from './types.js';
+import { defineLesson } from './types.js';
 import { hostShell, lines } from './show.js';
 
 /** The walkthrough's files: directory -> file -> content ("" = empty file). */
@@ -17,12 +17,16 @@ export const LAYOUT: Record<string, Record<string, string>> = {
   merged: {},
 };
 
+/** The lab path the lesson keeps its union mount's directories in. */
+const PATHS = { ufs: 'ufs' };
+const ufs = (lab: Lab) => path.join(lab.root, PATHS.ufs);
+
 export const dirs = (lab: Lab) => ({
-  lower1: path.join(lab.ufs, 'lower1'),
-  lower2: path.join(lab.ufs, 'lower2'),
-  upper: path.join(lab.ufs, 'upper'),
-  work: path.join(lab.ufs, 'work'),
-  merged: path.join(lab.ufs, 'merged'),
+  lower1: path.join(ufs(lab), 'lower1'),
+  lower2: path.join(ufs(lab), 'lower2'),
+  upper: path.join(ufs(lab), 'upper'),
+  work: path.join(ufs(lab), 'work'),
+  merged: path.join(ufs(lab), 'merged'),
 });
 
 const spec = (lab: Lab) => {
@@ -57,16 +61,29 @@ function tree(root: string): string {
   return out.join('\n');
 }
 
-export const overlayLesson: Lesson = {
+/** The checks, by the titles their results carry (the text lists each). */
+const CHECKS = {
+  mounted: 'merged is an overlay mount',
+  everyLayer: 'merged shows every layer',
+  upperWins: 'upper wins over the lowers',
+  lowerOrder: 'lowerdir lists the top layer first',
+  whiteout: 'a deletion leaves a whiteout',
+  lowersUntouched: 'the lower layers are untouched',
+} as const;
+
+const overlay = defineLesson({
   id: 'overlay',
-  number: 1,
   title: 'A union mount with overlayfs',
-  file: '01-overlay.md',
+  text: '01-overlay.md',
+  labPaths: PATHS,
+  needs: { filesystems: ['overlay'] },
+  newState: () => ({}),
+  checks: Object.values(CHECKS),
   steps: [
     {
       title: 'Lay out two lower layers, an upper layer and a work directory',
       commands: (lab) => [
-        `mkdir -p ${lab.ufs} && cd ${lab.ufs}`,
+        `mkdir -p ${ufs(lab)} && cd ${ufs(lab)}`,
         'mkdir lower1 lower2 upper work merged',
         'touch lower1/a.txt lower2/b.txt upper/c.txt',
         'echo lower1 > lower1/n.txt; echo lower2 > lower2/n.txt',
@@ -74,42 +91,42 @@ export const overlayLesson: Lesson = {
       ],
       async run(ctx) {
         const { lab, ledger } = ctx;
-        if (fs.existsSync(lab.ufs)) {
-          throw Object.assign(new Error(`${lab.ufs} already exists`), { hint: '`container-lessons reset overlay` removes it (and unmounts merged)' });
+        if (fs.existsSync(ufs(lab))) {
+          throw Object.assign(new Error(`${ufs(lab)} already exists`), { hint: '`container-lessons reset overlay` removes it (and unmounts merged)' });
         }
-        ledger.add({ kind: 'file', path: lab.ufs });
-        fs.mkdirSync(lab.ufs, { recursive: true });
+        ledger.add({ kind: 'file', path: ufs(lab) });
+        fs.mkdirSync(ufs(lab), { recursive: true });
         for (const [d, files] of Object.entries(LAYOUT)) {
-          fs.mkdirSync(path.join(lab.ufs, d));
-          for (const [f, text] of Object.entries(files)) fs.writeFileSync(path.join(lab.ufs, d, f), text);
+          fs.mkdirSync(path.join(ufs(lab), d));
+          for (const [f, text] of Object.entries(files)) fs.writeFileSync(path.join(ufs(lab), d, f), text);
         }
-        chownToInvoker(lab, lab.ufs);
-        return tree(lab.ufs);
+        chownToInvoker(lab, ufs(lab));
+        return tree(ufs(lab));
       },
     },
     {
       title: 'Mount them as one: lowerdir=lower2:lower1 (top first), upperdir, workdir',
-      commands: (lab) => [`cd ${lab.ufs}`, 'mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged'],
+      commands: (lab) => [`cd ${ufs(lab)}`, 'mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged'],
       async run(ctx) {
         const s = spec(ctx.lab);
         mountOverlay(s, ctx.ledger);
         const m = mergedMounts(ctx.lab).at(-1);
         return lines(
           `mount("overlay", "${s.merged}", "overlay", 0, "lowerdir=...")  # = ${overlayCommand(s)}`,
-          await hostShell('ls -l merged', ctx.lab.ufs),
-          await hostShell('cat merged/x.txt merged/n.txt', ctx.lab.ufs),
+          await hostShell('ls -l merged', ufs(ctx.lab)),
+          await hostShell('cat merged/x.txt merged/n.txt', ufs(ctx.lab)),
           m ? `# /proc/self/mountinfo: ${m.mountPoint} ${m.fstype} ${m.superOptions}` : '',
         );
       },
     },
     {
       title: 'Delete a lower file through merged: the upper layer records a whiteout',
-      commands: (lab) => [`cd ${lab.ufs}`, 'rm merged/a.txt', 'ls -l upper lower1'],
+      commands: (lab) => [`cd ${ufs(lab)}`, 'rm merged/a.txt', 'ls -l upper lower1'],
       async run(ctx) {
         const d = dirs(ctx.lab);
         fs.unlinkSync(path.join(d.merged, 'a.txt'));
         return lines(
-          await hostShell('ls -l upper lower1 merged', ctx.lab.ufs),
+          await hostShell('ls -l upper lower1 merged', ufs(ctx.lab)),
           '# whiteouts in upper: ' + listWhiteouts(d.upper).map((w) => w.path).join(', '),
         );
       },
@@ -125,15 +142,15 @@ export const overlayLesson: Lesson = {
     if (!top || top.fstype !== 'overlay') {
       results.push(
         fail(
-          'merged is an overlay mount',
+          CHECKS.mounted,
           top ? `${d.merged} is a ${top.fstype} mount, not overlay` : `nothing is mounted at ${d.merged}`,
-          `mount the layers: cd ${lab.ufs} && mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged`,
+          `mount the layers: cd ${ufs(lab)} && mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged`,
           [mi],
         ),
       );
       return results;
     }
-    results.push(pass('merged is an overlay mount', `${d.merged}: overlay (${top.superOptions.split(',').filter((o) => /^(lower|upper|work)dir=/.test(o)).join(', ')})`, [mi]));
+    results.push(pass(CHECKS.mounted, `${d.merged}: overlay (${top.superOptions.split(',').filter((o) => /^(lower|upper|work)dir=/.test(o)).join(', ')})`, [mi]));
 
     const names = fs.readdirSync(d.merged).sort();
     const whiteA = (() => {
@@ -147,23 +164,23 @@ export const overlayLesson: Lesson = {
     const missing = expected.filter((n) => !names.includes(n));
     results.push(
       missing.length
-        ? fail('merged shows every layer', `merged lists ${names.join(' ') || 'nothing'}; missing ${missing.join(' ')}`, 'a missing name means a layer is not in the mount: lowerdir needs both lower2 and lower1, upperdir needs upper', [d.merged])
-        : pass('merged shows every layer', `merged lists ${names.join(' ')}: a from lower1, b from lower2, c from upper`, [d.merged]),
+        ? fail(CHECKS.everyLayer, `merged lists ${names.join(' ') || 'nothing'}; missing ${missing.join(' ')}`, 'a missing name means a layer is not in the mount: lowerdir needs both lower2 and lower1, upperdir needs upper', [d.merged])
+        : pass(CHECKS.everyLayer, `merged lists ${names.join(' ')}: a from lower1, b from lower2, c from upper`, [d.merged]),
     );
 
     const x = readText(path.join(d.merged, 'x.txt'))?.trim();
     results.push(
       x === 'upper'
-        ? pass('upper wins over the lowers', 'merged/x.txt reads "upper"', [path.join(d.merged, 'x.txt')])
-        : fail('upper wins over the lowers', `merged/x.txt reads "${x ?? '(missing)'}", expected "upper"`, 'upper/x.txt must exist and upperdir must be ./upper: the upper layer always sits on top', [path.join(d.merged, 'x.txt')]),
+        ? pass(CHECKS.upperWins, 'merged/x.txt reads "upper"', [path.join(d.merged, 'x.txt')])
+        : fail(CHECKS.upperWins, `merged/x.txt reads "${x ?? '(missing)'}", expected "upper"`, 'upper/x.txt must exist and upperdir must be ./upper: the upper layer always sits on top', [path.join(d.merged, 'x.txt')]),
     );
 
     const n = readText(path.join(d.merged, 'n.txt'))?.trim();
     results.push(
       n === 'lower2'
-        ? pass('lowerdir lists the top layer first', 'merged/n.txt reads "lower2": lower2 lies above lower1', [path.join(d.merged, 'n.txt')])
+        ? pass(CHECKS.lowerOrder, 'merged/n.txt reads "lower2": lower2 lies above lower1', [path.join(d.merged, 'n.txt')])
         : fail(
-            'lowerdir lists the top layer first',
+            CHECKS.lowerOrder,
             `merged/n.txt reads "${n ?? '(missing)'}", expected "lower2"`,
             n === 'lower1' ? 'the lowerdir order is swapped: the first directory in lowerdir= is the top one, so use lowerdir=./lower2:./lower1' : 'lower2/n.txt should hold "lower2" and lower1/n.txt "lower1"',
             [path.join(d.merged, 'n.txt')],
@@ -178,11 +195,11 @@ export const overlayLesson: Lesson = {
       st = null;
     }
     if (st && isWhiteout(st) && !names.includes('a.txt')) {
-      results.push(pass('a deletion leaves a whiteout', 'upper/a.txt is a character device 0/0 and merged no longer shows a.txt', [aUpper, d.merged]));
+      results.push(pass(CHECKS.whiteout, 'upper/a.txt is a character device 0/0 and merged no longer shows a.txt', [aUpper, d.merged]));
     } else {
       results.push(
         fail(
-          'a deletion leaves a whiteout',
+          CHECKS.whiteout,
           st ? `upper/a.txt is there but not a 0/0 character device (mode ${st.mode.toString(8)}, rdev ${st.rdev})` : names.includes('a.txt') ? 'merged still shows a.txt' : 'a.txt is gone from merged but upper holds no whiteout for it',
           st ? 'a whiteout is made by the kernel when you delete through merged; do not create upper/a.txt by hand' : `delete it through the union: rm ${path.join(d.merged, 'a.txt')} (never in lower1 directly)`,
           [aUpper, d.merged],
@@ -201,17 +218,18 @@ export const overlayLesson: Lesson = {
     }
     results.push(
       changed.length
-        ? fail('the lower layers are untouched', `changed: ${changed.join(', ')}`, 'all writes through merged must land in upper; were files edited in lower1/lower2 directly? `container-lessons reset overlay` starts over', [d.lower1, d.lower2])
-        : pass('the lower layers are untouched', 'lower1 and lower2 hold exactly their original files; every change went to upper', [d.lower1, d.lower2]),
+        ? fail(CHECKS.lowersUntouched, `changed: ${changed.join(', ')}`, 'all writes through merged must land in upper; were files edited in lower1/lower2 directly? `container-lessons reset overlay` starts over', [d.lower1, d.lower2])
+        : pass(CHECKS.lowersUntouched, 'lower1 and lower2 hold exactly their original files; every change went to upper', [d.lower1, d.lower2]),
     );
     return results;
   },
 
-  hint: (lab) =>
-    `Mount with the top lower layer first: cd ${lab.ufs} && mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged ; then rm merged/a.txt and look at upper with ls -l.`,
+  hints: (lab) => [
+    `Mount with the top lower layer first: cd ${ufs(lab)} && mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged ; then rm merged/a.txt and look at upper with ls -l.`,
+  ],
 
   async shell(ctx) {
-    const cwd = fs.existsSync(ctx.lab.ufs) ? ctx.lab.ufs : ctx.lab.root;
+    const cwd = fs.existsSync(ufs(ctx.lab)) ? ufs(ctx.lab) : ctx.lab.root;
     return { kind: 'host', cwd, title: `a shell on the host in ${cwd}` };
   },
 
@@ -223,10 +241,12 @@ export const overlayLesson: Lesson = {
       unmount(merged);
       removed.push(`mount ${merged}`);
     }
-    if (fs.existsSync(lab.ufs)) {
-      fs.rmSync(lab.ufs, { recursive: true, force: true });
-      removed.push(lab.ufs);
+    if (fs.existsSync(ufs(lab))) {
+      fs.rmSync(ufs(lab), { recursive: true, force: true });
+      removed.push(ufs(lab));
     }
     return removed;
   },
-};
+});
+
+export default overlay;

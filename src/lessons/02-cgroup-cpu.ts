@@ -3,13 +3,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { CpuGroup, cgroupLayout, CgroupError, procfs, LockBusyError, describeHolder, TAG_VAR, type CpuStat } from '../core/index.js';
+import { Cgroup, cgroupFileName, cgroupLayout, CgroupError, procfs, LockBusyError, describeHolder, TAG_VAR, type CpuStat } from '../core/index.js';
 import { pass, fail, skip, type CheckResult } from '../checks/result.js';
-import type { Lesson } from './types.js';
-import { lockCgroupName } from '../lab.js';
+import { defineLesson, earlier } from './types.js';
+import { holdMachineName, type MachineName } from '../lab.js';
 import { hostShell, lines } from './show.js';
 
 export const GROUP = 'container';
+/** One name for the whole machine, as in the walkthrough: one workbook uses it at a time. */
+const GROUP_NAME: MachineName = { key: `cgroup-${GROUP}`, what: `the cgroup "${GROUP}"` };
+
+interface State {
+  group?: Cgroup;
+  /** The busy loop's pid. */
+  loop?: number;
+}
 export const PERIOD = 100000;
 export const QUOTA = 20000;
 export const TARGET_PERCENT = 20;
@@ -37,7 +45,7 @@ export interface Share {
 }
 
 /** The real CPU share of every process in the group over a window, from per-task counters. */
-export async function measureShare(group: CpuGroup, windowMs = WINDOW_MS): Promise<Share> {
+export async function measureShare(group: Cgroup, windowMs = WINDOW_MS): Promise<Share> {
   const pids = group.procs();
   const cpu = () => pids.reduce((sum, p) => sum + (procfs.processCpuNs(p) ?? 0), 0);
   const stat = () => {
@@ -73,18 +81,32 @@ function startLoop(detach: boolean, tag: string): ReturnType<typeof spawn> {
   return child;
 }
 
-const quotaCommand = (g: CpuGroup) =>
-  g.version === 1 ? [`echo ${PERIOD} > ${g.dir}/cpu.cfs_period_us`, `echo ${QUOTA} > ${g.dir}/cpu.cfs_quota_us`] : [`echo "${QUOTA} ${PERIOD}" > ${g.dir}/cpu.max`];
+const quotaCommand = (g: Cgroup) =>
+  g.version === 1 ? [`echo ${PERIOD} > ${g.file('cpuPeriod')}`, `echo ${QUOTA} > ${g.file('cpuQuota')}`] : [`echo "${QUOTA} ${PERIOD}" > ${g.file('cpuQuota')}`];
+/** The files that hold the limit, as `cat` would be given them. */
+const limitFiles = (g: Cgroup) => [...new Set([g.file('cpuQuota'), g.file('cpuPeriod')])];
 
-function group(): CpuGroup {
-  return new CpuGroup(GROUP);
+function group(): Cgroup {
+  return new Cgroup(GROUP, ['cpu']);
 }
 
-export const cgroupLesson: Lesson = {
+/** The checks, by the titles their results carry (the text lists each). */
+const CHECKS = {
+  exists: `the group "${GROUP}" exists`,
+  quota: 'quota 20000 per period 100000',
+  member: 'a process is in the group',
+  share: `the group gets ${TARGET_PERCENT} % CPU (±${TOLERANCE} points)`,
+  throttled: 'the kernel throttles the group',
+} as const;
+
+const cgroupCpu = defineLesson<State>({
   id: 'cgroup-cpu',
-  number: 2,
   title: 'A cgroup holds a busy loop to 20 % CPU',
-  file: '02-cgroup-cpu.md',
+  text: '02-cgroup-cpu.md',
+  machineNames: [GROUP_NAME],
+  needs: { cgroupControllers: ['cpu'] },
+  newState: () => ({}),
+  checks: Object.values(CHECKS),
   steps: [
     {
       title: 'Find where the cpu controller lives on this machine',
@@ -94,7 +116,7 @@ export const cgroupLesson: Lesson = {
         const g = group();
         return lines(
           `cgroup mode: ${layout.mode}${layout.mode === 'hybrid' ? ' (v1 controllers, plus a cgroup2 mount without them)' : ''}`,
-          `cpu controller: cgroup v${g.version} hierarchy at ${layout.cpu!.mountPoint}`,
+          `cpu controller: cgroup v${g.version} hierarchy at ${path.dirname(g.dir)}`,
           await hostShell('mount -t cgroup,cgroup2 | head -20'),
         );
       },
@@ -104,19 +126,19 @@ export const cgroupLesson: Lesson = {
       commands: () => {
         const g = group();
         const enable = g.version === 2 ? [`grep -qw cpu ${path.dirname(g.dir)}/cgroup.subtree_control || echo +cpu > ${path.dirname(g.dir)}/cgroup.subtree_control`] : [];
-        return [...enable, `mkdir ${g.dir}`, `ls ${g.dir}`, g.version === 1 ? `cat ${g.dir}/cpu.cfs_quota_us ${g.dir}/cpu.cfs_period_us` : `cat ${g.dir}/cpu.max`];
+        return [...enable, `mkdir ${g.dir}`, `ls ${g.dir}`, `cat ${limitFiles(g).join(' ')}`];
       },
       async run(ctx) {
         const g = group();
         // One name for the whole machine: a second learner's workbook waits (or is told).
-        const release = await lockCgroupName(GROUP, { waitMs: ctx.lockWaitMs, onWait: (who) => ctx.note?.(`waiting for the cgroup "${GROUP}": ${who} is using it`) });
+        const release = await holdMachineName(GROUP_NAME, { waitMs: ctx.lockWaitMs, onWait: (who) => ctx.note?.(`waiting for the cgroup "${GROUP}": ${who} is using it`) });
         ctx.ledger.defer(`release the lock on the cgroup name "${GROUP}"`, release);
         g.create(ctx.ledger);
-        ctx.state.set('group', g);
+        ctx.state.group = g;
         return lines(
           `mkdir("${g.dir}")${g.acctDir ? ` and mkdir("${g.acctDir}") for usage counters` : ''}`,
           await hostShell(`ls ${g.dir} | grep -E '^(cgroup.procs|tasks|cpu\\.)' | tr '\\n' ' '`),
-          await hostShell(g.version === 1 ? `cat ${g.dir}/cpu.cfs_quota_us ${g.dir}/cpu.cfs_period_us` : `cat ${g.dir}/cpu.max`),
+          await hostShell(`cat ${limitFiles(g).join(' ')}`),
           '# no limit yet: -1 (v1) or "max" (v2) means unlimited',
         );
       },
@@ -130,7 +152,7 @@ export const cgroupLesson: Lesson = {
         const entry = ctx.ledger.add({ kind: 'procs', tag });
         const loop = startLoop(ctx.keep, tag);
         const pid = loop.pid!;
-        ctx.state.set('loop', pid);
+        ctx.state.loop = pid;
         const exited = new Promise((r) => loop.on('exit', r));
         entry.live = async () => {
           loop.kill('SIGKILL');
@@ -147,21 +169,21 @@ export const cgroupLesson: Lesson = {
       title: 'Set the quota: 20000 µs of CPU time in every 100000 µs period',
       commands: () => quotaCommand(group()),
       async run(ctx) {
-        const g = ctx.state.get('group') as CpuGroup;
+        const g = earlier(ctx.state.group, 'the group');
         g.setCpuLimit(QUOTA, PERIOD);
-        return lines(...quotaCommand(g).map((c) => `# ${c}`), await hostShell(g.version === 1 ? `cat ${g.dir}/cpu.cfs_quota_us ${g.dir}/cpu.cfs_period_us` : `cat ${g.dir}/cpu.max`));
+        return lines(...quotaCommand(g).map((c) => `# ${c}`), await hostShell(`cat ${limitFiles(g).join(' ')}`));
       },
     },
     {
       title: 'Put the loop into the group',
-      commands: () => [`echo <pid> > ${group().dir}/cgroup.procs   # v1 also: tasks`, 'cat /proc/<pid>/cgroup'],
+      commands: () => [`echo <pid> > ${group().file('procs')}   # v1 also: tasks`, 'cat /proc/<pid>/cgroup'],
       async run(ctx) {
-        const g = ctx.state.get('group') as CpuGroup;
-        const pid = ctx.state.get('loop') as number;
+        const g = earlier(ctx.state.group, 'the group');
+        const pid = earlier(ctx.state.loop, 'the busy loop');
         g.addProcess(pid);
         const share = await measureShare(g, WINDOW_MS);
         return lines(
-          `# echo ${pid} > ${g.dir}/cgroup.procs`,
+          `# echo ${pid} > ${g.file('procs')}`,
           await hostShell(`cat /proc/${pid}/cgroup`),
           `measured over ${WINDOW_MS / 1000} s: ${share.percent.toFixed(1)} % of one CPU`,
         );
@@ -170,32 +192,33 @@ export const cgroupLesson: Lesson = {
   ],
 
   async check() {
-    let g: CpuGroup;
+    let g: Cgroup;
     try {
       g = group();
     } catch (err) {
-      return [skip('a cgroup with the cpu controller', (err as Error).message + (err instanceof CgroupError && err.hint ? ` (${err.hint})` : ''), ['/proc/self/mountinfo'])];
+      return [skip(CHECKS.exists, (err as Error).message + (err instanceof CgroupError && err.hint ? ` (${err.hint})` : ''), ['/proc/self/mountinfo'])];
     }
     const results: CheckResult[] = [];
     if (!g.exists()) {
-      return [fail(`the group "${GROUP}" exists`, `${g.dir} does not exist`, `create it: mkdir ${g.dir}`, [g.dir])];
+      return [fail(CHECKS.exists, `${g.dir} does not exist`, `create it: mkdir ${g.dir}`, [g.dir])];
     }
-    results.push(pass(`the group "${GROUP}" exists`, `${g.dir} (cgroup v${g.version})`, [g.dir]));
+    results.push(pass(CHECKS.exists, `${g.dir} (cgroup v${g.version})`, [g.dir]));
 
-    const files = g.version === 1 ? [path.join(g.dir, 'cpu.cfs_quota_us'), path.join(g.dir, 'cpu.cfs_period_us')] : [path.join(g.dir, 'cpu.max')];
+    const files = limitFiles(g);
     let limit;
     try {
       limit = g.cpuLimit();
     } catch (err) {
-      return [...results, fail('quota 20000 per period 100000', `cannot read ${files.join(', ')}: ${(err as Error).message}`, g.version === 2 ? 'enable the cpu controller: echo +cpu > ' + path.join(path.dirname(g.dir), 'cgroup.subtree_control') : 'is this a cpu hierarchy?', files)];
+      return [...results, fail(CHECKS.quota, `cannot read ${files.join(', ')}: ${(err as Error).message}`, g.version === 2 ? 'enable the cpu controller: echo +cpu > ' + path.join(path.dirname(g.dir), 'cgroup.subtree_control') : 'is this a cpu hierarchy?', files)];
     }
-    const shown = g.version === 1 ? `cpu.cfs_quota_us=${limit.quotaUs ?? -1}, cpu.cfs_period_us=${limit.periodUs}` : `cpu.max="${limit.quotaUs ?? 'max'} ${limit.periodUs}"`;
+    const name = (f: 'cpuQuota' | 'cpuPeriod') => cgroupFileName(f, g.version);
+    const shown = g.version === 1 ? `${name('cpuQuota')}=${limit.quotaUs ?? -1}, ${name('cpuPeriod')}=${limit.periodUs}` : `${name('cpuQuota')}="${limit.quotaUs ?? 'max'} ${limit.periodUs}"`;
     const limitOk = limit.quotaUs === QUOTA && limit.periodUs === PERIOD;
     results.push(
       limitOk
-        ? pass('quota 20000 per period 100000', shown, files)
+        ? pass(CHECKS.quota, shown, files)
         : fail(
-            'quota 20000 per period 100000',
+            CHECKS.quota,
             shown,
             limit.quotaUs === null
               ? `no limit is set: ${quotaCommand(g).join(' ; ')}`
@@ -204,13 +227,13 @@ export const cgroupLesson: Lesson = {
           ),
     );
 
-    const procsFile = path.join(g.dir, 'cgroup.procs');
+    const procsFile = g.file('procs');
     const pids = g.procs();
     if (!pids.length) {
-      results.push(fail('a process is in the group', `${procsFile} is empty`, `start the loop (while : ; do : ; done &) and move it in: echo $! > ${procsFile}`, [procsFile]));
+      results.push(fail(CHECKS.member, `${procsFile} is empty`, `start the loop (while : ; do : ; done &) and move it in: echo $! > ${procsFile}`, [procsFile]));
       return results;
     }
-    results.push(pass('a process is in the group', `${procsFile}: ${pids.map((p) => `${p} (${procfs.comm(p)}, ${procCgroupLine(p, g.version)})`).join(', ')}`, [procsFile, ...pids.map((p) => `/proc/${p}/cgroup`)]));
+    results.push(pass(CHECKS.member, `${procsFile}: ${pids.map((p) => `${p} (${procfs.comm(p)}, ${procCgroupLine(p, g.version)})`).join(', ')}`, [procsFile, ...pids.map((p) => `/proc/${p}/cgroup`)]));
 
     let share = await measureShare(g, WINDOW_MS);
     let windowMs = WINDOW_MS;
@@ -219,10 +242,10 @@ export const cgroupLesson: Lesson = {
       windowMs = 2 * WINDOW_MS;
       share = await measureShare(g, windowMs);
     }
-    const looked = [...share.pids.map((p) => `/proc/${p}/task/*/schedstat`), path.join(g.dir, 'cpu.stat')];
+    const looked = [...share.pids.map((p) => `/proc/${p}/task/*/schedstat`), g.file('cpuStat')];
     const pct = share.percent;
     const within = Math.abs(pct - TARGET_PERCENT) <= TOLERANCE;
-    const title = `the group gets ${TARGET_PERCENT} % CPU (±${TOLERANCE} points)`;
+    const title = CHECKS.share;
     const measured = `measured ${pct.toFixed(1)} % of one CPU over ${windowMs / 1000} s for pid ${share.pids.join(', ')}`;
     if (within) results.push(pass(title, measured, looked));
     else if (pct < 5) results.push(fail(title, measured, 'the process in the group is hardly running: is it the busy loop (while : ; do : ; done &)? put the loop\'s pid into cgroup.procs, not your shell\'s', looked));
@@ -235,39 +258,39 @@ export const cgroupLesson: Lesson = {
       const stat = `cpu.stat: ${throttled} of ${periods} periods throttled during the window (nr_throttled ${share.after.nrThrottled}, throttled ${(share.after.throttledUs / 1e6).toFixed(2)} s in all)`;
       results.push(
         throttled > 0
-          ? pass('the kernel throttles the group', stat, [path.join(g.dir, 'cpu.stat')])
-          : fail('the kernel throttles the group', stat, 'no period was throttled: without a quota (or without a busy process) the kernel never has to hold the group back', [path.join(g.dir, 'cpu.stat')]),
+          ? pass(CHECKS.throttled, stat, [g.file('cpuStat')])
+          : fail(CHECKS.throttled, stat, 'no period was throttled: without a quota (or without a busy process) the kernel never has to hold the group back', [g.file('cpuStat')]),
       );
     }
     return results;
   },
 
-  hint: () => {
+  hints: () => {
     try {
       const g = group();
-      return `mkdir ${g.dir}; ${quotaCommand(g).join('; ')}; while : ; do : ; done & echo $! > ${g.dir}/cgroup.procs`;
+      return [`mkdir ${g.dir}; ${quotaCommand(g).join('; ')}; while : ; do : ; done & echo $! > ${g.file('procs')}`];
     } catch (err) {
-      return (err as Error).message;
+      return [(err as Error).message];
     }
   },
 
   async shell(ctx) {
-    const cwd = cgroupLayout().cpu?.mountPoint ?? ctx.lab.root;
+    const cwd = cgroupLayout().controllers.cpu?.mountPoint ?? ctx.lab.root;
     return { kind: 'host', cwd, title: `a shell on the host in ${cwd}` };
   },
 
   async reset() {
-    let g: CpuGroup;
+    let g: Cgroup;
     try {
       g = group();
     } catch {
       return [];
     }
-    if (!g.exists() && !(g.acctDir && fs.existsSync(g.acctDir))) return [];
+    if (!g.anyExists()) return [];
     // Another workbook on this machine may be in lesson 2 right now: its group is not ours.
     let release: () => void;
     try {
-      release = await lockCgroupName(GROUP, {});
+      release = await holdMachineName(GROUP_NAME);
     } catch (err) {
       if (err instanceof LockBusyError) return [`left ${g.dir} alone: ${describeHolder(err.holder)} is using it`];
       throw err;
@@ -278,36 +301,29 @@ export const cgroupLesson: Lesson = {
       release();
     }
   },
-};
+});
+
+export default cgroupCpu;
 
 /** Empty the group (our loops killed, anyone else's moved out) and remove it. */
-async function resetGroup(g: CpuGroup): Promise<string[]> {
+async function resetGroup(g: Cgroup): Promise<string[]> {
   const removed: string[] = [];
-  const seen = new Set<number>();
-  for (const dir of [g.dir, g.acctDir]) {
-    if (!dir || !fs.existsSync(dir)) continue;
-    const procs = fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
-    for (const pid of procs) {
-      if (seen.has(pid)) continue;
-      seen.add(pid);
-      if ((procfs.cmdline(pid) ?? '').includes(LOOP_TAG)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-          removed.push(`busy loop pid ${pid}`);
-        } catch {
-          /* gone */
-        }
-      } else {
-        // Not ours (the learner's own loop or shell): move it out rather than kill it.
-        try {
-          for (const d of [g.dir, g.acctDir]) if (d && fs.existsSync(d)) fs.writeFileSync(path.join(path.dirname(d), 'cgroup.procs'), String(pid));
-          removed.push(`moved pid ${pid} (${procfs.comm(pid)}) out of ${dir}: it still runs, end it with kill ${pid}`);
-        } catch {
-          /* gone */
-        }
+  const theirs: number[] = [];
+  for (const pid of g.allProcs()) {
+    if ((procfs.cmdline(pid) ?? '').includes(LOOP_TAG)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+        removed.push(`busy loop pid ${pid}`);
+      } catch {
+        /* gone */
       }
+    } else {
+      // Not ours (the learner's own loop or shell): move it out rather than kill it.
+      theirs.push(pid);
+      removed.push(`moved pid ${pid} (${procfs.comm(pid)}) out of ${g.dir}: it still runs, end it with kill ${pid}`);
     }
   }
+  g.moveOut(theirs);
   await g.remove();
   removed.push(g.dir);
   return removed;

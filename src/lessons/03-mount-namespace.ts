@@ -1,15 +1,19 @@
 // Lesson 3: a mount namespace and a new root (pivot_root), with a hostname of its own (UTS).
 import fs from 'node:fs';
-import { probeNamespaces, procfs, libc, type Running, type Namespace } from '../core/index.js';
+import path from 'node:path';
+import { probeNamespaces, procfs, libc, type Namespace } from '../core/index.js';
 import { pass, fail } from '../checks/result.js';
 import { describe } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
 import { chownToInvoker } from '../lab.js';
-import type { Lesson, LessonContainer } from './types.js';
+import { defineLesson, earlier, type LessonContainer } from './types.js';
 import { hostShell, inContainer, lines } from './show.js';
-import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, containerShell } from './container-common.js';
+import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, containerShell, LOCATED, type ContainerState } from './container-common.js';
 
 export const HOSTNAME = 'container';
+/** The lab path of a file on the host that no container may reach. */
+const PATHS = { hostMarker: 'host-only.txt' };
+const hostMarker = (lab: Lab) => path.join(lab.root, PATHS.hostMarker);
 const NS: Namespace[] = ['mnt', 'uts'];
 /** The lesson's container; its step declares it, so the TUI can prepare it ahead. */
 const CONTAINER: LessonContainer = { namespaces: NS, hostname: HOSTNAME, mountProc: true };
@@ -20,11 +24,23 @@ const isOwnMount = (mp: string) => OWN_MOUNTS.some((m) => mp === m || (m !== '/'
 
 const byHand = (lab: Lab) => `unshare --mount --uts --fork sh -c 'hostname ${HOSTNAME}; mount --bind ${lab.rootfs} ${lab.rootfs}; cd ${lab.rootfs}; mkdir -p .old_root; pivot_root . .old_root; mount -t proc proc /proc; umount -l /.old_root; rmdir /.old_root; cd /; exec sh'`;
 
-export const mountNamespaceLesson: Lesson = {
+/** The checks, by the titles their results carry (the text lists each). */
+const CHECKS = {
+  own: 'its own mount namespace',
+  outOfReach: "the host's files are out of reach",
+  noHostMounts: 'no host mounts inside',
+  staysInside: 'mounts made inside stay inside',
+  hostname: 'a hostname of its own',
+} as const;
+
+const mountNamespace = defineLesson<ContainerState>({
   id: 'mount-namespace',
-  number: 3,
   title: 'A mount namespace and a new root',
-  file: '03-mount-namespace.md',
+  text: '03-mount-namespace.md',
+  labPaths: PATHS,
+  needs: { namespaces: NS },
+  newState: () => ({}),
+  checks: [LOCATED, ...Object.values(CHECKS)],
   steps: [
     rootfsStep,
     {
@@ -41,16 +57,16 @@ export const mountNamespaceLesson: Lesson = {
       ],
       container: CONTAINER,
       async run(ctx) {
-        ctx.ledger.add({ kind: 'file', path: ctx.lab.hostMarker });
-        fs.writeFileSync(ctx.lab.hostMarker, 'only the host can read this\n');
-        chownToInvoker(ctx.lab, ctx.lab.hostMarker);
+        ctx.ledger.add({ kind: 'file', path: hostMarker(ctx.lab) });
+        fs.writeFileSync(hostMarker(ctx.lab), 'only the host can read this\n');
+        chownToInvoker(ctx.lab, hostMarker(ctx.lab));
         const c = await startLessonContainer(ctx, CONTAINER);
         return lines(
           `unshare(CLONE_NEWNS|CLONE_NEWUTS), mount --make-rprivate /, bind ${ctx.lab.rootfs}, pivot_root(".", ".old_root"), umount2("/.old_root", MNT_DETACH), sethostname("${HOSTNAME}"), execve("/bin/sh")`,
           `container running: host pid ${c.pid}`,
           await inContainer(c, NS, 'hostname; ls /'),
           await inContainer(c, NS, 'cat /proc/self/mountinfo'),
-          await inContainer(c, NS, `cat ${ctx.lab.hostMarker}`),
+          await inContainer(c, NS, `cat ${hostMarker(ctx.lab)}`),
         );
       },
     },
@@ -58,7 +74,7 @@ export const mountNamespaceLesson: Lesson = {
       title: 'Look from the host: nothing of the container is mounted here',
       commands: (lab) => [`grep ${lab.rootfs} /proc/self/mountinfo`, 'ls -l /proc/<pid>/ns/mnt /proc/self/ns/mnt', 'hostname'],
       async run(ctx) {
-        const c = ctx.state.get('container') as Running;
+        const c = earlier(ctx.state.container, 'the container');
         return lines(
           await hostShell(`grep -c ' ${ctx.lab.rootfs}' /proc/self/mountinfo`),
           await hostShell(`readlink /proc/${c.pid}/ns/mnt /proc/self/ns/mnt /proc/${c.pid}/ns/uts /proc/self/ns/uts`),
@@ -77,31 +93,31 @@ export const mountNamespaceLesson: Lesson = {
 
     const mntLooked = [`/proc/${own.pid}/ns/mnt`, '/proc/self/ns/mnt'];
     if (own.ns.mnt === host.mnt) {
-      results.push(fail('its own mount namespace', `${describe(own)} is in the host's mount namespace (${own.ns.mnt})`, 'chroot alone changes one process\'s root but shares every mount with the host; start it with unshare --mount (CLONE_NEWNS)', mntLooked));
+      results.push(fail(CHECKS.own, `${describe(own)} is in the host's mount namespace (${own.ns.mnt})`, 'chroot alone changes one process\'s root but shares every mount with the host; start it with unshare --mount (CLONE_NEWNS)', mntLooked));
       return results;
     }
-    results.push(pass('its own mount namespace', `${own.ns.mnt}, the host has ${host.mnt}`, mntLooked));
+    results.push(pass(CHECKS.own, `${own.ns.mnt}, the host has ${host.mnt}`, mntLooked));
 
-    if (!fs.existsSync(lab.hostMarker)) {
-      fs.writeFileSync(lab.hostMarker, 'only the host can read this\n');
-      chownToInvoker(lab, lab.hostMarker);
+    if (!fs.existsSync(hostMarker(lab))) {
+      fs.writeFileSync(hostMarker(lab), 'only the host can read this\n');
+      chownToInvoker(lab, hostMarker(lab));
     }
     let probe;
     try {
-      probe = await probeNamespaces(own.pid, [lab.hostMarker]);
+      probe = await probeNamespaces(own.pid, [hostMarker(lab)]);
     } catch (err) {
-      results.push(fail('the host\'s files are out of reach', (err as Error).message, 'the container ended while it was checked: start it again', []));
+      results.push(fail(CHECKS.outOfReach, (err as Error).message, 'the container ended while it was checked: start it again', []));
       return results;
     }
-    const reach = probe.visible[lab.hostMarker];
+    const reach = probe.visible[hostMarker(lab)];
     results.push(
       probe.nsRootIsRootfs && !reach
-        ? pass('the host\'s files are out of reach', `the mount namespace's own root is the rootfs and ${lab.hostMarker} cannot be reached from it`, [`/proc/${own.pid}/ns/mnt (entered)`, lab.hostMarker])
+        ? pass(CHECKS.outOfReach, `the mount namespace's own root is the rootfs and ${hostMarker(lab)} cannot be reached from it`, [`/proc/${own.pid}/ns/mnt (entered)`, hostMarker(lab)])
         : fail(
-            'the host\'s files are out of reach',
-            reach ? `${lab.hostMarker} is reachable from the root of the container's mount namespace` : 'the root of the container\'s mount namespace is not the rootfs',
+            CHECKS.outOfReach,
+            reach ? `${hostMarker(lab)} is reachable from the root of the container's mount namespace` : 'the root of the container\'s mount namespace is not the rootfs',
             'chroot only moves one process\'s view; the namespace still holds the host root, and a root process can climb back out (chroot escape). Use pivot_root . .old_root, then umount -l /.old_root',
-            [`/proc/${own.pid}/ns/mnt (entered)`, lab.hostMarker],
+            [`/proc/${own.pid}/ns/mnt (entered)`, hostMarker(lab)],
           ),
     );
 
@@ -109,8 +125,8 @@ export const mountNamespaceLesson: Lesson = {
     const foreign = inside.filter((x) => !isOwnMount(x.mountPoint));
     results.push(
       foreign.length
-        ? fail('no host mounts inside', `the container's mount table still holds ${foreign.slice(0, 3).map((x) => `${x.mountPoint} (${x.fstype})`).join(', ')}${foreign.length > 3 ? ` and ${foreign.length - 3} more` : ''}`, foreign.some((x) => x.mountPoint.startsWith('/.old_root') || x.mountPoint.startsWith('/old')) ? 'the old root is still attached: umount -l /.old_root (MNT_DETACH) after pivot_root' : 'unmount what the container does not need; after pivot_root the host\'s mounts sit under the old root until it is detached', [`/proc/${own.pid}/mountinfo`])
-        : pass('no host mounts inside', `the container's mounts: ${inside.map((x) => `${x.mountPoint} (${x.fstype})`).join(', ')}`, [`/proc/${own.pid}/mountinfo`]),
+        ? fail(CHECKS.noHostMounts, `the container's mount table still holds ${foreign.slice(0, 3).map((x) => `${x.mountPoint} (${x.fstype})`).join(', ')}${foreign.length > 3 ? ` and ${foreign.length - 3} more` : ''}`, foreign.some((x) => x.mountPoint.startsWith('/.old_root') || x.mountPoint.startsWith('/old')) ? 'the old root is still attached: umount -l /.old_root (MNT_DETACH) after pivot_root' : 'unmount what the container does not need; after pivot_root the host\'s mounts sit under the old root until it is detached', [`/proc/${own.pid}/mountinfo`])
+        : pass(CHECKS.noHostMounts, `the container's mounts: ${inside.map((x) => `${x.mountPoint} (${x.fstype})`).join(', ')}`, [`/proc/${own.pid}/mountinfo`]),
     );
 
     const hostMounts = procfs.readMountinfo();
@@ -123,27 +139,36 @@ export const mountNamespaceLesson: Lesson = {
     results.push(
       shared.length || leaked.length
         ? fail(
-            'mounts made inside stay inside',
+            CHECKS.staysInside,
             leaked.length ? `the host sees ${leaked.map((x) => `${x.mountPoint} (${x.fstype})`).join(', ')}` : `${shared.map((x) => `${x.mountPoint} (${x.optional.join(' ')})`).join(', ')} share a peer group with the host`,
             leaked.length ? 'those mounts were made in the host\'s namespace (or propagated to it): mount inside the new namespace only, after mount --make-rprivate /' : 'shared propagation sends every mount inside to the host: run mount --make-rprivate / first (util-linux unshare does it for you)',
             [`/proc/${own.pid}/mountinfo`, '/proc/self/mountinfo'],
           )
-        : pass('mounts made inside stay inside', `no mount of the container is in a peer group with the host, and the host has nothing mounted under ${lab.rootfs}`, [`/proc/${own.pid}/mountinfo`, '/proc/self/mountinfo']),
+        : pass(CHECKS.staysInside, `no mount of the container is in a peer group with the host, and the host has nothing mounted under ${lab.rootfs}`, [`/proc/${own.pid}/mountinfo`, '/proc/self/mountinfo']),
     );
 
     const utsLooked = [`/proc/${own.pid}/ns/uts`, '/proc/self/ns/uts'];
     const hostName = libc.gethostname();
     if (own.ns.uts === host.uts) {
-      results.push(fail('a hostname of its own', `${describe(own)} shares the host's UTS namespace (hostname ${hostName})`, 'add --uts (CLONE_NEWUTS) or `hostname` inside renames the host', utsLooked));
+      results.push(fail(CHECKS.hostname, `${describe(own)} shares the host's UTS namespace (hostname ${hostName})`, 'add --uts (CLONE_NEWUTS) or `hostname` inside renames the host', utsLooked));
     } else if (probe.hostname === hostName) {
-      results.push(fail('a hostname of its own', `its own UTS namespace, but the hostname is still "${hostName}", the host's`, `set it inside: hostname ${HOSTNAME}`, utsLooked));
+      results.push(fail(CHECKS.hostname, `its own UTS namespace, but the hostname is still "${hostName}", the host's`, `set it inside: hostname ${HOSTNAME}`, utsLooked));
     } else {
-      results.push(pass('a hostname of its own', `"${probe.hostname}" inside, "${hostName}" on the host`, utsLooked));
+      results.push(pass(CHECKS.hostname, `"${probe.hostname}" inside, "${hostName}" on the host`, utsLooked));
     }
     return results;
   },
 
-  hint: (lab) => `Leave a container running on the rootfs, e.g.: ${byHand(lab)}`,
-  reset: killLabContainers,
+  hints: (lab) => [`Leave a container running on the rootfs, e.g.: ${byHand(lab)}`],
+  async reset(lab) {
+    const removed = await killLabContainers(lab);
+    if (fs.existsSync(hostMarker(lab))) {
+      fs.rmSync(hostMarker(lab));
+      removed.push(hostMarker(lab));
+    }
+    return removed;
+  },
   shell: containerShell(CONTAINER),
-};
+});
+
+export default mountNamespace;

@@ -1,13 +1,13 @@
 // Lesson 4: a PID namespace. The first process is PID 1; ps needs a /proc of its own.
 import fs from 'node:fs';
 import path from 'node:path';
-import { runContainer, procfs, type Running, type Namespace } from '../core/index.js';
+import { runContainer, procfs, type Namespace } from '../core/index.js';
 import { pass, fail } from '../checks/result.js';
 import { describe } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
-import type { Lesson, LessonContainer } from './types.js';
+import { defineLesson, earlier, type LessonContainer } from './types.js';
 import { hostShell, inContainer, lines } from './show.js';
-import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, pidsInNamespace, containerShell } from './container-common.js';
+import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, pidsInNamespace, containerShell, LOCATED, type ContainerState } from './container-common.js';
 
 const NS: Namespace[] = ['mnt', 'uts', 'ipc', 'pid'];
 /** The lesson's container; its step declares it, so the TUI can prepare it ahead. */
@@ -15,11 +15,20 @@ const CONTAINER: LessonContainer = { namespaces: NS, hostname: 'container', moun
 
 const byHand = (lab: Lab) => `unshare --mount --uts --ipc --pid --fork --mount-proc=${lab.rootfs}/proc chroot ${lab.rootfs} sh`;
 
-export const pidNamespaceLesson: Lesson = {
+/** The checks, by the titles their results carry (the text lists each). */
+const CHECKS = {
+  own: 'its own PID namespace',
+  pid1: 'the first process is PID 1',
+  proc: '/proc belongs to the container',
+} as const;
+
+const pidNamespace = defineLesson<ContainerState>({
   id: 'pid-namespace',
-  number: 4,
   title: 'A PID namespace: your shell becomes PID 1',
-  file: '04-pid-namespace.md',
+  text: '04-pid-namespace.md',
+  needs: { namespaces: NS },
+  newState: () => ({}),
+  checks: [LOCATED, ...Object.values(CHECKS)],
   steps: [
     rootfsStep,
     {
@@ -48,7 +57,7 @@ export const pidNamespaceLesson: Lesson = {
       title: 'From the host, the container\'s processes are ordinary processes',
       commands: () => ['ps -o pid,ppid,comm --ppid <host pid of PID 1> -p <host pid of PID 1>', 'kill -9 <host pid of PID 1>   # ends the whole namespace'],
       async run(ctx) {
-        const c = ctx.state.get('container') as Running;
+        const c = earlier(ctx.state.container, 'the container');
         return hostShell(`ps -o pid,ppid,comm --ppid ${c.pid} -p ${c.pid}`);
       },
     },
@@ -61,24 +70,24 @@ export const pidNamespaceLesson: Lesson = {
 
     const pidLooked = [`/proc/${own.pid}/ns/pid`, '/proc/self/ns/pid'];
     if (own.ns.pid === host.pid) {
-      results.push(fail('its own PID namespace', `${describe(own)} is in the host's PID namespace (${own.ns.pid})`, 'add --pid --fork to unshare (CLONE_NEWPID): without --fork, unshare itself stays outside and only its children enter', pidLooked));
+      results.push(fail(CHECKS.own, `${describe(own)} is in the host's PID namespace (${own.ns.pid})`, 'add --pid --fork to unshare (CLONE_NEWPID): without --fork, unshare itself stays outside and only its children enter', pidLooked));
       return results;
     }
-    results.push(pass('its own PID namespace', `${own.ns.pid}, the host has ${host.pid}`, pidLooked));
+    results.push(pass(CHECKS.own, `${own.ns.pid}, the host has ${host.pid}`, pidLooked));
 
     const inner = own.nspid[own.nspid.length - 1];
     const status = `/proc/${own.pid}/status`;
     results.push(
       inner === 1
-        ? pass('the first process is PID 1', `NSpid: ${own.nspid.join(' ')}: host pid ${own.pid} is pid 1 inside`, [status])
-        : fail('the first process is PID 1', `NSpid: ${own.nspid.join(' ')}: the oldest process inside is pid ${inner}`, 'PID 1 has exited (and the namespace with it) or the shell is not the first child after unshare --pid --fork', [status]),
+        ? pass(CHECKS.pid1, `NSpid: ${own.nspid.join(' ')}: host pid ${own.pid} is pid 1 inside`, [status])
+        : fail(CHECKS.pid1, `NSpid: ${own.nspid.join(' ')}: the oldest process inside is pid ${inner}`, 'PID 1 has exited (and the namespace with it) or the shell is not the first child after unshare --pid --fork', [status]),
     );
 
     const procDir = path.join('/proc', String(own.pid), 'root', 'proc');
     const mountinfo = `/proc/${own.pid}/mountinfo`;
     const procMount = procfs.readMountinfo(own.pid).find((x) => x.mountPoint === '/proc' && x.fstype === 'proc');
     if (!procMount) {
-      results.push(fail('/proc belongs to the container', 'nothing of type proc is mounted at /proc inside: ps fails there', 'mount it from inside: mount -t proc proc /proc (or unshare --mount-proc)', [mountinfo]));
+      results.push(fail(CHECKS.proc, 'nothing of type proc is mounted at /proc inside: ps fails there', 'mount it from inside: mount -t proc proc /proc (or unshare --mount-proc)', [mountinfo]));
       return results;
     }
     let procNs: string | null = null;
@@ -91,15 +100,17 @@ export const pidNamespaceLesson: Lesson = {
     const members = pidsInNamespace(own.ns.pid!);
     const looked = [mountinfo, `${procDir}/*`, `${procDir}/1/ns/pid`];
     if (procNs !== own.ns.pid) {
-      results.push(fail('/proc belongs to the container', `the /proc inside lists ${listed.length} processes; its pid 1 is in ${procNs ?? 'no namespace'}, not the container's ${own.ns.pid}`, 'that proc was mounted by a process outside the new PID namespace (or is the host\'s): mount it from PID 1 or a child of it, after unshare --pid --fork', looked));
+      results.push(fail(CHECKS.proc, `the /proc inside lists ${listed.length} processes; its pid 1 is in ${procNs ?? 'no namespace'}, not the container's ${own.ns.pid}`, 'that proc was mounted by a process outside the new PID namespace (or is the host\'s): mount it from PID 1 or a child of it, after unshare --pid --fork', looked));
       return results;
     }
     const names = listed.map((p) => `${p} ${fs.existsSync(path.join(procDir, String(p), 'comm')) ? fs.readFileSync(path.join(procDir, String(p), 'comm'), 'utf8').trim() : '?'}`);
-    results.push(pass('/proc belongs to the container', `ps inside sees ${listed.length} process${listed.length === 1 ? '' : 'es'} (${names.join(', ')}); the host counts ${members.length} in that namespace`, looked));
+    results.push(pass(CHECKS.proc, `ps inside sees ${listed.length} process${listed.length === 1 ? '' : 'es'} (${names.join(', ')}); the host counts ${members.length} in that namespace`, looked));
     return results;
   },
 
-  hint: (lab) => `Leave a shell running in new PID and mount namespaces with its own /proc: ${byHand(lab)}`,
+  hints: (lab) => [`Leave a shell running in new PID and mount namespaces with its own /proc: ${byHand(lab)}`],
   reset: killLabContainers,
   shell: containerShell(CONTAINER),
-};
+});
+
+export default pidNamespace;

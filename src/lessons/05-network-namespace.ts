@@ -3,9 +3,9 @@ import { runContainer, procfs, type Namespace } from '../core/index.js';
 import { pass, fail } from '../checks/result.js';
 import { describe } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
-import type { Lesson, LessonContainer } from './types.js';
+import { defineLesson, type LessonContainer } from './types.js';
 import { hostShell, inContainer, lines } from './show.js';
-import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, containerShell } from './container-common.js';
+import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, containerShell, LOCATED, type ContainerState } from './container-common.js';
 
 const NS: Namespace[] = ['mnt', 'uts', 'ipc', 'pid', 'net'];
 /** The lesson's container; its step declares it, so the TUI can prepare it ahead. */
@@ -13,11 +13,19 @@ const CONTAINER: LessonContainer = { namespaces: NS, hostname: 'container', moun
 
 const byHand = (lab: Lab) => `unshare --mount --uts --ipc --pid --net --fork --mount-proc=${lab.rootfs}/proc chroot ${lab.rootfs} sh`;
 
-export const networkNamespaceLesson: Lesson = {
+/** The checks, by the titles their results carry (the text lists each). */
+const CHECKS = {
+  own: 'its own network namespace',
+  onlyLo: 'only lo inside',
+} as const;
+
+const networkNamespace = defineLesson<ContainerState>({
   id: 'network-namespace',
-  number: 5,
   title: 'A network namespace: only lo',
-  file: '05-network-namespace.md',
+  text: '05-network-namespace.md',
+  needs: { namespaces: NS },
+  newState: () => ({}),
+  checks: [LOCATED, ...Object.values(CHECKS)],
   steps: [
     rootfsStep,
     {
@@ -51,22 +59,24 @@ export const networkNamespaceLesson: Lesson = {
     const netLooked = [`/proc/${own.pid}/ns/net`, '/proc/self/ns/net'];
     const hostIfs = procfs.readInterfaces('self');
     if (own.ns.net === host.net) {
-      results.push(fail('its own network namespace', `${describe(own)} shares the host's network namespace and sees ${hostIfs.join(', ')}`, 'add --net to unshare (CLONE_NEWNET)', netLooked));
+      results.push(fail(CHECKS.own, `${describe(own)} shares the host's network namespace and sees ${hostIfs.join(', ')}`, 'add --net to unshare (CLONE_NEWNET)', netLooked));
       return results;
     }
-    results.push(pass('its own network namespace', `${own.ns.net}, the host has ${host.net}`, netLooked));
+    results.push(pass(CHECKS.own, `${own.ns.net}, the host has ${host.net}`, netLooked));
     const ifs = procfs.readInterfaces(own.pid);
     const devFile = `/proc/${own.pid}/net/dev`;
     const hostOnes = ifs.filter((i) => i !== 'lo' && hostIfs.includes(i));
     results.push(
       ifs.length === 1 && ifs[0] === 'lo'
-        ? pass('only lo inside', `interfaces inside: lo; the host has ${hostIfs.join(', ')}`, [devFile, '/proc/self/net/dev'])
-        : fail('only lo inside', `interfaces inside: ${ifs.join(', ') || 'none'}`, hostOnes.length ? `${hostOnes.join(', ')} belong to the host: the container is not in a network namespace of its own` : 'a fresh network namespace has only lo; remove the extra links (ip link del) or start a new one', [devFile, '/proc/self/net/dev']),
+        ? pass(CHECKS.onlyLo, `interfaces inside: lo; the host has ${hostIfs.join(', ')}`, [devFile, '/proc/self/net/dev'])
+        : fail(CHECKS.onlyLo, `interfaces inside: ${ifs.join(', ') || 'none'}`, hostOnes.length ? `${hostOnes.join(', ')} belong to the host: the container is not in a network namespace of its own` : 'a fresh network namespace has only lo; remove the extra links (ip link del) or start a new one', [devFile, '/proc/self/net/dev']),
     );
     return results;
   },
 
-  hint: (lab) => `Leave a shell running in a new network namespace as well: ${byHand(lab)}`,
+  hints: (lab) => [`Leave a shell running in a new network namespace as well: ${byHand(lab)}`],
   reset: killLabContainers,
   shell: containerShell(CONTAINER),
-};
+});
+
+export default networkNamespace;

@@ -6,16 +6,17 @@ import { pass, fail, type CheckResult } from '../checks/result.js';
 import { containerLeaders, describe, type LabProcess } from '../checks/containers.js';
 import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { lockMachineName, type Lab } from '../lab.js';
-import type { Lesson, LessonContext, LessonContainer } from './types.js';
+import { holdMachineName, type Lab, type MachineName } from '../lab.js';
+import { defineLesson, earlier, type LessonContext, type LessonContainer } from './types.js';
 import { inContainer, lines } from './show.js';
-import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, containerShell, IDLE_SHELL } from './container-common.js';
+import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, containerShell, IDLE_SHELL, LOCATED, type ContainerState } from './container-common.js';
 
 const NS: Namespace[] = ['mnt', 'uts', 'ipc', 'pid', 'net'];
 /** The lesson's container; its step declares it, so the TUI can prepare it ahead. */
 const CONTAINER: LessonContainer = { namespaces: NS, hostname: 'container', mountProc: true };
 /** The bridge has one name for the whole machine, like docker0. */
 export const BRIDGE = 'clbr0';
+const BRIDGE_NAME: MachineName = { key: `link-${BRIDGE}`, what: `the bridge ${BRIDGE}` };
 /** Host links the workbook makes carry an alias that starts with this (`ip -d link` shows
  * it), followed by a UUID of the run that made it: a recovery removes only its own. */
 export const LINK_ALIAS = 'container-lessons';
@@ -90,17 +91,14 @@ function safeRoutes(): rt.Route[] {
   }
 }
 
-/** The bridge name is the machine's: one workbook in lesson 6 at a time. */
-function lockBridge(ctx?: LessonContext) {
-  return lockMachineName(`link-${BRIDGE}`, {
-    what: `lesson 6 (bridge ${BRIDGE})`,
-    waitMs: ctx?.lockWaitMs,
-    onWait: (who) => ctx?.note?.(`waiting for the bridge ${BRIDGE}: ${who} is using it`),
-    busy: (who) => ({
-      message: `the bridge ${BRIDGE} is in use by another workbook (${who})`,
-      hint: 'lesson 6 uses one bridge name for the whole machine; wait until the other learner leaves lesson 6, then try again',
-    }),
-  });
+interface State extends ContainerState {
+  plan?: NetworkPlan;
+  container2?: Running;
+}
+
+/** The bridge name is the machine's: one workbook in this lesson at a time. */
+function lockBridge(ctx?: LessonContext<State>) {
+  return holdMachineName(BRIDGE_NAME, { waitMs: ctx?.lockWaitMs, onWait: (who) => ctx?.note?.(`waiting for the bridge ${BRIDGE}: ${who} is using it`) });
 }
 
 /** A netlink failure said in the learner's terms. */
@@ -121,7 +119,7 @@ function hostNetlink<T>(fn: (nl: Netlink) => T): T {
 }
 
 /** Make the bridge on the host, after taking its name (a leftover of ours is replaced). */
-async function makeBridge(ctx: LessonContext, plan: NetworkPlan): Promise<string[]> {
+async function makeBridge(ctx: LessonContext<State>, plan: NetworkPlan): Promise<string[]> {
   if (plan.problem) throw new NetworkError(plan.problem.message, plan.problem.hint);
   const release = await lockBridge(ctx);
   ctx.ledger.defer(`release the lock on the bridge name ${BRIDGE}`, release);
@@ -155,7 +153,7 @@ async function makeBridge(ctx: LessonContext, plan: NetworkPlan): Promise<string
 
 /** A veth pair from the bridge into the container's network namespace, named eth0 there,
  * then lo, an address and a default route inside. Returns the host end's name. */
-async function wire(ctx: LessonContext, plan: NetworkPlan, c: Running, n: number): Promise<string> {
+async function wire(ctx: LessonContext<State>, plan: NetworkPlan, c: Running, n: number): Promise<string> {
   const hostEnd = hostNetlink((nl) => {
     const taken = new Set(nl.links().map((l) => l.name));
     let i = 0;
@@ -222,11 +220,41 @@ const NAT = {
   clientPort: 9000,
 };
 
-export const networkLesson: Lesson = {
+/** The checks, by the titles their results carry (the text lists each). */
+const CHECKS = {
+  own: 'its own network namespace',
+  bridge: `a bridge ${BRIDGE} on the host`,
+  veth: `a veth from a container to ${BRIDGE}`,
+  wiredA: 'the container: links up, lo, address, default route',
+  out: 'the container reaches the host',
+  back: 'the host reaches the container',
+  wiredB: 'the second container: links up, lo, address, default route',
+  second: 'a second container reaches the first',
+} as const;
+
+const network = defineLesson<State>({
   id: 'network',
-  number: 6,
   title: 'A network: veth, bridge, routes, NAT',
-  file: '06-network.md',
+  text: '06-network.md',
+  placeholders: () => {
+    const net = networkPlan();
+    return { bridge: net.bridge, subnet: net.subnet, prefix: String(net.prefix), gateway: net.gateway, addr1: net.address(1), addr2: net.address(2) };
+  },
+  machineNames: [BRIDGE_NAME],
+  needs: {
+    namespaces: NS,
+    // veth pairs and bridges; the NAT step needs nf_tables with the nat chain type, nat and masquerade.
+    kernelModules: [
+      { name: 'veth', symbol: 'veth_newlink' },
+      { name: 'bridge', symbol: 'br_dev_xmit' },
+      { name: 'nf_tables', symbol: 'nft_do_chain' },
+      { name: 'nft_chain_nat', symbol: 'nft_nat_do_chain' },
+      { name: 'nft_nat', symbol: 'nft_nat_eval' },
+      { name: 'nft_masq', symbol: 'nft_masq_eval' },
+    ],
+  },
+  newState: () => ({}),
+  checks: [LOCATED, ...Object.values(CHECKS)],
   steps: [
     rootfsStep,
     {
@@ -237,7 +265,7 @@ export const networkLesson: Lesson = {
       },
       async run(ctx) {
         const plan = networkPlan();
-        ctx.state.set('plan', plan);
+        ctx.state.plan = plan;
         const said = await makeBridge(ctx, plan);
         const { links, addresses } = hostNetlink((nl) => ({ links: nl.links(), addresses: nl.addresses() }));
         const route = rt.readRoutes('self').filter((r) => r.iface === BRIDGE);
@@ -264,8 +292,8 @@ export const networkLesson: Lesson = {
       title: 'A veth pair: a cable from the bridge into the container',
       commands: () => byHandWire(networkPlan(), 1, 'PID'),
       async run(ctx) {
-        const plan = ctx.state.get('plan') as NetworkPlan;
-        const c = ctx.state.get('container') as Running;
+        const plan = earlier(ctx.state.plan, 'the network plan');
+        const c = earlier(ctx.state.container, 'the container');
         const hostEnd = await wire(ctx, plan, c, 1);
         const host = hostNetlink((nl) => ({ links: nl.links(), addresses: nl.addresses() }));
         return lines(
@@ -283,8 +311,8 @@ export const networkLesson: Lesson = {
         return [`nsenter -t $PID -n ping -c1 ${p.gateway}`, `ping -c1 ${p.address(1)}`];
       },
       async run(ctx) {
-        const plan = ctx.state.get('plan') as NetworkPlan;
-        const c = ctx.state.get('container') as Running;
+        const plan = earlier(ctx.state.plan, 'the network plan');
+        const c = earlier(ctx.state.container, 'the container');
         const out = await pingFrom(c.pid, plan.gateway);
         const back = await pingFrom(0, plan.address(1));
         return lines(fmtPing('the container', out), fmtPing('the host', back), '# (ICMP echo sent by the workbook from each namespace: the default root filesystem may have no ping)');
@@ -294,10 +322,10 @@ export const networkLesson: Lesson = {
       title: 'A second container on the same bridge reaches the first',
       commands: (lab) => [`${byHandContainer(lab)}   # a third terminal`, 'PID2=<its pid, as above>', ...byHandWire(networkPlan(), 2, 'PID2'), `nsenter -t $PID2 -n ping -c1 ${networkPlan().address(1)}`],
       async run(ctx) {
-        const plan = ctx.state.get('plan') as NetworkPlan;
-        const a = ctx.state.get('container') as Running;
+        const plan = earlier(ctx.state.plan, 'the network plan');
+        const a = earlier(ctx.state.container, 'the container');
         const b = await startContainer({ rootfs: ctx.lab.rootfs, namespaces: NS, argv: IDLE_SHELL, hostname: 'container2', mountProc: true, detach: ctx.keep }, ctx.ledger);
-        ctx.state.set('container2', b);
+        ctx.state.container2 = b;
         const hostEnd = await wire(ctx, plan, b, 2);
         const r = await pingFrom(b.pid, plan.address(1));
         const r2 = await pingFrom(a.pid, plan.address(2));
@@ -328,7 +356,6 @@ export const networkLesson: Lesson = {
         const router = await start('router');
         const app = await start('app');
         const outside = await start('outside');
-        ctx.state.set('nat', { router: router.pid, app: app.pid, outside: outside.pid });
         const up = (...names: string[]): NetOp[] => names.map((name) => ({ op: 'up', name }));
         await netOps(router.pid, [
           { op: 'veth', name: 'in0', peer: 'eth0', peerNetnsPid: app.pid },
@@ -348,7 +375,6 @@ export const networkLesson: Lesson = {
         });
         const after = await toOutside();
         const published = await tcpBetween({ server: { pid: app.pid, port: NAT.appPort }, client: { pid: outside.pid, to: NAT.routerOut, port: NAT.published }, timeoutMs: 1000 });
-        ctx.state.set('natResults', { before, after, published });
         if (before.ok || !after.ok || !published.ok || after.serverSaw?.split(':')[0] !== NAT.routerOut) {
           throw new Error(`the NAT demonstration did not behave: without NAT ${before.ok ? 'connected' : 'no answer'}, masquerade ${after.ok ? `seen as ${after.serverSaw}` : after.error}, published port ${published.ok ? 'answered' : published.error}`);
         }
@@ -368,9 +394,9 @@ export const networkLesson: Lesson = {
     return checkNetwork(lab);
   },
 
-  hint: (lab) => {
+  hints: (lab) => {
     const p = networkPlan();
-    return `Make ${BRIDGE} with ${p.gateway}/${p.prefix}, start a container (${byHandContainer(lab)}), plug a veth into both (ip link add ${HOST_END}0 type veth peer name eth0 netns $PID), give eth0 ${p.address(1)}/${p.prefix}, bring lo and both ends up, add the default route via ${p.gateway}; then a second container the same way with ${p.address(2)}.`;
+    return [`Make ${BRIDGE} with ${p.gateway}/${p.prefix}, start a container (${byHandContainer(lab)}), plug a veth into both (ip link add ${HOST_END}0 type veth peer name eth0 netns $PID), give eth0 ${p.address(1)}/${p.prefix}, bring lo and both ends up, add the default route via ${p.gateway}; then a second container the same way with ${p.address(2)}.`];
   },
 
   async reset(lab) {
@@ -411,7 +437,9 @@ export const networkLesson: Lesson = {
   },
 
   shell: containerShell(CONTAINER),
-};
+});
+
+export default network;
 
 interface Inside {
   p: LabProcess;
@@ -445,41 +473,41 @@ export async function checkNetwork(lab: Lab): Promise<CheckResult[]> {
   const seenNs = new Set<string>();
   const own = containerLeaders(all).filter((p) => p.ns.net !== host.net && !seenNs.has(p.ns.net!) && seenNs.add(p.ns.net!));
   if (!own.length) {
-    results.push(fail('its own network namespace', `no process in the rootfs has a network namespace of its own`, `start the container with --net: ${byHandContainer(lab)}`, ['/proc/*/ns/net']));
+    results.push(fail(CHECKS.own, `no process in the rootfs has a network namespace of its own`, `start the container with --net: ${byHandContainer(lab)}`, ['/proc/*/ns/net']));
     return results;
   }
-  results.push(pass('its own network namespace', `${own.length} container${own.length === 1 ? '' : 's'} with a network namespace of its own`, own.map((p) => `/proc/${p.pid}/ns/net`)));
+  results.push(pass(CHECKS.own, `${own.length} container${own.length === 1 ? '' : 's'} with a network namespace of its own`, own.map((p) => `/proc/${p.pid}/ns/net`)));
 
   const hostNet = hostNetlink((nl) => ({ links: nl.links(), addresses: nl.addresses() }));
   const looked = ['RTM_GETLINK', 'RTM_GETADDR'];
   const bridge = hostNet.links.find((l) => l.name === BRIDGE);
   const bridgeAddr = bridge && hostNet.addresses.find((a) => a.index === bridge.index);
   if (!bridge || bridge.kind !== 'bridge') {
-    results.push(fail(`a bridge ${BRIDGE} on the host`, bridge ? `${BRIDGE} is a ${bridge.kind ?? 'plain'} link, not a bridge` : `the host has no link ${BRIDGE}`, `ip link add ${BRIDGE} type bridge`, looked));
+    results.push(fail(CHECKS.bridge, bridge ? `${BRIDGE} is a ${bridge.kind ?? 'plain'} link, not a bridge` : `the host has no link ${BRIDGE}`, `ip link add ${BRIDGE} type bridge`, looked));
     return results;
   }
   if (!bridge.up || !bridgeAddr) {
     const what = [!bridge.up && 'down', !bridgeAddr && 'has no IPv4 address'].filter(Boolean).join(' and ');
-    results.push(fail(`a bridge ${BRIDGE} on the host`, `${BRIDGE} is ${what}`, [!bridgeAddr && `ip addr add ${plan.gateway}/${plan.prefix} dev ${BRIDGE}`, !bridge.up && `ip link set ${BRIDGE} up`].filter(Boolean).join('; '), looked));
+    results.push(fail(CHECKS.bridge, `${BRIDGE} is ${what}`, [!bridgeAddr && `ip addr add ${plan.gateway}/${plan.prefix} dev ${BRIDGE}`, !bridge.up && `ip link set ${BRIDGE} up`].filter(Boolean).join('; '), looked));
     return results;
   }
   const gateway = bridgeAddr.addr;
   const subnet = { network: rt.fromInt(rt.toInt(gateway) & (bridgeAddr.prefix ? (0xffffffff << (32 - bridgeAddr.prefix)) >>> 0 : 0)), prefix: bridgeAddr.prefix };
   const subnetText = `${subnet.network}/${subnet.prefix}`;
-  results.push(pass(`a bridge ${BRIDGE} on the host`, `${BRIDGE} is up with ${gateway}/${bridgeAddr.prefix}`, looked));
+  results.push(pass(CHECKS.bridge, `${BRIDGE} is up with ${gateway}/${bridgeAddr.prefix}`, looked));
 
   const insides = (await Promise.all(own.map((p) => look(p, hostNet.links, bridge)))).filter((x): x is Inside => x !== null);
   const plugged = insides.filter((x) => x.cable && x.cable.outer.master === bridge.index);
   if (!plugged.length) {
     const x = insides.find((i) => i.cable) ?? insides[0];
     const detail = x?.cable ? `${describe(x.p)} has a veth (${x.cable.inner.name}) whose host end ${x.cable.outer.name} is not plugged into ${BRIDGE}` : `no container has a veth whose other end is on the host (${x ? `${describe(x.p)} has ${x.links.map((l) => l.name).join(', ')}` : 'none could be read'})`;
-    results.push(fail(`a veth from a container to ${BRIDGE}`, detail, x?.cable ? `ip link set ${x.cable.outer.name} master ${BRIDGE}` : `ip link add ${HOST_END}0 type veth peer name eth0 netns <container pid>; ip link set ${HOST_END}0 master ${BRIDGE} up`, ['RTM_GETLINK (IFLA_LINK: the peer of a veth)']));
+    results.push(fail(CHECKS.veth, detail, x?.cable ? `ip link set ${x.cable.outer.name} master ${BRIDGE}` : `ip link add ${HOST_END}0 type veth peer name eth0 netns <container pid>; ip link set ${HOST_END}0 master ${BRIDGE} up`, ['RTM_GETLINK (IFLA_LINK: the peer of a veth)']));
     return results;
   }
   const a = plugged[0];
-  results.push(pass(`a veth from a container to ${BRIDGE}`, `${describe(a.p)}: ${a.cable!.inner.name} inside <-> ${a.cable!.outer.name} on ${BRIDGE}`, ['RTM_GETLINK (IFLA_LINK, IFLA_MASTER)']));
+  results.push(pass(CHECKS.veth, `${describe(a.p)}: ${a.cable!.inner.name} inside <-> ${a.cable!.outer.name} on ${BRIDGE}`, ['RTM_GETLINK (IFLA_LINK, IFLA_MASTER)']));
 
-  const wiring = (x: Inside, label: string): CheckResult | null => {
+  const wiring = (x: Inside, title: string): CheckResult | null => {
     const { inner, outer } = x.cable!;
     const pid = x.p.pid;
     const addr = x.addresses.find((ad) => ad.index === inner.index);
@@ -488,44 +516,44 @@ export async function checkNetwork(lab: Lab): Promise<CheckResult[]> {
     const looked = [`RTM_GETLINK/RTM_GETADDR in pid ${pid}'s namespace`, `/proc/${pid}/net/route`];
     if (!outer.up || !inner.up) {
       const down = [!outer.up && `${outer.name} (host end)`, !inner.up && `${inner.name} (inside)`].filter(Boolean).join(' and ');
-      return fail(`${label}: both ends of the cable up`, `${down} ${!outer.up && !inner.up ? 'are' : 'is'} down: no packet crosses a link that is down`, [!outer.up && `ip link set ${outer.name} up`, !inner.up && `nsenter -t ${pid} -n ip link set ${inner.name} up`].filter(Boolean).join('; '), looked);
+      return fail(title, `${down} ${!outer.up && !inner.up ? 'are' : 'is'} down: no packet crosses a link that is down`, [!outer.up && `ip link set ${outer.name} up`, !inner.up && `nsenter -t ${pid} -n ip link set ${inner.name} up`].filter(Boolean).join('; '), looked);
     }
-    if (!lo?.up) return fail(`${label}: lo up`, 'lo is down inside: the container cannot even reach itself at 127.0.0.1', `nsenter -t ${pid} -n ip link set lo up`, looked);
-    if (!addr) return fail(`${label}: an address on ${subnetText}`, `${inner.name} has no IPv4 address`, `nsenter -t ${pid} -n ip addr add ${plan.address(1)}/${subnet.prefix} dev ${inner.name}`, looked);
+    if (!lo?.up) return fail(title, 'lo is down inside: the container cannot even reach itself at 127.0.0.1', `nsenter -t ${pid} -n ip link set lo up`, looked);
+    if (!addr) return fail(title, `${inner.name} has no IPv4 address`, `nsenter -t ${pid} -n ip addr add ${plan.address(1)}/${subnet.prefix} dev ${inner.name}`, looked);
     if (!rt.inSubnet(addr.addr, subnet) || addr.addr === gateway) {
-      return fail(`${label}: an address on ${subnetText}`, `${inner.name} has ${addr.addr}/${addr.prefix}, ${addr.addr === gateway ? `the bridge's own address` : `outside ${BRIDGE}'s subnet ${subnetText}`}: the container would not find the host on this link`, `nsenter -t ${pid} -n ip addr del ${addr.addr}/${addr.prefix} dev ${inner.name}; nsenter -t ${pid} -n ip addr add ${plan.address(1)}/${subnet.prefix} dev ${inner.name}`, looked);
+      return fail(title, `${inner.name} has ${addr.addr}/${addr.prefix}, ${addr.addr === gateway ? `the bridge's own address` : `outside ${BRIDGE}'s subnet ${subnetText}`}: the container would not find the host on this link`, `nsenter -t ${pid} -n ip addr del ${addr.addr}/${addr.prefix} dev ${inner.name}; nsenter -t ${pid} -n ip addr add ${plan.address(1)}/${subnet.prefix} dev ${inner.name}`, looked);
     }
     if (!def || def.gateway !== gateway) {
-      return fail(`${label}: a default route via ${gateway}`, def ? `the default route goes via ${def.gateway ?? 'no gateway'} dev ${def.iface}, not the bridge` : 'no default route inside: anything beyond the subnet is unreachable', `nsenter -t ${pid} -n ip route ${def ? 'replace' : 'add'} default via ${gateway}`, looked);
+      return fail(title, def ? `the default route goes via ${def.gateway ?? 'no gateway'} dev ${def.iface}, not the bridge` : 'no default route inside: anything beyond the subnet is unreachable', `nsenter -t ${pid} -n ip route ${def ? 'replace' : 'add'} default via ${gateway}`, looked);
     }
     return null;
   };
-  const wrongA = wiring(a, 'the container');
+  const wrongA = wiring(a, CHECKS.wiredA);
   if (wrongA) {
     results.push(wrongA);
     return results;
   }
   const addrA = a.addresses.find((ad) => ad.index === a.cable!.inner.index)!.addr;
-  results.push(pass('the container: links up, lo, address, default route', `${a.cable!.inner.name} ${addrA}/${subnet.prefix} up, lo up, default via ${gateway}`, [`/proc/${a.p.pid}/net/route`]));
+  results.push(pass(CHECKS.wiredA, `${a.cable!.inner.name} ${addrA}/${subnet.prefix} up, lo up, default via ${gateway}`, [`/proc/${a.p.pid}/net/route`]));
 
   const out = await pingFrom(a.p.pid, gateway, { count: 2, waitMs: 500 });
   const back = await pingFrom(0, addrA, { count: 2, waitMs: 500 });
-  results.push(out.ok ? pass('the container reaches the host', fmtPing('the container', out), ['ICMP echo']) : fail('the container reaches the host', fmtPing('the container', out), `look at both ends with ip link; the host's firewall may drop ICMP on ${BRIDGE}`, ['ICMP echo']));
-  results.push(back.ok ? pass('the host reaches the container', fmtPing('the host', back), ['ICMP echo']) : fail('the host reaches the container', fmtPing('the host', back), `is ${addrA} unique on ${subnetText}? (ip neigh show dev ${BRIDGE})`, ['ICMP echo']));
+  results.push(out.ok ? pass(CHECKS.out, fmtPing('the container', out), ['ICMP echo']) : fail(CHECKS.out, fmtPing('the container', out), `look at both ends with ip link; the host's firewall may drop ICMP on ${BRIDGE}`, ['ICMP echo']));
+  results.push(back.ok ? pass(CHECKS.back, fmtPing('the host', back), ['ICMP echo']) : fail(CHECKS.back, fmtPing('the host', back), `is ${addrA} unique on ${subnetText}? (ip neigh show dev ${BRIDGE})`, ['ICMP echo']));
   if (!out.ok || !back.ok) return results;
 
   const b = plugged[1];
   if (!b) {
-    results.push(fail('a second container reaches the first', `only one container is plugged into ${BRIDGE}`, `start a second one the same way, with ${plan.address(2)}/${subnet.prefix}`, ['RTM_GETLINK']));
+    results.push(fail(CHECKS.second, `only one container is plugged into ${BRIDGE}`, `start a second one the same way, with ${plan.address(2)}/${subnet.prefix}`, ['RTM_GETLINK']));
     return results;
   }
-  const wrongB = wiring(b, 'the second container');
+  const wrongB = wiring(b, CHECKS.wiredB);
   if (wrongB) {
     results.push(wrongB);
     return results;
   }
   const ab = await pingFrom(b.p.pid, addrA, { count: 2, waitMs: 500 });
-  results.push(ab.ok ? pass('a second container reaches the first', `${describe(b.p)}: ${fmtPing('it', ab)}`, ['ICMP echo']) : fail('a second container reaches the first', fmtPing(describe(b.p), ab), bridgedFirewallHint() ?? `both veths must be on ${BRIDGE} and up (bridge link)`, ['ICMP echo']));
+  results.push(ab.ok ? pass(CHECKS.second, `${describe(b.p)}: ${fmtPing('it', ab)}`, ['ICMP echo']) : fail(CHECKS.second, fmtPing(describe(b.p), ab), bridgedFirewallHint() ?? `both veths must be on ${BRIDGE} and up (bridge link)`, ['ICMP echo']));
   return results;
 }
 

@@ -12,18 +12,29 @@ import {
 } from '../core/index.js';
 import { pass, fail, type CheckResult } from '../checks/result.js';
 import type { Lab } from '../lab.js';
-import type { Lesson, LessonContext } from './types.js';
+import { defineLesson, earlier, type LessonContext } from './types.js';
 import { hostShell, inContainer, lines } from './show.js';
 import { IDLE_SHELL } from './container-common.js';
 
 const NS = ['mnt', 'uts', 'ipc', 'pid'] as const;
 const IMAGE = 'web';
+/** The lab paths of the overlay2-style layer store, the imported images' records, and the
+ * images the lesson writes to import. */
+const PATHS = { layers: 'layers', images: 'images', imageSrc: 'image-src' };
+/** The lab's layer store and image records, where `container-lessons import` puts an image. */
+export const storePaths = (lab: Lab) => ({ layers: path.join(lab.root, PATHS.layers), images: path.join(lab.root, PATHS.images), imageSrc: path.join(lab.root, PATHS.imageSrc) });
+
+interface State {
+  image?: ImportedImage;
+  fs?: ContainerFs;
+  container?: Running;
+}
 const CONTAINER = 'web1';
 
 /** The demo image: the lesson's root filesystem as the base layer, then an "app" layer and
  * an "update" layer that deletes a file (a whiteout) and replaces a directory (opaque). */
 function demoLayers(lab: Lab): string[] {
-  const build = path.join(lab.imageSrc, 'build');
+  const build = path.join(storePaths(lab).imageSrc, 'build');
   const app = path.join(build, 'app');
   const update = path.join(build, 'update');
   fs.rmSync(build, { recursive: true, force: true });
@@ -57,9 +68,9 @@ export async function writeDemoImage(lab: Lab, format: 'oci' | 'docker-save', ta
   return to;
 }
 
-const ociDir = (lab: Lab) => path.join(lab.imageSrc, 'web-oci');
-const saveTar = (lab: Lab) => path.join(lab.imageSrc, 'web-debug.tar');
-const store = (lab: Lab) => new LayerStore(lab.layers);
+const ociDir = (lab: Lab) => path.join(storePaths(lab).imageSrc, 'web-oci');
+const saveTar = (lab: Lab) => path.join(storePaths(lab).imageSrc, 'web-debug.tar');
+const store = (lab: Lab) => new LayerStore(storePaths(lab).layers);
 const short = (id: string) => id.slice(0, 12);
 
 function storeTree(s: LayerStore, ids: string[]): string {
@@ -71,19 +82,31 @@ function storeTree(s: LayerStore, ids: string[]): string {
     .join('\n');
 }
 
-export const layersLesson: Lesson = {
+/** The checks, by the titles their results carry (the text lists each). */
+const CHECKS = {
+  store: 'a layer store laid out like overlay2',
+  image: 'an image in the store',
+  mounted: 'a container mounted from an image',
+  merged: 'merged shows what the layers say',
+  whiteout: 'a deletion is a whiteout in upper',
+} as const;
+
+const layers = defineLesson<State>({
   id: 'layers',
-  number: 7,
   title: 'Images are layers: overlay2, init layer, commit',
-  file: '07-layers.md',
+  text: '07-layers.md',
+  labPaths: PATHS,
+  needs: { filesystems: ['overlay'], namespaces: [...NS] },
+  newState: () => ({}),
+  checks: Object.values(CHECKS),
   steps: [
     {
       title: 'An image to start from: three layers, written as an OCI image layout',
       commands: (lab) => [`container-lessons demo-image ${ociDir(lab)}   # or: docker save busybox -o busybox.tar`, `cat ${ociDir(lab)}/index.json`, `ls ${ociDir(lab)}/blobs/sha256`],
       async run(ctx) {
         ensureRootfs(ctx.lab.rootfs, ctx.ledger, { build: !ctx.lab.customRootfs });
-        fs.rmSync(ctx.lab.imageSrc, { recursive: true, force: true });
-        ctx.ledger.add({ kind: 'file', path: ctx.lab.imageSrc });
+        fs.rmSync(storePaths(ctx.lab).imageSrc, { recursive: true, force: true });
+        ctx.ledger.add({ kind: 'file', path: storePaths(ctx.lab).imageSrc });
         await writeImage(ociDir(ctx.lab), demoLayers(ctx.lab), { format: 'oci', name: `${IMAGE}:1` });
         return lines(
           `base layer: ${ctx.lab.rootfs}; app layer: /srv/www, /srv/data; update layer: deletes /srv/www/old.html (.wh.old.html), replaces /srv/data (.wh..wh..opq), adds /etc/motd`,
@@ -93,21 +116,21 @@ export const layersLesson: Lesson = {
     },
     {
       title: 'Import it: one directory per layer, with diff/, link, lower, and short links in l/',
-      commands: (lab) => [`container-lessons import ${ociDir(lab)} --name ${IMAGE}`, `ls ${lab.layers} ${lab.layers}/l`, `cat ${lab.layers}/<id>/link ${lab.layers}/<id>/lower`],
+      commands: (lab) => [`container-lessons import ${ociDir(lab)} --name ${IMAGE}`, `ls ${storePaths(lab).layers} ${storePaths(lab).layers}/l`, `cat ${storePaths(lab).layers}/<id>/link ${storePaths(lab).layers}/<id>/lower`],
       async run(ctx) {
         const s = store(ctx.lab);
-        if (s.ensure()) ctx.ledger.add({ kind: 'file', path: ctx.lab.layers });
-        if (!fs.existsSync(ctx.lab.images)) ctx.ledger.add({ kind: 'file', path: ctx.lab.images });
+        if (s.ensure()) ctx.ledger.add({ kind: 'file', path: storePaths(ctx.lab).layers });
+        if (!fs.existsSync(storePaths(ctx.lab).images)) ctx.ledger.add({ kind: 'file', path: storePaths(ctx.lab).images });
         const img = await importImage(ociDir(ctx.lab), s, { name: IMAGE, ledger: ctx.ledger });
-        ctx.state.set('image', img);
+        ctx.state.image = img;
         const top = img.layers[img.layers.length - 1];
         return lines(
           ...img.layers.map((l, i) => `layer ${i + 1}: ${l.diffId.slice(0, 19)}… verified, unpacked into ${short(l.id)}…/diff`),
           storeTree(s, img.layers.map((l) => l.id)),
-          await hostShell(`ls -l ${ctx.lab.layers}/l | tail -n +2 | sed 's/.* \\([A-Z0-9]*\\) -> /\\1 -> /'`),
+          await hostShell(`ls -l ${storePaths(ctx.lab).layers}/l | tail -n +2 | sed 's/.* \\([A-Z0-9]*\\) -> /\\1 -> /'`),
           `# the update layer's whiteouts became overlayfs ones in ${short(top.id)}…/diff:`,
-          ...listWhiteouts(path.join(ctx.lab.layers, top.id, 'diff')).map((w) => `c 0/0  ${w.path}`),
-          `opaque: srv/data (${OPAQUE_XATTR}=${libc.lgetxattr(path.join(ctx.lab.layers, top.id, 'diff', 'srv/data'), OPAQUE_XATTR)?.toString() ?? 'missing'})`,
+          ...listWhiteouts(path.join(storePaths(ctx.lab).layers, top.id, 'diff')).map((w) => `c 0/0  ${w.path}`),
+          `opaque: srv/data (${OPAQUE_XATTR}=${libc.lgetxattr(path.join(storePaths(ctx.lab).layers, top.id, 'diff', 'srv/data'), OPAQUE_XATTR)?.toString() ?? 'missing'})`,
         );
       },
     },
@@ -116,7 +139,7 @@ export const layersLesson: Lesson = {
       commands: (lab) => [`container-lessons import ${saveTar(lab)} --name ${IMAGE}-debug   # a docker save tarball`],
       async run(ctx) {
         const [base, app] = demoLayers(ctx.lab);
-        const debug = path.join(ctx.lab.imageSrc, 'debug-layer');
+        const debug = path.join(storePaths(ctx.lab).imageSrc, 'debug-layer');
         fs.mkdirSync(path.join(debug, 'etc'), { recursive: true });
         fs.writeFileSync(path.join(debug, 'etc', 'debug'), 'on\n');
         await writeImage(saveTar(ctx.lab), [base, app, debug], { format: 'docker-save', name: `${IMAGE}-debug:1` });
@@ -127,54 +150,54 @@ export const layersLesson: Lesson = {
     {
       title: 'A container\'s root filesystem: an init layer and an upper layer on top of the image',
       commands: (lab) => [
-        `cd ${lab.layers}; TOP=<the image's top layer: "top" in ${lab.images}/${IMAGE}.json>`,
+        `cd ${storePaths(lab).layers}; TOP=<the image's top layer: "top" in ${storePaths(lab).images}/${IMAGE}.json>`,
         `mkdir -p ${CONTAINER}-init/diff/etc ${CONTAINER}/diff ${CONTAINER}/work ${CONTAINER}/merged`,
         `echo ${CONTAINER} > ${CONTAINER}-init/diff/etc/hostname   # and etc/hosts, etc/resolv.conf`,
         `LOWER=$PWD/l/$(cat $TOP/link):$(sed "s#l/#$PWD/l/#g" $TOP/lower)   # the image, top first`,
         `mount -t overlay overlay -o lowerdir=$PWD/${CONTAINER}-init/diff:$LOWER,upperdir=$PWD/${CONTAINER}/diff,workdir=$PWD/${CONTAINER}/work $PWD/${CONTAINER}/merged`,
       ],
       async run(ctx) {
-        const img = ctx.state.get('image') as ImportedImage;
+        const img = earlier(ctx.state.image, 'the imported image');
         const s = store(ctx.lab);
         const marker = JSON.stringify({ id: randomUUID(), kind: 'container', created: new Date().toISOString() });
         const c = await createContainerLayers(s, img.top, CONTAINER, { hostname: CONTAINER, marker, ledger: ctx.ledger });
         const spec = { lowers: c.lowers, upper: c.upper, work: c.work, merged: c.merged };
         mountOverlay(spec, ctx.ledger);
-        ctx.state.set('fs', c);
+        ctx.state.fs = c;
         const m = procfs.readMountinfo().find((x) => x.mountPoint === c.merged);
         return lines(
           `init layer ${CONTAINER}-init: etc/hostname, etc/hosts, etc/resolv.conf for this container only`,
-          `# ${overlayCommand(spec)}`.replace(new RegExp(ctx.lab.layers.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g'), '$L'),
-          `# ($L = ${ctx.lab.layers}; lowerdir: the init layer first, then the image from its top layer down)`,
+          `# ${overlayCommand(spec)}`.replace(new RegExp(storePaths(ctx.lab).layers.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g'), '$L'),
+          `# ($L = ${storePaths(ctx.lab).layers}; lowerdir: the init layer first, then the image from its top layer down)`,
           m ? `# mountinfo: ${m.fstype} ${m.superOptions.length > 160 ? m.superOptions.slice(0, 160) + '…' : m.superOptions}` : '',
         );
       },
     },
     {
       title: 'Run a container from the image, through the same core as lessons 3-6',
-      commands: (lab) => [`unshare --mount --uts --ipc --pid --fork --mount-proc=${lab.layers}/${CONTAINER}/merged/proc chroot ${lab.layers}/${CONTAINER}/merged sh`],
+      commands: (lab) => [`unshare --mount --uts --ipc --pid --fork --mount-proc=${storePaths(lab).layers}/${CONTAINER}/merged/proc chroot ${storePaths(lab).layers}/${CONTAINER}/merged sh`],
       async run(ctx) {
-        const c = ctx.state.get('fs') as ContainerFs;
+        const c = earlier(ctx.state.fs, "the container's layers");
         const r = await startContainer({ rootfs: c.merged, namespaces: [...NS], argv: IDLE_SHELL, hostname: CONTAINER, mountProc: true, detach: ctx.keep }, ctx.ledger);
-        ctx.state.set('container', r);
+        ctx.state.container = r;
         return lines(`container started on ${c.merged}, host pid ${r.pid}`, await inContainer(r, [...NS], 'hostname; cat /etc/motd; ls /srv/www /srv/data'));
       },
     },
     {
       title: 'Write and delete inside: both land in the upper layer',
-      commands: (lab) => ["echo 'made in the container' > /srv/www/new.html; rm /srv/www/index.html   # inside", `ls -l ${lab.layers}/${CONTAINER}/diff/srv/www`],
+      commands: (lab) => ["echo 'made in the container' > /srv/www/new.html; rm /srv/www/index.html   # inside", `ls -l ${storePaths(lab).layers}/${CONTAINER}/diff/srv/www`],
       async run(ctx) {
-        const c = ctx.state.get('fs') as ContainerFs;
-        const r = ctx.state.get('container') as Running;
+        const c = earlier(ctx.state.fs, "the container's layers");
+        const r = earlier(ctx.state.container, 'the container');
         const out = await inContainer(r, [...NS], "echo 'made in the container' > /srv/www/new.html; rm /srv/www/index.html; ls /srv/www");
         return lines(out, `# upper (${CONTAINER}/diff) now holds:`, ...walkUpper(c.upper));
       },
     },
     {
       title: 'Commit: the upper layer alone becomes a new layer; the init layer stays out',
-      commands: (lab) => [`mkdir -p ${lab.layers}/<new id>/diff && cp -a ${lab.layers}/${CONTAINER}/diff/. ${lab.layers}/<new id>/diff/`, 'echo <short id> > link; echo l/<top link>:... > lower; ln -s ../<new id>/diff l/<short id>'],
+      commands: (lab) => [`mkdir -p ${storePaths(lab).layers}/<new id>/diff && cp -a ${storePaths(lab).layers}/${CONTAINER}/diff/. ${storePaths(lab).layers}/<new id>/diff/`, 'echo <short id> > link; echo l/<top link>:... > lower; ln -s ../<new id>/diff l/<short id>'],
       async run(ctx) {
-        const c = ctx.state.get('fs') as ContainerFs;
+        const c = earlier(ctx.state.fs, "the container's layers");
         const s = store(ctx.lab);
         const layer = await commitContainer(s, c, `${CONTAINER}-commit-${Date.now().toString(36)}`, ctx.ledger);
         const hasInit = fs.existsSync(path.join(layer.diff, 'etc', 'hostname'));
@@ -187,14 +210,14 @@ export const layersLesson: Lesson = {
     return checkLayers(lab);
   },
 
-  hint: (lab) => `Import an image (container-lessons demo-image, then container-lessons import ${ociDir(lab)} --name ${IMAGE}), make ${CONTAINER}-init and ${CONTAINER} layers in ${lab.layers}, mount them with the init layer first in lowerdir, then delete a file in merged.`,
+  hints: (lab) => [`Import an image (container-lessons demo-image, then container-lessons import ${ociDir(lab)} --name ${IMAGE}), make ${CONTAINER}-init and ${CONTAINER} layers in ${storePaths(lab).layers}, mount them with the init layer first in lowerdir, then delete a file in merged.`],
 
   async reset(lab) {
     const removed: string[] = [];
     // Containers on a merged dir of the store: end them before unmounting. After pivot_root
     // a container's root is not a path the host can name (readlink says "/"), but
     // /proc/<pid>/root still leads to it: its device is the overlay mount's own.
-    const mounts = procfs.readMountinfo().filter((m) => m.mountPoint.startsWith(lab.layers + '/'));
+    const mounts = procfs.readMountinfo().filter((m) => m.mountPoint.startsWith(storePaths(lab).layers + '/'));
     const devs = new Set<number>();
     for (const m of mounts) {
       try {
@@ -207,7 +230,7 @@ export const layersLesson: Lesson = {
     for (const pid of procfs.listPids()) {
       if (pid === process.pid) continue;
       try {
-        if (devs.has(fs.statSync(`/proc/${pid}/root`).dev) || fs.readlinkSync(`/proc/${pid}/root`).startsWith(lab.layers + '/')) {
+        if (devs.has(fs.statSync(`/proc/${pid}/root`).dev) || fs.readlinkSync(`/proc/${pid}/root`).startsWith(storePaths(lab).layers + '/')) {
           const comm = procfs.comm(pid);
           process.kill(pid, 'SIGKILL');
           killed.push(pid);
@@ -222,7 +245,7 @@ export const layersLesson: Lesson = {
       unmount(m.mountPoint);
       removed.push(`mount ${m.mountPoint}`);
     }
-    for (const p of [lab.layers, lab.images, lab.imageSrc]) {
+    for (const p of [storePaths(lab).layers, storePaths(lab).images, storePaths(lab).imageSrc]) {
       if (fs.existsSync(p)) {
         fs.rmSync(p, { recursive: true, force: true });
         removed.push(p);
@@ -231,10 +254,12 @@ export const layersLesson: Lesson = {
     return removed;
   },
 
-  async shell(ctx: LessonContext) {
-    return { kind: 'host', cwd: fs.existsSync(ctx.lab.layers) ? ctx.lab.layers : ctx.lab.root, title: `a shell on the host in ${fs.existsSync(ctx.lab.layers) ? ctx.lab.layers : ctx.lab.root}` };
+  async shell(ctx: LessonContext<State>) {
+    return { kind: 'host', cwd: fs.existsSync(storePaths(ctx.lab).layers) ? storePaths(ctx.lab).layers : ctx.lab.root, title: `a shell on the host in ${fs.existsSync(storePaths(ctx.lab).layers) ? storePaths(ctx.lab).layers : ctx.lab.root}` };
   },
-};
+});
+
+export default layers;
 
 function walkUpper(root: string): string[] {
   const out: string[] = [];
@@ -257,7 +282,7 @@ function containerMounts(lab: Lab) {
   const opt = (m: procfs.MountInfo, k: string) => m.superOptions.split(',').find((o) => o.startsWith(`${k}=`))?.slice(k.length + 1);
   return procfs
     .readMountinfo()
-    .filter((m) => m.fstype === 'overlay' && (opt(m, 'upperdir') ?? '').startsWith(lab.layers + '/'))
+    .filter((m) => m.fstype === 'overlay' && (opt(m, 'upperdir') ?? '').startsWith(storePaths(lab).layers + '/'))
     .map((m) => ({ m, lowers: (opt(m, 'lowerdir') ?? '').split(':').filter(Boolean), upper: opt(m, 'upperdir')! }));
 }
 
@@ -267,7 +292,7 @@ export async function checkLayers(lab: Lab): Promise<CheckResult[]> {
   const ids = s.ids();
   // 1. The store's layout.
   if (!ids.length) {
-    results.push(fail('a layer store laid out like overlay2', `${lab.layers} holds no layer (a directory with diff/ and link)`, `write the lesson's image and import it: container-lessons demo-image; container-lessons import ${ociDir(lab)} --name ${IMAGE}`, [lab.layers]));
+    results.push(fail(CHECKS.store, `${storePaths(lab).layers} holds no layer (a directory with diff/ and link)`, `write the lesson's image and import it: container-lessons demo-image; container-lessons import ${ociDir(lab)} --name ${IMAGE}`, [storePaths(lab).layers]));
     return results;
   }
   const broken: string[] = [];
@@ -277,28 +302,28 @@ export async function checkLayers(lab: Lab): Promise<CheckResult[]> {
     for (const e of i.lower) if (!s.resolveLink(e)) broken.push(`${id}/lower names ${e}, which is not a link to a layer`);
   }
   if (broken.length) {
-    results.push(fail('a layer store laid out like overlay2', broken.slice(0, 3).join('; '), 'each layer needs link (its short id), l/<short id> -> ../<id>/diff, and lower listing the short links below it, nearest first', [lab.layers]));
+    results.push(fail(CHECKS.store, broken.slice(0, 3).join('; '), 'each layer needs link (its short id), l/<short id> -> ../<id>/diff, and lower listing the short links below it, nearest first', [storePaths(lab).layers]));
     return results;
   }
-  results.push(pass('a layer store laid out like overlay2', `${ids.length} layers, each with diff/, link and l/<short id>; lower files name existing links`, [lab.layers, `${lab.layers}/l`]));
+  results.push(pass(CHECKS.store, `${ids.length} layers, each with diff/, link and l/<short id>; lower files name existing links`, [storePaths(lab).layers, `${storePaths(lab).layers}/l`]));
 
   // 2. An image and its chain.
   const images = listImages(s).filter((im) => im.layers.every((l) => s.has(l.replace(/^sha256:/, ''))));
   if (!images.length) {
-    results.push(fail('an image in the store', `no image record in ${lab.images} whose layers are all in the store`, `container-lessons import ${ociDir(lab)} --name ${IMAGE}`, [lab.images]));
+    results.push(fail(CHECKS.image, `no image record in ${storePaths(lab).images} whose layers are all in the store`, `container-lessons import ${ociDir(lab)} --name ${IMAGE}`, [storePaths(lab).images]));
     return results;
   }
-  results.push(pass('an image in the store', images.map((im) => `${im.name} (${im.layers.length} layers)`).join(', '), [lab.images]));
+  results.push(pass(CHECKS.image, images.map((im) => `${im.name} (${im.layers.length} layers)`).join(', '), [storePaths(lab).images]));
 
   // 3. A container's mount: init layer first, then an image's layers, top first.
   const mounts = containerMounts(lab);
   const mi = '/proc/self/mountinfo';
   if (!mounts.length) {
-    results.push(fail('a container mounted from an image', `no overlay mount has its upperdir in ${lab.layers}`, `make the ${CONTAINER}-init and ${CONTAINER} layers and mount them (see the steps), or run container-lessons solve 7 --keep to look at one`, [mi]));
+    results.push(fail(CHECKS.mounted, `no overlay mount has its upperdir in ${storePaths(lab).layers}`, `make the ${CONTAINER}-init and ${CONTAINER} layers and mount them (see the steps), or run container-lessons solve 7 --keep to look at one`, [mi]));
     return results;
   }
   // A lowerdir entry (through l/<short> or not) names a layer when it resolves to <store>/<id>/diff.
-  const storeReal = fs.realpathSync(lab.layers);
+  const storeReal = fs.realpathSync(storePaths(lab).layers);
   const layerOf = (p: string) => {
     try {
       const real = fs.realpathSync(p);
@@ -314,18 +339,18 @@ export async function checkLayers(lab: Lab): Promise<CheckResult[]> {
     const layers = mt.lowers.map(layerOf);
     const [first, ...rest] = layers;
     const im = images.find((x) => x.layers.length === rest.length && [...x.layers].reverse().every((l, k) => l.replace(/^sha256:/, '') === rest[k]));
-    const initOk = !!first && fs.existsSync(path.join(lab.layers, first, 'diff', 'etc', 'hostname'));
+    const initOk = !!first && fs.existsSync(path.join(storePaths(lab).layers, first, 'diff', 'etc', 'hostname'));
     if (im && initOk) {
       chosen = mt;
       imageOf = im;
-      judged = pass('a container mounted from an image', `${mt.m.mountPoint}: lowerdir = ${first} (init: etc/hostname, hosts, resolv.conf), then ${im.name}'s ${rest.length} layers top first; upperdir ${path.relative(lab.layers, mt.upper)}`, [mi]);
+      judged = pass(CHECKS.mounted, `${mt.m.mountPoint}: lowerdir = ${first} (init: etc/hostname, hosts, resolv.conf), then ${im.name}'s ${rest.length} layers top first; upperdir ${path.relative(storePaths(lab).layers, mt.upper)}`, [mi]);
       break;
     }
     const expected = images[0];
     judged = fail(
-      'a container mounted from an image',
+      CHECKS.mounted,
       !first
-        ? `${mt.m.mountPoint}: lowerdir ${mt.lowers[0]} is not a layer of ${lab.layers}`
+        ? `${mt.m.mountPoint}: lowerdir ${mt.lowers[0]} is not a layer of ${storePaths(lab).layers}`
         : !initOk
           ? `${mt.m.mountPoint}: the first lowerdir (${first}) is not an init layer: it has no etc/hostname`
           : `${mt.m.mountPoint}: below the init layer, lowerdir lists ${rest.map((r) => (r ? short(r) : '?')).join(':')}, not an image's layers top first (${expected.name}: ${[...expected.layers].reverse().map((l) => short(l.replace(/^sha256:/, ''))).join(':')})`,
@@ -340,20 +365,20 @@ export async function checkLayers(lab: Lab): Promise<CheckResult[]> {
   // 4. What a learner sees in merged: the image's whiteouts hide the files below them.
   const merged = chosen.m.mountPoint;
   const hidden: string[] = [];
-  for (const l of imageOf.layers) for (const w of listWhiteouts(path.join(lab.layers, l.replace(/^sha256:/, ''), 'diff'))) hidden.push(w.path);
+  for (const l of imageOf.layers) for (const w of listWhiteouts(path.join(storePaths(lab).layers, l.replace(/^sha256:/, ''), 'diff'))) hidden.push(w.path);
   const leaked = hidden.filter((h) => fs.existsSync(path.join(merged, h)));
   results.push(
     leaked.length
-      ? fail('merged shows what the layers say', `${leaked.join(', ')} should be hidden by a whiteout in the image but is visible in merged`, 'a whiteout only hides what lies below it: check the lowerdir order', [merged])
-      : pass('merged shows what the layers say', `${hidden.length ? `${hidden.join(', ')} deleted by a layer above: not in merged` : 'the image deletes nothing'}; ${fs.readdirSync(merged).length} entries at /`, [merged]),
+      ? fail(CHECKS.merged, `${leaked.join(', ')} should be hidden by a whiteout in the image but is visible in merged`, 'a whiteout only hides what lies below it: check the lowerdir order', [merged])
+      : pass(CHECKS.merged, `${hidden.length ? `${hidden.join(', ')} deleted by a layer above: not in merged` : 'the image deletes nothing'}; ${fs.readdirSync(merged).length} entries at /`, [merged]),
   );
 
   // 5. A deletion in the container: a whiteout in upper.
   const outs = listWhiteouts(chosen.upper).filter((w) => !fs.existsSync(path.join(merged, w.path)));
   results.push(
     outs.length
-      ? pass('a deletion is a whiteout in upper', `${outs.map((w) => w.path).join(', ')}: character device 0/0 in ${path.relative(lab.layers, chosen.upper)}, gone from merged`, [chosen.upper])
-      : fail('a deletion is a whiteout in upper', `${path.relative(lab.layers, chosen.upper)} has no whiteout yet`, `delete a file of the image through merged (rm ${merged}/srv/www/index.html, or inside the container) and look at upper again`, [chosen.upper]),
+      ? pass(CHECKS.whiteout, `${outs.map((w) => w.path).join(', ')}: character device 0/0 in ${path.relative(storePaths(lab).layers, chosen.upper)}, gone from merged`, [chosen.upper])
+      : fail(CHECKS.whiteout, `${path.relative(storePaths(lab).layers, chosen.upper)} has no whiteout yet`, `delete a file of the image through merged (rm ${merged}/srv/www/index.html, or inside the container) and look at upper again`, [chosen.upper]),
   );
   return results;
 }

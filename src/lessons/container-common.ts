@@ -1,12 +1,16 @@
 // What lessons 3-6 share: the root filesystem, a long-lived lesson container, finding the
 // learner's container from the host, and tearing containers down.
-import fs from 'node:fs';
 import { ensureRootfs, readMarker, rootfsProblem, startContainer, type Running, type ContainerShape, procfs } from '../core/index.js';
 import { pass, fail, type CheckResult } from '../checks/result.js';
 import { findLabProcesses, containerLeaders, hostNamespaces, describe, type LabProcess } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
 import type { LessonContext, LessonContainer, Step, ShellSpec } from './types.js';
 import { hostShell, lines } from './show.js';
+
+/** The state of a lesson that runs a container: its first process, once a step started it. */
+export interface ContainerState {
+  container?: Running;
+}
 
 /** PID 1 of a lesson container: a shell that waits. It stays until the lesson ends. */
 export const IDLE_SHELL = ['/bin/sh', '-c', 'while : ; do sleep 3600; done'];
@@ -30,15 +34,18 @@ export function lessonContainerShape(lab: Lab, spec: LessonContainer): Container
 
 /** Start the lesson's container: the one the TUI prepared for this step if there is one
  * (warm: only the execve is left), or from scratch. */
-export async function startLessonContainer(ctx: LessonContext, spec: LessonContainer): Promise<Running> {
+export async function startLessonContainer(ctx: LessonContext<ContainerState>, spec: LessonContainer): Promise<Running> {
   const shape = lessonContainerShape(ctx.lab, spec);
   const prepared = ctx.warm && !ctx.keep ? await ctx.warm.take(shape, ctx.ledger) : null;
   let c: Running | null = null;
   if (prepared) c = await prepared.run(IDLE_SHELL).catch(() => null);
   c ??= await startContainer({ ...shape, argv: IDLE_SHELL, detach: ctx.keep }, ctx.ledger);
-  ctx.state.set('container', c);
+  ctx.state.container = c;
   return c;
 }
+
+/** The first check of every container lesson: finding the container. */
+export const LOCATED = 'a process has the rootfs as /';
 
 export interface Located {
   /** The container the checks look at: the first one with its own namespace of `type`. */
@@ -52,7 +59,7 @@ export interface Located {
 /** Find the learner's container on the lab rootfs, preferring one with its own `type`
  * namespace; or the failed first check that says how to start one. */
 export function locateContainer(lab: Lab, type: string, howto: string): Located | CheckResult[] {
-  const title = 'a process has the rootfs as /';
+  const title = LOCATED;
   const problem = rootfsProblem(lab.rootfs);
   if (problem) return [fail(title, problem.message, problem.hint, [lab.rootfs])];
   const all = findLabProcesses(readMarker(lab.rootfs)!.id);
@@ -100,18 +107,14 @@ export async function killLabContainers(lab: Lab): Promise<string[]> {
       await procfs.waitExited(procs.map((p) => p.pid), 3000);
     }
   }
-  if (fs.existsSync(lab.hostMarker)) {
-    fs.rmSync(lab.hostMarker);
-    removed.push(lab.hostMarker);
-  }
   return removed;
 }
 
 /** The lessons' shell: inside the running lesson container, started first if needed. */
 export function containerShell(spec: LessonContainer) {
-  return async (ctx: LessonContext): Promise<ShellSpec> => {
+  return async (ctx: LessonContext<ContainerState>): Promise<ShellSpec> => {
     ensureRootfs(ctx.lab.rootfs, ctx.ledger, { build: !ctx.lab.customRootfs });
-    let c = ctx.state.get('container') as Running | undefined;
+    let c = ctx.state.container;
     if (!c || !c.running) c = await startLessonContainer(ctx, spec);
     return { kind: 'container', pid: c.pid, namespaces: spec.namespaces, title: `inside the container (host pid ${c.pid})` };
   };

@@ -1,19 +1,21 @@
-// The curriculum, in order. A lesson is named by its number or its id.
-import { overlayLesson } from './01-overlay.js';
-import { cgroupLesson } from './02-cgroup-cpu.js';
-import { mountNamespaceLesson } from './03-mount-namespace.js';
-import { pidNamespaceLesson } from './04-pid-namespace.js';
-import { networkNamespaceLesson } from './05-network-namespace.js';
-import { networkLesson } from './06-network.js';
-import { layersLesson } from './07-layers.js';
-import type { Lesson } from './types.js';
+// The curriculum: the lesson modules in the order a learner takes them. A lesson's number
+// is its place in this list. Adding a lesson: its module (src/lessons/NN-id.ts), its text
+// (lessons/NN-id.md), and its entry here (an import and a place in the list).
+import { curriculum, findIn } from './curriculum.js';
+import overlay from './01-overlay.js';
+import cgroupCpu from './02-cgroup-cpu.js';
+import mountNamespace from './03-mount-namespace.js';
+import pidNamespace from './04-pid-namespace.js';
+import networkNamespace from './05-network-namespace.js';
+import network from './06-network.js';
+import layers from './07-layers.js';
 
-export type { Lesson, Step, LessonContext } from './types.js';
+export type { Lesson, LessonModule, Step, LessonContext } from './types.js';
+export { curriculum, findIn } from './curriculum.js';
 
-export const LESSONS: Lesson[] = [overlayLesson, cgroupLesson, mountNamespaceLesson, pidNamespaceLesson, networkNamespaceLesson, networkLesson, layersLesson];
+export const LESSONS = curriculum([overlay, cgroupCpu, mountNamespace, pidNamespace, networkNamespace, network, layers]);
 
-export function findLesson(name: string): Lesson | undefined {
-  const n = name.trim().toLowerCase();
-  if (/^\d+$/.test(n)) return LESSONS.find((l) => l.number === Number(n));
-  return LESSONS.find((l) => l.id === n);
+/** A lesson of the curriculum by its number or its id. */
+export function findLesson(name: string) {
+  return findIn(LESSONS, name);
 }

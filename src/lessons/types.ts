@@ -1,13 +1,20 @@
-import type { Ledger, Namespace, WarmContainers } from '../core/index.js';
-import type { Lab } from '../lab.js';
+// What a lesson is: one module that declares everything about it (its text, steps, checks,
+// hints, reset, the lab paths and machine-wide names it uses, what it needs of the machine),
+// and its number, which is its place in the curriculum (index.ts). Nothing outside a
+// lesson's module knows it by id or number.
+import path from 'node:path';
+import type { Controller, Ledger, Namespace, WarmContainers } from '../core/index.js';
+import type { Lab, MachineName } from '../lab.js';
 import type { CheckResult } from '../checks/result.js';
 
-export interface LessonContext {
+/** What a lesson's steps work with. `S` is the lesson's own state: what one step made and a
+ * later one uses (a container, a pid), typed per lesson. */
+export interface LessonContext<S = unknown> {
   lab: Lab;
   /** Everything a step creates is registered here and removed when the lesson ends. */
   ledger: Ledger;
-  /** Steps share what they made (a container, a pid) through this. */
-  state: Map<string, unknown>;
+  /** What the lesson's steps share; fresh from the lesson's newState() at each start. */
+  state: S;
   /** solve --keep: what the steps start must outlive this process. */
   keep: boolean;
   /** How long to wait for a machine-wide name another workbook holds (0: fail at once). */
@@ -26,12 +33,14 @@ export interface LessonContainer {
   mountProc?: boolean;
 }
 
-export interface Step {
+// Steps and lessons use method syntax: a lesson typed with its own state is then usable
+// wherever the curriculum holds lessons of any state.
+export interface Step<S = unknown> {
   title: string;
   /** What a learner would type for the same effect. */
-  commands: (lab: Lab) => string[];
+  commands(lab: Lab): string[];
   /** Do it through the core; returns the real output to show. */
-  run: (ctx: LessonContext) => Promise<string>;
+  run(ctx: LessonContext<S>): Promise<string>;
   /** The lesson container this step starts, if it starts one. */
   container?: LessonContainer;
 }
@@ -41,18 +50,73 @@ export type ShellSpec =
   | { kind: 'host'; cwd: string; title: string }
   | { kind: 'container'; pid: number; namespaces: Namespace[]; title: string };
 
-export interface Lesson {
+/** A kernel module a lesson needs, and a symbol that shows it built in (/proc/kallsyms). */
+export interface KernelModule {
+  name: string;
+  symbol: string;
+}
+
+/** What a lesson needs of the machine; doctor probes each need and names the lessons. */
+export interface Needs {
+  filesystems?: string[];
+  cgroupControllers?: Controller[];
+  namespaces?: Namespace[];
+  kernelModules?: KernelModule[];
+}
+
+/** Everything about one lesson. Its number is not here: that is its place in the curriculum. */
+export interface LessonModule<S = unknown> {
+  /** Stable name: progress is kept by it, and it names the lesson on the command line. */
   id: string;
-  number: number;
   title: string;
-  /** lessons/<file>: the text a learner reads. */
-  file: string;
-  steps: Step[];
+  /** lessons/<text>: what a learner reads. */
+  text: string;
+  /** Paths in the lab that this lesson keeps its work in: name -> path under the lab root.
+   * Each is also a {{placeholder}} of its text (labPath() resolves one). */
+  labPaths?: Record<string, string>;
+  /** The text's other {{placeholders}} (besides lab, rootfs and labPaths). */
+  placeholders?(lab: Lab): Record<string, string>;
+  /** Names the whole machine shares (holdMachineName in lab.ts), held while the lesson uses them. */
+  machineNames?: MachineName[];
+  /** What it needs of the machine. */
+  needs?: Needs;
+  /** A fresh state for a start of the lesson. */
+  newState(): S;
+  steps: Step<S>[];
+  /** The titles of its checks, as check() names its results; the text's "What the check
+   * looks at" lists each. */
+  checks: string[];
   /** Observe the kernel and judge the learner's current state. */
-  check: (lab: Lab) => Promise<CheckResult[]>;
-  hint: (lab: Lab) => string;
+  check(lab: Lab): Promise<CheckResult[]>;
+  /** Hints in tiers, from a nudge to the whole answer. */
+  hints(lab: Lab): string[];
   /** Remove what this lesson (done by the workbook or by hand) left: returns what was removed. */
-  reset: (lab: Lab) => Promise<string[]>;
+  reset(lab: Lab): Promise<string[]>;
   /** The shell the TUI opens for this lesson (starting its container if needed). */
-  shell?: (ctx: LessonContext) => Promise<ShellSpec>;
+  shell?(ctx: LessonContext<S>): Promise<ShellSpec>;
+}
+
+/** A lesson in the curriculum: its module, and its number there (1 is the first). */
+export interface Lesson<S = unknown> extends LessonModule<S> {
+  readonly number: number;
+}
+
+/** Declare a lesson module: its state type is checked against its steps here. */
+export function defineLesson<S>(module: LessonModule<S>): LessonModule<S> {
+  return module;
+}
+
+/** A lesson's lab path by its declared name. */
+export function labPath(lab: Lab, module: Pick<LessonModule, 'id' | 'labPaths'>, name: string): string {
+  const rel = module.labPaths?.[name];
+  if (rel === undefined) throw new Error(`lesson ${module.id} declares no lab path "${name}"`);
+  return path.join(lab.root, rel);
+}
+
+/** What a step needs from an earlier one: a missing one means the steps ran out of order. */
+export function earlier<T>(value: T | undefined | null, what: string): T {
+  if (value === undefined || value === null) {
+    throw Object.assign(new Error(`${what} is not there: an earlier step of this lesson has not run`), { hint: 'run the lesson from its first step (Enter in the workbook, or container-lessons solve)' });
+  }
+  return value;
 }

@@ -6,7 +6,7 @@ export const HELP: Array<[string, string]> = [
   ['Enter', 'the next step; after the last one, the checks'],
   ['n', 'the next step'],
   ['c', 'check: read the kernel, judge what is there now'],
-  ['s', 'a shell for this lesson (3-6: inside its container)'],
+  ['s', 'a shell for this lesson: on the host, or inside its container'],
   ['h', 'a hint for this lesson'],
   ['x', 'reset: remove what the lesson made (also by hand)'],
   ['← →  1-9', 'previous / next lesson, or lesson N if unlocked'],

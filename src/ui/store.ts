@@ -1,14 +1,14 @@
 // The workbook's state and everything a key can do, without React: the TUI renders a
-// snapshot of this store and sends it actions. Lesson work goes through the runner's
-// pieces (steps, checks, the ledger); the store adds no syscalls of its own.
-import { Ledger, WarmContainers, rootfsProblem } from '../core/index.js';
+// snapshot of this store and sends it actions. Lesson work goes through the runner (a
+// LessonSession per started lesson, judge for the checks); the store adds no syscalls.
+import { WarmContainers, rootfsProblem } from '../core/index.js';
 import type { Lab } from '../lab.js';
-import { readProgress, markPassed, ensureLabRoot, labJournal } from '../lab.js';
-import type { Lesson, LessonContext } from '../lessons/index.js';
+import { readProgress, markPassed, ensureLabRoot } from '../lab.js';
+import type { Lesson } from '../lessons/index.js';
 import type { ShellSpec } from '../lessons/types.js';
 import { lessonContainerShape } from '../lessons/container-common.js';
-import { allPassed, type CheckResult } from '../checks/result.js';
-import { errorInfo } from '../runner.js';
+import type { CheckResult } from '../checks/result.js';
+import { errorInfo, judge, LessonSession } from '../runner.js';
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'error';
 
@@ -57,7 +57,8 @@ export class WorkbookStore {
   readonly unlockAll: boolean;
   private state: UiState;
   private listeners = new Set<() => void>();
-  private contexts = new Map<string, LessonContext>();
+  /** The started lessons: what their steps made, until they are left, reset or quit. */
+  private sessions = new Map<string, LessonSession>();
   private exitWaiters: Array<(r: ExitRequest) => void> = [];
 
   constructor(opts: StoreOptions) {
@@ -136,16 +137,16 @@ export class WorkbookStore {
     // Step 1 starts by resetting the lesson, which would end a prepared container.
     const step = next > 0 ? lesson.steps[next] : undefined;
     if (!step?.container || rootfsProblem(this.lab.rootfs)) return this.warm.want(null);
-    this.warm.want(lessonContainerShape(this.lab, step.container), this.context(lesson).ledger);
+    this.warm.want(lessonContainerShape(this.lab, step.container), this.session(lesson).ctx.ledger);
   }
 
-  private context(lesson: Lesson): LessonContext {
-    let ctx = this.contexts.get(lesson.id);
-    if (!ctx) {
-      ctx = { lab: this.lab, ledger: new Ledger(labJournal(this.lab)), state: new Map(), keep: false, lockWaitMs: 0, warm: this.warm };
-      this.contexts.set(lesson.id, ctx);
+  private session(lesson: Lesson): LessonSession {
+    let s = this.sessions.get(lesson.id);
+    if (!s) {
+      s = new LessonSession(lesson, this.lab, { lockWaitMs: 0, warm: this.warm });
+      this.sessions.set(lesson.id, s);
     }
-    return ctx;
+    return s;
   }
 
   // ---- navigation ----
@@ -182,7 +183,8 @@ export class WorkbookStore {
   }
 
   showHint(): void {
-    this.set({ overlay: { kind: 'hint', text: this.lesson.hint(this.lab) } });
+    const tiers = this.lesson.hints(this.lab);
+    this.set({ overlay: { kind: 'hint', text: tiers.length > 1 ? tiers.map((h, i) => `${i + 1}. ${h}`).join('\n') : (tiers[0] ?? '') } });
   }
 
   // ---- lesson work ----
@@ -212,37 +214,29 @@ export class WorkbookStore {
       this.setRun(lesson.id, emptyRun(lesson));
       ensureLabRoot(this.lab);
     }
-    // After the cleanup above, which drops the lesson's context: this step's work must be
-    // in the ledger the lesson's later cleanup undoes.
-    const ctx = this.context(lesson);
+    // After the cleanup above, which ends the lesson's session: this step's work must be in
+    // the session whose end undoes it.
+    const session = this.session(lesson);
     this.set({ pane: 'work', busy: `step ${i + 1}: ${step.title}`, message: null });
     this.setStep(lesson.id, i, { status: 'running' });
-    try {
-      const output = await step.run(ctx);
-      this.setStep(lesson.id, i, { status: 'done', output });
+    const report = await session.runStep(i);
+    if (report.error) {
+      this.setStep(lesson.id, i, { status: 'error', error: report.error });
+      this.set({ message: { text: `Step ${i + 1} failed: ${report.error.message}`, tone: 'bad' } });
+    } else {
+      this.setStep(lesson.id, i, { status: 'done', output: report.output });
       this.prepareNext();
       const left = lesson.steps.length - i - 1;
       this.set({ message: { text: left ? `Step ${i + 1} done. Enter runs step ${i + 2}.` : 'All steps done. Enter (or c) runs the checks.', tone: 'good' } });
-    } catch (err) {
-      const e = errorInfo(err);
-      this.setStep(lesson.id, i, { status: 'error', error: e });
-      this.set({ message: { text: `Step ${i + 1} failed: ${e.message}`, tone: 'bad' } });
-    } finally {
-      this.set({ busy: null, scroll: { ...this.state.scroll, work: Number.MAX_SAFE_INTEGER } });
     }
+    this.set({ busy: null, scroll: { ...this.state.scroll, work: Number.MAX_SAFE_INTEGER } });
   }
 
   async runChecks(): Promise<void> {
     if (this.state.busy) return;
     const lesson = this.lesson;
     this.set({ pane: 'work', busy: `checking lesson ${lesson.number}: reading the kernel`, message: null });
-    let checks: CheckResult[];
-    try {
-      checks = await lesson.check(this.lab);
-    } catch (err) {
-      checks = [{ title: 'the check ran', status: 'fail', reason: errorInfo(err).message, hint: 'this is a bug in the check; `container-lessons check` shows the same', looked: [] }];
-    }
-    const passed = allPassed(checks);
+    const { checks, passed } = await judge(lesson, this.lab);
     this.setRun(lesson.id, { checks, passedNow: passed });
     let message: UiState['message'];
     if (passed) {
@@ -298,7 +292,7 @@ export class WorkbookStore {
     this.set({ busy: 'preparing a shell' });
     try {
       ensureLabRoot(this.lab);
-      const spec = await lesson.shell(this.context(lesson));
+      const spec = await lesson.shell(this.session(lesson).ctx);
       this.set({ busy: null });
       this.requestExit({ type: 'shell', spec, lesson });
     } catch (err) {
@@ -326,10 +320,10 @@ export class WorkbookStore {
   }
 
   private async cleanupLesson(lesson: Lesson): Promise<string[]> {
-    const ctx = this.contexts.get(lesson.id);
-    if (!ctx) return [];
-    this.contexts.delete(lesson.id);
-    return (await ctx.ledger.cleanup()).map((e) => e.message);
+    const session = this.sessions.get(lesson.id);
+    if (!session) return [];
+    this.sessions.delete(lesson.id);
+    return (await session.end()).errors;
   }
 
   /** Undo everything every lesson made (quit, a signal). */

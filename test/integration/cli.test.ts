@@ -1,12 +1,15 @@
 // The CLI as a user runs it: a real process, real exit codes, messages instead of stack traces.
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawnSync, spawn } from 'node:child_process';
-import { CpuGroup, procfs } from '../../src/core/index.js';
+import { Cgroup, procfs } from '../../src/core/index.js';
+import { LESSONS, findLesson } from '../../src/lessons/index.js';
+import { labPath } from '../../src/lessons/types.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tempLab } from '../support/lab.js';
 
 const lab = tempLab('cl-cli-');
+const ufs = labPath(lab, findLesson('overlay')!, 'ufs');
 afterAll(() => lab.dispose());
 const BIN = path.resolve('bin/container-lessons.js');
 
@@ -24,7 +27,7 @@ describe('container-lessons CLI', () => {
     expect(r.code).toBe(0);
     const data = JSON.parse(r.out);
     expect(data.labRoot).toBe(lab.root);
-    expect(data.lessons.map((l: { id: string }) => l.id)).toEqual(['overlay', 'cgroup-cpu', 'mount-namespace', 'pid-namespace', 'network-namespace', 'network', 'layers']);
+    expect(data.lessons.map((l: { id: string }) => l.id)).toEqual(LESSONS.map((l) => l.id));
     expect(data.lessons[0].state).toBe('current');
   });
 
@@ -32,7 +35,7 @@ describe('container-lessons CLI', () => {
     const r = cli(['show', 'overlay']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^# 1\. /m);
-    expect(r.out).toContain(lab.ufs);
+    expect(r.out).toContain(ufs);
     expect(r.out).not.toMatch(/\{\{\w+\}\}/);
     expect(r.out).toContain('lowerdir=./lower2:./lower1');
   });
@@ -48,7 +51,7 @@ describe('container-lessons CLI', () => {
   });
 
   it('hint names the commands', () => {
-    const r = cli(['hint', '2']);
+    const r = cli(['hint', 'cgroup-cpu']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/container/);
   });
@@ -64,7 +67,7 @@ describe('container-lessons CLI', () => {
   });
 
   it('check on an empty lab fails (exit 1) with a hint', () => {
-    const r = cli(['check', '1']);
+    const r = cli(['check', 'overlay']);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/✘ fail.*nothing is mounted/);
     expect(r.out).toMatch(/hint: mount the layers/);
@@ -80,37 +83,37 @@ describe('container-lessons CLI', () => {
   });
 
   it('solve 1 --json passes, prints real output, and leaves nothing', () => {
-    const r = cli(['solve', '1', '--json']);
+    const r = cli(['solve', 'overlay', '--json']);
     expect(r.code, r.err).toBe(0);
     const data = JSON.parse(r.out);
     expect(data.passed).toBe(true);
     expect(data.lessons[0].steps[1].output).toMatch(/x\.txt/);
-    expect(fs.existsSync(lab.ufs)).toBe(false);
+    expect(fs.existsSync(ufs)).toBe(false);
     expect(JSON.parse(cli(['list', '--json']).out).lessons[0].state).toBe('passed');
   });
 
   it('solve --keep keeps the mount until reset', () => {
-    const r = cli(['solve', '1', '--keep']);
+    const r = cli(['solve', 'overlay', '--keep']);
     expect(r.code, r.err).toBe(0);
-    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).toContain(path.join(lab.ufs, 'merged'));
-    expect(cli(['check', '1']).code).toBe(0);
-    const reset = cli(['reset', '1']);
+    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).toContain(path.join(ufs, 'merged'));
+    expect(cli(['check', 'overlay']).code).toBe(0);
+    const reset = cli(['reset', 'overlay']);
     expect(reset.code).toBe(0);
-    expect(reset.out).toContain(`mount ${path.join(lab.ufs, 'merged')}`);
-    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(lab.ufs);
+    expect(reset.out).toContain(`mount ${path.join(ufs, 'merged')}`);
+    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(ufs);
   });
 
   it('solve --keep leaves the container and the busy loop running for check, and reset ends them', () => {
-    for (const n of ['4', '2']) expect(cli(['solve', n, '--keep']).code).toBe(0);
+    for (const id of ['pid-namespace', 'cgroup-cpu']) expect(cli(['solve', id, '--keep']).code).toBe(0);
     // The solving process has exited: what it kept must still be there to check.
-    expect(cli(['check', '4']).code).toBe(0);
-    expect(cli(['check', '2']).code).toBe(0);
+    expect(cli(['check', 'pid-namespace']).code).toBe(0);
+    expect(cli(['check', 'cgroup-cpu']).code).toBe(0);
     const reset = cli(['reset']);
     expect(reset.code).toBe(0);
     expect(reset.out).toMatch(/process \d+ \(sh\) in the lab rootfs/);
     expect(reset.out.match(/busy loop pid/g)).toHaveLength(1);
-    expect(new CpuGroup('container').exists()).toBe(false);
-    expect(cli(['check', '4']).code).toBe(1);
+    expect(new Cgroup('container', ['cpu']).exists()).toBe(false);
+    expect(cli(['check', 'pid-namespace']).code).toBe(1);
     // Progress survives a reset.
     expect(JSON.parse(cli(['list', '--json']).out).lessons.find((l: { id: string }) => l.id === 'pid-namespace').state).toBe('passed');
   });
@@ -122,7 +125,7 @@ describe('container-lessons CLI', () => {
     const limited = cli(['run', '--cpus', '0.5', '--', '/bin/sh', '-c', 'grep -E ":cpu[,:]|^0::" /proc/self/cgroup']);
     expect(limited.code).toBe(0);
     expect(limited.out).toMatch(/container-lessons-run-\d+/);
-    expect(fs.readdirSync(new CpuGroup('x').dir.replace(/\/x$/, '')).filter((d) => d.startsWith('container-lessons-run-'))).toEqual([]);
+    expect(fs.readdirSync(new Cgroup('x', ['cpu']).dir.replace(/\/x$/, '')).filter((d) => d.startsWith('container-lessons-run-'))).toEqual([]);
     const bad = cli(['run', '--cpus', 'lots', '--', 'true']);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--cpus is a number of CPUs/);
@@ -144,15 +147,15 @@ describe('container-lessons CLI', () => {
   const nobodyCanRun = spawnSync('runuser', ['-u', 'nobody', '--', 'test', '-r', BIN]).status === 0;
   it.skipIf(!nobodyCanRun)('without root: a clear message and exit 3, nothing created', () => {
     fs.chmodSync(lab.root, 0o755);
-    const r = cli(['solve', '1'], { user: 'nobody' });
+    const r = cli(['solve', 'overlay'], { user: 'nobody' });
     expect(r.code).toBe(3);
     expect(r.err).toMatch(/needs root/);
     expect(r.err).toMatch(/sudo/);
-    expect(fs.existsSync(lab.ufs)).toBe(false);
+    expect(fs.existsSync(ufs)).toBe(false);
   });
 
   it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('%s in the middle of a lesson: cleans up, then exits', async (sig) => {
-    const child = spawn(process.execPath, [BIN, 'solve', '4'], { env: { ...process.env, CONTAINER_LESSONS_HOME: lab.root, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'solve', 'pid-namespace'], { env: { ...process.env, CONTAINER_LESSONS_HOME: lab.root, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
@@ -166,9 +169,9 @@ describe('container-lessons CLI', () => {
   });
 
   it('SIGINT while the cgroup lesson runs its busy loop: group and loop are gone', async () => {
-    const child = spawn(process.execPath, [BIN, 'solve', '2'], { env: { ...process.env, CONTAINER_LESSONS_HOME: lab.root, NO_COLOR: '1' }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [BIN, 'solve', 'cgroup-cpu'], { env: { ...process.env, CONTAINER_LESSONS_HOME: lab.root, NO_COLOR: '1' }, stdio: 'ignore' });
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    const g = new CpuGroup('container');
+    const g = new Cgroup('container', ['cpu']);
     for (let i = 0; i < 500 && !(g.exists() && g.procs().length); i++) await new Promise((r) => setTimeout(r, 10));
     const loop = g.procs()[0];
     expect(procfs.cmdline(loop)).toMatch(/container-lessons-busy-loop/);

@@ -7,14 +7,15 @@ import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { findLesson, type Lesson } from '../../src/lessons/index.js';
 import { solveLesson } from '../../src/runner.js';
-import { writeDemoImage } from '../../src/lessons/07-layers.js';
+import { writeDemoImage, storePaths } from '../../src/lessons/07-layers.js';
 import { ensureRootfs, LayerStore, importImage, createContainerLayers, commitContainer, mountOverlay, listWhiteouts, Ledger, isWhiteout } from '../../src/core/index.js';
 import type { CheckResult } from '../../src/checks/result.js';
 import { tempLab } from '../support/lab.js';
 import { snapshot, leaks } from '../support/kernel-state.js';
 
 const lab = tempLab('cl-layers-');
-const lesson = findLesson('7') as Lesson;
+const lesson = findLesson('layers') as Lesson;
+const paths = storePaths(lab);
 const sh = (script: string, cwd?: string) => execFileSync('/bin/bash', ['-c', script], { cwd, encoding: 'utf8' });
 const firstFail = (checks: CheckResult[]) => {
   const f = checks.find((c) => c.status === 'fail');
@@ -38,14 +39,14 @@ afterAll(async () => {
 
 async function imported(): Promise<string> {
   const src = await writeDemoImage(lab, 'oci');
-  const img = await importImage(src, new LayerStore(lab.layers), { name: 'web' });
+  const img = await importImage(src, new LayerStore(paths.layers), { name: 'web' });
   top = img.top;
   return top;
 }
 
 /** The step's commands, typed as a learner would, with the image's order read from the store. */
 function mountByHand(order: 'right' | 'swapped' | 'no-init') {
-  const L = lab.layers;
+  const L = paths.layers;
   sh(`mkdir -p web1-init/diff/etc web1/diff web1/work web1/merged && echo web1 > web1-init/diff/etc/hostname`, L);
   const image = `$PWD/l/$(cat ${top}/link):$(sed "s#l/#$PWD/l/#g" ${top}/lower)`;
   const lower = order === 'right' ? `$PWD/web1-init/diff:${image}` : order === 'no-init' ? image : `$PWD/web1-init/diff:$(echo ${image} | tr ':' '\\n' | tac | paste -sd:)`;
@@ -97,8 +98,8 @@ describe('lesson 7 by hand', () => {
 
   it('a broken short link in the store: fails with the layout to fix', async () => {
     await imported();
-    const link = new LayerStore(lab.layers).info(top).link;
-    fs.rmSync(path.join(lab.layers, 'l', link));
+    const link = new LayerStore(paths.layers).info(top).link;
+    fs.rmSync(path.join(paths.layers, 'l', link));
     const f = firstFail(await lesson.check(lab));
     expect(f.title).toBe('a layer store laid out like overlay2');
     expect(f.reason).toMatch(new RegExp(`l/${link} does not point at ${top}/diff`));
@@ -119,18 +120,18 @@ describe('lesson 7 kept, then reset', () => {
     const removed = await lesson.reset(lab);
     expect(removed).toEqual(expect.arrayContaining([expect.stringMatching(/^process \d+ \(sh\)$/), expect.stringMatching(/^mount .*web1\/merged$/)]));
     expect(leaks(s0, snapshot())).toEqual({});
-    expect(fs.existsSync(lab.layers)).toBe(false);
+    expect(fs.existsSync(paths.layers)).toBe(false);
   });
 });
 
 describe('a container\'s layers through the core', () => {
   it('init and upper on the image; a commit holds upper alone, with its whiteout and owner, and no init files', async () => {
     await imported();
-    const store = new LayerStore(lab.layers);
+    const store = new LayerStore(paths.layers);
     const ledger = new Ledger();
     try {
       const c = await createContainerLayers(store, top, 'c1', { hostname: 'c1', ledger });
-      expect(c.lowers[0]).toBe(path.join(lab.layers, 'l', store.info('c1-init').link));
+      expect(c.lowers[0]).toBe(path.join(paths.layers, 'l', store.info('c1-init').link));
       expect(store.info('c1').lower[0]).toBe(`l/${store.info('c1-init').link}`);
       mountOverlay({ lowers: c.lowers, upper: c.upper, work: c.work, merged: c.merged }, ledger);
       fs.writeFileSync(path.join(c.merged, 'srv/www/new.html'), 'new\n');
@@ -156,7 +157,7 @@ describe('import and demo-image on the command line', () => {
     const oci = cli('demo-image');
     expect(oci.status, oci.stderr).toBe(0);
     expect(oci.stdout).toMatch(/wrote an OCI image layout: .*image-src\/web-oci/);
-    const first = cli('import', path.join(lab.imageSrc, 'web-oci'));
+    const first = cli('import', path.join(paths.imageSrc, 'web-oci'));
     expect(first.status, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/imported web_1|imported web:1|imported web/);
     expect(first.stdout.match(/unpacked/g)).toHaveLength(3);
@@ -178,7 +179,7 @@ describe('import and demo-image on the command line', () => {
     expect(notImage.status).toBe(1);
     expect(notImage.stderr).toMatch(/^hint: /m);
     for (const r of [missing, notImage]) expect(r.stderr).not.toMatch(/\n\s+at .*\.js:\d+/);
-    expect(fs.existsSync(lab.layers) ? fs.readdirSync(lab.layers).filter((n) => n.startsWith('.')) : []).toEqual([]);
+    expect(fs.existsSync(paths.layers) ? fs.readdirSync(paths.layers).filter((n) => n.startsWith('.')) : []).toEqual([]);
     const fmt = cli('demo-image', '--format', 'zip');
     expect(fmt.status).toBe(2);
     expect(fmt.stderr).toMatch(/--format is oci or docker-save/);

@@ -5,16 +5,18 @@ import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { findLesson, type Lesson } from '../../src/lessons/index.js';
+import { findLesson, LESSONS, type Lesson } from '../../src/lessons/index.js';
+import { labPath } from '../../src/lessons/types.js';
 import { solveLesson, checkLesson } from '../../src/runner.js';
 import { readProgress } from '../../src/lab.js';
-import { ensureRootfs, CpuGroup, procfs } from '../../src/core/index.js';
+import { ensureRootfs, Cgroup, procfs } from '../../src/core/index.js';
 import type { CheckResult } from '../../src/checks/result.js';
 import { tempLab } from '../support/lab.js';
 import { snapshot, leaks } from '../support/kernel-state.js';
 
 const lab = tempLab('cl-lessons-');
-const L = (n: number) => findLesson(String(n)) as Lesson;
+const L = (id: string) => findLesson(id) as Lesson;
+const ufs = labPath(lab, L('overlay'), 'ufs');
 const byTitle = (checks: CheckResult[], title: string) => {
   const c = checks.find((x) => x.title === title);
   if (!c) throw new Error(`no check "${title}" in: ${checks.map((x) => x.title).join(' | ')}`);
@@ -57,25 +59,27 @@ afterEach(async () => {
     c.stdin?.end();
     c.kill('SIGKILL');
   }
-  for (const n of [7, 6, 5, 4, 3, 2, 1]) await L(n).reset(lab);
+  for (const l of [...LESSONS].reverse()) await l.reset(lab);
 });
 afterAll(async () => {
   expect(leaks(before, snapshot())).toEqual({});
   lab.dispose();
 });
 
-describe.each([1, 2, 3, 4, 5, 6, 7])('lesson %i solved through the core', (n) => {
+describe.each(LESSONS.map((l) => [l.number, l.id]))('lesson %i (%s) solved through the core', (_n, id) => {
   it('passes every check, records progress, and removes everything', async () => {
     const s0 = snapshot();
-    const report = await solveLesson(L(n), lab);
+    const report = await solveLesson(L(id), lab);
     expect(report.steps.filter((s) => s.error)).toEqual([]);
     expect(failed(report.checks)).toEqual([]);
     expect(report.passed).toBe(true);
     expect(report.cleanup.errors).toEqual([]);
-    expect(readProgress(lab).passed[L(n).id]).toBeTruthy();
+    expect(readProgress(lab).passed[id]).toBeTruthy();
     for (const s of report.steps) expect(s.output?.length).toBeGreaterThan(0);
+    // Every result carries a title the lesson declares (and its text lists).
+    expect(report.checks.map((c) => c.title).filter((t) => !L(id).checks.includes(t))).toEqual([]);
     expect(leaks(s0, snapshot())).toEqual({});
-    expect(fs.existsSync(lab.ufs)).toBe(false);
+    for (const rel of Object.values(L(id).labPaths ?? {})) expect(fs.existsSync(path.join(lab.root, rel))).toBe(false);
   });
 });
 
@@ -84,17 +88,17 @@ describe('lesson 1 (overlay) by hand', () => {
     sh(`mkdir -p ${ufs} && cd ${ufs} && mkdir lower1 lower2 upper work merged && touch lower1/a.txt lower2/b.txt upper/c.txt && echo lower1 > lower1/n.txt && echo lower2 > lower2/n.txt && echo lower > lower2/x.txt && echo upper > upper/x.txt`);
 
   it('mount(8) with relative paths, then rm through merged: passes', async () => {
-    layout(lab.ufs);
-    sh('mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged && rm merged/a.txt', lab.ufs);
-    const { checks, passed } = await checkLesson(L(1), lab);
+    layout(ufs);
+    sh('mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged && rm merged/a.txt', ufs);
+    const { checks, passed } = await checkLesson(L('overlay'), lab);
     expect(failed(checks)).toEqual([]);
     expect(passed).toBe(true);
   });
 
   it('lowerdir order swapped: fails and says so', async () => {
-    layout(lab.ufs);
-    sh('mount -t overlay overlay -o lowerdir=./lower1:./lower2,upperdir=./upper,workdir=./work ./merged && rm merged/a.txt', lab.ufs);
-    const { checks, passed } = await checkLesson(L(1), lab);
+    layout(ufs);
+    sh('mount -t overlay overlay -o lowerdir=./lower1:./lower2,upperdir=./upper,workdir=./work ./merged && rm merged/a.txt', ufs);
+    const { checks, passed } = await checkLesson(L('overlay'), lab);
     expect(passed).toBe(false);
     const c = byTitle(checks, 'lowerdir lists the top layer first');
     expect(c.status).toBe('fail');
@@ -103,27 +107,27 @@ describe('lesson 1 (overlay) by hand', () => {
   });
 
   it('not deleted yet, or deleted in the lower directly: fails with the cause', async () => {
-    layout(lab.ufs);
-    sh('mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged', lab.ufs);
-    let c = byTitle((await checkLesson(L(1), lab)).checks, 'a deletion leaves a whiteout');
+    layout(ufs);
+    sh('mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged', ufs);
+    let c = byTitle((await checkLesson(L('overlay'), lab)).checks, 'a deletion leaves a whiteout');
     expect(c.status).toBe('fail');
     expect(c.hint).toMatch(/rm .*merged\/a\.txt/);
-    fs.unlinkSync(path.join(lab.ufs, 'lower1', 'a.txt'));
-    const checks = (await checkLesson(L(1), lab)).checks;
+    fs.unlinkSync(path.join(ufs, 'lower1', 'a.txt'));
+    const checks = (await checkLesson(L('overlay'), lab)).checks;
     expect(byTitle(checks, 'the lower layers are untouched').status).toBe('fail');
     expect(byTitle(checks, 'the lower layers are untouched').reason).toMatch(/lower1\/a\.txt/);
   });
 
   it('nothing mounted: fails with the mount command', async () => {
-    layout(lab.ufs);
-    const { checks, passed } = await checkLesson(L(1), lab);
+    layout(ufs);
+    const { checks, passed } = await checkLesson(L('overlay'), lab);
     expect(passed).toBe(false);
     expect(checks[0].hint).toMatch(/mount -t overlay/);
   });
 });
 
 describe('lesson 2 (cgroup) by hand', () => {
-  const g = () => new CpuGroup('container');
+  const g = () => new Cgroup('container', ['cpu']);
   function setUp(quota: number, files: 'v1' | 'v2') {
     const grp = g();
     fs.mkdirSync(grp.dir);
@@ -139,11 +143,11 @@ describe('lesson 2 (cgroup) by hand', () => {
 
   it('echo into the cgroup files: passes, and reset moves the learner\'s loop out instead of killing it', async () => {
     const loop = setUp(20000, g().version === 1 ? 'v1' : 'v2');
-    const { checks, passed } = await checkLesson(L(2), lab);
+    const { checks, passed } = await checkLesson(L('cgroup-cpu'), lab);
     expect(failed(checks)).toEqual([]);
     expect(passed).toBe(true);
     expect(byTitle(checks, 'the group gets 20 % CPU (±2 points)').reason).toMatch(/measured (1[89]|2[0-2])\.\d %/);
-    const removed = await L(2).reset(lab);
+    const removed = await L('cgroup-cpu').reset(lab);
     expect(removed.join('\n')).toMatch(new RegExp(`moved pid ${loop.pid}`));
     expect(procfs.pidAlive(loop.pid!)).toBe(true);
     expect(g().exists()).toBe(false);
@@ -151,7 +155,7 @@ describe('lesson 2 (cgroup) by hand', () => {
 
   it('quota 50000: fails, and the hint names the quota', async () => {
     setUp(50000, g().version === 1 ? 'v1' : 'v2');
-    const { checks, passed } = await checkLesson(L(2), lab);
+    const { checks, passed } = await checkLesson(L('cgroup-cpu'), lab);
     expect(passed).toBe(false);
     expect(byTitle(checks, 'quota 20000 per period 100000').status).toBe('fail');
     const share = byTitle(checks, 'the group gets 20 % CPU (±2 points)');
@@ -162,14 +166,14 @@ describe('lesson 2 (cgroup) by hand', () => {
 
   it('quota 21500: not clearly inside after half a second, so a second look of 1 s decides (pass)', async () => {
     setUp(21500, g().version === 1 ? 'v1' : 'v2');
-    const { checks } = await checkLesson(L(2), lab);
+    const { checks } = await checkLesson(L('cgroup-cpu'), lab);
     const share = byTitle(checks, 'the group gets 20 % CPU (±2 points)');
     expect(share.status).toBe('pass');
     expect(share.reason).toMatch(/measured 2[01]\.\d % of one CPU over 1 s/);
   });
 
   it('no group: fails with the mkdir to type', async () => {
-    const { checks, passed } = await checkLesson(L(2), lab);
+    const { checks, passed } = await checkLesson(L('cgroup-cpu'), lab);
     expect(passed).toBe(false);
     expect(checks[0].hint).toMatch(/mkdir .*container/);
   });
@@ -182,14 +186,14 @@ describe('lessons 3-5 by hand with util-linux unshare', () => {
 
   it('lesson 3: unshare --mount --uts + pivot_root: passes', async () => {
     await byHand(pivotShell('--mount --uts'));
-    const { checks, passed } = await checkLesson(L(3), lab);
+    const { checks, passed } = await checkLesson(L('mount-namespace'), lab);
     expect(failed(checks)).toEqual([]);
     expect(passed).toBe(true);
   });
 
   it('lesson 3: chroot alone: the host is still reachable, and the check says why', async () => {
     await byHand(`exec unshare --mount --uts --fork chroot ${rootfs()} sh`);
-    const { checks, passed } = await checkLesson(L(3), lab);
+    const { checks, passed } = await checkLesson(L('mount-namespace'), lab);
     expect(passed).toBe(false);
     const c = byTitle(checks, "the host's files are out of reach");
     expect(c.status).toBe('fail');
@@ -199,7 +203,7 @@ describe('lessons 3-5 by hand with util-linux unshare', () => {
 
   it('lesson 3: no mount namespace at all: fails', async () => {
     await byHand(`exec chroot ${rootfs()} sh`);
-    const { checks } = await checkLesson(L(3), lab);
+    const { checks } = await checkLesson(L('mount-namespace'), lab);
     expect(byTitle(checks, 'its own mount namespace').status).toBe('fail');
     expect(byTitle(checks, 'its own mount namespace').hint).toMatch(/unshare --mount/);
   });
@@ -212,11 +216,11 @@ describe('lessons 3-5 by hand with util-linux unshare', () => {
     try {
       const lab2 = { ...lab, rootfs: path.join(shared, 'rootfs') };
       await byHand(`exec unshare --mount --uts --propagation unchanged --fork sh -c 'hostname c; mount -t tmpfs inside ${lab2.rootfs}/tmp; exec chroot ${lab2.rootfs} sh'`);
-      const c = byTitle((await checkLesson(L(3), lab2)).checks, 'mounts made inside stay inside');
+      const c = byTitle((await checkLesson(L('mount-namespace'), lab2)).checks, 'mounts made inside stay inside');
       expect(c.status).toBe('fail');
       expect(c.reason).toMatch(/the host sees .*\/tmp \(tmpfs\)/);
       expect(c.hint).toMatch(/make-rprivate/);
-      await L(3).reset(lab2);
+      await L('mount-namespace').reset(lab2);
     } finally {
       sh(`umount -R ${shared}`);
     }
@@ -224,7 +228,7 @@ describe('lessons 3-5 by hand with util-linux unshare', () => {
 
   it('lesson 4: unshare --pid --fork --mount-proc: passes', async () => {
     await byHand(`exec unshare --mount --uts --ipc --pid --fork --mount-proc=${rootfs()}/proc chroot ${rootfs()} sh`);
-    const { checks, passed } = await checkLesson(L(4), lab);
+    const { checks, passed } = await checkLesson(L('pid-namespace'), lab);
     expect(failed(checks)).toEqual([]);
     expect(passed).toBe(true);
     expect(byTitle(checks, 'the first process is PID 1').reason).toMatch(/is pid 1 inside/);
@@ -232,28 +236,28 @@ describe('lessons 3-5 by hand with util-linux unshare', () => {
 
   it('lesson 4: no PID namespace: fails', async () => {
     await byHand(`exec unshare --mount --fork --mount-proc=${rootfs()}/proc chroot ${rootfs()} sh`);
-    const { checks, passed } = await checkLesson(L(4), lab);
+    const { checks, passed } = await checkLesson(L('pid-namespace'), lab);
     expect(passed).toBe(false);
     expect(byTitle(checks, 'its own PID namespace').status).toBe('fail');
   });
 
   it('lesson 4: a PID namespace but no /proc of its own: fails with the mount to do', async () => {
     await byHand(`exec unshare --mount --pid --fork chroot ${rootfs()} sh`);
-    const c = byTitle((await checkLesson(L(4), lab)).checks, '/proc belongs to the container');
+    const c = byTitle((await checkLesson(L('pid-namespace'), lab)).checks, '/proc belongs to the container');
     expect(c.status).toBe('fail');
     expect(c.hint).toMatch(/mount -t proc proc \/proc/);
   });
 
   it('lesson 5: unshare --net: passes', async () => {
     await byHand(`exec unshare --mount --uts --ipc --pid --net --fork --mount-proc=${rootfs()}/proc chroot ${rootfs()} sh`);
-    const { checks, passed } = await checkLesson(L(5), lab);
+    const { checks, passed } = await checkLesson(L('network-namespace'), lab);
     expect(failed(checks)).toEqual([]);
     expect(passed).toBe(true);
   });
 
   it('lesson 5: host network visible: fails', async () => {
     await byHand(`exec unshare --mount --pid --fork --mount-proc=${rootfs()}/proc chroot ${rootfs()} sh`);
-    const { checks, passed } = await checkLesson(L(5), lab);
+    const { checks, passed } = await checkLesson(L('network-namespace'), lab);
     expect(passed).toBe(false);
     const c = byTitle(checks, 'its own network namespace');
     expect(c.status).toBe('fail');
@@ -261,8 +265,8 @@ describe('lessons 3-5 by hand with util-linux unshare', () => {
   });
 
   it('no container running: fails with the command to start one', async () => {
-    for (const n of [3, 4, 5]) {
-      const { checks, passed } = await checkLesson(L(n), lab);
+    for (const id of ['mount-namespace', 'pid-namespace', 'network-namespace']) {
+      const { checks, passed } = await checkLesson(L(id), lab);
       expect(passed).toBe(false);
       expect(checks[0].hint).toMatch(/unshare/);
     }

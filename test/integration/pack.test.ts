@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { LESSONS } from '../../src/lessons/index.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cl-pack-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -29,7 +30,7 @@ describe('the packed package', () => {
     const bin = path.join(installed, '.bin', 'container-lessons');
     const list = spawnSync(bin, ['list', '--json'], { env, encoding: 'utf8' });
     expect(list.status, list.stderr).toBe(0);
-    expect(JSON.parse(list.stdout).lessons).toHaveLength(7);
+    expect(JSON.parse(list.stdout).lessons).toHaveLength(LESSONS.length);
     const show = spawnSync(bin, ['show', '5'], { env, encoding: 'utf8' });
     expect(show.stdout).toMatch(/^# 5\. /m);
     const solve = spawnSync(bin, ['solve', '4', '--json'], { env, encoding: 'utf8' });

@@ -2,6 +2,7 @@
 // network links, named network namespaces, and processes in other PID namespaces.
 import fs from 'node:fs';
 import path from 'node:path';
+import { TAG_VAR } from '../../src/core/journal.js';
 
 export interface KernelState {
   mounts: string[];
@@ -85,8 +86,11 @@ function projectPids(): string[] {
   for (const p of list('/proc').filter((n) => /^\d+$/.test(n))) {
     if (Number(p) === process.pid || isZombie(p)) continue;
     try {
+      // What the project starts carries its tag in the environment (TAG_VAR); its helpers
+      // run nsinit.js.
       const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      if (/container-lessons-busy-loop|nsinit\.js/.test(cmd)) out.push(`${p} ${cmd.replace(/\0/g, ' ').slice(0, 60)}`);
+      const env = fs.readFileSync(`/proc/${p}/environ`, 'utf8');
+      if (env.split('\0').some((v) => v.startsWith(`${TAG_VAR}=`)) || /nsinit\.js/.test(cmd)) out.push(`${p} ${cmd.replace(/\0/g, ' ').slice(0, 60)}`);
     } catch {
       /* gone */
     }

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { WorkbookStore } from '../../src/ui/store.js';
 import { App } from '../../src/ui/App.js';
 import { TooSmall, Prereqs } from '../../src/ui/Screens.js';
-import type { Lesson } from '../../src/lessons/index.js';
+import { curriculum, type Lesson, type LessonModule } from '../../src/lessons/index.js';
 import type { CheckResult } from '../../src/checks/result.js';
 import { readProgress } from '../../src/lab.js';
 import { tempLab } from '../support/lab.js';
@@ -27,18 +27,19 @@ async function until(cond: () => boolean, what: string, ms = 3000) {
   }
 }
 
-function fakeLesson(n: number, results: { checks: CheckResult[] }, log: string[]): Lesson {
+function fakeLesson(n: number, results: { checks: CheckResult[] }, log: string[]): LessonModule {
   return {
     id: `fake-${n}`,
-    number: n,
     title: `Fake lesson ${n}`,
-    file: n === 1 ? '01-overlay.md' : 'missing.md',
+    text: n === 1 ? '01-overlay.md' : 'missing.md',
+    newState: () => ({}),
+    checks: ['the thing is there'],
     steps: [
       { title: `first step of ${n}`, commands: () => [`echo one-${n}`], run: async () => (log.push(`step1-${n}`), `output of step one (${n})`) },
       { title: `second step of ${n}`, commands: () => [`echo two-${n}`], run: async () => (log.push(`step2-${n}`), `output of step two (${n})`) },
     ],
     check: async () => results.checks,
-    hint: () => `the hint for lesson ${n}`,
+    hints: () => [`the hint for lesson ${n}`],
     reset: async () => (log.push(`reset-${n}`), [`thing of ${n}`]),
     shell: async (ctx) => ({ kind: 'host', cwd: ctx.lab.root, title: 'a test shell' }),
   };
@@ -51,7 +52,7 @@ function setup(opts: { unlockAll?: boolean } = {}) {
   const lab = tempLab('cl-tui-');
   const log: string[] = [];
   const results = { checks: PASS };
-  const lessons = [1, 2, 3].map((n) => fakeLesson(n, results, log));
+  const lessons: Lesson[] = curriculum([1, 2, 3].map((n) => fakeLesson(n, results, log)));
   const store = new WorkbookStore({ lessons, lab, unlockAll: opts.unlockAll });
   const ui = render(<App store={store} color={false} />);
   const frame = () => ui.lastFrame() ?? '';
@@ -131,7 +132,7 @@ describe('the workbook screen', () => {
     ui.stdin.write('?');
     await until(() => frame().includes('Keys'), 'the help');
     for (const k of ['Enter', 'Ctrl-C', 'Tab', 'PgUp']) expect(frame()).toContain(k);
-    expect(frame()).toMatch(/a shell for this lesson \(3-6: inside its container\)/);
+    expect(frame()).toMatch(/a shell for this lesson: on the host, or inside its container/);
     ui.stdin.write('q'); // closes the help, does not quit
     await until(() => !frame().includes('this help'), 'the help to close');
   });

@@ -1,8 +1,10 @@
 #!/bin/bash
 # The test:vm cases, run by init.sh inside the guest as root. First `doctor` and
 # `solve all`, then every lesson done by hand with shell tools, as its text tells a learner
-# (lessons/*.md, `container-lessons show N`), and once in a wrong state; each followed by
-# `container-lessons check N` and `reset N`. One line per case:
+# (lessons/*.md, `container-lessons show ID`), and once in a wrong state; each followed by
+# `container-lessons check ID` and `reset ID`. Lessons are named by id, so a new lesson
+# in between changes nothing here; test/unit/curriculum.test.ts fails for a lesson that
+# has no case of each kind. One line per case:
 #   VM-CASE <lesson> <name> PASS|FAIL (expected exit X, got Y)
 # followed, on FAIL, by the command's output.
 CL=container-lessons
@@ -19,12 +21,12 @@ result() {
   echo "VM-CASE $1 $2 $verdict (expected exit $3, got $4)" | tee -a /tmp/vm-results
   [ $verdict = PASS ] || sed 's/^/    | /' $OUT
 }
-# check N NAME EXPECTED: `container-lessons check N`, compared with the expected exit code
+# check ID NAME EXPECTED: `container-lessons check ID`, compared with the expected exit code
 check() {
   timeout 300 $CL check "$1" >$OUT 2>&1
   result "$1" "$2" "$3" $?
 }
-# reset N: must exit 0; a line only when it does not
+# reset ID: must exit 0; a line only when it does not
 reset_lesson() {
   timeout 300 $CL reset "$1" >$OUT 2>&1
   local rc=$?
@@ -76,12 +78,12 @@ echo "VM-TIME solve-all $(awk "BEGIN{print $t1 - $t0}")s"
 grep -E '^Lesson [0-9]+: |lessons: ' $OUT | sed 's/^/  solve| /'
 result all solve-all 0 $rc         # on failure: the whole output of solve all
 
-# ---------------------------------------------------------------- lesson 2's window, measured
+# ---------------------------------------------------------------- the cgroup-cpu lesson's window, measured
 # Not a case: how close the CPU check's measurement (measureShare) comes to 20 % at each
 # window length under emulation, for choosing WINDOW_MS (bench/window.mjs).
 timeout 300 node /opt/container-lessons/bench/window.mjs --rounds 5 --windows 300,500,1000,2000 2>&1 | sed 's/^/VM-MEASURE /'
 
-# ---------------------------------------------------------------- lesson 1: overlay
+# ---------------------------------------------------------------- overlay
 l1_layers() {
   mkdir -p $LAB/ufs && cd $LAB/ufs || return
   mkdir lower1 lower2 upper work merged
@@ -93,17 +95,17 @@ l1_layers
 mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged
 rm merged/a.txt
 cd /
-check 1 mount-by-hand 0
-reset_lesson 1
+check overlay mount-by-hand 0
+reset_lesson overlay
 
 l1_layers
 mount -t overlay overlay -o lowerdir=./lower1:./lower2,upperdir=./upper,workdir=./work ./merged
 rm merged/a.txt
 cd /
-check 1 lowerdir-swapped 1
-reset_lesson 1
+check overlay lowerdir-swapped 1
+reset_lesson overlay
 
-# ---------------------------------------------------------------- lesson 2: cgroup CPU limit
+# ---------------------------------------------------------------- cgroup CPU limit
 if [ "$CGROUP" = v2 ]; then
   G=/sys/fs/cgroup/container
   grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control || echo +cpu > /sys/fs/cgroup/cgroup.subtree_control
@@ -120,16 +122,16 @@ l2_group() {                     # l2_group QUOTA: the group, a busy loop, the q
   echo $LOOP > $G/cgroup.procs
 }
 l2_group 20000
-check 2 quota-20000 0
-reset_lesson 2                   # moves the loop out (it is the learner's), so kill it too
+check cgroup-cpu quota-20000 0
+reset_lesson cgroup-cpu                   # moves the loop out (it is the learner's), so kill it too
 kill $LOOP; wait $LOOP 2>/dev/null
 
 l2_group 50000
-check 2 quota-50000 1
-reset_lesson 2
+check cgroup-cpu quota-50000 1
+reset_lesson cgroup-cpu
 kill $LOOP; wait $LOOP 2>/dev/null
 
-# ---------------------------------------------------------------- lesson 3: mount namespace
+# ---------------------------------------------------------------- mount namespace
 echo only the host can read this > $LAB/host-only.txt
 start_container 7 unshare --mount --uts --fork sh
 cat >&7 <<EOF
@@ -151,45 +153,45 @@ for i in $(seq 300); do   # until it has typed everything up to `exec sh`
     [ ! -e /proc/$P/root/.old_root ] && break
   sleep 0.1
 done
-check 3 unshare-pivot_root 0
-reset_lesson 3
+check mount-namespace unshare-pivot_root 0
+reset_lesson mount-namespace
 stop_container 7
 
 start_container 7 chroot $R sh            # no namespace at all: chroot only
 container_pid >/dev/null
-check 3 chroot-no-namespace 1
-reset_lesson 3
+check mount-namespace chroot-no-namespace 1
+reset_lesson mount-namespace
 stop_container 7
 
-# ---------------------------------------------------------------- lesson 4: PID namespace
+# ---------------------------------------------------------------- PID namespace
 start_container 7 unshare --mount --uts --ipc --pid --fork --mount-proc=$R/proc chroot $R sh
 container_pid >/dev/null
-check 4 unshare-pid-mount-proc 0
-reset_lesson 4
+check pid-namespace unshare-pid-mount-proc 0
+reset_lesson pid-namespace
 stop_container 7
 
 start_container 7 unshare --mount --fork --mount-proc=$R/proc chroot $R sh   # no --pid
 container_pid >/dev/null
-check 4 no-pid-namespace 1
-reset_lesson 4
+check pid-namespace no-pid-namespace 1
+reset_lesson pid-namespace
 stop_container 7
 
-# ---------------------------------------------------------------- lesson 5: network namespace
+# ---------------------------------------------------------------- network namespace
 start_container 7 unshare --mount --uts --ipc --pid --net --fork --mount-proc=$R/proc chroot $R sh
 container_pid >/dev/null
-check 5 unshare-net 0
-reset_lesson 5
+check network-namespace unshare-net 0
+reset_lesson network-namespace
 stop_container 7
 
 start_container 7 unshare --mount --pid --fork --mount-proc=$R/proc chroot $R sh   # no --net
 container_pid >/dev/null
-check 5 no-net-namespace 1
-reset_lesson 5
+check network-namespace no-net-namespace 1
+reset_lesson network-namespace
 stop_container 7
 
-# ---------------------------------------------------------------- lesson 6: veth, bridge, routes
+# ---------------------------------------------------------------- veth, bridge, routes
 # The subnet the lesson picked on this machine, as `show 6` prints it (10.99.0 when free).
-NET=$($CL show 6 | sed -n 's#^ip addr add \([0-9.]*\)\.1/[0-9]* dev clbr0.*#\1#p' | head -1)
+NET=$($CL show network | sed -n 's#^ip addr add \([0-9.]*\)\.1/[0-9]* dev clbr0.*#\1#p' | head -1)
 NET=${NET:-10.99.0}
 plug() {                         # plug PID N: clvethN from the bridge into the container
   ip link add clveth$2 type veth peer name eth0 netns $1
@@ -208,14 +210,14 @@ plug $A 0
 start_container 8 unshare --mount --uts --ipc --pid --net --fork --mount-proc=$R/proc chroot $R sh
 B=$(container_pid $A)
 plug $B 1
-check 6 bridge-two-containers 0
+check network bridge-two-containers 0
 nsenter -t $A -n ip route del default
-check 6 no-default-route 1
-reset_lesson 6
+check network no-default-route 1
+reset_lesson network
 stop_container 7
 stop_container 8
 
-# ---------------------------------------------------------------- lesson 7: image layers
+# ---------------------------------------------------------------- image layers
 $CL demo-image >$OUT 2>&1 || result 7 demo-image 0 $?
 $CL import $LAB/image-src/web-oci --name web >$OUT 2>&1 || result 7 import 0 $?
 cd $LAB/layers
@@ -225,10 +227,10 @@ echo web1 > web1-init/diff/etc/hostname
 LOWER=$PWD/l/$(cat $TOP/link):$(sed "s#l/#$PWD/l/#g" $TOP/lower)
 mount -t overlay overlay -o lowerdir=$PWD/web1-init/diff:$LOWER,upperdir=$PWD/web1/diff,workdir=$PWD/web1/work $PWD/web1/merged
 cd /
-check 7 mounted-no-deletion-yet 1
+check layers mounted-no-deletion-yet 1
 rm $LAB/layers/web1/merged/srv/www/index.html
-check 7 mount-by-hand-and-rm 0
-reset_lesson 7
+check layers mount-by-hand-and-rm 0
+reset_lesson layers
 
 # ---------------------------------------------------------------- nothing left behind
 left=$(
