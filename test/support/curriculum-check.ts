@@ -1,0 +1,105 @@
+// The curriculum's self-check, as rustlings has for its exercises: everything a lesson
+// declares is checked against its text, the by-hand cases of test:vm and the README, so a
+// lesson cannot ship with a placeholder nobody fills, a check its text does not explain,
+// a step with nothing to type, an empty hint or no by-hand case. Pure: the caller reads the
+// files (test/unit/curriculum.test.ts for the real curriculum, the extra-lesson test for a
+// copy of the project with one more lesson).
+import type { Lab } from '../../src/lab.js';
+import type { Lesson } from '../../src/lessons/types.js';
+import { fill, placeholders, placeholdersUsed } from '../../src/render.js';
+
+export interface CurriculumSources {
+  /** A lesson's text as written, or null when its file is missing. */
+  textOf: (lesson: Lesson) => string | null;
+  /** test/vm/cases.sh */
+  cases: string;
+  /** README.md */
+  readme: string;
+  lab: Lab;
+}
+
+/** Placeholders every text may use without a lesson providing them. */
+const GLOBAL_PLACEHOLDERS = ['lab', 'rootfs'];
+const ID = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+/** The section of a text that says what the check looks at: from its heading to the next. */
+export function checkSection(text: string): string | null {
+  const m = /^## What the check looks at\s*$([\s\S]*?)(?=^## |(?![\s\S]))/m.exec(text);
+  return m ? m[1]!.replace(/\s+/g, ' ') : null;
+}
+
+/** `check ID NAME EXPECTED` lines of cases.sh: lesson id -> the exit codes its cases expect. */
+export function vmCases(cases: string): Map<string, Set<string>> {
+  const by = new Map<string, Set<string>>();
+  for (const m of cases.matchAll(/^\s*check ([a-z0-9-]+) \S+ ([01])\s*$/gm)) by.set(m[1]!, (by.get(m[1]!) ?? new Set()).add(m[2]!));
+  return by;
+}
+
+/** The lessons README's table lists, in order: `| N | \`id\` | ...`. */
+export function readmeLessons(readme: string): Array<{ number: number; id: string }> {
+  return [...readme.matchAll(/^\| (\d+) \| `([a-z0-9-]+)` \|/gm)].map((m) => ({ number: Number(m[1]), id: m[2]! }));
+}
+
+/** Every problem found, one line each, naming the lesson; empty when the curriculum is sound. */
+export function curriculumProblems(lessons: readonly Lesson[], src: CurriculumSources): string[] {
+  const problems: string[] = [];
+  const say = (l: Lesson, what: string) => problems.push(`lesson ${l.number} (${l.id}): ${what}`);
+  const seen = { id: new Map<string, number>(), path: new Map<string, string>(), name: new Map<string, string>(), text: new Map<string, string>() };
+  const cases = vmCases(src.cases);
+
+  for (const l of lessons) {
+    if (!ID.test(l.id)) say(l, `the id "${l.id}" is not lowercase words joined by "-"`);
+    if (seen.id.has(l.id)) say(l, `the id "${l.id}" is also lesson ${seen.id.get(l.id)}'s`);
+    seen.id.set(l.id, l.number);
+    if (!l.title.trim()) say(l, 'no title');
+    if (seen.text.has(l.text)) say(l, `its text ${l.text} is also ${seen.text.get(l.text)}'s`);
+    seen.text.set(l.text, l.id);
+    for (const [name, rel] of Object.entries(l.labPaths ?? {})) {
+      const other = seen.path.get(rel);
+      if (other) say(l, `its lab path ${rel} ("${name}") is also ${other}'s`);
+      seen.path.set(rel, l.id);
+    }
+    for (const n of l.machineNames ?? []) {
+      const other = seen.name.get(n.key);
+      if (other) say(l, `its machine-wide name ${n.key} is also ${other}'s`);
+      seen.name.set(n.key, l.id);
+    }
+
+    // The text, and the placeholders it uses against those the lesson provides.
+    const text = src.textOf(l);
+    if (text === null) {
+      say(l, `its text lessons/${l.text} is missing`);
+    } else {
+      const values = placeholders(l, src.lab);
+      const used = placeholdersUsed(text);
+      for (const p of used) if (!(p in values)) say(l, `its text uses {{${p}}}, which the lesson does not provide`);
+      for (const p of Object.keys(values)) if (!GLOBAL_PLACEHOLDERS.includes(p) && !used.includes(p)) say(l, `it provides {{${p}}}, which its text never uses`);
+      const section = checkSection(fill(text, values));
+      if (section === null) say(l, 'its text has no "## What the check looks at" section');
+      else for (const c of l.checks) if (!section.toLowerCase().includes(c.toLowerCase())) say(l, `the check "${c}" is not listed in its text's "What the check looks at"`);
+    }
+
+    if (!l.checks.length) say(l, 'declares no checks');
+    if (new Set(l.checks).size !== l.checks.length) say(l, 'declares a check title twice');
+    if (!l.steps.length) say(l, 'has no steps');
+    for (const [i, s] of l.steps.entries()) {
+      if (!s.title.trim()) say(l, `step ${i + 1} has no title`);
+      const commands = s.commands(src.lab);
+      if (!commands.some((c) => c.trim())) say(l, `step ${i + 1} (${s.title}) shows no command`);
+    }
+    const hints = l.hints(src.lab);
+    if (!hints.length) say(l, 'has no hint');
+    for (const [i, h] of hints.entries()) if (!h.trim()) say(l, `hint ${i + 1} is empty`);
+
+    const kinds = cases.get(l.id);
+    if (!kinds?.has('0')) say(l, 'has no by-hand case in test/vm/cases.sh (`check <id> <name> 0`)');
+    if (!kinds?.has('1')) say(l, 'has no wrong-state case in test/vm/cases.sh (`check <id> <name> 1`)');
+  }
+  for (const id of cases.keys()) if (!seen.id.has(id)) problems.push(`test/vm/cases.sh checks "${id}", which is no lesson`);
+
+  const table = readmeLessons(src.readme);
+  const want = lessons.map((l) => `${l.number} ${l.id}`).join(', ');
+  const got = table.map((r) => `${r.number} ${r.id}`).join(', ');
+  if (want !== got) problems.push(`README's lesson table lists ${got || 'nothing'}; the curriculum is ${want}`);
+  return problems;
+}
