@@ -6,7 +6,7 @@ import { LESSONS, findLesson, type Lesson } from './lessons/index.js';
 import { labFor, readProgress, lockLab, recoverLab, labJournal, type Lab } from './lab.js';
 import { solveLesson, checkLesson, cleanupActive, errorInfo, interruptsHeld, type LessonReport } from './runner.js';
 import { doctor } from './doctor.js';
-import { ensureRootfs, Ledger, LockBusyError } from './core/index.js';
+import { ensureRootfs, Ledger, LockBusyError, HintedError } from './core/index.js';
 import type { CheckResult } from './checks/result.js';
 
 const USAGE = `container-lessons: build a Linux container by hand, lesson by lesson
@@ -44,18 +44,14 @@ export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
   return !!stream.isTTY && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb';
 }
 
-export class UsageError extends Error {
+/** The command line was wrong: exit 2. */
+export class UsageError extends HintedError {
   readonly exitCode = 2;
 }
 
-class EnvError extends Error {
+/** The machine or the lab is not ready: exit 3. */
+class EnvError extends HintedError {
   readonly exitCode = 3;
-  constructor(
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
-  }
 }
 
 interface Out {

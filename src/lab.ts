@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import { Journal, recover, acquireLock, describeHolder, machineLockDir } from './core/index.js';
+import { Journal, recover, acquireLock, describeHolder, machineLockDir, HintedError } from './core/index.js';
 
 export interface Invoker {
   user: string;
@@ -58,15 +58,8 @@ export function labFor(env: NodeJS.ProcessEnv = process.env): Lab {
 }
 
 /** Create the lab directory, owned by the invoking user so they can look and clean up. */
-export class LabError extends Error {
+export class LabError extends HintedError {
   readonly exitCode = 3;
-  constructor(
-    message: string,
-    readonly hint: string,
-  ) {
-    super(message);
-    this.name = 'LabError';
-  }
 }
 
 /** A file-system error in the lab, as a message that says what to do. */

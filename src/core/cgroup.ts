@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseMountinfo, type MountInfo } from './procfs.js';
 import type { Ledger } from './ledger.js';
+import { HintedError } from './errors.js';
 
 export type CgroupMode = 'v1' | 'v2' | 'hybrid' | 'none';
 
@@ -101,12 +102,7 @@ export function cgroupLayout(): CgroupLayout {
   return cached;
 }
 
-export class CgroupError extends Error {
-  constructor(message: string, readonly hint?: string) {
-    super(message);
-    this.name = 'CgroupError';
-  }
-}
+export class CgroupError extends HintedError {}
 
 export interface CpuStat {
   /** Total CPU time used by the group, in microseconds, when the kernel reports it. */

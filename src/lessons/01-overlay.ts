@@ -1,7 +1,7 @@
 // Lesson 1: an overlayfs union mount, the walkthrough's layout.
 import fs from 'node:fs';
 import path from 'node:path';
-import { mountOverlay, unmount, listWhiteouts, overlayCommand, isWhiteout, procfs } from '../core/index.js';
+import { HintedError, mountOverlay, unmount, listWhiteouts, overlayCommand, isWhiteout, procfs } from '../core/index.js';
 import { pass, fail, type CheckResult } from '../checks/result.js';
 import type { Lab } from '../lab.js';
 import { chownToInvoker } from '../lab.js';
@@ -92,7 +92,7 @@ const overlay = defineLesson({
       async run(ctx) {
         const { lab, ledger } = ctx;
         if (fs.existsSync(ufs(lab))) {
-          throw Object.assign(new Error(`${ufs(lab)} already exists`), { hint: '`container-lessons reset overlay` removes it (and unmounts merged)' });
+          throw new HintedError(`${ufs(lab)} already exists`, '`container-lessons reset overlay` removes it (and unmounts merged)');
         }
         ledger.add({ kind: 'file', path: ufs(lab) });
         fs.mkdirSync(ufs(lab), { recursive: true });

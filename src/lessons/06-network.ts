@@ -1,7 +1,7 @@
 // Lesson 6: give the container a network: a bridge on the host (a switch), a veth pair (a
 // cable) from it into the container, addresses, a default route; a second container on the
 // same bridge; and NAT with a published port, between namespaces the lesson makes itself.
-import { Netlink, SyscallError, netOps, pingFrom, tcpBetween, routes as rt, type Link, type Address, type Namespace, type Running, type NetOp, startContainer, LockBusyError, describeHolder } from '../core/index.js';
+import { Netlink, HintedError, SyscallError, netOps, pingFrom, tcpBetween, routes as rt, type Link, type Address, type Namespace, type Running, type NetOp, startContainer, LockBusyError, describeHolder } from '../core/index.js';
 import { pass, fail, type CheckResult } from '../checks/result.js';
 import { containerLeaders, describe, type LabProcess } from '../checks/containers.js';
 import fs from 'node:fs';
@@ -28,15 +28,7 @@ const SUBNETS = ['10.99.0.0/24', '10.199.0.0/24', '172.29.99.0/24', '192.168.199
 export const SUBNET_VAR = 'CONTAINER_LESSONS_SUBNET';
 
 /** An error a learner can act on: what is wrong, and what to do. */
-export class NetworkError extends Error {
-  constructor(
-    message: string,
-    readonly hint: string,
-  ) {
-    super(message);
-    this.name = 'NetworkError';
-  }
-}
+export class NetworkError extends HintedError {}
 
 export interface NetworkPlan {
   bridge: string;

@@ -3,7 +3,7 @@
 // and its number, which is its place in the curriculum (index.ts). Nothing outside a
 // lesson's module knows it by id or number.
 import path from 'node:path';
-import type { Controller, Ledger, Namespace, WarmContainers } from '../core/index.js';
+import { HintedError, type Controller, type Ledger, type Namespace, type WarmContainers } from '../core/index.js';
 import type { Lab, MachineName } from '../lab.js';
 import type { CheckResult } from '../checks/result.js';
 
@@ -116,7 +116,7 @@ export function labPath(lab: Lab, module: Pick<LessonModule, 'id' | 'labPaths'>,
 /** What a step needs from an earlier one: a missing one means the steps ran out of order. */
 export function earlier<T>(value: T | undefined | null, what: string): T {
   if (value === undefined || value === null) {
-    throw Object.assign(new Error(`${what} is not there: an earlier step of this lesson has not run`), { hint: 'run the lesson from its first step (Enter in the workbook, or container-lessons solve)' });
+    throw new HintedError(`${what} is not there: an earlier step of this lesson has not run`, 'run the lesson from its first step (Enter in the workbook, or container-lessons solve)');
   }
   return value;
 }
