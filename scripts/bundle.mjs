@@ -2,9 +2,9 @@
 // container's init stage) and the chunks they share or load later (the TUI, markdown).
 //
 // Why: Node 20 loads ES modules one file at a time (resolve, read, parse, link), and the
-// workbook's dependency tree is about 300 files. Loaded from node_modules, reaching the
-// TUI's first frame took 750-850 ms, most of it in the module loader; from these files
-// it takes a fraction of that (npm run bench). tsc's dist/ stays the tested library;
+// workbook's dependency tree is about 300 files. Loaded from node_modules, most of the
+// time to the TUI's first frame went to the module loader; from these files it takes a
+// fraction of that (npm run bench reports the first frame). tsc's dist/ stays the tested library;
 // this step only packs dist/ and production builds of the dependencies.
 import fs from 'node:fs';
 import path from 'node:path';

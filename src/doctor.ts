@@ -57,7 +57,7 @@ export const machine: Probes = {
 
 /**
  * What this machine offers the lessons. `quick` leaves out the probes that only warn and
- * cost time (finding built-in network modules reads /proc/kallsyms: 5 MB, about 45 ms):
+ * cost time (finding built-in kernel modules reads all of /proc/kallsyms, megabytes):
  * the TUI asks quickly whether anything blocks, and asks again in full only to show a
  * problem screen.
  */

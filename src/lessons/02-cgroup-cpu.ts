@@ -25,11 +25,11 @@ export const TOLERANCE = 2;
 /**
  * How long the check first watches the loop: 5 whole periods. A throttled loop spends its
  * quota at the start of every 100 ms period, so its CPU use repeats each period, and a
- * window of whole periods holds whole quotas wherever it starts (2.5 periods hold 2 or 3:
- * 250 ms windows read 17-24 %). Measured with bench/window.mjs, worst of 5-8 looks at a
- * 20 % group: 500 ms 1.2 points off here, 0.8 in the QEMU guest (emulated, cgroup v2);
- * 1000 ms 0.3 and 1.0; 2000 ms 0.2 and 0.6. So the check decides on 500 ms when the share
- * is clearly inside the ±2 points, and otherwise looks again for 1000 ms, which decides.
+ * window of whole periods holds whole quotas wherever it starts (2.5 periods hold 2 or 3).
+ * bench/window.mjs measures how far off each window length reads (npm run bench, and
+ * test:vm's VM-MEASURE lines for an emulated cgroup v2 guest): 500 ms stays well inside
+ * the ±2 points, a second look of 1000 ms closer still. So the check decides on 500 ms
+ * when the share is clearly inside, and otherwise looks again for 1000 ms, which decides.
  */
 export const WINDOW_MS = 500;
 /** Inside this, the first look decides; outside, the longer second look does. */
