@@ -11,7 +11,7 @@ import type { RunSpec, EnterSpec, ProbeSpec, NetSpec, NetOp, TcpSpec, TcpResult 
 import type { PingResult } from './icmp.js';
 import type { InitMessage, WarmCommand, NetState, ProbeResult } from './init-protocol.js';
 import type { Ledger } from './ledger.js';
-import type { CpuGroup } from './cgroup.js';
+import type { Cgroup } from './cgroup.js';
 import { descendants, waitReaped, waitExited, pidAlive } from './procfs.js';
 import { TAG_VAR } from './journal.js';
 import { randomUUID } from 'node:crypto';
@@ -64,7 +64,7 @@ export interface ContainerOptions {
   hostname?: string;
   mountProc?: boolean;
   mountDev?: boolean;
-  cgroup?: CpuGroup;
+  cgroup?: Cgroup;
   env?: string[];
   cwd?: string;
   stdio?: StdioMode;
