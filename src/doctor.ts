@@ -67,7 +67,8 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
   const isRoot = probe.uid() === 0;
   f.push(isRoot ? { name: 'root', level: 'ok', detail: 'running as root' } : { name: 'root', level: 'error', detail: `running as uid ${probe.uid()}`, fix: 'mounts, cgroups and namespaces need root: run it with sudo' });
 
-  const [maj, min] = os.release().split('.').map(Number);
+  // A release that does not parse (NaN) is 'before 5.4': only a warning.
+  const [maj = Number.NaN, min = Number.NaN] = os.release().split('.').map(Number);
   f.push(
     maj > 5 || (maj === 5 && min >= 4)
       ? { name: 'kernel', level: 'ok', detail: `Linux ${os.release()}` }
@@ -141,8 +142,8 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
   else {
     try {
       const env = fs.readFileSync('/proc/1/environ', 'utf8');
-      const m = env.match(/container=([^\0]+)/);
-      if (m) inContainer = m[1];
+      const name = env.match(/container=([^\0]+)/)?.[1];
+      if (name) inContainer = name;
     } catch {
       /* cannot read: not decisive */
     }

@@ -15,8 +15,9 @@ export interface Invoker {
 /** Pure: a passwd line for `user`, or null. */
 export function passwdEntry(passwd: string, user: string): Invoker | null {
   for (const line of passwd.split('\n')) {
-    const f = line.split(':');
-    if (f[0] === user && f.length >= 7) return { user, uid: Number(f[2]), gid: Number(f[3]), home: f[5] };
+    // name:password:uid:gid:gecos:home:shell; a line with fewer fields is not an entry.
+    const [name, , uid, gid, , home, shell] = line.split(':');
+    if (name === user && home !== undefined && shell !== undefined) return { user, uid: Number(uid), gid: Number(gid), home };
   }
   return null;
 }

@@ -9,7 +9,7 @@ import { defineLesson } from './types.js';
 import { hostShell, lines } from './show.js';
 
 /** The walkthrough's files: directory -> file -> content ("" = empty file). */
-export const LAYOUT: Record<string, Record<string, string>> = {
+export const LAYOUT: Record<'lower1' | 'lower2' | 'upper' | 'work' | 'merged', Record<string, string>> = {
   lower1: { 'a.txt': '', 'n.txt': 'lower1\n' },
   lower2: { 'b.txt': '', 'n.txt': 'lower2\n', 'x.txt': 'lower\n' },
   upper: { 'c.txt': '', 'x.txt': 'upper\n' },
@@ -139,7 +139,7 @@ const overlay = defineLesson({
     const mi = '/proc/self/mountinfo';
     const mounts = mergedMounts(lab);
     const top = mounts.at(-1);
-    if (!top || top.fstype !== 'overlay') {
+    if (top?.fstype !== 'overlay') {
       results.push(
         fail(
           CHECKS.mounted,
