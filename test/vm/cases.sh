@@ -190,7 +190,7 @@ reset_lesson network-namespace
 stop_container 7
 
 # ---------------------------------------------------------------- veth, bridge, routes
-# The subnet the lesson picked on this machine, as `show 6` prints it (10.99.0 when free).
+# The subnet the lesson picked on this machine, as `show network` prints it (10.99.0 when free).
 NET=$($CL show network | sed -n 's#^ip addr add \([0-9.]*\)\.1/[0-9]* dev clbr0.*#\1#p' | head -1)
 NET=${NET:-10.99.0}
 plug() {                         # plug PID N: clvethN from the bridge into the container
