@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { Cgroup, cgroupFileName, cgroupLayout, CgroupError, procfs, LockBusyError, describeHolder, TAG_VAR, type CpuStat } from '../core/index.js';
+import { Cgroup, cgroupFileName, cgroupLayout, CgroupError, procfs, LockBusyError, describeHolder, TAG_VAR, type CpuLimit, type CpuStat } from '../core/index.js';
 import { pass, fail, skip, type CheckResult } from '../checks/result.js';
 import { defineLesson, earlier } from './types.js';
 import { holdMachineName, type MachineName } from '../lab.js';
@@ -205,7 +205,7 @@ const cgroupCpu = defineLesson<State>({
     results.push(pass(CHECKS.exists, `${g.dir} (cgroup v${g.version})`, [g.dir]));
 
     const files = limitFiles(g);
-    let limit;
+    let limit: CpuLimit;
     try {
       limit = g.cpuLimit();
     } catch (err) {

@@ -1,7 +1,7 @@
 // Lesson 3: a mount namespace and a new root (pivot_root), with a hostname of its own (UTS).
 import fs from 'node:fs';
 import path from 'node:path';
-import { probeNamespaces, procfs, libc, type Namespace } from '../core/index.js';
+import { probeNamespaces, procfs, libc, type Namespace, type ProbeResult } from '../core/index.js';
 import { pass, fail } from '../checks/result.js';
 import { describe } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
@@ -102,7 +102,7 @@ const mountNamespace = defineLesson<ContainerState>({
       fs.writeFileSync(hostMarker(lab), 'only the host can read this\n');
       chownToInvoker(lab, hostMarker(lab));
     }
-    let probe;
+    let probe: ProbeResult;
     try {
       probe = await probeNamespaces(own.pid, [hostMarker(lab)]);
     } catch (err) {

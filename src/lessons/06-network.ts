@@ -24,7 +24,7 @@ const runAlias = () => `${LINK_ALIAS} ${randomUUID()}`;
 const isOurs = (l: Link) => l.alias === LINK_ALIAS || !!l.alias?.startsWith(`${LINK_ALIAS} `);
 /** Host ends of the cables: clveth0, clveth1, ... */
 const HOST_END = 'clveth';
-const SUBNETS = ['10.99.0.0/24', '10.199.0.0/24', '172.29.99.0/24', '192.168.199.0/24'];
+const SUBNETS = ['10.99.0.0/24', '10.199.0.0/24', '172.29.99.0/24', '192.168.199.0/24'] as const;
 export const SUBNET_VAR = 'CONTAINER_LESSONS_SUBNET';
 
 /** An error a learner can act on: what is wrong, and what to do. */
@@ -45,7 +45,7 @@ export interface NetworkPlan {
  * ones that no host route touches (routes on the lesson's own bridge do not count). */
 export function networkPlan(hostRoutes: rt.Route[] = safeRoutes()): NetworkPlan {
   const wanted = process.env[SUBNET_VAR]?.trim();
-  let subnet = SUBNETS[0];
+  let subnet: string = SUBNETS[0];
   let problem: NetworkPlan['problem'];
   if (wanted) {
     try {
@@ -474,7 +474,7 @@ export async function checkNetwork(lab: Lab): Promise<CheckResult[]> {
   const looked = ['RTM_GETLINK', 'RTM_GETADDR'];
   const bridge = hostNet.links.find((l) => l.name === BRIDGE);
   const bridgeAddr = bridge && hostNet.addresses.find((a) => a.index === bridge.index);
-  if (!bridge || bridge.kind !== 'bridge') {
+  if (bridge?.kind !== 'bridge') {
     results.push(fail(CHECKS.bridge, bridge ? `${BRIDGE} is a ${bridge.kind ?? 'plain'} link, not a bridge` : `the host has no link ${BRIDGE}`, `ip link add ${BRIDGE} type bridge`, looked));
     return results;
   }
@@ -490,13 +490,13 @@ export async function checkNetwork(lab: Lab): Promise<CheckResult[]> {
 
   const insides = (await Promise.all(own.map((p) => look(p, hostNet.links, bridge)))).filter((x): x is Inside => x !== null);
   const plugged = insides.filter((x) => x.cable && x.cable.outer.master === bridge.index);
-  if (!plugged.length) {
+  const [a] = plugged;
+  if (!a) {
     const x = insides.find((i) => i.cable) ?? insides[0];
     const detail = x?.cable ? `${describe(x.p)} has a veth (${x.cable.inner.name}) whose host end ${x.cable.outer.name} is not plugged into ${BRIDGE}` : `no container has a veth whose other end is on the host (${x ? `${describe(x.p)} has ${x.links.map((l) => l.name).join(', ')}` : 'none could be read'})`;
     results.push(fail(CHECKS.veth, detail, x?.cable ? `ip link set ${x.cable.outer.name} master ${BRIDGE}` : `ip link add ${HOST_END}0 type veth peer name eth0 netns <container pid>; ip link set ${HOST_END}0 master ${BRIDGE} up`, ['RTM_GETLINK (IFLA_LINK: the peer of a veth)']));
     return results;
   }
-  const a = plugged[0];
   results.push(pass(CHECKS.veth, `${describe(a.p)}: ${a.cable!.inner.name} inside <-> ${a.cable!.outer.name} on ${BRIDGE}`, ['RTM_GETLINK (IFLA_LINK, IFLA_MASTER)']));
 
   const wiring = (x: Inside, title: string): CheckResult | null => {

@@ -33,7 +33,7 @@ const CONTAINER = 'web1';
 
 /** The demo image: the lesson's root filesystem as the base layer, then an "app" layer and
  * an "update" layer that deletes a file (a whiteout) and replaces a directory (opaque). */
-function demoLayers(lab: Lab): string[] {
+function demoLayers(lab: Lab): [base: string, app: string, update: string] {
   const build = path.join(storePaths(lab).imageSrc, 'build');
   const app = path.join(build, 'app');
   const update = path.join(build, 'update');
@@ -123,7 +123,8 @@ const layers = defineLesson<State>({
         if (!fs.existsSync(storePaths(ctx.lab).images)) ctx.ledger.add({ kind: 'file', path: storePaths(ctx.lab).images });
         const img = await importImage(ociDir(ctx.lab), s, { name: IMAGE, ledger: ctx.ledger });
         ctx.state.image = img;
-        const top = img.layers[img.layers.length - 1];
+        const top = img.layers.at(-1);
+        if (!top) throw new Error(`${IMAGE}: the imported image has no layers`);
         return lines(
           ...img.layers.map((l, i) => `layer ${i + 1}: ${l.diffId.slice(0, 19)}… verified, unpacked into ${short(l.id)}…/diff`),
           storeTree(s, img.layers.map((l) => l.id)),
@@ -309,7 +310,8 @@ export async function checkLayers(lab: Lab): Promise<CheckResult[]> {
 
   // 2. An image and its chain.
   const images = listImages(s).filter((im) => im.layers.every((l) => s.has(l.replace(/^sha256:/, ''))));
-  if (!images.length) {
+  const [firstImage] = images;
+  if (!firstImage) {
     results.push(fail(CHECKS.image, `no image record in ${storePaths(lab).images} whose layers are all in the store`, `container-lessons import ${ociDir(lab)} --name ${IMAGE}`, [storePaths(lab).images]));
     return results;
   }
@@ -346,7 +348,7 @@ export async function checkLayers(lab: Lab): Promise<CheckResult[]> {
       judged = pass(CHECKS.mounted, `${mt.m.mountPoint}: lowerdir = ${first} (init: etc/hostname, hosts, resolv.conf), then ${im.name}'s ${rest.length} layers top first; upperdir ${path.relative(storePaths(lab).layers, mt.upper)}`, [mi]);
       break;
     }
-    const expected = images[0];
+    const expected = firstImage;
     judged = fail(
       CHECKS.mounted,
       !first

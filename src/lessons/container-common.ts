@@ -64,11 +64,12 @@ export function locateContainer(lab: Lab, type: string, howto: string): Located 
   if (problem) return [fail(title, problem.message, problem.hint, [lab.rootfs])];
   const all = findLabProcesses(readMarker(lab.rootfs)!.id);
   const leaders = containerLeaders(all);
-  if (!leaders.length) {
+  const [firstLeader] = leaders;
+  if (!firstLeader) {
     return [fail(title, `no running process has ${lab.rootfs} as its root directory`, `start a container on that root filesystem and leave it running while you check: ${howto}`, ['/proc/*/root'])];
   }
   const host = hostNamespaces();
-  const own = leaders.find((p) => p.ns[type] !== host[type]) ?? leaders[0];
+  const own = leaders.find((p) => p.ns[type] !== host[type]) ?? firstLeader;
   const count = `${all.length} process${all.length === 1 ? '' : 'es'} in the rootfs`;
   return { own, all, host, results: [pass(title, `${describe(own)} sees ${lab.rootfs} as / (${count})`, [`/proc/${own.pid}/root`])] };
 }
@@ -80,7 +81,8 @@ export function pidsInNamespace(pidNs: string): Array<{ pid: number; inner: numb
     if (procfs.nsId(pid, 'pid') !== pidNs) continue;
     try {
       const nspid = procfs.parseNSpid(procfs.readStatus(pid)) ?? [pid];
-      out.push({ pid, inner: nspid[nspid.length - 1], comm: procfs.comm(pid) ?? '?' });
+      // The last NSpid entry is the pid in the innermost namespace; without one, the host's.
+      out.push({ pid, inner: nspid.at(-1) ?? pid, comm: procfs.comm(pid) ?? '?' });
     } catch {
       /* gone */
     }
@@ -115,7 +117,7 @@ export function containerShell(spec: LessonContainer) {
   return async (ctx: LessonContext<ContainerState>): Promise<ShellSpec> => {
     ensureRootfs(ctx.lab.rootfs, ctx.ledger, { build: !ctx.lab.customRootfs });
     let c = ctx.state.container;
-    if (!c || !c.running) c = await startLessonContainer(ctx, spec);
+    if (!c?.running) c = await startLessonContainer(ctx, spec);
     return { kind: 'container', pid: c.pid, namespaces: spec.namespaces, title: `inside the container (host pid ${c.pid})` };
   };
 }
