@@ -6,7 +6,7 @@ import { LESSONS, findLesson, type Lesson } from './lessons/index.js';
 import { labFor, readProgress, lockLab, recoverLab, labJournal, type Lab } from './lab.js';
 import { solveLesson, checkLesson, cleanupActive, errorInfo, interruptsHeld, type LessonReport } from './runner.js';
 import { doctor } from './doctor.js';
-import { ensureRootfs, Ledger, LockBusyError, HintedError } from './core/index.js';
+import { ensureRootfs, Ledger, LockBusyError, HintedError, type Cgroup as CgroupType } from './core/index.js';
 import type { CheckResult } from './checks/result.js';
 
 const USAGE = `container-lessons: build a Linux container by hand, lesson by lesson
@@ -40,7 +40,8 @@ A lesson is named by number (1-${LESSONS.length}) or id (${LESSONS.map((l) => l.
 The lab lives in ~/container-lessons of the invoking user (CONTAINER_LESSONS_HOME overrides).
 `;
 
-export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
+/** Color on a terminal unless NO_COLOR or TERM=dumb (`wants`, not `use`: it is no React hook). */
+export function wantsColor(stream: NodeJS.WriteStream = process.stdout): boolean {
   return !!stream.isTTY && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb';
 }
 
@@ -250,7 +251,7 @@ async function cmdRun(args: string[], opts: { rootfs?: string; hostname?: string
     if (!opts.rootfs) ensureRootfs(rootfs, ledger, { build: !lab.customRootfs });
     const problem = rootfsProblem(rootfs);
     if (problem) throw new EnvError(problem.message, problem.hint);
-    let cgroup;
+    let cgroup: CgroupType | undefined;
     if (cpus !== null) {
       cgroup = new Cgroup(`container-lessons-run-${process.pid}`, ['cpu']);
       cgroup.create(ledger);
@@ -295,7 +296,7 @@ async function cmdDemoImage(args: string[], opts: { format?: string }, lab: Lab,
   return 0;
 }
 
-export async function main(argv: string[], out: Out = { color: useColor(), write: (s) => process.stdout.write(s) }): Promise<number> {
+export async function main(argv: string[], out: Out = { color: wantsColor(), write: (s) => process.stdout.write(s) }): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
