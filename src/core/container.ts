@@ -177,9 +177,7 @@ function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: StdioMo
     let pid: number | null = null;
     let settled = false;
     let lastExit: ExitStatus | null = null;
-    const exited = new Promise<ExitStatus>((res) =>
-      helper.on('exit', (code, signal) => res(lastExit ?? { code, signal })),
-    );
+    const exited = new Promise<ExitStatus>((res) => helper.on('exit', (code, signal) => res(lastExit ?? { code, signal })));
     const settle = (fn: () => void) => {
       if (!settled) {
         settled = true;
@@ -258,8 +256,7 @@ function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: StdioMo
     };
     control.on('data', (d) => {
       buf += String(d);
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         try {
@@ -434,7 +431,9 @@ export function netOps(pid: number, ops: NetOp[]): Promise<NetState> {
 
 /** ICMP echo from the network namespace of `pid` (0: the host's) to `to`. */
 export async function pingFrom(pid: number, to: string, opts: { count?: number; waitMs?: number } = {}): Promise<PingResult> {
-  return (await netOps(pid, [{ op: 'ping', to, ...opts }])).results[0];
+  const [result] = (await netOps(pid, [{ op: 'ping', to, ...opts }])).results;
+  if (!result) throw new Error(`ping from ${pid ? `pid ${pid}` : 'the host'} to ${to}: the helper gave no result`);
+  return result;
 }
 
 /** A TCP connection from the client's namespace to a listener opened in the server's. */

@@ -6,7 +6,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { chainIds, layerDirName, type LayerStore } from './layers.js';
 import type { Ledger } from './ledger.js';
-import { ImageError } from './image-error.js';
+import { ImageError, HINT_RESAVE } from './image-error.js';
 import { short } from './image-digest.js';
 import { planImage, type ImageFormat } from './image-manifest.js';
 import { extractArchive, unpackLayer } from './image-unpack.js';
@@ -31,7 +31,10 @@ export interface ImportedImage {
 }
 
 const imagesDir = (store: LayerStore) => path.resolve(store.root, '..', 'images');
-const imageFileName = (name: string) => (name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_').slice(0, 200) || 'image') + '.json';
+const imageFileName = (name: string) => {
+  const safe = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_');
+  return `${safe.slice(0, 200) || 'image'}.json`;
+};
 
 /** Import an image from a `docker save` tarball (legacy: manifest.json + <id>/layer.tar +
  * <config>.json; and the Docker 25+ form whose manifest.json points into blobs/sha256/), or
@@ -60,22 +63,28 @@ export async function importImage(source: string, store: LayerStore, opts: { nam
     const chains = chainIds(plan.diffIds);
     const layers: ImportedLayer[] = [];
     let parent: string | null = null;
-    for (let i = 0; i < chains.length; i++) {
-      const id = layerDirName(chains[i]);
-      const what = `layer ${i + 1} of ${chains.length} (${short(plan.diffIds[i])})`;
-      let made;
+    for (const [i, layer] of plan.layers.entries()) {
+      const chainId = chains[i];
+      const diffId = plan.diffIds[i];
+      // planImage checked that the config has a diff id for every layer of the manifest.
+      if (chainId === undefined || diffId === undefined) throw new ImageError(`layer ${i + 1} has no diff id in the image config`, HINT_RESAVE);
+      const id = layerDirName(chainId);
+      const what = `layer ${i + 1} of ${chains.length} (${short(diffId)})`;
+      let made: { reused: boolean };
       try {
-        made = await store.create(id, parent, (diff) => unpackLayer(plan.layers[i], plan.diffIds[i], diff, what), { ledger: opts.ledger });
+        made = await store.create(id, parent, (diff) => unpackLayer(layer, diffId, diff, what), { ledger: opts.ledger });
       } catch (err) {
         if (err instanceof ImageError) throw err;
         throw new ImageError(`${what}: could not unpack: ${(err as Error).message}`, `importing needs root (whiteouts are device files, opaque directories trusted.* xattrs), and room in ${store.root}`);
       }
-      layers.push({ chainId: chains[i], diffId: plan.diffIds[i], id, reused: made.reused });
+      layers.push({ chainId, diffId, id, reused: made.reused });
       parent = id;
     }
+    const top = layers.at(-1);
+    if (!top) throw new ImageError('the image has no layers', HINT_RESAVE); // diffIdsOf refuses that already
 
     const name = opts.name ?? plan.name ?? path.basename(src).replace(/\.(tar|tar\.gz|tgz)$/, '');
-    const image: ImportedImage = { name, format: plan.format, layers, top: layers[layers.length - 1].id, config: plan.config };
+    const image: ImportedImage = { name, format: plan.format, layers, top: top.id, config: plan.config };
     const dir = imagesDir(store);
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, imageFileName(name));

@@ -99,9 +99,9 @@ function diffIdsOf(config: unknown, file: string): string[] {
 function planDockerSave(root: string, wanted?: string): Plan {
   const manifest = readJson(path.join(root, 'manifest.json'), root, 'the docker save manifest');
   const entries = Array.isArray(manifest) ? manifest.filter(isObject) : [];
-  if (!entries.length) throw new ImageError('manifest.json lists no image', HINT_RESAVE);
   const tags = (e: Record<string, unknown>) => (Array.isArray(e.RepoTags) ? e.RepoTags.filter((t): t is string => typeof t === 'string') : []);
   const entry = entries.find((e) => wanted !== undefined && tags(e).includes(wanted)) ?? entries[0];
+  if (!entry) throw new ImageError('manifest.json lists no image', HINT_RESAVE);
   if (typeof entry.Config !== 'string' || !Array.isArray(entry.Layers) || !entry.Layers.every((l) => typeof l === 'string')) {
     throw new ImageError('manifest.json: the image has no Config file or no Layers list', HINT_RESAVE);
   }
@@ -174,8 +174,8 @@ function planOci(root: string, wanted?: string): Plan {
 export function planImage(root: string, source: string, wanted?: string): Plan {
   const has = (dir: string, f: string) => fs.existsSync(path.join(dir, f));
   if (!has(root, 'manifest.json') && !has(root, 'index.json')) {
-    const sub = fs.readdirSync(root, { withFileTypes: true });
-    if (sub.length === 1 && sub[0].isDirectory()) return planImage(path.join(root, sub[0].name), source, wanted);
+    const [only, ...more] = fs.readdirSync(root, { withFileTypes: true });
+    if (only?.isDirectory() && !more.length) return planImage(path.join(root, only.name), source, wanted);
     throw new ImageError(`${source} is not an image: it has neither manifest.json (docker save) nor index.json (OCI layout)`, 'give a file made by `docker save NAME -o NAME.tar`, or an OCI layout (skopeo copy docker://NAME oci:DIR)');
   }
   return has(root, 'manifest.json') ? planDockerSave(root, wanted) : planOci(root, wanted);

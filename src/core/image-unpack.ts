@@ -66,6 +66,7 @@ const S_IFBLK = 0o060000;
 const S_IFIFO = 0o010000;
 
 /** A layer entry written after node-tar is done (see LayerUnpacker). */
+// biome-ignore format: one kind a line
 type Deferred =
   | { kind: 'symlink'; target: string; uid?: number; gid?: number; mtime?: Date }
   | { kind: 'node'; type: number; mode: number; dev: number; uid?: number; gid?: number; mtime?: Date }
@@ -75,6 +76,12 @@ type Deferred =
 function entryParts(p: string): string[] | null {
   const parts = p.split('/').filter((x) => x !== '' && x !== '.');
   return parts.includes('..') ? null : parts;
+}
+
+/** A relative path's directories and its last part. */
+function splitLast(rel: string): [string[], string] {
+  const parts = rel.split('/');
+  return [parts.slice(0, -1), parts.at(-1) ?? ''];
 }
 
 const lstatOrNull = (p: string) => fs.lstatSync(p, { throwIfNoEntry: false }) ?? null;
@@ -99,7 +106,10 @@ class LayerUnpacker {
   private whiteouts: Array<{ dir: string[]; name: string }> = [];
   private opaque = new Map<string, string[]>();
 
-  constructor(readonly diff: string, readonly what: string) {
+  constructor(
+    readonly diff: string,
+    readonly what: string,
+  ) {
     this.unpack = new UnpackSync({
       cwd: diff,
       filter: (_p, e) => this.filter(e as ReadEntry),
@@ -175,8 +185,8 @@ class LayerUnpacker {
    * directory: a symlink in the layer must not lead a whiteout or link out of it. */
   private dirOf(parts: string[], rel: string, create = true): string {
     let cur = this.diff;
-    for (let i = 0; i < parts.length; i++) {
-      cur = path.join(cur, parts[i]);
+    for (const [i, part] of parts.entries()) {
+      cur = path.join(cur, part);
       const st = lstatOrNull(cur);
       if (!st && create) {
         fs.mkdirSync(cur);
@@ -198,14 +208,14 @@ class LayerUnpacker {
       if (st?.isFile() && (st.mode & 0o7777) !== f.mode) fs.chmodSync(p, f.mode);
     }
     for (const [rel, d] of this.deferred) {
-      const parts = rel.split('/');
-      const p = path.join(this.dirOf(parts.slice(0, -1), rel), parts[parts.length - 1]);
+      const [dir, name] = splitLast(rel);
+      const p = path.join(this.dirOf(dir, rel), name);
       const st = lstatOrNull(p);
       if (st?.isDirectory()) throw new ImageError(`${this.what}: ${rel} is both a directory and a ${d.kind} in this layer`, HINT_RESAVE);
       if (st) fs.unlinkSync(p);
       if (d.kind === 'hardlink') {
-        const t = d.target.split('/');
-        fs.linkSync(path.join(this.dirOf(t.slice(0, -1), d.target, false), t[t.length - 1]), p);
+        const [targetDir, targetName] = splitLast(d.target);
+        fs.linkSync(path.join(this.dirOf(targetDir, d.target, false), targetName), p);
         continue;
       }
       if (d.kind === 'symlink') fs.symlinkSync(d.target, p);

@@ -47,11 +47,7 @@ async function writeLayer(dir: string, file: string, gzip: boolean): Promise<{ d
  * are taken as they are (a file named `.wh.x` or `.wh..wh..opq` in it IS the OCI whiteout).
  * format 'oci' writes an OCI layout directory at `target`; 'docker-save' a tarball file as
  * `docker save` wrote it before Docker 25 (<hex>/layer.tar, <hex>.json, manifest.json). */
-export async function writeImage(
-  target: string,
-  layerDirs: string[],
-  opts: { format: 'oci' | 'docker-save'; name: string; gzip?: boolean; config?: Record<string, unknown> },
-): Promise<void> {
+export async function writeImage(target: string, layerDirs: string[], opts: { format: 'oci' | 'docker-save'; name: string; gzip?: boolean; config?: Record<string, unknown> }): Promise<void> {
   const gzip = !!opts.gzip;
   // The OCI layout is written in place; a docker save tarball is staged next to its file.
   const work = opts.format === 'oci' ? path.join(target, 'blobs', 'sha256') : fs.mkdtempSync(path.join(path.dirname(path.resolve(target)), '.write-image-'));
@@ -89,18 +85,23 @@ export async function writeImage(
       return { digest, size: bytes.length };
     };
     put(configBytes);
-    const manifest = Buffer.from(JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MT.ociManifest,
-      config: { mediaType: MT.ociConfig, digest: configDigest, size: configBytes.length },
-      layers: layers.map((l) => ({ mediaType: gzip ? MT.ociLayerGzip : MT.ociLayer, digest: l.digest, size: l.size })),
-    }));
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MT.ociManifest,
+        config: { mediaType: MT.ociConfig, digest: configDigest, size: configBytes.length },
+        layers: layers.map((l) => ({ mediaType: gzip ? MT.ociLayerGzip : MT.ociLayer, digest: l.digest, size: l.size })),
+      }),
+    );
     const m = put(manifest);
-    fs.writeFileSync(path.join(target, 'index.json'), JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MT.ociIndex,
-      manifests: [{ mediaType: MT.ociManifest, ...m, platform: { architecture: goArch(), os: 'linux' }, annotations: { [REF_NAME]: opts.name } }],
-    }));
+    fs.writeFileSync(
+      path.join(target, 'index.json'),
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MT.ociIndex,
+        manifests: [{ mediaType: MT.ociManifest, ...m, platform: { architecture: goArch(), os: 'linux' }, annotations: { [REF_NAME]: opts.name } }],
+      }),
+    );
     fs.writeFileSync(path.join(target, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   } finally {
     if (opts.format === 'docker-save') fs.rmSync(work, { recursive: true, force: true });

@@ -13,7 +13,7 @@ export * from './undo.js';
 export * from './locks.js';
 export { Netlink, type Link, type Address } from './netlink.js';
 export type { NetOp, TcpSpec, TcpResult } from './nsinit.js';
-export { type PingResult } from './icmp.js';
+export type { PingResult } from './icmp.js';
 export * as routes from './routes.js';
 export * from './layers.js';
 export * from './image.js';

@@ -128,10 +128,7 @@ export function pendingUndos(text: string): Undo[] {
 
 /** Replay the journals of dead processes in `dir`: carry out what they left with `run`,
  * newest first (`recover` in undo.ts passes the executor). */
-export async function replayJournals(
-  dir: string,
-  run: (u: Undo) => Promise<void>,
-): Promise<{ removed: Array<{ kind: string; name: string }>; errors: string[] }> {
+export async function replayJournals(dir: string, run: (u: Undo) => Promise<void>): Promise<{ removed: Array<{ kind: string; name: string }>; errors: string[] }> {
   const removed: Array<{ kind: string; name: string }> = [];
   const errors: string[] = [];
   let files: string[];

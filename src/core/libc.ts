@@ -80,9 +80,7 @@ export function syscallNumbers(arch: string = os.arch()) {
   return nr;
 }
 
-const ERRNO_NAMES: Map<number, string> = new Map(
-  Object.entries(os.constants.errno).map(([name, nr]) => [nr as number, name]),
-);
+const ERRNO_NAMES: Map<number, string> = new Map(Object.entries(os.constants.errno).map(([name, nr]) => [nr as number, name]));
 
 export function errnoName(errno: number): string {
   return ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
@@ -117,7 +115,10 @@ function fmtArg(a: unknown): string {
   if (a === null || a === undefined) return 'NULL';
   if (a instanceof Raw) return a.text;
   if (typeof a === 'string') return JSON.stringify(a);
-  if (Array.isArray(a)) return `[${a.filter((x) => x !== null).map(fmtArg).join(', ')}]`;
+  if (Array.isArray(a)) {
+    const shown = a.filter((x) => x !== null).map(fmtArg);
+    return `[${shown.join(', ')}]`;
+  }
   return String(a);
 }
 
@@ -264,7 +265,7 @@ export function kill(pid: number, sig: number): void {
 export function waitpid(pid: number, options = 0): { pid: number; status: number } {
   const status = [0];
   const r = check(c.waitpid(pid, status, options), 'waitpid', [pid, options]);
-  return { pid: r, status: status[0] };
+  return { pid: r, status: status[0] ?? 0 }; // koffi wrote the int into status[0]
 }
 
 export function setParentDeathSignal(sig: number): void {

@@ -58,10 +58,7 @@ function tryLock(fd: number): boolean {
 }
 
 /** Take an exclusive lock on `file`; returns its release. Busy: wait up to waitMs, then throw. */
-export async function acquireLock(
-  file: string,
-  opts: { what: string; busy: (h: Holder | null) => { message: string; hint: string }; waitMs?: number; onWait?: (h: Holder | null) => void },
-): Promise<() => void> {
+export async function acquireLock(file: string, opts: { what: string; busy: (h: Holder | null) => { message: string; hint: string }; waitMs?: number; onWait?: (h: Holder | null) => void }): Promise<() => void> {
   const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
   let ok = tryLock(fd);
   if (!ok && opts.waitMs) {

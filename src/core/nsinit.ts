@@ -229,7 +229,9 @@ function setupAndExec(spec: RunSpec): never {
     if (cmd.env) spec.env = cmd.env;
   }
   const env = [...(spec.env ?? DEFAULT_ENV()), ...tagEnv(spec.tag)];
-  const file = step('find the command', () => resolveCommand(spec.argv[0], env));
+  const [cmd] = spec.argv;
+  if (cmd === undefined) fail('find the command', new Error('no command given'));
+  const file = step('find the command', () => resolveCommand(cmd, env));
   report({ event: 'exec', pid: process.pid, argv: spec.argv });
   step('prepare stdio', () => {
     for (const fd of [0, 1, 2]) libc.setCloexec(fd, false);
@@ -309,7 +311,13 @@ const ENTER_ORDER: libc.Namespace[] = ['cgroup', 'ipc', 'uts', 'net', 'pid', 'mn
 
 function openTarget(pid: number, namespaces: libc.Namespace[]) {
   const fds = new Map<libc.Namespace, number>();
-  for (const t of namespaces) fds.set(t, step(`open /proc/${pid}/ns/${t}`, () => fs.openSync(`/proc/${pid}/ns/${libc.NAMESPACES[t].proc}`, 'r')));
+  for (const t of namespaces) {
+    const file = `/proc/${pid}/ns/${libc.NAMESPACES[t].proc}`;
+    fds.set(
+      t,
+      step(`open /proc/${pid}/ns/${t}`, () => fs.openSync(file, 'r')),
+    );
+  }
   const rootFd = step(`open /proc/${pid}/root`, () => fs.openSync(`/proc/${pid}/root`, 'r'));
   return { fds, rootFd };
 }
@@ -340,8 +348,10 @@ function stageEnter(spec: EnterSpec): void {
     const i = kv.indexOf('=');
     env[kv.slice(0, i)] = kv.slice(i + 1);
   }
-  const child = spawn(spec.argv[0], spec.argv.slice(1), { stdio: [0, 1, 2], env });
-  child.on('error', (err) => fail('exec', new Error(`${spec.argv[0]}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found inside the container' : err.message}`)));
+  const [cmd, ...args] = spec.argv;
+  if (cmd === undefined) fail('exec', new Error('no command given'));
+  const child = spawn(cmd, args, { stdio: [0, 1, 2], env });
+  child.on('error', (err) => fail('exec', new Error(`${cmd}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found inside the container' : err.message}`)));
   child.on('spawn', () => report({ event: 'started', pid: child.pid }));
   relayExit(child);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => child.kill(sig));

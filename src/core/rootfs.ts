@@ -13,6 +13,7 @@ import { HintedError } from './errors.js';
 
 export { ROOTFS_MARKER };
 
+// biome-ignore format: a list of words, kept in lines
 export const DEFAULT_TOOLS = [
   'sh', 'bash', 'ls', 'ps', 'cat', 'echo', 'mount', 'umount', 'ip', 'hostname', 'sleep',
   'mkdir', 'rm', 'rmdir', 'touch', 'id', 'env', 'uname', 'grep', 'head', 'tail', 'readlink',
@@ -59,8 +60,8 @@ export function findHostTool(name: string): string | null {
 export function parseLdd(text: string): string[] {
   const libs: string[] = [];
   for (const line of text.split('\n')) {
-    const m = line.match(/=>\s*(\/\S+)/) ?? line.match(/^\s*(\/\S+)\s+\(/);
-    if (m) libs.push(m[1]);
+    const lib = (line.match(/=>\s*(\/\S+)/) ?? line.match(/^\s*(\/\S+)\s+\(/))?.[1];
+    if (lib) libs.push(lib);
   }
   return libs;
 }
@@ -86,10 +87,7 @@ export function buildHostRootfs(dir: string, ledger?: Ledger, tools = DEFAULT_TO
   if (fs.existsSync(dir)) throw new RootfsError(`${dir} already exists`, 'remove it, or `container-lessons reset --all`, to build it anew');
   const missing = REQUIRED_TOOLS.filter((t) => !findHostTool(t));
   if (missing.length) {
-    throw new RootfsError(
-      `the host has no ${missing.join(', ')} to copy into the default root filesystem`,
-      'install them (Debian/Ubuntu: apt-get install procps iproute2 coreutils), or build one with rootfs-scripts/debootstrap.sh',
-    );
+    throw new RootfsError(`the host has no ${missing.join(', ')} to copy into the default root filesystem`, 'install them (Debian/Ubuntu: apt-get install procps iproute2 coreutils), or build one with rootfs-scripts/debootstrap.sh');
   }
   const tmp = `${dir}.building-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -102,7 +100,8 @@ export function buildHostRootfs(dir: string, ledger?: Ledger, tools = DEFAULT_TO
     fs.chmodSync(path.join(tmp, 'tmp'), 0o1777);
     fs.chmodSync(path.join(tmp, 'root'), 0o700);
     // One bin directory; the usual other names point at it.
-    for (const [link, target] of [['sbin', 'bin'], ['usr/bin', '../bin'], ['usr/sbin', '../bin']]) fs.symlinkSync(target, path.join(tmp, link));
+    const links = { sbin: 'bin', 'usr/bin': '../bin', 'usr/sbin': '../bin' };
+    for (const [link, target] of Object.entries(links)) fs.symlinkSync(target, path.join(tmp, link));
     const copied: string[] = [];
     for (const tool of tools) {
       const host = findHostTool(tool);
@@ -114,7 +113,7 @@ export function buildHostRootfs(dir: string, ledger?: Ledger, tools = DEFAULT_TO
     // Terminal descriptions, so that top, less and the shell's line editing work.
     for (const base of ['/lib/terminfo', '/usr/share/terminfo', '/etc/terminfo']) {
       for (const t of TERMINALS) {
-        const p = path.join(base, t[0], t);
+        const p = path.join(base, t.charAt(0), t);
         if (fs.existsSync(p)) copyFileInto(tmp, p);
       }
     }

@@ -35,7 +35,8 @@ export async function undo(u: Undo): Promise<void> {
   switch (u.kind) {
     case 'mount':
       for (let i = 0; i < 16; i++) {
-        if (!fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === u.target)) return;
+        const lines = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
+        if (!lines.some((l) => l.split(' ')[4] === u.target)) return;
         unmount(u.target);
       }
       return;

@@ -8,13 +8,17 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { create as tarCreate, Header } from 'tar';
-import {
-  ImageError, importImage, writeImage, listImages, LayerStore, Ledger, mountOverlay, listWhiteouts, isWhiteout, chainIds,
-  layerDirName, OPAQUE_XATTR, libc, type ImportedImage,
-} from '../../src/core/index.js';
+import { ImageError, importImage, writeImage, listImages, LayerStore, Ledger, mountOverlay, listWhiteouts, isWhiteout, chainIds, layerDirName, OPAQUE_XATTR, libc, type ImportedImage } from '../../src/core/index.js';
 
 let tmp: string;
 const layers = { base: '', top: '', other: '' };
+
+/** The i-th item of a list the test made, which it knows is there. */
+function nth<T>(list: readonly T[], i: number): T {
+  const item = list[i];
+  if (item === undefined) throw new Error(`no item ${i} in a list of ${list.length}`);
+  return item;
+}
 
 const put = (root: string, rel: string, body = '') => {
   fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
@@ -23,7 +27,10 @@ const put = (root: string, rel: string, body = '') => {
 
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cl-image-'));
-  for (const k of Object.keys(layers) as Array<keyof typeof layers>) fs.mkdirSync((layers[k] = path.join(tmp, 'layers', k)), { recursive: true });
+  for (const k of Object.keys(layers) as Array<keyof typeof layers>) {
+    layers[k] = path.join(tmp, 'layers', k);
+    fs.mkdirSync(layers[k], { recursive: true });
+  }
 
   const b = layers.base;
   put(b, 'etc/os-release', 'NAME=lesson\n');
@@ -111,7 +118,8 @@ describe.each(CASES)('$label', (c) => {
     expect(img.format).toBe(c.format);
     const diffIds = img.layers.map((l) => l.diffId);
     expect(img.layers.map((l) => l.chainId)).toEqual(chainIds(diffIds));
-    const [base, top] = img.layers.map((l) => l.id);
+    const base = nth(img.layers, 0).id;
+    const top = nth(img.layers, 1).id;
     expect(img.layers.map((l) => l.id)).toEqual(chainIds(diffIds).map(layerDirName));
     expect(img.layers.map((l) => l.reused)).toEqual([false, false]);
     expect(img.top).toBe(top);
@@ -159,11 +167,14 @@ describe.each(CASES)('$label', (c) => {
   });
 
   it('shares the base layer with a second image: reused, not unpacked again', async () => {
-    const base = img.layers[0].id;
+    const base = nth(img.layers, 0).id;
     const before = fs.statSync(path.join(store.info(base).diff, 'etc/os-release')).ino;
     const src = await makeImage(path.join(dir, 'src2'), c, [layers.base, layers.other], 'other:2');
     const other = await importImage(src, store);
-    expect(other.layers.map((l) => [l.id, l.reused])).toEqual([[base, true], [other.top, false]]);
+    expect(other.layers.map((l) => [l.id, l.reused])).toEqual([
+      [base, true],
+      [other.top, false],
+    ]);
     expect(fs.statSync(path.join(store.info(base).diff, 'etc/os-release')).ino).toBe(before);
     expect(store.ids()).toHaveLength(3);
     expect(store.info(other.top).lower).toEqual([`l/${store.info(base).link}`]);
@@ -211,7 +222,10 @@ describe('damaged images', () => {
     expect(listImages(store)).toEqual([]);
   }
   async function rejection(p: Promise<unknown>): Promise<ImageError> {
-    const err = await p.then(() => null, (e: unknown) => e);
+    const err = await p.then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ImageError);
     expect((err as ImageError).hint).toMatch(/\S/);
     return err as ImageError;
@@ -230,16 +244,17 @@ describe('damaged images', () => {
   it('a tampered layer blob: digest mismatch named, the layers below kept, the bad one not made', async () => {
     for (const gzip of [false, true]) {
       const img = await oci(`tampered-${gzip}`, gzip);
-      const digest = img.layerBlobs[1];
+      const digest = nth(img.layerBlobs, 1);
       const file = img.blob(digest);
       const bytes = fs.readFileSync(file);
-      bytes[bytes.length >> 1] ^= 0x20;
+      const mid = bytes.length >> 1;
+      bytes.writeUInt8(bytes.readUInt8(mid) ^ 0x20, mid);
       fs.writeFileSync(file, bytes);
       const store = fresh(`tampered-${gzip}`);
       const err = await rejection(importImage(img.layout, store));
       expect(err.message).toMatch(/digest mismatch/);
       expect(err.message).toContain(`expected ${digest}`);
-      expectClean(store, [img.ids[0]]);
+      expectClean(store, [nth(img.ids, 0)]);
     }
   });
 
@@ -258,13 +273,13 @@ describe('damaged images', () => {
 
   it('a missing blob, bad JSON, a zstd layer, not an image at all', async () => {
     const img = await oci('broken');
-    fs.rmSync(img.blob(img.layerBlobs[0]));
+    fs.rmSync(img.blob(nth(img.layerBlobs, 0)));
     expect((await rejection(importImage(img.layout, fresh('missing')))).message).toMatch(/missing.*sha256/);
     expectClean(fresh('missing'), []);
 
     const img2 = await oci('zstd');
     // zstd's magic number: refused before anything is unpacked
-    fs.writeFileSync(img2.blob(img2.layerBlobs[0]), Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]));
+    fs.writeFileSync(img2.blob(nth(img2.layerBlobs, 0)), Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]));
     const z = await rejection(importImage(img2.layout, fresh('zstd')));
     expect(z.message).toMatch(/zstd/);
     expect(z.hint).toMatch(/gzip/);
@@ -305,30 +320,38 @@ describe('other forms of the same image', () => {
     // its blobs have digests: a changed config is caught
     const cfg = path.join(dir, blobRef(manifest.config.digest));
     fs.appendFileSync(cfg, ' ');
-    const err = await importImage(dir, new LayerStore(path.join(tmp, 'forms', 'docker25-bad'))).then(() => null, (e: unknown) => e);
+    const err = await importImage(dir, new LayerStore(path.join(tmp, 'forms', 'docker25-bad'))).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ImageError);
     expect((err as Error).message).toContain(`digest mismatch: expected ${manifest.config.digest}`);
   });
 
-  it('a nested multi-platform index: this machine\'s linux image is taken, the others never read', async () => {
+  it("a nested multi-platform index: this machine's linux image is taken, the others never read", async () => {
     const { dir, desc } = await layout('multi');
     const arch = ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[process.arch] ?? process.arch;
     const absent = (c: string) => `sha256:${c.repeat(64)}`; // blobs that do not exist
-    const nested = Buffer.from(JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [
-        { mediaType: desc.mediaType, digest: absent('a'), size: 1, platform: { os: 'linux', architecture: arch === 's390x' ? 'ppc64le' : 's390x' } },
-        { mediaType: desc.mediaType, digest: absent('b'), size: 1, platform: { os: 'unknown', architecture: 'unknown' } },
-        { ...desc, platform: { os: 'linux', architecture: arch } },
-      ],
-    }));
+    const nested = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [
+          { mediaType: desc.mediaType, digest: absent('a'), size: 1, platform: { os: 'linux', architecture: arch === 's390x' ? 'ppc64le' : 's390x' } },
+          { mediaType: desc.mediaType, digest: absent('b'), size: 1, platform: { os: 'unknown', architecture: 'unknown' } },
+          { ...desc, platform: { os: 'linux', architecture: arch } },
+        ],
+      }),
+    );
     const hex = crypto.createHash('sha256').update(nested).digest('hex');
     fs.writeFileSync(path.join(dir, 'blobs/sha256', hex), nested);
-    fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify({
-      schemaVersion: 2,
-      manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: `sha256:${hex}`, size: nested.length, annotations: { 'org.opencontainers.image.ref.name': 'multi:1' } }],
-    }));
+    fs.writeFileSync(
+      path.join(dir, 'index.json'),
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: `sha256:${hex}`, size: nested.length, annotations: { 'org.opencontainers.image.ref.name': 'multi:1' } }],
+      }),
+    );
     const img = await importImage(dir, new LayerStore(path.join(tmp, 'forms', 'multi-store')));
     expect([img.format, img.name, img.layers.length]).toEqual(['oci', 'multi:1', 2]);
   });
@@ -364,14 +387,16 @@ describe('layer tars as others write them', () => {
   }
 
   it('device nodes, fifos and absolute paths are made; names from ref.name or the file', async () => {
-    const src = ociOf(path.join(tmp, 'raw', 'dev'), [rawTar([
-      { path: '/dev/', type: 'Directory', mode: 0o755 },
-      { path: '/dev/null', type: 'CharacterDevice', devmaj: 1, devmin: 3, mode: 0o666 },
-      { path: 'dev/fifo', type: 'FIFO', mode: 0o600 },
-      { path: './bin/sh', type: 'File', body: 'sh', mode: 0o755 },
-      { path: 'bin/link', type: 'SymbolicLink', linkpath: '/bin/sh' },
-      { path: 'bin/hard', type: 'Link', linkpath: 'bin/link' }, // a hard link to a symlink
-    ])]);
+    const src = ociOf(path.join(tmp, 'raw', 'dev'), [
+      rawTar([
+        { path: '/dev/', type: 'Directory', mode: 0o755 },
+        { path: '/dev/null', type: 'CharacterDevice', devmaj: 1, devmin: 3, mode: 0o666 },
+        { path: 'dev/fifo', type: 'FIFO', mode: 0o600 },
+        { path: './bin/sh', type: 'File', body: 'sh', mode: 0o755 },
+        { path: 'bin/link', type: 'SymbolicLink', linkpath: '/bin/sh' },
+        { path: 'bin/hard', type: 'Link', linkpath: 'bin/link' }, // a hard link to a symlink
+      ]),
+    ]);
     const store = new LayerStore(path.join(tmp, 'raw', 'dev-store'));
     const img = await importImage(src, store);
     expect(img.name).toBe('dev');
@@ -389,12 +414,27 @@ describe('layer tars as others write them', () => {
     fs.mkdirSync(outside, { recursive: true });
     const cases: Array<[string, Buffer]> = [
       ['dotdot', rawTar([{ path: 'a/../../escape', type: 'File', body: 'x' }])],
-      ['symlink-whiteout', rawTar([{ path: 'evil', type: 'SymbolicLink', linkpath: outside }, { path: 'evil/.wh.victim', type: 'File' }])],
-      ['symlink-file', rawTar([{ path: 'evil', type: 'SymbolicLink', linkpath: outside }, { path: 'evil/planted', type: 'File', body: 'x' }])],
+      [
+        'symlink-whiteout',
+        rawTar([
+          { path: 'evil', type: 'SymbolicLink', linkpath: outside },
+          { path: 'evil/.wh.victim', type: 'File' },
+        ]),
+      ],
+      [
+        'symlink-file',
+        rawTar([
+          { path: 'evil', type: 'SymbolicLink', linkpath: outside },
+          { path: 'evil/planted', type: 'File', body: 'x' },
+        ]),
+      ],
     ];
     for (const [name, layer] of cases) {
       const store = new LayerStore(path.join(tmp, 'raw', `${name}-store`));
-      const err = await importImage(ociOf(path.join(tmp, 'raw', name), [layer]), store).then(() => null, (e: unknown) => e);
+      const err = await importImage(ociOf(path.join(tmp, 'raw', name), [layer]), store).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err, name).toBeInstanceOf(ImageError);
       expect(store.ids()).toEqual([]);
       expect(leftovers(store)).toEqual([]);

@@ -30,7 +30,11 @@ const EXPORT_FROM = /^export\s+(?:(type)\s+)?(\*(?:\s*as\s+[\w$]+)?|\{[^}]*\})\s
 /** `{ type A, type B }`: every name is a type, so tsc erases the whole statement. */
 const onlyTypes = (braces: string | undefined): boolean => {
   if (!braces?.startsWith('{')) return false;
-  const names = braces.slice(1, -1).split(',').map((n) => n.trim()).filter(Boolean);
+  const names = braces
+    .slice(1, -1)
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
   return names.length > 0 && names.every((n) => /^type\s/.test(n));
 };
 
@@ -172,7 +176,11 @@ describe('imports among src/', () => {
     }
     expect(graph.size).toBeGreaterThan(10);
     expect(unresolved, 'relative imports that name no file').toEqual([]);
-    const loops = cycles(graph).map((scc) => loopThrough(graph, scc).map((f) => path.relative(SRC, f)).join(' -> '));
+    const loops = cycles(graph).map((scc) =>
+      loopThrough(graph, scc)
+        .map((f) => path.relative(SRC, f))
+        .join(' -> '),
+    );
     expect(loops, 'import cycles in src/ (a -> b means a imports b)').toEqual([]);
   });
 });

@@ -36,7 +36,13 @@ describe('replayJournals', () => {
         { kind: 'mount', target: '/lab/m' },
         { kind: 'file', path: '/lab/a' },
       ]);
-      expect(ok).toEqual({ removed: [{ kind: 'mount', name: '/lab/m' }, { kind: 'file', name: '/lab/a' }], errors: [] });
+      expect(ok).toEqual({
+        removed: [
+          { kind: 'mount', name: '/lab/m' },
+          { kind: 'file', name: '/lab/a' },
+        ],
+        errors: [],
+      });
       expect(fs.readdirSync(dir)).toEqual([]);
 
       fs.writeFileSync(path.join(dir, '2-2.jsonl'), lines[0] + '\n');
