@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import {
-  libc, SyscallError, Ledger, mountOverlay, unmount, listWhiteouts, CpuGroup, cgroupLayout, buildHostRootfs, rootfsProblem,
+  libc, SyscallError, Ledger, mountOverlay, unmount, listWhiteouts, Cgroup, cgroupLayout, buildHostRootfs, rootfsProblem,
   runContainer, startContainer, execInContainer, probeNamespaces, ContainerError, procfs, ROOTFS_MARKER, prepareContainer, collect,
   WarmContainers, isPreparedContainer, readMarker, type Namespace,
 } from '../../src/core/index.js';
@@ -63,7 +63,7 @@ describe('cgroups', () => {
   it('creates a group, limits it, moves a process in, reads counters, removes it', async () => {
     const layout = cgroupLayout();
     expect(['v1', 'v2', 'hybrid']).toContain(layout.mode);
-    const g = new CpuGroup(`cl-test-${process.pid}`);
+    const g = new Cgroup(`cl-test-${process.pid}`, ['cpu']);
     const ledger = new Ledger();
     g.create(ledger);
     try {
@@ -87,7 +87,7 @@ describe('cgroups', () => {
     expect(fs.existsSync(g.dir)).toBe(false);
   });
   it('refuses a group that already exists, with a hint', () => {
-    const g = new CpuGroup(`cl-test-dup-${process.pid}`);
+    const g = new Cgroup(`cl-test-dup-${process.pid}`, ['cpu']);
     const ledger = new Ledger();
     g.create(ledger);
     try {
@@ -198,7 +198,7 @@ describe('containers', () => {
   });
 
   it('join a cgroup before the namespaces', async () => {
-    const g = new CpuGroup(`cl-test-ct-${process.pid}`);
+    const g = new Cgroup(`cl-test-ct-${process.pid}`, ['cpu']);
     const ledger = new Ledger();
     g.create(ledger);
     try {

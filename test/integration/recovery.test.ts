@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { recover, buildHostRootfs, procfs, CpuGroup, Journal, Ledger, Netlink } from '../../src/core/index.js';
+import { recover, buildHostRootfs, procfs, Cgroup, Journal, Ledger, Netlink } from '../../src/core/index.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cl-recover-'));
 const rootfs = path.join(tmp, 'rootfs');
@@ -26,13 +26,13 @@ function driver(journalDir: string, group: string) {
   const script = `
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
-import { Journal, Ledger, mountOverlay, CpuGroup, startContainer } from ${JSON.stringify(DIST)};
+import { Journal, Ledger, mountOverlay, Cgroup, startContainer } from ${JSON.stringify(DIST)};
 const ledger = new Ledger(new Journal(${JSON.stringify(journalDir)}));
 ledger.add({ kind: 'file', path: ${JSON.stringify(d('made'))} });
 fs.mkdirSync(${JSON.stringify(d('made'))}, { recursive: true });
 for (const n of ['lower', 'upper', 'work', 'merged']) fs.mkdirSync(${JSON.stringify(d(''))} + '/' + n, { recursive: true });
 mountOverlay({ lowers: [${JSON.stringify(d('lower'))}], upper: ${JSON.stringify(d('upper'))}, work: ${JSON.stringify(d('work'))}, merged: ${JSON.stringify(d('merged'))} }, ledger);
-const g = new CpuGroup(${JSON.stringify(group)});
+const g = new Cgroup(${JSON.stringify(group)}, ['cpu']);
 g.create(ledger);
 ledger.add({ kind: 'procs', tag: 'container-lessons-busy-loop:test-${process.pid}' });
 const loop = spawn('/bin/sh', ['-c', 'while : ; do : ; done', 'container-lessons-busy-loop:test-${process.pid}'], { stdio: 'ignore' });
@@ -56,7 +56,7 @@ describe('recovery from a journal', () => {
       child.on('exit', (code) => rej(new Error(`driver exited ${code}`)));
     });
     const merged = path.join(tmp, 'ov', 'merged');
-    const g = new CpuGroup(group);
+    const g = new Cgroup(group, ['cpu']);
     // The sleep of the container without a PID namespace: it would outlive everything.
     let orphan = 0;
     for (let i = 0; i < 200 && !orphan; i++) {
@@ -92,7 +92,7 @@ describe('recovery from a journal', () => {
   it('a finished ledger leaves an empty journal, and an EEXIST is never recorded as ours', async () => {
     const journalDir = path.join(tmp, 'journal2');
     const journal = new Journal(journalDir);
-    const g = new CpuGroup(`cl-test-eexist-${process.pid}`);
+    const g = new Cgroup(`cl-test-eexist-${process.pid}`, ['cpu']);
     const mine = new Ledger(journal);
     g.create(mine);
     const other = new Ledger(journal);
