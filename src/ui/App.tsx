@@ -2,7 +2,7 @@
 // All state lives in the store; this file maps keys to store actions and draws.
 import { useEffect, useState } from 'react';
 import { Box, useInput } from 'ink';
-import type { WorkbookStore } from './store.js';
+import { runOf, type WorkbookStore } from './store.js';
 import { useStore, useTerminalSize } from './hooks.js';
 import { Header } from './Header.js';
 import { Pane, scrollInfo } from './Pane.js';
@@ -31,9 +31,9 @@ export function App({ store, color }: { store: WorkbookStore; color: boolean }) 
     return () => {
       live = false;
     };
-  }, [lesson, width, color]);
+  }, [lesson, store.lab, width, color]);
 
-  const lines = state.pane === 'text' ? (text ?? ['(rendering the lesson text...)']) : workLines(lesson, state.runs[lesson.id], store.lab, width);
+  const lines = state.pane === 'text' ? (text ?? ['(rendering the lesson text...)']) : workLines(lesson, runOf(state, lesson), store.lab, width);
   const offset = state.scroll[state.pane];
 
   useInput((input, key) => {

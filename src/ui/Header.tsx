@@ -1,12 +1,12 @@
 import { Box, Text } from 'ink';
-import type { WorkbookStore, UiState } from './store.js';
+import { runOf, type WorkbookStore, type UiState } from './store.js';
 
 const MARK = { passed: '✔', open: '○', locked: '🔒' } as const;
 
 /** Title, the lessons with their state, and which pane is shown. */
 export function Header({ store, state, width, color }: { store: WorkbookStore; state: UiState; width: number; color: boolean }) {
   const lesson = store.lesson;
-  const run = state.runs[lesson.id];
+  const run = runOf(state, lesson);
   const done = run.steps.filter((s) => s.status === 'done').length;
   const title = ` container-lessons · ${lesson.number}/${store.lessons.length} ${lesson.title} `;
   return (

@@ -6,13 +6,14 @@ export function useStore(store: WorkbookStore): UiState {
   return useSyncExternalStore(store.subscribe, store.getSnapshot);
 }
 
+const sizeOf = (stdout: NodeJS.WriteStream) => ({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
+
 /** The terminal's size, updated when it is resized. */
 export function useTerminalSize(): { columns: number; rows: number } {
   const { stdout } = useStdout();
-  const read = () => ({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
-  const [size, setSize] = useState(read);
+  const [size, setSize] = useState(() => sizeOf(stdout));
   useEffect(() => {
-    const on = () => setSize(read());
+    const on = () => setSize(sizeOf(stdout));
     stdout.on('resize', on);
     return () => {
       stdout.off('resize', on);
@@ -30,5 +31,5 @@ export function useSpinner(active: boolean): string {
     const t = setInterval(() => setI((x) => (x + 1) % FRAMES.length), 100);
     return () => clearInterval(t);
   }, [active]);
-  return FRAMES[i];
+  return FRAMES[i]!; // i counts modulo FRAMES.length
 }

@@ -51,6 +51,9 @@ export interface StoreOptions {
 
 const emptyRun = (lesson: Lesson): LessonRun => ({ steps: lesson.steps.map(() => ({ status: 'pending' })), checks: null, passedNow: false });
 
+/** A lesson's run in a snapshot; a lesson without one has run nothing yet. */
+export const runOf = (state: UiState, lesson: Lesson): LessonRun => state.runs[lesson.id] ?? emptyRun(lesson);
+
 export class WorkbookStore {
   readonly lessons: Lesson[];
   readonly lab: Lab;
@@ -101,29 +104,36 @@ export class WorkbookStore {
     for (const fn of this.listeners) fn();
   }
 
-  private setRun(id: string, patch: Partial<LessonRun>): void {
-    this.set({ runs: { ...this.state.runs, [id]: { ...this.state.runs[id], ...patch } } });
+  private setRun(lesson: Lesson, patch: Partial<LessonRun>): void {
+    this.set({ runs: { ...this.state.runs, [lesson.id]: { ...runOf(this.state, lesson), ...patch } } });
   }
 
-  private setStep(id: string, i: number, step: StepState): void {
-    const steps = this.state.runs[id].steps.slice();
+  private setStep(lesson: Lesson, i: number, step: StepState): void {
+    const steps = runOf(this.state, lesson).steps.slice();
     steps[i] = step;
-    this.setRun(id, { steps });
+    this.setRun(lesson, { steps });
   }
 
   // ---- derived ----
+  /** The i-th lesson; callers keep i inside the curriculum (select checks it). */
+  private lessonAt(i: number): Lesson {
+    const lesson = this.lessons[i];
+    if (!lesson) throw new RangeError(`no lesson at index ${i} (the workbook has ${this.lessons.length})`);
+    return lesson;
+  }
+
   get lesson(): Lesson {
-    return this.lessons[this.state.index];
+    return this.lessonAt(this.state.index);
   }
 
   isUnlocked(i: number): boolean {
     if (this.unlockAll || i === 0) return true;
-    const prev = this.lessons[i - 1];
-    return !!this.state.passed[prev.id] || !!this.state.passed[this.lessons[i].id];
+    const prev = this.lessonAt(i - 1);
+    return !!this.state.passed[prev.id] || !!this.state.passed[this.lessonAt(i).id];
   }
 
   lessonState(i: number): 'passed' | 'open' | 'locked' {
-    if (this.state.passed[this.lessons[i].id]) return 'passed';
+    if (this.state.passed[this.lessonAt(i).id]) return 'passed';
     return this.isUnlocked(i) ? 'open' : 'locked';
   }
 
@@ -133,10 +143,13 @@ export class WorkbookStore {
 
   private prepareNext(): void {
     const lesson = this.lesson;
-    const next = this.state.runs[lesson.id].steps.findIndex((s) => s.status !== 'done');
+    const next = runOf(this.state, lesson).steps.findIndex((s) => s.status !== 'done');
     // Step 1 starts by resetting the lesson, which would end a prepared container.
     const step = next > 0 ? lesson.steps[next] : undefined;
-    if (!step?.container || rootfsProblem(this.lab.rootfs)) return this.warm.want(null);
+    if (!step?.container || rootfsProblem(this.lab.rootfs)) {
+      this.warm.want(null);
+      return;
+    }
     this.warm.want(lessonContainerShape(this.lab, step.container), this.session(lesson).ctx.ledger);
   }
 
@@ -190,12 +203,12 @@ export class WorkbookStore {
   // ---- lesson work ----
   /** Enter: the next step, or the checks once every step ran. */
   async advance(): Promise<void> {
-    const next = this.state.runs[this.lesson.id].steps.findIndex((s) => s.status !== 'done');
+    const next = runOf(this.state, this.lesson).steps.findIndex((s) => s.status !== 'done');
     return next >= 0 ? this.runStep(next) : this.runChecks();
   }
 
   async runNextStep(): Promise<void> {
-    const next = this.state.runs[this.lesson.id].steps.findIndex((s) => s.status !== 'done');
+    const next = runOf(this.state, this.lesson).steps.findIndex((s) => s.status !== 'done');
     if (next < 0) {
       this.set({ message: { text: 'Every step has run. Press c to check.', tone: 'info' } });
       return;
@@ -207,24 +220,25 @@ export class WorkbookStore {
     if (this.state.busy) return;
     const lesson = this.lesson;
     const step = lesson.steps[i];
+    if (!step) throw new RangeError(`lesson ${lesson.id} has no step ${i + 1}`);
     if (i === 0) {
       // A fresh start: clear what an earlier attempt (or the learner) left.
       await this.cleanupLesson(lesson);
       await lesson.reset(this.lab).catch(() => []);
-      this.setRun(lesson.id, emptyRun(lesson));
+      this.setRun(lesson, emptyRun(lesson));
       ensureLabRoot(this.lab);
     }
     // After the cleanup above, which ends the lesson's session: this step's work must be in
     // the session whose end undoes it.
     const session = this.session(lesson);
     this.set({ pane: 'work', busy: `step ${i + 1}: ${step.title}`, message: null });
-    this.setStep(lesson.id, i, { status: 'running' });
+    this.setStep(lesson, i, { status: 'running' });
     const report = await session.runStep(i);
     if (report.error) {
-      this.setStep(lesson.id, i, { status: 'error', error: report.error });
+      this.setStep(lesson, i, { status: 'error', error: report.error });
       this.set({ message: { text: `Step ${i + 1} failed: ${report.error.message}`, tone: 'bad' } });
     } else {
-      this.setStep(lesson.id, i, { status: 'done', output: report.output });
+      this.setStep(lesson, i, { status: 'done', output: report.output });
       this.prepareNext();
       const left = lesson.steps.length - i - 1;
       this.set({ message: { text: left ? `Step ${i + 1} done. Enter runs step ${i + 2}.` : 'All steps done. Enter (or c) runs the checks.', tone: 'good' } });
@@ -237,7 +251,7 @@ export class WorkbookStore {
     const lesson = this.lesson;
     this.set({ pane: 'work', busy: `checking lesson ${lesson.number}: reading the kernel`, message: null });
     const { checks, passed } = await judge(lesson, this.lab);
-    this.setRun(lesson.id, { checks, passedNow: passed });
+    this.setRun(lesson, { checks, passedNow: passed });
     let message: UiState['message'];
     if (passed) {
       let saved = true;
@@ -272,7 +286,7 @@ export class WorkbookStore {
       await this.warm.close();
       await this.cleanupLesson(lesson);
       removed = await lesson.reset(this.lab);
-      this.setRun(lesson.id, emptyRun(lesson));
+      this.setRun(lesson, emptyRun(lesson));
       this.set({ message: { text: removed.length ? `Reset: removed ${removed.length} thing${removed.length === 1 ? '' : 's'} (${removed.slice(0, 2).join('; ')}${removed.length > 2 ? '; ...' : ''}).` : 'Reset: nothing was left to remove.', tone: 'info' } });
     } catch (err) {
       this.set({ message: { text: `Reset failed: ${errorInfo(err).message}`, tone: 'bad' } });

@@ -1,7 +1,7 @@
 // Turning lesson texts and lesson work into screen lines of a given width.
 import type { Lab } from '../lab.js';
 import type { Lesson } from '../lessons/index.js';
-import type { LessonRun } from './store.js';
+import type { LessonRun, StepState } from './store.js';
 
 export interface Line {
   text: string;
@@ -85,7 +85,7 @@ const MARK = { pending: '○', running: '◐', done: '✔', error: '✘' } as co
 export function workLines(lesson: Lesson, run: LessonRun, lab: Lab, width: number): Line[] {
   const lines: Line[] = [];
   lesson.steps.forEach((step, i) => {
-    const st = run.steps[i];
+    const st: StepState = run.steps[i] ?? { status: 'pending' }; // not in the run: not run yet
     const color = st.status === 'done' ? 'green' : st.status === 'error' ? 'red' : st.status === 'running' ? 'yellow' : undefined;
     for (const t of wrapHanging(`${i + 1}. ${step.title}`, width, `${MARK[st.status]} `, '     ')) lines.push({ text: t, color, bold: st.status !== 'pending' });
     if (st.status === 'pending' || st.status === 'running') {
