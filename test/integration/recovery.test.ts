@@ -120,8 +120,8 @@ describe('tags', () => {
       expect(kids).toHaveLength(2);
       process.kill(a.pid, 'SIGKILL'); // the sleeps are orphans now: no parent links them to us
       await procfs.waitReaped([a.pid]);
-      const entry = ledger.list()[0];
-      const tag = entry.name;
+      const [entry] = ledger.list();
+      const tag = entry!.name; // the ledger holds the one procs entry added above
       const found = taggedProcesses({ kind: 'procs', tag });
       expect(found.sort()).toEqual(kids.sort());
       expect(found).not.toContain(b.pid);
