@@ -44,9 +44,9 @@ afterAll(async () => {
 });
 
 const N = LESSONS.length;
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** The header of lesson l: "n/N" and the start of its title. */
-const header = (l: Lesson) => new RegExp(`${l.number}/${N} ${escape(l.title.slice(0, 20))}`);
+const header = (l: Lesson) => new RegExp(`${l.number}/${N} ${escapeRegExp(l.title.slice(0, 20))}`);
 
 /** Run every step with Enter, then the checks, and wait for the pass. */
 async function doLesson(l: Lesson) {
@@ -127,7 +127,8 @@ describe.skipIf(!hasTmux)('the TUI in tmux', () => {
       }
       const g = new Cgroup('container', ['cpu']);
       expect(g.exists()).toBe(true);
-      const loop = g.procs()[0];
+      const [loop] = g.procs();
+      if (loop === undefined) throw new Error('the cpu lesson left no process in its cgroup');
       expect(procfs.cmdline(loop)).toMatch(/container-lessons-busy-loop/);
       // The TUI is the node process under the pane's shell.
       const shellPid = Number(tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim());

@@ -21,7 +21,9 @@ const newLab = () => {
   ensureRootfs(l.rootfs);
   return l;
 };
-afterAll(() => labs.forEach((l) => l.dispose()));
+afterAll(() => {
+  for (const l of labs) l.dispose();
+});
 
 function solveAll(lab: Lab) {
   const child = spawn(process.execPath, [BIN, 'solve', 'all'], { env: { ...process.env, CONTAINER_LESSONS_HOME: lab.root, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });

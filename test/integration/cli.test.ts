@@ -173,7 +173,8 @@ describe('container-lessons CLI', () => {
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     const g = new Cgroup('container', ['cpu']);
     for (let i = 0; i < 500 && !(g.exists() && g.procs().length); i++) await new Promise((r) => setTimeout(r, 10));
-    const loop = g.procs()[0];
+    const [loop] = g.procs();
+    if (loop === undefined) throw new Error('the busy loop never appeared in the cgroup');
     expect(procfs.cmdline(loop)).toMatch(/container-lessons-busy-loop/);
     child.kill('SIGINT');
     expect(await exited).toBe(130);

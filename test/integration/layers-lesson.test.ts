@@ -77,7 +77,7 @@ describe('lesson 7 by hand', () => {
       'merged shows what the layers say',
       'a deletion is a whiteout in upper',
     ]);
-    expect(checks[4].reason).toMatch(/srv\/www\/index\.html: character device 0\/0/);
+    expect(checks[4]?.reason).toMatch(/srv\/www\/index\.html: character device 0\/0/);
   });
 
   it('the image below the init layer in the wrong order: fails and says top first', async () => {

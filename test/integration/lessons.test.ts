@@ -109,7 +109,7 @@ describe('lesson 1 (overlay) by hand', () => {
   it('not deleted yet, or deleted in the lower directly: fails with the cause', async () => {
     layout(ufs);
     sh('mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged', ufs);
-    let c = byTitle((await checkLesson(L('overlay'), lab)).checks, 'a deletion leaves a whiteout');
+    const c = byTitle((await checkLesson(L('overlay'), lab)).checks, 'a deletion leaves a whiteout');
     expect(c.status).toBe('fail');
     expect(c.hint).toMatch(/rm .*merged\/a\.txt/);
     fs.unlinkSync(path.join(ufs, 'lower1', 'a.txt'));
@@ -122,7 +122,7 @@ describe('lesson 1 (overlay) by hand', () => {
     layout(ufs);
     const { checks, passed } = await checkLesson(L('overlay'), lab);
     expect(passed).toBe(false);
-    expect(checks[0].hint).toMatch(/mount -t overlay/);
+    expect(checks[0]?.hint).toMatch(/mount -t overlay/);
   });
 });
 
@@ -175,7 +175,7 @@ describe('lesson 2 (cgroup) by hand', () => {
   it('no group: fails with the mkdir to type', async () => {
     const { checks, passed } = await checkLesson(L('cgroup-cpu'), lab);
     expect(passed).toBe(false);
-    expect(checks[0].hint).toMatch(/mkdir .*container/);
+    expect(checks[0]?.hint).toMatch(/mkdir .*container/);
   });
 });
 
@@ -268,7 +268,7 @@ describe('lessons 3-5 by hand with util-linux unshare', () => {
     for (const id of ['mount-namespace', 'pid-namespace', 'network-namespace']) {
       const { checks, passed } = await checkLesson(L(id), lab);
       expect(passed).toBe(false);
-      expect(checks[0].hint).toMatch(/unshare/);
+      expect(checks[0]?.hint).toMatch(/unshare/);
     }
   });
 });

@@ -38,8 +38,8 @@ async function byHandContainer(): Promise<number> {
   const child = spawn('/bin/sh', ['-c', `unshare --mount --uts --ipc --pid --net --fork --mount-proc=${lab.rootfs}/proc chroot ${lab.rootfs} sh`], { stdio: ['pipe', 'pipe', 'pipe'] });
   learners.push(child);
   for (let i = 0; i < 300; i++) {
-    const fresh = rootfsShells().filter((p) => !known.has(p));
-    if (fresh.length) return fresh[0];
+    const [fresh] = rootfsShells().filter((p) => !known.has(p));
+    if (fresh !== undefined) return fresh;
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error('the by-hand container did not start');

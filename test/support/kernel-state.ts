@@ -21,6 +21,7 @@ function readMounts(): string[] {
     .filter(Boolean)
     .map((l) => {
       const [left, right] = l.split(' - ');
+      if (left === undefined || right === undefined) throw new Error(`not a mountinfo line: ${l}`);
       const f = left.split(' ');
       return `${f[4]} ${right.split(' ')[0]}`;
     });

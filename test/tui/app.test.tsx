@@ -214,7 +214,7 @@ describe('every terminal size', () => {
   ])('%ix%i: the frame fills the screen less one row, and no line overlaps another', async (columns, rows) => {
     const lab = tempLab('cl-tui-');
     disposers.push(() => lab.dispose());
-    const store = new WorkbookStore({ lessons: [fakeLesson(1, { checks: PASS }, [])], lab });
+    const store = new WorkbookStore({ lessons: curriculum([fakeLesson(1, { checks: PASS }, [])]), lab });
     const term = new Term(columns, rows);
     const inst = inkRender(<App store={store} color={false} />, { stdout: term as never, stdin: new Keys() as never, debug: true, patchConsole: false });
     try {
