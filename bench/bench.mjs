@@ -104,10 +104,11 @@ function crunRunner(bundle) {
   });
   return {
     note: hybrid ? 'in a private mount namespace without the cgroup2 mount (crun refuses a hybrid layout)' : '',
-    run: () => new Promise((res) => {
-      waiting.push(res);
-      child.stdin.write('go\n');
-    }),
+    run: () =>
+      new Promise((res) => {
+        waiting.push(res);
+        child.stdin.write('go\n');
+      }),
   };
 }
 
@@ -124,12 +125,15 @@ async function startBench() {
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}: ${String(r.stderr).trim().slice(0, 300)}`);
     return ms(t0);
   };
-  add({ name: 'core, from a running workbook', run: async () => {
-    const t0 = performance.now();
-    const r = await core.runContainer({ rootfs, namespaces: NS, argv: ['/bin/true'], hostname: 'container', mountProc: true });
-    if (r.code !== 0) throw new Error(`core: exit ${r.code} ${r.stderr}`);
-    return ms(t0);
-  } });
+  add({
+    name: 'core, from a running workbook',
+    run: async () => {
+      const t0 = performance.now();
+      const r = await core.runContainer({ rootfs, namespaces: NS, argv: ['/bin/true'], hostname: 'container', mountProc: true });
+      if (r.code !== 0) throw new Error(`core: exit ${r.code} ${r.stderr}`);
+      return ms(t0);
+    },
+  });
   // What Enter in the TUI costs (container.ts, WarmContainers): the step's container is
   // prepared ahead and waits for its command. Each round takes the prepared one; the next
   // is prepared in the background while the other variants run, as while a learner reads.
@@ -142,27 +146,34 @@ async function startBench() {
     if (!p) throw new Error('warm: the container could not be prepared');
     return p;
   };
-  add({ name: 'core, from a running workbook, warm', run: async () => {
-    const p = await takeWarm();
-    const t0 = performance.now();
-    const r = await core.collect(await p.run(['/bin/true']));
-    const t = ms(t0);
-    warm.want(shape);
-    if (r.code !== 0) throw new Error(`warm: exit ${r.code}`);
-    return t;
-  } });
+  add({
+    name: 'core, from a running workbook, warm',
+    run: async () => {
+      const p = await takeWarm();
+      const t0 = performance.now();
+      const r = await core.collect(await p.run(['/bin/true']));
+      const t = ms(t0);
+      warm.want(shape);
+      if (r.code !== 0) throw new Error(`warm: exit ${r.code}`);
+      return t;
+    },
+  });
   /** @type {number[]} */
   const keypress = [];
-  add({ name: 'warm: keypress to the command running', keypress: true, run: async () => {
-    const p = await takeWarm();
-    const t0 = performance.now();
-    const c = await p.run(['/bin/true']);
-    const t = ms(t0);
-    keypress.push(t);
-    await c.exited;
-    warm.want(shape);
-    return t;
-  } });
+  add({
+    name: 'warm: keypress to the command running',
+    keypress: true,
+    run: async () => {
+      const p = await takeWarm();
+      const t0 = performance.now();
+      const c = await p.run(['/bin/true']);
+      const t = ms(t0);
+      keypress.push(t);
+      await c.exited;
+      warm.want(shape);
+      return t;
+    },
+  });
   add({ name: 'container-lessons run (fresh CLI)', run: spawnTimed(process.execPath, [BIN, 'run', '--rootfs', rootfs, '--', '/bin/true']) });
   add({ name: "node -e '' (Node's own start)", run: spawnTimed(process.execPath, ['-e', '']) });
   /** @type {string[]} */
@@ -175,11 +186,15 @@ async function startBench() {
   if (has('crun')) {
     const b = runcBundle('crun');
     const cr = crunRunner(b);
-    add({ name: 'crun run', note: cr.note, run: async () => {
-      const r = await cr.run();
-      if (!r.ok) throw new Error('crun run failed');
-      return r.ms;
-    } });
+    add({
+      name: 'crun run',
+      note: cr.note,
+      run: async () => {
+        const r = await cr.run();
+        if (!r.ok) throw new Error('crun run failed');
+        return r.ms;
+      },
+    });
   } else skipped.push('crun run: crun is not installed (apt-get install crun)');
   add({ name: 'unshare(1) + chroot (the floor)', run: spawnTimed('unshare', ['--mount', '--uts', '--ipc', '--net', '--pid', '--fork', `--mount-proc=${rootfs}/proc`, 'chroot', rootfs, '/bin/true']) });
 
@@ -359,9 +374,18 @@ try {
     console.log(m.droppedEnv.length ? `(run without ${m.droppedEnv.join(', ')}, as sudo would: it slows every Node start)\n` : '');
     if (result.start) {
       console.log(`Container start to exit of /bin/true (mnt, uts, ipc, net, pid; pivot_root; /proc), median of ${result.start.rounds} alternated rounds, ratio to ${result.start.reference ?? '(no reference)'}:\n`);
-      console.log(table(result.start.rows.map((r) => ({ variant: r.name, 'median ms': r.medianMs ?? 'failed', ratio: r.ratio ?? '', note: r.error ?? r.note ?? '' })), ['variant', 'median ms', 'ratio', 'note']));
+      console.log(
+        table(
+          result.start.rows.map((r) => ({ variant: r.name, 'median ms': r.medianMs ?? 'failed', ratio: r.ratio ?? '', note: r.error ?? r.note ?? '' })),
+          ['variant', 'median ms', 'ratio', 'note'],
+        ),
+      );
       for (const s of result.start.skipped) console.log(`skipped: ${s}`);
-      console.log(`\ntargets: ${Object.entries(result.start.targets).map(([k, v]) => `${k} = ${v ?? 'n/a'}`).join('; ')}`);
+      console.log(
+        `\ntargets: ${Object.entries(result.start.targets)
+          .map(([k, v]) => `${k} = ${v ?? 'n/a'}`)
+          .join('; ')}`,
+      );
       console.log('  (running workbook <= 1.0, fresh CLI <= 1.5, keypress <= 0.5)');
       console.log('');
     }

@@ -27,7 +27,11 @@ export interface DoctorReport {
 
 function filesystems(): string[] {
   try {
-    return fs.readFileSync('/proc/filesystems', 'utf8').split('\n').map((l) => l.split('\t').pop()!.trim()).filter(Boolean);
+    return fs
+      .readFileSync('/proc/filesystems', 'utf8')
+      .split('\n')
+      .map((l) => l.split('\t').pop()!.trim())
+      .filter(Boolean);
   } catch {
     return [];
   }
@@ -116,7 +120,16 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
   for (const t of NAMESPACE_TYPES) {
     const ok = probe.hasNamespace(NAMESPACES[t].proc);
     const ns = nsLessons.get(t);
-    f.push(ok ? { name: `namespace ${t}`, level: 'ok', detail: `/proc/self/ns/${t}` } : { name: `namespace ${t}`, level: 'error', detail: `the kernel has no ${NAMESPACES[t].title} namespaces${ns ? ` (${forLessons(ns)})` : ''}`, fix: `use a kernel built with ${NAMESPACES[t].clone.replace('CLONE_NEW', 'CONFIG_')}_NS` });
+    f.push(
+      ok
+        ? { name: `namespace ${t}`, level: 'ok', detail: `/proc/self/ns/${t}` }
+        : {
+            name: `namespace ${t}`,
+            level: 'error',
+            detail: `the kernel has no ${NAMESPACES[t].title} namespaces${ns ? ` (${forLessons(ns)})` : ''}`,
+            fix: `use a kernel built with ${NAMESPACES[t].clone.replace('CLONE_NEW', 'CONFIG_')}_NS`,
+          },
+    );
   }
 
   // Kernel modules (a network lesson's veth, bridge, nf_tables): loaded, available or built in.
@@ -148,10 +161,18 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
       /* cannot read: not decisive */
     }
   }
-  f.push(inContainer ? { name: 'environment', level: 'warn', detail: `running inside a container (${inContainer})`, fix: 'nested containers often lack privileges for mounts and cgroups; a VM works best' } : { name: 'environment', level: 'ok', detail: 'not inside a container as far as can be seen' });
+  f.push(
+    inContainer
+      ? { name: 'environment', level: 'warn', detail: `running inside a container (${inContainer})`, fix: 'nested containers often lack privileges for mounts and cgroups; a VM works best' }
+      : { name: 'environment', level: 'ok', detail: 'not inside a container as far as can be seen' },
+  );
 
   const missingTools = REQUIRED_TOOLS.filter((t) => !findHostTool(t));
-  f.push(missingTools.length ? { name: 'host tools', level: 'warn', detail: `missing: ${missingTools.join(', ')}`, fix: 'the default root filesystem copies these from the host: apt-get install procps iproute2 coreutils' } : { name: 'host tools', level: 'ok', detail: `${REQUIRED_TOOLS.join(', ')} found (copied into the default rootfs)` });
+  f.push(
+    missingTools.length
+      ? { name: 'host tools', level: 'warn', detail: `missing: ${missingTools.join(', ')}`, fix: 'the default root filesystem copies these from the host: apt-get install procps iproute2 coreutils' }
+      : { name: 'host tools', level: 'ok', detail: `${REQUIRED_TOOLS.join(', ')} found (copied into the default rootfs)` },
+  );
 
   // The lab: where it is, can we write there, is there room.
   let existing = lab.root;
@@ -160,13 +181,23 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
     fs.accessSync(existing, fs.constants.W_OK);
     const st = fs.statfsSync(existing);
     const freeMb = (st.bavail * st.bsize) / 2 ** 20;
-    f.push(freeMb > 200 ? { name: 'lab', level: 'ok', detail: `${lab.root} (${Math.round(freeMb)} MiB free)` } : { name: 'lab', level: 'error', detail: `${lab.root}: only ${Math.round(freeMb)} MiB free`, fix: 'free some space or set CONTAINER_LESSONS_HOME to a roomier place' });
+    f.push(
+      freeMb > 200
+        ? { name: 'lab', level: 'ok', detail: `${lab.root} (${Math.round(freeMb)} MiB free)` }
+        : { name: 'lab', level: 'error', detail: `${lab.root}: only ${Math.round(freeMb)} MiB free`, fix: 'free some space or set CONTAINER_LESSONS_HOME to a roomier place' },
+    );
   } catch {
     f.push({ name: 'lab', level: 'error', detail: `${lab.root} cannot be written (${existing} is read-only or not ours)`, fix: 'set CONTAINER_LESSONS_HOME to a writable directory' });
   }
 
   const rp = rootfsProblem(lab.rootfs);
-  f.push(!rp ? { name: 'rootfs', level: 'ok', detail: `${lab.rootfs} is ready` } : !fs.existsSync(lab.rootfs) && !lab.customRootfs ? { name: 'rootfs', level: 'ok', detail: `${lab.rootfs} is built on first use (from the host's own tools, no network)` } : { name: 'rootfs', level: 'error', detail: rp.message, fix: rp.hint });
+  f.push(
+    !rp
+      ? { name: 'rootfs', level: 'ok', detail: `${lab.rootfs} is ready` }
+      : !fs.existsSync(lab.rootfs) && !lab.customRootfs
+        ? { name: 'rootfs', level: 'ok', detail: `${lab.rootfs} is built on first use (from the host's own tools, no network)` }
+        : { name: 'rootfs', level: 'error', detail: rp.message, fix: rp.hint },
+  );
 
   return { ok: f.every((x) => x.level !== 'error'), labRoot: lab.root, rootfs: lab.rootfs, cgroupMode: layout.mode, findings: f };
 }

@@ -39,9 +39,7 @@ export function fill(text: string, values: Record<string, string>): string {
 /** The lesson's markdown with the learner's paths filled in and its steps appended. */
 export function lessonMarkdown(lesson: Lesson, lab: Lab): string {
   const text = lessonSource(lesson) ?? `# ${lesson.number}. ${lesson.title}\n\n(The lesson text ${path.join(LESSONS_DIR, lesson.text)} is missing from this installation.)\n`;
-  const steps = lesson.steps
-    .map((s, i) => `### Step ${i + 1}: ${s.title}\n\n\`\`\`sh\n${s.commands(lab).join('\n')}\n\`\`\``)
-    .join('\n\n');
+  const steps = lesson.steps.map((s, i) => `### Step ${i + 1}: ${s.title}\n\n\`\`\`sh\n${s.commands(lab).join('\n')}\n\`\`\``).join('\n\n');
   return `${fill(text, placeholders(lesson, lab)).trimEnd()}\n\n## The steps, as commands you could type\n\n${steps}\n`;
 }
 
@@ -58,7 +56,14 @@ export function renderMarkdown(md: string, opts: { color: boolean; width?: numbe
   m.use({
     renderer: {
       code({ text }: { text: string }) {
-        return '\n' + text.split('\n').map((l) => `  \x1b[2m│\x1b[22m ${l}`).join('\n') + '\n\n';
+        return (
+          '\n' +
+          text
+            .split('\n')
+            .map((l) => `  \x1b[2m│\x1b[22m ${l}`)
+            .join('\n') +
+          '\n\n'
+        );
       },
     },
   });

@@ -143,7 +143,10 @@ export class LessonSession {
     const { ledger } = this.ctx;
     try {
       if (this.ctx.keep) return { removed: ledger.release().map((e) => ({ ...e })), errors: [], kept: true };
-      const removed = ledger.list().map((e) => ({ ...e })).reverse();
+      const removed = ledger
+        .list()
+        .map((e) => ({ ...e }))
+        .reverse();
       return { removed, errors: (await ledger.cleanup()).map((e) => e.message), kept: false };
     } finally {
       active.delete(ledger);

@@ -43,7 +43,14 @@ export function newShortId(): string {
 export function chainIds(diffIds: string[]): string[] {
   const out: string[] = [];
   for (const d of diffIds) {
-    out.push(out.length ? `sha256:${crypto.createHash('sha256').update(`${out[out.length - 1]} ${d}`).digest('hex')}` : d);
+    out.push(
+      out.length
+        ? `sha256:${crypto
+            .createHash('sha256')
+            .update(`${out[out.length - 1]} ${d}`)
+            .digest('hex')}`
+        : d,
+    );
   }
   return out;
 }
@@ -80,7 +87,10 @@ export class LayerStore {
   /** Every complete layer in the store. */
   ids(): string[] {
     if (!fs.existsSync(this.root)) return [];
-    return fs.readdirSync(this.root).filter((n) => n !== 'l' && !n.startsWith('.') && this.has(n)).sort();
+    return fs
+      .readdirSync(this.root)
+      .filter((n) => n !== 'l' && !n.startsWith('.') && this.has(n))
+      .sort();
   }
 
   /** Resolve an `l/<short>` entry to the layer id whose diff it points at. */
@@ -106,10 +116,12 @@ export class LayerStore {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) throw new Error(`not a layer id: ${id}`);
     this.ensure();
     if (this.has(id)) return { ...this.info(id), reused: true };
-    const lower = parent ? (() => {
-      const p = this.info(parent);
-      return [`l/${p.link}`, ...p.lower];
-    })() : [];
+    const lower = parent
+      ? (() => {
+          const p = this.info(parent);
+          return [`l/${p.link}`, ...p.lower];
+        })()
+      : [];
     const staging = path.join(this.root, `.tmp-${id}-${crypto.randomBytes(4).toString('hex')}`);
     // Recorded before it exists: a crash mid-fill leaves nothing the next start keeps.
     const entry = opts.ledger?.add({ kind: 'file', path: staging });
@@ -201,14 +213,19 @@ function containerResolvConf(): string {
 
 /** Make the init and container layers of a container on top of image layer `image`. */
 export async function createContainerLayers(store: LayerStore, image: string, id: string, opts: { hostname: string; marker?: string; ledger?: Ledger }): Promise<ContainerFs> {
-  const init = await store.create(`${id}-init`, image, (diff) => {
-    fs.mkdirSync(path.join(diff, 'etc'), { recursive: true });
-    fs.writeFileSync(path.join(diff, 'etc', 'hostname'), `${opts.hostname}\n`);
-    fs.writeFileSync(path.join(diff, 'etc', 'hosts'), `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${opts.hostname}\n`);
-    fs.writeFileSync(path.join(diff, 'etc', 'resolv.conf'), containerResolvConf());
-    // The marker that lets a check find processes whose root is this container's.
-    if (opts.marker) fs.writeFileSync(path.join(diff, '.container-lessons-rootfs'), opts.marker);
-  }, { ledger: opts.ledger });
+  const init = await store.create(
+    `${id}-init`,
+    image,
+    (diff) => {
+      fs.mkdirSync(path.join(diff, 'etc'), { recursive: true });
+      fs.writeFileSync(path.join(diff, 'etc', 'hostname'), `${opts.hostname}\n`);
+      fs.writeFileSync(path.join(diff, 'etc', 'hosts'), `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${opts.hostname}\n`);
+      fs.writeFileSync(path.join(diff, 'etc', 'resolv.conf'), containerResolvConf());
+      // The marker that lets a check find processes whose root is this container's.
+      if (opts.marker) fs.writeFileSync(path.join(diff, '.container-lessons-rootfs'), opts.marker);
+    },
+    { ledger: opts.ledger },
+  );
   const layer = await store.create(id, init.id, (diff) => void diff, { ledger: opts.ledger });
   const merged = path.join(layer.dir, 'merged');
   fs.mkdirSync(merged, { recursive: true });

@@ -295,4 +295,3 @@ export class Netlink {
     this.request(RTM.NEWROUTE, NLM_F.CREATE | NLM_F.EXCL, Buffer.concat([rt, attr(RTA.GATEWAY, ipv4(gateway))]), ['default', `via ${gateway}`]);
   }
 }
-

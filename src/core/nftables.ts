@@ -369,7 +369,11 @@ export class Nftables {
     const seq = Math.min(...errors.keys());
     const it = seqs.get(seq);
     if (it) throw new SyscallError(`netlink ${MSG_NAMES[it.type]}`, it.what, errors.get(seq)!);
-    throw new SyscallError('netlink NFNL_MSG_BATCH', list.map((x) => MSG_NAMES[x.type]), errors.get(seq)!);
+    throw new SyscallError(
+      'netlink NFNL_MSG_BATCH',
+      list.map((x) => MSG_NAMES[x.type]),
+      errors.get(seq)!,
+    );
   }
 
   /** A dump request for family ip; the reply messages, without netlink header. */

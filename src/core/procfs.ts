@@ -110,7 +110,10 @@ export function parseProcCgroup(text: string): ProcCgroup[] {
       const second = l.indexOf(':', first + 1);
       return {
         hierarchy: Number(l.slice(0, first)),
-        controllers: l.slice(first + 1, second).split(',').filter(Boolean),
+        controllers: l
+          .slice(first + 1, second)
+          .split(',')
+          .filter(Boolean),
         path: l.slice(second + 1),
       };
     });

@@ -127,7 +127,10 @@ const overlay = defineLesson({
         fs.unlinkSync(path.join(d.merged, 'a.txt'));
         return lines(
           await hostShell('ls -l upper lower1 merged', ufs(ctx.lab)),
-          '# whiteouts in upper: ' + listWhiteouts(d.upper).map((w) => w.path).join(', '),
+          '# whiteouts in upper: ' +
+            listWhiteouts(d.upper)
+              .map((w) => w.path)
+              .join(', '),
         );
       },
     },
@@ -150,7 +153,16 @@ const overlay = defineLesson({
       );
       return results;
     }
-    results.push(pass(CHECKS.mounted, `${d.merged}: overlay (${top.superOptions.split(',').filter((o) => /^(lower|upper|work)dir=/.test(o)).join(', ')})`, [mi]));
+    results.push(
+      pass(
+        CHECKS.mounted,
+        `${d.merged}: overlay (${top.superOptions
+          .split(',')
+          .filter((o) => /^(lower|upper|work)dir=/.test(o))
+          .join(', ')})`,
+        [mi],
+      ),
+    );
 
     const names = fs.readdirSync(d.merged).sort();
     const whiteA = (() => {
@@ -224,9 +236,7 @@ const overlay = defineLesson({
     return results;
   },
 
-  hints: (lab) => [
-    `Mount with the top lower layer first: cd ${ufs(lab)} && mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged ; then rm merged/a.txt and look at upper with ls -l.`,
-  ],
+  hints: (lab) => [`Mount with the top lower layer first: cd ${ufs(lab)} && mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged ; then rm merged/a.txt and look at upper with ls -l.`],
 
   async shell(ctx) {
     const cwd = fs.existsSync(ufs(ctx.lab)) ? ufs(ctx.lab) : ctx.lab.root;

@@ -81,8 +81,7 @@ function startLoop(detach: boolean, tag: string): ReturnType<typeof spawn> {
   return child;
 }
 
-const quotaCommand = (g: Cgroup) =>
-  g.version === 1 ? [`echo ${PERIOD} > ${g.file('cpuPeriod')}`, `echo ${QUOTA} > ${g.file('cpuQuota')}`] : [`echo "${QUOTA} ${PERIOD}" > ${g.file('cpuQuota')}`];
+const quotaCommand = (g: Cgroup) => (g.version === 1 ? [`echo ${PERIOD} > ${g.file('cpuPeriod')}`, `echo ${QUOTA} > ${g.file('cpuQuota')}`] : [`echo "${QUOTA} ${PERIOD}" > ${g.file('cpuQuota')}`]);
 /** The files that hold the limit, as `cat` would be given them. */
 const limitFiles = (g: Cgroup) => [...new Set([g.file('cpuQuota'), g.file('cpuPeriod')])];
 
@@ -182,11 +181,7 @@ const cgroupCpu = defineLesson<State>({
         const pid = earlier(ctx.state.loop, 'the busy loop');
         g.addProcess(pid);
         const share = await measureShare(g, WINDOW_MS);
-        return lines(
-          `# echo ${pid} > ${g.file('procs')}`,
-          await hostShell(`cat /proc/${pid}/cgroup`),
-          `measured over ${WINDOW_MS / 1000} s: ${share.percent.toFixed(1)} % of one CPU`,
-        );
+        return lines(`# echo ${pid} > ${g.file('procs')}`, await hostShell(`cat /proc/${pid}/cgroup`), `measured over ${WINDOW_MS / 1000} s: ${share.percent.toFixed(1)} % of one CPU`);
       },
     },
   ],
@@ -209,7 +204,15 @@ const cgroupCpu = defineLesson<State>({
     try {
       limit = g.cpuLimit();
     } catch (err) {
-      return [...results, fail(CHECKS.quota, `cannot read ${files.join(', ')}: ${(err as Error).message}`, g.version === 2 ? 'enable the cpu controller: echo +cpu > ' + path.join(path.dirname(g.dir), 'cgroup.subtree_control') : 'is this a cpu hierarchy?', files)];
+      return [
+        ...results,
+        fail(
+          CHECKS.quota,
+          `cannot read ${files.join(', ')}: ${(err as Error).message}`,
+          g.version === 2 ? 'enable the cpu controller: echo +cpu > ' + path.join(path.dirname(g.dir), 'cgroup.subtree_control') : 'is this a cpu hierarchy?',
+          files,
+        ),
+      ];
     }
     const name = (f: 'cpuQuota' | 'cpuPeriod') => cgroupFileName(f, g.version);
     const shown = g.version === 1 ? `${name('cpuQuota')}=${limit.quotaUs ?? -1}, ${name('cpuPeriod')}=${limit.periodUs}` : `${name('cpuQuota')}="${limit.quotaUs ?? 'max'} ${limit.periodUs}"`;
@@ -217,14 +220,7 @@ const cgroupCpu = defineLesson<State>({
     results.push(
       limitOk
         ? pass(CHECKS.quota, shown, files)
-        : fail(
-            CHECKS.quota,
-            shown,
-            limit.quotaUs === null
-              ? `no limit is set: ${quotaCommand(g).join(' ; ')}`
-              : `20 % of a ${PERIOD} µs period is ${QUOTA} µs: ${quotaCommand(g).join(' ; ')}`,
-            files,
-          ),
+        : fail(CHECKS.quota, shown, limit.quotaUs === null ? `no limit is set: ${quotaCommand(g).join(' ; ')}` : `20 % of a ${PERIOD} µs period is ${QUOTA} µs: ${quotaCommand(g).join(' ; ')}`, files),
     );
 
     const procsFile = g.file('procs');
@@ -248,9 +244,12 @@ const cgroupCpu = defineLesson<State>({
     const title = CHECKS.share;
     const measured = `measured ${pct.toFixed(1)} % of one CPU over ${windowMs / 1000} s for pid ${share.pids.join(', ')}`;
     if (within) results.push(pass(title, measured, looked));
-    else if (pct < 5) results.push(fail(title, measured, 'the process in the group is hardly running: is it the busy loop (while : ; do : ; done &)? put the loop\'s pid into cgroup.procs, not your shell\'s', looked));
+    else if (pct < 5) results.push(fail(title, measured, "the process in the group is hardly running: is it the busy loop (while : ; do : ; done &)? put the loop's pid into cgroup.procs, not your shell's", looked));
     else if (pct < TARGET_PERCENT - TOLERANCE) results.push(fail(title, measured, limitOk ? 'less than the quota allows: the machine may be busy with other work; try the check again' : 'the quota is lower than 20000', looked));
-    else results.push(fail(title, measured, limit.quotaUs === null ? 'no quota is set, so the loop runs free' : `a share of ${pct.toFixed(0)} % matches a quota of about ${Math.round(((pct / 100) * PERIOD) / 1000) * 1000} µs: set ${QUOTA}`, looked));
+    else
+      results.push(
+        fail(title, measured, limit.quotaUs === null ? 'no quota is set, so the loop runs free' : `a share of ${pct.toFixed(0)} % matches a quota of about ${Math.round(((pct / 100) * PERIOD) / 1000) * 1000} µs: set ${QUOTA}`, looked),
+      );
 
     if (share.before && share.after) {
       const throttled = share.after.nrThrottled - share.before.nrThrottled;

@@ -22,7 +22,8 @@ const OWN_MOUNTS = ['/', '/proc', '/dev', '/sys', '/tmp', '/run'];
 
 const isOwnMount = (mp: string) => OWN_MOUNTS.some((m) => mp === m || (m !== '/' && mp.startsWith(m + '/')));
 
-const byHand = (lab: Lab) => `unshare --mount --uts --fork sh -c 'hostname ${HOSTNAME}; mount --bind ${lab.rootfs} ${lab.rootfs}; cd ${lab.rootfs}; mkdir -p .old_root; pivot_root . .old_root; mount -t proc proc /proc; umount -l /.old_root; rmdir /.old_root; cd /; exec sh'`;
+const byHand = (lab: Lab) =>
+  `unshare --mount --uts --fork sh -c 'hostname ${HOSTNAME}; mount --bind ${lab.rootfs} ${lab.rootfs}; cd ${lab.rootfs}; mkdir -p .old_root; pivot_root . .old_root; mount -t proc proc /proc; umount -l /.old_root; rmdir /.old_root; cd /; exec sh'`;
 
 /** The checks, by the titles their results carry (the text lists each). */
 const CHECKS = {
@@ -46,7 +47,7 @@ const mountNamespace = defineLesson<ContainerState>({
     {
       title: 'Start a shell in new mount and UTS namespaces, pivot_root into the rootfs, detach the old root',
       commands: (lab) => [
-        'unshare --mount --uts --fork sh -c \'',
+        "unshare --mount --uts --fork sh -c '",
         `  hostname ${HOSTNAME}`,
         `  mount --bind ${lab.rootfs} ${lab.rootfs}`,
         `  cd ${lab.rootfs}; mkdir -p .old_root`,
@@ -93,7 +94,9 @@ const mountNamespace = defineLesson<ContainerState>({
 
     const mntLooked = [`/proc/${own.pid}/ns/mnt`, '/proc/self/ns/mnt'];
     if (own.ns.mnt === host.mnt) {
-      results.push(fail(CHECKS.own, `${describe(own)} is in the host's mount namespace (${own.ns.mnt})`, 'chroot alone changes one process\'s root but shares every mount with the host; start it with unshare --mount (CLONE_NEWNS)', mntLooked));
+      results.push(
+        fail(CHECKS.own, `${describe(own)} is in the host's mount namespace (${own.ns.mnt})`, "chroot alone changes one process's root but shares every mount with the host; start it with unshare --mount (CLONE_NEWNS)", mntLooked),
+      );
       return results;
     }
     results.push(pass(CHECKS.own, `${own.ns.mnt}, the host has ${host.mnt}`, mntLooked));
@@ -115,8 +118,8 @@ const mountNamespace = defineLesson<ContainerState>({
         ? pass(CHECKS.outOfReach, `the mount namespace's own root is the rootfs and ${hostMarker(lab)} cannot be reached from it`, [`/proc/${own.pid}/ns/mnt (entered)`, hostMarker(lab)])
         : fail(
             CHECKS.outOfReach,
-            reach ? `${hostMarker(lab)} is reachable from the root of the container's mount namespace` : 'the root of the container\'s mount namespace is not the rootfs',
-            'chroot only moves one process\'s view; the namespace still holds the host root, and a root process can climb back out (chroot escape). Use pivot_root . .old_root, then umount -l /.old_root',
+            reach ? `${hostMarker(lab)} is reachable from the root of the container's mount namespace` : "the root of the container's mount namespace is not the rootfs",
+            "chroot only moves one process's view; the namespace still holds the host root, and a root process can climb back out (chroot escape). Use pivot_root . .old_root, then umount -l /.old_root",
             [`/proc/${own.pid}/ns/mnt (entered)`, hostMarker(lab)],
           ),
     );
@@ -125,7 +128,17 @@ const mountNamespace = defineLesson<ContainerState>({
     const foreign = inside.filter((x) => !isOwnMount(x.mountPoint));
     results.push(
       foreign.length
-        ? fail(CHECKS.noHostMounts, `the container's mount table still holds ${foreign.slice(0, 3).map((x) => `${x.mountPoint} (${x.fstype})`).join(', ')}${foreign.length > 3 ? ` and ${foreign.length - 3} more` : ''}`, foreign.some((x) => x.mountPoint.startsWith('/.old_root') || x.mountPoint.startsWith('/old')) ? 'the old root is still attached: umount -l /.old_root (MNT_DETACH) after pivot_root' : 'unmount what the container does not need; after pivot_root the host\'s mounts sit under the old root until it is detached', [`/proc/${own.pid}/mountinfo`])
+        ? fail(
+            CHECKS.noHostMounts,
+            `the container's mount table still holds ${foreign
+              .slice(0, 3)
+              .map((x) => `${x.mountPoint} (${x.fstype})`)
+              .join(', ')}${foreign.length > 3 ? ` and ${foreign.length - 3} more` : ''}`,
+            foreign.some((x) => x.mountPoint.startsWith('/.old_root') || x.mountPoint.startsWith('/old'))
+              ? 'the old root is still attached: umount -l /.old_root (MNT_DETACH) after pivot_root'
+              : "unmount what the container does not need; after pivot_root the host's mounts sit under the old root until it is detached",
+            [`/proc/${own.pid}/mountinfo`],
+          )
         : pass(CHECKS.noHostMounts, `the container's mounts: ${inside.map((x) => `${x.mountPoint} (${x.fstype})`).join(', ')}`, [`/proc/${own.pid}/mountinfo`]),
     );
 
@@ -141,7 +154,9 @@ const mountNamespace = defineLesson<ContainerState>({
         ? fail(
             CHECKS.staysInside,
             leaked.length ? `the host sees ${leaked.map((x) => `${x.mountPoint} (${x.fstype})`).join(', ')}` : `${shared.map((x) => `${x.mountPoint} (${x.optional.join(' ')})`).join(', ')} share a peer group with the host`,
-            leaked.length ? 'those mounts were made in the host\'s namespace (or propagated to it): mount inside the new namespace only, after mount --make-rprivate /' : 'shared propagation sends every mount inside to the host: run mount --make-rprivate / first (util-linux unshare does it for you)',
+            leaked.length
+              ? "those mounts were made in the host's namespace (or propagated to it): mount inside the new namespace only, after mount --make-rprivate /"
+              : 'shared propagation sends every mount inside to the host: run mount --make-rprivate / first (util-linux unshare does it for you)',
             [`/proc/${own.pid}/mountinfo`, '/proc/self/mountinfo'],
           )
         : pass(CHECKS.staysInside, `no mount of the container is in a peer group with the host, and the host has nothing mounted under ${lab.rootfs}`, [`/proc/${own.pid}/mountinfo`, '/proc/self/mountinfo']),

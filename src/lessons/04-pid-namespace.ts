@@ -54,7 +54,7 @@ const pidNamespace = defineLesson<ContainerState>({
       },
     },
     {
-      title: 'From the host, the container\'s processes are ordinary processes',
+      title: "From the host, the container's processes are ordinary processes",
       commands: () => ['ps -o pid,ppid,comm --ppid <host pid of PID 1> -p <host pid of PID 1>', 'kill -9 <host pid of PID 1>   # ends the whole namespace'],
       async run(ctx) {
         const c = earlier(ctx.state.container, 'the container');
@@ -96,11 +96,22 @@ const pidNamespace = defineLesson<ContainerState>({
     } catch {
       procNs = null;
     }
-    const listed = fs.readdirSync(procDir).filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
+    const listed = fs
+      .readdirSync(procDir)
+      .filter((n) => /^\d+$/.test(n))
+      .map(Number)
+      .sort((a, b) => a - b);
     const members = pidsInNamespace(own.ns.pid!);
     const looked = [mountinfo, `${procDir}/*`, `${procDir}/1/ns/pid`];
     if (procNs !== own.ns.pid) {
-      results.push(fail(CHECKS.proc, `the /proc inside lists ${listed.length} processes; its pid 1 is in ${procNs ?? 'no namespace'}, not the container's ${own.ns.pid}`, 'that proc was mounted by a process outside the new PID namespace (or is the host\'s): mount it from PID 1 or a child of it, after unshare --pid --fork', looked));
+      results.push(
+        fail(
+          CHECKS.proc,
+          `the /proc inside lists ${listed.length} processes; its pid 1 is in ${procNs ?? 'no namespace'}, not the container's ${own.ns.pid}`,
+          "that proc was mounted by a process outside the new PID namespace (or is the host's): mount it from PID 1 or a child of it, after unshare --pid --fork",
+          looked,
+        ),
+      );
       return results;
     }
     const names = listed.map((p) => `${p} ${fs.existsSync(path.join(procDir, String(p), 'comm')) ? fs.readFileSync(path.join(procDir, String(p), 'comm'), 'utf8').trim() : '?'}`);

@@ -29,7 +29,7 @@ const networkNamespace = defineLesson<ContainerState>({
   steps: [
     rootfsStep,
     {
-      title: 'Without a network namespace the container sees the host\'s interfaces',
+      title: "Without a network namespace the container sees the host's interfaces",
       commands: (lab) => [`unshare --mount --pid --fork --mount-proc=${lab.rootfs}/proc chroot ${lab.rootfs} ip link`],
       async run(ctx) {
         const r = await runContainer({ rootfs: ctx.lab.rootfs, namespaces: ['mnt', 'uts', 'ipc', 'pid'], argv: ['/bin/sh', '-c', 'ip -brief link 2>&1 || cat /proc/net/dev'] });
@@ -69,7 +69,12 @@ const networkNamespace = defineLesson<ContainerState>({
     results.push(
       ifs.length === 1 && ifs[0] === 'lo'
         ? pass(CHECKS.onlyLo, `interfaces inside: lo; the host has ${hostIfs.join(', ')}`, [devFile, '/proc/self/net/dev'])
-        : fail(CHECKS.onlyLo, `interfaces inside: ${ifs.join(', ') || 'none'}`, hostOnes.length ? `${hostOnes.join(', ')} belong to the host: the container is not in a network namespace of its own` : 'a fresh network namespace has only lo; remove the extra links (ip link del) or start a new one', [devFile, '/proc/self/net/dev']),
+        : fail(
+            CHECKS.onlyLo,
+            `interfaces inside: ${ifs.join(', ') || 'none'}`,
+            hostOnes.length ? `${hostOnes.join(', ')} belong to the host: the container is not in a network namespace of its own` : 'a fresh network namespace has only lo; remove the extra links (ip link del) or start a new one',
+            [devFile, '/proc/self/net/dev'],
+          ),
     );
     return results;
   },

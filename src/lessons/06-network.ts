@@ -96,7 +96,10 @@ function lockBridge(ctx?: LessonContext<State>) {
 /** A netlink failure said in the learner's terms. */
 export function explainNetlink(err: unknown, kind?: string): never {
   if (err instanceof SyscallError && err.code === 'EOPNOTSUPP' && kind) {
-    throw new NetworkError(`the kernel cannot make a ${kind} link (${err.message})`, `load its module: modprobe ${kind} (on Ubuntu it is in linux-modules-extra-$(uname -r)); \`container-lessons doctor\` lists what is missing. Nothing was left behind.`);
+    throw new NetworkError(
+      `the kernel cannot make a ${kind} link (${err.message})`,
+      `load its module: modprobe ${kind} (on Ubuntu it is in linux-modules-extra-$(uname -r)); \`container-lessons doctor\` lists what is missing. Nothing was left behind.`,
+    );
   }
   throw err;
 }
@@ -174,8 +177,7 @@ async function wire(ctx: LessonContext<State>, plan: NetworkPlan, c: Running, n:
   return hostEnd;
 }
 
-const fmtPing = (from: string, r: { to: string; ok: boolean; rttMs?: number; error?: string }) =>
-  r.ok ? `ping ${r.to} from ${from}: echo reply in ${r.rttMs!.toFixed(2)} ms` : `ping ${r.to} from ${from}: ${r.error}`;
+const fmtPing = (from: string, r: { to: string; ok: boolean; rttMs?: number; error?: string }) => (r.ok ? `ping ${r.to} from ${from}: echo reply in ${r.rttMs!.toFixed(2)} ms` : `ping ${r.to} from ${from}: ${r.error}`);
 
 function showLinks(links: Link[], addresses: Address[]): string {
   return links
@@ -265,7 +267,10 @@ const network = defineLesson<State>({
           ...said,
           `host routes checked: ${plan.subnet} touches none of them`,
           `RTM_NEWLINK ${BRIDGE} type bridge, RTM_NEWADDR ${plan.gateway}/${plan.prefix}, up`,
-          showLinks(links.filter((l) => l.name === BRIDGE), addresses),
+          showLinks(
+            links.filter((l) => l.name === BRIDGE),
+            addresses,
+          ),
           `# the kernel added a route for the subnet: ${route.map(rt.describeRoute).join(', ') || '(none yet)'}`,
         );
       },
@@ -291,7 +296,10 @@ const network = defineLesson<State>({
         return lines(
           `veth ${hostEnd} <-> eth0 (made in the container's namespace), ${hostEnd} plugged into ${BRIDGE}`,
           '# on the host:',
-          showLinks(host.links.filter((l) => l.name === BRIDGE || l.name === hostEnd), host.addresses),
+          showLinks(
+            host.links.filter((l) => l.name === BRIDGE || l.name === hostEnd),
+            host.addresses,
+          ),
           await inContainer(c, NS, 'ip -brief addr; ip route'),
         );
       },
@@ -321,7 +329,12 @@ const network = defineLesson<State>({
         const hostEnd = await wire(ctx, plan, b, 2);
         const r = await pingFrom(b.pid, plan.address(1));
         const r2 = await pingFrom(a.pid, plan.address(2));
-        return lines(`second container, host pid ${b.pid}, cable ${hostEnd} into ${BRIDGE}`, fmtPing('container2', r), fmtPing('the first container', r2), '# the bridge forwards between its ports by MAC address, like a switch: the host does not route these');
+        return lines(
+          `second container, host pid ${b.pid}, cable ${hostEnd} into ${BRIDGE}`,
+          fmtPing('container2', r),
+          fmtPing('the first container', r2),
+          '# the bridge forwards between its ports by MAC address, like a switch: the host does not route these',
+        );
       },
     },
     {
@@ -363,12 +376,17 @@ const network = defineLesson<State>({
         const toOutside = () => tcpBetween({ server: { pid: outside.pid, port: NAT.clientPort }, client: { pid: app.pid, to: NAT.client, port: NAT.clientPort }, timeoutMs: 1000 });
         const before = await toOutside();
         await netOps(router.pid, [{ op: 'nat', rules: { table: 'container_lessons', masqueradeOut: 'out0', publish: [{ inIf: 'out0', port: NAT.published, to: NAT.app, toPort: NAT.appPort }] } }]).catch((err: Error) => {
-          throw new NetworkError(`the kernel refused the NAT rules: ${err.message}`, 'NAT needs nf_tables with nat and masquerade (modprobe nf_tables nft_chain_nat nft_nat nft_masq); `container-lessons doctor` shows what this kernel has. The bridge and the containers above do not need it.');
+          throw new NetworkError(
+            `the kernel refused the NAT rules: ${err.message}`,
+            'NAT needs nf_tables with nat and masquerade (modprobe nf_tables nft_chain_nat nft_nat nft_masq); `container-lessons doctor` shows what this kernel has. The bridge and the containers above do not need it.',
+          );
         });
         const after = await toOutside();
         const published = await tcpBetween({ server: { pid: app.pid, port: NAT.appPort }, client: { pid: outside.pid, to: NAT.routerOut, port: NAT.published }, timeoutMs: 1000 });
         if (before.ok || !after.ok || !published.ok || after.serverSaw?.split(':')[0] !== NAT.routerOut) {
-          throw new Error(`the NAT demonstration did not behave: without NAT ${before.ok ? 'connected' : 'no answer'}, masquerade ${after.ok ? `seen as ${after.serverSaw}` : after.error}, published port ${published.ok ? 'answered' : published.error}`);
+          throw new Error(
+            `the NAT demonstration did not behave: without NAT ${before.ok ? 'connected' : 'no answer'}, masquerade ${after.ok ? `seen as ${after.serverSaw}` : after.error}, published port ${published.ok ? 'answered' : published.error}`,
+          );
         }
         return lines(
           `router (pid ${router.pid}): in0 ${NAT.routerIn}/24, out0 ${NAT.routerOut}/24, ip_forward=1 in its namespace only`,
@@ -388,7 +406,9 @@ const network = defineLesson<State>({
 
   hints: (lab) => {
     const p = networkPlan();
-    return [`Make ${BRIDGE} with ${p.gateway}/${p.prefix}, start a container (${byHandContainer(lab)}), plug a veth into both (ip link add ${HOST_END}0 type veth peer name eth0 netns $PID), give eth0 ${p.address(1)}/${p.prefix}, bring lo and both ends up, add the default route via ${p.gateway}; then a second container the same way with ${p.address(2)}.`];
+    return [
+      `Make ${BRIDGE} with ${p.gateway}/${p.prefix}, start a container (${byHandContainer(lab)}), plug a veth into both (ip link add ${HOST_END}0 type veth peer name eth0 netns $PID), give eth0 ${p.address(1)}/${p.prefix}, bring lo and both ends up, add the default route via ${p.gateway}; then a second container the same way with ${p.address(2)}.`,
+    ];
   },
 
   async reset(lab) {
@@ -468,7 +488,13 @@ export async function checkNetwork(lab: Lab): Promise<CheckResult[]> {
     results.push(fail(CHECKS.own, `no process in the rootfs has a network namespace of its own`, `start the container with --net: ${byHandContainer(lab)}`, ['/proc/*/ns/net']));
     return results;
   }
-  results.push(pass(CHECKS.own, `${own.length} container${own.length === 1 ? '' : 's'} with a network namespace of its own`, own.map((p) => `/proc/${p.pid}/ns/net`)));
+  results.push(
+    pass(
+      CHECKS.own,
+      `${own.length} container${own.length === 1 ? '' : 's'} with a network namespace of its own`,
+      own.map((p) => `/proc/${p.pid}/ns/net`),
+    ),
+  );
 
   const hostNet = hostNetlink((nl) => ({ links: nl.links(), addresses: nl.addresses() }));
   const looked = ['RTM_GETLINK', 'RTM_GETADDR'];
@@ -493,8 +519,14 @@ export async function checkNetwork(lab: Lab): Promise<CheckResult[]> {
   const [a] = plugged;
   if (!a) {
     const x = insides.find((i) => i.cable) ?? insides[0];
-    const detail = x?.cable ? `${describe(x.p)} has a veth (${x.cable.inner.name}) whose host end ${x.cable.outer.name} is not plugged into ${BRIDGE}` : `no container has a veth whose other end is on the host (${x ? `${describe(x.p)} has ${x.links.map((l) => l.name).join(', ')}` : 'none could be read'})`;
-    results.push(fail(CHECKS.veth, detail, x?.cable ? `ip link set ${x.cable.outer.name} master ${BRIDGE}` : `ip link add ${HOST_END}0 type veth peer name eth0 netns <container pid>; ip link set ${HOST_END}0 master ${BRIDGE} up`, ['RTM_GETLINK (IFLA_LINK: the peer of a veth)']));
+    const detail = x?.cable
+      ? `${describe(x.p)} has a veth (${x.cable.inner.name}) whose host end ${x.cable.outer.name} is not plugged into ${BRIDGE}`
+      : `no container has a veth whose other end is on the host (${x ? `${describe(x.p)} has ${x.links.map((l) => l.name).join(', ')}` : 'none could be read'})`;
+    results.push(
+      fail(CHECKS.veth, detail, x?.cable ? `ip link set ${x.cable.outer.name} master ${BRIDGE}` : `ip link add ${HOST_END}0 type veth peer name eth0 netns <container pid>; ip link set ${HOST_END}0 master ${BRIDGE} up`, [
+        'RTM_GETLINK (IFLA_LINK: the peer of a veth)',
+      ]),
+    );
     return results;
   }
   results.push(pass(CHECKS.veth, `${describe(a.p)}: ${a.cable!.inner.name} inside <-> ${a.cable!.outer.name} on ${BRIDGE}`, ['RTM_GETLINK (IFLA_LINK, IFLA_MASTER)']));
@@ -508,15 +540,30 @@ export async function checkNetwork(lab: Lab): Promise<CheckResult[]> {
     const looked = [`RTM_GETLINK/RTM_GETADDR in pid ${pid}'s namespace`, `/proc/${pid}/net/route`];
     if (!outer.up || !inner.up) {
       const down = [!outer.up && `${outer.name} (host end)`, !inner.up && `${inner.name} (inside)`].filter(Boolean).join(' and ');
-      return fail(title, `${down} ${!outer.up && !inner.up ? 'are' : 'is'} down: no packet crosses a link that is down`, [!outer.up && `ip link set ${outer.name} up`, !inner.up && `nsenter -t ${pid} -n ip link set ${inner.name} up`].filter(Boolean).join('; '), looked);
+      return fail(
+        title,
+        `${down} ${!outer.up && !inner.up ? 'are' : 'is'} down: no packet crosses a link that is down`,
+        [!outer.up && `ip link set ${outer.name} up`, !inner.up && `nsenter -t ${pid} -n ip link set ${inner.name} up`].filter(Boolean).join('; '),
+        looked,
+      );
     }
     if (!lo?.up) return fail(title, 'lo is down inside: the container cannot even reach itself at 127.0.0.1', `nsenter -t ${pid} -n ip link set lo up`, looked);
     if (!addr) return fail(title, `${inner.name} has no IPv4 address`, `nsenter -t ${pid} -n ip addr add ${plan.address(1)}/${subnet.prefix} dev ${inner.name}`, looked);
     if (!rt.inSubnet(addr.addr, subnet) || addr.addr === gateway) {
-      return fail(title, `${inner.name} has ${addr.addr}/${addr.prefix}, ${addr.addr === gateway ? `the bridge's own address` : `outside ${BRIDGE}'s subnet ${subnetText}`}: the container would not find the host on this link`, `nsenter -t ${pid} -n ip addr del ${addr.addr}/${addr.prefix} dev ${inner.name}; nsenter -t ${pid} -n ip addr add ${plan.address(1)}/${subnet.prefix} dev ${inner.name}`, looked);
+      return fail(
+        title,
+        `${inner.name} has ${addr.addr}/${addr.prefix}, ${addr.addr === gateway ? `the bridge's own address` : `outside ${BRIDGE}'s subnet ${subnetText}`}: the container would not find the host on this link`,
+        `nsenter -t ${pid} -n ip addr del ${addr.addr}/${addr.prefix} dev ${inner.name}; nsenter -t ${pid} -n ip addr add ${plan.address(1)}/${subnet.prefix} dev ${inner.name}`,
+        looked,
+      );
     }
     if (!def || def.gateway !== gateway) {
-      return fail(title, def ? `the default route goes via ${def.gateway ?? 'no gateway'} dev ${def.iface}, not the bridge` : 'no default route inside: anything beyond the subnet is unreachable', `nsenter -t ${pid} -n ip route ${def ? 'replace' : 'add'} default via ${gateway}`, looked);
+      return fail(
+        title,
+        def ? `the default route goes via ${def.gateway ?? 'no gateway'} dev ${def.iface}, not the bridge` : 'no default route inside: anything beyond the subnet is unreachable',
+        `nsenter -t ${pid} -n ip route ${def ? 'replace' : 'add'} default via ${gateway}`,
+        looked,
+      );
     }
     return null;
   };
@@ -545,7 +592,9 @@ export async function checkNetwork(lab: Lab): Promise<CheckResult[]> {
     return results;
   }
   const ab = await pingFrom(b.p.pid, addrA, { count: 2, waitMs: 500 });
-  results.push(ab.ok ? pass(CHECKS.second, `${describe(b.p)}: ${fmtPing('it', ab)}`, ['ICMP echo']) : fail(CHECKS.second, fmtPing(describe(b.p), ab), bridgedFirewallHint() ?? `both veths must be on ${BRIDGE} and up (bridge link)`, ['ICMP echo']));
+  results.push(
+    ab.ok ? pass(CHECKS.second, `${describe(b.p)}: ${fmtPing('it', ab)}`, ['ICMP echo']) : fail(CHECKS.second, fmtPing(describe(b.p), ab), bridgedFirewallHint() ?? `both veths must be on ${BRIDGE} and up (bridge link)`, ['ICMP echo']),
+  );
   return results;
 }
 

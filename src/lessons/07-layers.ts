@@ -7,8 +7,25 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import {
-  LayerStore, createContainerLayers, commitContainer, importImage, writeImage, listImages, mountOverlay, overlayCommand, listWhiteouts,
-  isWhiteout, libc, unmount, OPAQUE_XATTR, startContainer, ensureRootfs, procfs, type ContainerFs, type ImportedImage, type Running,
+  LayerStore,
+  createContainerLayers,
+  commitContainer,
+  importImage,
+  writeImage,
+  listImages,
+  mountOverlay,
+  overlayCommand,
+  listWhiteouts,
+  isWhiteout,
+  libc,
+  unmount,
+  OPAQUE_XATTR,
+  startContainer,
+  ensureRootfs,
+  procfs,
+  type ContainerFs,
+  type ImportedImage,
+  type Running,
 } from '../core/index.js';
 import { pass, fail, type CheckResult } from '../checks/result.js';
 import type { Lab } from '../lab.js';
@@ -127,7 +144,10 @@ const layers = defineLesson<State>({
         if (!top) throw new Error(`${IMAGE}: the imported image has no layers`);
         return lines(
           ...img.layers.map((l, i) => `layer ${i + 1}: ${l.diffId.slice(0, 19)}… verified, unpacked into ${short(l.id)}…/diff`),
-          storeTree(s, img.layers.map((l) => l.id)),
+          storeTree(
+            s,
+            img.layers.map((l) => l.id),
+          ),
           await hostShell(`ls -l ${storePaths(ctx.lab).layers}/l | tail -n +2 | sed 's/.* \\([A-Z0-9]*\\) -> /\\1 -> /'`),
           `# the update layer's whiteouts became overlayfs ones in ${short(top.id)}…/diff:`,
           ...listWhiteouts(path.join(storePaths(ctx.lab).layers, top.id, 'diff')).map((w) => `c 0/0  ${w.path}`),
@@ -145,11 +165,14 @@ const layers = defineLesson<State>({
         fs.writeFileSync(path.join(debug, 'etc', 'debug'), 'on\n');
         await writeImage(saveTar(ctx.lab), [base, app, debug], { format: 'docker-save', name: `${IMAGE}-debug:1` });
         const img = await importImage(saveTar(ctx.lab), store(ctx.lab), { name: `${IMAGE}-debug`, ledger: ctx.ledger });
-        return lines(...img.layers.map((l, i) => `layer ${i + 1}: ${short(l.id)}… ${l.reused ? 'already in the store: shared, not unpacked again' : 'new: unpacked'}`), `# layers are keyed by chain id: the same layers in the same order are the same directory`);
+        return lines(
+          ...img.layers.map((l, i) => `layer ${i + 1}: ${short(l.id)}… ${l.reused ? 'already in the store: shared, not unpacked again' : 'new: unpacked'}`),
+          `# layers are keyed by chain id: the same layers in the same order are the same directory`,
+        );
       },
     },
     {
-      title: 'A container\'s root filesystem: an init layer and an upper layer on top of the image',
+      title: "A container's root filesystem: an init layer and an upper layer on top of the image",
       commands: (lab) => [
         `cd ${storePaths(lab).layers}; TOP=<the image's top layer: "top" in ${storePaths(lab).images}/${IMAGE}.json>`,
         `mkdir -p ${CONTAINER}-init/diff/etc ${CONTAINER}/diff ${CONTAINER}/work ${CONTAINER}/merged`,
@@ -196,13 +219,20 @@ const layers = defineLesson<State>({
     },
     {
       title: 'Commit: the upper layer alone becomes a new layer; the init layer stays out',
-      commands: (lab) => [`mkdir -p ${storePaths(lab).layers}/<new id>/diff && cp -a ${storePaths(lab).layers}/${CONTAINER}/diff/. ${storePaths(lab).layers}/<new id>/diff/`, 'echo <short id> > link; echo l/<top link>:... > lower; ln -s ../<new id>/diff l/<short id>'],
+      commands: (lab) => [
+        `mkdir -p ${storePaths(lab).layers}/<new id>/diff && cp -a ${storePaths(lab).layers}/${CONTAINER}/diff/. ${storePaths(lab).layers}/<new id>/diff/`,
+        'echo <short id> > link; echo l/<top link>:... > lower; ln -s ../<new id>/diff l/<short id>',
+      ],
       async run(ctx) {
         const c = earlier(ctx.state.fs, "the container's layers");
         const s = store(ctx.lab);
         const layer = await commitContainer(s, c, `${CONTAINER}-commit-${Date.now().toString(36)}`, ctx.ledger);
         const hasInit = fs.existsSync(path.join(layer.diff, 'etc', 'hostname'));
-        return lines(`new layer ${layer.id}: link=${layer.link}, lower=${layer.lower.length} layers (the image's)`, ...walkUpper(layer.diff), hasInit ? 'etc/hostname came along: wrong' : '# no etc/hostname, etc/hosts, etc/resolv.conf: those were in the init layer');
+        return lines(
+          `new layer ${layer.id}: link=${layer.link}, lower=${layer.lower.length} layers (the image's)`,
+          ...walkUpper(layer.diff),
+          hasInit ? 'etc/hostname came along: wrong' : '# no etc/hostname, etc/hosts, etc/resolv.conf: those were in the init layer',
+        );
       },
     },
   ],
@@ -211,7 +241,9 @@ const layers = defineLesson<State>({
     return checkLayers(lab);
   },
 
-  hints: (lab) => [`Import an image (container-lessons demo-image, then container-lessons import ${ociDir(lab)} --name ${IMAGE}), make ${CONTAINER}-init and ${CONTAINER} layers in ${storePaths(lab).layers}, mount them with the init layer first in lowerdir, then delete a file in merged.`],
+  hints: (lab) => [
+    `Import an image (container-lessons demo-image, then container-lessons import ${ociDir(lab)} --name ${IMAGE}), make ${CONTAINER}-init and ${CONTAINER} layers in ${storePaths(lab).layers}, mount them with the init layer first in lowerdir, then delete a file in merged.`,
+  ],
 
   async reset(lab) {
     const removed: string[] = [];
@@ -256,7 +288,11 @@ const layers = defineLesson<State>({
   },
 
   async shell(ctx: LessonContext<State>) {
-    return { kind: 'host', cwd: fs.existsSync(storePaths(ctx.lab).layers) ? storePaths(ctx.lab).layers : ctx.lab.root, title: `a shell on the host in ${fs.existsSync(storePaths(ctx.lab).layers) ? storePaths(ctx.lab).layers : ctx.lab.root}` };
+    return {
+      kind: 'host',
+      cwd: fs.existsSync(storePaths(ctx.lab).layers) ? storePaths(ctx.lab).layers : ctx.lab.root,
+      title: `a shell on the host in ${fs.existsSync(storePaths(ctx.lab).layers) ? storePaths(ctx.lab).layers : ctx.lab.root}`,
+    };
   },
 });
 
@@ -280,7 +316,11 @@ function walkUpper(root: string): string[] {
 
 /** Overlay mounts whose upper layer lives in the store: the learner's containers. */
 function containerMounts(lab: Lab) {
-  const opt = (m: procfs.MountInfo, k: string) => m.superOptions.split(',').find((o) => o.startsWith(`${k}=`))?.slice(k.length + 1);
+  const opt = (m: procfs.MountInfo, k: string) =>
+    m.superOptions
+      .split(',')
+      .find((o) => o.startsWith(`${k}=`))
+      ?.slice(k.length + 1);
   return procfs
     .readMountinfo()
     .filter((m) => m.fstype === 'overlay' && (opt(m, 'upperdir') ?? '').startsWith(storePaths(lab).layers + '/'))
@@ -293,7 +333,11 @@ export async function checkLayers(lab: Lab): Promise<CheckResult[]> {
   const ids = s.ids();
   // 1. The store's layout.
   if (!ids.length) {
-    results.push(fail(CHECKS.store, `${storePaths(lab).layers} holds no layer (a directory with diff/ and link)`, `write the lesson's image and import it: container-lessons demo-image; container-lessons import ${ociDir(lab)} --name ${IMAGE}`, [storePaths(lab).layers]));
+    results.push(
+      fail(CHECKS.store, `${storePaths(lab).layers} holds no layer (a directory with diff/ and link)`, `write the lesson's image and import it: container-lessons demo-image; container-lessons import ${ociDir(lab)} --name ${IMAGE}`, [
+        storePaths(lab).layers,
+      ]),
+    );
     return results;
   }
   const broken: string[] = [];
@@ -321,7 +365,9 @@ export async function checkLayers(lab: Lab): Promise<CheckResult[]> {
   const mounts = containerMounts(lab);
   const mi = '/proc/self/mountinfo';
   if (!mounts.length) {
-    results.push(fail(CHECKS.mounted, `no overlay mount has its upperdir in ${storePaths(lab).layers}`, `make the ${CONTAINER}-init and ${CONTAINER} layers and mount them (see the steps), or run container-lessons solve 7 --keep to look at one`, [mi]));
+    results.push(
+      fail(CHECKS.mounted, `no overlay mount has its upperdir in ${storePaths(lab).layers}`, `make the ${CONTAINER}-init and ${CONTAINER} layers and mount them (see the steps), or run container-lessons solve 7 --keep to look at one`, [mi]),
+    );
     return results;
   }
   // A lowerdir entry (through l/<short> or not) names a layer when it resolves to <store>/<id>/diff.
@@ -355,7 +401,10 @@ export async function checkLayers(lab: Lab): Promise<CheckResult[]> {
         ? `${mt.m.mountPoint}: lowerdir ${mt.lowers[0]} is not a layer of ${storePaths(lab).layers}`
         : !initOk
           ? `${mt.m.mountPoint}: the first lowerdir (${first}) is not an init layer: it has no etc/hostname`
-          : `${mt.m.mountPoint}: below the init layer, lowerdir lists ${rest.map((r) => (r ? short(r) : '?')).join(':')}, not an image's layers top first (${expected.name}: ${[...expected.layers].reverse().map((l) => short(l.replace(/^sha256:/, ''))).join(':')})`,
+          : `${mt.m.mountPoint}: below the init layer, lowerdir lists ${rest.map((r) => (r ? short(r) : '?')).join(':')}, not an image's layers top first (${expected.name}: ${[...expected.layers]
+              .reverse()
+              .map((l) => short(l.replace(/^sha256:/, '')))
+              .join(':')})`,
       'lowerdir= lists the top layer first: the init layer, then the image from its top layer down to the base (cat <top>/lower gives the order)',
       [mi],
     );
@@ -380,7 +429,9 @@ export async function checkLayers(lab: Lab): Promise<CheckResult[]> {
   results.push(
     outs.length
       ? pass(CHECKS.whiteout, `${outs.map((w) => w.path).join(', ')}: character device 0/0 in ${path.relative(storePaths(lab).layers, chosen.upper)}, gone from merged`, [chosen.upper])
-      : fail(CHECKS.whiteout, `${path.relative(storePaths(lab).layers, chosen.upper)} has no whiteout yet`, `delete a file of the image through merged (rm ${merged}/srv/www/index.html, or inside the container) and look at upper again`, [chosen.upper]),
+      : fail(CHECKS.whiteout, `${path.relative(storePaths(lab).layers, chosen.upper)} has no whiteout yet`, `delete a file of the image through merged (rm ${merged}/srv/www/index.html, or inside the container) and look at upper again`, [
+          chosen.upper,
+        ]),
   );
   return results;
 }

@@ -106,7 +106,10 @@ export async function killLabContainers(lab: Lab): Promise<string[]> {
           /* gone */
         }
       }
-      await procfs.waitExited(procs.map((p) => p.pid), 3000);
+      await procfs.waitExited(
+        procs.map((p) => p.pid),
+        3000,
+      );
     }
   }
   return removed;

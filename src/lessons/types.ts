@@ -46,9 +46,7 @@ export interface Step<S = unknown> {
 }
 
 /** Where a learner's shell opens for a lesson: on the host, or inside its container. */
-export type ShellSpec =
-  | { kind: 'host'; cwd: string; title: string }
-  | { kind: 'container'; pid: number; namespaces: Namespace[]; title: string };
+export type ShellSpec = { kind: 'host'; cwd: string; title: string } | { kind: 'container'; pid: number; namespaces: Namespace[]; title: string };
 
 /** A kernel module a lesson needs, and a symbol that shows it built in (/proc/kallsyms). */
 export interface KernelModule {

@@ -21,7 +21,7 @@ export function Pane({ lines, offset, height, color }: { lines: Array<string | L
         const line = typeof l === 'string' ? { text: l } : l;
         return (
           // biome-ignore lint/suspicious/noArrayIndexKey: the key is the line's number in the text, which is what identifies a line here (lines carry no id, and the same text recurs)
- <Text key={start + i} wrap="truncate" color={color ? line.color : undefined} bold={line.bold} dimColor={line.dim}>
+          <Text key={start + i} wrap="truncate" color={color ? line.color : undefined} bold={line.bold} dimColor={line.dim}>
             {line.text || ' '}
           </Text>
         );

@@ -10,7 +10,9 @@ export function TooSmall({ columns, rows, onQuit }: { columns: number; rows: num
   });
   return (
     <Box flexDirection="column">
-      <Text bold>The terminal is too small ({columns}x{rows}).</Text>
+      <Text bold>
+        The terminal is too small ({columns}x{rows}).
+      </Text>
       <Text wrap="wrap">
         The workbook needs at least {MIN_COLUMNS}x{MIN_ROWS}: make the window larger, or use the commands (container-lessons show 1). q quits.
       </Text>

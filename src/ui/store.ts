@@ -287,7 +287,12 @@ export class WorkbookStore {
       await this.cleanupLesson(lesson);
       removed = await lesson.reset(this.lab);
       this.setRun(lesson, emptyRun(lesson));
-      this.set({ message: { text: removed.length ? `Reset: removed ${removed.length} thing${removed.length === 1 ? '' : 's'} (${removed.slice(0, 2).join('; ')}${removed.length > 2 ? '; ...' : ''}).` : 'Reset: nothing was left to remove.', tone: 'info' } });
+      this.set({
+        message: {
+          text: removed.length ? `Reset: removed ${removed.length} thing${removed.length === 1 ? '' : 's'} (${removed.slice(0, 2).join('; ')}${removed.length > 2 ? '; ...' : ''}).` : 'Reset: nothing was left to remove.',
+          tone: 'info',
+        },
+      });
     } catch (err) {
       this.set({ message: { text: `Reset failed: ${errorInfo(err).message}`, tone: 'bad' } });
     } finally {

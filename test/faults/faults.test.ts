@@ -97,23 +97,27 @@ describe('faults during solve all', () => {
     console.log(`SIGKILL faults survived: ${survived} of ${moments.length} (run ${runMs} ms)\n${report.join('\n')}`);
   }, 600_000);
 
-  it.each(['SIGINT', 'SIGTERM'] as const)('%s at 6 moments: the process cleans up by itself, nothing is left to recover', async (sig) => {
-    const moments = Array.from({ length: 6 }, (_, i) => Math.round(200 + (i * (runMs - 400)) / 5));
-    for (const ms of moments) {
-      const run = solveAll(lab);
-      await new Promise((r) => setTimeout(r, ms));
-      run.child.kill(sig);
-      const { code, signal } = await run.exited;
-      // It finished before the signal (0), stopped for it after cleaning up (128 + n), or
-      // was still loading, before it had made anything, and the signal's default ended it.
-      const outcome = signal ? `killed by ${signal}` : `exit ${code}`;
-      expect(['exit 0', `exit ${sig === 'SIGINT' ? 130 : 143}`, `killed by ${sig}`], `${sig} at ${ms} ms:\n${run.output().slice(-500)}`).toContain(outcome);
-      const left = await settled(kernelBefore);
-      expect(left, `${sig} at ${ms} ms:\n${describeLeaks(left)}`).toEqual({});
-      expect(labFiles(lab)).toEqual(filesBefore);
-      expect((await recoverLab(lab)).removed, `${sig} at ${ms} ms: the process should have cleaned up`).toEqual([]);
-    }
-  }, 300_000);
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    '%s at 6 moments: the process cleans up by itself, nothing is left to recover',
+    async (sig) => {
+      const moments = Array.from({ length: 6 }, (_, i) => Math.round(200 + (i * (runMs - 400)) / 5));
+      for (const ms of moments) {
+        const run = solveAll(lab);
+        await new Promise((r) => setTimeout(r, ms));
+        run.child.kill(sig);
+        const { code, signal } = await run.exited;
+        // It finished before the signal (0), stopped for it after cleaning up (128 + n), or
+        // was still loading, before it had made anything, and the signal's default ended it.
+        const outcome = signal ? `killed by ${signal}` : `exit ${code}`;
+        expect(['exit 0', `exit ${sig === 'SIGINT' ? 130 : 143}`, `killed by ${sig}`], `${sig} at ${ms} ms:\n${run.output().slice(-500)}`).toContain(outcome);
+        const left = await settled(kernelBefore);
+        expect(left, `${sig} at ${ms} ms:\n${describeLeaks(left)}`).toEqual({});
+        expect(labFiles(lab)).toEqual(filesBefore);
+        expect((await recoverLab(lab)).removed, `${sig} at ${ms} ms: the process should have cleaned up`).toEqual([]);
+      }
+    },
+    300_000,
+  );
 
   it('two learners at once: both solve all pass, nothing is left', async () => {
     const other = newLab();

@@ -31,7 +31,7 @@ describe('container-lessons CLI', () => {
     expect(data.lessons[0].state).toBe('current');
   });
 
-  it('show renders the lesson text with the learner\'s paths and the step commands', () => {
+  it("show renders the lesson text with the learner's paths and the step commands", () => {
     const r = cli(['show', 'overlay']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^# 1\. /m);

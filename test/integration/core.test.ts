@@ -5,9 +5,29 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import {
-  libc, SyscallError, Ledger, mountOverlay, unmount, listWhiteouts, Cgroup, cgroupLayout, buildHostRootfs, rootfsProblem,
-  runContainer, startContainer, execInContainer, probeNamespaces, ContainerError, procfs, ROOTFS_MARKER, prepareContainer, collect,
-  WarmContainers, isPreparedContainer, readMarker, type Namespace,
+  libc,
+  SyscallError,
+  Ledger,
+  mountOverlay,
+  unmount,
+  listWhiteouts,
+  Cgroup,
+  cgroupLayout,
+  buildHostRootfs,
+  rootfsProblem,
+  runContainer,
+  startContainer,
+  execInContainer,
+  probeNamespaces,
+  ContainerError,
+  procfs,
+  ROOTFS_MARKER,
+  prepareContainer,
+  collect,
+  WarmContainers,
+  isPreparedContainer,
+  readMarker,
+  type Namespace,
 } from '../../src/core/index.js';
 import { findLabProcesses } from '../../src/checks/containers.js';
 
@@ -106,7 +126,10 @@ describe('containers', () => {
     const threadsBefore = fs.readdirSync('/proc/self/task').map((t) => fs.readlinkSync(`/proc/self/task/${t}/ns/mnt`));
     const r = await runContainer({ rootfs, namespaces: [...all], hostname: 'box', argv: ['/bin/sh', '-c', 'echo $$; hostname; cat /proc/net/dev | tail -n +3 | cut -d: -f1; ls /'] });
     expect(r.code).toBe(0);
-    const [pid, host, ...rest] = r.stdout.trim().split('\n').map((s) => s.trim());
+    const [pid, host, ...rest] = r.stdout
+      .trim()
+      .split('\n')
+      .map((s) => s.trim());
     expect(pid).toBe('1');
     expect(host).toBe('box');
     expect(rest[0]).toBe('lo');

@@ -70,13 +70,7 @@ describe('lesson 7 by hand', () => {
     sh(`rm ${merged}/srv/www/index.html`);
     const checks = await lesson.check(lab);
     expect(checks.filter((c) => c.status === 'fail')).toEqual([]);
-    expect(checks.map((c) => c.title)).toEqual([
-      'a layer store laid out like overlay2',
-      'an image in the store',
-      'a container mounted from an image',
-      'merged shows what the layers say',
-      'a deletion is a whiteout in upper',
-    ]);
+    expect(checks.map((c) => c.title)).toEqual(['a layer store laid out like overlay2', 'an image in the store', 'a container mounted from an image', 'merged shows what the layers say', 'a deletion is a whiteout in upper']);
     expect(checks[4]?.reason).toMatch(/srv\/www\/index\.html: character device 0\/0/);
   });
 
@@ -124,7 +118,7 @@ describe('lesson 7 kept, then reset', () => {
   });
 });
 
-describe('a container\'s layers through the core', () => {
+describe("a container's layers through the core", () => {
   it('init and upper on the image; a commit holds upper alone, with its whiteout and owner, and no init files', async () => {
     await imported();
     const store = new LayerStore(paths.layers);

@@ -85,7 +85,9 @@ describe.each(LESSONS.map((l) => [l.number, l.id]))('lesson %i (%s) solved throu
 
 describe('lesson 1 (overlay) by hand', () => {
   const layout = (ufs: string) =>
-    sh(`mkdir -p ${ufs} && cd ${ufs} && mkdir lower1 lower2 upper work merged && touch lower1/a.txt lower2/b.txt upper/c.txt && echo lower1 > lower1/n.txt && echo lower2 > lower2/n.txt && echo lower > lower2/x.txt && echo upper > upper/x.txt`);
+    sh(
+      `mkdir -p ${ufs} && cd ${ufs} && mkdir lower1 lower2 upper work merged && touch lower1/a.txt lower2/b.txt upper/c.txt && echo lower1 > lower1/n.txt && echo lower2 > lower2/n.txt && echo lower > lower2/x.txt && echo upper > upper/x.txt`,
+    );
 
   it('mount(8) with relative paths, then rm through merged: passes', async () => {
     layout(ufs);
@@ -141,7 +143,7 @@ describe('lesson 2 (cgroup) by hand', () => {
     return loop;
   }
 
-  it('echo into the cgroup files: passes, and reset moves the learner\'s loop out instead of killing it', async () => {
+  it("echo into the cgroup files: passes, and reset moves the learner's loop out instead of killing it", async () => {
     const loop = setUp(20000, g().version === 1 ? 'v1' : 'v2');
     const { checks, passed } = await checkLesson(L('cgroup-cpu'), lab);
     expect(failed(checks)).toEqual([]);

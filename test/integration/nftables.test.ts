@@ -20,11 +20,7 @@ const RULES: NatRules = {
     { inIf: 'out0', port: 2222, to: '10.1.0.3', toPort: 22 },
   ],
 };
-const EXPECTED = [
-  'postrouting: oifname "out0" masquerade',
-  'prerouting: iifname "out0" tcp dport 8080 dnat to 10.1.0.2:80',
-  'prerouting: iifname "out0" tcp dport 2222 dnat to 10.1.0.3:22',
-];
+const EXPECTED = ['postrouting: oifname "out0" masquerade', 'prerouting: iifname "out0" tcp dport 8080 dnat to 10.1.0.2:80', 'prerouting: iifname "out0" tcp dport 2222 dnat to 10.1.0.3:22'];
 
 /** The netlink messages of a buffer: type, flags, seq, body. */
 function messages(buf: Buffer) {

@@ -189,7 +189,7 @@ describe('docker-export.sh', () => {
     expect(fs.readdirSync(work)).toEqual(['wrapped.tar']);
   });
 
-  it('follows the root filesystem\'s own links to /bin/sh, absolute ones inside it, not on the host', () => {
+  it("follows the root filesystem's own links to /bin/sh, absolute ones inside it, not on the host", () => {
     const tree = path.join(work, 'tree');
     fs.mkdirSync(path.join(tree, 'usr/lib/box'), { recursive: true });
     fs.copyFileSync('/bin/true', path.join(tree, 'usr/lib/box/box'));
@@ -306,15 +306,7 @@ describe('debootstrap.sh (the paths that fail before downloading anything)', () 
   });
 
   it('answers an unknown option, a bad suite or mirror, or a wrong number of directories with its usage (exit 2)', () => {
-    const cases = [
-      ['--bogus', 'x'],
-      [],
-      ['a', 'b'],
-      ['--suite'],
-      ['--suite', 'Not A Suite!', 'x'],
-      ['--mirror', 'deb.debian.org', 'x'],
-      ['--keyring'],
-    ];
+    const cases = [['--bogus', 'x'], [], ['a', 'b'], ['--suite'], ['--suite', 'Not A Suite!', 'x'], ['--mirror', 'deb.debian.org', 'x'], ['--keyring']];
     for (const args of cases) {
       const r = run(DEBOOTSTRAP, args);
       expect(r.status, args.join(' ')).toBe(2);

@@ -239,7 +239,16 @@ describe('other screens', () => {
   });
 
   it('missing prerequisites are listed with their fixes', () => {
-    const report = { ok: false, labRoot: '/x', rootfs: '/x/rootfs', cgroupMode: 'v2', findings: [{ name: 'root', level: 'error' as const, detail: 'running as uid 1000', fix: 'run it with sudo' }, { name: 'kernel', level: 'ok' as const, detail: 'Linux 6' }] };
+    const report = {
+      ok: false,
+      labRoot: '/x',
+      rootfs: '/x/rootfs',
+      cgroupMode: 'v2',
+      findings: [
+        { name: 'root', level: 'error' as const, detail: 'running as uid 1000', fix: 'run it with sudo' },
+        { name: 'kernel', level: 'ok' as const, detail: 'Linux 6' },
+      ],
+    };
     const ui = render(<Prereqs report={report} blocking={true} color={false} onContinue={() => {}} onQuit={() => {}} />);
     expect(ui.lastFrame()).toMatch(/✘ root: running as uid 1000/);
     expect(ui.lastFrame()).toMatch(/fix: run it with sudo/);

@@ -70,7 +70,7 @@ describe('a group over several controllers', () => {
     expect(g.file('pidsMax')).toBe('/sys/fs/cgroup/box/pids.max');
     expect(g.procsFiles()).toEqual(['/sys/fs/cgroup/box/cgroup.procs']);
   });
-  it('v1: a directory per hierarchy, each file in its controller\'s, joined in all of them', () => {
+  it("v1: a directory per hierarchy, each file in its controller's, joined in all of them", () => {
     const g = new Cgroup('box', ['memory', 'pids'], HYBRID);
     expect(g.dirs).toEqual(['/sys/fs/cgroup/memory/box', '/sys/fs/cgroup/pids/box']);
     expect(g.dir).toBe('/sys/fs/cgroup/memory/box');

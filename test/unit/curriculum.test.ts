@@ -23,17 +23,7 @@ describe('the curriculum', () => {
 });
 
 describe('the self-check finds', () => {
-  const text = [
-    '# A small lesson',
-    '',
-    'Look at {{thing}} and {{lab}}.',
-    '',
-    '## What the check looks at',
-    '',
-    '- the thing is there: reads {{thing}}.',
-    '',
-    '## After',
-  ].join('\n');
+  const text = ['# A small lesson', '', 'Look at {{thing}} and {{lab}}.', '', '## What the check looks at', '', '- the thing is there: reads {{thing}}.', '', '## After'].join('\n');
   const base: LessonModule = {
     id: 'small',
     title: 'A small lesson',
@@ -48,17 +38,13 @@ describe('the self-check finds', () => {
   };
   const cases = 'check small by-hand 0\ncheck small wrong 1\n';
   const readme = '| 1 | `small` | a thing | the thing |\n';
-  const problems = (m: Partial<LessonModule>, over: Partial<typeof real> = {}) =>
-    curriculumProblems(curriculum([{ ...base, ...m }]), { ...real, textOf: () => text, cases, readme, ...over });
+  const problems = (m: Partial<LessonModule>, over: Partial<typeof real> = {}) => curriculumProblems(curriculum([{ ...base, ...m }]), { ...real, textOf: () => text, cases, readme, ...over });
 
   it('nothing in a sound lesson', () => {
     expect(problems({})).toEqual([]);
   });
   it('a placeholder the text uses that the lesson does not provide, and the reverse', () => {
-    expect(problems({ labPaths: { other: 'other' } })).toEqual([
-      'lesson 1 (small): its text uses {{thing}}, which the lesson does not provide',
-      'lesson 1 (small): it provides {{other}}, which its text never uses',
-    ]);
+    expect(problems({ labPaths: { other: 'other' } })).toEqual(['lesson 1 (small): its text uses {{thing}}, which the lesson does not provide', 'lesson 1 (small): it provides {{other}}, which its text never uses']);
   });
   it('a check in code that the text does not list', () => {
     expect(problems({ checks: ['the thing is there', 'the other thing'] })).toEqual(['lesson 1 (small): the check "the other thing" is not listed in its text\'s "What the check looks at"']);
@@ -69,10 +55,7 @@ describe('the self-check finds', () => {
     expect(problems({ hints: () => [] })).toEqual(['lesson 1 (small): has no hint']);
   });
   it('a lesson with no by-hand or no wrong-state case in test:vm, and a case of no lesson', () => {
-    expect(problems({}, { cases: 'check small wrong 1\ncheck gone x 0\n' })).toEqual([
-      'lesson 1 (small): has no by-hand case in test/vm/cases.sh (`check <id> <name> 0`)',
-      'test/vm/cases.sh checks "gone", which is no lesson',
-    ]);
+    expect(problems({}, { cases: 'check small wrong 1\ncheck gone x 0\n' })).toEqual(['lesson 1 (small): has no by-hand case in test/vm/cases.sh (`check <id> <name> 0`)', 'test/vm/cases.sh checks "gone", which is no lesson']);
   });
   it('a missing text, a missing section, a README out of step', () => {
     expect(problems({}, { textOf: () => null })).toEqual(['lesson 1 (small): its text lessons/small.md is missing']);
@@ -80,14 +63,18 @@ describe('the self-check finds', () => {
     expect(problems({}, { readme: '| 1 | `other` | x | y |\n' })).toEqual(["README's lesson table lists 1 other; the curriculum is 1 small"]);
   });
   it('a duplicate lab path or machine-wide name, and a bad id', () => {
-    const two = (a: Partial<LessonModule>, b: Partial<LessonModule>): Lesson[] => curriculum([{ ...base, ...a }, { ...base, id: 'small-two', text: 'two.md', ...b }]);
+    const two = (a: Partial<LessonModule>, b: Partial<LessonModule>): Lesson[] =>
+      curriculum([
+        { ...base, ...a },
+        { ...base, id: 'small-two', text: 'two.md', ...b },
+      ]);
     const found = curriculumProblems(two({ machineNames: [{ key: 'k', what: 'k' }] }, { machineNames: [{ key: 'k', what: 'k' }] }), {
       ...real,
       textOf: () => text,
       cases: `${cases}check small-two a 0\ncheck small-two b 1\n`,
       readme: `${readme}| 2 | \`small-two\` | x | y |\n`,
     });
-    expect(found).toEqual(['lesson 2 (small-two): its lab path thing ("thing") is also small\'s', 'lesson 2 (small-two): its machine-wide name k is also small\'s']);
+    expect(found).toEqual(['lesson 2 (small-two): its lab path thing ("thing") is also small\'s', "lesson 2 (small-two): its machine-wide name k is also small's"]);
     expect(problems({ id: 'Small_1' }, { cases: 'check Small_1 a 0\n', readme: '' }).some((p) => p.includes('is not lowercase words'))).toBe(true);
   });
   it('the section ends at the next heading', () => {

@@ -126,7 +126,10 @@ const koFiles = new Map();
 /** `modinfo -F depends`, read from the .ko's .modinfo strings (modinfo is often not installed).
  * @param {string} file */
 function depends(file) {
-  const m = fs.readFileSync(file).toString('latin1').match(/\0depends=([^\0]*)\0/);
+  const m = fs
+    .readFileSync(file)
+    .toString('latin1')
+    .match(/\0depends=([^\0]*)\0/);
   const deps = m?.[1];
   return deps ? deps.split(',').map((s) => s.replace(/-/g, '_')) : [];
 }
@@ -228,7 +231,10 @@ async function main() {
     { mode: 0o755 },
   );
   const initrd = path.join(work, 'initrd.cpio');
-  const size = writeCpio(stage, initrd, [{ name: 'dev', mode: 0o40755 }, { name: 'dev/console', mode: 0o20600, rdev: [5, 1] }]);
+  const size = writeCpio(stage, initrd, [
+    { name: 'dev', mode: 0o40755 },
+    { name: 'dev/console', mode: 0o20600, rdev: [5, 1] },
+  ]);
   fs.rmSync(stage, { recursive: true, force: true });
   console.log(`test:vm: ${kpkg}, cgroup ${opts.cgroup}, modules: ${modules.join(' ') || '(all built in)'}`);
   // KVM only when the CPU offers it: with a /dev/kvm but no vmx/svm flag (a VM without
@@ -272,7 +278,10 @@ async function main() {
     } catch {
       /* not yet */
     }
-    return text.replace(/\r/g, '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\x1b[()][A-Za-z0-9]/g, '');
+    return text
+      .replace(/\r/g, '')
+      .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+      .replace(/\x1b[()][A-Za-z0-9]/g, '');
   };
   const follow = (/** @type {boolean} */ final) => {
     const lines = clean().split('\n');
@@ -291,7 +300,10 @@ async function main() {
   fs.writeFileSync(path.join(CACHE, 'last-serial.log'), text);
   const tend = Date.now();
 
-  const verdict = text.split('\n').filter((l) => l.startsWith('VM-VERDICT')).pop();
+  const verdict = text
+    .split('\n')
+    .filter((l) => l.startsWith('VM-VERDICT'))
+    .pop();
   console.log(`VM-TIME host: initramfs ${secs(tq - tb)}s, QEMU start to guest userspace output ${firstLine ? secs(firstLine - tq) + 's' : 'never'}, QEMU total ${secs(tend - tq)}s, whole run ${secs(tend - t0)}s`);
   if (verdict === 'VM-VERDICT PASS' && !timedOut) {
     console.log('test:vm: PASS');
