@@ -323,20 +323,22 @@ export class Cgroup {
   }
 
   // ---- memory ----
-  /** A memory limit (null: none); `swap: false` also keeps the group out of swap. */
+  /** A memory limit (null: none). `swap: false` also keeps the group out of swap; otherwise
+   * its swap is not limited. */
   setMemoryLimit(bytes: number | null, opts: { swap?: boolean } = {}): void {
     const v = this.versionOf('memory');
     const value = bytes === null ? (v === 1 ? '-1' : 'max') : String(bytes);
     const swapFile = this.file('memorySwapMax');
     const hasSwapFile = fs.existsSync(swapFile);
     if (v === 1) {
-      // memsw (memory + swap) may never be below the memory limit: raise in the right order.
-      if (hasSwapFile && bytes === null) writeFile(swapFile, '-1');
+      // memsw (memory + swap) may never be below the memory limit: lift it first, then set
+      // the limit, then hold memsw to the limit when swap is not allowed.
+      if (hasSwapFile) writeFile(swapFile, '-1');
       writeFile(this.file('memoryMax'), value);
       if (hasSwapFile && opts.swap === false) writeFile(swapFile, value);
     } else {
       writeFile(this.file('memoryMax'), value);
-      if (hasSwapFile && opts.swap === false) writeFile(swapFile, '0');
+      if (hasSwapFile) writeFile(swapFile, opts.swap === false ? '0' : 'max');
     }
   }
 

@@ -106,6 +106,40 @@ describe('cgroups', () => {
     }
     expect(fs.existsSync(g.dir)).toBe(false);
   });
+  it('a group on memory and pids: limits set and read back, a process in both, counters, removed', async () => {
+    const g = new Cgroup(`cl-test-mp-${process.pid}`, ['memory', 'pids']);
+    const ledger = new Ledger();
+    g.create(ledger);
+    try {
+      for (const d of g.dirs) expect(fs.existsSync(d)).toBe(true);
+      g.setMemoryLimit(64 * 2 ** 20, { swap: false });
+      expect(g.memoryLimit()).toBe(64 * 2 ** 20);
+      expect(fs.readFileSync(g.file('memoryMax'), 'utf8').trim()).toBe(String(64 * 2 ** 20));
+      g.setPidsLimit(20);
+      expect(g.pidsLimit()).toBe(20);
+      const sleeper = spawn('/bin/sleep', ['30'], { stdio: 'ignore' });
+      const gone = new Promise((r) => sleeper.on('exit', r));
+      try {
+        g.addProcess(sleeper.pid!);
+        // In every hierarchy of the group (v1: memory and pids are two).
+        for (const f of g.procsFiles()) expect(fs.readFileSync(f, 'utf8').trim()).toBe(String(sleeper.pid));
+        expect(g.pidsStats()).toEqual({ current: 1, refused: 0 });
+        const mem = g.memoryStats();
+        expect(mem.oomKills).toBe(0);
+        expect(Number.isInteger(mem.current)).toBe(true); // v1 leaves a moved task's charges behind: 0 is fine
+      } finally {
+        sleeper.kill('SIGKILL');
+        await gone;
+      }
+      g.setMemoryLimit(null);
+      g.setPidsLimit(null);
+      expect(g.memoryLimit()).toBeNull();
+      expect(g.pidsLimit()).toBeNull();
+    } finally {
+      expect(await ledger.cleanup()).toEqual([]);
+    }
+    for (const d of g.dirs) expect(fs.existsSync(d)).toBe(false);
+  });
   it('refuses a group that already exists, with a hint', async () => {
     const g = new Cgroup(`cl-test-dup-${process.pid}`, ['cpu']);
     const ledger = new Ledger();

@@ -83,6 +83,35 @@ result all solve-all 0 $rc         # on failure: the whole output of solve all
 # window length under emulation, for choosing WINDOW_MS (bench/window.mjs).
 timeout 300 node /opt/container-lessons/bench/window.mjs --rounds 5 --windows 300,500,1000,2000 2>&1 | sed 's/^/VM-MEASURE /'
 
+# ---------------------------------------------------------------- the core's cgroups: memory and pids
+# Not a lesson yet: the core's group on the memory and pids controllers on this layout
+# (limits written and read back, a process in it, its counters), then removed with the
+# controllers it enabled. The lessons on memory and pids limits stand on it.
+node --input-type=module -e '
+import { Cgroup, Ledger } from "/opt/container-lessons/dist/core/index.js";
+import { spawn } from "node:child_process";
+const g = new Cgroup("cl-vm-memory-pids", ["memory", "pids"]);
+const ledger = new Ledger();
+g.create(ledger);
+try {
+  g.setMemoryLimit(64 * 2 ** 20, { swap: false });
+  g.setPidsLimit(20);
+  if (g.memoryLimit() !== 64 * 2 ** 20 || g.pidsLimit() !== 20) throw new Error(`limits read back as ${g.memoryLimit()}, ${g.pidsLimit()}`);
+  const s = spawn("sleep", ["30"]);
+  g.addProcess(s.pid);
+  const pids = g.pidsStats();
+  console.log(JSON.stringify({ dirs: g.dirs, memory: g.memoryStats(), pids }));
+  s.kill("SIGKILL");
+  await new Promise((r) => s.on("exit", r));
+  if (pids.current !== 1) throw new Error(`pids.current is ${pids.current}, not 1`);
+} finally {
+  const errors = await ledger.cleanup();
+  if (errors.length) throw new Error(errors.map((e) => e.message).join("; "));
+}
+if (g.anyExists()) throw new Error(`${g.dir} is still there`);
+' >$OUT 2>&1
+result core cgroup-memory-pids 0 $?
+
 # ---------------------------------------------------------------- overlay
 l1_layers() {
   mkdir -p $LAB/ufs && cd $LAB/ufs || return
