@@ -64,6 +64,26 @@ export async function runShell(spec: ShellSpec, lessonNumber: number): Promise<n
   return (await running.exited).code;
 }
 
+/**
+ * The workbook's last line: how far the learner got, and whether everything the lessons
+ * made is gone. What could not be removed is named, with the command that removes it
+ * (`reset` replays what this run's journal still holds and what each lesson finds), and
+ * the exit code is 1.
+ */
+export function closingReport(store: WorkbookStore, errors: string[]): { text: string; code: number } {
+  const { passed } = store.getSnapshot();
+  const head = `container-lessons: ${store.lessons.filter((l) => passed[l.id]).length} of ${store.lessons.length} lessons passed`;
+  if (!errors.length) return { text: `${head}; everything the lessons made was removed. Lab: ${store.lab.root}\n`, code: 0 };
+  const n = errors.length;
+  const home = process.env.CONTAINER_LESSONS_HOME ? `CONTAINER_LESSONS_HOME=${store.lab.root} ` : '';
+  const lines = [
+    `${head}; ${n === 1 ? 'one thing' : `${n} things`} the lessons made could not be removed:`,
+    ...errors.map((e) => `  cleanup: ${e}`),
+    `To remove what is left, run as root: ${home}container-lessons reset. Lab: ${store.lab.root}`,
+  ];
+  return { text: `${lines.join('\n')}\n`, code: 1 };
+}
+
 export async function runTui(opts: { lab: Lab; unlockAll?: boolean; out: Out }): Promise<number> {
   const { lab, out } = opts;
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
@@ -89,6 +109,7 @@ export async function runTui(opts: { lab: Lab; unlockAll?: boolean; out: Out }):
     return errors;
   });
   alt(true);
+  let code = 0;
   try {
     // The machine first: not root (or no overlay, no cgroups...) gets a screen with fixes.
     let report = doctor(lab, undefined, { quick: true });
@@ -99,9 +120,9 @@ export async function runTui(opts: { lab: Lab; unlockAll?: boolean; out: Out }):
         const inst = render(<Prereqs report={report} blocking={notRoot} color={color} onContinue={() => (inst.unmount(), resolve(true))} onQuit={() => (inst.unmount(), resolve(false))} />, { exitOnCtrlC: false, patchConsole: false });
       });
       releaseStdin();
-      if (!go) return notRoot ? 3 : 1;
+      if (!go) code = notRoot ? 3 : 1;
     }
-    for (;;) {
+    while (code === 0) {
       const inst = render(<App store={store} color={color} />, { exitOnCtrlC: false, patchConsole: false });
       const req = await store.waitForExit();
       inst.unmount();
@@ -125,13 +146,18 @@ export async function runTui(opts: { lab: Lab; unlockAll?: boolean; out: Out }):
       store.afterShell(code);
     }
   } finally {
-    const errors = await store.cleanupAll();
+    let errors: string[];
+    try {
+      errors = await store.cleanupAll();
+    } catch (err) {
+      errors = [`the cleanup stopped: ${(err as Error).message}`];
+    }
     unregister();
     release();
     alt(false);
-    const passed = LESSONS.filter((l) => store.getSnapshot().passed[l.id]).length;
-    out.write(`container-lessons: ${passed} of ${LESSONS.length} lessons passed; everything the lessons made was removed. Lab: ${lab.root}\n`);
-    for (const e of errors) out.write(`cleanup: ${e}\n`);
+    const end = closingReport(store, errors);
+    out.write(end.text);
+    if (code === 0) code = end.code;
   }
-  return 0;
+  return code;
 }

@@ -19,6 +19,8 @@ const BIN = path.resolve('bin/container-lessons.js');
 const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
 const screen = () => tmux('capture-pane', '-t', session, '-p');
 const keys = (...k: string[]) => tmux('send-keys', '-t', session, ...k);
+/** The screen with wrapped lines joined: the closing line is longer than the terminal. */
+const joinedScreen = () => tmux('capture-pane', '-t', session, '-p', '-J');
 
 async function waitFor(re: RegExp, ms = 20_000): Promise<string> {
   const end = Date.now() + ms;
@@ -92,8 +94,11 @@ describe.skipIf(!hasTmux)('the TUI in tmux', () => {
     }
 
     keys('q');
-    s = await waitFor(/TUI EXITED 0/);
-    expect(s).toMatch(new RegExp(`${N} of ${N} lessons passed; everything the lessons made was removed`));
+    await waitFor(/TUI EXITED \d+/);
+    s = joinedScreen();
+    expect(s).toMatch(new RegExp(`${N} of ${N} lessons passed; everything the lessons made was removed\\. Lab: ${escapeRegExp(lab.root)}`));
+    expect(s).not.toMatch(/could not be removed|cleanup:|container-lessons reset/);
+    expect(s).toMatch(/TUI EXITED 0/);
     expect(Object.keys(readProgress(lab).passed).sort()).toEqual(LESSONS.map((l) => l.id).sort());
   }, 120_000);
 
@@ -104,7 +109,11 @@ describe.skipIf(!hasTmux)('the TUI in tmux', () => {
     const s = await waitFor(new RegExp(`container-lessons · ${N}/${N}`));
     expect(s).toMatch(new RegExp(LESSONS.map((l) => `✔ ${l.number}`).join(' +')));
     keys('C-c');
-    await waitFor(/TUI EXITED 0/);
+    await waitFor(/TUI EXITED \d+/);
+    const end = joinedScreen();
+    expect(end).toMatch(new RegExp(`${N} of ${N} lessons passed; everything the lessons made was removed`));
+    expect(end).not.toMatch(/could not be removed|cleanup:/);
+    expect(end).toMatch(/TUI EXITED 0/);
     const r = spawnSync(process.execPath, [BIN], { env: { ...process.env, CONTAINER_LESSONS_HOME: lab.root }, encoding: 'utf8', timeout: 10_000 });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/needs a terminal/);
@@ -144,7 +153,10 @@ describe.skipIf(!hasTmux)('the TUI in tmux', () => {
       expect(g.exists()).toBe(false);
       expect(await procfs.waitReaped([loop], 3000)).toBe(true);
       keys('q');
-      await waitFor(/TUI EXITED 0/);
+      await waitFor(/TUI EXITED \d+/);
+      const end = joinedScreen();
+      expect(end).toMatch(/0 of \d+ lessons passed; everything the lessons made was removed\./);
+      expect(end).toMatch(/TUI EXITED 0/);
     } finally {
       await stopSession();
       fresh.dispose();

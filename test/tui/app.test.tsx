@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import { WorkbookStore } from '../../src/ui/store.js';
 import { App } from '../../src/ui/App.js';
 import { TooSmall, Prereqs } from '../../src/ui/Screens.js';
+import { closingReport } from '../../src/ui/tui.js';
 import { curriculum, type Lesson, type LessonModule } from '../../src/lessons/index.js';
 import type { CheckResult } from '../../src/checks/result.js';
 import { readProgress } from '../../src/lab.js';
@@ -177,6 +178,60 @@ describe('the workbook screen', () => {
     await until(() => store.getSnapshot().index === 2, 'lesson 3');
     await tick();
     expect(frame()).toMatch(/○ 1 +○ 2 +○ 3 fake-3/);
+  });
+});
+
+describe('the closing line', () => {
+  it('after a clean quit: the lessons passed, everything removed, exit 0', async () => {
+    const { frame, ui, store, log } = setup();
+    ui.stdin.write(ENTER);
+    await until(() => frame().includes('output of step one (1)'), 'step one');
+    ui.stdin.write('c');
+    await until(() => frame().includes('Lesson 1 passed!'), 'the pass');
+    const errors = await store.cleanupAll();
+    expect(errors).toEqual([]);
+    const end = closingReport(store, errors);
+    expect(end.code).toBe(0);
+    expect(end.text).toBe(`container-lessons: 1 of 3 lessons passed; everything the lessons made was removed. Lab: ${store.lab.root}\n`);
+    expect(log).toEqual(['reset-1', 'step1-1']);
+  });
+
+  it('when something a step made cannot be removed: it is named, reset is the way out, exit 1', async () => {
+    const lab = tempLab('cl-tui-');
+    disposers.push(() => lab.dispose());
+    const log: string[] = [];
+    const stuck = fakeLesson(1, { checks: PASS }, log);
+    // A step that registers what it made, whose undo then fails (as an unmount of a busy
+    // mount would): the store's cleanup must report it, not swallow it.
+    stuck.steps[0] = {
+      title: 'first step of 1',
+      commands: () => ['mount ...'],
+      run: async (ctx) => {
+        ctx.ledger.defer('the stuck mount', () => {
+          log.push('undo tried');
+          throw new Error('EBUSY: target is busy');
+        });
+        return 'mounted';
+      },
+    };
+    const store = new WorkbookStore({ lessons: curriculum([stuck]), lab });
+    const ui = render(<App store={store} color={false} />);
+    ui.stdin.write(ENTER);
+    await until(() => (ui.lastFrame() ?? '').includes('mounted'), 'the step');
+    const errors = await store.cleanupAll();
+    expect(log).toContain('undo tried');
+    expect(errors).toEqual(['could not remove step the stuck mount: EBUSY: target is busy']);
+    const end = closingReport(store, errors);
+    expect(end.code).toBe(1);
+    expect(end.text).not.toMatch(/everything the lessons made was removed/);
+    expect(end.text.split('\n')).toEqual([
+      'container-lessons: 0 of 1 lessons passed; one thing the lessons made could not be removed:',
+      '  cleanup: could not remove step the stuck mount: EBUSY: target is busy',
+      expect.stringMatching(new RegExp(`^To remove what is left, run as root: (CONTAINER_LESSONS_HOME=\\S+ )?container-lessons reset\\. Lab: ${lab.root}$`)),
+      '',
+    ]);
+    // A second cleanup (the signal path after a quit) has nothing left to report.
+    expect(await store.cleanupAll()).toEqual([]);
   });
 });
 
