@@ -28,10 +28,10 @@ export function checkSection(text: string): string | null {
   return m ? m[1]!.replace(/\s+/g, ' ') : null;
 }
 
-/** `check ID NAME EXPECTED` lines of cases.sh: lesson id -> the exit codes its cases expect. */
+/** `check ID NAME EXPECTED ['TITLE']` lines of cases.sh: lesson id -> the exit codes its cases expect. */
 export function vmCases(cases: string): Map<string, Set<string>> {
   const by = new Map<string, Set<string>>();
-  for (const m of cases.matchAll(/^\s*check ([a-z0-9-]+) \S+ ([01])\s*$/gm)) by.set(m[1]!, (by.get(m[1]!) ?? new Set()).add(m[2]!));
+  for (const m of cases.matchAll(/^\s*check ([a-z0-9-]+) \S+ ([01])(?: '[^']*'| "[^"]*")?\s*$/gm)) by.set(m[1]!, (by.get(m[1]!) ?? new Set()).add(m[2]!));
   return by;
 }
 

@@ -2,11 +2,12 @@
 # The test:vm cases, run by init.sh inside the guest as root. First `doctor` and
 # `solve all`, then every lesson done by hand with shell tools, as its text tells a learner
 # (lessons/*.md, `container-lessons show ID`), and once in a wrong state; each followed by
-# `container-lessons check ID` and `reset ID`. Lessons are named by id, so a new lesson
-# in between changes nothing here; test/unit/curriculum.test.ts fails for a lesson that
-# has no case of each kind. One line per case:
-#   VM-CASE <lesson> <name> PASS|FAIL (expected exit X, got Y)
-# followed, on FAIL, by the command's output.
+# `container-lessons check ID --json` and `reset ID`. Lessons are named by id, so a new
+# lesson in between changes nothing here; test/unit/curriculum.test.ts fails for a lesson
+# that has no case of each kind (`check ID NAME 0`, `check ID NAME 1 'TITLE'`: the title of
+# the check that must fail). One line per case:
+#   VM-CASE <lesson> <name> PASS|FAIL (expected exit X, got Y; ...)
+# followed, on FAIL, by what the check reported (or the command's output).
 CL=container-lessons
 LAB=$CONTAINER_LESSONS_HOME
 R=$LAB/rootfs                 # the lab's root filesystem (lessons 3-7), prebuilt by the host
@@ -14,17 +15,77 @@ CGROUP=$(cat /vm/cgroup)      # v2 or v1: how init.sh mounted /sys/fs/cgroup
 OUT=/tmp/cl-out
 uptime_s() { local u _; read -r u _ </proc/uptime; echo "$u"; }
 
-# result LESSON NAME EXPECTED GOT: the case's line (and the output when it failed)
+# result LESSON NAME EXPECTED GOT: the case's line (and the output when it failed), for the
+# cases judged by an exit code alone (solve all, the core, reset, import)
 result() {
   local verdict=PASS
   [ "$3" = "$4" ] || verdict=FAIL
   echo "VM-CASE $1 $2 $verdict (expected exit $3, got $4)" | tee -a /tmp/vm-results
   [ $verdict = PASS ] || sed 's/^/    | /' $OUT
 }
-# check ID NAME EXPECTED: `container-lessons check ID`, compared with the expected exit code
+
+# check ID NAME EXPECTED [TITLE]: `container-lessons check ID --json`, judged by its exit
+# code and its report. A by-hand case (0) needs exit 0 and "passed": true. A wrong-state
+# case (1) names the check that must fail, by its title (the lesson's CHECKS): it needs exit 1
+# and that check's status "fail", so a check that could not run (an error, no JSON, another
+# check failing first) is no pass. Every container started for the case (start_container)
+# must have been seen running (container_up) and still be there when the check runs.
 check() {
-  timeout 300 $CL check "$1" >$OUT 2>&1
-  result "$1" "$2" "$3" $?
+  local id=$1 name=$2 expected=$3 title=$4 fd rc verdict detail
+  if [ "$expected" = 1 ] && [ -z "$title" ]; then
+    echo "VM-CASE $id $name FAIL (a wrong-state case names the check that must fail: check ID NAME 1 'TITLE')" | tee -a /tmp/vm-results
+    return
+  fi
+  for fd in "${!BG[@]}"; do
+    if [ -z "${UP[$fd]}" ]; then
+      detail="the container never started: ${CMD[$fd]}"
+    elif [ ! -d "/proc/${UP[$fd]}" ]; then
+      detail="the container (pid ${UP[$fd]}) ended before the check: ${CMD[$fd]}"
+    else
+      continue
+    fi
+    echo "VM-CASE $id $name FAIL (expected exit $expected, not checked: $detail)" | tee -a /tmp/vm-results
+    echo "    | its output (/tmp/container$fd.log):"
+    sed 's/^/    | /' "/tmp/container$fd.log" 2>/dev/null
+    return
+  done
+  timeout 300 $CL check "$id" --json >$OUT 2>$OUT.err
+  rc=$?
+  # The report, read by node (no jq in the guest): the first line is the case's detail, the
+  # others one line per check; exit 0 when the report is what the case expects.
+  node -e '
+const [file, id, expected, rc, title] = process.argv.slice(1);
+const q = (c) => `"${c.title}": ${c.reason}`;
+let r;
+try {
+  r = JSON.parse(require("fs").readFileSync(file, "utf8"));
+} catch (e) {
+  console.log(`got ${rc}; no report on stdout (${String(e.message).split("\n")[0]})`);
+  process.exit(1);
+}
+const checks = Array.isArray(r.checks) ? r.checks : [];
+const failed = checks.filter((c) => c.status === "fail");
+const named = checks.find((c) => c.title === title);
+let ok, detail;
+if (r.id !== id) [ok, detail] = [false, `got ${rc}; the report is of lesson ${r.id}`];
+else if (expected === "0") [ok, detail] = [rc === "0" && r.passed === true, rc === "0" && r.passed === true ? "got 0; passed" : `got ${rc}; passed: ${r.passed}; failed: ${failed.map(q).join("; ") || "none"}`];
+else if (rc === "1" && r.passed === false && named?.status === "fail") [ok, detail] = [true, `got 1; "${title}" failed`];
+else [ok, detail] = [false, `got ${rc}; passed: ${r.passed}; "${title}" ${named ? named.status : "not in the report"}; failed: ${failed.map(q).join("; ") || "none"}`];
+console.log(detail);
+for (const c of checks) console.log(`${c.status} ${q(c)}`);
+process.exit(ok ? 0 : 1);
+' $OUT "$id" "$expected" "$rc" "$title" >$OUT.judged 2>&1
+  if [ $? = 0 ]; then verdict=PASS; else verdict=FAIL; fi
+  detail=$(head -1 $OUT.judged)
+  if [ "$expected" = 1 ]; then
+    echo "VM-CASE $id $name $verdict (expected exit 1 with \"$title\" failing, $detail)"
+  else
+    echo "VM-CASE $id $name $verdict (expected exit 0, $detail)"
+  fi | tee -a /tmp/vm-results
+  if [ $verdict = FAIL ]; then
+    tail -n +2 $OUT.judged | sed 's/^/    | /'
+    sed 's/^/    | stderr: /' $OUT.err
+  fi
 }
 # reset ID: must exit 0; a line only when it does not
 reset_lesson() {
@@ -34,8 +95,9 @@ reset_lesson() {
 }
 
 # A learner's shell left running in a second terminal: CMD in the background, its stdin a
-# fifo held open on FD (writing to FD types into it; closing FD is Ctrl-D).
-declare -A BG
+# fifo held open on FD (writing to FD types into it; closing FD is Ctrl-D). container_up FD
+# then waits for it; a check while a container on some FD was never seen running fails.
+declare -A BG CMD UP
 start_container() {
   local fd=$1
   shift
@@ -43,27 +105,47 @@ start_container() {
   # (a subshell that outlives CMD, its stderr aside: no "Killed" job notice when reset ends CMD)
   ( "$@" </tmp/fifo$fd >/tmp/container$fd.log 2>&1; : ) 2>/dev/null &
   BG[$fd]=$!
+  CMD[$fd]="$*"
+  UP[$fd]=
   eval "exec $fd>/tmp/fifo$fd"
 }
 stop_container() {
   eval "exec $1>&-"
   wait "${BG[$1]}" 2>/dev/null
+  unset "BG[$1]" "CMD[$1]" "UP[$1]"
 }
-# container_pid [PID...]: the host pid of a `sh` whose root is the rootfs (not one of PID...)
-container_pid() {
-  local i p
+# descends PID ANCESTOR: PID is ANCESTOR or one of its descendants
+descends() {
+  local p=$1 k v
+  while [ -n "$p" ] && [ "$p" -gt 1 ]; do
+    [ "$p" = "$2" ] && return 0
+    v=
+    while read -r k v; do [ "$k" = PPid: ] && break; done 2>/dev/null <"/proc/$p/status"
+    p=$v
+  done
+  return 1
+}
+# container_up FD: waits up to 30 s for the container started on FD: a `sh` started by it
+# whose root is the rootfs. Its host pid goes into CPID and UP[FD]; when none comes, a
+# VM-NOTE with the container's output, and status 1.
+container_up() {
+  local fd=$1 i p comm
+  CPID=
   for i in $(seq 300); do
     for p in /proc/[0-9]*; do
+      [ -e $p/root/.container-lessons-rootfs ] || continue
+      comm=
+      read -r comm 2>/dev/null <$p/comm
       p=${p#/proc/}
-      [[ " $* " == *" $p "* ]] && continue
-      if [ "$(cat /proc/$p/comm 2>/dev/null)" = sh ] && [ -e /proc/$p/root/.container-lessons-rootfs ]; then
-        echo "$p"
+      if [ "$comm" = sh ] && descends "$p" "${BG[$fd]}"; then
+        CPID=$p
+        UP[$fd]=$p
         return 0
       fi
     done
     sleep 0.1
   done
-  echo "VM-NOTE no container started: $(cat /tmp/container*.log 2>/dev/null)" >&2
+  echo "VM-NOTE the container on fd $fd never started (${CMD[$fd]}): $(cat /tmp/container$fd.log 2>/dev/null)"
   return 1
 }
 
@@ -131,7 +213,7 @@ l1_layers
 mount -t overlay overlay -o lowerdir=./lower1:./lower2,upperdir=./upper,workdir=./work ./merged
 rm merged/a.txt
 cd /
-check overlay lowerdir-swapped 1
+check overlay lowerdir-swapped 1 'lowerdir lists the top layer first'
 reset_lesson overlay
 
 # ---------------------------------------------------------------- cgroup CPU limit
@@ -156,7 +238,7 @@ reset_lesson cgroup-cpu                   # moves the loop out (it is the learne
 kill $LOOP; wait $LOOP 2>/dev/null
 
 l2_group 50000
-check cgroup-cpu quota-50000 1
+check cgroup-cpu quota-50000 1 'quota 20000 per period 100000'
 reset_lesson cgroup-cpu
 kill $LOOP; wait $LOOP 2>/dev/null
 
@@ -176,8 +258,7 @@ rmdir /.old_root
 cd /
 exec sh
 EOF
-P=$(container_pid)
-for i in $(seq 300); do   # until it has typed everything up to `exec sh`
+container_up 7 && P=$CPID && for i in $(seq 300); do   # until it has typed everything up to `exec sh`
   grep -q ' - proc ' /proc/$P/mountinfo 2>/dev/null && ! grep -q old_root /proc/$P/mountinfo &&
     [ ! -e /proc/$P/root/.old_root ] && break
   sleep 0.1
@@ -187,34 +268,34 @@ reset_lesson mount-namespace
 stop_container 7
 
 start_container 7 chroot $R sh            # no namespace at all: chroot only
-container_pid >/dev/null
-check mount-namespace chroot-no-namespace 1
+container_up 7
+check mount-namespace chroot-no-namespace 1 'its own mount namespace'
 reset_lesson mount-namespace
 stop_container 7
 
 # ---------------------------------------------------------------- PID namespace
 start_container 7 unshare --mount --uts --ipc --pid --fork --mount-proc=$R/proc chroot $R sh
-container_pid >/dev/null
+container_up 7
 check pid-namespace unshare-pid-mount-proc 0
 reset_lesson pid-namespace
 stop_container 7
 
 start_container 7 unshare --mount --fork --mount-proc=$R/proc chroot $R sh   # no --pid
-container_pid >/dev/null
-check pid-namespace no-pid-namespace 1
+container_up 7
+check pid-namespace no-pid-namespace 1 'its own PID namespace'
 reset_lesson pid-namespace
 stop_container 7
 
 # ---------------------------------------------------------------- network namespace
 start_container 7 unshare --mount --uts --ipc --pid --net --fork --mount-proc=$R/proc chroot $R sh
-container_pid >/dev/null
+container_up 7
 check network-namespace unshare-net 0
 reset_lesson network-namespace
 stop_container 7
 
 start_container 7 unshare --mount --pid --fork --mount-proc=$R/proc chroot $R sh   # no --net
-container_pid >/dev/null
-check network-namespace no-net-namespace 1
+container_up 7
+check network-namespace no-net-namespace 1 'its own network namespace'
 reset_lesson network-namespace
 stop_container 7
 
@@ -234,14 +315,13 @@ ip link add clbr0 type bridge
 ip addr add $NET.1/24 dev clbr0
 ip link set clbr0 up
 start_container 7 unshare --mount --uts --ipc --pid --net --fork --mount-proc=$R/proc chroot $R sh
-A=$(container_pid)
-plug $A 0
+A=
+container_up 7 && A=$CPID && plug $A 0
 start_container 8 unshare --mount --uts --ipc --pid --net --fork --mount-proc=$R/proc chroot $R sh
-B=$(container_pid $A)
-plug $B 1
+container_up 8 && plug $CPID 1
 check network bridge-two-containers 0
-nsenter -t $A -n ip route del default
-check network no-default-route 1
+[ -n "$A" ] && nsenter -t $A -n ip route del default
+check network no-default-route 1 'the container: links up, lo, address, default route'
 reset_lesson network
 stop_container 7
 stop_container 8
@@ -256,7 +336,7 @@ echo web1 > web1-init/diff/etc/hostname
 LOWER=$PWD/l/$(cat $TOP/link):$(sed "s#l/#$PWD/l/#g" $TOP/lower)
 mount -t overlay overlay -o lowerdir=$PWD/web1-init/diff:$LOWER,upperdir=$PWD/web1/diff,workdir=$PWD/web1/work $PWD/web1/merged
 cd /
-check layers mounted-no-deletion-yet 1
+check layers mounted-no-deletion-yet 1 'a deletion is a whiteout in upper'
 rm $LAB/layers/web1/merged/srv/www/index.html
 check layers mount-by-hand-and-rm 0
 reset_lesson layers
