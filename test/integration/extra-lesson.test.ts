@@ -14,7 +14,7 @@ import { LESSONS } from '../../src/lessons/index.js';
 import type { Lesson } from '../../src/lessons/types.js';
 import { labFor } from '../../src/lab.js';
 import { curriculumProblems } from '../support/curriculum-check.js';
-import { snapshot, leaks } from '../support/kernel-state.js';
+import { snapshot, leaks } from '../support/kernel-state.mjs';
 
 const ROOT = path.resolve('.');
 const FIXTURE = path.join(ROOT, 'test/fixtures/extra-lesson');

@@ -11,7 +11,7 @@ import { writeDemoImage, storePaths } from '../../src/lessons/07-layers.js';
 import { ensureRootfs, LayerStore, importImage, createContainerLayers, commitContainer, mountOverlay, listWhiteouts, Ledger, isWhiteout } from '../../src/core/index.js';
 import type { CheckResult } from '../../src/checks/result.js';
 import { tempLab } from '../support/lab.js';
-import { snapshot, leaks } from '../support/kernel-state.js';
+import { snapshot, leaks } from '../support/kernel-state.mjs';
 
 const lab = tempLab('cl-layers-');
 const lesson = findLesson('layers') as Lesson;

@@ -12,7 +12,7 @@ import { readProgress } from '../../src/lab.js';
 import { ensureRootfs, Cgroup, procfs } from '../../src/core/index.js';
 import type { CheckResult } from '../../src/checks/result.js';
 import { tempLab } from '../support/lab.js';
-import { snapshot, leaks } from '../support/kernel-state.js';
+import { snapshot, leaks } from '../support/kernel-state.mjs';
 
 const lab = tempLab('cl-lessons-');
 const L = (id: string) => findLesson(id) as Lesson;

@@ -10,7 +10,7 @@ import { solveLesson } from '../../src/runner.js';
 import { ensureRootfs, procfs, Netlink, SyscallError, routes } from '../../src/core/index.js';
 import type { CheckResult } from '../../src/checks/result.js';
 import { tempLab } from '../support/lab.js';
-import { snapshot, leaks } from '../support/kernel-state.js';
+import { snapshot, leaks } from '../support/kernel-state.mjs';
 
 const lab = tempLab('cl-net-lesson-');
 const lesson = findLesson('network') as Lesson;

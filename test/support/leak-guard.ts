@@ -2,7 +2,7 @@
 // cgroups, links, network namespaces, processes in other PID namespaces). Files run one
 // at a time, so a difference belongs to the file that just ran.
 import { beforeAll, afterAll, expect } from 'vitest';
-import { snapshot, leaks, type KernelState } from './kernel-state.js';
+import { snapshot, leaks, type KernelState } from './kernel-state.mjs';
 
 let before: KernelState;
 

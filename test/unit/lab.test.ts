@@ -5,7 +5,6 @@ import path from 'node:path';
 import { passwdEntry, invoker, labFor, parseProgress, readProgress, writeProgress, markPassed } from '../../src/lab.js';
 import { parseLdd } from '../../src/core/rootfs.js';
 import { findLesson, LESSONS } from '../../src/lessons/index.js';
-import { leaks } from '../support/kernel-state.js';
 import { allPassed, pass, fail, skip } from '../../src/checks/result.js';
 
 describe('the invoking user', () => {
@@ -72,11 +71,5 @@ describe('helpers', () => {
   it('parseLdd reads library paths', () => {
     const out = `\tlinux-vdso.so.1 (0x00007ffd)\n\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f)\n\t/lib64/ld-linux-x86-64.so.2 (0x00007f)\n`;
     expect(parseLdd(out)).toEqual(['/lib/x86_64-linux-gnu/libc.so.6', '/lib64/ld-linux-x86-64.so.2']);
-  });
-  it('the leak detector reports what was added, per kind', () => {
-    const before = { mounts: ['/ ext4'], cgroups: [], links: ['lo', 'eth0'], netns: [], foreignPids: [], projectPids: [] };
-    expect(leaks(before, before)).toEqual({});
-    expect(leaks(before, { ...before, mounts: ['/ ext4', '/x overlay'], links: ['lo'] })).toEqual({ mounts: ['/x overlay'] });
-    expect(leaks(before, { ...before, mounts: ['/ ext4', '/ ext4'] })).toEqual({ mounts: ['/ ext4'] });
   });
 });
