@@ -1,14 +1,17 @@
 // Faults injected into real runs of `container-lessons solve all`:
-// - SIGKILL at 30 moments spread over the run; after each, recovery (what the next start
-//   does) must leave the kernel and the lab exactly as they were before the run;
-// - SIGINT and SIGTERM at several moments: the process must clean up by itself;
+// - SIGKILL in every step of every lesson (when the step's header appears, plus half the
+//   step's usual time); after each, recovery (what the next start does) must leave the
+//   kernel and the lab exactly as they were before the run. Where each kill landed is read
+//   from what the run had printed; a kill after the run ended does not count; every lesson
+//   must be hit at least twice, and recovery must have had something to remove in each;
+// - SIGINT and SIGTERM in the middle of lessons: the process must clean up by itself;
 // - two learners' `solve all` at the same time: both pass and leave nothing.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tempLab } from '../support/lab.js';
-import { snapshot, leaks, describeLeaks, type KernelState } from '../support/kernel-state.js';
+import { snapshot, leaks, describeLeaks, type KernelState } from '../support/kernel-state.mjs';
 import { ensureRootfs } from '../../src/core/index.js';
 import { recoverLab, type Lab } from '../../src/lab.js';
 import { LESSONS } from '../../src/lessons/index.js';
@@ -25,13 +28,52 @@ afterAll(() => {
   for (const l of labs) l.dispose();
 });
 
-function solveAll(lab: Lab) {
-  const child = spawn(process.execPath, [BIN, 'solve', 'all'], { env: { ...process.env, CONTAINER_LESSONS_HOME: lab.root, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Where a run is, from what it printed: the last lesson and step headers, and whether
+ * it printed its closing verdict. */
+function whereIs(output: string): { lesson: number | null; step: number | null; finished: boolean } {
+  let lesson: number | null = null;
+  let step: number | null = null;
+  for (const line of output.split('\n')) {
+    const l = /^Lesson (\d+) · /.exec(line);
+    if (l) {
+      lesson = Number(l[1]);
+      step = null;
+    }
+    const st = /^── step (\d+)\/\d+: /.exec(line);
+    if (st) step = Number(st[1]);
+  }
+  return { lesson, step, finished: /\d+ of \d+ lessons: /.test(output) };
+}
+
+function solveAll(lab: Lab, args: string[] = []) {
+  const child = spawn(process.execPath, [BIN, 'solve', 'all', ...args], { env: { ...process.env, CONTAINER_LESSONS_HOME: lab.root, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout.on('data', (d) => (out += d));
+  let ended = false;
+  const watchers: Array<() => void> = [];
+  child.stdout.on('data', (d) => {
+    out += d;
+    for (const w of watchers) w();
+  });
   child.stderr.on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: string | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
-  return { child, exited, output: () => out };
+  const exited = new Promise<{ code: number | null; signal: string | null }>((r) =>
+    child.on('exit', (code, signal) => {
+      ended = true;
+      r({ code, signal });
+    }),
+  );
+  /** Resolves when the run prints the header of `step` of `lesson` (false if it ended first). */
+  const reaches = (lesson: number, step: number) =>
+    new Promise<boolean>((resolve) => {
+      const look = () => {
+        const w = whereIs(out);
+        if (w.lesson === lesson && w.step === step) resolve(true);
+        else if (ended || (w.lesson ?? 0) > lesson) resolve(false);
+      };
+      watchers.push(look);
+      void exited.then(look);
+      look();
+    });
+  return { child, exited, output: () => out, reaches, ended: () => ended };
 }
 
 /** Every file in the lab but the cached rootfs and the progress, which a run may change. */
@@ -60,6 +102,8 @@ async function settled(before: KernelState): Promise<ReturnType<typeof leaks>> {
 
 let lab: ReturnType<typeof tempLab>;
 let runMs = 0;
+/** How long each step of each lesson took in a whole run (stepMs[lesson - 1][step - 1]). */
+let stepMs: number[][] = [];
 let kernelBefore: KernelState;
 let filesBefore: string[];
 
@@ -67,54 +111,75 @@ beforeAll(async () => {
   lab = newLab();
   // One whole run: how long it takes, and the lab as a finished run leaves it.
   const t0 = Date.now();
-  const run = solveAll(lab);
+  const run = solveAll(lab, ['--json']);
   const { code } = await run.exited;
   expect(code, run.output()).toBe(0);
   runMs = Date.now() - t0;
+  const report = JSON.parse(run.output()) as { lessons: Array<{ number: number; steps: Array<{ ms: number }> }> };
+  stepMs = report.lessons.map((l) => l.steps.map((s) => s.ms));
   kernelBefore = snapshot();
   filesBefore = labFiles(lab);
 }, 120_000);
 
 describe('faults during solve all', () => {
-  it('SIGKILL at 30 moments: recovery leaves the machine and the lab exactly as before', async () => {
-    const moments = Array.from({ length: 30 }, (_, i) => Math.round(100 + (i * (runMs - 100)) / 29));
-    const report: string[] = [];
-    let survived = 0;
-    for (const ms of moments) {
-      const run = solveAll(lab);
-      await new Promise((r) => setTimeout(r, ms));
-      run.child.kill('SIGKILL');
-      await run.exited;
-      const { removed, errors } = await recoverLab(lab);
-      expect(errors, `at ${ms} ms`).toEqual([]);
-      const left = await settled(kernelBefore);
-      expect(left, `killed at ${ms} ms, after recovery:\n${describeLeaks(left)}`).toEqual({});
-      expect(labFiles(lab), `lab files after a kill at ${ms} ms`).toEqual(filesBefore);
-      survived++;
-      report.push(`${ms} ms: recovered ${removed.length} (${[...new Set(removed.map((r) => r.kind))].join(', ') || 'nothing pending'})`);
+  it('SIGKILL in every step of every lesson: recovery leaves the machine and the lab exactly as before', async () => {
+    type Kill = { target: string; lesson: number; step: number | null; removed: number; kinds: string };
+    const kills: Kill[] = [];
+    for (const lesson of LESSONS) {
+      for (const [i] of lesson.steps.entries()) {
+        const target = `${lesson.number}.${i + 1}`;
+        const run = solveAll(lab);
+        const reached = await run.reaches(lesson.number, i + 1);
+        expect(reached, `the run never reached step ${target}:\n${run.output().slice(-500)}`).toBe(true);
+        await new Promise((r) => setTimeout(r, Math.floor((stepMs[lesson.number - 1]?.[i] ?? 0) / 2)));
+        run.child.kill('SIGKILL');
+        const { signal } = await run.exited;
+        const at = whereIs(run.output());
+        const { removed, errors } = await recoverLab(lab);
+        expect(errors, `killed in ${target}`).toEqual([]);
+        const left = await settled(kernelBefore);
+        expect(left, `killed in ${target}, after recovery:\n${describeLeaks(left)}`).toEqual({});
+        expect(labFiles(lab), `lab files after a kill in ${target}`).toEqual(filesBefore);
+        // A kill that came after the run had ended proves nothing.
+        if (signal !== 'SIGKILL' || at.finished || at.lesson === null) continue;
+        kills.push({ target, lesson: at.lesson, step: at.step, removed: removed.length, kinds: [...new Set(removed.map((r) => r.kind))].join(', ') });
+      }
     }
-    expect(survived).toBe(30);
-    console.log(`SIGKILL faults survived: ${survived} of ${moments.length} (run ${runMs} ms)\n${report.join('\n')}`);
-  }, 600_000);
+    const table = LESSONS.map((l) => {
+      const mine = kills.filter((k) => k.lesson === l.number);
+      return { lesson: `${l.number} ${l.id}`, kills: mine.length, recoveredSomething: mine.filter((k) => k.removed > 0).length, left: 0 };
+    });
+    console.log(
+      `SIGKILL faults (a whole run: ${runMs} ms)\n${table.map((r) => `${r.lesson.padEnd(22)} kills ${r.kills}, recoveries that removed something ${r.recoveredSomething}, left 0`).join('\n')}\n${kills.map((k) => `  aimed at ${k.target}, landed in ${k.lesson}.${k.step ?? '(reset)'}: recovered ${k.removed} (${k.kinds || 'nothing pending'})`).join('\n')}`,
+    );
+    for (const r of table) {
+      expect(r.kills, `lesson ${r.lesson}: kills that landed in it`).toBeGreaterThanOrEqual(2);
+      expect(r.recoveredSomething, `lesson ${r.lesson}: recoveries that had something to remove`).toBeGreaterThanOrEqual(1);
+    }
+  }, 900_000);
 
   it.each(['SIGINT', 'SIGTERM'] as const)(
-    '%s at 6 moments: the process cleans up by itself, nothing is left to recover',
+    '%s in the middle of lessons: the process cleans up by itself, nothing is left to recover',
     async (sig) => {
-      const moments = Array.from({ length: 6 }, (_, i) => Math.round(200 + (i * (runMs - 400)) / 5));
-      for (const ms of moments) {
+      // The middle step of every other lesson, and the first step of the last.
+      const targets = LESSONS.filter((_, i) => i % 2 === 1).map((l) => ({ lesson: l.number, step: Math.ceil(l.steps.length / 2) }));
+      let interrupted = 0;
+      for (const t of targets) {
         const run = solveAll(lab);
-        await new Promise((r) => setTimeout(r, ms));
+        expect(await run.reaches(t.lesson, t.step)).toBe(true);
         run.child.kill(sig);
         const { code, signal } = await run.exited;
-        // It finished before the signal (0), stopped for it after cleaning up (128 + n), or
-        // was still loading, before it had made anything, and the signal's default ended it.
+        // Stopped for it after cleaning up (128 + n); a run that had ended would not count.
         const outcome = signal ? `killed by ${signal}` : `exit ${code}`;
-        expect(['exit 0', `exit ${sig === 'SIGINT' ? 130 : 143}`, `killed by ${sig}`], `${sig} at ${ms} ms:\n${run.output().slice(-500)}`).toContain(outcome);
+        expect(outcome, `${sig} in ${t.lesson}.${t.step}:\n${run.output().slice(-500)}`).toBe(`exit ${sig === 'SIGINT' ? 130 : 143}`);
+        expect(run.output()).toMatch(new RegExp(`${sig}: cleaning up before exit`));
+        interrupted++;
         const left = await settled(kernelBefore);
-        expect(left, `${sig} at ${ms} ms:\n${describeLeaks(left)}`).toEqual({});
+        expect(left, `${sig} in ${t.lesson}.${t.step}:\n${describeLeaks(left)}`).toEqual({});
         expect(labFiles(lab)).toEqual(filesBefore);
-        expect((await recoverLab(lab)).removed, `${sig} at ${ms} ms: the process should have cleaned up`).toEqual([]);
+        expect((await recoverLab(lab)).removed, `${sig} in ${t.lesson}.${t.step}: the process should have cleaned up`).toEqual([]);
       }
+      expect(interrupted).toBe(targets.length);
     },
     300_000,
   );
