@@ -382,6 +382,12 @@ export async function main(argv: string[], out: Out = { color: wantsColor(), wri
 }
 
 /** Entry point: turn every failure into a message and an exit code, never a stack trace. */
+/** Say what a cleanup could not remove, and how to remove it. */
+function reportLeftovers(errors: string[]): void {
+  for (const e of errors) process.stderr.write(`container-lessons: could not remove: ${e}\n`);
+  if (errors.length) process.stderr.write('container-lessons: to remove what is left, run as root: container-lessons reset\n');
+}
+
 export async function run(argv = process.argv.slice(2)): Promise<void> {
   // `show 2 | head` closes the pipe early: what is left to print is not wanted, but the
   // work (a solve and its cleanup) must still finish, so EPIPE is only ignored.
@@ -396,7 +402,9 @@ export async function run(argv = process.argv.slice(2)): Promise<void> {
     if (exiting) return;
     exiting = true;
     process.stderr.write(`\ncontainer-lessons: ${sig}: cleaning up before exit...\n`);
-    void cleanupActive(`stopping for ${sig}`).finally(() => process.exit(128 + os.constants.signals[sig]));
+    void cleanupActive(`stopping for ${sig}`)
+      .then(reportLeftovers, (err: unknown) => reportLeftovers([errorInfo(err).message]))
+      .finally(() => process.exit(128 + os.constants.signals[sig]));
   };
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
   let code: number;
@@ -408,7 +416,7 @@ export async function run(argv = process.argv.slice(2)): Promise<void> {
     process.stderr.write(`container-lessons: ${info.message}\n${info.hint ? `hint: ${info.hint}\n` : ''}`);
     if (process.env.CONTAINER_LESSONS_DEBUG) process.stderr.write(String(e.stack) + '\n');
     code = e.exitCode ?? (err instanceof LockBusyError ? 3 : e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' ? 2 : 1);
-    await cleanupActive();
+    reportLeftovers(await cleanupActive());
   }
   process.exitCode = code;
 }
