@@ -51,7 +51,7 @@ async function started(c: ChildProcess, comm: string) {
 }
 
 describe('the leak guard sees', () => {
-  it('a mount, and a change of a mount\'s propagation', () => {
+  it("a mount, and a change of a mount's propagation", () => {
     const dir = path.join(tmp, 'mnt');
     fs.mkdirSync(dir);
     const before = snapshot();
@@ -64,7 +64,7 @@ describe('the leak guard sees', () => {
     expect(found).toEqual([expect.stringMatching(/^\+ .* shared:\d+$/), expect.stringMatching(/^- .* private$/)]);
   });
 
-  it('a cgroup at the top of a hierarchy (where v2 puts a lesson\'s group)', () => {
+  it("a cgroup at the top of a hierarchy (where v2 puts a lesson's group)", () => {
     const home = cgroupLayout().controllers.cpu;
     expect(home, 'a cpu controller').toBeDefined();
     const dir = path.join(home!.mountPoint, `cl-guard-${id}`);

@@ -91,7 +91,7 @@ function cgroups() {
     if (seen.has(m.mountPoint)) continue;
     seen.add(m.mountPoint);
     const opts = m.superOptions.split(',');
-    const key = m.fstype === 'cgroup2' ? '' : [...own.keys()].find((k) => k && k.split(',').every((c) => opts.includes(c) || opts.includes(`name=${c}`)));
+    const key = m.fstype === 'cgroup2' ? '' : [...own.keys()].find((k) => k !== '' && k.split(',').every((c) => opts.includes(c) || opts.includes(`name=${c}`)));
     const mine = key === undefined ? '/' : (own.get(key) ?? '/');
     const supervisor = mine === '/' ? null : path.join(m.mountPoint, path.dirname(mine));
     const ownDir = path.join(m.mountPoint, mine);
@@ -144,7 +144,7 @@ function processes() {
       if (fs.existsSync(`/proc/${p}/root/${ROOTFS_MARKER}`)) why.push('rooted in a lab rootfs');
       const cmd = (read(`/proc/${p}/cmdline`) ?? '').replace(/\0/g, ' ').trim();
       const env = read(`/proc/${p}/environ`) ?? '';
-      if (env.split('\0').some((v) => v.startsWith(`${TAG_VAR}=`)) || /nsinit\.js/.test(cmd)) why.push('the project\'s');
+      if (env.split('\0').some((v) => v.startsWith(`${TAG_VAR}=`)) || /nsinit\.js/.test(cmd)) why.push("the project's");
       if (why.length) out.push(`${p} ${(read(`/proc/${p}/comm`) ?? '?').trim()} (${why.join(', ')}): ${cmd.slice(0, 60)}`);
     } catch {
       /* gone, or a kernel thread */

@@ -18,7 +18,7 @@ describe('the leak guard', () => {
     expect(leaks(before, { ...before, mounts: ['/ ext4', '/x overlay'], cgroups: ['/sys/fs/cgroup/container'] })).toEqual({ mounts: ['+ /x overlay'], cgroups: ['+ /sys/fs/cgroup/container'] });
     expect(leaks(before, { ...before, mounts: ['/ ext4', '/ ext4'] })).toEqual({ mounts: ['+ / ext4'] });
   });
-  it('reports what went where going is damage too (a mount, a link\'s address, a setting), not where it is not (a process, a group)', () => {
+  it("reports what went where going is damage too (a mount, a link's address, a setting), not where it is not (a process, a group)", () => {
     const before = { ...empty(), mounts: ['/ ext4 shared:1'], links: ['eth0 up 10.0.0.2/24'], processes: ['12 sh'], cgroups: ['/sys/fs/cgroup/x'], sysctls: ['ipv4/ip_forward:0'] };
     const after = { ...before, mounts: ['/ ext4 private'], links: ['eth0 up'], processes: [], cgroups: [], sysctls: ['ipv4/ip_forward:1'] };
     expect(leaks(before, after)).toEqual({
