@@ -1,7 +1,7 @@
 // How short lesson 2's CPU check window can be: measureShare (the check's own
 // measurement) on a group held to 20 % by a 20000/100000 µs quota, at several window
-// lengths, alternated round after round. `solve 2 --keep` makes the group and its busy
-// loop; `reset 2` removes them, also when this fails.
+// lengths, alternated round after round. `solve cgroup-cpu --keep` makes the group and its busy
+// loop; `reset cgroup-cpu` removes them (and what the solve enabled for them), also when this fails.
 //
 //   sudo node bench/window.mjs [--rounds N] [--windows 250,300,500,1000,2000] [--json]
 //
@@ -43,7 +43,7 @@ export async function windowAccuracy({ rounds = 8, windows = [250, 300, 500, 100
       }),
     };
   } finally {
-    spawnSync(process.execPath, [BIN, 'reset', '2'], { env, stdio: 'ignore' });
+    spawnSync(process.execPath, [BIN, 'reset', 'cgroup-cpu'], { env, stdio: 'ignore' });
     fs.rmSync(home, { recursive: true, force: true });
   }
 }

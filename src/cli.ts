@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LESSONS, findLesson, type Lesson } from './lessons/index.js';
 import { labFor, readProgress, lockLab, recoverLab, labJournal, type Lab } from './lab.js';
-import { solveLesson, checkLesson, cleanupActive, errorInfo, interruptsHeld, type LessonReport } from './runner.js';
+import { solveLesson, checkLesson, cleanupActive, errorInfo, interruptsHeld, resetLesson, type LessonReport } from './runner.js';
 import { doctor } from './doctor.js';
 import { ensureRootfs, Ledger, LockBusyError, HintedError, type Cgroup as CgroupType } from './core/index.js';
 import type { CheckResult } from './checks/result.js';
@@ -206,7 +206,7 @@ async function cmdReset(args: string[], opts: { all: boolean }, lab: Lab, out: O
   await prepareLab(lab, 'reset', out, { lock: true });
   const which = args[0] ? [lessonArg(args[0])] : LESSONS;
   const removed: string[] = [];
-  for (const l of [...which].reverse()) removed.push(...(await l.reset(lab)));
+  for (const l of [...which].reverse()) removed.push(...(await resetLesson(l, lab)));
   if (opts.all) {
     const fs = await import('node:fs');
     const custom = !!process.env.CONTAINER_LESSONS_ROOTFS;

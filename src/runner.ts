@@ -1,8 +1,10 @@
 // Running a lesson: its steps through the core, then its checks, then cleanup. The CLI's
 // solve/check and the TUI both drive lessons through here (LessonSession, judge).
-import { Ledger, type WarmContainers } from './core/index.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Ledger, LockBusyError, describeUndo, undo, type Undo, type WarmContainers } from './core/index.js';
 import type { Lab } from './lab.js';
-import { ensureLabRoot, markPassed, labJournal } from './lab.js';
+import { ensureLabRoot, markPassed, labJournal, holdMachineName, chownToInvoker } from './lab.js';
 import type { Lesson, LessonContext, Step } from './lessons/index.js';
 import { allPassed, type CheckResult } from './checks/result.js';
 
@@ -142,7 +144,11 @@ export class LessonSession {
     this.ended = true;
     const { ledger } = this.ctx;
     try {
-      if (this.ctx.keep) return { removed: ledger.release().map((e) => ({ ...e })), errors: [], kept: true };
+      if (this.ctx.keep) {
+        const kept = ledger.release();
+        keepForReset(this.lesson, this.ctx.lab, kept);
+        return { removed: kept.map(describeUndo), errors: [], kept: true };
+      }
       const removed = ledger
         .list()
         .map((e) => ({ ...e }))
@@ -154,6 +160,51 @@ export class LessonSession {
   }
 }
 
+/** Where a `solve --keep` leaves the undos of what it kept: the lesson's reset runs them.
+ * Most of it the lesson's reset finds by itself (it also removes what a learner made by
+ * hand), but not a setting the workbook changed for it (v2's +cpu in subtree_control). */
+const keptFile = (lab: Lab, lesson: Lesson) => path.join(lab.root, '.kept', `${lesson.id}.json`);
+
+function keepForReset(lesson: Lesson, lab: Lab, undos: Undo[]): void {
+  if (!undos.length) return;
+  const file = keptFile(lab, lesson);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  chownToInvoker(lab, path.dirname(file));
+  fs.writeFileSync(file, JSON.stringify([...readKept(file), ...undos]));
+}
+
+function readKept(file: string): Undo[] {
+  try {
+    const data: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+    return Array.isArray(data) ? (data as Undo[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Remove what a lesson left (its own reset: made by the workbook or by hand), then what a
+ * `solve --keep` of it recorded, newest first, while holding the lesson's machine-wide names
+ * (another learner's use of them is never undone). Returns what was removed. */
+export async function resetLesson(lesson: Lesson, lab: Lab): Promise<string[]> {
+  const removed = await lesson.reset(lab);
+  const file = keptFile(lab, lesson);
+  const kept = readKept(file);
+  if (!kept.length) return removed;
+  const releases: Array<() => void> = [];
+  try {
+    for (const name of lesson.machineNames ?? []) releases.push(await holdMachineName(name));
+    for (const u of [...kept].reverse()) await undo(u);
+    fs.rmSync(file, { force: true });
+    removed.push(`what solve --keep recorded: ${kept.map((u) => describeUndo(u).kind).join(', ')}`);
+  } catch (err) {
+    if (!(err instanceof LockBusyError)) throw err;
+    removed.push(`left what solve --keep made alone: ${err.message}`);
+  } finally {
+    for (const r of releases) r();
+  }
+  return removed;
+}
+
 /** Run one lesson from a clean start to its checks. Everything made is removed unless keep. */
 export async function solveLesson(lesson: Lesson, lab: Lab, opts: { keep?: boolean; hooks?: SolveHooks } = {}): Promise<LessonReport> {
   ensureLabRoot(lab);
@@ -162,7 +213,7 @@ export async function solveLesson(lesson: Lesson, lab: Lab, opts: { keep?: boole
     id: lesson.id,
     number: lesson.number,
     title: lesson.title,
-    reset: await lesson.reset(lab),
+    reset: await resetLesson(lesson, lab),
     steps: [],
     checks: [],
     passed: false,

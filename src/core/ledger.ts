@@ -56,9 +56,10 @@ export class Ledger {
     return this.entries.length;
   }
 
-  /** Forget the entries without undoing them (solve --keep): they are the learner's now. */
-  release(): Array<{ kind: string; name: string }> {
-    const kept = this.list();
+  /** Forget the entries without undoing them (solve --keep): the process no longer owns
+   * them. Returns what they would undo, oldest first, for whoever takes them over. */
+  release(): Undo[] {
+    const kept = this.entries.filter((e) => e.undo.kind !== 'none').map((e) => e.undo);
     for (const e of this.entries) if (e.id !== undefined) this.journal?.done(e.id);
     this.entries = [];
     return kept;

@@ -8,7 +8,7 @@ import type { Lesson } from '../lessons/index.js';
 import type { ShellSpec } from '../lessons/types.js';
 import { lessonContainerShape } from '../lessons/container-common.js';
 import type { CheckResult } from '../checks/result.js';
-import { errorInfo, judge, LessonSession } from '../runner.js';
+import { errorInfo, judge, LessonSession, resetLesson } from '../runner.js';
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'error';
 
@@ -224,7 +224,7 @@ export class WorkbookStore {
     if (i === 0) {
       // A fresh start: clear what an earlier attempt (or the learner) left.
       await this.cleanupLesson(lesson);
-      await lesson.reset(this.lab).catch(() => []);
+      await resetLesson(lesson, this.lab).catch(() => []);
       this.setRun(lesson, emptyRun(lesson));
       ensureLabRoot(this.lab);
     }
@@ -285,7 +285,7 @@ export class WorkbookStore {
     try {
       await this.warm.close();
       await this.cleanupLesson(lesson);
-      removed = await lesson.reset(this.lab);
+      removed = await resetLesson(lesson, this.lab);
       this.setRun(lesson, emptyRun(lesson));
       this.set({
         message: {

@@ -119,9 +119,15 @@ describe('container-lessons CLI', () => {
     const r = cli(['solve', 'overlay', '--keep']);
     expect(r.code, r.err).toBe(0);
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).toContain(path.join(ufs, 'merged'));
+    // What the solve would have undone is left for reset (a setting the lesson's own reset
+    // could not know it changed, such as v2's +cpu, among it).
+    const kept = path.join(lab.root, '.kept', 'overlay.json');
+    expect(JSON.parse(fs.readFileSync(kept, 'utf8')).map((u: { kind: string }) => u.kind)).toEqual(['file', 'mount']);
     expect(cli(['check', 'overlay']).code).toBe(0);
     const reset = cli(['reset', 'overlay']);
     expect(reset.code).toBe(0);
+    expect(reset.out).toContain('what solve --keep recorded: file, mount');
+    expect(fs.existsSync(kept)).toBe(false);
     expect(reset.out).toContain(`mount ${path.join(ufs, 'merged')}`);
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(ufs);
   });
