@@ -218,6 +218,8 @@ async function main() {
   fs.writeFileSync(path.join(vm, 'modules.order'), modules.join('\n') + '\n');
   fs.copyFileSync(BUSYBOX, path.join(vm, 'busybox'));
   for (const f of ['init.sh', 'cases.sh']) fs.copyFileSync(path.join(HERE, f), path.join(vm, f));
+  // The test suite's leak guard, run by cases.sh before and after the cases.
+  fs.copyFileSync(path.join(REPO, 'test/support/kernel-state.mjs'), path.join(vm, 'kernel-state.mjs'));
   fs.writeFileSync(path.join(vm, 'cgroup'), `${opts.cgroup}\n`);
   fs.writeFileSync(path.join(vm, 'kernel'), `${kpkg}\n`);
   // Stage 1: pivot_root(2) refuses a root on the initial rootfs, and lesson 3 (and every
