@@ -130,9 +130,9 @@ export async function runTui(opts: { lab: Lab; unlockAll?: boolean; out: Out }):
       releaseStdin();
       if (req.type === 'quit') break;
       alt(false);
-      let code: number | null = null;
+      let shellExit: number | null = null;
       try {
-        code = await holdInterrupts(runShell(req.spec, req.lesson.number));
+        shellExit = await holdInterrupts(runShell(req.spec, req.lesson.number));
       } catch (err) {
         process.stdout.write(`container-lessons: the shell could not start: ${(err as Error).message}\n`);
         await new Promise((r) => setTimeout(r, 1500));
@@ -143,7 +143,7 @@ export async function runTui(opts: { lab: Lab; unlockAll?: boolean; out: Out }):
         /* not a terminal any more (closed): the next render fails and we clean up */
       }
       alt(true);
-      store.afterShell(code);
+      store.afterShell(shellExit);
     }
   } finally {
     let errors: string[];
