@@ -75,8 +75,11 @@ function procCgroupLine(pid: number, version: 1 | 2): string {
   }
 }
 
+/** The busy loop, with a bound of its own: 10 minutes of CPU time (ulimit -t), after which
+ * the kernel ends it with SIGXCPU, whatever became of the workbook (with --keep it is the
+ * learner's; at 20 % that is most of an hour). */
 function startLoop(detach: boolean, tag: string): ReturnType<typeof spawn> {
-  const child = spawn('/bin/sh', ['-c', 'while : ; do : ; done', tag], { stdio: 'ignore', detached: detach, env: { ...process.env, [TAG_VAR]: tag } });
+  const child = spawn('/bin/sh', ['-c', 'ulimit -t 600; while : ; do : ; done', tag], { stdio: 'ignore', detached: detach, env: { ...process.env, [TAG_VAR]: tag } });
   if (detach) child.unref();
   return child;
 }

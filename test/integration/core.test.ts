@@ -92,7 +92,7 @@ describe('cgroups', () => {
       expect(g.cpuLimit()).toEqual({ quotaUs: 30000, periodUs: 100000 });
       const tag = `cl-test-loop-${process.pid}`;
       ledger.add({ kind: 'procs', tag });
-      const loop = spawn('/bin/sh', ['-c', 'while : ; do : ; done', tag], { stdio: 'ignore' });
+      const loop = spawn('/bin/sh', ['-c', 'ulimit -t 60; while : ; do : ; done', tag], { stdio: 'ignore' }); // a bound of its own: 60 s of CPU
       g.addProcess(loop.pid!);
       expect(g.procs()).toEqual([loop.pid]);
       const line = procfs.parseProcCgroup(fs.readFileSync(`/proc/${loop.pid}/cgroup`, 'utf8')).find((l) => (g.version === 2 ? l.hierarchy === 0 : l.controllers.includes('cpu')));

@@ -35,7 +35,7 @@ mountOverlay({ lowers: [${JSON.stringify(d('lower'))}], upper: ${JSON.stringify(
 const g = new Cgroup(${JSON.stringify(group)}, ['cpu']);
 g.create(ledger);
 ledger.add({ kind: 'procs', tag: 'container-lessons-busy-loop:test-${process.pid}' });
-const loop = spawn('/bin/sh', ['-c', 'while : ; do : ; done', 'container-lessons-busy-loop:test-${process.pid}'], { stdio: 'ignore' });
+const loop = spawn('/bin/sh', ['-c', 'ulimit -t 60; while : ; do : ; done', 'container-lessons-busy-loop:test-${process.pid}'], { stdio: 'ignore' });
 g.addProcess(loop.pid);
 const c = await startContainer({ rootfs: ${JSON.stringify(rootfs)}, namespaces: ['mnt', 'uts', 'pid'], argv: ['/bin/sh', '-c', 'sleep 1000 & wait'] }, ledger);
 const c2 = await startContainer({ rootfs: ${JSON.stringify(rootfs)}, namespaces: ['mnt'], argv: ['/bin/sh', '-c', 'sleep 1000 & wait'] }, ledger);
