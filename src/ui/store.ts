@@ -319,8 +319,18 @@ export class WorkbookStore {
     }
   }
 
-  afterShell(code: number | null): void {
-    this.set({ exit: null, message: { text: `Back from the shell${code ? ` (exit ${code})` : ''}. Press c to check what you did.`, tone: 'info' } });
+  /** Back from the s shell: what the learner did there is checked at once (as c does), and
+   * the message still says how the shell ended when it was not a plain exit. */
+  async afterShell(code: number | null): Promise<void> {
+    const back = `Back from the shell${code ? ` (exit ${code})` : ''}`;
+    if (this.state.busy) {
+      this.set({ exit: null, message: { text: `${back}. Press c to check what you did.`, tone: 'info' } });
+      return;
+    }
+    this.set({ exit: null });
+    await this.runChecks();
+    const m = this.state.message;
+    if (m) this.set({ message: { ...m, text: `${back}. ${m.text}` } });
   }
 
   quit(): void {
