@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LESSONS, findLesson, type Lesson } from './lessons/index.js';
 import { labFor, readProgress, lockLab, recoverLab, labJournal, type Lab } from './lab.js';
-import { solveLesson, checkLesson, cleanupActive, errorInfo, interruptsHeld, resetLesson, type LessonReport } from './runner.js';
+import { solveLesson, checkLesson, watchLesson, cleanupActive, errorInfo, holdInterrupts, interruptsHeld, resetLesson, type LessonReport, type WatchLook } from './runner.js';
 import { doctor } from './doctor.js';
 import { ensureRootfs, Ledger, LockBusyError, HintedError, type Cgroup as CgroupType } from './core/index.js';
 import type { CheckResult } from './checks/result.js';
@@ -19,7 +19,10 @@ usage: sudo container-lessons [--unlock-all]      the workbook (a terminal UI)
   solve <lesson|all> [--json] [--keep]
                                     run a lesson's steps for real, then its checks;
                                     everything is removed afterwards unless --keep
-  check <lesson> [--json]           check what you built by hand (exit 0 pass, 1 fail)
+  check <lesson> [--json] [--watch]
+                                    check what you built by hand (exit 0 pass, 1 fail);
+                                    --watch: look again every 2 s, print what changed,
+                                    end on a pass (exit 0) or Ctrl-C (exit 130)
   hint <lesson>                     what to do next
   reset [lesson] [--all]            remove what a lesson left, made by solve or by hand
                                     (all lessons if none given; progress is kept;
@@ -161,10 +164,11 @@ async function cmdSolve(args: string[], opts: { json: boolean; keep: boolean }, 
   return ok ? 0 : 1;
 }
 
-async function cmdCheck(args: string[], opts: { json: boolean }, lab: Lab, out: Out): Promise<number> {
+async function cmdCheck(args: string[], opts: { json: boolean; watch: boolean }, lab: Lab, out: Out): Promise<number> {
   requireRoot('check');
   const lesson = lessonArg(args[0]);
   await prepareLab(lab, `check ${lesson.number}`, out, { lock: false });
+  if (opts.watch) return watchCheck(lesson, opts, lab, out);
   const { checks, passed } = await checkLesson(lesson, lab);
   if (opts.json) out.write(JSON.stringify({ id: lesson.id, number: lesson.number, passed, checks }, null, 2) + '\n');
   else {
@@ -175,6 +179,51 @@ async function cmdCheck(args: string[], opts: { json: boolean }, lab: Lab, out: 
     }
   }
   return passed ? 0 : 1;
+}
+
+/** How often `check --watch` looks again: often enough to follow a learner, and lesson 2's
+ * measuring (half a second and more) still leaves the machine mostly idle. */
+const WATCH_MS = 2000;
+
+/** `check N --watch`: the first look whole, then only what changed (with the time), until
+ * a pass (exit 0, recorded like `check`) or Ctrl-C (exit 130). It only reads: a Ctrl-C
+ * lets the look under way finish (a second one ends at once) and leaves nothing behind. */
+async function watchCheck(lesson: Lesson, opts: { json: boolean }, lab: Lab, out: Out): Promise<number> {
+  const c = paint(out);
+  const stop = new AbortController();
+  const onInterrupt = () => {
+    if (stop.signal.aborted) process.exit(130);
+    stop.abort();
+  };
+  const onLook = (look: WatchLook) => {
+    if (opts.json) {
+      if (look.n === 1 || look.changed.length || look.gone.length) out.write(JSON.stringify({ id: lesson.id, number: lesson.number, look: look.n, passed: look.passed, changed: look.changed, gone: look.gone }) + '\n');
+      return;
+    }
+    if (look.n === 1) {
+      out.write(`${c.bold(`Lesson ${lesson.number} · ${lesson.title}`)}\n${formatChecks(look.checks, out)}\n`);
+      if (!look.passed) out.write(c.dim(`watching: a look every ${WATCH_MS / 1000} s, printing only what changes; Ctrl-C stops`) + '\n');
+    } else if (look.changed.length || look.gone.length) {
+      out.write(c.dim(`── ${new Date().toTimeString().slice(0, 8)}, look ${look.n}:`) + '\n');
+      if (look.changed.length) out.write(formatChecks(look.changed, out) + '\n');
+      for (const t of look.gone) out.write(c.dim(`  – no longer reported: ${t}`) + '\n');
+    }
+    if (look.passed) {
+      out.write(formatVerdict(true, out, `Lesson ${lesson.number}`) + '\n');
+      const next = LESSONS[lesson.number];
+      if (next) out.write(`next: container-lessons show ${next.number}   (${next.title})\n`);
+    }
+  };
+  // Ctrl-C is the watch's own way to end (the CLI's handler would exit at once).
+  process.on('SIGINT', onInterrupt);
+  try {
+    const { passed, looks } = await holdInterrupts(watchLesson(lesson, lab, { intervalMs: WATCH_MS, signal: stop.signal, onLook }));
+    if (passed) return 0;
+    if (!opts.json) out.write(`${formatVerdict(false, out, `Lesson ${lesson.number}`)} ${c.dim(`(stopped watching after ${looks} look${looks === 1 ? '' : 's'})`)}\n`);
+    return 130;
+  } finally {
+    process.off('SIGINT', onInterrupt);
+  }
 }
 
 function cmdList(opts: { json: boolean }, lab: Lab, out: Out): number {
@@ -303,6 +352,7 @@ export async function main(argv: string[], out: Out = { color: wantsColor(), wri
     strict: true,
     options: {
       json: { type: 'boolean', default: false },
+      watch: { type: 'boolean', default: false },
       name: { type: 'string' },
       rootfs: { type: 'string' },
       hostname: { type: 'string' },

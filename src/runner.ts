@@ -97,6 +97,79 @@ export async function checkLesson(lesson: Lesson, lab: Lab): Promise<{ checks: C
   return { checks, passed };
 }
 
+/** One look of a watch: every result, and what differs from the look before. */
+export interface WatchLook {
+  /** 1 for the first look. */
+  n: number;
+  checks: CheckResult[];
+  passed: boolean;
+  /** The results whose status or reason is not what the previous look saw (the first look: all). */
+  changed: CheckResult[];
+  /** Titles the previous look reported and this one does not. */
+  gone: string[];
+  ms: number;
+}
+
+/** Results keyed by title (a repeated title by its occurrence), for comparing two looks. */
+function keyed(checks: CheckResult[]): Map<string, CheckResult> {
+  const seen = new Map<string, number>();
+  const out = new Map<string, CheckResult>();
+  for (const c of checks) {
+    const i = seen.get(c.title) ?? 0;
+    seen.set(c.title, i + 1);
+    out.set(i ? `${c.title}#${i}` : c.title, c);
+  }
+  return out;
+}
+
+/** What a look changed, compared with the previous one (none: everything is new). */
+export function lookChanges(prev: CheckResult[] | null, checks: CheckResult[]): { changed: CheckResult[]; gone: string[] } {
+  if (!prev) return { changed: checks, gone: [] };
+  const before = keyed(prev);
+  const now = keyed(checks);
+  const changed = [...now].filter(([k, c]) => before.get(k)?.status !== c.status || before.get(k)?.reason !== c.reason).map(([, c]) => c);
+  const gone = [...before].filter(([k]) => !now.has(k)).map(([, c]) => c.title);
+  return { changed, gone };
+}
+
+/**
+ * `check --watch`: judge the learner's state, again and again, until it passes (recorded in
+ * their progress, as `check` does) or the signal aborts. Looks never overlap: the next one
+ * starts intervalMs after the previous one started, and never sooner than a short pause
+ * after it ended (lesson 2's check alone measures for half a second or more). A watch reads,
+ * it creates nothing.
+ */
+export async function watchLesson(lesson: Lesson, lab: Lab, opts: { intervalMs?: number; signal?: AbortSignal; onLook: (look: WatchLook) => void }): Promise<{ checks: CheckResult[]; passed: boolean; looks: number }> {
+  const interval = opts.intervalMs ?? 2000;
+  let prev: CheckResult[] | null = null;
+  let n = 0;
+  while (!opts.signal?.aborted) {
+    const t0 = performance.now();
+    const { checks, passed, ms } = await judge(lesson, lab);
+    n++;
+    if (passed) markPassed(lab, lesson.id);
+    opts.onLook({ n, checks, passed, ms, ...lookChanges(prev, checks) });
+    if (passed) return { checks, passed, looks: n };
+    prev = checks;
+    await pause(Math.max(Math.min(250, interval), interval - (performance.now() - t0)), opts.signal);
+  }
+  return { checks: prev ?? [], passed: false, looks: n };
+}
+
+/** Wait ms, or less if the signal aborts. */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
 export interface SessionOptions {
   /** solve --keep: what the steps start outlives this process. */
   keep?: boolean;
