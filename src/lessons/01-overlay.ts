@@ -236,7 +236,11 @@ const overlay = defineLesson({
     return results;
   },
 
-  hints: (lab) => [`Mount with the top lower layer first: cd ${ufs(lab)} && mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged ; then rm merged/a.txt and look at upper with ls -l.`],
+  hints: (lab) => [
+    'overlayfs shows several directories as one: the lower layers are read-only and stacked, the upper layer takes every write (a lower file is copied up before it changes), and deleting a file that lives in a lower layer leaves a whiteout in upper that hides it. Here lower2 lies above lower1, and upper above both.',
+    `It is one mount(2) of type overlay with the options lowerdir= (a colon-separated list, the top layer first), upperdir= and workdir= (an empty directory on the same filesystem as upper), in ${ufs(lab)}. The mount shows in /proc/self/mountinfo; a whiteout is a character device 0/0 in upper (ls -l shows "c ... 0, 0").`,
+    `Mount with the top lower layer first, once (a second mount stacks on the first): cd ${ufs(lab)} && mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged ; then rm merged/a.txt and look at upper with ls -l.`,
+  ],
 
   async shell(ctx) {
     const cwd = fs.existsSync(ufs(ctx.lab)) ? ufs(ctx.lab) : ctx.lab.root;

@@ -268,12 +268,25 @@ const cgroupCpu = defineLesson<State>({
   },
 
   hints: () => {
+    const idea = `A control group holds processes, and its cpu controller limits the CPU time they get together: a quota of CPU time in every period (CFS bandwidth control). ${TARGET_PERCENT} % of one CPU is ${QUOTA} µs in every ${PERIOD} µs period. Make the group, set the limit, move a busy loop into it: once the group has used its quota in a period, the kernel throttles it until the next.`;
+    let g: Cgroup;
     try {
-      const g = group();
-      return [`mkdir ${g.dir}; ${quotaCommand(g).join('; ')}; while : ; do : ; done & echo $! > ${g.file('procs')}`];
+      g = group();
     } catch (err) {
-      return [(err as Error).message];
+      const why = `This machine has no usable cpu controller: ${(err as Error).message}`;
+      return [idea, why, why];
     }
+    const where = `${g.dir} (cgroup v${g.version})`;
+    const files =
+      g.version === 1
+        ? `the limit is two files, ${g.file('cpuQuota')} (µs per period; -1: none) and ${g.file('cpuPeriod')} (µs)`
+        : `the limit is one file, ${g.file('cpuQuota')} ("quota period"; "max": none), which exists once +cpu is in ${path.dirname(g.dir)}/cgroup.subtree_control`;
+    const enable = g.version === 2 ? [`grep -qw cpu ${path.dirname(g.dir)}/cgroup.subtree_control || echo +cpu > ${path.dirname(g.dir)}/cgroup.subtree_control`] : [];
+    return [
+      idea,
+      `The group is a directory: mkdir ${where}. On this machine ${files}. A pid written into ${g.file('procs')} moves that process into the group; ${g.file('cpuStat')} counts the periods the kernel throttled it (nr_throttled).`,
+      [...enable, `mkdir ${g.dir}`, ...quotaCommand(g), `while : ; do : ; done & echo $! > ${g.file('procs')}`].join('; '),
+    ];
   },
 
   async shell(ctx) {

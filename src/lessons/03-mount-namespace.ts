@@ -174,7 +174,11 @@ const mountNamespace = defineLesson<ContainerState>({
     return results;
   },
 
-  hints: (lab) => [`Leave a container running on the rootfs, e.g.: ${byHand(lab)}`],
+  hints: (lab) => [
+    "A mount namespace gives the container a mount table of its own: what is mounted inside stays inside (with private propagation). Its root becomes the rootfs by pivot_root, which swaps the namespace's root mount for another; the old root is then detached, so no host file can be reached. chroot is not enough: it changes one process's root, not the namespace's. A UTS namespace gives it a hostname of its own.",
+    `unshare(2) with CLONE_NEWNS and CLONE_NEWUTS (unshare --mount --uts, which also makes every mount private); pivot_root(2) wants new_root to be a mount point (bind-mount ${lab.rootfs} on itself) and put_old under it (.old_root); umount2(MNT_DETACH) (umount -l) detaches the old root; sethostname(2) (hostname). The check compares /proc/<pid>/ns/mnt and /proc/<pid>/ns/uts with the host's and reads /proc/<pid>/mountinfo.`,
+    `Leave a container running on the rootfs (it lives as long as its shell), e.g.: ${byHand(lab)}`,
+  ],
   async reset(lab) {
     const removed = await killLabContainers(lab);
     if (fs.existsSync(hostMarker(lab))) {

@@ -119,7 +119,11 @@ const pidNamespace = defineLesson<ContainerState>({
     return results;
   },
 
-  hints: (lab) => [`Leave a shell running in new PID and mount namespaces with its own /proc: ${byHand(lab)}`],
+  hints: (lab) => [
+    "A PID namespace numbers processes anew: the first process in it is PID 1 (the namespace's init), and the processes inside see only each other. ps reads /proc, so the container needs a /proc of its own, mounted from inside; the host's /proc still lists every process.",
+    "unshare(2) with CLONE_NEWPID does not move its caller: its first child is PID 1 (so unshare --pid needs --fork). A proc filesystem shows the PID namespace of the process that mounted it (mount -t proc proc /proc inside, or unshare --mount-proc). From the host, the NSpid line of /proc/<pid>/status gives a process's pid in each namespace, the innermost last: the check reads it.",
+    `Leave a shell running in new PID and mount namespaces with its own /proc: ${byHand(lab)}`,
+  ],
   reset: killLabContainers,
   shell: containerShell(CONTAINER),
 });

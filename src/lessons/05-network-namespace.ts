@@ -79,7 +79,11 @@ const networkNamespace = defineLesson<ContainerState>({
     return results;
   },
 
-  hints: (lab) => [`Leave a shell running in a new network namespace as well: ${byHand(lab)}`],
+  hints: (lab) => [
+    "A network namespace is a network stack of its own: interfaces, addresses, routes, firewall rules. A new one holds only the loopback device lo, and lo is down; the host's interfaces stay with the host (a network device is in one network namespace at a time).",
+    'unshare(2) with CLONE_NEWNET (unshare --net). /proc/<pid>/ns/net names the network namespace of a process (compare it with /proc/self/ns/net), and /proc/<pid>/net/dev lists the interfaces of that namespace: the check reads both.',
+    `Leave a shell running in a new network namespace as well: ${byHand(lab)}`,
+  ],
   reset: killLabContainers,
   shell: containerShell(CONTAINER),
 });

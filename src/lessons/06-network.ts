@@ -406,8 +406,20 @@ const network = defineLesson<State>({
 
   hints: (lab) => {
     const p = networkPlan();
+    // The newest unshare of a container: it made the network namespace and stays in it.
+    const pidOf = (v: string) => `${v}=$(pgrep -n -f '^unshare --mount --uts --ipc --pid --net')`;
     return [
-      `Make ${BRIDGE} with ${p.gateway}/${p.prefix}, start a container (${byHandContainer(lab)}), plug a veth into both (ip link add ${HOST_END}0 type veth peer name eth0 netns $PID), give eth0 ${p.address(1)}/${p.prefix}, bring lo and both ends up, add the default route via ${p.gateway}; then a second container the same way with ${p.address(2)}.`,
+      "A new network namespace is cut off. Docker wires it with a veth pair, a virtual cable (what enters one end leaves the other): one end goes into the container, the other is a port of a bridge on the host, a virtual switch whose own address is the containers' gateway. Each container needs its end and lo up, an address in the bridge's subnet and a default route via the bridge.",
+      `It is all rtnetlink, as ip speaks it: ip link add ${BRIDGE} type bridge; ip link add ${HOST_END}0 type veth peer name eth0 netns <pid> (the peer lands in the network namespace of that pid); ip link set ${HOST_END}0 master ${BRIDGE}; nsenter -t <pid> -n runs a command in that namespace. Here: ${BRIDGE} ${p.gateway}/${p.prefix}, the containers ${p.address(1)} and ${p.address(2)}. The check reads the links from the host and /proc/<pid>/net/route, and pings both ways.`,
+      [
+        `ip link add ${BRIDGE} type bridge; ip addr add ${p.gateway}/${p.prefix} dev ${BRIDGE}; ip link set ${BRIDGE} up`,
+        `${byHandContainer(lab)}   # in a second terminal, left running`,
+        `${pidOf('PID')}   # back on the host`,
+        ...byHandWire(p, 1, 'PID'),
+        `${byHandContainer(lab)}   # in a third terminal`,
+        pidOf('PID2'),
+        ...byHandWire(p, 2, 'PID2'),
+      ].join('\n'),
     ];
   },
 

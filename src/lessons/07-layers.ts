@@ -242,7 +242,16 @@ const layers = defineLesson<State>({
   },
 
   hints: (lab) => [
-    `Import an image (container-lessons demo-image, then container-lessons import ${ociDir(lab)} --name ${IMAGE}), make ${CONTAINER}-init and ${CONTAINER} layers in ${storePaths(lab).layers}, mount them with the init layer first in lowerdir, then delete a file in merged.`,
+    "An image is a stack of read-only layers, and a container's root filesystem is one overlay mount of them: the image's layers, an init layer above them with this container's own /etc/hostname, /etc/hosts and /etc/resolv.conf, and on top an empty upper layer that takes the container's writes. Docker's overlay2 store keeps one directory per layer; a file of the image deleted in the container becomes a whiteout in the upper layer.",
+    `The store ${storePaths(lab).layers} is laid out like /var/lib/docker/overlay2: <id>/diff (the layer's files), <id>/link (its short name), <id>/lower (the layers below as l/<short>:..., nearest first) and l/<short> -> ../<id>/diff; an imported image's record is ${storePaths(lab).images}/<name>.json, whose "top" is its top layer's id. The container is one mount(2) of type overlay: lowerdir= the init layer's diff first, then the image from its top layer down (l/ of <top>/link, then <top>/lower); the check reads lowerdir in /proc/self/mountinfo.`,
+    [
+      `container-lessons demo-image ${ociDir(lab)}; container-lessons import ${ociDir(lab)} --name ${IMAGE}`,
+      `cd ${storePaths(lab).layers}; TOP=$(grep -o '"top": "[^"]*"' ${storePaths(lab).images}/${IMAGE}.json | cut -d'"' -f4)`,
+      `mkdir -p ${CONTAINER}-init/diff/etc ${CONTAINER}/diff ${CONTAINER}/work ${CONTAINER}/merged; echo ${CONTAINER} > ${CONTAINER}-init/diff/etc/hostname`,
+      `LOWER=$PWD/l/$(cat $TOP/link):$(sed "s#l/#$PWD/l/#g" $TOP/lower)   # the image, top first`,
+      `mount -t overlay overlay -o lowerdir=$PWD/${CONTAINER}-init/diff:$LOWER,upperdir=$PWD/${CONTAINER}/diff,workdir=$PWD/${CONTAINER}/work $PWD/${CONTAINER}/merged`,
+      `rm ${CONTAINER}/merged/srv/www/index.html; ls -l ${CONTAINER}/diff/srv/www`,
+    ].join('\n'),
   ],
 
   async reset(lab) {

@@ -1,7 +1,8 @@
 // The curriculum's self-check, as rustlings has for its exercises: everything a lesson
 // declares is checked against its text, the by-hand cases of test:vm and the README, so a
 // lesson cannot ship with a placeholder nobody fills, a check its text does not explain,
-// a step with nothing to type, an empty hint or no by-hand case. Pure: the caller reads the
+// a step with nothing to type, an empty hint, fewer hint tiers than h and `hint --level` give,
+// or no by-hand case. Pure: the caller reads the
 // files (test/unit/curriculum.test.ts for the real curriculum, the extra-lesson test for a
 // copy of the project with one more lesson).
 import type { Lab } from '../../src/lab.js';
@@ -21,6 +22,8 @@ export interface CurriculumSources {
 /** Placeholders every text may use without a lesson providing them. */
 const GLOBAL_PLACEHOLDERS = ['lab', 'rootfs'];
 const ID = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+/** Hint tiers a lesson gives: the idea, the file or syscall involved, the exact commands. */
+export const HINT_TIERS = 3;
 
 /** The section of a text that says what the check looks at: from its heading to the next. */
 export function checkSection(text: string): string | null {
@@ -90,6 +93,8 @@ export function curriculumProblems(lessons: readonly Lesson[], src: CurriculumSo
     const hints = l.hints(src.lab);
     if (!hints.length) say(l, 'has no hint');
     for (const [i, h] of hints.entries()) if (!h.trim()) say(l, `hint ${i + 1} is empty`);
+    const tiers = hints.filter((h) => h.trim()).length;
+    if (tiers && tiers < HINT_TIERS) say(l, `has ${tiers} hint tier${tiers === 1 ? '' : 's'}, not ${HINT_TIERS}: the idea, then the file or syscall involved, then the exact commands`);
 
     const kinds = cases.get(l.id);
     if (!kinds?.has('0')) say(l, 'has no by-hand case in test/vm/cases.sh (`check <id> <name> 0`)');

@@ -33,7 +33,7 @@ describe('the self-check finds', () => {
     steps: [{ title: 'make the thing', commands: () => ['touch thing'], run: async () => 'made' }],
     checks: ['the thing is there'],
     check: async () => [],
-    hints: () => ['touch it'],
+    hints: () => ['a thing is a file', 'touch(1) makes one', 'touch thing'],
     reset: async () => [],
   };
   const cases = 'check small by-hand 0\ncheck small wrong 1\n';
@@ -51,8 +51,13 @@ describe('the self-check finds', () => {
   });
   it('a step with no command, an empty hint, no hint', () => {
     expect(problems({ steps: [{ title: 'do it', commands: () => [''], run: async () => '' }] })).toEqual(['lesson 1 (small): step 1 (do it) shows no command']);
-    expect(problems({ hints: () => ['  '] })).toEqual(['lesson 1 (small): hint 1 is empty']);
+    expect(problems({ hints: () => ['a thing is a file', '  ', 'touch thing', 'ls thing'] })).toEqual(['lesson 1 (small): hint 2 is empty']);
     expect(problems({ hints: () => [] })).toEqual(['lesson 1 (small): has no hint']);
+  });
+  it('a lesson with fewer than three hint tiers (an empty one does not count)', () => {
+    const tiers = 'not 3: the idea, then the file or syscall involved, then the exact commands';
+    expect(problems({ hints: () => ['touch thing'] })).toEqual([`lesson 1 (small): has 1 hint tier, ${tiers}`]);
+    expect(problems({ hints: () => ['a thing is a file', ' ', 'touch thing'] })).toEqual(['lesson 1 (small): hint 2 is empty', `lesson 1 (small): has 2 hint tiers, ${tiers}`]);
   });
   it('a lesson with no by-hand or no wrong-state case in test:vm, and a case of no lesson', () => {
     expect(problems({}, { cases: 'check small wrong 1\ncheck gone x 0\n' })).toEqual(['lesson 1 (small): has no by-hand case in test/vm/cases.sh (`check <id> <name> 0`)', 'test/vm/cases.sh checks "gone", which is no lesson']);
