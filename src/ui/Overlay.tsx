@@ -1,5 +1,5 @@
 import type React from 'react';
-import { Box, Text } from 'ink';
+import { Box, Text, useInput } from 'ink';
 import type { Overlay as OverlayState } from './store.js';
 
 export const HELP: Array<[string, string]> = [
@@ -18,6 +18,14 @@ export const HELP: Array<[string, string]> = [
 
 /** Help, hint or a question, drawn in place of the pane. */
 export function Overlay({ overlay, width, height }: { overlay: OverlayState; width: number; height: number }) {
+  // h on a hint: the next one. The workbook closes an overlay on any key, in this same
+  // keypress (before or after this handler), so the next hint is shown once it has.
+  useInput(
+    (input) => {
+      if (overlay.kind === 'hint' && input === 'h') queueMicrotask(overlay.more);
+    },
+    { isActive: overlay.kind === 'hint' },
+  );
   let title = '';
   let body: React.ReactNode = null;
   if (overlay.kind === 'help') {
@@ -31,7 +39,7 @@ export function Overlay({ overlay, width, height }: { overlay: OverlayState; wid
       </Text>
     ));
   } else if (overlay.kind === 'hint') {
-    title = 'Hint';
+    title = overlay.title;
     body = <Text wrap="wrap">{overlay.text}</Text>;
   } else if (overlay.kind === 'confirm-reset') {
     title = 'Reset this lesson?';
@@ -41,7 +49,7 @@ export function Overlay({ overlay, width, height }: { overlay: OverlayState; wid
     <Box flexDirection="column" height={height} width={width} borderStyle="round" paddingX={1}>
       <Text bold>{title}</Text>
       {body}
-      <Text dimColor>{overlay.kind === 'confirm-reset' ? '' : 'any key closes'}</Text>
+      <Text dimColor>{overlay.kind === 'confirm-reset' ? '' : overlay.kind === 'hint' ? (overlay.next ? `h: ${overlay.next} · any other key closes` : 'the last hint · any key but h closes') : 'any key closes'}</Text>
     </Box>
   );
 }

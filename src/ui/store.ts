@@ -25,7 +25,12 @@ export interface LessonRun {
   passedNow: boolean;
 }
 
-export type Overlay = { kind: 'help' } | { kind: 'hint'; text: string } | { kind: 'confirm-reset' };
+export type Overlay =
+  | { kind: 'help' }
+  /** A hint: a failing check's own (first, after checks), then the lesson's tiers. `next` says
+   * what h gives next (null: this is the last), `more` shows it. */
+  | { kind: 'hint'; title: string; text: string; next: string | null; more: () => void }
+  | { kind: 'confirm-reset' };
 
 export type ExitRequest = { type: 'quit' } | { type: 'shell'; spec: ShellSpec; lesson: Lesson };
 
@@ -170,6 +175,7 @@ export class WorkbookStore {
       return;
     }
     const leaving = this.lesson;
+    this.hintsSeen = null;
     this.set({ index: i, scroll: { text: 0, work: 0 }, pane: 'text', overlay: null, message: { text: `Lesson ${i + 1}: read, then Enter runs the first step.`, tone: 'info' } });
     // What the lesson we left made is removed: lessons never share kernel state.
     void this.cleanupLesson(leaving);
@@ -195,9 +201,29 @@ export class WorkbookStore {
     this.set({ overlay: o });
   }
 
+  /** Where the learner is in a lesson's hints: the last tier shown (0: none yet), and the
+   * checks (a run's list: each run makes a new one) whose failing check's hint was shown.
+   * Another lesson or a reset starts over. */
+  private hintsSeen: { lesson: string; tier: number; checks: CheckResult[] | null } | null = null;
+
+  /** h: the next hint. After checks that failed, the failing check's own hint first; then
+   * the lesson's tiers, from the idea to the exact commands, staying on the last. */
   showHint(): void {
-    const tiers = this.lesson.hints(this.lab);
-    this.set({ overlay: { kind: 'hint', text: tiers.length > 1 ? tiers.map((h, i) => `${i + 1}. ${h}`).join('\n') : (tiers[0] ?? '') } });
+    const lesson = this.lesson;
+    const seen = this.hintsSeen?.lesson === lesson.id ? this.hintsSeen : { lesson: lesson.id, tier: 0, checks: null };
+    const tiers = lesson.hints(this.lab).filter((t) => t.trim());
+    const label = (n: number) => (tiers.length > 1 ? `hint ${n} of ${tiers.length}` : 'the hint');
+    const show = (title: string, text: string, next: number | null) => this.set({ overlay: { kind: 'hint', title, text, next: next === null ? null : label(next), more: () => this.showHint() } });
+    const checks = runOf(this.state, lesson).checks;
+    const failing = checks?.find((c) => c.status === 'fail' && c.hint);
+    if (failing?.hint && seen.checks !== checks) {
+      this.hintsSeen = { ...seen, checks };
+      show('What the check says', `${failing.title}: ${failing.reason}\n\n${failing.hint}`, tiers.length ? Math.min(seen.tier + 1, tiers.length) : null);
+      return;
+    }
+    const tier = Math.min(seen.tier + 1, tiers.length);
+    this.hintsSeen = { ...seen, tier };
+    show(tiers.length > 1 ? `Hint ${tier} of ${tiers.length}` : 'Hint', tiers[tier - 1] ?? 'This lesson has no hint.', tier < tiers.length ? tier + 1 : null);
   }
 
   // ---- lesson work ----
@@ -280,6 +306,7 @@ export class WorkbookStore {
   async resetLesson(): Promise<void> {
     if (this.state.busy) return;
     const lesson = this.lesson;
+    this.hintsSeen = null;
     this.set({ overlay: null, busy: `resetting lesson ${lesson.number}` });
     let removed: string[] = [];
     try {

@@ -40,7 +40,7 @@ function fakeLesson(n: number, results: { checks: CheckResult[] }, log: string[]
       { title: `second step of ${n}`, commands: () => [`echo two-${n}`], run: async () => (log.push(`step2-${n}`), `output of step two (${n})`) },
     ],
     check: async () => results.checks,
-    hints: () => [`the hint for lesson ${n}`],
+    hints: () => [`the idea of lesson ${n}`, `the file of lesson ${n}`, `the commands of lesson ${n}`],
     reset: async () => (log.push(`reset-${n}`), [`thing of ${n}`]),
     shell: async (ctx) => ({ kind: 'host', cwd: ctx.lab.root, title: 'a test shell' }),
   };
@@ -127,15 +127,101 @@ describe('the workbook screen', () => {
   it('h shows the hint, ? the help; any key closes them', async () => {
     const { frame, ui } = setup();
     ui.stdin.write('h');
-    await until(() => frame().includes('the hint for lesson 1'), 'the hint');
+    await until(() => frame().includes('the idea of lesson 1'), 'the hint');
     ui.stdin.write('z');
-    await until(() => !frame().includes('the hint for lesson 1'), 'the hint to close');
+    await until(() => !frame().includes('the idea of lesson 1'), 'the hint to close');
     ui.stdin.write('?');
     await until(() => frame().includes('Keys'), 'the help');
     for (const k of ['Enter', 'Ctrl-C', 'Tab', 'PgUp']) expect(frame()).toContain(k);
     expect(frame()).toMatch(/a shell for this lesson: on the host, or inside its container/);
     ui.stdin.write('q'); // closes the help, does not quit
     await until(() => !frame().includes('this help'), 'the help to close');
+  });
+
+  it('h goes from the idea to the commands, one tier a press, and stays on the last; q and any other key close', async () => {
+    const { frame, ui, store } = setup();
+    ui.stdin.write('h');
+    await until(() => frame().includes('the idea of lesson 1'), 'tier 1');
+    expect(frame()).toMatch(/Hint 1 of 3/);
+    expect(frame()).toMatch(/h: hint 2 of 3 · any other key closes/);
+    ui.stdin.write('h');
+    await until(() => frame().includes('the file of lesson 1'), 'tier 2');
+    expect(frame()).toMatch(/Hint 2 of 3/);
+    expect(frame()).not.toContain('the idea of lesson 1');
+    ui.stdin.write('h');
+    await until(() => frame().includes('the commands of lesson 1'), 'tier 3');
+    expect(frame()).toMatch(/Hint 3 of 3/);
+    expect(frame()).toMatch(/the last hint · any key but h closes/);
+    ui.stdin.write('h');
+    await tick(60);
+    expect(frame()).toMatch(/Hint 3 of 3/);
+    expect(frame()).toContain('the commands of lesson 1');
+    ui.stdin.write('q'); // closes the hint, does not quit
+    await until(() => !frame().includes('the commands of lesson 1'), 'the hint to close');
+    expect(store.getSnapshot().exit).toBeNull();
+    // Closed and opened again: it goes on from where it was, at the last.
+    ui.stdin.write('h');
+    await until(() => frame().includes('the commands of lesson 1'), 'tier 3 again');
+    ui.stdin.write('z');
+    await until(() => store.getSnapshot().overlay === null, 'the hint to close');
+  });
+
+  it("after a failing check, h gives that check's own hint first, then the tiers", async () => {
+    const { frame, ui, results, store } = setup();
+    const close = () => (ui.stdin.write('z'), until(() => store.getSnapshot().overlay === null, 'the hint to close'));
+    ui.stdin.write('h');
+    await until(() => frame().includes('Hint 1 of 3'), 'tier 1 before any check');
+    await close();
+    results.checks = FAIL;
+    ui.stdin.write('c');
+    await until(() => frame().includes('Checks: not passed yet'), 'the failure');
+    ui.stdin.write('h');
+    await until(() => frame().includes('What the check says'), "the check's hint");
+    expect(frame()).toMatch(/the thing is there: nothing at \/proc\/x/);
+    expect(frame()).toMatch(/make the thing/);
+    expect(frame()).toMatch(/h: hint 2 of 3/);
+    ui.stdin.write('h');
+    await until(() => frame().includes('Hint 2 of 3'), 'then the next tier');
+    expect(frame()).toContain('the file of lesson 1');
+    await close();
+    // The same checks again: their hint is not repeated; new checks that fail bring it back.
+    ui.stdin.write('h');
+    await until(() => frame().includes('Hint 3 of 3'), 'tier 3');
+    await close();
+    const before = store.getSnapshot().runs['fake-1']?.checks;
+    results.checks = [...FAIL]; // a new run of the checks: a new list (a lesson's check() makes one each time)
+    ui.stdin.write('c');
+    await until(() => store.getSnapshot().runs['fake-1']?.checks !== before && !store.getSnapshot().busy, 'the checks again');
+    ui.stdin.write('h');
+    await until(() => frame().includes('What the check says'), "the check's hint after new checks");
+  });
+
+  it('another lesson, or a reset, starts the tiers over', async () => {
+    const { frame, ui, store } = setup({ unlockAll: true });
+    const close = () => (ui.stdin.write('z'), until(() => store.getSnapshot().overlay === null, 'the hint to close'));
+    for (const tier of [1, 2]) {
+      ui.stdin.write('h');
+      await until(() => frame().includes(`Hint ${tier} of 3`), `tier ${tier}`);
+    }
+    await close();
+    ui.stdin.write('2');
+    await until(() => store.getSnapshot().index === 1, 'lesson 2');
+    ui.stdin.write('h');
+    await until(() => frame().includes('the idea of lesson 2'), "lesson 2's tier 1");
+    await close();
+    ui.stdin.write('1');
+    await until(() => store.getSnapshot().index === 0, 'lesson 1');
+    ui.stdin.write('h');
+    await until(() => frame().includes('the idea of lesson 1'), "lesson 1's tier 1 again");
+    ui.stdin.write('h');
+    await until(() => frame().includes('Hint 2 of 3'), 'tier 2');
+    await close();
+    ui.stdin.write('x');
+    await until(() => frame().includes('Reset this lesson?'), 'the question');
+    ui.stdin.write('y');
+    await until(() => frame().includes('Reset: '), 'the reset');
+    ui.stdin.write('h');
+    await until(() => frame().includes('Hint 1 of 3'), 'tier 1 after the reset');
   });
 
   it('x asks, y resets the lesson', async () => {
@@ -273,10 +359,10 @@ describe('every terminal size', () => {
     const term = new Term(columns, rows);
     const inst = inkRender(<App store={store} color={false} />, { stdout: term as never, stdin: new Keys() as never, debug: true, patchConsole: false });
     try {
-      await until(() => (term.frames.at(-1) ?? '').includes('# 1. A union mount with overlayfs'), 'the text');
+      await until(() => (term.frames.at(-1) ?? '').includes('1. A union mount with overlayfs'), 'the text');
       const lines = term.frames.at(-1)!.split('\n');
       expect(lines).toHaveLength(rows - 1);
-      expect(lines[3]).toBe('# 1. A union mount with overlayfs');
+      expect(lines[3]).toMatch(/^(# )?1\. A union mount with overlayfs$/); // the heading, with or without its mark
       expect(lines[4]).toBe('');
       expect(lines.at(-1)).toMatch(/q quit/);
       for (const l of lines) expect(l.length).toBeLessThanOrEqual(columns);
