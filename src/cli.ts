@@ -23,7 +23,9 @@ usage: sudo container-lessons [--unlock-all]      the workbook (a terminal UI)
                                     check what you built by hand (exit 0 pass, 1 fail);
                                     --watch: look again every 2 s, print what changed,
                                     end on a pass (exit 0) or Ctrl-C (exit 130)
-  hint <lesson>                     what to do next
+  hint <lesson> [--level 1|2|3|all]
+                                    a hint: 1 the idea (the default), 2 the file or
+                                    syscall involved, 3 the exact commands; all: every tier
   reset [lesson] [--all]            remove what a lesson left, made by solve or by hand
                                     (all lessons if none given; progress is kept;
                                     --all also removes the root filesystem and progress)
@@ -73,6 +75,16 @@ function lessonArg(name: string | undefined): Lesson {
   const l = findLesson(name);
   if (!l) throw new UsageError(`there is no lesson "${name}"; the lessons are:\n${LESSONS.map((x) => `  ${x.number}  ${x.id}`).join('\n')}`);
   return l;
+}
+
+/** hint's --level: a tier of the lesson's hints (1 unless given), or all of them. */
+function hintLevel(given: string | undefined, lesson: Lesson, tiers: number): number | 'all' {
+  if (given === undefined) return 1;
+  if (given === 'all') return 'all';
+  const n = /^\d+$/.test(given) ? Number(given) : Number.NaN;
+  if (n >= 1 && n <= tiers) return n;
+  const levels = Array.from({ length: tiers }, (_, i) => String(i + 1));
+  throw new UsageError(`--level is ${levels.join(', ')} or all, not "${given}"`, `type, for example: container-lessons hint ${lesson.number} --level ${tiers} (from 1, the idea, to ${tiers}, the exact commands), or --level all`);
 }
 
 const WHY_ROOT: Record<string, string> = {
@@ -357,6 +369,7 @@ export async function main(argv: string[], out: Out = { color: wantsColor(), wri
       rootfs: { type: 'string' },
       hostname: { type: 'string' },
       cpus: { type: 'string' },
+      level: { type: 'string' },
       format: { type: 'string', default: 'oci' },
       keep: { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
@@ -401,7 +414,9 @@ export async function main(argv: string[], out: Out = { color: wantsColor(), wri
     case 'hint': {
       const lesson = lessonArg(args[0]);
       const tiers = lesson.hints(lab);
-      for (const [i, h] of tiers.entries()) out.write(`Lesson ${lesson.number} hint${tiers.length > 1 ? ` ${i + 1} of ${tiers.length}` : ''}: ${h}\n`);
+      const level = hintLevel(values.level, lesson, tiers.length);
+      for (const [i, h] of tiers.entries()) if (level === 'all' || level === i + 1) out.write(`Lesson ${lesson.number} hint ${i + 1} of ${tiers.length}: ${h}\n`);
+      if (level !== 'all' && level < tiers.length) out.write(`(more: container-lessons hint ${lesson.number} --level ${level + 1})\n`);
       return 0;
     }
     case 'solve':

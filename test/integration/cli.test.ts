@@ -51,15 +51,44 @@ describe('container-lessons CLI', () => {
     expect(r.status).toBe(0);
   });
 
-  it("hint gives lesson 2's commands for this machine: the group's path, the quota, the loop into cgroup.procs", () => {
-    const r = cli(['hint', 'cgroup-cpu']);
+  it("hint --level 3 gives lesson 2's commands for this machine: the group's path, the quota, the loop into cgroup.procs", () => {
+    const r = cli(['hint', 'cgroup-cpu', '--level', '3']);
     expect(r.code).toBe(0);
     // Where the cpu controller is comes from the layout; the file names are the kernel's.
     const cpu = cgroupLayout().controllers.cpu;
     if (!cpu) throw new Error('no cpu controller on this machine');
     const dir = path.join(cpu.mountPoint, 'container');
-    const quota = cpu.version === 1 ? `echo 100000 > ${dir}/cpu.cfs_period_us; echo 20000 > ${dir}/cpu.cfs_quota_us` : `echo "20000 100000" > ${dir}/cpu.max`;
-    expect(r.out).toBe(`Lesson ${findLesson('cgroup-cpu')!.number} hint: mkdir ${dir}; ${quota}; while : ; do : ; done & echo $! > ${dir}/cgroup.procs\n`);
+    const group =
+      cpu.version === 1
+        ? `mkdir ${dir}; echo 100000 > ${dir}/cpu.cfs_period_us; echo 20000 > ${dir}/cpu.cfs_quota_us`
+        : `grep -qw cpu ${cpu.mountPoint}/cgroup.subtree_control || echo +cpu > ${cpu.mountPoint}/cgroup.subtree_control; mkdir ${dir}; echo "20000 100000" > ${dir}/cpu.max`;
+    expect(r.out).toBe(`Lesson ${findLesson('cgroup-cpu')!.number} hint 3 of 3: ${group}; while : ; do : ; done & echo $! > ${dir}/cgroup.procs\n`);
+  });
+
+  it('hint gives the idea first, then --level 2 the files, --level all every tier', () => {
+    const n = findLesson('cgroup-cpu')!.number;
+    const first = cli(['hint', String(n)]);
+    expect(first.code).toBe(0);
+    expect(first.out).toMatch(new RegExp(`^Lesson ${n} hint 1 of 3: A control group holds processes`));
+    expect(first.out).toContain(`(more: container-lessons hint ${n} --level 2)`);
+    const second = cli(['hint', String(n), '--level', '2']);
+    expect(second.out).toMatch(new RegExp(`^Lesson ${n} hint 2 of 3: `));
+    expect(second.out).toMatch(/cgroup\.procs/);
+    expect(second.out).toMatch(cgroupLayout().controllers.cpu?.version === 1 ? /cpu\.cfs_quota_us/ : /cpu\.max/);
+    const all = cli(['hint', 'overlay', '--level=all']);
+    expect(all.code).toBe(0);
+    expect(all.out.match(/^Lesson 1 hint \d of 3: /gm)).toEqual(['Lesson 1 hint 1 of 3: ', 'Lesson 1 hint 2 of 3: ', 'Lesson 1 hint 3 of 3: ']);
+    expect(all.out).toContain('lowerdir=./lower2:./lower1');
+    expect(all.out).not.toContain('(more:');
+  });
+
+  it('hint with a bad --level is a usage error (exit 2) that says what to type', () => {
+    for (const level of ['4', '0', 'x', '1.5']) {
+      const r = cli(['hint', '2', '--level', level]);
+      expect(r.code, level).toBe(2);
+      expect(r.out).toBe('');
+      expect(r.err).toBe(`container-lessons: --level is 1, 2, 3 or all, not "${level}"\nhint: type, for example: container-lessons hint 2 --level 3 (from 1, the idea, to 3, the exact commands), or --level all\n`);
+    }
   });
 
   it('an unknown lesson or command is a usage error (exit 2) listing the lessons', () => {
