@@ -4,10 +4,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
-import { Marked } from 'marked';
+import { Marked, type Tokens } from 'marked';
 import { markedTerminal } from 'marked-terminal';
 import type { Lab } from './lab.js';
 import type { Lesson, LessonModule } from './lessons/types.js';
+import { wrapCommands } from './ui/command-wrap.js';
 
 export const LESSONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'lessons');
 
@@ -43,27 +44,135 @@ export function lessonMarkdown(lesson: Lesson, lab: Lab): string {
   return `${fill(text, placeholders(lesson, lab)).trimEnd()}\n\n## The steps, as commands you could type\n\n${steps}\n`;
 }
 
+/** Languages whose code blocks are shell commands (a block without one holds commands too). */
+const SHELL = new Set(['', 'sh', 'bash', 'shell', 'console', 'zsh']);
+
+/** The visible width of a string that may hold colour codes. */
+const visible = (s: string) => stripVTControlCharacters(s).length;
+
+/** Word-wrap text that may hold colour codes to `width` columns: the first line after
+ * `first`, the others after `rest`. A word longer than a line is cut (its colour dropped). */
+export function reflow(text: string, width: number, first = '', rest = ' '.repeat(visible(first))): string[] {
+  const out: string[] = [];
+  let prefix = first;
+  let cur = '';
+  let len = 0;
+  const flush = () => {
+    out.push(prefix + cur);
+    prefix = rest;
+    cur = '';
+    len = 0;
+  };
+  for (let word of text.split(/[ \t\n]+/).filter(Boolean)) {
+    for (;;) {
+      const room = width - visible(prefix) - (len ? len + 1 : 0);
+      const n = visible(word);
+      if (n <= room) {
+        cur = len ? `${cur} ${word}` : word;
+        len += n + (len ? 1 : 0);
+        break;
+      }
+      if (len) {
+        flush();
+        continue;
+      }
+      const plain = stripVTControlCharacters(word);
+      const cut = Math.max(1, width - visible(prefix));
+      cur = plain.slice(0, cut);
+      word = plain.slice(cut);
+      flush();
+      if (!word) break;
+    }
+  }
+  if (len || !out.length) flush();
+  return out;
+}
+
+/** A table as aligned columns under an underlined header; when it is wider than `width`,
+ * the widest columns are narrowed and their cells wrapped. */
+function table(header: string[], rows: string[][], width: number, dim: (s: string) => string): string {
+  const cols = header.length;
+  const gap = 2;
+  const natural = Array.from({ length: cols }, (_, c) => Math.max(1, visible(header[c] ?? ''), ...rows.map((r) => visible(r[c] ?? ''))));
+  const widths = [...natural];
+  const room = width - gap * (cols - 1);
+  while (widths.reduce((a, b) => a + b, 0) > room) {
+    const widest = widths.indexOf(Math.max(...widths));
+    if (widths[widest]! <= 6) break; // narrower than this, nothing reads; let it be cut
+    widths[widest]!--;
+  }
+  const line = (cells: string[]) => {
+    const wrapped = widths.map((w, c) => reflow(cells[c] ?? '', w));
+    const height = Math.max(...wrapped.map((l) => l.length));
+    return Array.from({ length: height }, (_, i) =>
+      wrapped
+        .map((l, c) => {
+          const t = l[i] ?? '';
+          return c === cols - 1 ? t : t + ' '.repeat(widths[c]! - visible(t) + gap);
+        })
+        .join('')
+        .trimEnd(),
+    );
+  };
+  const rule = dim(widths.map((w) => '─'.repeat(w)).join(' '.repeat(gap)));
+  return [...line(header), rule, ...rows.flatMap(line)].join('\n');
+}
+
 /** Terminal text for a lesson. Without color: the markdown itself (`show` into a pipe), or,
  * with `layout`, the same laid-out text as in color with the styling removed (the TUI). */
 export function renderMarkdown(md: string, opts: { color: boolean; width?: number; layout?: boolean }): string {
   if (!opts.color && !opts.layout) return md;
   if (!opts.color) return stripVTControlCharacters(renderMarkdown(md, { ...opts, color: true }));
+  const width = opts.width ?? 80;
+  const dim = (s: string) => `\x1b[2m${s}\x1b[22m`;
   const m = new Marked();
   // No emoji: marked-terminal would turn a `:name:` inside a path list into a picture.
-  m.use(markedTerminal({ width: opts.width ?? 80, reflowText: true, tab: 2, emoji: false }) as never);
-  // Commands are shown as they are, behind a gutter, in the terminal's own colours (legible
-  // on light and dark themes); syntax highlighting would also cost most of a second.
+  // Headings without their `#` marks: the reader sees a title, not markdown.
+  m.use(markedTerminal({ width, reflowText: true, tab: 2, emoji: false, showSectionPrefix: false }) as never);
   m.use({
     renderer: {
-      code({ text }: { text: string }) {
-        return (
-          '\n' +
-          text
-            .split('\n')
-            .map((l) => `  \x1b[2m│\x1b[22m ${l}`)
-            .join('\n') +
-          '\n\n'
-        );
+      // Commands are shown whole, behind a gutter, in the terminal's own colours (legible on
+      // light and dark themes; syntax highlighting would also cost most of a second). A long
+      // one is wrapped as a shell reads it (command-wrap.ts), never cut. One blank line
+      // before and after a block, as around a paragraph.
+      code({ text, lang }: { text: string; lang?: string }) {
+        const gutter = `  ${dim('│')} `;
+        const room = width - 4;
+        const lines = SHELL.has((lang ?? '').trim().split(/\s/)[0]!) ? wrapCommands(text.split('\n'), room).flatMap((c) => c.lines) : text.split('\n').flatMap((l) => (l.length <= room ? [l] : reflow(l, room, '', '    ')));
+        return `${lines.map((l) => gutter + l).join('\n')}\n\n`;
+      },
+      // The text of a tight list item, with its `code` and **bold** rendered (marked-terminal
+      // would show the marks).
+      text(token: Tokens.Text | Tokens.Escape) {
+        if (!('tokens' in token) || !token.tokens) return false;
+        return this.parser.parseInline(token.tokens);
+      },
+      // A list, each item wrapped to the width behind its bullet or number.
+      list(token: Tokens.List) {
+        const parser = this.parser;
+        const start = typeof token.start === 'number' ? token.start : 1;
+        const marks = token.items.map((_, i) => (token.ordered ? `${start + i}. ` : '• '));
+        const markWidth = Math.max(...marks.map((x) => x.length));
+        const out = token.items.flatMap((item, i) => {
+          const body = parser.parse(item.tokens).trim();
+          const text = item.task ? `[${item.checked ? 'x' : ' '}] ${body}` : body;
+          const first = `  ${marks[i]!.padStart(markWidth)}`;
+          const rest = ' '.repeat(first.length);
+          // A block inside the item (a nested list, code) keeps its own lines, indented.
+          const [para = '', ...blocks] = text.split(/\n\n+/);
+          return [...reflow(para, width, first, rest), ...blocks.flatMap((b) => b.split('\n').map((l) => rest + l))];
+        });
+        return `${out.join('\n')}\n\n`;
+      },
+      table(token: Tokens.Table) {
+        const parser = this.parser;
+        const cell = (c: Tokens.TableCell) => parser.parseInline(c.tokens);
+        return `${table(
+          token.header.map(cell),
+          token.rows.map((r) => r.map(cell)),
+          width,
+          dim,
+        )}\n\n`;
       },
     },
   });

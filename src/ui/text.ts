@@ -2,6 +2,7 @@
 import type { Lab } from '../lab.js';
 import type { Lesson } from '../lessons/index.js';
 import type { LessonRun, StepState } from './store.js';
+import { wrapCommands } from './command-wrap.js';
 
 export interface Line {
   text: string;
@@ -79,6 +80,13 @@ export function wrapHanging(text: string, width: number, first = '', rest = firs
   return out;
 }
 
+/** A step's commands behind a prompt, wrapped (see command-wrap.ts): one `$ ` per command,
+ * none on its continuation lines or on the lines inside a quote an earlier line opened. */
+export function commandLines(commands: string[], width: number, prompt = '$ '): string[] {
+  const pad = ' '.repeat(prompt.length);
+  return wrapCommands(commands, width - prompt.length).flatMap(({ lines, continues }) => lines.map((l, i) => (i === 0 && !continues ? prompt : pad) + l));
+}
+
 const MARK = { pending: '○', running: '◐', done: '✔', error: '✘' } as const;
 
 /** The work pane: every step with its commands and real output, then the checks. */
@@ -89,7 +97,7 @@ export function workLines(lesson: Lesson, run: LessonRun, lab: Lab, width: numbe
     const color = st.status === 'done' ? 'green' : st.status === 'error' ? 'red' : st.status === 'running' ? 'yellow' : undefined;
     for (const t of wrapHanging(`${i + 1}. ${step.title}`, width, `${MARK[st.status]} `, '     ')) lines.push({ text: t, color, bold: st.status !== 'pending' });
     if (st.status === 'pending' || st.status === 'running') {
-      for (const c of step.commands(lab)) for (const t of wrap(c, width, '     $ ')) lines.push({ text: t, dim: true });
+      for (const t of commandLines(step.commands(lab), width, '     $ ')) lines.push({ text: t, dim: true });
     }
     if (st.output) for (const t of wrap(st.output, width, '   ')) lines.push({ text: t });
     if (st.error) {

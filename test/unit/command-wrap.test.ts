@@ -1,0 +1,122 @@
+// Commands stay whole in both panes: every step command of every lesson, drawn by the
+// panes' own functions at 60, 80 and 120 columns, joined back from what is shown, is the
+// exact command. The joining here is written from the marks a reader sees (` \`, `\`,
+// `# `), not from the wrapping code.
+import { describe, it, expect } from 'vitest';
+import { stripVTControlCharacters } from 'node:util';
+import { LESSONS } from '../../src/lessons/index.js';
+import { labFor } from '../../src/lab.js';
+import { lessonLines, workLines, commandLines } from '../../src/ui/text.js';
+import { wrapCommand } from '../../src/ui/command-wrap.js';
+import type { LessonRun } from '../../src/ui/store.js';
+import { joinShown } from '../support/shown-command.js';
+
+const lab = labFor({ CONTAINER_LESSONS_HOME: '/tmp/some-long-lab-path/container-lessons' });
+const COLUMNS = [60, 80, 120];
+/** The panes' width at a terminal width (App: columns - 1). */
+const paneWidth = (columns: number) => columns - 1;
+
+/** A step's commands as one shell would read them: a line inside a quote an earlier line
+ * opened (an odd number of ' so far) belongs to that command. */
+function commandsAsTyped(commands: string[]): string[] {
+  const out: string[] = [];
+  let open = false;
+  for (const c of commands) {
+    if (open) out[out.length - 1] += `\n${c}`;
+    else out.push(c);
+    if ((c.match(/'/g) ?? []).length % 2) open = !open;
+  }
+  return out;
+}
+
+const pending = (n: number): LessonRun => ({ steps: Array.from({ length: n }, () => ({ status: 'pending' as const })), checks: null, passedNow: false });
+
+describe('every step command of every lesson, joined back from the screen', () => {
+  for (const columns of COLUMNS) {
+    const width = paneWidth(columns);
+
+    it(`the Work pane at ${columns} columns: one $ per command, no line cut, the exact command`, () => {
+      for (const lesson of LESSONS) {
+        const shown = workLines(lesson, pending(lesson.steps.length), lab, width).map((l) => l.text);
+        for (const l of shown) expect(l.length, `${lesson.id}: ${l}`).toBeLessThanOrEqual(width);
+        expect(shown.join('\n')).not.toContain('…');
+        // Each pending step: its title, its commands, a blank line.
+        let at = 0;
+        for (const step of lesson.steps) {
+          const start = shown.findIndex((l, i) => i >= at && l.startsWith('     $ '));
+          const end = shown.indexOf('', start);
+          const block = shown.slice(start, end);
+          at = end;
+          const groups: string[][] = [];
+          for (const l of block) {
+            if (l.startsWith('     $ ')) groups.push([l.slice(7)]);
+            else {
+              expect(l.startsWith('       '), `${lesson.id}: ${l}`).toBe(true);
+              groups[groups.length - 1]!.push(l.slice(7));
+            }
+          }
+          expect(groups.map(joinShown), `${lesson.id}: ${step.title}`).toEqual(commandsAsTyped(step.commands(lab)));
+        }
+      }
+    });
+
+    for (const color of [false, true]) {
+      it(`the Text pane at ${columns} columns${color ? ' (colour, codes removed)' : ''}: every step's block, no line cut, the exact commands`, async () => {
+        for (const lesson of LESSONS) {
+          const shown = (await lessonLines(lesson, lab, width, color)).map((l) => stripVTControlCharacters(l));
+          for (const l of shown) expect(l.length, `${lesson.id}: ${l}`).toBeLessThanOrEqual(width);
+          expect(shown.join('\n')).not.toContain('…');
+          let at = shown.findIndex((l) => l.startsWith('The steps, as commands you could type'));
+          expect(at).toBeGreaterThan(0);
+          for (const [i, step] of lesson.steps.entries()) {
+            const heading = shown.findIndex((l, j) => j > at && l.startsWith(`Step ${i + 1}: `));
+            const start = shown.findIndex((l, j) => j > heading && l.startsWith('  │ '));
+            let end = start;
+            while (shown[end]?.startsWith('  │ ')) end++;
+            at = end;
+            const block = shown.slice(start, end).map((l) => l.slice(4));
+            expect(joinShown(block), `${lesson.id}: ${step.title}`).toBe(step.commands(lab).join('\n'));
+          }
+        }
+      });
+    }
+  }
+});
+
+describe('wrapCommand', () => {
+  const mount = 'mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged';
+
+  it('leaves a command that fits as it is', () => {
+    expect(wrapCommand('ls -l upper lower1', 80)).toEqual(['ls -l upper lower1']);
+  });
+
+  it('breaks at a space with ` \\` and an indented next line', () => {
+    expect(commandLines([mount], 79, '     $ ')).toEqual(['     $ mount -t overlay overlay -o \\', '         lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged']);
+  });
+
+  it('cuts a word no line can hold after a `,` `:` or `=`, with `\\` and no indent (a shell joins it whole)', () => {
+    const lines = wrapCommand(mount, 48);
+    expect(lines).toEqual(['mount -t overlay overlay -o lowerdir=./lower2:\\', './lower1,upperdir=./upper,workdir=./work \\', '  ./merged']);
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(48);
+    expect(joinShown(lines)).toBe(mount);
+  });
+
+  it('wraps a trailing comment as a comment', () => {
+    const cmd = 'echo <pid> > /sys/fs/cgroup/cpu/container/cgroup.procs   # v1 also: tasks';
+    expect(commandLines([cmd], 79, '     $ ')).toEqual(['     $ echo <pid> > /sys/fs/cgroup/cpu/container/cgroup.procs   # v1 also:', '         # tasks']);
+    expect(joinShown(wrapCommand(cmd, 60))).toBe(cmd);
+    const long = '# the mount and its options, as the kernel keeps them, with every layer named';
+    expect(wrapCommand(long, 40)).toEqual(['# the mount and its options, as the', '# kernel keeps them, with every layer', '# named']);
+  });
+
+  it('never breaks inside quotes while a space outside them will do', () => {
+    const cmd = "ip netns exec router nft add chain ip nat postrouting '{ type nat hook postrouting priority 100; }'";
+    const lines = wrapCommand(cmd, 60);
+    expect(lines).toEqual(['ip netns exec router nft add chain ip nat postrouting \\', "  '{ type nat hook postrouting priority 100; }'"]);
+  });
+
+  it('keeps a script line inside quotes indented as it was, without a prompt of its own', () => {
+    const lines = commandLines(["unshare --mount --uts --fork sh -c '", '  mount --bind /tmp/some-long-lab-path/rootfs /tmp/some-long-lab-path/rootfs', "  cd /; exec sh'"], 59, '$ ');
+    expect(lines).toEqual(["$ unshare --mount --uts --fork sh -c '", '    mount --bind /tmp/some-long-lab-path/rootfs \\', '      /tmp/some-long-lab-path/rootfs', "    cd /; exec sh'"]);
+  });
+});
