@@ -277,7 +277,7 @@ const network = defineLesson<State>({
     },
     {
       title: 'Start the container: a network namespace of its own, lo only',
-      commands: (lab) => [`${byHandContainer(lab)}   # in a second terminal`, 'PID=$(lsns -t net -n -o PID,COMMAND | awk \'$2 == "sh" {print $1}\' | tail -1)   # back on the host'],
+      commands: (lab) => [`${byHandContainer(lab)}   # in a second terminal`, 'PID=$(lsns -t net -n -o PID,COMMAND | awk \'$2 == "unshare" {print $1}\' | tail -1)   # back on the host'],
       container: CONTAINER,
       async run(ctx) {
         const c = await startLessonContainer(ctx, CONTAINER);
