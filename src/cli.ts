@@ -480,7 +480,8 @@ export async function run(argv = process.argv.slice(2)): Promise<void> {
     const info = errorInfo(err);
     process.stderr.write(`container-lessons: ${info.message}\n${info.hint ? `hint: ${info.hint}\n` : ''}`);
     if (process.env.CONTAINER_LESSONS_DEBUG) process.stderr.write(String(e.stack) + '\n');
-    code = e.exitCode ?? (err instanceof LockBusyError ? 3 : e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' ? 2 : 1);
+    const usage = ['ERR_PARSE_ARGS_UNKNOWN_OPTION', 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL', 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'];
+    code = e.exitCode ?? (err instanceof LockBusyError ? 3 : usage.includes(e.code ?? '') ? 2 : 1);
     reportLeftovers(await cleanupActive());
   }
   process.exitCode = code;

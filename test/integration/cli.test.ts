@@ -92,7 +92,7 @@ describe('container-lessons CLI', () => {
   });
 
   it('an unknown lesson or command is a usage error (exit 2) listing the lessons', () => {
-    for (const args of [['show', '42'], ['check', 'nope'], ['frobnicate'], ['list', '--bogus']]) {
+    for (const args of [['show', '42'], ['check', 'nope'], ['frobnicate'], ['list', '--bogus'], ['hint', 'overlay', '--level']]) {
       const r = cli(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.err).toMatch(/^container-lessons: /);
