@@ -5,7 +5,7 @@ import { Box, useInput } from 'ink';
 import { runOf, type WorkbookStore } from './store.js';
 import { useStore, useTerminalSize } from './hooks.js';
 import { Header } from './Header.js';
-import { Pane, scrollInfo } from './Pane.js';
+import { Pane, clampOffset, scrollInfo } from './Pane.js';
 import { Footer } from './Footer.js';
 import { Overlay } from './Overlay.js';
 import { TooSmall, MIN_COLUMNS, MIN_ROWS } from './Screens.js';
@@ -35,6 +35,9 @@ export function App({ store, color }: { store: WorkbookStore; color: boolean }) 
 
   const lines = state.pane === 'text' ? (text ?? ['(rendering the lesson text...)']) : workLines(lesson, runOf(state, lesson), store.lab, width);
   const offset = state.scroll[state.pane];
+  // From what is shown: after a step the store scrolls to "the bottom" (a very large offset),
+  // from which a move up of a few lines would still be past the end and show nothing new.
+  const scrollBy = (n: number) => store.scroll(Math.max(0, clampOffset(lines.length, offset, bodyHeight) + n) - offset);
 
   useInput((input, key) => {
     if (key.ctrl && input === 'c') return store.quit();
@@ -49,10 +52,10 @@ export function App({ store, color }: { store: WorkbookStore; color: boolean }) 
     if (key.tab) return store.togglePane();
     if (key.leftArrow) return store.select(state.index - 1);
     if (key.rightArrow) return store.select(state.index + 1);
-    if (key.upArrow || input === 'k') return store.scroll(-1);
-    if (key.downArrow || input === 'j') return store.scroll(1);
-    if (key.pageUp || input === 'b') return store.scroll(-(bodyHeight - 1));
-    if (key.pageDown || input === ' ') return store.scroll(bodyHeight - 1);
+    if (key.upArrow || input === 'k') return scrollBy(-1);
+    if (key.downArrow || input === 'j') return scrollBy(1);
+    if (key.pageUp || input === 'b') return scrollBy(-(bodyHeight - 1));
+    if (key.pageDown || input === ' ') return scrollBy(bodyHeight - 1);
     if (key.home || input === 'g') return store.scroll('top');
     if (key.end || input === 'G') return store.scroll('bottom');
     if (/^[1-9]$/.test(input)) return store.select(Number(input) - 1);

@@ -96,9 +96,9 @@ export function workLines(lesson: Lesson, run: LessonRun, lab: Lab, width: numbe
     const st: StepState = run.steps[i] ?? { status: 'pending' }; // not in the run: not run yet
     const color = st.status === 'done' ? 'green' : st.status === 'error' ? 'red' : st.status === 'running' ? 'yellow' : undefined;
     for (const t of wrapHanging(`${i + 1}. ${step.title}`, width, `${MARK[st.status]} `, '     ')) lines.push({ text: t, color, bold: st.status !== 'pending' });
-    if (st.status === 'pending' || st.status === 'running') {
-      for (const t of commandLines(step.commands(lab), width, '     $ ')) lines.push({ text: t, dim: true });
-    }
+    // The commands stay after the step ran, above what they printed: what ran is what a
+    // learner reads again and copies.
+    for (const t of commandLines(step.commands(lab), width, '     $ ')) lines.push({ text: t, dim: true });
     if (st.output) for (const t of wrap(st.output, width, '   ')) lines.push({ text: t });
     if (st.error) {
       for (const t of wrapHanging(st.error.message, width, '   error: ', '          ')) lines.push({ text: t, color: 'red' });

@@ -1,7 +1,8 @@
 // The real workbook in a real terminal: tmux runs `container-lessons`, keys go in with
 // send-keys, the screen comes back with capture-pane. Every lesson of the curriculum from
 // start to the last unlock with real syscalls, one trip into a container shell and back,
-// then quit; the leak guard checks the machine afterwards.
+// a long command read whole from the screen at 80x24, then quit; the leak guard checks the
+// machine afterwards.
 import { describe, it, expect, afterAll } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { readProgress } from '../../src/lab.js';
 import { readMarker, Cgroup, procfs } from '../../src/core/index.js';
 import { LESSONS, findLesson, type Lesson } from '../../src/lessons/index.js';
 import { findLabProcesses } from '../../src/checks/containers.js';
+import { joinShown } from '../support/shown-command.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const lab = tempLab('cl-e2e-');
@@ -50,21 +52,43 @@ const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** The header of lesson l: "n/N" and the start of its title. */
 const header = (l: Lesson) => new RegExp(`${l.number}/${N} ${escapeRegExp(l.title.slice(0, 20))}`);
 
-/** Run every step with Enter, then the checks, and wait for the pass. */
-async function doLesson(l: Lesson) {
+/** Run every step with Enter, then the checks, and wait for the pass; `after(i)` runs once
+ * step i (from 1) is done. */
+async function doLesson(l: Lesson, after?: (i: number) => Promise<void>) {
   const steps = l.steps.length;
   for (let i = 1; i <= steps; i++) {
     keys('Enter');
     await waitFor(i < steps ? new RegExp(`Step ${i} done`) : /All steps done/);
+    await after?.(i);
   }
   keys('Enter');
   return waitFor(new RegExp(`Lesson ${l.number} passed`));
 }
 
+/**
+ * A step's long command, read whole from the Work pane after the step ran: scrolled up to
+ * until its `$ ` line and every continuation line are on the screen, joined back.
+ */
+async function readCommandInWorkPane(command: string): Promise<string[]> {
+  const start = `     $ ${command.slice(0, 20)}`;
+  for (let page = 0; page < 6; page++) {
+    const lines = screen().split('\n');
+    const at = lines.findIndex((l) => l.startsWith(start));
+    let end = at + 1;
+    while (at >= 0 && /^ {7}/.test(lines[end] ?? '')) end++;
+    // Whole when what follows is the step's output or a blank line, not the footer.
+    if (at >= 0 && /^( {3}\S|$)/.test(lines[end] ?? 'x') && end < lines.length - 2) return lines.slice(at, end);
+    keys('PageUp');
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`the Work pane never showed ${command} whole; it shows:\n${screen()}`);
+}
+
 describe.skipIf(!hasTmux)('the TUI in tmux', () => {
   it('goes through every lesson to the last one passed, with a shell inside a container on the way', async () => {
     const cmd = `env CONTAINER_LESSONS_HOME=${lab.root} TERM=xterm-256color ${process.execPath} ${BIN}; echo "TUI EXITED $?"; sleep 600`;
-    tmux('new-session', '-d', '-s', session, '-x', '90', '-y', '28', cmd);
+    // 80x24 for the first lesson, whose mount command is longer than a line there.
+    tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', cmd);
     let s = await waitFor(new RegExp(`container-lessons · ${header(LESSONS[0]!).source}`));
     expect(s).toMatch(/🔒 2/);
 
@@ -86,6 +110,21 @@ describe.skipIf(!hasTmux)('the TUI in tmux', () => {
         await waitFor(/Back from the shell/);
         keys('c');
         s = await waitFor(new RegExp(`Lesson ${l.number} passed`));
+      } else if (l.id === 'overlay') {
+        // Its mount command, read whole from the Work pane after its step ran: one `$ `,
+        // continuation lines marked with ` \`, joined back into the exact command.
+        const mountStep = l.steps.findIndex((st) => st.commands(lab).some((c) => c.startsWith('mount -t overlay')));
+        const mount = l.steps[mountStep]!.commands(lab).find((c) => c.startsWith('mount -t overlay'))!;
+        expect(mount.length).toBeGreaterThan(80 - 8);
+        s = await doLesson(l, async (i) => {
+          if (i !== mountStep + 1) return;
+          const shown = await readCommandInWorkPane(mount);
+          expect(shown.length).toBeGreaterThan(1);
+          expect(shown.slice(1).join('\n')).not.toContain('$');
+          expect(joinShown(shown.map((line) => line.slice(7)))).toBe(mount);
+          keys('End');
+        });
+        tmux('resize-window', '-t', session, '-x', '90', '-y', '28');
       } else {
         s = await doLesson(l);
       }

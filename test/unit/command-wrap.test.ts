@@ -29,7 +29,12 @@ function commandsAsTyped(commands: string[]): string[] {
   return out;
 }
 
-const pending = (n: number): LessonRun => ({ steps: Array.from({ length: n }, () => ({ status: 'pending' as const })), checks: null, passedNow: false });
+/** A run halfway: every other step done, with its output under its commands. */
+const halfway = (n: number): LessonRun => ({
+  steps: Array.from({ length: n }, (_, i) => (i % 2 ? { status: 'pending' as const } : { status: 'done' as const, output: 'what the step printed' })),
+  checks: null,
+  passedNow: false,
+});
 
 describe('every step command of every lesson, joined back from the screen', () => {
   for (const columns of COLUMNS) {
@@ -37,15 +42,18 @@ describe('every step command of every lesson, joined back from the screen', () =
 
     it(`the Work pane at ${columns} columns: one $ per command, no line cut, the exact command`, () => {
       for (const lesson of LESSONS) {
-        const shown = workLines(lesson, pending(lesson.steps.length), lab, width).map((l) => l.text);
+        const shown = workLines(lesson, halfway(lesson.steps.length), lab, width).map((l) => l.text);
         for (const l of shown) expect(l.length, `${lesson.id}: ${l}`).toBeLessThanOrEqual(width);
         expect(shown.join('\n')).not.toContain('…');
-        // Each pending step: its title, its commands, a blank line.
+        // Each step: its title, its commands, what it printed if it ran, a blank line.
         let at = 0;
         for (const step of lesson.steps) {
           const start = shown.findIndex((l, i) => i >= at && l.startsWith('     $ '));
-          const end = shown.indexOf('', start);
-          const block = shown.slice(start, end);
+          let end = start + 1;
+          while (/^     [$ ] /.test(shown[end] ?? '')) end++;
+          if (shown[end] === '   what the step printed') end++;
+          expect(shown[end], `${lesson.id}: ${step.title}: a blank line after the step`).toBe('');
+          const block = shown.slice(start, end).filter((l) => l !== '   what the step printed');
           at = end;
           const groups: string[][] = [];
           for (const l of block) {
