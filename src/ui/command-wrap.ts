@@ -99,7 +99,7 @@ export function wrapCommand(command: string, width: number, quote: Quote = ''): 
         if (p > pos + room - 2) continue;
         if (quoted[p]) bestQuoted = p;
         else best = p;
-      } else best = p;
+      } else if (p > comment + 1) best = p; // not right after the `#`: a comment starts with a word
     }
     let p = best >= 0 ? best : bestQuoted;
     // A break before a word that no line could hold either only moves that word down: fill

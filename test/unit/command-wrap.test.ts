@@ -6,6 +6,8 @@ import { describe, it, expect } from 'vitest';
 import { stripVTControlCharacters } from 'node:util';
 import { LESSONS } from '../../src/lessons/index.js';
 import { labFor } from '../../src/lab.js';
+import { lessonMarkdown } from '../../src/render.js';
+import { Marked } from 'marked';
 import { lessonLines, workLines, commandLines } from '../../src/ui/text.js';
 import { wrapCommand } from '../../src/ui/command-wrap.js';
 import type { LessonRun } from '../../src/ui/store.js';
@@ -91,6 +93,33 @@ describe('every step command of every lesson, joined back from the screen', () =
   }
 });
 
+describe('every code block of every lesson text, nothing of it lost in the Text pane', () => {
+  for (const columns of COLUMNS) {
+    it(`at ${columns} columns`, async () => {
+      for (const lesson of LESSONS) {
+        const blocks = new Marked()
+          .lexer(lessonMarkdown(lesson, lab))
+          .filter((t) => t.type === 'code')
+          .map((t) => (t as { text: string }).text);
+        const shown = await lessonLines(lesson, lab, paneWidth(columns), false);
+        const runs: string[][] = [];
+        shown.forEach((l, i) => {
+          if (!l.startsWith('  │ ')) return;
+          if (!shown[i - 1]?.startsWith('  │ ')) runs.push([]);
+          runs[runs.length - 1]!.push(l.slice(4));
+        });
+        // The blocks hold their own ` \` lines and comment lines: compare every character
+        // but the spaces and the marks a wrap adds (the steps above are compared exactly).
+        const squeeze = (t: string) => t.replace(/[\s\\#]/g, '');
+        expect(
+          runs.map((r) => squeeze(r.join('\n'))),
+          lesson.id,
+        ).toEqual(blocks.map(squeeze));
+      }
+    });
+  }
+});
+
 describe('wrapCommand', () => {
   const mount = 'mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged';
 
@@ -113,6 +142,10 @@ describe('wrapCommand', () => {
     const cmd = 'echo <pid> > /sys/fs/cgroup/cpu/container/cgroup.procs   # v1 also: tasks';
     expect(commandLines([cmd], 79, '     $ ')).toEqual(['     $ echo <pid> > /sys/fs/cgroup/cpu/container/cgroup.procs   # v1 also:', '         # tasks']);
     expect(joinShown(wrapCommand(cmd, 60))).toBe(cmd);
+    // An aligned comment that cannot start on the line goes down whole, never a lone `#`.
+    const aligned = `cat $G/cpu.stat${' '.repeat(32)}# nr_throttled grows`;
+    expect(wrapCommand(aligned, 55)).toEqual([`cat $G/cpu.stat${' '.repeat(31)} \\`, '  # nr_throttled grows']);
+    expect(joinShown(wrapCommand(aligned, 55))).toBe(aligned);
     const long = '# the mount and its options, as the kernel keeps them, with every layer named';
     expect(wrapCommand(long, 40)).toEqual(['# the mount and its options, as the', '# kernel keeps them, with every layer', '# named']);
   });
