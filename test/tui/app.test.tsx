@@ -13,20 +13,12 @@ import { curriculum, type Lesson, type LessonModule } from '../../src/lessons/in
 import type { CheckResult } from '../../src/checks/result.js';
 import { readProgress } from '../../src/lab.js';
 import { tempLab } from '../support/lab.js';
+import { until, tick, PASS, FAIL } from '../support/tui.js';
 
 const ENTER = '\r';
 const RIGHT = '\u001B[C';
 const LEFT = '\u001B[D';
 const TAB = '\t';
-const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: string, ms = 3000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await tick(10);
-  }
-}
 
 function fakeLesson(n: number, results: { checks: CheckResult[] }, log: string[]): LessonModule {
   return {
@@ -45,9 +37,6 @@ function fakeLesson(n: number, results: { checks: CheckResult[] }, log: string[]
     shell: async (ctx) => ({ kind: 'host', cwd: ctx.lab.root, title: 'a test shell' }),
   };
 }
-
-const PASS: CheckResult[] = [{ title: 'the thing is there', status: 'pass', reason: 'saw it in /proc/x', looked: ['/proc/x'] }];
-const FAIL: CheckResult[] = [{ title: 'the thing is there', status: 'fail', reason: 'nothing at /proc/x', hint: 'make the thing', looked: ['/proc/x'] }];
 
 function setup(opts: { unlockAll?: boolean } = {}) {
   const lab = tempLab('cl-tui-');

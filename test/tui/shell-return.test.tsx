@@ -9,19 +9,7 @@ import { curriculum, type Lesson, type LessonModule } from '../../src/lessons/in
 import type { CheckResult } from '../../src/checks/result.js';
 import { readProgress } from '../../src/lab.js';
 import { tempLab } from '../support/lab.js';
-
-const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: string, ms = 3000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await tick(10);
-  }
-}
-
-const PASS: CheckResult[] = [{ title: 'the thing is there', status: 'pass', reason: 'saw it in /proc/x', looked: ['/proc/x'] }];
-const FAIL: CheckResult[] = [{ title: 'the thing is there', status: 'fail', reason: 'nothing at /proc/x', hint: 'make the thing', looked: ['/proc/x'] }];
+import { until, PASS, FAIL } from '../support/tui.js';
 
 function fakeLesson(n: number, results: { checks: CheckResult[]; calls: number }): LessonModule {
   return {

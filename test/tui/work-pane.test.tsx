@@ -8,16 +8,7 @@ import { App } from '../../src/ui/App.js';
 import { curriculum, type LessonModule } from '../../src/lessons/index.js';
 import { tempLab } from '../support/lab.js';
 import { joinShown } from '../support/shown-command.js';
-
-const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: string, ms = 3000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await tick(10);
-  }
-}
+import { until, tick } from '../support/tui.js';
 
 const LONG = `mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ${'./merged '.repeat(6).trim()}   # the top layer first, then the ones beneath it`;
 
