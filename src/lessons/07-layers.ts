@@ -157,13 +157,9 @@ const layers = defineLesson<State>({
     },
     {
       title: 'A second image that shares layers is not unpacked again',
-      commands: (lab) => [`container-lessons import ${saveTar(lab)} --name ${IMAGE}-debug   # a docker save tarball`],
+      commands: (lab) => [`container-lessons demo-image ${saveTar(lab)} --format docker-save   # the same layers, as docker save writes them`, `container-lessons import ${saveTar(lab)} --name ${IMAGE}-debug`],
       async run(ctx) {
-        const [base, app] = demoLayers(ctx.lab);
-        const debug = path.join(storePaths(ctx.lab).imageSrc, 'debug-layer');
-        fs.mkdirSync(path.join(debug, 'etc'), { recursive: true });
-        fs.writeFileSync(path.join(debug, 'etc', 'debug'), 'on\n');
-        await writeImage(saveTar(ctx.lab), [base, app, debug], { format: 'docker-save', name: `${IMAGE}-debug:1` });
+        if (!fs.existsSync(saveTar(ctx.lab))) await writeDemoImage(ctx.lab, 'docker-save', saveTar(ctx.lab));
         const img = await importImage(saveTar(ctx.lab), store(ctx.lab), { name: `${IMAGE}-debug`, ledger: ctx.ledger });
         return lines(
           ...img.layers.map((l, i) => `layer ${i + 1}: ${short(l.id)}… ${l.reused ? 'already in the store: shared, not unpacked again' : 'new: unpacked'}`),
@@ -174,7 +170,7 @@ const layers = defineLesson<State>({
     {
       title: "A container's root filesystem: an init layer and an upper layer on top of the image",
       commands: (lab) => [
-        `cd ${storePaths(lab).layers}; TOP=<the image's top layer: "top" in ${storePaths(lab).images}/${IMAGE}.json>`,
+        `cd ${storePaths(lab).layers}; TOP=$(grep -o '"top": "[^"]*"' ${storePaths(lab).images}/${IMAGE}.json | cut -d'"' -f4)   # the image's top layer`,
         `mkdir -p ${CONTAINER}-init/diff/etc ${CONTAINER}/diff ${CONTAINER}/work ${CONTAINER}/merged`,
         `echo ${CONTAINER} > ${CONTAINER}-init/diff/etc/hostname   # and etc/hosts, etc/resolv.conf`,
         `LOWER=$PWD/l/$(cat $TOP/link):$(sed "s#l/#$PWD/l/#g" $TOP/lower)   # the image, top first`,
@@ -199,7 +195,10 @@ const layers = defineLesson<State>({
     },
     {
       title: 'Run a container from the image, through the same core as lessons 3-6',
-      commands: (lab) => [`unshare --mount --uts --ipc --pid --fork --mount-proc=${storePaths(lab).layers}/${CONTAINER}/merged/proc chroot ${storePaths(lab).layers}/${CONTAINER}/merged sh`],
+      commands: (lab) => [
+        `unshare --mount --uts --ipc --pid --fork --mount-proc=${storePaths(lab).layers}/${CONTAINER}/merged/proc chroot ${storePaths(lab).layers}/${CONTAINER}/merged sh -c 'hostname "$(cat /etc/hostname)"; exec sh'`,
+        'hostname; cat /etc/hostname   # inside: both say web1, in the UTS namespace of its own',
+      ],
       async run(ctx) {
         const c = earlier(ctx.state.fs, "the container's layers");
         const r = await startContainer({ rootfs: c.merged, namespaces: [...NS], argv: IDLE_SHELL, hostname: CONTAINER, mountProc: true, detach: ctx.keep }, ctx.ledger);
@@ -220,8 +219,10 @@ const layers = defineLesson<State>({
     {
       title: 'Commit: the upper layer alone becomes a new layer; the init layer stays out',
       commands: (lab) => [
-        `mkdir -p ${storePaths(lab).layers}/<new id>/diff && cp -a ${storePaths(lab).layers}/${CONTAINER}/diff/. ${storePaths(lab).layers}/<new id>/diff/`,
-        'echo <short id> > link; echo l/<top link>:... > lower; ln -s ../<new id>/diff l/<short id>',
+        `cd ${storePaths(lab).layers}; NEW=$(head -c 32 /dev/urandom | sha256sum | cut -c1-64); SHORT=$(tr -dc A-Z2-7 < /dev/urandom | head -c 26)`,
+        `mkdir $NEW $NEW/work; cp -a ${CONTAINER}/diff $NEW/diff   # upper alone: files, whiteouts, opaque xattrs`,
+        `printf %s $SHORT > $NEW/link; cut -d: -f2- ${CONTAINER}/lower > $NEW/lower   # ${CONTAINER}'s lowers less the first, the init layer`,
+        'ln -s ../$NEW/diff l/$SHORT; cat $NEW/lower; ls -l l/$SHORT/srv/www',
       ],
       async run(ctx) {
         const c = earlier(ctx.state.fs, "the container's layers");

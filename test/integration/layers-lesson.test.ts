@@ -143,6 +143,54 @@ describe("a container's layers through the core", () => {
   });
 });
 
+describe("lesson 7's commands typed as shown", () => {
+  const step = (start: string) => {
+    const st = lesson.steps.find((x) => x.title.startsWith(start));
+    if (!st) throw new Error(`no step "${start}"`);
+    return st.commands(lab).join('\n');
+  };
+
+  it("step 3's demo-image and import: a docker save tarball whose layers are all shared", async () => {
+    await imported();
+    const out = sh(step('A second image').replaceAll('container-lessons ', `CONTAINER_LESSONS_HOME=${lab.root} ${process.execPath} ${new URL('../../bin/container-lessons.js', import.meta.url).pathname} `));
+    expect(out).toMatch(/wrote a docker save tarball: .*web-debug\.tar/);
+    expect(out.match(/already there/g)).toHaveLength(3);
+  });
+
+  it("step 7's commit: a layer the store accepts, on the image's top layer, holding upper alone", async () => {
+    await imported();
+    const store = new LayerStore(paths.layers);
+    const ledger = new Ledger();
+    try {
+      const c = await createContainerLayers(store, top, 'web1', { hostname: 'web1', ledger });
+      mountOverlay({ lowers: c.lowers, upper: c.upper, work: c.work, merged: c.merged }, ledger);
+      fs.writeFileSync(path.join(c.merged, 'srv/www/new.html'), 'new\n');
+      fs.rmSync(path.join(c.merged, 'srv/www/index.html'));
+      const before = new Set(store.ids());
+      const out = sh(step('Commit'));
+      const [id, ...more] = store.ids().filter((x) => !before.has(x));
+      expect(more).toEqual([]);
+      const info = store.info(earlierId(id));
+      expect(id).toMatch(/^[0-9a-f]{64}$/);
+      expect(info.link).toMatch(/^[A-Z2-7]{26}$/);
+      expect(store.resolveLink(`l/${info.link}`)).toBe(id);
+      expect(info.lower).toEqual([`l/${store.info(top).link}`, ...store.info(top).lower]);
+      expect(fs.existsSync(path.join(info.diff, 'etc/hostname'))).toBe(false);
+      expect(listWhiteouts(info.diff).map((w) => w.path)).toEqual(['srv/www/index.html']);
+      expect(fs.readdirSync(path.join(info.diff, 'srv/www')).sort()).toEqual(['index.html', 'new.html']);
+      expect(out).toMatch(/new\.html/);
+      expect((await lesson.check(lab))[0]?.status).toBe('pass');
+    } finally {
+      expect(await ledger.cleanup()).toEqual([]);
+    }
+  });
+});
+
+const earlierId = (id: string | undefined) => {
+  if (!id) throw new Error('no new layer in the store');
+  return id;
+};
+
 describe('import and demo-image on the command line', () => {
   const BIN = new URL('../../bin/container-lessons.js', import.meta.url).pathname;
   const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, CONTAINER_LESSONS_HOME: lab.root }, encoding: 'utf8' });
