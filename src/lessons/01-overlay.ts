@@ -153,6 +153,19 @@ const overlay = defineLesson({
       );
       return results;
     }
+    if (mounts.length > 1) {
+      // Mounted more than once: the mounts stack, each hiding the one below, and a single
+      // umount leaves the rest (rm -rf then fails with EBUSY).
+      results.push(
+        fail(
+          CHECKS.mounted,
+          `${mounts.length} mounts are stacked at ${d.merged} (${mounts.map((m) => m.fstype).join(', ')}, the last one on top): it was mounted ${mounts.length} times`,
+          `unmount until nothing is left (cd ${ufs(lab)} && while mountpoint -q merged; do umount merged; done), then mount once: mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged`,
+          [mi],
+        ),
+      );
+      return results;
+    }
     results.push(
       pass(
         CHECKS.mounted,
@@ -250,11 +263,14 @@ const overlay = defineLesson({
   async reset(lab) {
     const removed: string[] = [];
     const merged = dirs(lab).merged;
-    // A learner may have mounted more than once: peel every layer off.
+    // A learner may have mounted more than once: peel every layer off, and say how many.
+    let peeled = 0;
     for (let i = 0; i < 16 && mergedMounts(lab).length; i++) {
       unmount(merged);
-      removed.push(`mount ${merged}`);
+      peeled++;
     }
+    if (peeled === 1) removed.push(`mount ${merged}`);
+    else if (peeled > 1) removed.push(`mount ${merged}: ${peeled} mounts stacked there, every one unmounted`);
     if (fs.existsSync(ufs(lab))) {
       fs.rmSync(ufs(lab), { recursive: true, force: true });
       removed.push(ufs(lab));
