@@ -320,11 +320,50 @@ const cgroupCpu = defineLesson<State>({
 
 export default cgroupCpu;
 
-/** Empty the group (our loops killed, anyone else's moved out) and remove it. */
+/** The shells a learner types in. */
+const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'fish', 'ash', 'ksh', 'mksh', 'busybox']);
+
+/** A process's state letter, parent pid and controlling terminal, from /proc/<pid>/stat. */
+function procStat(pid: number): { state: string; ppid: number; tty: number } | null {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return { state: f[0] ?? '?', ppid: Number(f[1]), tty: Number(f[4]) };
+  } catch {
+    return null;
+  }
+}
+
+/** The workbook's own process, the processes it started, and the ones that started it
+ * (sudo, npm, the learner's shell): whatever is in the group of these is not the learner's
+ * loop, and none of these is to be killed. */
+function workbookFamily(inGroup: boolean): { self: Set<number>; ancestors: Set<number> } {
+  const ancestors = new Set<number>();
+  for (let p = procStat(process.pid)?.ppid ?? 0, i = 0; p > 1 && i < 64; p = procStat(p)?.ppid ?? 0, i++) ancestors.add(p);
+  const self = new Set([process.pid]);
+  // Its children are in the group only because it is (they inherited it).
+  if (!inGroup) return { self, ancestors };
+  const parents = new Map(procfs.listPids().map((p) => [p, procStat(p)?.ppid ?? 0]));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [p, pp] of parents) if (!self.has(p) && self.has(pp)) self.add(p), (grew = true);
+  }
+  return { self, ancestors };
+}
+
+/** Empty the group (our loops killed, anyone else's moved out) and remove it. Only what
+ * really moved out (alive, and out of the group afterwards) is reported; the workbook's own
+ * process and its children are moved out without a word. */
 async function resetGroup(g: Cgroup): Promise<string[]> {
   const removed: string[] = [];
-  const theirs: number[] = [];
-  for (const pid of g.allProcs()) {
+  const pids = g.allProcs();
+  const family = workbookFamily(pids.includes(process.pid));
+  const theirs: { pid: number; comm: string; kind: 'self' | 'shell' | 'terminal' | 'other' }[] = [];
+  for (const pid of pids) {
+    if (family.self.has(pid)) {
+      theirs.push({ pid, comm: '', kind: 'self' });
+      continue;
+    }
     if ((procfs.cmdline(pid) ?? '').includes(LOOP_TAG)) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -332,13 +371,26 @@ async function resetGroup(g: Cgroup): Promise<string[]> {
       } catch {
         /* gone */
       }
-    } else {
-      // Not ours (the learner's own loop or shell): move it out rather than kill it.
-      theirs.push(pid);
-      removed.push(`moved pid ${pid} (${procfs.comm(pid)}) out of ${g.dir}: it still runs, end it with kill ${pid}`);
+      continue;
     }
+    const st = procStat(pid);
+    if (!st) continue;
+    const comm = procfs.comm(pid) ?? '?';
+    // A shell that waits (for a command, or for the one it runs): the learner's own, by
+    // mistake in the group. A busy loop is always running (R), even a subshell of bash.
+    // sudo, npm and the like that started this workbook: moved out, not named.
+    const waiting = st.state !== 'R';
+    const kind = family.ancestors.has(pid) && !SHELLS.has(comm) ? 'self' : waiting && SHELLS.has(comm) ? 'shell' : waiting && st.tty !== 0 ? 'terminal' : 'other';
+    theirs.push({ pid, comm, kind });
   }
-  g.moveOut(theirs);
+  g.moveOut(theirs.map((t) => t.pid));
+  const still = new Set(g.allProcs());
+  for (const t of theirs) {
+    if (t.kind === 'self' || still.has(t.pid) || !procfs.pidAlive(t.pid)) continue;
+    if (t.kind === 'shell') removed.push(`moved your shell (pid ${t.pid}, ${t.comm}) out of ${g.dir}`);
+    else if (t.kind === 'terminal') removed.push(`moved pid ${t.pid} (${t.comm}, on your terminal) out of ${g.dir}: it still runs`);
+    else removed.push(`moved pid ${t.pid} (${t.comm}) out of ${g.dir}: it still runs, end it with kill ${t.pid}`);
+  }
   await g.remove();
   removed.push(g.dir);
   return removed;
