@@ -105,27 +105,44 @@ const mountNamespace = defineLesson<ContainerState>({
       fs.writeFileSync(hostMarker(lab), 'only the host can read this\n');
       chownToInvoker(lab, hostMarker(lab));
     }
+    // The marker at its host path, and under every mount the container should not have
+    // (the old root, still attached after pivot_root, holds the host's whole tree).
+    const inside = procfs.readMountinfo(own.pid);
+    const foreign = inside.filter((x) => !isOwnMount(x.mountPoint));
+    const candidates = [...new Set([hostMarker(lab), ...foreign.map((x) => path.join(x.mountPoint, hostMarker(lab)))])];
     let probe: ProbeResult;
     try {
-      probe = await probeNamespaces(own.pid, [hostMarker(lab)]);
+      probe = await probeNamespaces(own.pid, candidates);
     } catch (err) {
       results.push(fail(CHECKS.outOfReach, (err as Error).message, 'the container ended while it was checked: start it again', []));
       return results;
     }
     const reach = probe.visible[hostMarker(lab)];
+    const under = candidates.slice(1).find((p) => probe.visible[p]);
+    const outLooked = [`/proc/${own.pid}/ns/mnt (entered)`, hostMarker(lab), ...(under ? [`${under} (inside)`] : [])];
     results.push(
-      probe.nsRootIsRootfs && !reach
-        ? pass(CHECKS.outOfReach, `the mount namespace's own root is the rootfs and ${hostMarker(lab)} cannot be reached from it`, [`/proc/${own.pid}/ns/mnt (entered)`, hostMarker(lab)])
-        : fail(
-            CHECKS.outOfReach,
-            reach ? `${hostMarker(lab)} is reachable from the root of the container's mount namespace` : "the root of the container's mount namespace is not the rootfs",
-            "chroot only moves one process's view; the namespace still holds the host root, and a root process can climb back out (chroot escape). Use pivot_root . .old_root, then umount -l /.old_root",
-            [`/proc/${own.pid}/ns/mnt (entered)`, hostMarker(lab)],
-          ),
+      probe.nsRootIsRootfs && !reach && !under
+        ? pass(CHECKS.outOfReach, `the mount namespace's own root is the rootfs and ${hostMarker(lab)} cannot be reached from it${foreign.length ? ', nor under any of its mounts' : ''}`, [
+            `/proc/${own.pid}/ns/mnt (entered)`,
+            hostMarker(lab),
+          ])
+        : under && !reach && probe.nsRootIsRootfs
+          ? fail(
+              CHECKS.outOfReach,
+              `the host's ${hostMarker(lab)} is reachable inside the container as ${under}`,
+              under.startsWith('/.old_root/') || under.startsWith('/old')
+                ? 'the old root is still attached: after pivot_root, umount -l /.old_root (MNT_DETACH), then rmdir /.old_root'
+                : `a mount of the host's tree is still inside the container: unmount it (umount -l ${under.slice(0, under.length - hostMarker(lab).length) || '/'})`,
+              outLooked,
+            )
+          : fail(
+              CHECKS.outOfReach,
+              reach ? `${hostMarker(lab)} is reachable from the root of the container's mount namespace` : "the root of the container's mount namespace is not the rootfs",
+              "chroot only moves one process's view; the namespace still holds the host root, and a root process can climb back out (chroot escape). Use pivot_root . .old_root, then umount -l /.old_root",
+              outLooked,
+            ),
     );
 
-    const inside = procfs.readMountinfo(own.pid);
-    const foreign = inside.filter((x) => !isOwnMount(x.mountPoint));
     results.push(
       foreign.length
         ? fail(

@@ -24,6 +24,15 @@ const byTitle = (checks: CheckResult[], title: string) => {
 };
 const failed = (checks: CheckResult[]) => checks.filter((c) => c.status === 'fail').map((c) => `${c.title}: ${c.reason}`);
 
+/** A process's state letter (R running, S sleeping, ...) from /proc/<pid>/stat. */
+const procStatState = (pid: number) => {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
+  } catch {
+    return null;
+  }
+};
 const sh = (script: string, cwd?: string) => execFileSync('/bin/sh', ['-c', script], { cwd, encoding: 'utf8' });
 
 /** A learner's container: started by hand, left running (its shell reads a pipe we hold). */
@@ -33,11 +42,12 @@ async function byHand(cmd: string): Promise<ChildProcess> {
   learners.push(child);
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
-  // Wait until some process sits in the rootfs (or the command died).
+  // Wait until the shell it ends in sits in the rootfs (or the command died).
   for (let i = 0; i < 300; i++) {
     const pids = procfs.listPids().filter((p) => {
       try {
-        return fs.existsSync(`/proc/${p}/root/.container-lessons-rootfs`) && procfs.comm(p) === 'sh';
+        // The shell the command ends in (exec sh): what came before it has all run.
+        return fs.existsSync(`/proc/${p}/root/.container-lessons-rootfs`) && procfs.cmdline(p) === 'sh';
       } catch {
         return false;
       }
@@ -118,6 +128,30 @@ describe('lesson 1 (overlay) by hand', () => {
     const checks = (await checkLesson(L('overlay'), lab)).checks;
     expect(byTitle(checks, 'the lower layers are untouched').status).toBe('fail');
     expect(byTitle(checks, 'the lower layers are untouched').reason).toMatch(/lower1\/a\.txt/);
+  });
+
+  it("mounted twice: fails naming the stack, and the text's clean-up and reset take off both", async () => {
+    layout(ufs);
+    const mount = 'mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged';
+    sh(`${mount} && ${mount} && rm merged/a.txt`, ufs);
+    const { checks, passed } = await checkLesson(L('overlay'), lab);
+    expect(passed).toBe(false);
+    const c = byTitle(checks, 'merged is an overlay mount');
+    expect(c.status).toBe('fail');
+    expect(c.reason).toMatch(/^2 mounts are stacked at .*merged/);
+    expect(c.hint).toMatch(/umount merged.*then mount once/);
+    // The text's clean-up, as written there, leaves nothing mounted and rm -rf works.
+    const text = fs.readFileSync(path.join('lessons', L('overlay').text), 'utf8').replaceAll('{{ufs}}', ufs);
+    const cleanUp = /## Clean up[\s\S]*?```sh\n([\s\S]*?)```/.exec(text)?.[1];
+    expect(cleanUp).toMatch(/while mountpoint/);
+    expect(procfs.readMountinfo().filter((m) => m.mountPoint === path.join(ufs, 'merged'))).toHaveLength(2);
+    sh(cleanUp!);
+    expect(fs.existsSync(ufs)).toBe(false);
+    // reset peels both and says so.
+    layout(ufs);
+    sh(`${mount} && ${mount}`, ufs);
+    expect((await L('overlay').reset(lab)).join('\n')).toMatch(/2 mounts stacked there, every one unmounted/);
+    expect(procfs.readMountinfo().some((m) => m.mountPoint === path.join(ufs, 'merged'))).toBe(false);
   });
 
   it('nothing mounted: fails with the mount command', async () => {
@@ -203,6 +237,45 @@ describe('lesson 2 (cgroup) by hand, with shell tools only', () => {
     process.kill(loop, 'SIGKILL');
   });
 
+  it("a shell in the group by mistake: reset moves it out and says so, without a kill; the workbook's own process and children go unnamed", async () => {
+    const loop = await setUp(20000);
+    // Only the shell and the workbook below: the loop would leave them 20 % of a CPU to share.
+    process.kill(loop, 'SIGKILL');
+    expect(await procfs.waitReaped([loop], 3000)).toBe(true);
+    // A learner's shell that waits at its prompt (here: reading a fifo nobody writes), moved
+    // in with echo $$, and not a child of this process (its parent exits at once).
+    const fifo = path.join(lab.root, 'prompt');
+    sh(`mkfifo ${fifo}`);
+    const shell = Number(sh(`sh -c 'echo $$ > ${dir()}/cgroup.procs; read x < ${fifo}' >/dev/null 2>&1 & echo $!`).trim());
+    loops.push(shell);
+    const procs = () => fs.readFileSync(path.join(dir(), 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    for (let i = 0; i < 300 && !procs().includes(shell); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 300 && procStatState(shell) !== 'S'; i++) await new Promise((r) => setTimeout(r, 10));
+    // The workbook itself in the group (started from that shell), and a child it started there.
+    const line = fs
+      .readFileSync('/proc/self/cgroup', 'utf8')
+      .split('\n')
+      .find((l) => (cpu().version === 2 ? l.startsWith('0::') : l.split(':')[1]?.split(',').includes('cpu')));
+    const home = path.join(cpu().mountPoint, line!.split(':')[2]!, 'cgroup.procs');
+    fs.writeFileSync(path.join(dir(), 'cgroup.procs'), String(process.pid));
+    const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+    learners.push(child);
+    let removed: string;
+    try {
+      expect(procs()).toEqual(expect.arrayContaining([shell, process.pid, child.pid]));
+      removed = (await L('cgroup-cpu').reset(lab)).join('\n');
+    } finally {
+      fs.writeFileSync(home, String(process.pid));
+      fs.rmSync(fifo);
+    }
+    expect(removed).toContain(`moved your shell (pid ${shell}, sh) out of`);
+    expect(removed).not.toMatch(/kill/);
+    expect(removed).not.toMatch(new RegExp(`\\b(${child.pid}|${process.pid})\\b`));
+    expect(procfs.pidAlive(shell)).toBe(true);
+    expect(procfs.pidAlive(child.pid!)).toBe(true);
+    expect(fs.existsSync(dir())).toBe(false);
+  });
+
   it('quota 50000: fails, and the hint names the quota', async () => {
     await setUp(50000);
     const { checks, passed } = await checkLesson(L('cgroup-cpu'), lab);
@@ -249,6 +322,16 @@ describe('lessons 3-5 by hand with util-linux unshare', () => {
     expect(c.status).toBe('fail');
     expect(c.hint).toMatch(/pivot_root/);
     expect(byTitle(checks, 'a hostname of its own').status).toBe('fail');
+  });
+
+  it('lesson 3: pivot_root without umount -l /.old_root: the host file is reachable under it, and the check fails', async () => {
+    await byHand(`exec unshare --mount --uts --fork sh -c 'hostname container; mount --bind ${rootfs()} ${rootfs()}; cd ${rootfs()}; mkdir -p .old_root; pivot_root . .old_root; mount -t proc proc /proc; cd /; exec sh'`);
+    const marker = labPath(lab, L('mount-namespace'), 'hostMarker');
+    fs.writeFileSync(marker, 'only the host can read this\n');
+    const c = byTitle((await checkLesson(L('mount-namespace'), lab)).checks, "the host's files are out of reach");
+    expect(c.status).toBe('fail');
+    expect(c.reason).toContain(`reachable inside the container as /.old_root${marker}`);
+    expect(c.hint).toMatch(/umount -l \/\.old_root/);
   });
 
   it('lesson 3: no mount namespace at all: fails', async () => {
