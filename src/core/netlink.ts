@@ -237,6 +237,12 @@ export class Netlink {
     this.addLink(name, 'bridge');
   }
 
+  /** ip link set NAME name NEWNAME (the link must be down) */
+  rename(name: string, newName: string): void {
+    const body = Buffer.concat([ifinfomsg(this.index(name)), attr(IFLA.IFNAME, str(newName))]);
+    this.request(RTM.NEWLINK, 0, body, [name, `name ${newName}`]);
+  }
+
   /** ip link set NAME alias TEXT */
   setAlias(name: string, alias: string): void {
     const body = Buffer.concat([ifinfomsg(this.index(name)), attr(IFLA.IFALIAS, str(alias))]);

@@ -131,15 +131,22 @@ async function makeBridge(ctx: LessonContext<State>, plan: NetworkPlan): Promise
       nl.delete(BRIDGE);
       said.push(`removed a bridge ${BRIDGE} an earlier run left behind`);
     }
+    // The kernel takes no alias with a new link, so the bridge is made under a name of this
+    // run's own, marked, and only then renamed: whenever this process is killed, a recovery
+    // finds either that name (removed by name alone) or the bridge carrying its alias.
     const alias = runAlias();
-    const entry = ctx.ledger.add({ kind: 'link', name: BRIDGE, alias });
+    const temporary = `cltmp${randomUUID().slice(0, 8)}`;
+    const made = ctx.ledger.add({ kind: 'link', name: temporary });
     try {
-      nl.addBridge(BRIDGE);
+      nl.addBridge(temporary);
     } catch (err) {
-      entry.drop();
+      made.drop();
       explainNetlink(err, 'bridge');
     }
-    nl.setAlias(BRIDGE, alias);
+    nl.setAlias(temporary, alias);
+    ctx.ledger.add({ kind: 'link', name: BRIDGE, alias });
+    nl.rename(temporary, BRIDGE);
+    made.drop();
     nl.addAddress(BRIDGE, `${plan.gateway}/${plan.prefix}`);
     nl.setUp(BRIDGE);
   });

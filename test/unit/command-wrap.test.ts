@@ -9,7 +9,7 @@ import { labFor } from '../../src/lab.js';
 import { lessonMarkdown } from '../../src/render.js';
 import { Marked } from 'marked';
 import { lessonLines, workLines, commandLines } from '../../src/ui/text.js';
-import { wrapCommand } from '../../src/ui/command-wrap.js';
+import { quoteAfter, wrapCommand, type Quote } from '../../src/ui/command-wrap.js';
 import type { LessonRun } from '../../src/ui/store.js';
 import { joinShown } from '../support/shown-command.js';
 
@@ -22,11 +22,12 @@ const paneWidth = (columns: number) => columns - 1;
  * opened (an odd number of ' so far) belongs to that command. */
 function commandsAsTyped(commands: string[]): string[] {
   const out: string[] = [];
-  let open = false;
+  let open: Quote = '';
   for (const c of commands) {
     if (open) out[out.length - 1] += `\n${c}`;
     else out.push(c);
-    if ((c.match(/'/g) ?? []).length % 2) open = !open;
+    // As a shell reads it: a quote inside another, or in a comment (`# the image's`), is text.
+    open = quoteAfter(c, open);
   }
   return out;
 }
