@@ -9,6 +9,7 @@ import { markedTerminal } from 'marked-terminal';
 import type { Lab } from './lab.js';
 import type { Lesson, LessonModule } from './lessons/types.js';
 import { wrapCommands } from './ui/command-wrap.js';
+import { reflow, visible } from './ui/reflow.js';
 
 export const LESSONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'lessons');
 
@@ -46,47 +47,6 @@ export function lessonMarkdown(lesson: Lesson, lab: Lab): string {
 
 /** Languages whose code blocks are shell commands (a block without one holds commands too). */
 const SHELL = new Set(['', 'sh', 'bash', 'shell', 'console', 'zsh']);
-
-/** The visible width of a string that may hold colour codes. */
-const visible = (s: string) => stripVTControlCharacters(s).length;
-
-/** Word-wrap text that may hold colour codes to `width` columns: the first line after
- * `first`, the others after `rest`. A word longer than a line is cut (its colour dropped). */
-export function reflow(text: string, width: number, first = '', rest = ' '.repeat(visible(first))): string[] {
-  const out: string[] = [];
-  let prefix = first;
-  let cur = '';
-  let len = 0;
-  const flush = () => {
-    out.push(prefix + cur);
-    prefix = rest;
-    cur = '';
-    len = 0;
-  };
-  for (let word of text.split(/[ \t\n]+/).filter(Boolean)) {
-    for (;;) {
-      const room = width - visible(prefix) - (len ? len + 1 : 0);
-      const n = visible(word);
-      if (n <= room) {
-        cur = len ? `${cur} ${word}` : word;
-        len += n + (len ? 1 : 0);
-        break;
-      }
-      if (len) {
-        flush();
-        continue;
-      }
-      const plain = stripVTControlCharacters(word);
-      const cut = Math.max(1, width - visible(prefix));
-      cur = plain.slice(0, cut);
-      word = plain.slice(cut);
-      flush();
-      if (!word) break;
-    }
-  }
-  if (len || !out.length) flush();
-  return out;
-}
 
 /** A table as aligned columns under an underlined header; when it is wider than `width`,
  * the widest columns are narrowed and their cells wrapped. */

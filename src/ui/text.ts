@@ -3,6 +3,7 @@ import type { Lab } from '../lab.js';
 import type { Lesson } from '../lessons/index.js';
 import type { LessonRun, StepState } from './store.js';
 import { wrapCommands } from './command-wrap.js';
+import { reflow } from './reflow.js';
 
 export interface Line {
   text: string;
@@ -47,39 +48,6 @@ export async function lessonLines(lesson: Lesson, lab: Lab, width: number, color
   return lines;
 }
 
-/** Word-wrap a paragraph: the first line after `first`, the others after `rest`. */
-export function wrapHanging(text: string, width: number, first = '', rest = first): string[] {
-  const out: string[] = [];
-  let prefix = first;
-  let cur = '';
-  const flush = () => {
-    out.push(prefix + cur);
-    prefix = rest;
-    cur = '';
-  };
-  for (let word of text.split(/\s+/).filter(Boolean)) {
-    for (;;) {
-      const room = width - prefix.length - (cur ? cur.length + 1 : 0);
-      if (word.length <= room) {
-        cur = cur ? `${cur} ${word}` : word;
-        break;
-      }
-      if (cur) {
-        flush();
-        continue;
-      }
-      // A word longer than a line (a path): split it.
-      const cut = Math.max(1, width - prefix.length);
-      cur = word.slice(0, cut);
-      word = word.slice(cut);
-      flush();
-      if (!word) break;
-    }
-  }
-  if (cur || !out.length) flush();
-  return out;
-}
-
 /** A step's commands behind a prompt, wrapped (see command-wrap.ts): one `$ ` per command,
  * none on its continuation lines or on the lines inside a quote an earlier line opened. */
 export function commandLines(commands: string[], width: number, prompt = '$ '): string[] {
@@ -95,14 +63,14 @@ export function workLines(lesson: Lesson, run: LessonRun, lab: Lab, width: numbe
   lesson.steps.forEach((step, i) => {
     const st: StepState = run.steps[i] ?? { status: 'pending' }; // not in the run: not run yet
     const color = st.status === 'done' ? 'green' : st.status === 'error' ? 'red' : st.status === 'running' ? 'yellow' : undefined;
-    for (const t of wrapHanging(`${i + 1}. ${step.title}`, width, `${MARK[st.status]} `, '     ')) lines.push({ text: t, color, bold: st.status !== 'pending' });
+    for (const t of reflow(`${i + 1}. ${step.title}`, width, `${MARK[st.status]} `, '     ')) lines.push({ text: t, color, bold: st.status !== 'pending' });
     // The commands stay after the step ran, above what they printed: what ran is what a
     // learner reads again and copies.
     for (const t of commandLines(step.commands(lab), width, '     $ ')) lines.push({ text: t, dim: true });
     if (st.output) for (const t of wrap(st.output, width, '   ')) lines.push({ text: t });
     if (st.error) {
-      for (const t of wrapHanging(st.error.message, width, '   error: ', '          ')) lines.push({ text: t, color: 'red' });
-      if (st.error.hint) for (const t of wrapHanging(st.error.hint, width, '   hint: ', '         ')) lines.push({ text: t, color: 'yellow' });
+      for (const t of reflow(st.error.message, width, '   error: ', '          ')) lines.push({ text: t, color: 'red' });
+      if (st.error.hint) for (const t of reflow(st.error.hint, width, '   hint: ', '         ')) lines.push({ text: t, color: 'yellow' });
     }
     lines.push({ text: '' });
   });
@@ -111,9 +79,9 @@ export function workLines(lesson: Lesson, run: LessonRun, lab: Lab, width: numbe
     for (const c of run.checks) {
       const mark = c.status === 'pass' ? '✔ pass' : c.status === 'fail' ? '✘ fail' : '– skip';
       const color = c.status === 'pass' ? 'green' : c.status === 'fail' ? 'red' : 'yellow';
-      for (const [j, t] of wrapHanging(`${c.title}: ${c.reason}`, width, `${mark}  `, '        ').entries()) lines.push({ text: t, color: j ? undefined : color });
-      if (c.hint) for (const t of wrapHanging(c.hint, width, '        hint: ', '              ')) lines.push({ text: t, color: 'yellow' });
-      if (c.looked.length) for (const t of wrapHanging(c.looked.join(', '), width, '        looked at: ', '                   ')) lines.push({ text: t, dim: true });
+      for (const [j, t] of reflow(`${c.title}: ${c.reason}`, width, `${mark}  `, '        ').entries()) lines.push({ text: t, color: j ? undefined : color });
+      if (c.hint) for (const t of reflow(c.hint, width, '        hint: ', '              ')) lines.push({ text: t, color: 'yellow' });
+      if (c.looked.length) for (const t of reflow(c.looked.join(', '), width, '        looked at: ', '                   ')) lines.push({ text: t, dim: true });
     }
   } else {
     lines.push({ text: 'Checks: not run yet (c)', dim: true });
