@@ -68,6 +68,8 @@ export function App({ store, color }: { store: WorkbookStore; color: boolean }) 
         return void store.openShell();
       case 'h':
         return store.showHint();
+      case 'y':
+        return store.copyCommands();
       case 'x':
         return store.showOverlay({ kind: 'confirm-reset' });
       case '?':

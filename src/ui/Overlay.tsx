@@ -8,6 +8,7 @@ export const HELP: Array<[string, string]> = [
   ['c', 'check: read the kernel, judge what is there now'],
   ['s', 'a shell for this lesson: on the host, or inside its container'],
   ['h', 'a hint; h again: the next, from the idea to the exact commands'],
+  ['y', "copy the current step's commands (to paste in your own shell)"],
   ['x', 'reset: remove what the lesson made (also by hand)'],
   ['← →  1-9', 'previous / next lesson, or lesson N if unlocked'],
   ['Tab', 'lesson text / work (steps, output, checks)'],

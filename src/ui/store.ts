@@ -9,6 +9,7 @@ import type { ShellSpec } from '../lessons/types.js';
 import { lessonContainerShape } from '../lessons/container-common.js';
 import type { CheckResult } from '../checks/result.js';
 import { errorInfo, judge, LessonSession, resetLesson } from '../runner.js';
+import { clipboardText, osc52 } from './clipboard.js';
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'error';
 
@@ -52,6 +53,8 @@ export interface StoreOptions {
   lessons: Lesson[];
   lab: Lab;
   unlockAll?: boolean;
+  /** Where the copy key's escape sequence goes: the terminal (tests catch it here). */
+  writeTerminal?: (seq: string) => void;
 }
 
 const emptyRun = (lesson: Lesson): LessonRun => ({ steps: lesson.steps.map(() => ({ status: 'pending' })), checks: null, passedNow: false });
@@ -63,6 +66,7 @@ export class WorkbookStore {
   readonly lessons: Lesson[];
   readonly lab: Lab;
   readonly unlockAll: boolean;
+  private readonly writeTerminal: (seq: string) => void;
   private state: UiState;
   private listeners = new Set<() => void>();
   /** The started lessons: what their steps made, until they are left, reset or quit. */
@@ -73,6 +77,7 @@ export class WorkbookStore {
     this.lessons = opts.lessons;
     this.lab = opts.lab;
     this.unlockAll = !!opts.unlockAll;
+    this.writeTerminal = opts.writeTerminal ?? ((seq) => process.stdout.write(seq));
     let passed: Record<string, string> = {};
     let message: UiState['message'] = null;
     try {
@@ -224,6 +229,23 @@ export class WorkbookStore {
     const tier = Math.min(seen.tier + 1, tiers.length);
     this.hintsSeen = { ...seen, tier };
     show(tiers.length > 1 ? `Hint ${tier} of ${tiers.length}` : 'Hint', tiers[tier - 1] ?? 'This lesson has no hint.', tier < tiers.length ? tier + 1 : null);
+  }
+
+  /** y: the commands of the step the learner is at (the next to run; after the last, the
+   * last one) onto the clipboard, to paste in a shell of their own. */
+  copyCommands(): void {
+    const lesson = this.lesson;
+    const next = runOf(this.state, lesson).steps.findIndex((s) => s.status !== 'done');
+    const i = next >= 0 ? next : lesson.steps.length - 1;
+    const step = lesson.steps[i];
+    if (!step) {
+      this.set({ message: { text: 'This lesson has no steps to copy.', tone: 'bad' } });
+      return;
+    }
+    const commands = step.commands(this.lab);
+    this.writeTerminal(osc52(clipboardText(commands)));
+    const what = `step ${i + 1}'s ${commands.length === 1 ? 'command' : `${commands.length} commands`}`;
+    this.set({ message: { text: `Copied ${what} (OSC 52; in tmux: set -g set-clipboard on).`, tone: 'info' } });
   }
 
   // ---- lesson work ----

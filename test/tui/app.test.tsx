@@ -43,12 +43,21 @@ function setup(opts: { unlockAll?: boolean } = {}) {
   const log: string[] = [];
   const results = { checks: PASS };
   const lessons: Lesson[] = curriculum([1, 2, 3].map((n) => fakeLesson(n, results, log)));
-  const store = new WorkbookStore({ lessons, lab, unlockAll: opts.unlockAll });
+  const written: string[] = [];
+  const store = new WorkbookStore({ lessons, lab, unlockAll: opts.unlockAll, writeTerminal: (seq) => written.push(seq) });
   const ui = render(<App store={store} color={false} />);
   const frame = () => ui.lastFrame() ?? '';
   disposers.push(() => lab.dispose());
-  return { lab, log, results, store, ui, frame, lessons };
+  return { lab, log, results, store, ui, frame, lessons, written };
 }
+
+/** The text of each OSC 52 clipboard sequence written to the terminal. */
+const copied = (written: string[]) =>
+  written.map((seq) => {
+    const m = /^\x1b\]52;c;([A-Za-z0-9+/=]*)\x07$/.exec(seq);
+    if (!m?.[1]) throw new Error(`not an OSC 52 sequence: ${JSON.stringify(seq)}`);
+    return Buffer.from(m[1], 'base64').toString('utf8');
+  });
 
 const disposers: Array<() => void> = [];
 afterEach(() => {
@@ -125,6 +134,25 @@ describe('the workbook screen', () => {
     expect(frame()).toMatch(/a shell for this lesson: on the host, or inside its container/);
     ui.stdin.write('q'); // closes the help, does not quit
     await until(() => !frame().includes('this help'), 'the help to close');
+  });
+
+  it("y copies the current step's commands through OSC 52: the next to run, after the last one the last", async () => {
+    const { frame, ui, written } = setup();
+    ui.stdin.write('y');
+    await until(() => frame().includes('Copied'), 'the copy message');
+    expect(frame()).toMatch(/Copied step 1's command \(OSC 52/);
+    ui.stdin.write(ENTER);
+    await until(() => frame().includes('Step 1 done'), 'step one');
+    ui.stdin.write('y');
+    await until(() => frame().includes("Copied step 2's"), 'the second copy');
+    ui.stdin.write(ENTER);
+    await until(() => frame().includes('All steps done'), 'step two');
+    ui.stdin.write('y');
+    await until(() => copied(written).length === 3, 'the third copy');
+    expect(copied(written)).toEqual(['echo one-1', 'echo two-1', 'echo two-1']);
+    ui.stdin.write('?');
+    await until(() => frame().includes('Keys'), 'the help');
+    expect(frame()).toMatch(/y +copy the current step's commands/);
   });
 
   it('h goes from the idea to the commands, one tier a press, and stays on the last; q and any other key close', async () => {

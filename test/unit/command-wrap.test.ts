@@ -9,28 +9,14 @@ import { labFor } from '../../src/lab.js';
 import { lessonMarkdown } from '../../src/render.js';
 import { Marked } from 'marked';
 import { lessonLines, workLines, commandLines } from '../../src/ui/text.js';
-import { quoteAfter, wrapCommand, type Quote } from '../../src/ui/command-wrap.js';
+import { wrapCommand } from '../../src/ui/command-wrap.js';
 import type { LessonRun } from '../../src/ui/store.js';
-import { joinShown } from '../support/shown-command.js';
+import { commandsAsTyped, joinShown } from '../support/shown-command.js';
 
 const lab = labFor({ CONTAINER_LESSONS_HOME: '/tmp/some-long-lab-path/container-lessons' });
 const COLUMNS = [60, 80, 120];
 /** The panes' width at a terminal width (App: columns - 1). */
 const paneWidth = (columns: number) => columns - 1;
-
-/** A step's commands as one shell would read them: a line inside a quote an earlier line
- * opened (an odd number of ' so far) belongs to that command. */
-function commandsAsTyped(commands: string[]): string[] {
-  const out: string[] = [];
-  let open: Quote = '';
-  for (const c of commands) {
-    if (open) out[out.length - 1] += `\n${c}`;
-    else out.push(c);
-    // As a shell reads it: a quote inside another, or in a comment (`# the image's`), is text.
-    open = quoteAfter(c, open);
-  }
-  return out;
-}
 
 /** A run halfway: every other step done, with its output under its commands. */
 const halfway = (n: number): LessonRun => ({
