@@ -1,14 +1,15 @@
 import type React from 'react';
 import { Box, Text, useInput } from 'ink';
 import type { Overlay as OverlayState } from './store.js';
+import { reflow } from './reflow.js';
 
 export const HELP: Array<[string, string]> = [
   ['Enter', 'the next step; after the last one, the checks'],
   ['n', 'the next step'],
   ['c', 'check: read the kernel, judge what is there now'],
-  ['s', 'a shell for this lesson: on the host, or inside its container'],
-  ['h', 'a hint; h again: the next, from the idea to the exact commands'],
-  ['y', "copy the current step's commands (to paste in your own shell)"],
+  ['s', 'a shell for this lesson (on the host, or in its container)'],
+  ['h', 'a hint; again: the next, from the idea to the commands'],
+  ['y', "copy the current step's commands, to paste in a shell"],
   ['x', 'reset: remove what the lesson made (also by hand)'],
   ['← →  1-9', 'previous / next lesson, or lesson N if unlocked'],
   ['Tab', 'lesson text / work (steps, output, checks)'],
@@ -32,13 +33,18 @@ export function Overlay({ overlay, width, height }: { overlay: OverlayState; wid
   if (overlay.kind === 'help') {
     title = 'Keys';
     const w = Math.max(...HELP.map(([k]) => k.length));
-    body = HELP.map(([k, v]) => (
-      <Text key={k} wrap="truncate-end">
-        <Text bold>{k.padEnd(w)}</Text>
-        {'  '}
-        {v}
-      </Text>
-    ));
+    // Inside the border and padding; a long description wraps under itself, never cut.
+    const inner = Math.max(w + 12, width - 4);
+    body = HELP.map(([k, v]) => {
+      const [first = '', ...more] = reflow(v, inner, ' '.repeat(w + 2));
+      return (
+        <Text key={k}>
+          <Text bold>{k.padEnd(w)}</Text>
+          {first.slice(w)}
+          {more.map((line) => `\n${line}`).join('')}
+        </Text>
+      );
+    });
   } else if (overlay.kind === 'hint') {
     title = overlay.title;
     body = <Text wrap="wrap">{overlay.text}</Text>;

@@ -131,7 +131,7 @@ describe('the workbook screen', () => {
     ui.stdin.write('?');
     await until(() => frame().includes('Keys'), 'the help');
     for (const k of ['Enter', 'Ctrl-C', 'Tab', 'PgUp']) expect(frame()).toContain(k);
-    expect(frame()).toMatch(/a shell for this lesson: on the host, or inside its container/);
+    expect(frame()).toMatch(/a shell for this lesson \(on the host, or in its container\)/);
     ui.stdin.write('q'); // closes the help, does not quit
     await until(() => !frame().includes('this help'), 'the help to close');
   });
