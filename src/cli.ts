@@ -151,7 +151,7 @@ async function cmdSolve(args: string[], opts: { json: boolean; keep: boolean }, 
       hooks: opts.json
         ? {}
         : {
-            onStepStart: (_l, step, i) => out.write(`\n${c.bold(`── step ${i + 1}/${lesson.steps.length}: ${step.title}`)}\n${c.dim(indent(step.commands(lab).join('\n'), '   $ ').replace(/\$ /g, ''))}\n`),
+            onStepStart: (_l, step, i) => out.write(`\n${c.bold(`── step ${i + 1}/${lesson.steps.length}: ${step.title}`)}\n${c.dim(indent(step.commands(lab).join('\n'), '   '))}\n`),
             onStepDone: (_l, sr) => {
               if (sr.output) out.write(indent(sr.output) + '\n');
               if (sr.error) out.write(c.red(`    error: ${sr.error.message}`) + (sr.error.hint ? `\n    ${c.yellow('hint:')} ${sr.error.hint}` : '') + '\n');
