@@ -6,12 +6,11 @@ import { randomUUID } from 'node:crypto';
 import { Cgroup, cgroupFileName, cgroupLayout, CgroupError, procfs, LockBusyError, describeHolder, TAG_VAR, type CpuLimit, type CpuStat } from '../core/index.js';
 import { pass, fail, skip, type CheckResult } from '../checks/result.js';
 import { defineLesson, earlier } from './types.js';
-import { holdMachineName, type MachineName } from '../lab.js';
+import { holdMachineName } from '../lab.js';
+import { GROUP, GROUP_NAME } from './container-group.js';
 import { hostShell, lines } from './show.js';
 
-export const GROUP = 'container';
-/** One name for the whole machine, as in the walkthrough: one workbook uses it at a time. */
-const GROUP_NAME: MachineName = { key: `cgroup-${GROUP}`, what: `the cgroup "${GROUP}"` };
+export { GROUP };
 
 interface State {
   group?: Cgroup;
