@@ -9,11 +9,12 @@ import pidNamespace from './04-pid-namespace.js';
 import networkNamespace from './05-network-namespace.js';
 import network from './06-network.js';
 import layers from './07-layers.js';
+import memoryPids from './08-memory-pids.js';
 
 export type { Lesson, LessonModule, Step, LessonContext } from './types.js';
 export { curriculum, findIn } from './curriculum.js';
 
-export const LESSONS = curriculum([overlay, cgroupCpu, mountNamespace, pidNamespace, networkNamespace, network, layers]);
+export const LESSONS = curriculum([overlay, cgroupCpu, mountNamespace, pidNamespace, networkNamespace, network, layers, memoryPids]);
 
 /** A lesson of the curriculum by its number or its id. */
 export function findLesson(name: string) {

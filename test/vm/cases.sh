@@ -384,6 +384,93 @@ rm $LAB/layers/web1/merged/srv/www/index.html
 check layers mount-by-hand-and-rm 0
 reset_lesson layers
 
+# ---------------------------------------------------------------- memory and pids limits
+# As lessons/08-memory-pids.md tells a learner: the group, a shell that joins it and becomes
+# the container, the hog and the bomb typed into the container's shell (so they run in the
+# group, never on the host), the counters read on the host. The hog allocates at most
+# 128 MiB; the bomb is at most 127 shells and 63 sleeps, all ended within about 20 s;
+# l8_empty kills what is left.
+L8_ENABLED=""
+if [ "$CGROUP" = v2 ]; then
+  M=/sys/fs/cgroup/container; P=$M
+  for c in memory pids; do
+    grep -qw $c /sys/fs/cgroup/cgroup.subtree_control || { echo +$c > /sys/fs/cgroup/cgroup.subtree_control; L8_ENABLED="$L8_ENABLED $c"; }
+  done
+  MEMMAX=$M/memory.max; SWAPMAX=$M/memory.swap.max; NOLIMIT=max
+else
+  M=/sys/fs/cgroup/memory/container; P=/sys/fs/cgroup/pids/container
+  MEMMAX=$M/memory.limit_in_bytes; SWAPMAX=$M/memory.memsw.limit_in_bytes; NOLIMIT=-1
+fi
+l8_group() {                     # l8_group LIMIT: the group, LIMIT as its memory limit, no swap, 20 tasks
+  mkdir -p $M $P
+  echo "$1" > $MEMMAX
+  if [ "$1" != "$NOLIMIT" ] && [ -e $SWAPMAX ]; then
+    if [ "$CGROUP" = v2 ]; then echo 0 > $SWAPMAX; else echo "$1" > $SWAPMAX; fi
+  fi
+  echo 20 > $P/pids.max
+}
+l8_container() {                 # the container's shell on fd 7, in the group from its first instruction
+  start_container 7 sh -c "echo \$\$ > $M/cgroup.procs && echo \$\$ > $P/cgroup.procs && exec unshare --mount --uts --ipc --pid --fork --mount-proc=$R/proc chroot $R sh"
+  container_up 7
+}
+l8_hog() {                       # typed into the container's shell; waits for wc's count (0: tail killed)
+  echo "yes | tr -d '\\n' | head -c 128M | tail | wc -c; echo hog-done" >&7
+  for i in $(seq 300); do grep -q hog-done /tmp/container7.log && return 0; sleep 0.1; done
+  echo "VM-NOTE the hog did not end: $(cat /tmp/container7.log)"
+}
+l8_bomb() {                      # typed into the container's shell; waits for the first refused fork
+  echo 'bomb() { [ $1 -gt 0 ] && bomb $(($1 - 1)) | bomb $(($1 - 1)) | sleep 20; }; (bomb 6)' >&7
+  for i in $(seq 200); do grep -q '^max [1-9]' $P/pids.events && break; sleep 0.1; done
+}
+l8_empty() {                     # kill everything in the group but the container's shell ($1), until none is left
+  local i p left
+  for i in $(seq 50); do
+    left=
+    for p in $(cat $P/cgroup.procs); do [ "$p" = "$1" ] || { kill -9 $p 2>/dev/null; left=1; }; done
+    [ -z "$left" ] && return 0
+    sleep 0.1
+  done
+}
+
+l8_group 64M
+l8_container && L8_SH=$CPID
+l8_hog
+l8_bomb
+l8_empty "$L8_SH"
+check memory-pids by-hand 0
+reset_lesson memory-pids
+stop_container 7
+
+l8_group $NOLIMIT                # a limit of max: no limit at all (the hog is not run)
+l8_container
+check memory-pids limit-max 1 'memory limit 64 MiB'
+reset_lesson memory-pids
+stop_container 7
+
+l8_group $NOLIMIT                # the limit written one directory up: the root group takes none
+echo 64M > $(dirname $M)/$(basename $MEMMAX) 2>/dev/null && echo "VM-NOTE the root group took a memory limit"
+l8_container
+check memory-pids limit-on-parent 1 'memory limit 64 MiB'
+reset_lesson memory-pids
+stop_container 7
+
+# The hog started outside the group: in a limited group of its own (never unlimited), so
+# "container" counts no OOM kill.
+if [ "$CGROUP" = v2 ]; then E=/sys/fs/cgroup/cl-elsewhere; else E=/sys/fs/cgroup/memory/cl-elsewhere; fi
+l8_group 64M
+l8_container && L8_SH=$CPID
+l8_bomb
+l8_empty "$L8_SH"
+mkdir $E && echo 64M > $E/$(basename $MEMMAX)
+[ -e $E/$(basename $SWAPMAX) ] && { if [ "$CGROUP" = v2 ]; then echo 0; else echo 64M; fi; } > $E/$(basename $SWAPMAX)
+timeout 60 sh -c "echo \$\$ > $E/cgroup.procs && exec chroot $R sh -c \"yes | tr -d '\\\\n' | head -c 128M | tail | wc -c\"" >$OUT 2>&1
+grep -q oom_kill.1 $E/$( [ "$CGROUP" = v2 ] && echo memory.events || echo memory.oom_control) || echo "VM-NOTE the hog elsewhere was not killed: $(cat $OUT)"
+rmdir $E
+check memory-pids hog-outside-the-group 1 'the kernel OOM-killed a process of the group, within the limit'
+reset_lesson memory-pids
+stop_container 7
+for c in $L8_ENABLED; do echo -$c > /sys/fs/cgroup/cgroup.subtree_control; done   # as the learner found it
+
 # ---------------------------------------------------------------- nothing left behind
 # The leak guard's snapshot from before the first case against the machine now: mounts
 # with their propagation, cgroups at every depth and subtree_control, processes, links,
