@@ -18,7 +18,7 @@ import { holdMachineName } from '../lab.js';
 import type { Lab } from '../lab.js';
 import { defineLesson, earlier, type LessonContainer } from './types.js';
 import { hostShell, inContainer, lines } from './show.js';
-import { rootfsStep, startLessonContainer, killLabContainers, containerShell, type ContainerState } from './container-common.js';
+import { rootfsStep, startLessonContainer, killLabContainers, type ContainerState } from './container-common.js';
 import { GROUP, GROUP_NAME } from './container-group.js';
 
 const MIB = 2 ** 20;
@@ -431,7 +431,8 @@ const memoryPids = defineLesson<State>({
     return [
       idea,
       `The limits are files of the group: ${g.file('memoryMax')} (bytes; 64M works), ${g.file('memorySwapMax')} (${g.versionOf('memory') === 2 ? 'swap alone: 0' : 'memory + swap: the same as the limit'}) and ${g.file('pidsMax')}. A process joins by writing its pid into cgroup.procs, and what it starts inherits the group. The counters: ${g.file('memoryEvents')} (oom_kill), ${g.file('memoryPeak')}, ${g.file('pidsCurrent')} and ${g.file('pidsEvents')} (max: forks refused).`,
-      [...limitCommands(g).filter((c) => !c.startsWith('cat ')), byHand(lab, g), `${HOG}   # inside`, `${BOMB}   # inside`].join('; '),
+      // One line to paste: the comments of the step's commands would end it early.
+      `${[...limitCommands(g).filter((c) => !c.startsWith('cat ')), byHand(lab, g)].map((c) => c.replace(/\s+#.*$/, '')).join('; ')} — then, in the container's shell: ${HOG} — and: ${BOMB}`,
     ];
   },
 
@@ -469,7 +470,21 @@ const memoryPids = defineLesson<State>({
       release();
     }
   },
-  shell: containerShell(CONTAINER),
+  // Inside the lesson's container once a step has started it in the group; before that, on
+  // the host (where the text starts): a container started for the shell would be outside
+  // the group, and the hog typed in it would have no limit but its own.
+  async shell(ctx) {
+    const c = ctx.state.container;
+    let g: Cgroup | null = null;
+    try {
+      g = group();
+    } catch {
+      /* no controllers: the host shell */
+    }
+    if (c?.running && g && inGroup(c.pid, g)) return { kind: 'container', pid: c.pid, namespaces: NS, title: `inside the container, in the group ${GROUP} (host pid ${c.pid})` };
+    const cwd = g ? path.dirname(g.dirOf('memory')) : ctx.lab.root;
+    return { kind: 'host', cwd, title: `a shell on the host in ${cwd}` };
+  },
 });
 
 /** The container check: a process with the lab rootfs as / that lives in the group. */

@@ -448,7 +448,7 @@ reset_lesson memory-pids
 stop_container 7
 
 l8_group $NOLIMIT                # the limit written one directory up: the root group takes none
-echo 64M > $(dirname $M)/$(basename $MEMMAX) 2>/dev/null && echo "VM-NOTE the root group took a memory limit"
+{ echo 64M > $(dirname $M)/$(basename $MEMMAX); } 2>/dev/null && echo "VM-NOTE the root group took a memory limit"
 l8_container
 check memory-pids limit-on-parent 1 'memory limit 64 MiB'
 reset_lesson memory-pids
