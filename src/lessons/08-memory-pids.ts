@@ -131,6 +131,9 @@ function limitFiles(g: Cgroup): string[] {
  * without ever running its payload.
  */
 async function startInGroup(pid: number, g: Cgroup, payload: string): Promise<Running> {
+  if (g.memoryLimit() === null || g.pidsLimit() === null) {
+    throw new CgroupError(`the group ${GROUP} has no memory or pids limit: the hog and the bomb run only in a limited group`, 'run the lesson from its first step (it sets the limits)');
+  }
   const script = `read go && [ "$go" = go ] || exit 99\n${payload}`;
   const r = await enterContainer(pid, NS, ['/bin/sh', '-c', script]);
   try {
@@ -470,19 +473,16 @@ const memoryPids = defineLesson<State>({
       release();
     }
   },
-  // Inside the lesson's container once a step has started it in the group; before that, on
-  // the host (where the text starts): a container started for the shell would be outside
-  // the group, and the hog typed in it would have no limit but its own.
+  // On the host, where the text starts. Not inside the lesson's container: a shell the
+  // workbook opens there (through setns) stays in the workbook's own group, and a hog
+  // typed in it would have no limit but its own.
   async shell(ctx) {
-    const c = ctx.state.container;
-    let g: Cgroup | null = null;
+    let cwd = ctx.lab.root;
     try {
-      g = group();
+      cwd = path.dirname(group().dirOf('memory'));
     } catch {
-      /* no controllers: the host shell */
+      /* no memory controller: the lab */
     }
-    if (c?.running && g && inGroup(c.pid, g)) return { kind: 'container', pid: c.pid, namespaces: NS, title: `inside the container, in the group ${GROUP} (host pid ${c.pid})` };
-    const cwd = g ? path.dirname(g.dirOf('memory')) : ctx.lab.root;
     return { kind: 'host', cwd, title: `a shell on the host in ${cwd}` };
   },
 });
