@@ -469,6 +469,33 @@ rmdir $E
 check memory-pids hog-outside-the-group 1 'the kernel OOM-killed a process of the group, within the limit'
 reset_lesson memory-pids
 stop_container 7
+
+# Swap on (a zram device: compressed, in the guest's own memory, 128 MiB at most). With the
+# group's swap held, the hog is still killed; with it left unlimited, the hog swaps instead
+# and nothing is killed. The hog stays bounded by its own 128 MiB.
+BB=/vm/busybox
+if [ -e /sys/block/zram0 ] && echo 128M > /sys/block/zram0/disksize && $BB mkswap /dev/zram0 >/dev/null && $BB swapon /dev/zram0; then
+  l8_group 64M
+  l8_container && L8_SH=$CPID
+  l8_hog
+  l8_bomb
+  l8_empty "$L8_SH"
+  check memory-pids by-hand-with-swap 0
+  reset_lesson memory-pids
+  stop_container 7
+
+  l8_group 64M
+  if [ "$CGROUP" = v2 ]; then echo max > $SWAPMAX; else echo -1 > $SWAPMAX; fi   # swap left unlimited
+  l8_container && L8_SH=$CPID
+  l8_hog
+  grep -q '^134217728$' /tmp/container7.log || echo "VM-NOTE the hog with unlimited swap did not get through: $(cat /tmp/container7.log)"
+  check memory-pids swap-unlimited 1 'no swap beyond the limit'
+  reset_lesson memory-pids
+  stop_container 7
+  $BB swapoff /dev/zram0 && echo 1 > /sys/block/zram0/reset
+else
+  echo "VM-NOTE no zram swap in this guest: the cases with swap on did not run"
+fi
 for c in $L8_ENABLED; do echo -$c > /sys/fs/cgroup/cgroup.subtree_control; done   # as the learner found it
 
 # ---------------------------------------------------------------- nothing left behind

@@ -114,7 +114,9 @@ const kver = vmlinuz.slice('vmlinuz-'.length);
 const modRoot = path.join(kern.dir, 'lib/modules', kver);
 
 // ---- the modules the lessons need, with their dependencies, in load order ----
-const WANTED = ['overlay', 'veth', 'bridge', 'nf_tables', 'nft_chain_nat', 'nft_nat', 'nft_masq'];
+// zram and its default compressor (lzo-rle): a swap device in the guest's own memory, for
+// lesson 8's cases with swap on (the guest has no disk).
+const WANTED = ['overlay', 'veth', 'bridge', 'nf_tables', 'nft_chain_nat', 'nft_nat', 'nft_masq', 'zram', 'lzo_rle'];
 /** @type {Map<string, string>} module name -> its .ko file */
 const koFiles = new Map();
 (function walk(d) {
