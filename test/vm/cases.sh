@@ -206,9 +206,9 @@ result all solve-all 0 $rc         # on failure: the whole output of solve all
 timeout 300 node /opt/container-lessons/bench/window.mjs --rounds 5 --windows 300,500,1000,2000 2>&1 | sed 's/^/VM-MEASURE /'
 
 # ---------------------------------------------------------------- the core's cgroups: memory and pids
-# Not a lesson yet: the core's group on the memory and pids controllers on this layout
-# (limits written and read back, a process in it, its counters), then removed with the
-# controllers it enabled. The lessons on memory and pids limits stand on it.
+# The core's group on the memory and pids controllers on this layout (limits written and
+# read back, a process in it, its counters), then removed with the controllers it enabled.
+# Lesson 8 (memory-pids, its cases below) stands on it.
 node --input-type=module -e '
 import { Cgroup, Ledger } from "/opt/container-lessons/dist/core/index.js";
 import { spawn } from "node:child_process";
