@@ -158,7 +158,8 @@ KS="node /vm/kernel-state.mjs"
 $KS save /tmp/kernel-before.json
 guard_selftest() {
   local top ctl dir=/tmp/cl-guard-mnt
-  if [ "$CGROUP" = v2 ]; then top=/sys/fs/cgroup; else top=/sys/fs/cgroup/cpu; fi
+  # v1: cpu is a link to the hierarchy (cpu,cpuacct), whose real path the guard prints.
+  if [ "$CGROUP" = v2 ]; then top=/sys/fs/cgroup; else top=$(readlink -f /sys/fs/cgroup/cpu); fi
   mkdir $top/cl-guard || return 1
   ctl=""
   if [ "$CGROUP" = v2 ]; then   # a controller the root offers and does not yet pass down
