@@ -56,6 +56,9 @@ export interface ExitStatus {
 }
 
 export type StdioMode = 'pipe' | 'inherit' | 'ignore';
+/** How a helper's command gets its stdin/out/err: a mode, or { terminal: fd }, the slave of a
+ * pty on all three (it becomes the command's controlling terminal: see nsinit.ts). */
+export type Stdio = StdioMode | { terminal: number };
 
 export interface ContainerOptions {
   rootfs: string;
@@ -156,9 +159,9 @@ export interface Prepared {
 
 /** Spawn nsinit in a mode and wait until it reports that the command runs (or failed).
  * With spec.warm, resolve at "ready" instead with a Prepared whose run() sends the command. */
-function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: StdioMode, detach?: boolean, ledger?: Ledger, what?: string): Promise<Running>;
+function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: Stdio, detach?: boolean, ledger?: Ledger, what?: string): Promise<Running>;
 function launch(mode: 'run', spec: RunSpec & { warm: true }, stdio: StdioMode, detach: false, ledger: Ledger | undefined, what: string): Promise<Prepared>;
-function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: StdioMode, detach = false, ledger?: Ledger, what = 'container'): Promise<Running | Prepared> {
+function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: Stdio, detach = false, ledger?: Ledger, what = 'container'): Promise<Running | Prepared> {
   const warm = 'warm' in spec && !!spec.warm;
   // Every process of this container carries the tag: the helpers in their command line
   // (the JSON argument) and all of them, down to the last child of the learner's command,
@@ -167,9 +170,10 @@ function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: StdioMo
   spec.tag = `container-lessons-${randomUUID()}`;
   const entry = ledger?.add({ kind: 'procs', tag: spec.tag });
   return new Promise((resolve, reject) => {
+    const std = typeof stdio === 'object' ? stdio.terminal : stdio;
     const helper = spawn(process.execPath, [nsinitPath(), mode, JSON.stringify(spec)], {
       env: helperEnv({ [TAG_VAR]: spec.tag! }),
-      stdio: detach ? ['ignore', 'ignore', 'ignore', 'pipe'] : [stdio, stdio, stdio, 'pipe', ...(warm ? (['pipe'] as const) : [])],
+      stdio: detach ? ['ignore', 'ignore', 'ignore', 'pipe'] : [std, std, std, 'pipe', ...(warm ? (['pipe'] as const) : [])],
       detached: detach,
     });
     const control = helper.stdio[3] as Readable;
@@ -383,10 +387,13 @@ export async function runContainer(opts: Omit<ContainerOptions, 'stdio' | 'detac
   return collect(await startContainer({ ...opts, stdio: 'pipe' }), input);
 }
 
-/** Start a command inside the namespaces (and root) of a running process, like nsenter. */
-export function enterContainer(pid: number, namespaces: Namespace[], argv: string[], opts: { env?: string[]; cwd?: string; stdio?: StdioMode } = {}): Promise<Running> {
-  const spec: EnterSpec = { pid, namespaces, argv, env: opts.env, cwd: opts.cwd };
-  return launch('enter', spec, opts.stdio ?? 'pipe', false, undefined, `enter pid ${pid}`);
+/** Start a command inside the namespaces (and root) of a running process, like nsenter.
+ * With stdio { terminal: slave } the command runs on that pty as its controlling terminal,
+ * like `docker exec -it` (core/pty.ts opens one of the container's own). */
+export function enterContainer(pid: number, namespaces: Namespace[], argv: string[], opts: { env?: string[]; cwd?: string; stdio?: Stdio } = {}): Promise<Running> {
+  const stdio = opts.stdio ?? 'pipe';
+  const spec: EnterSpec = { pid, namespaces, argv, env: opts.env, cwd: opts.cwd, terminal: typeof stdio === 'object' || undefined };
+  return launch('enter', spec, stdio, false, undefined, `enter pid ${pid}`);
 }
 
 export async function execInContainer(pid: number, namespaces: Namespace[], argv: string[], input?: string): Promise<RunResult> {

@@ -6,6 +6,7 @@ export * from './ledger.js';
 export * from './cgroup.js';
 export * from './overlay.js';
 export * from './container.js';
+export * from './pty.js';
 export * from './rootfs.js';
 export * as procfs from './procfs.js';
 export * from './journal.js';

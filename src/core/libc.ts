@@ -33,6 +33,8 @@ const c = {
   flock: lib.func('int flock(int fd, int operation)'),
   tcgetpgrp: lib.func('int tcgetpgrp(int fd)'),
   tcsetpgrp: lib.func('int tcsetpgrp(int fd, int pgrp)'),
+  setsid: lib.func('int setsid(void)'),
+  ioctl: lib.func('int ioctl(int fd, unsigned long request, ...)'),
   lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const uint8_t *value, size_t size, int flags)'),
   lgetxattr: lib.func('long lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)'),
   // sighandler_t is a pointer; SIG_DFL and SIG_IGN are the integers 0 and 1.
@@ -311,6 +313,63 @@ export function reclaimTerminal(fd = 0): boolean {
     c.signal(SIGTTOU, SIG_DFL);
   }
   return true;
+}
+
+// ---- terminals: sessions and pseudo-terminals ----
+// ioctl request numbers (<asm-generic/ioctls.h>, the same on every architecture listed in
+// SYSCALL_NR above); not in os.constants.
+const TIOCSCTTY = 0x540e;
+const TIOCSWINSZ = 0x5414;
+const TIOCGWINSZ = 0x5413;
+const TIOCGPTN = 0x80045430; // _IOR('T', 0x30, unsigned int)
+const TIOCSPTLCK = 0x40045431; // _IOW('T', 0x31, int)
+const TIOCGPTPEER = 0x5441; // _IO('T', 0x41), Linux 4.13+
+
+/** Start a new session with this process as its leader (and a new process group); it has
+ * no controlling terminal until it takes one (setControllingTerminal). */
+export function setsid(): number {
+  return check(c.setsid(), 'setsid', []);
+}
+
+/** Make the terminal on fd the controlling terminal of this session. The caller must be a
+ * session leader without one (just after setsid); the terminal must not be another
+ * session's (arg 0: never steal it). */
+export function setControllingTerminal(fd: number): void {
+  check(c.ioctl(fd, TIOCSCTTY, 'int', 0), 'ioctl', [fd, new Raw('TIOCSCTTY'), 0]);
+}
+
+/** A new pty master is locked: its slave cannot be opened until it is unlocked (what
+ * unlockpt(3) does). */
+export function unlockPty(master: number): void {
+  check(c.ioctl(master, TIOCSPTLCK, 'int *', [0]), 'ioctl', [master, new Raw('TIOCSPTLCK'), 0]);
+}
+
+/** The number N of the slave /dev/pts/N that belongs to a pty master. */
+export function ptyNumber(master: number): number {
+  const n = Buffer.alloc(4);
+  check(c.ioctl(master, TIOCGPTN, 'void *', n), 'ioctl', [master, new Raw('TIOCGPTN')]);
+  return n.readUInt32LE(0);
+}
+
+/** Open the slave of a pty master by the master itself, with no path lookup: the slave of
+ * the master's own devpts instance, wherever that is mounted. `flags` are open(2) flags. */
+export function openPtyPeer(master: number, flags: number): number {
+  return check(c.ioctl(master, TIOCGPTPEER, 'int', flags), 'ioctl', [master, new Raw('TIOCGPTPEER'), flags]);
+}
+
+/** Set a terminal's window size (struct winsize: rows, columns, then two unused pixel
+ * sizes); on a pty master the slave's foreground process group gets SIGWINCH. */
+export function setWindowSize(fd: number, rows: number, columns: number): void {
+  const ws = Buffer.alloc(8);
+  ws.writeUInt16LE(rows, 0);
+  ws.writeUInt16LE(columns, 2);
+  check(c.ioctl(fd, TIOCSWINSZ, 'void *', ws), 'ioctl', [fd, new Raw('TIOCSWINSZ'), rows, columns]);
+}
+
+export function getWindowSize(fd: number): { rows: number; columns: number } {
+  const ws = Buffer.alloc(8);
+  check(c.ioctl(fd, TIOCGWINSZ, 'void *', ws), 'ioctl', [fd, new Raw('TIOCGWINSZ')]);
+  return { rows: ws.readUInt16LE(0), columns: ws.readUInt16LE(2) };
 }
 
 // ---- flag names, for messages and the lesson texts ----

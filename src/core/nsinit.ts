@@ -62,6 +62,9 @@ export interface EnterSpec {
   env?: string[];
   cwd?: string;
   tag?: string;
+  /** stdin is the slave of a pty made for this command (core/pty.ts): it becomes the
+   * controlling terminal of a session of the command's own. */
+  terminal?: boolean;
 }
 
 /** Network operations to run inside the network namespace of `pid` (0: this one). */
@@ -168,11 +171,25 @@ const DEVICES: Array<[string, number, number]> = [
   ['tty', 5, 0],
 ];
 
+/** devpts options as runc mounts /dev/pts by default (libcontainer/specconv/example.go, the
+ * same in Docker): an instance of the container's own (newinstance), whose ptmx anyone may
+ * open (ptmxmode=0666), whose new slaves are rw for their owner and writable for the group
+ * (mode=0620) tty, gid 5 in Debian, Alpine and busybox images (what `write` and `mesg`
+ * use; without a user namespace a gid is just a number, so this never fails). */
+const DEVPTS_OPTIONS = 'newinstance,ptmxmode=0666,mode=0620,gid=5';
+
 function setupDev(dev: string): void {
   libc.mount('tmpfs', dev, 'tmpfs', libc.MS.NOSUID | libc.MS.NOEXEC, 'mode=755,size=65536');
   for (const [name, major, minor] of DEVICES) {
     libc.mknod(path.join(dev, name), libc.S_IFCHR | 0o666, libc.makedev(major, minor));
   }
+  // Terminals of the container's own: a shell entered with a pty (core/pty.ts) gets its
+  // slave from this instance, so `tty` inside names /dev/pts/N. /dev/ptmx is this
+  // instance's ptmx, as runc's setupPtmx links it: a program that opens /dev/ptmx for a
+  // new pty (script, tmux, sshd) gets one whose slave is also in here.
+  fs.mkdirSync(path.join(dev, 'pts'));
+  libc.mount('devpts', path.join(dev, 'pts'), 'devpts', libc.MS.NOSUID | libc.MS.NOEXEC, DEVPTS_OPTIONS);
+  fs.symlinkSync('pts/ptmx', path.join(dev, 'ptmx'));
   fs.symlinkSync('/proc/self/fd', path.join(dev, 'fd'));
   fs.symlinkSync('/proc/self/fd/0', path.join(dev, 'stdin'));
   fs.symlinkSync('/proc/self/fd/1', path.join(dev, 'stdout'));
@@ -341,6 +358,17 @@ function joinTarget(pid: number, namespaces: libc.Namespace[]) {
 
 function stageEnter(spec: EnterSpec): void {
   step('prctl', () => libc.setParentDeathSignal(SIGKILL));
+  if (spec.terminal) {
+    // An interactive shell needs its terminal to be its controlling terminal: job control,
+    // Ctrl-C to the foreground job, /dev/tty. Only a session leader without one can take a
+    // terminal (TIOCSCTTY), and the shell itself does not try. Node's spawn runs no code of
+    // ours between fork and exec, and once in the container's root there is no node binary
+    // to start another stage from; so this helper takes the terminal here and the command
+    // it spawns inherits both the session and the controlling terminal. (Not a process
+    // group leader, as a child spawned without `detached`, so setsid cannot fail EPERM.)
+    step('setsid', () => libc.setsid());
+    step('take the terminal', () => libc.setControllingTerminal(0));
+  }
   joinTarget(spec.pid, spec.namespaces);
   if (spec.cwd) step('chdir', () => libc.chdir(spec.cwd!));
   const env: Record<string, string> = {};
