@@ -11,11 +11,13 @@ import { spawn } from 'node:child_process';
 import { render } from 'ink';
 import { LESSONS } from '../lessons/index.js';
 import type { ShellSpec } from '../lessons/types.js';
-import { lockLab, recoverLab, type Lab } from '../lab.js';
-import { enterContainer, libc } from '../core/index.js';
+import { lockLab, recoverLab, labJournal, type Lab } from '../lab.js';
+import { enterContainer, libc, Ledger, openContainerPty, ptmxProblem, type ContainerPty, type Running } from '../core/index.js';
 import { doctor } from '../doctor.js';
 import { onCleanup, holdInterrupts } from '../runner.js';
-import { WorkbookStore } from './store.js';
+import { WorkbookStore, runOf } from './store.js';
+import { relayTerminal } from './pty-relay.js';
+import { historyEntries, currentStep, writeHistory, hostHistoryPlace, containerHistoryPlace } from './shell-history.js';
 import { App } from './App.js';
 import { preloadRenderer } from './text.js';
 import { Prereqs } from './Screens.js';
@@ -44,23 +46,85 @@ function releaseStdin(): void {
   process.stdin.pause();
 }
 
-/** The learner's shell for a lesson, on the host or inside the lesson's container. */
-export async function runShell(spec: ShellSpec, lessonNumber: number): Promise<number | null> {
-  const banner = `\x1b[2J\x1b[H── container-lessons: ${spec.title}. Type exit (or Ctrl-D) to go back to the workbook. ──\n\n`;
-  process.stdout.write(banner);
-  if (spec.kind === 'host') {
-    const shell = fs.existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh';
-    const args = shell.endsWith('bash') ? ['--norc', '-i'] : ['-i'];
-    const child = spawn(shell, args, { cwd: spec.cwd, stdio: 'inherit', env: { ...process.env, PS1: `(lesson ${lessonNumber}) \\w # ` } });
-    return new Promise((resolve) => {
-      child.on('exit', (code) => resolve(code));
-      child.on('error', () => resolve(127));
-    });
+/** What a shell trip needs besides its spec: the lesson's number (its prompt), the lab (its
+ * journal records the history file), and the commands for its history, oldest first. */
+export interface ShellTrip {
+  lessonNumber: number;
+  lab: Lab;
+  history?: string[];
+}
+
+/** The line on top of the shell's screen; `note` says what is not as usual. */
+function banner(title: string, note?: string): string {
+  return `\x1b[2J\x1b[H── container-lessons: ${title}. Type exit (or Ctrl-D) to go back to the workbook.${note ? ` ${note}` : ''} ──\n\n`;
+}
+
+/**
+ * The learner's shell for a lesson, on the host or inside the lesson's container, with
+ * the lesson's commands in its history (shell-history.ts). Inside a container it gets a
+ * terminal of the container's own, as `docker exec -it` does (core/pty.ts, pty-relay.ts);
+ * a container without a devpts of its own gets the workbook's terminal, as before.
+ */
+export async function runShell(spec: ShellSpec, trip: ShellTrip): Promise<number | null> {
+  // Only the history file is recorded here: removed when the shell ends, or by the next
+  // start's recovery if the workbook is killed meanwhile.
+  const ledger = new Ledger(labJournal(trip.lab));
+  try {
+    return spec.kind === 'host' ? await hostShell(spec, trip, ledger) : await containerShell(spec, trip, ledger);
+  } finally {
+    await ledger.cleanup();
   }
+}
+
+async function hostShell(spec: Extract<ShellSpec, { kind: 'host' }>, trip: ShellTrip, ledger: Ledger): Promise<number | null> {
+  const bash = fs.existsSync('/bin/bash');
+  const shell = bash ? '/bin/bash' : '/bin/sh';
+  const args = bash ? ['--norc', '-i'] : ['-i'];
+  // bash on the host would read and rewrite the learner's ~/.bash_history: HISTFILE is
+  // the workbook's file, or empty (no history saved) when there is none.
+  const history = bash ? ((trip.history?.length ? writeHistory(hostHistoryPlace(), trip.history, ledger) : null) ?? { HISTFILE: '' }) : {};
+  process.stdout.write(banner(spec.title));
+  const child = spawn(shell, args, { cwd: spec.cwd, stdio: 'inherit', env: { ...process.env, PS1: `(lesson ${trip.lessonNumber}) \\w # `, ...history } });
+  return new Promise((resolve) => {
+    child.on('exit', (code) => resolve(code));
+    child.on('error', () => resolve(127));
+  });
+}
+
+async function containerShell(spec: Extract<ShellSpec, { kind: 'container' }>, trip: ShellTrip, ledger: Ledger): Promise<number | null> {
   const hasBash = fs.existsSync(path.join('/proc', String(spec.pid), 'root', 'bin', 'bash'));
   const argv = hasBash ? ['/bin/bash', '--norc', '-i'] : ['/bin/sh', '-i'];
   const env = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', `TERM=${process.env.TERM ?? 'xterm'}`, 'PS1=[container] \\w # '];
-  const running = await enterContainer(spec.pid, spec.namespaces, argv, { stdio: 'inherit', env });
+  const place = hasBash && trip.history?.length ? containerHistoryPlace(spec.pid, trip.lab) : null;
+  const history = place ? writeHistory(place, trip.history!, ledger) : null;
+  for (const [k, v] of Object.entries(history ?? {})) env.push(`${k}=${v}`);
+
+  let pty: ContainerPty | null = null;
+  let noPty = ptmxProblem(spec.pid);
+  if (!noPty) {
+    try {
+      pty = openContainerPty(spec.pid, { rows: process.stdout.rows, columns: process.stdout.columns });
+    } catch (err) {
+      noPty = `no pty could be opened there: ${(err as Error).message}`;
+    }
+  }
+  if (!pty) {
+    process.stdout.write(banner(spec.title, `(No terminal of its own: ${noPty}. This shell shares the workbook's: no job control.)`));
+    const running = await enterContainer(spec.pid, spec.namespaces, argv, { stdio: 'inherit', env });
+    return (await running.exited).code;
+  }
+  process.stdout.write(banner(spec.title));
+  let running: Running;
+  try {
+    running = await enterContainer(spec.pid, spec.namespaces, argv, { stdio: { terminal: pty.slave }, env });
+  } catch (err) {
+    fs.closeSync(pty.master);
+    throw err;
+  } finally {
+    // The helper has its own copies; the master reads EIO once the last one is closed.
+    fs.closeSync(pty.slave);
+  }
+  await relayTerminal(pty.master, running.exited);
   return (await running.exited).code;
 }
 
@@ -132,7 +196,9 @@ export async function runTui(opts: { lab: Lab; unlockAll?: boolean; out: Out }):
       alt(false);
       let shellExit: number | null = null;
       try {
-        shellExit = await holdInterrupts(runShell(req.spec, req.lesson.number));
+        const steps = runOf(store.getSnapshot(), req.lesson).steps;
+        const history = historyEntries(req.lesson.steps, store.lab, currentStep(steps));
+        shellExit = await holdInterrupts(runShell(req.spec, { lessonNumber: req.lesson.number, lab: store.lab, history }));
       } catch (err) {
         process.stdout.write(`container-lessons: the shell could not start: ${(err as Error).message}\n`);
         await new Promise((r) => setTimeout(r, 1500));
