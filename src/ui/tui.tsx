@@ -80,9 +80,13 @@ async function hostShell(spec: Extract<ShellSpec, { kind: 'host' }>, trip: Shell
   const bash = fs.existsSync('/bin/bash');
   const shell = bash ? '/bin/bash' : '/bin/sh';
   const args = bash ? ['--norc', '-i'] : ['-i'];
-  // bash on the host would read and rewrite the learner's ~/.bash_history: HISTFILE is
-  // the workbook's file, or empty (no history saved) when there is none.
-  const history = bash ? ((trip.history?.length ? writeHistory(hostHistoryPlace(), trip.history, ledger) : null) ?? { HISTFILE: '' }) : {};
+  let history: Record<string, string> = {};
+  if (bash) {
+    // bash would read and rewrite the learner's own ~/.bash_history: HISTFILE is the
+    // workbook's file, or empty (nothing read, nothing saved) when there is none.
+    const written = trip.history?.length ? writeHistory(hostHistoryPlace(), trip.history, ledger) : null;
+    history = written ?? { HISTFILE: '' };
+  }
   process.stdout.write(banner(spec.title));
   const child = spawn(shell, args, { cwd: spec.cwd, stdio: 'inherit', env: { ...process.env, PS1: `(lesson ${trip.lessonNumber}) \\w # `, ...history } });
   return new Promise((resolve) => {
@@ -109,7 +113,7 @@ async function containerShell(spec: Extract<ShellSpec, { kind: 'container' }>, t
     }
   }
   if (!pty) {
-    process.stdout.write(banner(spec.title, `(No terminal of its own: ${noPty}. This shell shares the workbook's: no job control.)`));
+    process.stdout.write(banner(spec.title, `(No terminal of its own: ${noPty}. This shell shares the workbook's, where job control and Ctrl-C may not work as usual.)`));
     const running = await enterContainer(spec.pid, spec.namespaces, argv, { stdio: 'inherit', env });
     return (await running.exited).code;
   }
