@@ -1,18 +1,26 @@
 // A program in a real terminal: tmux runs it in a detached session, keys go in with
-// send-keys, the screen comes back with capture-pane.
+// send-keys, the screen comes back with capture-pane. The tmux server is one of the
+// test's own (-L), so the learner's tmux is never touched.
 import { execFileSync, spawnSync } from 'node:child_process';
 
 export const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 
 export class Tmux {
-  constructor(readonly session: string) {}
+  /** Each start has a server of its own: one just killed may still hold its socket. */
+  private server: string;
+  private starts = 0;
+
+  constructor(readonly session: string) {
+    this.server = session;
+  }
 
   private tmux(...args: string[]): string {
-    return execFileSync('tmux', args, { encoding: 'utf8' });
+    return execFileSync('tmux', ['-L', this.server, ...args], { encoding: 'utf8' });
   }
 
   /** Start `command` (run by sh) in a new session of columns x rows. */
   start(command: string, columns = 80, rows = 24): void {
+    this.server = `${this.session}-${++this.starts}`;
     this.tmux('new-session', '-d', '-s', this.session, '-x', String(columns), '-y', String(rows), command);
   }
 
@@ -63,7 +71,8 @@ export class Tmux {
     throw new Error(`the screen never showed ${re}; it shows:\n${last}`);
   }
 
+  /** End the session and the server with it. */
   kill(): void {
-    spawnSync('tmux', ['kill-session', '-t', this.session]);
+    spawnSync('tmux', ['-L', this.server, 'kill-server']);
   }
 }
