@@ -9,6 +9,7 @@
 // still hold it, so the helper's exit ends the relay too, after a short grace for the
 // output still in the master. On every way out the real terminal is given back as it was
 // taken (raw mode off, stdin paused, no listener left) and the master is closed.
+import fs from 'node:fs';
 import tty from 'node:tty';
 import type { Readable, Writable } from 'node:stream';
 import { setWindowSize } from '../core/libc.js';
@@ -33,7 +34,13 @@ export function relayTerminal(master: number, ended: Promise<unknown>, io: Relay
   const { input, output } = io;
   // A tty.ReadStream is a libuv tty handle: it reads, and writes too (queued by libuv when
   // the master's buffer is full, so no EAGAIN reaches us). Non-blocking; it closes the fd.
-  const pty = new tty.ReadStream(master);
+  let pty: tty.ReadStream;
+  try {
+    pty = new tty.ReadStream(master);
+  } catch (err) {
+    fs.closeSync(master);
+    return Promise.reject(err);
+  }
   let open = true;
   const toPty = (d: Buffer) => {
     if (open) pty.write(d);

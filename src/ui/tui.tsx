@@ -128,7 +128,12 @@ async function containerShell(spec: Extract<ShellSpec, { kind: 'container' }>, t
     // The helper has its own copies; the master reads EIO once the last one is closed.
     fs.closeSync(pty.slave);
   }
-  await relayTerminal(pty.master, running.exited);
+  try {
+    await relayTerminal(pty.master, running.exited);
+  } catch (err) {
+    await running.kill(); // no terminal to type into: the shell would wait forever
+    throw err;
+  }
   return (await running.exited).code;
 }
 
