@@ -10,6 +10,7 @@ import { lessonContainerShape } from '../lessons/container-common.js';
 import type { CheckResult } from '../checks/result.js';
 import { errorInfo, judge, LessonSession, resetLesson } from '../runner.js';
 import { clipboardText, osc52 } from './clipboard.js';
+import { currentStep } from './shell-history.js';
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'error';
 
@@ -235,8 +236,7 @@ export class WorkbookStore {
    * last one) onto the clipboard, to paste in a shell of their own. */
   copyCommands(): void {
     const lesson = this.lesson;
-    const next = runOf(this.state, lesson).steps.findIndex((s) => s.status !== 'done');
-    const i = next >= 0 ? next : lesson.steps.length - 1;
+    const i = currentStep(runOf(this.state, lesson).steps);
     const step = lesson.steps[i];
     if (!step) {
       this.set({ message: { text: 'This lesson has no steps to copy.', tone: 'bad' } });

@@ -1,7 +1,6 @@
 // Reading a command back from the screen: the lines the panes show for it (prompt and
 // gutter taken off), joined by the marks a reader sees, not by the wrapping code.
 import { expect } from 'vitest';
-import { quoteAfter, type Quote } from '../../src/ui/command-wrap.js';
 
 /**
  * Lines shown for one command (prompt and gutter taken off) back into the command. A line
@@ -39,16 +38,6 @@ export function joinShown(lines: string[]): string {
   return out.join('\n');
 }
 
-/** A step's commands as one shell would read them: a line inside a quote an earlier line
- * opened (an odd number of ' so far) belongs to that command. */
-export function commandsAsTyped(commands: string[]): string[] {
-  const out: string[] = [];
-  let open: Quote = '';
-  for (const c of commands) {
-    if (open) out[out.length - 1] += `\n${c}`;
-    else out.push(c);
-    // As a shell reads it: a quote inside another, or in a comment (`# the image's`), is text.
-    open = quoteAfter(c, open);
-  }
-  return out;
-}
+/** A step's commands as one shell reads them (a line inside a quote an earlier line opened
+ * belongs to that command): the same grouping as the s shell's history. */
+export { stepCommands as commandsAsTyped } from '../../src/ui/shell-history.js';
