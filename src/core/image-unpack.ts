@@ -8,7 +8,7 @@ import zlib from 'node:zlib';
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Header, UnpackSync, type ReadEntry } from 'tar';
-import { OPAQUE_XATTR } from './layers.js';
+import { OPAQUE_XATTR } from './overlay.js';
 import { lsetxattr, makedev, mknod, S_IFCHR } from './libc.js';
 import { ImageError, HINT_RESAVE, HINT_ZSTD, digestMismatch } from './image-error.js';
 import { sha256, tap, hashFile } from './image-digest.js';

@@ -18,3 +18,5 @@ export type { PingResult } from './icmp.js';
 export * as routes from './routes.js';
 export * from './layers.js';
 export * from './image.js';
+export * from './layer-tar.js';
+export * from './layer-compare.js';

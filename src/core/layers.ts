@@ -13,12 +13,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { lgetxattr, lsetxattr, mknod, S_IFCHR } from './libc.js';
 import type { Ledger } from './ledger.js';
-import { isWhiteout } from './overlay.js';
-
-/** overlayfs marks a directory that hides everything below it with this xattr ("y"). */
-export const OPAQUE_XATTR = 'trusted.overlay.opaque';
+import { tarLayer, untarLayer } from './layer-tar.js';
 
 export interface LayerInfo {
   id: string;
@@ -38,25 +34,25 @@ export function newShortId(): string {
   return [...bytes].map((b) => BASE32[b & 31]).join('');
 }
 
-/** The chain id of each layer (OCI image spec): the first is its diff id; each next one is
- * sha256 of "<chain id below> <its diff id>". Equal chains, equal ids: layers are shared. */
+/** The chain id of a layer on `parent` (a chain id), whose diff id is `diffId` (OCI image
+ * spec, as moby's layer store computes it): sha256 of "<parent chain id> <diff id>". */
+export function chainIdOf(parent: string, diffId: string): string {
+  return `sha256:${crypto.createHash('sha256').update(`${parent} ${diffId}`).digest('hex')}`;
+}
+
+/** The chain id of each layer of a stack, base first: the base's is its diff id; each next one
+ * is chainIdOf(the one below, its diff id). Equal chains, equal ids: layers are shared. */
 export function chainIds(diffIds: string[]): string[] {
   const out: string[] = [];
-  for (const d of diffIds) {
-    out.push(
-      out.length
-        ? `sha256:${crypto
-            .createHash('sha256')
-            .update(`${out[out.length - 1]} ${d}`)
-            .digest('hex')}`
-        : d,
-    );
-  }
+  for (const d of diffIds) out.push(out.length ? chainIdOf(out[out.length - 1]!, d) : d);
   return out;
 }
 
 /** The directory name of a layer: the hex of its chain id. */
 export const layerDirName = (chainId: string) => chainId.replace(/^sha256:/, '');
+/** The chain id a layer's directory name stands for, when it is one (image layers and
+ * commits are named so; a container's own layers are not). */
+export const chainIdOfDir = (id: string): string | null => (/^[0-9a-f]{64}$/.test(id) ? `sha256:${id}` : null);
 
 export class LayerStore {
   constructor(readonly root: string) {}
@@ -158,30 +154,6 @@ export class LayerStore {
   }
 }
 
-/** Copy a layer's tree as overlayfs keeps it: modes, owners, times, symlinks, whiteouts
- * (0/0 character devices) and opaque directories (their xattr). Hard links are copied as
- * separate files. */
-export function copyLayerTree(src: string, dst: string): void {
-  const st = fs.lstatSync(src);
-  if (st.isDirectory()) {
-    fs.mkdirSync(dst, { recursive: true });
-    for (const name of fs.readdirSync(src)) copyLayerTree(path.join(src, name), path.join(dst, name));
-    const opaque = lgetxattr(src, OPAQUE_XATTR);
-    if (opaque) lsetxattr(dst, OPAQUE_XATTR, opaque);
-  } else if (st.isSymbolicLink()) {
-    fs.symlinkSync(fs.readlinkSync(src), dst);
-  } else if (isWhiteout(st)) {
-    mknod(dst, S_IFCHR | 0o000, 0);
-  } else if (st.isFile()) {
-    fs.copyFileSync(src, dst);
-  } else {
-    return; // sockets, fifos, devices: not part of an image
-  }
-  fs.lchownSync(dst, st.uid, st.gid);
-  if (!st.isSymbolicLink()) fs.chmodSync(dst, st.mode & 0o7777);
-  fs.lutimesSync(dst, st.atime, st.mtime);
-}
-
 /** What a container's root filesystem is made of: the image's layers, an init layer with
  * this container's own /etc/hosts, /etc/resolv.conf and /etc/hostname, and a writable
  * upper layer; merged is where they are mounted as one. */
@@ -232,8 +204,34 @@ export async function createContainerLayers(store: LayerStore, image: string, id
   return { id, image, init, layer, upper: layer.diff, work: path.join(layer.dir, 'work'), merged, lowers: store.lowerdirs(id, false) };
 }
 
+export interface CommittedLayer extends LayerInfo {
+  /** sha256 of the layer's tar (layer-tar.ts): the tar of the container's upper layer. */
+  diffId: string;
+  /** chainIdOf(the image's top layer, diffId): the layer's directory is named by its hex. */
+  chainId: string;
+  /** The very same change was committed before: the store had this layer already. */
+  reused: boolean;
+}
+
 /** docker commit: the container's upper layer alone becomes a new layer on the image's top
- * layer. The init layer is not in it: its files belong to this one container. */
-export async function commitContainer(store: LayerStore, c: { id: string; image: string; upper: string }, newId: string, ledger?: Ledger): Promise<LayerInfo & { reused: boolean }> {
-  return store.create(newId, c.image, (diff) => copyLayerTree(c.upper, diff), { ledger });
+ * layer (the init layer is not in it: its files belong to this one container). As moby does
+ * it (Diff, then the layer store's Register): the upper layer is written as a tar, whose
+ * sha256 is the new layer's diff id; its chain id on the image's names it; the tar is
+ * unpacked into the new layer's diff. Exactly the commands lesson 7 shows a learner. */
+export async function commitContainer(store: LayerStore, c: { upper: string; image: string }, ledger?: Ledger): Promise<CommittedLayer> {
+  const parent = chainIdOfDir(c.image);
+  if (!parent) throw new Error(`${c.image} is not named by a chain id: a commit goes on an image's layer`);
+  store.ensure();
+  // In the store (the same filesystem, and the journal removes it if we are killed).
+  const tar = path.join(store.root, `.commit-${crypto.randomBytes(6).toString('hex')}.tar`);
+  const entry = ledger?.add({ kind: 'file', path: tar });
+  try {
+    const diffId = await tarLayer(c.upper, tar);
+    const chainId = chainIdOf(parent, diffId);
+    const layer = await store.create(layerDirName(chainId), c.image, (diff) => untarLayer(tar, diff), { ledger });
+    return { ...layer, diffId, chainId };
+  } finally {
+    fs.rmSync(tar, { force: true });
+    entry?.drop();
+  }
 }

@@ -53,6 +53,9 @@ export interface Whiteout {
   kind: 'whiteout' | 'opaque-dir';
 }
 
+/** overlayfs marks a directory that hides everything below it with this xattr ("y"). */
+export const OPAQUE_XATTR = 'trusted.overlay.opaque';
+
 /** A whiteout is a character device 0/0 in upper: "this name is deleted below". */
 export function isWhiteout(st: fs.Stats): boolean {
   return st.isCharacterDevice() && st.rdev === 0;

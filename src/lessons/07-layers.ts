@@ -20,6 +20,12 @@ import {
   libc,
   unmount,
   OPAQUE_XATTR,
+  LAYER_TAR_OPTIONS,
+  LAYER_UNTAR_OPTIONS,
+  chainIdOf,
+  diffIdOf,
+  compareLayerTrees,
+  HintedError,
   startContainer,
   ensureRootfs,
   procfs,
@@ -89,6 +95,23 @@ const ociDir = (lab: Lab) => path.join(storePaths(lab).imageSrc, 'web-oci');
 const saveTar = (lab: Lab) => path.join(storePaths(lab).imageSrc, 'web-debug.tar');
 const store = (lab: Lab) => new LayerStore(storePaths(lab).layers);
 const short = (id: string) => id.slice(0, 12);
+/** The shell line that reads the image's top layer into $TOP, from the store's directory. */
+const topOf = (lab: Lab) => `cd ${storePaths(lab).layers}; TOP=$(grep -o '"top": "[^"]*"' ${storePaths(lab).images}/${IMAGE}.json | cut -d'"' -f4)`;
+/** The tar commands of a commit, the same options the core runs (layer-tar.ts). */
+const tarCreate = (from: string, file: string) => `tar -C ${from} -cf ${file} ${LAYER_TAR_OPTIONS.join(' ')} .`;
+const tarExtract = (file: string, to: string) => `tar -C ${to} -xf ${file} ${LAYER_UNTAR_OPTIONS.join(' ')}`;
+/** A commit by hand, as commitContainer makes one: upper as a tar, its sha256 the diff id,
+ * the chain id on the image's top layer the new layer's name, the tar unpacked into its
+ * diff; then link, l/<short> and lower as for any layer. */
+const commitCommands = (lab: Lab) => [
+  `${topOf(lab)}   # the parent: the image's top layer`,
+  `${tarCreate(`${CONTAINER}/diff`, `${CONTAINER}.tar`)}   # upper alone, as a tar`,
+  `DIFFID=sha256:$(sha256sum < ${CONTAINER}.tar | cut -c1-64); NEW=$(printf 'sha256:%s %s' $TOP $DIFFID | sha256sum | cut -c1-64)   # diff id, then chain id: the name`,
+  `mkdir -p $NEW/diff $NEW/work; ${tarExtract(`${CONTAINER}.tar`, '$NEW/diff')}; rm ${CONTAINER}.tar`,
+  'SHORT=$(tr -dc A-Z2-7 < /dev/urandom | head -c 26); printf %s $SHORT > $NEW/link; ln -s ../$NEW/diff l/$SHORT',
+  `printf %s "l/$(cat $TOP/link):$(cat $TOP/lower)" > $NEW/lower   # the image's layers, top first: ${CONTAINER}'s lower less the init layer`,
+  'ls -l l/$SHORT/srv/www   # the layer holds upper: new.html, and index.html as a whiteout; no etc/hostname',
+];
 
 function storeTree(s: LayerStore, ids: string[]): string {
   return ids
@@ -106,6 +129,7 @@ const CHECKS = {
   mounted: 'a container mounted from an image',
   merged: 'merged shows what the layers say',
   whiteout: 'a deletion is a whiteout in upper',
+  commit: 'a commit is a layer of upper alone, named by its chain id',
 } as const;
 
 const layers = defineLesson<State>({
@@ -133,7 +157,12 @@ const layers = defineLesson<State>({
     },
     {
       title: 'Import it: one directory per layer, with diff/, link, lower, and short links in l/',
-      commands: (lab) => [`container-lessons import ${ociDir(lab)} --name ${IMAGE}`, `ls ${storePaths(lab).layers} ${storePaths(lab).layers}/l`, `cat ${storePaths(lab).layers}/<id>/link ${storePaths(lab).layers}/<id>/lower`],
+      commands: (lab) => [
+        `container-lessons import ${ociDir(lab)} --name ${IMAGE}`,
+        `ls ${storePaths(lab).layers} ${storePaths(lab).layers}/l`,
+        `${topOf(lab)}   # the image's top layer`,
+        'echo "link: $(cat $TOP/link)  lower: $(cat $TOP/lower)"',
+      ],
       async run(ctx) {
         const s = store(ctx.lab);
         if (s.ensure()) ctx.ledger.add({ kind: 'file', path: storePaths(ctx.lab).layers });
@@ -170,7 +199,7 @@ const layers = defineLesson<State>({
     {
       title: "A container's root filesystem: an init layer and an upper layer on top of the image",
       commands: (lab) => [
-        `cd ${storePaths(lab).layers}; TOP=$(grep -o '"top": "[^"]*"' ${storePaths(lab).images}/${IMAGE}.json | cut -d'"' -f4)   # the image's top layer`,
+        `${topOf(lab)}   # the image's top layer`,
         `mkdir -p ${CONTAINER}-init/diff/etc ${CONTAINER}/diff ${CONTAINER}/work ${CONTAINER}/merged`,
         `echo ${CONTAINER} > ${CONTAINER}-init/diff/etc/hostname   # and etc/hosts, etc/resolv.conf`,
         `LOWER=$PWD/l/$(cat $TOP/link):$(sed "s#l/#$PWD/l/#g" $TOP/lower)   # the image, top first`,
@@ -218,19 +247,15 @@ const layers = defineLesson<State>({
     },
     {
       title: 'Commit: the upper layer alone becomes a new layer; the init layer stays out',
-      commands: (lab) => [
-        `cd ${storePaths(lab).layers}; NEW=$(head -c 32 /dev/urandom | sha256sum | cut -c1-64); SHORT=$(tr -dc A-Z2-7 < /dev/urandom | head -c 26)`,
-        `mkdir $NEW $NEW/work; cp -a ${CONTAINER}/diff $NEW/diff   # upper alone: files, whiteouts, opaque xattrs`,
-        `printf %s $SHORT > $NEW/link; cut -d: -f2- ${CONTAINER}/lower > $NEW/lower   # ${CONTAINER}'s lowers less the first, the init layer`,
-        'ln -s ../$NEW/diff l/$SHORT; cat $NEW/lower; ls -l l/$SHORT/srv/www',
-      ],
+      commands: (lab) => commitCommands(lab),
       async run(ctx) {
         const c = earlier(ctx.state.fs, "the container's layers");
-        const s = store(ctx.lab);
-        const layer = await commitContainer(s, c, `${CONTAINER}-commit-${Date.now().toString(36)}`, ctx.ledger);
+        const layer = await commitContainer(store(ctx.lab), c, ctx.ledger);
         const hasInit = fs.existsSync(path.join(layer.diff, 'etc', 'hostname'));
         return lines(
-          `new layer ${layer.id}: link=${layer.link}, lower=${layer.lower.length} layers (the image's)`,
+          `diff id ${layer.diffId} (the sha256 of ${CONTAINER}/diff as a tar)`,
+          `chain id on the image's top layer ${short(c.image)}…: ${layer.chainId}`,
+          `new layer ${short(layer.id)}…${layer.reused ? ' (the store had it: this very change was committed before)' : ''}: link=${layer.link}, lower=${layer.lower.map((l) => l.slice(0, 9) + '…').join(':')} (the image's layers, top first)`,
           ...walkUpper(layer.diff),
           hasInit ? 'etc/hostname came along: wrong' : '# no etc/hostname, etc/hosts, etc/resolv.conf: those were in the init layer',
         );
@@ -243,8 +268,8 @@ const layers = defineLesson<State>({
   },
 
   hints: (lab) => [
-    "An image is a stack of read-only layers, and a container's root filesystem is one overlay mount of them: the image's layers, an init layer above them with this container's own /etc/hostname, /etc/hosts and /etc/resolv.conf, and on top an empty upper layer that takes the container's writes. Docker's overlay2 store keeps one directory per layer; a file of the image deleted in the container becomes a whiteout in the upper layer.",
-    `The store ${storePaths(lab).layers} is laid out like /var/lib/docker/overlay2: <id>/diff (the layer's files), <id>/link (its short name), <id>/lower (the layers below as l/<short>:..., nearest first) and l/<short> -> ../<id>/diff; an imported image's record is ${storePaths(lab).images}/<name>.json, whose "top" is its top layer's id. The container is one mount(2) of type overlay: lowerdir= the init layer's diff first, then the image from its top layer down (l/ of <top>/link, then <top>/lower); the check reads lowerdir in /proc/self/mountinfo.`,
+    "An image is a stack of read-only layers, and a container's root filesystem is one overlay mount of them: the image's layers, an init layer above them with this container's own /etc/hostname, /etc/hosts and /etc/resolv.conf, and on top an empty upper layer that takes the container's writes. Docker's overlay2 store keeps one directory per layer; a file of the image deleted in the container becomes a whiteout in the upper layer. A commit turns that upper layer alone, whiteouts and all, into one more layer on the image, named by its content: the chain id of its tar's digest on the image's top layer.",
+    `The store ${storePaths(lab).layers} is laid out like /var/lib/docker/overlay2: <id>/diff (the layer's files), <id>/link (its short name), <id>/lower (the layers below as l/<short>:..., nearest first) and l/<short> -> ../<id>/diff; an imported image's record is ${storePaths(lab).images}/<name>.json, whose "top" is its top layer's id. The container is one mount(2) of type overlay: lowerdir= the init layer's diff first, then the image from its top layer down (l/ of <top>/link, then <top>/lower); the check reads lowerdir in /proc/self/mountinfo. A commit is a new <id> directory like the others: its diff/ holds exactly what ${CONTAINER}/diff holds (tar -x of a tar of it keeps the 0/0 whiteouts and, with --xattrs, the ${OPAQUE_XATTR} mark), its lower is the image's top link then the top's own lower, l/<its link> -> ../<id>/diff, and <id> is sha256 of "sha256:<top> <diff id>", the diff id being the sha256 of the tar.`,
     [
       `container-lessons demo-image ${ociDir(lab)}; container-lessons import ${ociDir(lab)} --name ${IMAGE}`,
       `cd ${storePaths(lab).layers}; TOP=$(grep -o '"top": "[^"]*"' ${storePaths(lab).images}/${IMAGE}.json | cut -d'"' -f4)`,
@@ -252,6 +277,7 @@ const layers = defineLesson<State>({
       `LOWER=$PWD/l/$(cat $TOP/link):$(sed "s#l/#$PWD/l/#g" $TOP/lower)   # the image, top first`,
       `mount -t overlay overlay -o lowerdir=$PWD/${CONTAINER}-init/diff:$LOWER,upperdir=$PWD/${CONTAINER}/diff,workdir=$PWD/${CONTAINER}/work $PWD/${CONTAINER}/merged`,
       `rm ${CONTAINER}/merged/srv/www/index.html; ls -l ${CONTAINER}/diff/srv/www`,
+      ...commitCommands(lab).slice(1),
     ].join('\n'),
   ],
 
@@ -340,7 +366,25 @@ function containerMounts(lab: Lab) {
 export async function checkLayers(lab: Lab): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   const s = store(lab);
-  const ids = s.ids();
+  // A lowerdir or upperdir path (through l/<short> or not) names a layer when it resolves to
+  // <store>/<id>/diff.
+  const storeReal = fs.existsSync(storePaths(lab).layers) ? fs.realpathSync(storePaths(lab).layers) : storePaths(lab).layers;
+  const layerOf = (p: string) => {
+    try {
+      const real = fs.realpathSync(p);
+      return path.basename(real) === 'diff' && path.dirname(path.dirname(real)) === storeReal ? path.basename(path.dirname(real)) : null;
+    } catch {
+      return null;
+    }
+  };
+  // Commits are the store's other layers: in no image, and neither the upper nor the init
+  // layer of a mounted container. Each is judged by the commit check (6), all of it, so a
+  // commit half made is named there, not here.
+  const mounts = containerMounts(lab);
+  const imageLayers = new Set(listImages(s).flatMap((im) => im.layers.map((l) => l.replace(/^sha256:/, ''))));
+  const containerLayers = new Set(mounts.flatMap((mt) => [layerOf(mt.upper), mt.lowers[0] ? layerOf(mt.lowers[0]) : null]).filter((x): x is string => !!x));
+  const commits = commitCandidates(lab).filter((id) => !imageLayers.has(id) && !containerLayers.has(id));
+  const ids = s.ids().filter((id) => !commits.includes(id));
   // 1. The store's layout.
   if (!ids.length) {
     results.push(
@@ -372,7 +416,6 @@ export async function checkLayers(lab: Lab): Promise<CheckResult[]> {
   results.push(pass(CHECKS.image, images.map((im) => `${im.name} (${im.layers.length} layers)`).join(', '), [storePaths(lab).images]));
 
   // 3. A container's mount: init layer first, then an image's layers, top first.
-  const mounts = containerMounts(lab);
   const mi = '/proc/self/mountinfo';
   if (!mounts.length) {
     results.push(
@@ -380,16 +423,6 @@ export async function checkLayers(lab: Lab): Promise<CheckResult[]> {
     );
     return results;
   }
-  // A lowerdir entry (through l/<short> or not) names a layer when it resolves to <store>/<id>/diff.
-  const storeReal = fs.realpathSync(storePaths(lab).layers);
-  const layerOf = (p: string) => {
-    try {
-      const real = fs.realpathSync(p);
-      return path.basename(real) === 'diff' && path.dirname(path.dirname(real)) === storeReal ? path.basename(path.dirname(real)) : null;
-    } catch {
-      return null;
-    }
-  };
   let judged: CheckResult | null = null;
   let chosen: (typeof mounts)[number] | null = null;
   let imageOf: (typeof images)[number] | null = null;
@@ -443,5 +476,144 @@ export async function checkLayers(lab: Lab): Promise<CheckResult[]> {
           chosen.upper,
         ]),
   );
+
+  // 6. A commit of that upper, on that image.
+  results.push(await checkCommits(lab, commits, chosen.upper, imageOf.top));
   return results;
+}
+
+/** The store's directories that could be layers (not l/, not a half-made .tmp-/.import-). */
+function commitCandidates(lab: Lab): string[] {
+  try {
+    return fs
+      .readdirSync(storePaths(lab).layers, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && e.name !== 'l' && !e.name.startsWith('.'))
+      .map((e) => e.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** The commit check: among the store's commits (layers of no image and no container), one
+ * that is upper alone as a layer on the image's top, as a commit makes it. When none is, the
+ * newest one's first fault is reported, with what to do about it. */
+async function checkCommits(lab: Lab, commits: string[], upper: string, top: string): Promise<CheckResult> {
+  const L = storePaths(lab).layers;
+  const looked = [L, `${L}/l`, upper];
+  const upperRel = path.relative(L, upper);
+  if (!commits.length) {
+    return fail(
+      CHECKS.commit,
+      `no commit yet: ${L} has no layer besides the images' and the container's`,
+      `commit ${upperRel} as step 7 shows: a tar of it, its sha256 (the diff id), the chain id on the image's top layer as the new layer's name, the tar unpacked into <name>/diff, then link, l/<short> and lower`,
+      looked,
+    );
+  }
+  const verdicts: Array<{ id: string; fault?: { reason: string; hint: string }; pass?: string }> = [];
+  for (const id of commits) verdicts.push({ id, ...(await judgeCommit(lab, id, upper, top)) });
+  const good = verdicts.find((v) => v.pass);
+  if (good?.pass) return pass(CHECKS.commit, good.pass, looked);
+  const mtime = (id: string) => fs.statSync(path.join(L, id), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  const newest = verdicts.sort((a, b) => mtime(b.id) - mtime(a.id))[0]!;
+  const others = verdicts.length > 1 ? ` (${verdicts.length - 1} other${verdicts.length > 2 ? 's' : ''} in the store, none a commit of ${upperRel} either)` : '';
+  return fail(CHECKS.commit, `${newest.fault!.reason}${others}`, newest.fault!.hint, looked);
+}
+
+const tail = (id: string) => (/^[0-9a-f]{64}$/.test(id) ? `${short(id)}…` : id);
+
+/** One commit, judged: its link and l/ link, its lower, its diff against upper, its name. */
+async function judgeCommit(lab: Lab, id: string, upper: string, top: string): Promise<{ fault: { reason: string; hint: string } } | { pass: string }> {
+  const L = storePaths(lab).layers;
+  const dir = path.join(L, id);
+  const at = tail(id);
+  const no = (reason: string, hint: string) => ({ fault: { reason: `${at}: ${reason}`, hint } });
+  const read = (f: string) => {
+    try {
+      return fs.readFileSync(path.join(dir, f), 'utf8').trim();
+    } catch {
+      return null;
+    }
+  };
+  // Its short id, and the link in l/ that names its diff by it.
+  const link = read('link');
+  if (link === null) return no('it has no link file', "a layer's link file holds its short id: printf %s $SHORT > $NEW/link, with SHORT=$(tr -dc A-Z2-7 < /dev/urandom | head -c 26)");
+  if (!/^[A-Z0-9]{26}$/.test(link))
+    return no(`its link file holds "${link.slice(0, 40)}", not a short id (26 characters, A-Z and 2-7 as overlay2 makes them)`, 'SHORT=$(tr -dc A-Z2-7 < /dev/urandom | head -c 26); printf %s $SHORT > $NEW/link');
+  const linkPath = path.join(L, 'l', link);
+  const lst = fs.lstatSync(linkPath, { throwIfNoEntry: false });
+  const wanted = path.join(dir, 'diff');
+  const fixLink = `ln -sfn ../${id}/diff l/${link} (run in ${L}: the link is relative to l/)`;
+  if (!lst) return no(`l/${link} is missing: nothing in l/ names this layer's diff`, fixLink);
+  if (!lst.isSymbolicLink()) return no(`l/${link} is not a symbolic link`, `rm -r l/${link}; ${fixLink}`);
+  const target = fs.readlinkSync(linkPath);
+  const resolved = path.resolve(path.join(L, 'l'), target);
+  if (resolved !== wanted)
+    return no(`l/${link} points at ${target}, ${fs.existsSync(resolved) ? 'another directory' : 'which does not exist (a dangling link)'}, not ../${id}/diff`, `the link goes from l/ up one and into the layer: ${fixLink}`);
+  if (!fs.statSync(wanted, { throwIfNoEntry: false })?.isDirectory()) return no(`it has no diff/ directory`, `mkdir -p ${id}/diff and unpack the tar of upper into it`);
+  // Its lower: the image's layers below it, nearest first.
+  const t = store(lab).info(top);
+  const expected = [`l/${t.link}`, ...t.lower];
+  const lowerText = read('lower');
+  const fixLower = `a commit lies on the image's top layer: its lower is that layer's link, then that layer's own lower: printf %s "l/$(cat $TOP/link):$(cat $TOP/lower)" > $NEW/lower`;
+  if (lowerText === null) return no('it has no lower file: overlay2 could not mount it on the image', fixLower);
+  const lower = lowerText.split(':').filter(Boolean);
+  if (lower.join(':') !== expected.join(':')) {
+    const order =
+      lower.length === expected.length && [...lower].sort().join() === [...expected].sort().join()
+        ? "the image's links in the wrong order"
+        : lower.length < expected.length
+          ? `${expected.length - lower.length} of the image's links missing`
+          : "not the image's links";
+    return no(`its lower lists ${lower.length ? lower.map((e) => e.slice(0, 9) + '…').join(':') : 'nothing'}: ${order}; on ${short(top)}… it is ${expected.map((e) => e.slice(0, 9) + '…').join(':')} (nearest first)`, fixLower);
+  }
+  // Its diff: upper, exactly.
+  const diffs = compareLayerTrees(upper, wanted, ['upper', 'diff']);
+  if (diffs.length) {
+    const [first] = diffs;
+    const said = diffs
+      .slice(0, 3)
+      .map((d) => `${d.path}: ${d.detail}`)
+      .join('; ');
+    const hint =
+      first!.kind === 'whiteout-as-file' || first!.kind === 'whiteout-lost'
+        ? 'a deletion is a whiteout, a character device 0/0, and stays one in a commit: unpack the tar of upper as root (tar -x makes device files), or cp -a; a copy that skips devices, or reads through merged, loses it'
+        : first!.kind === 'opaque-lost'
+          ? `an opaque directory is marked by an xattr: tar needs ${LAYER_TAR_OPTIONS.filter((o) => o.startsWith('--xattrs')).join(' ')} when it writes and when it unpacks (cp -a keeps xattrs too)`
+          : first!.kind === 'extra'
+            ? `a commit holds upper alone (tar -C ${path.relative(L, upper)}): not the init layer's etc/hostname, hosts, resolv.conf, not merged; if upper changed after the commit, commit again`
+            : first!.kind === 'missing'
+              ? `the commit lacks what ${path.relative(L, upper)} holds: commit again from it (a change made after a commit needs a commit of its own)`
+              : 'unpack the tar as root, which keeps modes and owners (or cp -a)';
+    return no(`its diff is not upper: ${said}${diffs.length > 3 ? `, and ${diffs.length - 3} more` : ''}`, hint);
+  }
+  // Its name: the chain id of its diff on the image's top layer.
+  let diffId: string;
+  try {
+    diffId = await diffIdOf(wanted);
+  } catch (err) {
+    return no(`its diff id could not be computed: ${(err as Error).message}`, err instanceof HintedError && err.hint ? err.hint : 'run the check as root');
+  }
+  const chainId = chainIdOf(`sha256:${top}`, diffId);
+  if (chainId !== `sha256:${id}`) {
+    // Named right for upper's tar, but diff's own tar differs: the files are the same (compared
+    // above), so times or the like changed in diff after it was unpacked.
+    const ofUpper = await diffIdOf(upper).then(
+      (d) => chainIdOf(`sha256:${top}`, d),
+      () => null,
+    );
+    if (ofUpper === `sha256:${id}`)
+      return no(
+        `its name is the chain id of upper's tar, but the tar of its diff differs (diff id ${diffId.slice(0, 19)}…): the files are the same, so their times changed in diff after the commit (adding and removing a file changes its directory's mtime)`,
+        `unpack upper's tar again, in ${L}: rm -rf ${id}/diff; mkdir ${id}/diff; ${tarCreate(path.relative(L, upper), '-')} | ${tarExtract('-', `${id}/diff`)}`,
+      );
+    return no(
+      `its name is not its chain id: its diff id is ${diffId.slice(0, 19)}…, which on the image's top layer ${short(top)}… gives ${chainId.slice(7, 19)}…`,
+      `name the layer by its chain id: DIFFID=sha256:$(sha256sum < web1.tar | cut -c1-64) of the tar made by ${tarCreate('web1/diff', 'web1.tar')}; NEW=$(printf 'sha256:%s %s' $TOP $DIFFID | sha256sum | cut -c1-64); then mv the layer to $NEW and point l/${link} at ../$NEW/diff`,
+    );
+  }
+  const outs = listWhiteouts(wanted).length;
+  return {
+    pass: `${at} = chain id of diff id ${diffId.slice(0, 19)}… on ${short(top)}…; link ${link}, l/${link} -> ../${at}/diff; lower: the image's ${expected.length} links, top first; diff holds exactly upper${outs ? ` (whiteouts included: ${outs})` : ''}`,
+  };
 }

@@ -1,6 +1,6 @@
-// Lesson 7 by hand (mkdir, echo, mount(8), rm through merged, as the steps spell it out),
-// in wrong states that must fail with a hint, and the commit through the core. Nothing
-// may be left behind.
+// Lesson 7 by hand (mkdir, echo, mount(8), rm through merged, as the steps spell it out; the
+// container's shell and the commit as the text writes them, run as typed), in wrong states
+// that must fail with a hint, and the commit through the core. Nothing may be left behind.
 import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,7 +8,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { findLesson, type Lesson } from '../../src/lessons/index.js';
 import { solveLesson } from '../../src/runner.js';
 import { writeDemoImage, storePaths } from '../../src/lessons/07-layers.js';
-import { ensureRootfs, LayerStore, importImage, createContainerLayers, commitContainer, mountOverlay, listWhiteouts, Ledger, isWhiteout } from '../../src/core/index.js';
+import { ensureRootfs, LayerStore, importImage, createContainerLayers, commitContainer, mountOverlay, listWhiteouts, Ledger, isWhiteout, chainIdOf, diffIdOf, libc, OPAQUE_XATTR } from '../../src/core/index.js';
+import { fill, lessonSource, placeholders } from '../../src/render.js';
 import type { CheckResult } from '../../src/checks/result.js';
 import { tempLab } from '../support/lab.js';
 import { snapshot, leaks } from '../support/kernel-state.mjs';
@@ -54,8 +55,46 @@ function mountByHand(order: 'right' | 'swapped' | 'no-init') {
   return path.join(L, 'web1', 'merged');
 }
 
+/** A shell block of the lesson's text, paths filled in, found by its first line. */
+function textBlock(firstLine: string): string[] {
+  const values = placeholders(lesson, lab);
+  const text = fill(lessonSource(lesson) ?? '', values);
+  const block = [...text.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => m[1]!).find((b) => b.startsWith(fill(firstLine, values)));
+  if (!block) throw new Error(`no block starting "${firstLine}" in the text`);
+  return block.trimEnd().split('\n');
+}
+
+/** The text's commit block as typed, the final `sudo container-lessons check 7` left to the
+ * test; `edit` changes it the way a learner's slip would. */
+function commitByHand(edit: (block: string) => string = (b) => b): string {
+  const block = textBlock('cd {{layers}}\nTOP=')
+    .filter((l) => !l.includes('container-lessons check'))
+    .join('\n');
+  return sh(edit(block));
+}
+
+/** The commit the text's block made: the store's one layer in no image and not web1's. */
+function committed(): { id: string; short: string; dir: string } {
+  const images = new Set(fs.readFileSync(path.join(paths.images, 'web.json'), 'utf8').match(/[0-9a-f]{64}/g));
+  const [id, ...more] = fs.readdirSync(paths.layers).filter((n) => /^[0-9a-f]{64}$/.test(n) && !images.has(n));
+  expect(more).toEqual([]);
+  if (!id) throw new Error('no commit in the store');
+  const dir = path.join(paths.layers, id);
+  return { id, short: fs.readFileSync(path.join(dir, 'link'), 'utf8'), dir };
+}
+
+const COMMIT = 'a commit is a layer of upper alone, named by its chain id';
+
+/** Imported, mounted by hand, a file deleted and one written through merged. */
+async function changedByHand(): Promise<string> {
+  await imported();
+  const merged = mountByHand('right');
+  sh(`rm ${merged}/srv/www/index.html; echo 'made in the container' > ${merged}/srv/www/new.html`);
+  return merged;
+}
+
 describe('lesson 7 by hand', () => {
-  it('import, then the init and upper layers and the mount with mount(8), then rm through merged: passes', async () => {
+  it('import, then the init and upper layers and the mount with mount(8), rm through merged, then the container shell and the commit as the text writes them: passes', async () => {
     await imported();
     let f = firstFail(await lesson.check(lab));
     expect(f.title).toBe('a container mounted from an image');
@@ -68,11 +107,140 @@ describe('lesson 7 by hand', () => {
     f = firstFail(await lesson.check(lab));
     expect(f.title).toBe('a deletion is a whiteout in upper');
     sh(`rm ${merged}/srv/www/index.html`);
+    f = firstFail(await lesson.check(lab));
+    expect(f.title).toBe(COMMIT);
+    expect(f.reason).toMatch(/^no commit yet/);
+    expect(f.hint).toMatch(/commit web1\/diff as step 7 shows/);
+    // The container's shell as the text starts it, fed what a learner types inside.
+    const [first, second, ...inside] = textBlock('unshare --mount --uts');
+    const out = execFileSync('/bin/bash', ['-c', `${first!.replace(/\\$/, '')} ${second}`], { input: `${inside.join('\n')}\n`, encoding: 'utf8' });
+    expect(out.split('\n').slice(0, 2)).toEqual(['web1', 'web1']);
+    expect(fs.readFileSync(path.join(paths.layers, 'web1/diff/srv/www/new.html'), 'utf8')).toBe('made in the container\n');
+    // The commit, as the text writes it.
+    const listed = commitByHand();
+    expect(listed).toMatch(/c--------- \d+ root root 0, 0 .* index\.html/);
+    expect(listed).toMatch(/new\.html/);
+    const c = committed();
+    expect(c.short).toMatch(/^[A-Z2-7]{26}$/);
+    const t = new LayerStore(paths.layers).info(top);
+    expect(fs.readFileSync(path.join(c.dir, 'lower'), 'utf8')).toBe([`l/${t.link}`, ...t.lower].join(':'));
+    expect(`sha256:${c.id}`).toBe(chainIdOf(`sha256:${top}`, await diffIdOf(path.join(paths.layers, 'web1/diff'))));
+    expect(fs.existsSync(path.join(paths.layers, 'web1.tar'))).toBe(false);
     const checks = await lesson.check(lab);
-    expect(checks.filter((c) => c.status === 'fail')).toEqual([]);
-    expect(checks.map((c) => c.title)).toEqual(['a layer store laid out like overlay2', 'an image in the store', 'a container mounted from an image', 'merged shows what the layers say', 'a deletion is a whiteout in upper']);
+    expect(checks.filter((x) => x.status === 'fail')).toEqual([]);
+    expect(checks.map((x) => x.title)).toEqual(['a layer store laid out like overlay2', 'an image in the store', 'a container mounted from an image', 'merged shows what the layers say', 'a deletion is a whiteout in upper', COMMIT]);
     expect(checks[4]?.reason).toMatch(/srv\/www\/index\.html: character device 0\/0/);
+    expect(checks[5]?.reason).toMatch(new RegExp(`^${c.id.slice(0, 12)}… = chain id of diff id .* diff holds exactly upper \\(whiteouts included: 1\\)`));
   });
+
+  it('a directory replaced in the container is opaque in upper and in the commit; a commit whose tars left out xattrs fails and names the opaque mark', async () => {
+    const merged = await changedByHand();
+    sh(`rm -r ${merged}/srv/data && mkdir ${merged}/srv/data && echo c > ${merged}/srv/data/c.txt`);
+    expect(libc.lgetxattr(path.join(paths.layers, 'web1/diff/srv/data'), OPAQUE_XATTR)?.toString()).toBe('y');
+    commitByHand((b) => b.replaceAll(' --xattrs --xattrs-include=trusted.overlay.opaque', ''));
+    const f = firstFail(await lesson.check(lab));
+    expect(f.title).toBe(COMMIT);
+    expect(f.reason).toMatch(/its diff is not upper: srv\/data: opaque in upper \(trusted\.overlay\.opaque=y\), not in diff/);
+    expect(f.hint).toMatch(/opaque directory is marked by an xattr: tar needs --xattrs --xattrs-include=trusted\.overlay\.opaque/);
+    const wrong = committed();
+    sh(`rm -rf ${wrong.dir} ${paths.layers}/l/${wrong.short}`);
+    commitByHand();
+    expect(libc.lgetxattr(path.join(committed().dir, 'diff/srv/data'), OPAQUE_XATTR)?.toString()).toBe('y');
+    expect((await lesson.check(lab)).filter((x) => x.status === 'fail')).toEqual([]);
+    // The same upper committed again, through the core: the same layer, already there.
+    const again = await commitContainer(new LayerStore(paths.layers), { upper: path.join(paths.layers, 'web1/diff'), image: top });
+    expect(again.id).toBe(committed().id);
+    expect(again.reused).toBe(true);
+  });
+
+  // Each slip a learner can make in a commit, made after the text's commit: the commit check
+  // fails, says what is wrong, and its hint names the fix.
+  const slips: Array<{ name: string; slip: (c: ReturnType<typeof committed>) => string; reason: RegExp; hint: RegExp }> = [
+    {
+      name: 'a whiteout copied as a regular file',
+      slip: (c) => `rm ${c.dir}/diff/srv/www/index.html && touch ${c.dir}/diff/srv/www/index.html`,
+      reason: /its diff is not upper: srv\/www\/index\.html: a whiteout in upper, a regular file in diff/,
+      hint: /a deletion is a whiteout, a character device 0\/0, and stays one/,
+    },
+    {
+      name: 'a whiteout lost',
+      slip: (c) => `rm ${c.dir}/diff/srv/www/index.html`,
+      reason: /srv\/www\/index\.html: a whiteout in upper, not in diff/,
+      hint: /a deletion is a whiteout/,
+    },
+    {
+      name: 'a file of upper missing from diff',
+      slip: (c) => `rm ${c.dir}/diff/srv/www/new.html`,
+      reason: /srv\/www\/new\.html: a regular file in upper, not in diff/,
+      hint: /the commit lacks what web1\/diff holds/,
+    },
+    {
+      name: 'upper changed after the commit',
+      slip: () => `echo later > ${paths.layers}/web1/merged/srv/www/later.html`,
+      reason: /srv\/www\/later\.html: a regular file in upper, not in diff/,
+      hint: /a change made after a commit needs a commit of its own/,
+    },
+    {
+      name: "the init layer's files in it",
+      slip: (c) => `cp -a ${paths.layers}/web1-init/diff/etc ${c.dir}/diff/`,
+      reason: /etc: in diff, not in upper/,
+      hint: /a commit holds upper alone .*not the init layer/,
+    },
+    {
+      name: 'lower in the wrong order',
+      slip: (c) => `cd ${c.dir} && { cat lower; echo; } | tr ':' '\\n' | tac | paste -sd: > lower.new && mv lower.new lower`,
+      reason: /its lower lists .*: the image's links in the wrong order; on [0-9a-f]{12}… it is/,
+      hint: /its lower is that layer's link, then that layer's own lower/,
+    },
+    {
+      name: 'lower missing a link',
+      slip: (c) => `cd ${c.dir} && cut -d: -f1,2 lower > lower.new && mv lower.new lower`,
+      reason: /1 of the image's links missing/,
+      hint: /its lower is that layer's link/,
+    },
+    {
+      name: 'no lower file',
+      slip: (c) => `rm ${c.dir}/lower`,
+      reason: /it has no lower file/,
+      hint: /printf %s "l\/\$\(cat \$TOP\/link\):\$\(cat \$TOP\/lower\)" > \$NEW\/lower/,
+    },
+    {
+      name: 'its l/ link dangling (a typo in the target)',
+      slip: (c) => `cd ${paths.layers} && ln -sfn ../${c.id}/dif l/${c.short}`,
+      reason: /l\/[A-Z2-7]{26} points at \.\.\/[0-9a-f]{64}\/dif, which does not exist \(a dangling link\)/,
+      hint: /ln -sfn \.\.\/[0-9a-f]{64}\/diff l\/[A-Z2-7]{26}/,
+    },
+    {
+      name: 'no l/ link',
+      slip: (c) => `rm ${paths.layers}/l/${c.short}`,
+      reason: /l\/[A-Z2-7]{26} is missing/,
+      hint: /ln -sfn/,
+    },
+    {
+      name: 'a name that is not the chain id',
+      slip: (c) => `cd ${paths.layers} && mv ${c.id} my-commit && ln -sfn ../my-commit/diff l/${c.short}`,
+      reason: /^my-commit: its name is not its chain id: its diff id is sha256:[0-9a-f]{12}…, which on the image's top layer [0-9a-f]{12}… gives/,
+      hint: /name the layer by its chain id: DIFFID=.*NEW=\$\(printf 'sha256:%s %s' \$TOP \$DIFFID/,
+    },
+    {
+      name: "diff's times changed after it was unpacked",
+      slip: (c) => `touch ${c.dir}/diff/srv/www`,
+      reason: /its name is the chain id of upper's tar, but the tar of its diff differs/,
+      hint: /unpack upper's tar again/,
+    },
+  ];
+  for (const { name, slip, reason, hint } of slips) {
+    it(`a commit by hand, then ${name}: fails and says so`, async () => {
+      await changedByHand();
+      commitByHand();
+      expect((await lesson.check(lab)).filter((x) => x.status === 'fail')).toEqual([]);
+      sh(slip(committed()));
+      const f = firstFail(await lesson.check(lab));
+      expect(f.title).toBe(COMMIT);
+      expect(f.reason).toMatch(reason);
+      expect(f.hint).toMatch(hint);
+    });
+  }
 
   it('the image below the init layer in the wrong order: fails and says top first', async () => {
     await imported();
@@ -113,6 +281,7 @@ describe('lesson 7 kept, then reset', () => {
     expect(report.passed).toBe(true);
     const removed = await lesson.reset(lab);
     expect(removed).toEqual(expect.arrayContaining([expect.stringMatching(/^process \d+ \(sh\)$/), expect.stringMatching(/^mount .*web1\/merged$/)]));
+    expect(report.checks.at(-1)).toMatchObject({ title: COMMIT, status: 'pass' });
     expect(leaks(s0, snapshot())).toEqual({});
     expect(fs.existsSync(paths.layers)).toBe(false);
   });
@@ -131,7 +300,16 @@ describe("a container's layers through the core", () => {
       fs.writeFileSync(path.join(c.merged, 'srv/www/new.html'), 'new\n');
       fs.chownSync(path.join(c.merged, 'srv/www/new.html'), 1000, 1000);
       fs.rmSync(path.join(c.merged, 'srv/www/index.html'));
-      const layer = await commitContainer(store, c, 'c1-commit');
+      fs.linkSync(path.join(c.merged, 'srv/www/new.html'), path.join(c.merged, 'srv/www/same.html'));
+      const layer = await commitContainer(store, c, ledger);
+      // Named as the text says: the chain id, on the image's top layer, of upper's tar.
+      expect(layer.diffId).toBe(await diffIdOf(c.upper));
+      expect(layer.chainId).toBe(chainIdOf(`sha256:${top}`, layer.diffId));
+      expect(layer.id).toBe(layer.chainId.slice('sha256:'.length));
+      expect(await diffIdOf(layer.diff)).toBe(layer.diffId);
+      expect(layer.reused).toBe(false);
+      expect(fs.readdirSync(paths.layers).filter((n) => n.startsWith('.'))).toEqual([]);
+      expect(fs.statSync(path.join(layer.diff, 'srv/www/same.html')).ino).toBe(fs.statSync(path.join(layer.diff, 'srv/www/new.html')).ino);
       expect(layer.lower[0]).toBe(`l/${store.info(top).link}`);
       expect(fs.existsSync(path.join(layer.diff, 'etc/hostname'))).toBe(false);
       expect(fs.statSync(path.join(layer.diff, 'srv/www/new.html')).uid).toBe(1000);
@@ -171,7 +349,7 @@ describe("lesson 7's commands typed as shown", () => {
       const [id, ...more] = store.ids().filter((x) => !before.has(x));
       expect(more).toEqual([]);
       const info = store.info(earlierId(id));
-      expect(id).toMatch(/^[0-9a-f]{64}$/);
+      expect(`sha256:${id}`).toBe(chainIdOf(`sha256:${top}`, await diffIdOf(c.upper)));
       expect(info.link).toMatch(/^[A-Z2-7]{26}$/);
       expect(store.resolveLink(`l/${info.link}`)).toBe(id);
       expect(info.lower).toEqual([`l/${store.info(top).link}`, ...store.info(top).lower]);
@@ -179,7 +357,9 @@ describe("lesson 7's commands typed as shown", () => {
       expect(listWhiteouts(info.diff).map((w) => w.path)).toEqual(['srv/www/index.html']);
       expect(fs.readdirSync(path.join(info.diff, 'srv/www')).sort()).toEqual(['index.html', 'new.html']);
       expect(out).toMatch(/new\.html/);
-      expect((await lesson.check(lab))[0]?.status).toBe('pass');
+      const checks = await lesson.check(lab);
+      expect(checks.filter((x) => x.status === 'fail')).toEqual([]);
+      expect(checks.at(-1)?.title).toBe(COMMIT);
     } finally {
       expect(await ledger.cleanup()).toEqual([]);
     }
