@@ -382,8 +382,35 @@ mount -t overlay overlay -o lowerdir=$PWD/web1-init/diff:$LOWER,upperdir=$PWD/we
 cd /
 check layers mounted-no-deletion-yet 1 'a deletion is a whiteout in upper'
 rm $LAB/layers/web1/merged/srv/www/index.html
-check layers mount-by-hand-and-rm 0
+check layers rm-no-commit-yet 1 'a commit is a layer of upper alone, named by its chain id'
+# The container's shell as the text starts it, fed what a learner types inside: a write.
+printf '%s\n' hostname "echo 'made in the container' > /srv/www/new.html" exit |
+  unshare --mount --uts --ipc --pid --fork --mount-proc=$LAB/layers/web1/merged/proc \
+  chroot $LAB/layers/web1/merged sh -c 'hostname "$(cat /etc/hostname)"; exec sh' >$OUT 2>&1
+[ "$(cat $OUT)" = web1 ] || result 7 container-shell-says-web1 0 1
+# The commit, as the text writes it.
+cd $LAB/layers
+TOP=$(grep -o '"top": "[^"]*"' $LAB/images/web.json | cut -d'"' -f4)
+tar -C web1/diff -cf web1.tar --sort=name --format=posix --numeric-owner \
+  --pax-option=delete=atime,delete=ctime --xattrs --xattrs-include=trusted.overlay.opaque .
+DIFFID=sha256:$(sha256sum < web1.tar | cut -c1-64)
+NEW=$(printf 'sha256:%s %s' $TOP $DIFFID | sha256sum | cut -c1-64)
+mkdir -p $NEW/diff $NEW/work
+tar -C $NEW/diff -xf web1.tar --xattrs --xattrs-include=trusted.overlay.opaque
+rm web1.tar
+SHORT=$(tr -dc A-Z2-7 < /dev/urandom | head -c 26)
+printf %s $SHORT > $NEW/link
+ln -s ../$NEW/diff l/$SHORT
+printf %s "l/$(cat $TOP/link):$(cat $TOP/lower)" > $NEW/lower
+cd /
+check layers commit-by-hand 0
+ln -sfn ../$NEW/dif $LAB/layers/l/$SHORT           # a typo: the l/ link dangles
+check layers commit-l-link-dangling 1 'a commit is a layer of upper alone, named by its chain id'
+ln -sfn ../$NEW/diff $LAB/layers/l/$SHORT
+rm $LAB/layers/$NEW/diff/srv/www/index.html && touch $LAB/layers/$NEW/diff/srv/www/index.html
+check layers commit-whiteout-as-file 1 'a commit is a layer of upper alone, named by its chain id'
 reset_lesson layers
+[ ! -e $LAB/layers/$NEW ] || result 7 reset-removes-the-commit 0 1
 
 # ---------------------------------------------------------------- memory and pids limits
 # As lessons/08-memory-pids.md tells a learner: the group, a shell that joins it and becomes
