@@ -6,6 +6,10 @@
 //   <root>/<id>/work/     (layers with a parent) overlayfs's work directory
 //   <root>/l/<short>  ->  ../<id>/diff
 //
+// An image's layer and a commit are named by the hex of their chain id (Docker names the
+// directory by a random cache id and keeps the chain id in its layerdb); a container's own
+// layers by the container (<name>, <name>-init).
+//
 // The short links keep mount options short: the kernel takes at most a page of them, and a
 // lowerdir of five 64-character ids with /diff already fills a good part of it.
 // A layer appears under its id only when it is complete: it is built in a staging

@@ -3,6 +3,7 @@
 // that must fail with a hint, and the commit through the core. Nothing may be left behind.
 import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { findLesson, type Lesson } from '../../src/lessons/index.js';
@@ -94,8 +95,10 @@ async function changedByHand(): Promise<string> {
 }
 
 describe('lesson 7 by hand', () => {
-  it('import, then the init and upper layers and the mount with mount(8), rm through merged, then the container shell and the commit as the text writes them: passes', async () => {
-    await imported();
+  it("the text's demo-image and import, then the init and upper layers and the mount with mount(8), rm through merged, then the container shell and the commit as the text writes them: passes", async () => {
+    const cli = `CONTAINER_LESSONS_HOME=${lab.root} ${process.execPath} ${new URL('../../bin/container-lessons.js', import.meta.url).pathname} `;
+    sh(textBlock('container-lessons demo-image').join('\n').replaceAll('container-lessons ', cli));
+    top = JSON.parse(fs.readFileSync(path.join(paths.images, 'web.json'), 'utf8')).top;
     let f = firstFail(await lesson.check(lab));
     expect(f.title).toBe('a container mounted from an image');
     expect(f.hint).toMatch(/make the web1-init and web1 layers/);
@@ -113,8 +116,10 @@ describe('lesson 7 by hand', () => {
     expect(f.hint).toMatch(/commit web1\/diff as step 7 shows/);
     // The container's shell as the text starts it, fed what a learner types inside.
     const [first, second, ...inside] = textBlock('unshare --mount --uts');
+    const hostname = os.hostname();
     const out = execFileSync('/bin/bash', ['-c', `${first!.replace(/\\$/, '')} ${second}`], { input: `${inside.join('\n')}\n`, encoding: 'utf8' });
     expect(out.split('\n').slice(0, 2)).toEqual(['web1', 'web1']);
+    expect(os.hostname()).toBe(hostname);
     expect(fs.readFileSync(path.join(paths.layers, 'web1/diff/srv/www/new.html'), 'utf8')).toBe('made in the container\n');
     // The commit, as the text writes it.
     const listed = commitByHand();
