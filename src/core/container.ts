@@ -7,17 +7,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
 import type { Namespace } from './libc.js';
-import type { RunSpec, EnterSpec, ProbeSpec, NetSpec, NetOp, TcpSpec, TcpResult } from './nsinit.js';
+import type { RunSpec, EnterSpec, ProbeSpec, NetSpec, NetOp, TcpSpec, TcpResult, NsViewSpec, IpcMakeSpec, TimeOffsets } from './nsinit.js';
 import type { PingResult } from './icmp.js';
-import type { InitMessage, WarmCommand, NetState, ProbeResult } from './init-protocol.js';
+import type { InitMessage, WarmCommand, NetState, ProbeResult, NsView } from './init-protocol.js';
 import type { Ledger } from './ledger.js';
 import type { Cgroup } from './cgroup.js';
 import { descendants, waitReaped, waitExited, pidAlive } from './procfs.js';
 import { TAG_VAR } from './journal.js';
 import { randomUUID } from 'node:crypto';
 import { HintedError } from './errors.js';
+import { checkRootlessReach, rootlessCommand, type Rootless } from './rootless.js';
 
-export type { NetState, ProbeResult } from './init-protocol.js';
+export type { NetState, ProbeResult, NsView } from './init-protocol.js';
+export type { TimeOffsets } from './nsinit.js';
 
 /** nsinit.js beside this file; when running from the TypeScript sources, the built one. */
 export function nsinitPath(): string {
@@ -73,6 +75,11 @@ export interface ContainerOptions {
   stdio?: StdioMode;
   /** Keep running after this process exits (solve --keep); no pipes. */
   detach?: boolean;
+  /** A rootless container: a new user namespace made by a single-threaded first stage as
+   * this unprivileged uid and gid, which root inside maps to (rootless.ts). */
+  rootless?: Rootless;
+  /** A time namespace with these clock offsets (seconds). */
+  timeOffsets?: TimeOffsets;
 }
 
 /** A process tree the helper started; `pid` is its first process, as the host sees it. */
@@ -169,9 +176,13 @@ function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: Stdio, 
   // process dies before it learns their pids. Recorded before anything is started.
   spec.tag = `container-lessons-${randomUUID()}`;
   const entry = ledger?.add({ kind: 'procs', tag: spec.tag });
+  const rootless = mode === 'run' ? (spec as RunSpec).rootless : undefined;
+  // A rootless container's helper starts inside a new user namespace: made by util-linux
+  // unshare, a single-threaded program, because Node cannot (rootless.ts).
+  const [file, args] = rootless ? rootlessCommand(rootless, [process.execPath, nsinitPath(), mode, JSON.stringify(spec)]) : [process.execPath, [nsinitPath(), mode, JSON.stringify(spec)]];
   return new Promise((resolve, reject) => {
     const std = typeof stdio === 'object' ? stdio.terminal : stdio;
-    const helper = spawn(process.execPath, [nsinitPath(), mode, JSON.stringify(spec)], {
+    const helper = spawn(file, args, {
       env: helperEnv({ [TAG_VAR]: spec.tag! }),
       stdio: detach ? ['ignore', 'ignore', 'ignore', 'pipe'] : [std, std, std, 'pipe', ...(warm ? (['pipe'] as const) : [])],
       detached: detach,
@@ -296,11 +307,17 @@ function runSpec(opts: Omit<ContainerOptions, 'argv'>, argv: string[]): RunSpec 
     env: opts.env,
     cwd: opts.cwd,
     detach: opts.detach,
+    timeOffsets: opts.timeOffsets,
+    rootless: opts.rootless,
   };
 }
 
 export function startContainer(opts: ContainerOptions, ledger?: Ledger): Promise<Running> {
   if (!opts.argv.length) throw new Error('startContainer: argv is empty');
+  if (opts.rootless) {
+    if (opts.cgroup) throw new HintedError('a rootless container cannot be put in a cgroup by the core', 'leave out the cgroup, or run it as root');
+    checkRootlessReach(opts.rootless, [process.execPath, nsinitPath(), path.resolve(opts.rootfs)]);
+  }
   return launch('run', runSpec(opts, opts.argv), opts.stdio ?? 'pipe', opts.detach, ledger, 'container');
 }
 
@@ -402,7 +419,7 @@ export async function execInContainer(pid: number, namespaces: Namespace[], argv
 
 /** Run a helper that answers with one JSON value on stdout; a failure it reported on
  * fd 3 becomes a ContainerError naming the step and the syscall. */
-function askHelper<T>(mode: 'net' | 'probe' | 'tcp', spec: NetSpec | ProbeSpec | TcpSpec, what: string): Promise<T> {
+function askHelper<T>(mode: 'net' | 'probe' | 'tcp' | 'nsview' | 'ipcmk' | 'userns', spec: NetSpec | ProbeSpec | TcpSpec | NsViewSpec | IpcMakeSpec | Record<string, never>, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
     const helper = spawn(process.execPath, [nsinitPath(), mode, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: helperEnv() });
     let out = '';
@@ -451,4 +468,21 @@ export function tcpBetween(spec: TcpSpec): Promise<TcpResult> {
 /** Look inside a process's UTS and mount namespaces from a helper (the driver stays put). */
 export function probeNamespaces(pid: number, hostPaths: string[] = []): Promise<ProbeResult> {
   return askHelper('probe', { pid, hostPaths }, `probe of pid ${pid}`);
+}
+
+/** What a process's cgroup and IPC namespaces show from inside them, read by a helper that
+ * joins them: /proc/<pid>/cgroup relative to its cgroup namespace, its System V objects. */
+export function viewNamespaces(pid: number): Promise<NsView> {
+  return askHelper('nsview', { pid }, `namespaces of pid ${pid}`);
+}
+
+/** Make a System V message queue with `key` in the IPC namespace of `pid` (ipcmk -Q
+ * there): it lives as long as that namespace. Returns its id. */
+export async function makeMessageQueue(pid: number, key: number): Promise<number> {
+  return (await askHelper<{ id: number }>('ipcmk', { pid, key }, `message queue in pid ${pid}`)).id;
+}
+
+/** unshare(CLONE_NEWUSER) tried in a fresh Node helper: its thread count and the error. */
+export function tryUserNamespaceFromNode(): Promise<{ threads: number; error: string | null }> {
+  return askHelper('userns', {}, 'unshare(CLONE_NEWUSER) from Node');
 }

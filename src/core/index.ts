@@ -7,6 +7,7 @@ export * from './cgroup.js';
 export * from './overlay.js';
 export * from './container.js';
 export * from './pty.js';
+export * from './rootless.js';
 export * from './rootfs.js';
 export * as procfs from './procfs.js';
 export * from './journal.js';

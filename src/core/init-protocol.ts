@@ -48,3 +48,11 @@ export interface ProbeResult {
   /** Which of the given host paths exist when looked up from that namespace's root. */
   visible: Record<string, boolean>;
 }
+
+/** The answer of the nsview mode: a process's cgroup and IPC namespaces seen from inside. */
+export interface NsView {
+  /** /proc/<pid>/cgroup as a reader in its cgroup namespace sees it. */
+  cgroup: string;
+  /** The lines of /proc/sysvipc/{msg,shm,sem} in its IPC namespace (no header). */
+  sysvipc: { msg: string[]; shm: string[]; sem: string[] };
+}

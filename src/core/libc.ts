@@ -39,6 +39,7 @@ const c = {
   lgetxattr: lib.func('long lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)'),
   // sighandler_t is a pointer; SIG_DFL and SIG_IGN are the integers 0 and 1.
   signal: lib.func('intptr_t signal(int sig, intptr_t handler)'),
+  msgget: lib.func('int msgget(int key, int msgflg)'),
 };
 
 /** errno of the last failed call on this thread: read it right after the call. */
@@ -159,6 +160,8 @@ export const CLONE = {
   NEWUSER: 0x10000000,
   NEWPID: 0x20000000,
   NEWNET: 0x40000000,
+  /** A time namespace (Linux 5.6): only children (and execve) enter it, never the caller. */
+  NEWTIME: 0x00000080,
   FS: 0x00000200,
 } as const;
 
@@ -276,6 +279,15 @@ export function setParentDeathSignal(sig: number): void {
 
 export function setCloexec(fd: number, on: boolean): void {
   check(c.fcntl(fd, F_SETFD, 'int', on ? FD_CLOEXEC : 0), 'fcntl', [fd, new Raw('F_SETFD'), new Raw(on ? 'FD_CLOEXEC' : '0')]);
+}
+
+// System V IPC (<sys/ipc.h>): create flags, not in os.constants.
+export const IPC_CREAT = 0o1000;
+
+/** A System V message queue with this key in the calling thread's IPC namespace (made if
+ * missing): its id. */
+export function msgget(key: number, flags: number): number {
+  return check(c.msgget(key, flags), 'msgget', ['0x' + key.toString(16), '0' + flags.toString(8)]);
 }
 
 export function getpid(): number {
@@ -410,6 +422,10 @@ export function flagNames(flags: number): string {
   if (rest & CLONE.NEWUSER) {
     names.push('CLONE_NEWUSER');
     rest &= ~CLONE.NEWUSER;
+  }
+  if (rest & CLONE.NEWTIME) {
+    names.push('CLONE_NEWTIME');
+    rest &= ~CLONE.NEWTIME;
   }
   if (rest) names.push('0x' + rest.toString(16));
   return names.join('|') || '0';

@@ -34,8 +34,9 @@ import { fileURLToPath } from 'node:url';
 import * as libc from './libc.js';
 import { ROOTFS_MARKER } from './rootfs-marker.js';
 import type { NatRules } from './nftables.js';
-import type { InitMessage, WarmCommand, NetState, ProbeResult } from './init-protocol.js';
+import type { InitMessage, WarmCommand, NetState, ProbeResult, NsView } from './init-protocol.js';
 import { TAG_VAR } from './journal.js';
+import type { Rootless } from './rootless.js';
 
 export interface RunSpec {
   rootfs: string;
@@ -53,6 +54,29 @@ export interface RunSpec {
   warm?: boolean;
   /** Marks this container's helper processes (see journal.ts). */
   tag?: string;
+  /** This helper was started inside a new user namespace by a single-threaded first stage
+   * (setpriv + util-linux unshare, see container.ts), as an unprivileged uid: root here
+   * only. Device nodes cannot be made (mknod needs the host's CAP_MKNOD), so /dev gets the
+   * host's own, bind-mounted; no cgroup can be joined. */
+  rootless?: Rootless;
+  /** A time namespace with these clock offsets, in seconds (Linux 5.6+). */
+  timeOffsets?: TimeOffsets;
+}
+
+export interface TimeOffsets {
+  boottime?: number;
+  monotonic?: number;
+}
+
+/** What a process's cgroup and IPC namespaces show from inside them (nsview mode). */
+export interface NsViewSpec {
+  pid: number;
+}
+
+/** Make a System V message queue inside a process's IPC namespace (ipcmk mode). */
+export interface IpcMakeSpec {
+  pid: number;
+  key: number;
 }
 
 export interface EnterSpec {
@@ -178,17 +202,26 @@ const DEVICES: Array<[string, number, number]> = [
  * use; without a user namespace a gid is just a number, so this never fails). */
 const DEVPTS_OPTIONS = 'newinstance,ptmxmode=0666,mode=0620,gid=5';
 
-function setupDev(dev: string): void {
+function setupDev(dev: string, rootless = false): void {
   libc.mount('tmpfs', dev, 'tmpfs', libc.MS.NOSUID | libc.MS.NOEXEC, 'mode=755,size=65536');
   for (const [name, major, minor] of DEVICES) {
-    libc.mknod(path.join(dev, name), libc.S_IFCHR | 0o666, libc.makedev(major, minor));
+    if (rootless) {
+      // No mknod in a user namespace: the host's node, bind-mounted on an empty file (as
+      // rootless runc and Podman do). A tmpfs made in a user namespace is nodev anyway.
+      fs.writeFileSync(path.join(dev, name), '');
+      libc.mount(path.join('/dev', name), path.join(dev, name), null, libc.MS.BIND, null);
+    } else {
+      libc.mknod(path.join(dev, name), libc.S_IFCHR | 0o666, libc.makedev(major, minor));
+    }
   }
   // Terminals of the container's own: a shell entered with a pty (core/pty.ts) gets its
   // slave from this instance, so `tty` inside names /dev/pts/N. /dev/ptmx is this
   // instance's ptmx, as runc's setupPtmx links it: a program that opens /dev/ptmx for a
   // new pty (script, tmux, sshd) gets one whose slave is also in here.
   fs.mkdirSync(path.join(dev, 'pts'));
-  libc.mount('devpts', path.join(dev, 'pts'), 'devpts', libc.MS.NOSUID | libc.MS.NOEXEC, DEVPTS_OPTIONS);
+  // In a user namespace a gid= that its map leaves out is refused (EINVAL): no tty group there.
+  const options = rootless ? DEVPTS_OPTIONS.replace(',gid=5', '') : DEVPTS_OPTIONS;
+  libc.mount('devpts', path.join(dev, 'pts'), 'devpts', libc.MS.NOSUID | libc.MS.NOEXEC, options);
   fs.symlinkSync('pts/ptmx', path.join(dev, 'ptmx'));
   fs.symlinkSync('/proc/self/fd', path.join(dev, 'fd'));
   fs.symlinkSync('/proc/self/fd/0', path.join(dev, 'stdin'));
@@ -208,7 +241,7 @@ function setupAndExec(spec: RunSpec): never {
     if (spec.mountProc) {
       step('mount /proc', () => libc.mount('proc', path.join(root, 'proc'), 'proc', libc.MS.NOSUID | libc.MS.NODEV | libc.MS.NOEXEC, null));
     }
-    if (spec.mountDev !== false) step('mount /dev', () => setupDev(path.join(root, 'dev')));
+    if (spec.mountDev !== false) step('mount /dev', () => setupDev(path.join(root, 'dev'), !!spec.rootless));
     step('enter the new root', () => libc.chdir(root));
     const putOld = '.old_root';
     let haveDir = true;
@@ -294,8 +327,15 @@ function stageRun(spec: RunSpec): void {
   for (const file of spec.cgroupProcs ?? []) {
     step(`join cgroup (${file})`, () => fs.writeFileSync(file, String(process.pid)));
   }
-  const flags = step('namespace types', () => libc.namespaceFlags(spec.namespaces));
+  let flags = step('namespace types', () => libc.namespaceFlags(spec.namespaces));
+  if (spec.timeOffsets) flags |= libc.CLONE.NEWTIME;
   step('unshare', () => libc.unshare(flags));
+  // The offsets of a time namespace can be written only before a process is in it: this
+  // stage is not (CLONE_NEWTIME moves only its children, and itself at execve).
+  if (spec.timeOffsets) {
+    const { boottime = 0, monotonic = 0 } = spec.timeOffsets;
+    step('write /proc/self/timens_offsets', () => fs.writeFileSync('/proc/self/timens_offsets', `boottime ${boottime} 0\nmonotonic ${monotonic} 0\n`));
+  }
   if (!spec.namespaces.includes('pid')) {
     report({ event: 'started', pid: process.pid });
     setupAndExec(spec);
@@ -404,6 +444,51 @@ function stageProbe(spec: ProbeSpec): void {
   process.stdout.write(JSON.stringify(answer) + '\n');
 }
 
+/** Read what a process's cgroup and IPC namespaces show from inside: /proc/<pid>/cgroup is
+ * written relative to the reader's cgroup namespace, and /proc/sysvipc/* lists the objects
+ * of the reader's IPC namespace (not the namespace of the /proc it is read through). */
+function stageNsView(spec: NsViewSpec): void {
+  const open = (t: string) => step(`open /proc/${spec.pid}/ns/${t}`, () => fs.openSync(`/proc/${spec.pid}/ns/${t}`, 'r'));
+  const cgroupFd = open('cgroup');
+  const ipcFd = open('ipc');
+  step('setns', () => libc.setns(cgroupFd, libc.CLONE.NEWCGROUP, `/proc/${spec.pid}/ns/cgroup`));
+  const cgroup = step(`read /proc/${spec.pid}/cgroup`, () => fs.readFileSync(`/proc/${spec.pid}/cgroup`, 'utf8'));
+  step('setns', () => libc.setns(ipcFd, libc.CLONE.NEWIPC, `/proc/${spec.pid}/ns/ipc`));
+  const sysvipc = Object.fromEntries(['msg', 'shm', 'sem'].map((k) => [k, readSysvipc(k)])) as NsView['sysvipc'];
+  const answer: NsView = { cgroup, sysvipc };
+  process.stdout.write(JSON.stringify(answer) + '\n');
+}
+
+/** The objects of one System V IPC kind in this thread's IPC namespace: one line each (header dropped). */
+function readSysvipc(kind: string): string[] {
+  return fs
+    .readFileSync(`/proc/sysvipc/${kind}`, 'utf8')
+    .split('\n')
+    .slice(1)
+    .filter((l) => l.trim());
+}
+
+/** Make a message queue in a process's IPC namespace (ipcmk -Q there). Prints its id. */
+function stageIpcMake(spec: IpcMakeSpec): void {
+  const fd = step(`open /proc/${spec.pid}/ns/ipc`, () => fs.openSync(`/proc/${spec.pid}/ns/ipc`, 'r'));
+  step('setns', () => libc.setns(fd, libc.CLONE.NEWIPC, `/proc/${spec.pid}/ns/ipc`));
+  const id = step('msgget', () => libc.msgget(spec.key, libc.IPC_CREAT | 0o600));
+  process.stdout.write(JSON.stringify({ id }) + '\n');
+}
+
+/** Try unshare(CLONE_NEWUSER) right here, in a Node process, and say what happened and how
+ * many threads this process has: the reason the core needs a single-threaded first stage. */
+function stageUserns(): void {
+  const threads = fs.readdirSync('/proc/self/task').length;
+  let error: string | null = null;
+  try {
+    libc.unshare(libc.CLONE.NEWUSER);
+  } catch (err) {
+    error = (err as Error).message;
+  }
+  process.stdout.write(JSON.stringify({ threads, error }) + '\n');
+}
+
 /** Join a process's network namespace, then talk rtnetlink there: the socket belongs to
  * the namespace of the thread that opens it. Prints the links and addresses afterwards. */
 async function stageNet(spec: NetSpec): Promise<void> {
@@ -508,7 +593,7 @@ async function stageTcp(spec: TcpSpec): Promise<void> {
 
 const [mode, json] = process.argv.slice(2);
 if (!mode || !json) {
-  process.stderr.write('nsinit is started by container-lessons (modes: run, init, enter, probe, net, tcp)\n');
+  process.stderr.write('nsinit is started by container-lessons (modes: run, init, enter, probe, net, tcp, nsview, ipcmk, userns)\n');
   process.exit(2);
 }
 const spec = JSON.parse(json);
@@ -518,6 +603,9 @@ else if (mode === 'enter') stageEnter(spec);
 else if (mode === 'probe') stageProbe(spec);
 else if (mode === 'net') void stageNet(spec);
 else if (mode === 'tcp') void stageTcp(spec);
+else if (mode === 'nsview') stageNsView(spec);
+else if (mode === 'ipcmk') stageIpcMake(spec);
+else if (mode === 'userns') stageUserns();
 else {
   process.stderr.write(`nsinit: unknown mode ${mode}\n`);
   process.exit(2);
