@@ -3,7 +3,7 @@
 // from what each lesson declares it needs (Needs in lessons/types.ts).
 import fs from 'node:fs';
 import os from 'node:os';
-import { cgroupLayout, missingController, rootfsProblem, NAMESPACES, NAMESPACE_TYPES, findHostTool, REQUIRED_TOOLS, type Controller } from './core/index.js';
+import { cgroupLayout, missingController, rootfsProblem, NAMESPACES, NAMESPACE_TYPES, findHostTool, REQUIRED_TOOLS, usernsSettings, usernsBlocked, type Controller, type UsernsSettings } from './core/index.js';
 import type { Lab } from './lab.js';
 import { LESSONS, type Lesson } from './lessons/index.js';
 import type { Needs } from './lessons/types.js';
@@ -51,12 +51,15 @@ export interface Probes {
   filesystems: () => string[];
   hasNamespace: (procName: string) => boolean;
   uid: () => number | undefined;
+  /** What the kernel allows an unprivileged user to do with user namespaces. */
+  userns?: () => UsernsSettings;
 }
 
 export const machine: Probes = {
   filesystems,
   hasNamespace: (t) => fs.existsSync(`/proc/self/ns/${t}`),
   uid: () => process.getuid?.(),
+  userns: usernsSettings,
 };
 
 /**
@@ -128,6 +131,34 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
             level: 'error',
             detail: `the kernel has no ${NAMESPACES[t].title} namespaces${ns ? ` (${forLessons(ns)})` : ''}`,
             fix: `use a kernel built with ${NAMESPACES[t].clone.replace('CLONE_NEW', 'CONFIG_')}_NS`,
+          },
+    );
+  }
+
+  // A rootless container: may an unprivileged user make a user namespace, and is the first
+  // stage (util-linux setpriv and unshare) there? Only a warning: the other lessons run.
+  const rootlessLessons = lessons.filter((l) => l.needs?.rootless).map((l) => l.number);
+  if (rootlessLessons.length) {
+    const blocked = usernsBlocked((probe.userns ?? usernsSettings)());
+    const missing = ['setpriv', 'unshare'].filter((t) => !findHostTool(t));
+    f.push(
+      blocked
+        ? { name: 'user namespaces', level: 'warn', detail: `an unprivileged user cannot make one: ${blocked.reason} (${forLessons(rootlessLessons)})`, fix: blocked.fix }
+        : missing.length
+          ? { name: 'user namespaces', level: 'warn', detail: `no ${missing.join(', ')} for a rootless container's first stage (${forLessons(rootlessLessons)})`, fix: 'apt-get install util-linux' }
+          : { name: 'user namespaces', level: 'ok', detail: 'an unprivileged user may make one (kernel.unprivileged_userns_clone, user.max_user_namespaces, AppArmor allow it)' },
+    );
+  }
+  const timeLessons = lessons.filter((l) => l.needs?.timeNamespace).map((l) => l.number);
+  if (timeLessons.length) {
+    f.push(
+      probe.hasNamespace('time')
+        ? { name: 'namespace time', level: 'ok', detail: '/proc/self/ns/time' }
+        : {
+            name: 'namespace time',
+            level: 'warn',
+            detail: `the kernel has no time namespaces (Linux 5.6+; ${forLessons(timeLessons)}: its time part is skipped)`,
+            fix: 'a kernel from 5.6 on, built with CONFIG_TIME_NS (every current distribution)',
           },
     );
   }

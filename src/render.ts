@@ -13,11 +13,13 @@ import { reflow, visible } from './ui/reflow.js';
 
 export const LESSONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'lessons');
 
-/** A lesson text's placeholders: the lab and its rootfs, the lesson's lab paths, and what
+/** A lesson text's placeholders: the lab and its rootfs, the lesson's number in the
+ * curriculum (its place, which a text need not hard-code), the lesson's lab paths, and what
  * the lesson itself provides. */
-export function placeholders(lesson: LessonModule, lab: Lab): Record<string, string> {
+export function placeholders(lesson: LessonModule | Lesson, lab: Lab): Record<string, string> {
   const paths = Object.fromEntries(Object.entries(lesson.labPaths ?? {}).map(([name, rel]) => [name, path.join(lab.root, rel)]));
-  return { lab: lab.root, rootfs: lab.rootfs, ...paths, ...lesson.placeholders?.(lab) };
+  const number: Record<string, string> = 'number' in lesson ? { number: String(lesson.number) } : {};
+  return { lab: lab.root, rootfs: lab.rootfs, ...number, ...paths, ...lesson.placeholders?.(lab) };
 }
 
 /** The placeholders a text uses: {{name}}. */

@@ -16,7 +16,8 @@ export interface LabProcess {
   ns: Record<string, string | null>;
 }
 
-const NS_TYPES = ['mnt', 'uts', 'ipc', 'net', 'pid', 'cgroup'];
+// user and time too: the core cannot enter those two (see rootless.ts), but it reads them.
+const NS_TYPES = ['mnt', 'uts', 'ipc', 'net', 'pid', 'cgroup', 'user', 'time'];
 
 export function hostNamespaces(): Record<string, string | null> {
   return Object.fromEntries(NS_TYPES.map((t) => [t, procfs.nsId('self', t)]));

@@ -312,7 +312,7 @@ function runSpec(opts: Omit<ContainerOptions, 'argv'>, argv: string[]): RunSpec 
   };
 }
 
-export function startContainer(opts: ContainerOptions, ledger?: Ledger): Promise<Running> {
+export async function startContainer(opts: ContainerOptions, ledger?: Ledger): Promise<Running> {
   if (!opts.argv.length) throw new Error('startContainer: argv is empty');
   if (opts.rootless) {
     if (opts.cgroup) throw new HintedError('a rootless container cannot be put in a cgroup by the core', 'leave out the cgroup, or run it as root');

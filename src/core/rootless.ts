@@ -66,12 +66,14 @@ export function checkRootlessReach(who: Rootless, targets: string[]): void {
   }
 }
 
-/** Pure: a uid for the lesson when there is no ordinary user: the first from `from` up with
- * no passwd entry and no process (uids in use, as /proc shows them). */
-export function unusedUid(passwd: string, inUse: Set<number>, from = 20000): number {
-  const taken = new Set(passwd.split('\n').map((l) => Number(l.split(':')[2])));
+/** Pure: an id for the lesson when there is no ordinary user: the first from `from` up that
+ * is neither a uid in passwd nor a gid in group, used as both uid and gid. The same on
+ * every call, so that the text's commands and the workbook's container agree. */
+export function unusedUid(passwd: string, group: string, from = 20000): number {
+  const third = (text: string) => text.split('\n').map((l) => Number(l.split(':')[2]));
+  const taken = new Set([...third(passwd), ...third(group)]);
   let uid = from;
-  while (taken.has(uid) || inUse.has(uid)) uid++;
+  while (taken.has(uid)) uid++;
   return uid;
 }
 

@@ -60,6 +60,10 @@ export interface Needs {
   cgroupControllers?: Controller[];
   namespaces?: Namespace[];
   kernelModules?: KernelModule[];
+  /** A rootless container: an unprivileged user must be allowed to make a user namespace. */
+  rootless?: boolean;
+  /** A time namespace (Linux 5.6+). */
+  timeNamespace?: boolean;
 }
 
 /** Everything about one lesson. Its number is not here: that is its place in the curriculum. */

@@ -20,7 +20,7 @@ export interface CurriculumSources {
 }
 
 /** Placeholders every text may use without a lesson providing them. */
-const GLOBAL_PLACEHOLDERS = ['lab', 'rootfs'];
+const GLOBAL_PLACEHOLDERS = ['lab', 'rootfs', 'number'];
 const ID = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 /** Hint tiers a lesson gives: the idea, the file or syscall involved, the exact commands. */
 export const HINT_TIERS = 3;

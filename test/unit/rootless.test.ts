@@ -32,10 +32,10 @@ describe('blockingDirectory', () => {
 });
 
 describe('unusedUid', () => {
-  it('skips uids in passwd and uids that own a process', () => {
+  it('skips uids in passwd and gids in group', () => {
     const passwd = 'root:x:0:0::/root:/bin/sh\nsomeone:x:20000:20000::/home/someone:/bin/sh\n';
-    expect(unusedUid(passwd, new Set([20001]))).toBe(20002);
-    expect(unusedUid('', new Set())).toBe(20000);
+    expect(unusedUid(passwd, 'staff:x:20001:\n')).toBe(20002);
+    expect(unusedUid('', '')).toBe(20000);
   });
 });
 

@@ -526,6 +526,44 @@ else
 fi
 for c in $L8_ENABLED; do echo -$c > /sys/fs/cgroup/cgroup.subtree_control; done   # as the learner found it
 
+# ---------------------------------------------------------------- the other namespaces: user (rootless), cgroup, time, IPC
+# The uid the lesson runs its rootless container as (no SUDO_USER here: an id no passwd or
+# group entry uses), as `show other-namespaces` prints it.
+U=$($CL show other-namespaces | sed -n 's/.*setpriv --reuid \([0-9]*\) .*/\1/p' | head -1)
+U=${U:-20000}
+rootless() {                     # rootless [UNSHARE OPTION...]: the lesson's container, as uid U
+  start_container 7 setpriv --reuid "$U" --regid "$U" --clear-groups unshare --user --map-root-user \
+    --mount --uts --ipc --pid --net --cgroup "$@" --fork --mount-proc=$R/proc chroot $R sh
+}
+queue() { nsenter --target "$CPID" --ipc ipcmk -Q >/dev/null; }   # a message queue inside
+rootless --time --boottime 86400
+container_up 7 && queue
+check other-namespaces rootless-container 0
+reset_lesson other-namespaces
+stop_container 7
+
+rootless --time                  # a time namespace, but no offset written
+container_up 7 && queue
+check other-namespaces time-without-offset 1 'a time namespace with a boottime offset'
+reset_lesson other-namespaces
+stop_container 7
+
+# made by root with --map-root-user: uid_map "0 0 1", root inside is the host's root
+start_container 7 unshare --user --map-root-user --mount --uts --ipc --pid --net --cgroup --time --boottime 86400 \
+  --fork --mount-proc=$R/proc chroot $R sh
+container_up 7 && queue
+check other-namespaces root-maps-to-root 1 'root inside maps to an unprivileged uid'
+reset_lesson other-namespaces
+stop_container 7
+
+# made by root without a map: uid 65534 inside (--root: chroot(1) would run without capabilities)
+start_container 7 unshare --user --mount --uts --ipc --pid --net --cgroup --time --boottime 86400 \
+  --fork --root=$R --mount-proc sh
+container_up 7 && queue
+check other-namespaces no-uid-map 1 'root inside maps to an unprivileged uid'
+reset_lesson other-namespaces
+stop_container 7
+
 # ---------------------------------------------------------------- nothing left behind
 # The leak guard's snapshot from before the first case against the machine now: mounts
 # with their propagation, cgroups at every depth and subtree_control, processes, links,
