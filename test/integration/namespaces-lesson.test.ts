@@ -13,10 +13,9 @@ import type { CheckResult } from '../../src/checks/result.js';
 import { tempLab } from '../support/lab.js';
 import { snapshot, leaks } from '../support/kernel-state.mjs';
 
+// The rootless container runs as an unprivileged uid: it must be able to reach the rootfs,
+// as it can in a temporary lab (0755) and in a learner's home; one test closes one (0700).
 const lab = tempLab('cl-ns-lesson-');
-// The rootless container runs as an unprivileged uid: it must be able to reach the rootfs
-// (mkdtemp makes the lab 0700, as a lab under /root would be; one test keeps it so).
-fs.chmodSync(lab.root, 0o755);
 const lesson = findLesson('other-namespaces') as Lesson;
 const user = rootlessUser(lab);
 const R = lab.rootfs;
@@ -172,9 +171,10 @@ describe("the workbook's own rootless container", () => {
   });
 
   it('a rootfs the unprivileged uid cannot reach is refused with what blocks it and what to do', async () => {
-    const closed = tempLab('cl-ns-closed-'); // mode 0700, as /root is
+    const closed = tempLab('cl-ns-closed-');
     try {
       ensureRootfs(closed.rootfs);
+      fs.chmodSync(closed.root, 0o700); // as /root is
       const ledger = new Ledger();
       const start = startContainer({ rootfs: closed.rootfs, namespaces: ['mnt', 'pid'], rootless: user, argv: ['/bin/true'] }, ledger);
       await expect(start).rejects.toBeInstanceOf(HintedError);
