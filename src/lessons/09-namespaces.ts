@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { startContainer, tryUserNamespaceFromNode, viewNamespaces, makeMessageQueue, procfs, type Namespace, type Rootless, unusedUid, type NsView } from '../core/index.js';
 import { pass, fail, skip } from '../checks/result.js';
 import { describe } from '../checks/containers.js';
-import type { Lab } from '../lab.js';
+import { ensureLabRoot, type Lab } from '../lab.js';
 import { defineLesson, earlier } from './types.js';
 import { hostShell, lines } from './show.js';
 import { rootfsStep, locateContainer, killLabContainers, IDLE_SHELL, LOCATED, type ContainerState } from './container-common.js';
@@ -298,6 +298,12 @@ const otherNamespaces = defineLesson<ContainerState>({
     `Leave a rootless container running: ${byHand(lab)}; then, from another terminal: nsenter --target <pid> --ipc ipcmk -Q`,
   ],
   reset: killLabContainers,
+  // On the host: the core cannot put a shell in a user namespace (setns has the same rule as
+  // unshare), so the learner types the first stage there.
+  async shell(ctx) {
+    ensureLabRoot(ctx.lab);
+    return { kind: 'host', cwd: ctx.lab.root, title: `a shell on the host; ${firstStage(rootlessUser(ctx.lab))} sh makes you root in a user namespace` };
+  },
 });
 
 export default otherNamespaces;
