@@ -3,7 +3,7 @@
 // from what each lesson declares it needs (Needs in lessons/types.ts).
 import fs from 'node:fs';
 import os from 'node:os';
-import { cgroupLayout, missingController, rootfsProblem, NAMESPACES, NAMESPACE_TYPES, findHostTool, REQUIRED_TOOLS, usernsSettings, usernsBlocked, type Controller, type UsernsSettings } from './core/index.js';
+import { cgroupLayout, missingController, rootfsProblem, NAMESPACES, NAMESPACE_TYPES, findHostTool, REQUIRED_TOOLS, usernsSettings, usernsBlocked, describeUserns, type Controller, type UsernsSettings } from './core/index.js';
 import type { Lab } from './lab.js';
 import { LESSONS, type Lesson } from './lessons/index.js';
 import type { Needs } from './lessons/types.js';
@@ -139,14 +139,15 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
   // stage (util-linux setpriv and unshare) there? Only a warning: the other lessons run.
   const rootlessLessons = lessons.filter((l) => l.needs?.rootless).map((l) => l.number);
   if (rootlessLessons.length) {
-    const blocked = usernsBlocked((probe.userns ?? usernsSettings)());
+    const settings = (probe.userns ?? usernsSettings)();
+    const blocked = usernsBlocked(settings);
     const missing = ['setpriv', 'unshare'].filter((t) => !findHostTool(t));
     f.push(
       blocked
         ? { name: 'user namespaces', level: 'warn', detail: `an unprivileged user cannot make one: ${blocked.reason} (${forLessons(rootlessLessons)})`, fix: blocked.fix }
         : missing.length
           ? { name: 'user namespaces', level: 'warn', detail: `no ${missing.join(', ')} for a rootless container's first stage (${forLessons(rootlessLessons)})`, fix: 'apt-get install util-linux' }
-          : { name: 'user namespaces', level: 'ok', detail: 'an unprivileged user may make one (kernel.unprivileged_userns_clone, user.max_user_namespaces, AppArmor allow it)' },
+          : { name: 'user namespaces', level: 'ok', detail: `an unprivileged user may make one (${describeUserns(settings)})` },
     );
   }
   const timeLessons = lessons.filter((l) => l.needs?.timeNamespace).map((l) => l.number);

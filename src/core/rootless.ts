@@ -106,6 +106,12 @@ export function usernsSettings(): UsernsSettings {
   };
 }
 
+/** Pure: the settings as read, for a report: "user.max_user_namespaces = 15000, ...". */
+export function describeUserns(s: UsernsSettings): string {
+  const shown = (name: string, v: string | null) => (v === null ? `${name} absent` : `${name} = ${v}`);
+  return [shown('user.max_user_namespaces', s.maxUserNamespaces), shown('kernel.unprivileged_userns_clone', s.unprivilegedClone), shown('kernel.apparmor_restrict_unprivileged_userns', s.apparmorRestrict)].join(', ');
+}
+
 /** Pure: why an unprivileged user cannot make a user namespace here, with the fix; null
  * when it can. */
 export function usernsBlocked(s: UsernsSettings): { reason: string; fix: string } | null {

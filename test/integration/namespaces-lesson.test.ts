@@ -11,6 +11,7 @@ import { solveLesson } from '../../src/runner.js';
 import { ensureRootfs, procfs, startContainer, tryUserNamespaceFromNode, Ledger, HintedError } from '../../src/core/index.js';
 import type { CheckResult } from '../../src/checks/result.js';
 import { tempLab } from '../support/lab.js';
+import { doctor, machine } from '../../src/doctor.js';
 import { snapshot, leaks } from '../support/kernel-state.mjs';
 
 // The rootless container runs as an unprivileged uid: it must be able to reach the rootfs,
@@ -184,5 +185,26 @@ describe("the workbook's own rootless container", () => {
     } finally {
       closed.dispose();
     }
+  });
+});
+
+describe('doctor', () => {
+  const settings = { supported: true, unprivilegedClone: null, maxUserNamespaces: '15000', apparmorRestrict: null };
+  const finding = (over: object, probes: object = {}) => doctor(lab, { ...machine, userns: () => ({ ...settings, ...over }), ...probes }).findings.find((f) => f.name === 'user namespaces');
+
+  it('says whether an unprivileged user may make a user namespace here, naming what it read', () => {
+    const f = doctor(lab).findings.find((x) => x.name === 'user namespaces');
+    expect(f).toMatchObject({ level: 'ok' });
+    expect(f?.detail).toMatch(/user\.max_user_namespaces = \d+/);
+  });
+  it('each setting that forbids it is a warning with the sysctl that allows it for the lesson', () => {
+    expect(finding({ unprivilegedClone: '0' })).toMatchObject({ level: 'warn', fix: expect.stringMatching(/^sysctl -w kernel\.unprivileged_userns_clone=1/) });
+    expect(finding({ maxUserNamespaces: '0' })).toMatchObject({ level: 'warn', fix: expect.stringMatching(/^sysctl -w user\.max_user_namespaces=/) });
+    expect(finding({ apparmorRestrict: '1' })).toMatchObject({ level: 'warn', detail: expect.stringMatching(/Ubuntu 24\.04/), fix: expect.stringMatching(/apparmor_restrict_unprivileged_userns=0/) });
+    expect(finding({ apparmorRestrict: '1' })?.detail).toMatch(new RegExp(`lesson ${lesson.number} needs it`));
+  });
+  it('a kernel without time namespaces is a warning, not an error: the other lessons run', () => {
+    const r = doctor(lab, { ...machine, hasNamespace: (t) => t !== 'time' });
+    expect(r.findings.find((f) => f.name === 'namespace time')).toMatchObject({ level: 'warn', detail: expect.stringMatching(/Linux 5\.6/) });
   });
 });
