@@ -42,7 +42,7 @@ function run(c: Case) {
 const cpuMount = cgroupLayout().controllers.cpu!.mountPoint;
 
 const CASES: Case[] = [
-  { name: 'an unknown lesson', args: ['check', '9'], code: 2, message: /there is no lesson "9"/ },
+  { name: 'an unknown lesson', args: ['check', '99'], code: 2, message: /there is no lesson "99"/ },
   { name: 'an unknown command', args: ['frob'], code: 2, message: /unknown command "frob"/ },
   { name: 'an unknown option', args: ['list', '--frob'], code: 2, message: /Unknown option '--frob'/ },
   { name: 'solve without a lesson', args: ['solve'], code: 2, message: /solve what\?/ },
