@@ -3,11 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { Cgroup, cgroupFileName, cgroupLayout, CgroupError, procfs, LockBusyError, describeHolder, TAG_VAR, type CpuLimit, type CpuStat } from '../core/index.js';
+import { Cgroup, cgroupFileName, cgroupLayout, CgroupError, procfs, TAG_VAR, type CpuLimit, type CpuStat } from '../core/index.js';
 import { pass, fail, skip, type CheckResult } from '../checks/result.js';
 import { defineLesson, earlier } from './types.js';
-import { holdMachineName } from '../lab.js';
-import { GROUP, GROUP_NAME } from './container-group.js';
+import { GROUP, GROUP_NAME, SHELLS, holdGroupForLesson, resetWithGroupHeld } from './container-group.js';
 import { hostShell, lines } from './show.js';
 
 export { GROUP };
@@ -131,9 +130,7 @@ const cgroupCpu = defineLesson<State>({
       },
       async run(ctx) {
         const g = group();
-        // One name for the whole machine: a second learner's workbook waits (or is told).
-        const release = await holdMachineName(GROUP_NAME, { waitMs: ctx.lockWaitMs, onWait: (who) => ctx.note?.(`waiting for the cgroup "${GROUP}": ${who} is using it`) });
-        ctx.ledger.defer(`release the lock on the cgroup name "${GROUP}"`, release);
+        await holdGroupForLesson(ctx);
         g.create(ctx.ledger);
         ctx.state.group = g;
         return lines(
@@ -301,26 +298,11 @@ const cgroupCpu = defineLesson<State>({
       return [];
     }
     if (!g.anyExists()) return [];
-    // Another workbook on this machine may be in lesson 2 right now: its group is not ours.
-    let release: () => void;
-    try {
-      release = await holdMachineName(GROUP_NAME);
-    } catch (err) {
-      if (err instanceof LockBusyError) return [`left ${g.dir} alone: ${describeHolder(err.holder)} is using it`];
-      throw err;
-    }
-    try {
-      return await resetGroup(g);
-    } finally {
-      release();
-    }
+    return resetWithGroupHeld(g.dir, () => resetGroup(g));
   },
 });
 
 export default cgroupCpu;
-
-/** The shells a learner types in. */
-const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'fish', 'ash', 'ksh', 'mksh', 'busybox']);
 
 /** A process's state letter, parent pid and controlling terminal, from /proc/<pid>/stat. */
 function procStat(pid: number): { state: string; ppid: number; tty: number } | null {

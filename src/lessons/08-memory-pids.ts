@@ -11,15 +11,14 @@
 // ends with its PID 1.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Cgroup, CgroupError, cgroupFileName, cgroupLayout, collect, enterContainer, procfs, readMarker, rootfsProblem, LockBusyError, describeHolder, type Namespace, type Running } from '../core/index.js';
+import { Cgroup, CgroupError, cgroupFileName, cgroupLayout, collect, enterContainer, procfs, readMarker, rootfsProblem, type Namespace, type Running } from '../core/index.js';
 import { pass, fail, skip, type CheckResult } from '../checks/result.js';
 import { findLabProcesses, containerLeaders, describe } from '../checks/containers.js';
-import { holdMachineName } from '../lab.js';
 import type { Lab } from '../lab.js';
 import { defineLesson, earlier, type LessonContainer } from './types.js';
 import { hostShell, inContainer, lines } from './show.js';
 import { rootfsStep, startLessonContainer, killLabContainers, type ContainerState } from './container-common.js';
-import { GROUP, GROUP_NAME } from './container-group.js';
+import { GROUP, SHELLS, holdGroupForLesson, resetWithGroupHeld } from './container-group.js';
 
 const MIB = 2 ** 20;
 export const MEMORY_LIMIT_MIB = 64;
@@ -168,9 +167,6 @@ async function killInGroup(g: Cgroup, keep: Set<number>): Promise<number> {
   return killed.size;
 }
 
-/** The shells a learner types in. */
-const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'fish', 'ash', 'ksh', 'mksh', 'busybox']);
-
 const mib = (bytes: number | null) => (bytes === null ? 'none' : `${(bytes / MIB).toFixed(bytes % MIB ? 1 : 0)} MiB`);
 
 /** The checks, by the titles their results carry (the text lists each). */
@@ -243,8 +239,7 @@ const memoryPids = defineLesson<State>({
       commands: () => limitCommands(group()),
       async run(ctx) {
         const g = group();
-        const release = await holdMachineName(GROUP_NAME, { waitMs: ctx.lockWaitMs, onWait: (who) => ctx.note?.(`waiting for the cgroup "${GROUP}": ${who} is using it`) });
-        ctx.ledger.defer(`release the lock on the cgroup name "${GROUP}"`, release);
+        await holdGroupForLesson(ctx);
         g.create(ctx.ledger);
         ctx.state.group = g;
         g.setMemoryLimit(MEMORY_LIMIT, { swap: false });
@@ -447,14 +442,7 @@ const memoryPids = defineLesson<State>({
       return killLabContainers(lab);
     }
     // Another workbook on this machine may be using the group right now: not ours.
-    let release: () => void;
-    try {
-      release = await holdMachineName(GROUP_NAME);
-    } catch (err) {
-      if (err instanceof LockBusyError) return [`left ${g.dir} alone: ${describeHolder(err.holder)} is using it`];
-      throw err;
-    }
-    try {
+    return resetWithGroupHeld(g.dir, async () => {
       const removed = await killLabContainers(lab);
       if (!g.anyExists()) return removed;
       // What is left in the group is the learner's. A shell whose parent is outside the
@@ -469,9 +457,7 @@ const memoryPids = defineLesson<State>({
       await g.remove();
       removed.push(...g.dirs);
       return removed;
-    } finally {
-      release();
-    }
+    });
   },
   // On the host, where the text starts. Not inside the lesson's container: a shell the
   // workbook opens there (through setns) stays in the workbook's own group, and a hog
