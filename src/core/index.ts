@@ -10,6 +10,7 @@ export * from './pty.js';
 export * from './rootless.js';
 export * from './rootfs.js';
 export * as procfs from './procfs.js';
+export * as seccomp from './seccomp.js';
 export * from './journal.js';
 export * from './undo.js';
 export * from './locks.js';
