@@ -157,31 +157,25 @@ const SECCOMP_DATA_SIZE = 64;
 const ALU_OPS: Record<number, string> = { [BPF_ADD]: 'add', [BPF_SUB]: 'sub', [BPF_MUL]: 'mul', [BPF_DIV]: 'div', [BPF_OR]: 'or', [BPF_AND]: 'and', [BPF_LSH]: 'lsh', [BPF_RSH]: 'rsh', [BPF_XOR]: 'xor' };
 const JMP_OPS: Record<number, string> = { [BPF_JEQ]: 'jeq', [BPF_JGT]: 'jgt', [BPF_JGE]: 'jge', [BPF_JSET]: 'jset' };
 
-/** Every opcode seccomp_check_filter lets through, with its assembler name. */
-const SECCOMP_CODES = new Map<number, string>([
-  [BPF_LD | BPF_W | BPF_ABS, 'ld [k]'],
-  [BPF_LD | BPF_W | BPF_LEN, 'ld #len'],
-  [BPF_LDX | BPF_W | BPF_LEN, 'ldx #len'],
-  [BPF_LD | BPF_IMM, 'ld #k'],
-  [BPF_LDX | BPF_IMM, 'ldx #k'],
-  [BPF_LD | BPF_MEM, 'ld M[k]'],
-  [BPF_LDX | BPF_MEM, 'ldx M[k]'],
-  [BPF_ST, 'st M[k]'],
-  [BPF_STX, 'stx M[k]'],
-  [BPF_RET | BPF_K, 'ret #k'],
-  [BPF_RET | BPF_A, 'ret a'],
-  [BPF_MISC | BPF_TAX, 'tax'],
-  [BPF_MISC | BPF_TXA, 'txa'],
-  [BPF_ALU | BPF_NEG, 'neg'],
-  [BPF_JMP | BPF_JA, 'ja'],
-  ...Object.entries(ALU_OPS).flatMap(([op, name]): [number, string][] => [
-    [BPF_ALU | Number(op) | BPF_K, `${name} #k`],
-    [BPF_ALU | Number(op) | BPF_X, `${name} x`],
-  ]),
-  ...Object.entries(JMP_OPS).flatMap(([op, name]): [number, string][] => [
-    [BPF_JMP | Number(op) | BPF_K, `${name} #k`],
-    [BPF_JMP | Number(op) | BPF_X, `${name} x`],
-  ]),
+/** Every opcode seccomp_check_filter lets through. */
+const SECCOMP_CODES = new Set<number>([
+  BPF_LD | BPF_W | BPF_ABS,
+  BPF_LD | BPF_W | BPF_LEN,
+  BPF_LDX | BPF_W | BPF_LEN,
+  BPF_LD | BPF_IMM,
+  BPF_LDX | BPF_IMM,
+  BPF_LD | BPF_MEM,
+  BPF_LDX | BPF_MEM,
+  BPF_ST,
+  BPF_STX,
+  BPF_RET | BPF_K,
+  BPF_RET | BPF_A,
+  BPF_MISC | BPF_TAX,
+  BPF_MISC | BPF_TXA,
+  BPF_ALU | BPF_NEG,
+  BPF_JMP | BPF_JA,
+  ...Object.keys(ALU_OPS).flatMap((op) => [BPF_ALU | Number(op) | BPF_K, BPF_ALU | Number(op) | BPF_X]),
+  ...Object.keys(JMP_OPS).flatMap((op) => [BPF_JMP | Number(op) | BPF_K, BPF_JMP | Number(op) | BPF_X]),
 ]);
 
 function isCondJump(code: number): boolean {
