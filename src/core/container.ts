@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
 import type { Namespace } from './libc.js';
-import type { RunSpec, EnterSpec, ProbeSpec, NetSpec, NetOp, TcpSpec, TcpResult, NsViewSpec, IpcMakeSpec, TimeOffsets } from './nsinit.js';
+import type { RunSpec, EnterSpec, ProbeSpec, NetSpec, NetOp, TcpSpec, TcpResult, NsViewSpec, IpcMakeSpec, TimeOffsets, FiltersSpec, EscapeSpec } from './nsinit.js';
 import type { PingResult } from './icmp.js';
 import type { InitMessage, WarmCommand, NetState, ProbeResult, NsView } from './init-protocol.js';
 import type { Ledger } from './ledger.js';
@@ -17,9 +17,14 @@ import { TAG_VAR } from './journal.js';
 import { randomUUID } from 'node:crypto';
 import { HintedError } from './errors.js';
 import { checkRootlessReach, rootlessCommand, type Rootless } from './rootless.js';
+import { checkConfinement, type Confinement } from './confine.js';
+import type { Insn } from './seccomp.js';
+import type { EscapeResult } from './escape.js';
 
 export type { NetState, ProbeResult, NsView } from './init-protocol.js';
 export type { TimeOffsets } from './nsinit.js';
+export type { Confinement } from './confine.js';
+export type { EscapeResult, EscapeStep } from './escape.js';
 
 /** nsinit.js beside this file; when running from the TypeScript sources, the built one. */
 export function nsinitPath(): string {
@@ -80,6 +85,9 @@ export interface ContainerOptions {
   rootless?: Rootless;
   /** A time namespace with these clock offsets (seconds). */
   timeOffsets?: TimeOffsets;
+  /** Capabilities kept, no_new_privs, seccomp filters: applied by PID 1 right before it
+   * execs the command (confine.ts), as runc does. */
+  confine?: Confinement;
 }
 
 /** A process tree the helper started; `pid` is its first process, as the host sees it. */
@@ -309,11 +317,13 @@ function runSpec(opts: Omit<ContainerOptions, 'argv'>, argv: string[]): RunSpec 
     detach: opts.detach,
     timeOffsets: opts.timeOffsets,
     rootless: opts.rootless,
+    confine: opts.confine,
   };
 }
 
 export async function startContainer(opts: ContainerOptions, ledger?: Ledger): Promise<Running> {
   if (!opts.argv.length) throw new Error('startContainer: argv is empty');
+  if (opts.confine) checkConfinement(opts.confine);
   if (opts.rootless) {
     if (opts.cgroup) throw new HintedError('a rootless container cannot be put in a cgroup by the core', 'leave out the cgroup, or run it as root');
     checkRootlessReach(opts.rootless, [process.execPath, nsinitPath(), path.resolve(opts.rootfs)]);
@@ -326,6 +336,7 @@ export async function startContainer(opts: ContainerOptions, ledger?: Ledger): P
  * Node starts); done ahead, while the learner reads, a keypress costs only a pipe write and
  * an execve. WarmContainers keeps the next step's one ready. */
 export function prepareContainer(opts: Omit<ContainerOptions, 'argv' | 'detach'>, ledger?: Ledger): Promise<Prepared> {
+  if (opts.confine) checkConfinement(opts.confine);
   const spec = { ...runSpec(opts, ['(given later)']), warm: true as const };
   return launch('run', spec, opts.stdio ?? 'pipe', false, ledger, 'container');
 }
@@ -404,22 +415,38 @@ export async function runContainer(opts: Omit<ContainerOptions, 'stdio' | 'detac
   return collect(await startContainer({ ...opts, stdio: 'pipe' }), input);
 }
 
+/** How a command is entered into a running container. */
+export interface EnterOptions {
+  env?: string[];
+  cwd?: string;
+  stdio?: Stdio;
+  /** 'copy': the command gets the container's capabilities, no_new_privs and seccomp
+   * filters, read from the target process, as `docker exec` does. Without it the command
+   * has the helper's (root's) full privileges: nsenter's behaviour. */
+  confine?: 'copy';
+}
+
 /** Start a command inside the namespaces (and root) of a running process, like nsenter.
  * With stdio { terminal: slave } the command runs on that pty as its controlling terminal,
  * like `docker exec -it` (core/pty.ts opens one of the container's own). */
-export function enterContainer(pid: number, namespaces: Namespace[], argv: string[], opts: { env?: string[]; cwd?: string; stdio?: Stdio } = {}): Promise<Running> {
+export function enterContainer(pid: number, namespaces: Namespace[], argv: string[], opts: EnterOptions = {}): Promise<Running> {
   const stdio = opts.stdio ?? 'pipe';
-  const spec: EnterSpec = { pid, namespaces, argv, env: opts.env, cwd: opts.cwd, terminal: typeof stdio === 'object' || undefined };
+  const spec: EnterSpec = { pid, namespaces, argv, env: opts.env, cwd: opts.cwd, terminal: typeof stdio === 'object' || undefined, confine: opts.confine };
   return launch('enter', spec, stdio, false, undefined, `enter pid ${pid}`);
 }
 
-export async function execInContainer(pid: number, namespaces: Namespace[], argv: string[], input?: string): Promise<RunResult> {
-  return collect(await enterContainer(pid, namespaces, argv), input);
+/** Run a command inside a running container to its end, with what it printed. The last
+ * argument is its stdin, or options (stdin as `input`). */
+export async function execInContainer(pid: number, namespaces: Namespace[], argv: string[], inputOrOpts?: string | (Omit<EnterOptions, 'stdio'> & { input?: string })): Promise<RunResult> {
+  const { input, ...opts } = typeof inputOrOpts === 'object' ? inputOrOpts : { input: inputOrOpts };
+  return collect(await enterContainer(pid, namespaces, argv, opts), input);
 }
 
 /** Run a helper that answers with one JSON value on stdout; a failure it reported on
  * fd 3 becomes a ContainerError naming the step and the syscall. */
-function askHelper<T>(mode: 'net' | 'probe' | 'tcp' | 'nsview' | 'ipcmk' | 'userns', spec: NetSpec | ProbeSpec | TcpSpec | NsViewSpec | IpcMakeSpec | Record<string, never>, what: string): Promise<T> {
+type AnsweringMode = 'net' | 'probe' | 'tcp' | 'nsview' | 'ipcmk' | 'userns' | 'filters' | 'escape';
+type AnsweringSpec = NetSpec | ProbeSpec | TcpSpec | NsViewSpec | IpcMakeSpec | FiltersSpec | EscapeSpec | Record<string, never>;
+function askHelper<T>(mode: AnsweringMode, spec: AnsweringSpec, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
     const helper = spawn(process.execPath, [nsinitPath(), mode, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: helperEnv() });
     let out = '';
@@ -485,4 +512,20 @@ export async function makeMessageQueue(pid: number, key: number): Promise<number
 /** unshare(CLONE_NEWUSER) tried in a fresh Node helper: its thread count and the error. */
 export function tryUserNamespaceFromNode(): Promise<{ threads: number; error: string | null }> {
   return askHelper('userns', {}, 'unshare(CLONE_NEWUSER) from Node');
+}
+
+/** A process's seccomp filters, in the order they were installed, instruction for
+ * instruction as the kernel keeps them; [] when it has none. Read by a helper through
+ * ptrace (confine.ts: readFilters); a HintedError when the kernel cannot hand them out
+ * (EINVAL: built without CONFIG_CHECKPOINT_RESTORE) or the process is gone. */
+export function readSeccompFilters(pid: number): Promise<Insn[][]> {
+  return askHelper('filters', { pid }, `seccomp filters of pid ${pid}`);
+}
+
+/** The chroot escape (escape.ts) from a process's root: a helper takes that root (joining
+ * its mount namespace when it has one of its own), takes its confinement too (unless
+ * asHostRoot: then it keeps root's full privileges), and tries to climb out; then reads
+ * `marker`, a host path, from wherever it ended. */
+export function runEscape(pid: number, marker: string, opts: { asHostRoot?: boolean } = {}): Promise<EscapeResult> {
+  return askHelper('escape', { pid, marker: path.resolve(marker), asHostRoot: opts.asHostRoot }, `escape from pid ${pid}`);
 }

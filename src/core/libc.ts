@@ -40,7 +40,17 @@ const c = {
   // sighandler_t is a pointer; SIG_DFL and SIG_IGN are the integers 0 and 1.
   signal: lib.func('intptr_t signal(int sig, intptr_t handler)'),
   msgget: lib.func('int msgget(int key, int msgflg)'),
+  capset: lib.func('int capset(const uint8_t *header, const uint8_t *data)'),
+  capget: lib.func('int capget(const uint8_t *header, _Out_ uint8_t *data)'),
+  // glibc's ptrace is variadic (pid, addr, data); on the 64-bit ABIs here they pass as these.
+  ptrace: lib.func('long ptrace(int request, int pid, unsigned long addr, uint8_t *data)'),
 };
+
+/** struct sock_fprog (<linux/filter.h>): the length of a classic BPF program, in
+ * instructions, and a pointer to them (8 bytes each). On a 64-bit ABI the pointer sits at
+ * offset 8, after the u16 and its padding: koffi lays it out as the C compiler does. */
+const SockFprog = koffi.struct('sock_fprog', { len: 'uint16_t', filter: 'uint8_t *' });
+const prctlFprog = lib.func('prctl', 'int', ['int', 'unsigned long', koffi.pointer(SockFprog), 'unsigned long', 'unsigned long']);
 
 /** errno of the last failed call on this thread: read it right after the call. */
 export const errno = (): number => koffi.errno();
@@ -288,6 +298,112 @@ export const IPC_CREAT = 0o1000;
  * missing): its id. */
 export function msgget(key: number, flags: number): number {
   return check(c.msgget(key, flags), 'msgget', ['0x' + key.toString(16), '0' + flags.toString(8)]);
+}
+
+// ---- privileges: capabilities, no_new_privs, seccomp (<linux/prctl.h>, <linux/capability.h>,
+// <linux/seccomp.h>; not in os.constants). Each of these changes the calling THREAD only:
+// call them on the main thread of a helper that then execve()s or spawns (nsinit.ts,
+// confine.ts), never in the driver.
+export const PR_SET_SECCOMP = 22;
+export const PR_CAPBSET_READ = 23;
+export const PR_CAPBSET_DROP = 24;
+export const PR_SET_NO_NEW_PRIVS = 38;
+export const PR_GET_NO_NEW_PRIVS = 39;
+export const PR_CAP_AMBIENT = 47;
+export const PR_CAP_AMBIENT_CLEAR_ALL = 4;
+export const SECCOMP_MODE_FILTER = 2;
+/** capset's header version for 64 capability bits in two 32-bit words (Linux 2.6.26+). */
+export const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+
+/** Take a capability out of this thread's bounding set: no execve can give it back.
+ * Needs CAP_SETPCAP. */
+export function dropBoundingCap(cap: number): void {
+  check(c.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), 'prctl', [new Raw('PR_CAPBSET_DROP'), cap]);
+}
+
+/** Whether a capability is in this thread's bounding set; null when the running kernel has
+ * no capability of that number (EINVAL): how its last one is found without /proc. */
+export function readBoundingCap(cap: number): boolean | null {
+  const r = Number(c.prctl(PR_CAPBSET_READ, cap, 0, 0, 0));
+  if (r < 0 && koffi.errno() === os.constants.errno.EINVAL) return null;
+  return check(r, 'prctl', [new Raw('PR_CAPBSET_READ'), cap]) === 1;
+}
+
+/** Empty this thread's ambient set (capabilities kept across an execve as non-root). */
+export function clearAmbientCaps(): void {
+  check(c.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), 'prctl', [new Raw('PR_CAP_AMBIENT'), new Raw('PR_CAP_AMBIENT_CLEAR_ALL')]);
+}
+
+/** No execve of this thread (or of anything it starts) may gain privileges again: setuid
+ * bits and file capabilities stop working. Cannot be undone. */
+export function setNoNewPrivs(): void {
+  check(c.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 'prctl', [new Raw('PR_SET_NO_NEW_PRIVS'), 1]);
+}
+
+/** Install a seccomp filter (classic BPF, 8 bytes an instruction) on this thread: from
+ * now on every syscall it and its children make runs through it. Needs no_new_privs or
+ * CAP_SYS_ADMIN. Filters stack; none can be removed. */
+export function installSeccompFilter(program: Buffer): void {
+  if (program.length === 0 || program.length % 8 !== 0) throw new Error(`a seccomp program is whole 8-byte instructions, not ${program.length} bytes`);
+  const prog = { len: program.length / 8, filter: program };
+  check(prctlFprog(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog, 0, 0), 'prctl', [new Raw('PR_SET_SECCOMP'), new Raw('SECCOMP_MODE_FILTER'), new Raw(`{len: ${prog.len}}`)]);
+}
+
+/** A thread's effective, permitted and inheritable capability sets (64-bit masks). */
+export interface CapSets {
+  effective: bigint;
+  permitted: bigint;
+  inheritable: bigint;
+}
+
+/** capget/capset's header: version 3 (64 capability bits in two 32-bit words, Linux
+ * 2.6.26+) and pid 0, this thread. Their data: two struct __user_cap_data_struct
+ * {effective, permitted, inheritable} of u32, for bits 0-31 and then 32-63. */
+function capHeader(): Buffer {
+  const header = Buffer.alloc(8);
+  header.writeUInt32LE(LINUX_CAPABILITY_VERSION_3, 0);
+  header.writeInt32LE(0, 4);
+  return header;
+}
+const hexMask = (m: bigint) => new Raw('0x' + m.toString(16));
+
+/** This thread's capability sets. */
+export function capget(): CapSets {
+  const data = Buffer.alloc(24);
+  check(c.capget(capHeader(), data), 'capget', []);
+  const mask = (field: number) => BigInt(data.readUInt32LE(field)) | (BigInt(data.readUInt32LE(12 + field)) << 32n);
+  return { effective: mask(0), permitted: mask(4), inheritable: mask(8) };
+}
+
+/** Set this thread's capability sets. Lowering needs nothing; raising beyond what is
+ * permitted is refused (EPERM). */
+export function capset(sets: CapSets): void {
+  const data = Buffer.alloc(24);
+  const low = (m: bigint) => Number(m & 0xffffffffn);
+  const high = (m: bigint) => Number((m >> 32n) & 0xffffffffn);
+  for (const [offset, word] of [
+    [0, low],
+    [12, high],
+  ] as const) {
+    data.writeUInt32LE(word(sets.effective), offset);
+    data.writeUInt32LE(word(sets.permitted), offset + 4);
+    data.writeUInt32LE(word(sets.inheritable), offset + 8);
+  }
+  check(c.capset(capHeader(), data), 'capset', [hexMask(sets.effective), hexMask(sets.permitted), hexMask(sets.inheritable)]);
+}
+
+// ptrace requests (<linux/ptrace.h>) and waitpid's __WALL (<linux/wait.h>).
+export const PTRACE_DETACH = 17;
+export const PTRACE_SEIZE = 0x4206;
+export const PTRACE_INTERRUPT = 0x4207;
+export const PTRACE_SECCOMP_GET_FILTER = 0x420c;
+export const __WALL = 0x40000000;
+const PTRACE_NAMES: Record<number, string> = { [PTRACE_DETACH]: 'PTRACE_DETACH', [PTRACE_SEIZE]: 'PTRACE_SEIZE', [PTRACE_INTERRUPT]: 'PTRACE_INTERRUPT', [PTRACE_SECCOMP_GET_FILTER]: 'PTRACE_SECCOMP_GET_FILTER' };
+
+/** One ptrace request. The tracer is the calling thread: every request on a tracee, and
+ * the waitpid for its stops, must come from the thread that seized it (the main thread). */
+export function ptrace(request: number, pid: number, addr = 0, data: Buffer | null = null): number {
+  return check(c.ptrace(request, pid, addr, data), 'ptrace', [new Raw(PTRACE_NAMES[request] ?? String(request)), pid, addr]);
 }
 
 export function getpid(): number {

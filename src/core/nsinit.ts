@@ -37,6 +37,8 @@ import type { NatRules } from './nftables.js';
 import type { InitMessage, WarmCommand, NetState, ProbeResult, NsView } from './init-protocol.js';
 import { TAG_VAR } from './journal.js';
 import type { Rootless } from './rootless.js';
+import { applyConfinement, readConfinement, readFilters, type Confinement } from './confine.js';
+import { escapeChroot } from './escape.js';
 
 export interface RunSpec {
   rootfs: string;
@@ -61,6 +63,9 @@ export interface RunSpec {
   rootless?: Rootless;
   /** A time namespace with these clock offsets, in seconds (Linux 5.6+). */
   timeOffsets?: TimeOffsets;
+  /** Capabilities, no_new_privs and seccomp filters for the command: applied by PID 1 on
+   * its main thread right before the execve (confine.ts), after a warm start's wait. */
+  confine?: Confinement;
 }
 
 export interface TimeOffsets {
@@ -89,6 +94,23 @@ export interface EnterSpec {
   /** stdin is the slave of a pty made for this command (core/pty.ts): it becomes the
    * controlling terminal of a session of the command's own. */
   terminal?: boolean;
+  /** 'copy': the command gets the target's confinement (capabilities, no_new_privs,
+   * seccomp filters), as `docker exec` gives a new process the container's. */
+  confine?: 'copy';
+}
+
+/** Read a process's seccomp filters (filters mode). */
+export interface FiltersSpec {
+  pid: number;
+}
+
+/** The chroot escape (escape.ts) from a process's root (escape mode). */
+export interface EscapeSpec {
+  pid: number;
+  /** A host path to read after the escape. */
+  marker: string;
+  /** Keep this helper's own privileges instead of copying the target's confinement. */
+  asHostRoot?: boolean;
 }
 
 /** Network operations to run inside the network namespace of `pid` (0: this one). */
@@ -282,6 +304,9 @@ function setupAndExec(spec: RunSpec): never {
   const [cmd] = spec.argv;
   if (cmd === undefined) fail('find the command', new Error('no command given'));
   const file = step('find the command', () => resolveCommand(cmd, env));
+  // Last before the exec, on this (the main) thread, which is the one that execve()s: the
+  // steps above needed the privileges this takes away.
+  if (spec.confine) step('confine', () => applyConfinement(spec.confine!));
   report({ event: 'exec', pid: process.pid, argv: spec.argv });
   step('prepare stdio', () => {
     for (const fd of [0, 1, 2]) libc.setCloexec(fd, false);
@@ -379,7 +404,9 @@ function openTarget(pid: number, namespaces: libc.Namespace[]) {
   return { fds, rootFd };
 }
 
-function joinTarget(pid: number, namespaces: libc.Namespace[]) {
+/** Join a process's namespaces and, with its mount namespace (or when takeRoot says so),
+ * its root too. */
+function joinTarget(pid: number, namespaces: libc.Namespace[], takeRoot = namespaces.includes('mnt')) {
   const { fds, rootFd } = openTarget(pid, namespaces);
   // setns(mnt) is refused while this thread shares its root/cwd with other threads.
   step('unshare', () => libc.unshare(libc.CLONE.FS));
@@ -388,7 +415,7 @@ function joinTarget(pid: number, namespaces: libc.Namespace[]) {
     if (fd === undefined) continue;
     step('setns', () => libc.setns(fd, libc.NAMESPACES[t].flag, `/proc/${pid}/ns/${t}`));
   }
-  if (fds.has('mnt')) {
+  if (takeRoot) {
     // Take the target's own root (after pivot_root or chroot), as nsenter --root does.
     step('fchdir', () => libc.fchdir(rootFd));
     step('chroot', () => libc.chroot('.'));
@@ -398,6 +425,8 @@ function joinTarget(pid: number, namespaces: libc.Namespace[]) {
 
 function stageEnter(spec: EnterSpec): void {
   step('prctl', () => libc.setParentDeathSignal(SIGKILL));
+  // Read before joining: ptrace takes the host's pid, and needs this helper unconfined.
+  const confinement = spec.confine === 'copy' ? step(`read the confinement of pid ${spec.pid}`, () => readConfinement(spec.pid)) : null;
   if (spec.terminal) {
     // An interactive shell needs its terminal to be its controlling terminal: job control,
     // Ctrl-C to the foreground job, /dev/tty. Only a session leader without one can take a
@@ -411,6 +440,9 @@ function stageEnter(spec: EnterSpec): void {
   }
   joinTarget(spec.pid, spec.namespaces);
   if (spec.cwd) step('chdir', () => libc.chdir(spec.cwd!));
+  // After joining (the lesson's filter refuses setns) and on this thread, which the
+  // command is spawned (forked) from: it inherits all of it.
+  if (confinement) step('confine', () => applyConfinement(confinement));
   const env: Record<string, string> = {};
   for (const kv of [...(spec.env ?? DEFAULT_ENV()), ...tagEnv(spec.tag)]) {
     const i = kv.indexOf('=');
@@ -423,6 +455,27 @@ function stageEnter(spec: EnterSpec): void {
   child.on('spawn', () => report({ event: 'started', pid: child.pid }));
   relayExit(child);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => child.kill(sig));
+}
+
+/** Print a process's seccomp filters (confine.ts: readFilters) as JSON. */
+function stageFilters(spec: FiltersSpec): void {
+  const filters = step(`read the seccomp filters of pid ${spec.pid}`, () => readFilters(spec.pid));
+  process.stdout.write(JSON.stringify(filters) + '\n');
+}
+
+/** The chroot escape (escape.ts) from a process's root, with its confinement (unless
+ * asHostRoot). Prints an EscapeResult. */
+function stageEscape(spec: EscapeSpec): void {
+  step('prctl', () => libc.setParentDeathSignal(SIGKILL));
+  const hostRoot = fs.statSync('/');
+  const confinement = spec.asHostRoot ? null : step(`read the confinement of pid ${spec.pid}`, () => readConfinement(spec.pid));
+  // The target's mount namespace, if it has one of its own; then its root (after its
+  // pivot_root or chroot), as the enter mode takes it.
+  const ownMnt = fs.readlinkSync(`/proc/${spec.pid}/ns/mnt`) !== fs.readlinkSync('/proc/self/ns/mnt');
+  joinTarget(spec.pid, ownMnt ? ['mnt'] : [], true);
+  if (confinement) step('confine', () => applyConfinement(confinement));
+  const result = escapeChroot(spec.marker, hostRoot);
+  process.stdout.write(JSON.stringify(result) + '\n');
 }
 
 /** Look at a process's namespaces from the inside: its hostname, what its mount namespace's root holds. */
@@ -593,7 +646,7 @@ async function stageTcp(spec: TcpSpec): Promise<void> {
 
 const [mode, json] = process.argv.slice(2);
 if (!mode || !json) {
-  process.stderr.write('nsinit is started by container-lessons (modes: run, init, enter, probe, net, tcp, nsview, ipcmk, userns)\n');
+  process.stderr.write('nsinit is started by container-lessons (modes: run, init, enter, probe, net, tcp, nsview, ipcmk, userns, filters, escape)\n');
   process.exit(2);
 }
 const spec = JSON.parse(json);
@@ -606,6 +659,8 @@ else if (mode === 'tcp') void stageTcp(spec);
 else if (mode === 'nsview') stageNsView(spec);
 else if (mode === 'ipcmk') stageIpcMake(spec);
 else if (mode === 'userns') stageUserns();
+else if (mode === 'filters') stageFilters(spec);
+else if (mode === 'escape') stageEscape(spec);
 else {
   process.stderr.write(`nsinit: unknown mode ${mode}\n`);
   process.exit(2);
