@@ -87,11 +87,8 @@ export function applyConfinement(c: Confinement): void {
  * PID namespace (the pid is a host pid); the filters need ptrace (readFilters).
  */
 export function readConfinement(pid: number): Confinement {
-  const status = readStatusOf(pid);
-  const sec = parseProcSecurity(status);
-  if (sec.seccomp === 1) throw new HintedError(`process ${pid} is in seccomp strict mode, which cannot be copied`, 'strict mode allows only read, write, _exit and sigreturn: nothing could be started under it');
-  const seccomp = sec.seccomp === 2 ? readFilters(pid) : [];
-  return { capabilities: decodeCaps(sec.bounding), noNewPrivs: sec.noNewPrivs, seccomp };
+  const sec = parseProcSecurity(readStatusOf(pid));
+  return { capabilities: decodeCaps(sec.bounding), noNewPrivs: sec.noNewPrivs, seccomp: readFilters(pid, sec.seccomp) };
 }
 
 function readStatusOf(pid: number): string {
@@ -109,17 +106,22 @@ function readStatusOf(pid: number): string {
  * to a tracer with CAP_SYS_ADMIN that is not itself filtered, while the tracee is stopped:
  * PTRACE_SEIZE (attach without stopping it), PTRACE_INTERRUPT (stop it), waitpid with
  * __WALL (the tracee is not our child: without __WALL waitpid ignores it), then
- * PTRACE_SECCOMP_GET_FILTER for index 0, 1, ... until ENOENT (index 0 is the newest), and
+ * PTRACE_SECCOMP_GET_FILTER for index 0, 1, ... until ENOENT, and
  * PTRACE_DETACH, which lets it run on. It stops for well under a millisecond.
- * The tracer is a thread: all of this runs on the main thread of a helper.
+ * Index 0 is the first filter installed (kernel/seccomp.c, get_nth_filter, walks back from
+ * the newest count - 1 - index steps; measured: two filters read back in the order given).
+ * The tracer is a thread: all of this runs on the main thread of a helper. `mode` is the
+ * Seccomp: line of its status (0 none, 1 strict, 2 filters), read when not given.
  */
-export function readFilters(pid: number): Insn[][] {
+export function readFilters(pid: number, mode = parseProcSecurity(readStatusOf(pid)).seccomp): Insn[][] {
+  if (mode === 0) return []; // the kernel would answer EINVAL: no filters to hand out
+  if (mode === 1) throw new HintedError(`process ${pid} is in seccomp strict mode, which has no filters and cannot be copied`, 'strict mode allows only read, write, _exit and sigreturn: nothing could be started under it');
   try {
     libc.ptrace(libc.PTRACE_SEIZE, pid);
   } catch (err) {
     throw ptraceHint(err, pid);
   }
-  const newestFirst: Insn[][] = [];
+  const filters: Insn[][] = [];
   try {
     libc.ptrace(libc.PTRACE_INTERRUPT, pid);
     libc.waitpid(pid, libc.__WALL);
@@ -128,12 +130,12 @@ export function readFilters(pid: number): Insn[][] {
       try {
         count = libc.ptrace(libc.PTRACE_SECCOMP_GET_FILTER, pid, index, null); // no buffer: the length
       } catch (err) {
-        if (err instanceof libc.SyscallError && err.code === 'ENOENT') break; // past the oldest
+        if (err instanceof libc.SyscallError && err.code === 'ENOENT') break; // past the newest
         throw ptraceHint(err, pid);
       }
       const program = Buffer.alloc(count * 8);
       libc.ptrace(libc.PTRACE_SECCOMP_GET_FILTER, pid, index, program);
-      newestFirst.push(decodeFilter(program));
+      filters.push(decodeFilter(program));
     }
   } finally {
     try {
@@ -142,7 +144,7 @@ export function readFilters(pid: number): Insn[][] {
       /* it died meanwhile; a tracer's exit would detach it anyway */
     }
   }
-  return newestFirst.reverse();
+  return filters;
 }
 
 function ptraceHint(err: unknown, pid: number): Error {
