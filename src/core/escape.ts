@@ -59,15 +59,18 @@ export function escapeChroot(marker: string, hostRoot: fs.Stats): EscapeResult {
   if (dir === null) steps.push({ call: 'chroot(<a directory>)', ok: false, error: 'the root has no directory to chroot into' });
   else if (attempt(`chroot(${JSON.stringify(dir)})`, () => libc.chroot(dir))) {
     // The working directory is still the old root, now outside the root: ".." is not stopped.
+    // (A directory on the way this process may not search would stop it: EACCES.)
     let climbed = 0;
-    let here = fs.statSync('.');
-    for (; climbed < MAX_WALK; climbed++) {
-      libc.chdir('..');
-      const up = fs.statSync('.');
-      if (sameDir(up, here)) break; // at the top: ".." of the topmost directory is itself
-      here = up;
-    }
-    steps.push({ call: `chdir("..") x ${climbed}`, ok: true });
+    const climbToTheTop = () => {
+      for (let here = fs.statSync('.'); climbed < MAX_WALK; climbed++) {
+        libc.chdir('..');
+        const up = fs.statSync('.');
+        if (sameDir(up, here)) return; // at the top: ".." of the topmost directory is itself
+        here = up;
+      }
+    };
+    attempt('chdir("..")', climbToTheTop);
+    steps.at(-1)!.call = `chdir("..") x ${climbed}`;
     attempt('chroot(".")', () => libc.chroot('.'));
   }
 

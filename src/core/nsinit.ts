@@ -474,7 +474,7 @@ function stageEscape(spec: EscapeSpec): void {
   const ownMnt = fs.readlinkSync(`/proc/${spec.pid}/ns/mnt`) !== fs.readlinkSync('/proc/self/ns/mnt');
   joinTarget(spec.pid, ownMnt ? ['mnt'] : [], true);
   if (confinement) step('confine', () => applyConfinement(confinement));
-  const result = escapeChroot(spec.marker, hostRoot);
+  const result = step('escape', () => escapeChroot(spec.marker, hostRoot));
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 
