@@ -10,8 +10,10 @@
 // or spawns it from that thread: never in the driver, whose other threads would not get
 // them anyway.
 //
-// runc applies them in this order (libcontainer/init_linux.go, finalizeNamespace and
-// standard_init_linux.go), and so does applyConfinement, for the reasons in its comments.
+// runc does the same work (libcontainer/standard_init_linux.go): no_new_privs first; the
+// filter before finalizeNamespace lowers the capabilities when there is no no_new_privs
+// (installing one then needs CAP_SYS_ADMIN), else after it, as close to the execve as it
+// can. applyConfinement keeps one order that works in both cases (see its comment).
 import fs from 'node:fs';
 import * as libc from './libc.js';
 import { HintedError } from './errors.js';
@@ -50,7 +52,7 @@ const isInsn = (x: unknown): boolean => {
 };
 
 /**
- * Confine the calling thread, in runc's order:
+ * Confine the calling thread, in this order:
  * 1. drop every capability not kept from the bounding set (PR_CAPBSET_DROP needs
  *    CAP_SETPCAP, so while this thread still has it), for every capability the running
  *    kernel has (it answers EINVAL past its last, as /proc/sys/kernel/cap_last_cap says);
