@@ -25,7 +25,7 @@ import {
   type Namespace,
   type Running,
 } from '../../src/core/index.js';
-import { encodeFilter, type Insn } from '../../src/core/seccomp.js';
+import { encodeFilter, lessonFilter, seccompArch, type Insn } from '../../src/core/seccomp.js';
 
 let tmp: string;
 let rootfs: string;
@@ -41,22 +41,20 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** A six-instruction filter, written out by hand: unshare() -> EPERM, all else allowed
- * (x86_64; on another arch everything is allowed). */
-const UNSHARE_X86_64 = 272;
-const AUDIT_ARCH_X86_64 = 0xc000003e;
+ * (another arch than this one's: allowed too). */
+const arch = seccompArch();
 const refuseUnshare: Insn[] = [
   { code: 0x20, jt: 0, jf: 0, k: 4 }, // ld [4]: arch
-  { code: 0x15, jt: 0, jf: 3, k: AUDIT_ARCH_X86_64 }, // jeq x86_64, else allow
+  { code: 0x15, jt: 0, jf: 3, k: arch.audit }, // jeq this arch, else allow
   { code: 0x20, jt: 0, jf: 0, k: 0 }, // ld [0]: nr
-  { code: 0x15, jt: 0, jf: 1, k: UNSHARE_X86_64 }, // jeq unshare
+  { code: 0x15, jt: 0, jf: 1, k: arch.nr.unshare }, // jeq unshare
   { code: 0x06, jt: 0, jf: 0, k: 0x00050001 }, // ret ERRNO(EPERM)
   { code: 0x06, jt: 0, jf: 0, k: 0x7fff0000 }, // ret ALLOW
 ];
-const isX64 = os.arch() === 'x64';
 
 const DOCKER_MASK = encodeCaps(DOCKER_DEFAULT_CAPS);
 const security = (pid: number) => parseProcSecurity(procfs.readStatus(pid));
-const dockerLike = (): Confinement => ({ capabilities: [...DOCKER_DEFAULT_CAPS], noNewPrivs: true, seccomp: [refuseUnshare] });
+const dockerLike = (): Confinement => ({ capabilities: [...DOCKER_DEFAULT_CAPS], noNewPrivs: true, seccomp: [lessonFilter()] });
 const NS: Namespace[] = ['mnt', 'uts', 'pid', 'net'];
 
 /** Start containers through one ledger, and undo it (killing them) whatever happened. */
@@ -67,6 +65,10 @@ async function withContainers(fn: (start: (opts: { namespaces: Namespace[]; conf
     await fn(async (opts) => {
       const c = await startContainer({ rootfs, argv: ['/bin/sleep', '1000'], ...opts }, ledger);
       started.push(c);
+      // Started resolves as PID 1 is about to execve: wait for the command itself, whose
+      // privileges the kernel computed at the execve.
+      for (let i = 0; i < 500 && procfs.cmdline(c.pid) !== '/bin/sleep 1000'; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(procfs.cmdline(c.pid)).toBe('/bin/sleep 1000');
       return c;
     });
   } finally {
@@ -113,8 +115,12 @@ describe('a confined container', () => {
     expect(err).toBeInstanceOf(HintedError);
     expect(err).not.toBeInstanceOf(ContainerError);
     expect(err.message).toBe('unknown capability "CAP_SYS_ADNIM"');
-    await expect(startContainer({ rootfs, namespaces: ['mnt'], argv: ['/bin/true'], confine: { seccomp: [[]] } })).rejects.toThrow('confine: seccomp filter 0 has 0 instructions');
-    await expect(startContainer({ rootfs, namespaces: ['mnt'], argv: ['/bin/true'], confine: { seccomp: [[{ code: 6, jt: 0, jf: 0, k: -1 }]] } })).rejects.toThrow(/instruction 0 is not \{code, jt, jf, k\}/);
+    await expect(startContainer({ rootfs, namespaces: ['mnt'], argv: ['/bin/true'], confine: { seccomp: [[]] } })).rejects.toThrow('confine: filter 1 of 1: seccomp filter: it has no instruction');
+    await expect(startContainer({ rootfs, namespaces: ['mnt'], argv: ['/bin/true'], confine: { seccomp: [refuseUnshare, [{ code: 6, jt: 0, jf: 0, k: -1 }]] } })).rejects.toThrow(
+      /^confine: filter 2 of 2: seccomp filter, instruction 0: not a struct sock_filter/,
+    );
+    // One the kernel would refuse (EINVAL): it could run off its end.
+    await expect(startContainer({ rootfs, namespaces: ['mnt'], argv: ['/bin/true'], confine: { seccomp: [[{ code: 0x20, jt: 0, jf: 0, k: 0 }]] } })).rejects.toThrow(/instruction 0: the last instruction is not a ret/);
   });
 });
 
@@ -142,14 +148,14 @@ describe('docker exec: a command entered with confine "copy"', () => {
     });
   });
 
-  it.runIf(isX64)("with Docker's capabilities but no filter, unshare --user succeeds: it needs no capability; the filter is what refuses it", async () => {
+  it("with Docker's capabilities but no filter, unshare --user succeeds: it needs no capability; the filter is what refuses it", async () => {
     await withContainers(async (start) => {
       const c = await start({ namespaces: NS, confine: { capabilities: [...DOCKER_DEFAULT_CAPS] } });
       const caps = await exec(c.pid, 'grep ^CapEff: /proc/self/status', 'copy');
       expect(caps.stdout).toMatch(/00000000a80425fb/);
       expect(await exec(c.pid, tries.userns, 'copy')).toMatchObject({ code: 0, stderr: '' });
       expect((await exec(c.pid, tries.mount, 'copy')).code).not.toBe(0); // no CAP_SYS_ADMIN
-      const filtered = await start({ namespaces: NS, confine: { capabilities: [...DOCKER_DEFAULT_CAPS], seccomp: [refuseUnshare] } });
+      const filtered = await start({ namespaces: NS, confine: { capabilities: [...DOCKER_DEFAULT_CAPS], seccomp: [lessonFilter()] } });
       const r = await exec(filtered.pid, tries.userns, 'copy');
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/Operation not permitted/);
@@ -164,7 +170,7 @@ describe('readSeccompFilters', () => {
       const one = await start({ namespaces: ['mnt', 'pid'], confine: dockerLike() });
       const [filter, ...rest] = await readSeccompFilters(one.pid);
       expect(rest).toEqual([]);
-      expect(encodeFilter(filter!).equals(encodeFilter(refuseUnshare))).toBe(true);
+      expect(encodeFilter(filter!).equals(encodeFilter(lessonFilter()))).toBe(true);
       const two = await start({ namespaces: ['mnt', 'pid'], confine: { noNewPrivs: true, seccomp: [refuseUnshare, allowAll] } });
       expect(security(two.pid).seccompFilters).toBe(2);
       expect(await readSeccompFilters(two.pid)).toEqual([refuseUnshare, allowAll]);
@@ -211,6 +217,15 @@ describe('the chroot escape', () => {
       expect(r.reachedHostRoot).toBe(false);
       expect(r.marker).toBeNull();
       expect(r.rootEntries).toContain(ROOTFS_MARKER); // the container's own root
+    });
+  });
+
+  it("leaves a plain chroot also with Docker's confinement: its capabilities keep CAP_SYS_CHROOT, its filter allows chroot", async () => {
+    await withContainers(async (start) => {
+      const c = await start({ namespaces: [], confine: dockerLike() });
+      const r = await runEscape(c.pid, marker);
+      expect(r.reachedHostRoot).toBe(true);
+      expect(r.marker).toBe('on the host\n');
     });
   });
 
