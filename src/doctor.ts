@@ -53,6 +53,16 @@ export interface Probes {
   uid: () => number | undefined;
   /** What the kernel allows an unprivileged user to do with user namespaces. */
   userns?: () => UsernsSettings;
+  /** The seccomp actions this kernel offers (/proc/sys/kernel/seccomp/actions_avail), null without seccomp filters. */
+  seccompActions?: () => string[] | null;
+}
+
+function seccompActions(): string[] | null {
+  try {
+    return fs.readFileSync('/proc/sys/kernel/seccomp/actions_avail', 'utf8').trim().split(/\s+/);
+  } catch {
+    return null;
+  }
 }
 
 export const machine: Probes = {
@@ -60,6 +70,7 @@ export const machine: Probes = {
   hasNamespace: (t) => fs.existsSync(`/proc/self/ns/${t}`),
   uid: () => process.getuid?.(),
   userns: usernsSettings,
+  seccompActions,
 };
 
 /**
@@ -162,6 +173,35 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
             fix: 'a kernel from 5.6 on, built with CONFIG_TIME_NS (every current distribution)',
           },
     );
+  }
+
+  // seccomp filters (the kernel's, for the workbook's filter and the check that runs it) and
+  // the tools of the by-hand route: capsh decodes capabilities, runc loads a filter from a
+  // config.json where setpriv cannot (util-linux before 2.41).
+  const seccompLessons = lessons.filter((l) => l.needs?.seccomp).map((l) => l.number);
+  if (seccompLessons.length) {
+    const actions = (probe.seccompActions ?? seccompActions)();
+    const lacking = ['errno', 'kill_process', 'allow'].filter((a) => !actions?.includes(a));
+    f.push(
+      actions === null
+        ? { name: 'seccomp', level: 'error', detail: `this kernel has no seccomp filters (${forLessons(seccompLessons)})`, fix: 'use a kernel built with CONFIG_SECCOMP_FILTER (every distribution kernel)' }
+        : lacking.length
+          ? { name: 'seccomp', level: 'error', detail: `the kernel's seccomp lacks the actions ${lacking.join(', ')} (${forLessons(seccompLessons)})`, fix: 'a kernel from 4.14 on has them all' }
+          : { name: 'seccomp', level: 'ok', detail: `filters with the actions ${actions.join(' ')}` },
+    );
+    if (!opts.quick) {
+      const tools = ['capsh', 'setpriv', 'runc'].filter((t) => !findHostTool(t));
+      f.push(
+        tools.length
+          ? {
+              name: 'capability tools',
+              level: 'warn',
+              detail: `no ${tools.join(', ')}: the by-hand route of ${forLessons(seccompLessons).replace(/ needs? it$/, '')} uses them`,
+              fix: 'apt-get install libcap2-bin util-linux runc (dnf install libcap util-linux runc)',
+            }
+          : { name: 'capability tools', level: 'ok', detail: 'capsh, setpriv and runc are installed' },
+      );
+    }
   }
 
   // Kernel modules (a network lesson's veth, bridge, nf_tables): loaded, available or built in.

@@ -20,7 +20,7 @@ export const DEFAULT_TOOLS = [
   'stat', 'kill', 'true', 'false', 'pwd', 'wc', 'ln', 'cp', 'mv', 'df', 'tr', 'sort', 'find',
   'chmod', 'date', 'whoami', 'dirname', 'basename', 'busybox', 'nproc', 'seq', 'yes', 'less',
   'cut', 'sed', 'uniq', 'xargs', 'tee', 'printf', 'ping', 'nsenter', 'unshare', 'top', 'free',
-  'tty', 'stty',
+  'tty', 'stty', 'setpriv', 'capsh',
 ];
 const TERMINALS = ['xterm', 'xterm-256color', 'xterm-color', 'screen', 'screen-256color', 'tmux', 'tmux-256color', 'linux', 'vt100', 'vt220', 'dumb', 'rxvt', 'alacritty'];
 

@@ -14,8 +14,8 @@ export function hostShell(cmd: string, cwd?: string): Promise<string> {
 }
 
 /** Run a command inside a running container (through the core's setns helper) and show it. */
-export async function inContainer(c: Running, namespaces: Namespace[], cmd: string): Promise<string> {
-  const r = await execInContainer(c.pid, namespaces, ['/bin/sh', '-c', `${cmd} 2>&1`]);
+export async function inContainer(c: Running, namespaces: Namespace[], cmd: string, opts: { confine?: 'copy' } = {}): Promise<string> {
+  const r = await execInContainer(c.pid, namespaces, ['/bin/sh', '-c', `${cmd} 2>&1`], opts);
   const code = r.code ? ` (exit ${r.code})` : '';
   return `[container]# ${cmd}\n${(r.stdout + r.stderr).trimEnd()}${code}`.trimEnd();
 }

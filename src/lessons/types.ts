@@ -46,7 +46,7 @@ export interface Step<S = unknown> {
 }
 
 /** Where a learner's shell opens for a lesson: on the host, or inside its container. */
-export type ShellSpec = { kind: 'host'; cwd: string; title: string } | { kind: 'container'; pid: number; namespaces: Namespace[]; title: string };
+export type ShellSpec = { kind: 'host'; cwd: string; title: string } | { kind: 'container'; pid: number; namespaces: Namespace[]; title: string; confine?: 'copy' };
 
 /** A kernel module a lesson needs, and a symbol that shows it built in (/proc/kallsyms). */
 export interface KernelModule {
@@ -64,6 +64,8 @@ export interface Needs {
   rootless?: boolean;
   /** A time namespace (Linux 5.6+). */
   timeNamespace?: boolean;
+  /** seccomp filters (and the capability tools of the by-hand route). */
+  seccomp?: boolean;
 }
 
 /** Everything about one lesson. Its number is not here: that is its place in the curriculum. */

@@ -58,7 +58,8 @@ export function App({ store, color }: { store: WorkbookStore; color: boolean }) 
     if (key.pageDown || input === ' ') return scrollBy(bodyHeight - 1);
     if (key.home || input === 'g') return store.scroll('top');
     if (key.end || input === 'G') return store.scroll('bottom');
-    if (/^[1-9]$/.test(input)) return store.select(Number(input) - 1);
+    // 1-9 are lessons 1-9, and 0 is lesson 10, as on a keyboard's number row.
+    if (/^[0-9]$/.test(input)) return store.select(input === '0' ? 9 : Number(input) - 1);
     switch (input) {
       case 'n':
         return void store.runNextStep();

@@ -11,7 +11,7 @@ export const HELP: Array<[string, string]> = [
   ['h', 'a hint; again: the next, from the idea to the commands'],
   ['y', "copy the current step's commands, to paste in a shell"],
   ['x', 'reset: remove what the lesson made (also by hand)'],
-  ['← →  1-9', 'previous / next lesson, or lesson N if unlocked'],
+  ['← →  1-9 0', 'previous / next lesson, or lesson N if unlocked (0: 10)'],
   ['Tab', 'lesson text / work (steps, output, checks)'],
   ['↑ ↓ PgUp PgDn', 'scroll (also Home End, j k, space, g G)'],
   ['?', 'this help'],

@@ -114,13 +114,13 @@ async function containerShell(spec: Extract<ShellSpec, { kind: 'container' }>, t
   }
   if (!pty) {
     process.stdout.write(banner(spec.title, `(No terminal of its own: ${noPty}. This shell shares the workbook's, where job control and Ctrl-C may not work as usual.)`));
-    const running = await enterContainer(spec.pid, spec.namespaces, argv, { stdio: 'inherit', env });
+    const running = await enterContainer(spec.pid, spec.namespaces, argv, { stdio: 'inherit', env, confine: spec.confine });
     return (await running.exited).code;
   }
   process.stdout.write(banner(spec.title));
   let running: Running;
   try {
-    running = await enterContainer(spec.pid, spec.namespaces, argv, { stdio: { terminal: pty.slave }, env });
+    running = await enterContainer(spec.pid, spec.namespaces, argv, { stdio: { terminal: pty.slave }, env, confine: spec.confine });
   } catch (err) {
     fs.closeSync(pty.master);
     throw err;

@@ -564,6 +564,69 @@ check other-namespaces no-uid-map 1 'root inside maps to an unprivileged uid'
 reset_lesson other-namespaces
 stop_container 7
 
+# ---------------------------------------------------------------- locking root in
+# As lessons/10-locking-root-in.md tells a learner: a plain chroot (the check's escape reads
+# the host's file from it), lesson 3's container with every capability, the same with
+# setpriv's locks as its last step (no filter: this guest's setpriv is older than 2.41), and
+# runc from the config.json that `solve all` wrote, turned into a detached container.
+echo only the host can read this > $LAB/host-secret.txt
+start_container 7 chroot $R sh
+container_up 7
+check locking-root-in plain-chroot 1 'the chroot escape finds no host file'
+reset_lesson locking-root-in
+stop_container 7
+
+l10_pivoted() {                  # lesson 3's container typed into fd 7, ending in `exec $*`
+  start_container 7 unshare --mount --uts --ipc --pid --net --fork sh
+  cat >&7 <<EOF
+mount --make-rprivate /
+hostname locked
+mount --bind $R $R
+cd $R
+mkdir -p .old_root
+pivot_root . .old_root
+mount -t proc proc /proc
+umount -l /.old_root
+rmdir /.old_root
+cd /
+exec $*
+EOF
+  container_up 7
+}
+l10_settled() {                  # l10_settled PID PATTERN: until PID's status matches PATTERN
+  for i in $(seq 300); do grep -q "$2" /proc/$1/status 2>/dev/null && return 0; sleep 0.1; done
+  echo "VM-NOTE pid $1 never showed $2"
+}
+l10_pivoted sh && P=$CPID && for i in $(seq 300); do
+  ! grep -q old_root /proc/$P/mountinfo 2>/dev/null && [ ! -e /proc/$P/root/.old_root ] && break
+  sleep 0.1
+done
+check locking-root-in every-capability 1 "capabilities no wider than Docker's 14"
+reset_lesson locking-root-in
+stop_container 7
+
+l10_pivoted setpriv --bounding-set -all,+chown,+dac_override,+fsetid,+fowner,+mknod,+net_raw,+setgid,+setuid,+setfcap,+setpcap,+net_bind_service,+sys_chroot,+kill,+audit_write --inh-caps -all --no-new-privs sh &&
+  l10_settled $CPID '^NoNewPrivs:.1'
+check locking-root-in setpriv-no-filter 1 "a seccomp filter refuses unshare and Docker's other refusals"
+reset_lesson locking-root-in
+stop_container 7
+
+if command -v runc >/dev/null; then
+  # The bundle as the lesson wrote it, with no terminal and a shell that waits: detached.
+  node -e '
+const f = process.argv[1], c = JSON.parse(require("fs").readFileSync(f, "utf8"));
+c.process.terminal = false;
+c.process.args = ["sh", "-c", "while : ; do sleep 3600; done"];
+require("fs").writeFileSync(f, JSON.stringify(c));' $LAB/runc-bundle/config.json
+  runc run --detach --bundle $LAB/runc-bundle container-lessons-locked </dev/null >$OUT 2>&1 ||
+    echo "VM-NOTE runc run failed: $(cat $OUT)"
+  check locking-root-in runc-config 0
+  reset_lesson locking-root-in
+  [ ! -e /run/runc/container-lessons-locked ] || result locking-root-in reset-deletes-the-runc-container 0 1
+else
+  echo "VM-NOTE no runc in the guest: the runc case is left out"
+fi
+
 # ---------------------------------------------------------------- nothing left behind
 # The leak guard's snapshot from before the first case against the machine now: mounts
 # with their propagation, cgroups at every depth and subtree_control, processes, links,

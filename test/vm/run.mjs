@@ -184,7 +184,7 @@ async function main() {
   const R = path.join(stage, 'r'); // the guest's real root; stage 1 (/init) moves it over /
   fs.mkdirSync(stage);
   // The guest's root: the host's tools, as for the lessons, plus what the cases and init use.
-  const EXTRA = ['chroot', 'pivot_root', 'lsns', 'awk', 'timeout', 'mkfifo', 'tac', 'paste', 'ldd', 'setsid', 'mountpoint', 'sysctl', 'nft', 'tar', 'sha256sum', 'setpriv', 'ipcmk', 'ipcs'];
+  const EXTRA = ['chroot', 'pivot_root', 'lsns', 'awk', 'timeout', 'mkfifo', 'tac', 'paste', 'ldd', 'setsid', 'mountpoint', 'sysctl', 'nft', 'tar', 'sha256sum', 'setpriv', 'ipcmk', 'ipcs', 'runc'];
   buildHostRootfs(R, undefined, [...DEFAULT_TOOLS, ...EXTRA.filter((t) => !DEFAULT_TOOLS.includes(t))]);
   fs.rmSync(path.join(R, ROOTFS_MARKER)); // the guest's own / must not look like a lesson's container
   copyWithLibs(R, fs.realpathSync(process.execPath), '/bin/node');
