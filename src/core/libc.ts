@@ -48,8 +48,10 @@ const c = {
 
 /** struct sock_fprog (<linux/filter.h>): the length of a classic BPF program, in
  * instructions, and a pointer to them (8 bytes each). On a 64-bit ABI the pointer sits at
- * offset 8, after the u16 and its padding: koffi lays it out as the C compiler does. */
-const SockFprog = koffi.struct('sock_fprog', { len: 'uint16_t', filter: 'uint8_t *' });
+ * offset 8, after the u16 and its padding: koffi lays it out as the C compiler does.
+ * Anonymous: koffi's type names are process-wide, and a second copy of this module (a
+ * test that loads the project twice) would clash with a named one. */
+const SockFprog = koffi.struct({ len: 'uint16_t', filter: 'uint8_t *' });
 const prctlFprog = lib.func('prctl', 'int', ['int', 'unsigned long', koffi.pointer(SockFprog), 'unsigned long', 'unsigned long']);
 
 /** errno of the last failed call on this thread: read it right after the call. */

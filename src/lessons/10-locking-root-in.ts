@@ -7,7 +7,22 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { startContainer, probeNamespaces, runEscape, readSeccompFilters, procfs, seccomp, DOCKER_DEFAULT_CAPS, decodeCaps, parseProcSecurity, type Confinement, type EscapeResult, type Namespace, type Running } from '../core/index.js';
+import {
+  startContainer,
+  probeNamespaces,
+  runEscape,
+  readSeccompFilters,
+  procfs,
+  seccomp,
+  DOCKER_DEFAULT_CAPS,
+  decodeCaps,
+  parseProcSecurity,
+  type Confinement,
+  type EscapeResult,
+  type Namespace,
+  type Running,
+  type Ledger,
+} from '../core/index.js';
 import { pass, fail, skip, type CheckResult } from '../checks/result.js';
 import { describe } from '../checks/containers.js';
 import { chownToInvoker, type Lab } from '../lab.js';
@@ -73,12 +88,13 @@ export function runcConfig(lab: Lab, opts: { terminal: boolean; args: string[] }
       terminal: opts.terminal,
       user: { uid: 0, gid: 0 },
       args: opts.args,
-      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm'],
+      env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm'],
       cwd: '/',
       capabilities: { bounding: caps, effective: caps, permitted: caps },
       noNewPrivileges: true,
     },
-    root: { path: lab.rootfs, readonly: false },
+    // Relative to the bundle (the OCI spec allows it): the text's copy holds no long path.
+    root: { path: path.relative(bundleDir(lab), lab.rootfs), readonly: false },
     hostname: HOSTNAME,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },
@@ -116,14 +132,29 @@ const read = (file: string): string | null => {
   }
 };
 
-function writeMarker(lab: Lab): string {
+/** The host's file no container may read: written when missing (by a step, with the
+ * ledger removing it when the lesson ends; by the check, for reset to remove). */
+function writeMarker(lab: Lab, ledger?: Ledger): string {
   const file = marker(lab);
   if (!fs.existsSync(file)) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    ledger?.add({ kind: 'file', path: file });
     fs.writeFileSync(file, 'only the host can read this\n');
     chownToInvoker(lab, file);
   }
   return file;
+}
+
+/** Write a file of the lab for the by-hand route while the lesson is open; the ledger
+ * removes it (and its directory, when this made it) when the lesson ends. */
+function writeLabFile(ctx: LessonContext<LockState>, file: string, data: string | Buffer): void {
+  const dir = path.dirname(file);
+  if (!fs.existsSync(dir)) {
+    ctx.ledger.add({ kind: 'file', path: dir });
+    fs.mkdirSync(dir, { recursive: true });
+    chownToInvoker(ctx.lab, dir);
+  } else ctx.ledger.add({ kind: 'file', path: file });
+  fs.writeFileSync(file, data);
+  chownToInvoker(ctx.lab, file);
 }
 
 /** The escape's outcome, one line a syscall, as the text shows the program. */
@@ -175,13 +206,15 @@ const lesson = defineLesson<LockState>({
   title: 'Locking root in: the chroot escape, capabilities, no_new_privs and seccomp',
   text: '10-locking-root-in.md',
   labPaths: PATHS,
-  placeholders: () => ({
+  placeholders: (lab) => ({
     setprivCaps: SETPRIV_CAPS,
     dockerCaps: DOCKER_DEFAULT_CAPS.map((c) => c.slice(4).toLowerCase()).join(', '),
     runcId: RUNC_ID,
     arch: seccomp.seccompArch().name,
     plainUid: String(PLAIN_UID),
     filterListing: seccomp.disassemble(seccomp.lessonFilter()).join('\n'),
+    filterBase64: seccomp.encodeFilter(seccomp.lessonFilter()).toString('base64'),
+    runcConfig: JSON.stringify(runcConfig(lab), null, 2),
   }),
   needs: { namespaces: NS, seccomp: true },
   newState: () => ({}),
@@ -192,7 +225,7 @@ const lesson = defineLesson<LockState>({
       title: 'The escape: root in a plain chroot walks out to the host',
       commands: (lab) => [`echo only the host can read this > ${marker(lab)}`, `chroot ${lab.rootfs} sh        # root in a chroot, nothing else; then the escape (the program in the text)`],
       async run(ctx) {
-        const file = writeMarker(ctx.lab);
+        const file = writeMarker(ctx.lab, ctx.ledger);
         const c = await startContainer({ rootfs: ctx.lab.rootfs, namespaces: [], argv: IDLE_SHELL }, ctx.ledger);
         try {
           const e = await runEscape(c.pid, file);
@@ -206,7 +239,7 @@ const lesson = defineLesson<LockState>({
       title: "The same program in lesson 3's container: pivot_root left nothing above its root",
       commands: (lab) => [pivoted(lab, 'sh')],
       async run(ctx) {
-        const file = writeMarker(ctx.lab);
+        const file = writeMarker(ctx.lab, ctx.ledger);
         const c = await restart(ctx);
         const e = await runEscape(c.pid, file);
         return lines(`unshare(${NS.map((n) => n.toUpperCase()).join('|')}), pivot_root, umount2(".old_root", MNT_DETACH), execve("/bin/sh"): host pid ${c.pid}`, showEscape(e, file));
@@ -266,9 +299,7 @@ const lesson = defineLesson<LockState>({
         const arch = seccomp.seccompArch();
         const filter = seccomp.lessonFilter(arch);
         const file = filterFile(ctx.lab);
-        fs.mkdirSync(path.dirname(file), { recursive: true });
-        fs.writeFileSync(file, seccomp.encodeFilter(filter));
-        chownToInvoker(ctx.lab, file);
+        writeLabFile(ctx, file, seccomp.encodeFilter(filter));
         return lines(`# ${arch.name}: ${filter.length} instructions; run for every syscall of the process, on the data of struct seccomp_data`, ...seccomp.disassemble(filter, arch), `# written to ${file} (${filter.length * 8} bytes)`);
       },
     },
@@ -293,12 +324,9 @@ const lesson = defineLesson<LockState>({
       commands: (lab) => [`cat ${bundleDir(lab)}/config.json`, `runc run --bundle ${bundleDir(lab)} ${RUNC_ID}     # a second terminal, if runc is installed`],
       async run(ctx) {
         const dir = bundleDir(ctx.lab);
-        fs.mkdirSync(dir, { recursive: true });
         const file = path.join(dir, 'config.json');
         const config = runcConfig(ctx.lab);
-        fs.writeFileSync(file, JSON.stringify(config, null, 2) + '\n');
-        chownToInvoker(ctx.lab, dir);
-        chownToInvoker(ctx.lab, file);
+        writeLabFile(ctx, file, JSON.stringify(config, null, 2) + '\n');
         const runc = spawnSync('runc', ['--version'], { encoding: 'utf8' });
         return lines(
           `# written to ${file}; the parts that lock root in:`,
@@ -409,10 +437,10 @@ const lesson = defineLesson<LockState>({
       const r = spawnSync('runc', ['delete', '--force', RUNC_ID], { encoding: 'utf8' });
       if (r.status === 0) removed.push(`runc container ${RUNC_ID}`);
     }
-    const setuid = path.join(lab.rootfs, SETUID_ID);
-    if (fs.existsSync(setuid)) {
-      fs.rmSync(setuid);
-      removed.push(setuid);
+    for (const p of [path.join(lab.rootfs, SETUID_ID), marker(lab), filterFile(lab), path.dirname(filterFile(lab)), bundleDir(lab)]) {
+      if (!fs.existsSync(p)) continue;
+      fs.rmSync(p, { recursive: true, force: true });
+      removed.push(p);
     }
     return removed;
   },
