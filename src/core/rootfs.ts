@@ -195,12 +195,35 @@ export function rootfsProblem(dir: string): RootfsError | null {
 }
 
 /** The default rootfs at `dir`: built if missing, checked if present. */
-export function ensureRootfs(dir: string, ledger?: Ledger, opts: { build?: boolean } = {}): { marker: RootfsMarker; built: boolean } {
+export function ensureRootfs(dir: string, ledger?: Ledger, opts: { build?: boolean } = {}): { marker: RootfsMarker; built: boolean; added?: string[] } {
   if (!fs.existsSync(dir) && opts.build !== false) {
     const marker = buildHostRootfs(dir, ledger);
     return { marker, built: true };
   }
   const problem = rootfsProblem(dir);
   if (problem) throw problem;
-  return { marker: readMarker(dir)!, built: false };
+  const marker = readMarker(dir)!;
+  const added = opts.build !== false ? topUpHostRootfs(dir, marker) : [];
+  return { marker, built: false, ...(added.length ? { added } : {}) };
+}
+
+/** A rootfs the workbook built from the host's tools, before a later version added tools
+ * to DEFAULT_TOOLS (setpriv and capsh for lesson 10, tty and stty for the shell's
+ * terminal): the missing ones, and their libraries, are copied in and the marker lists
+ * them, so that a learner keeps their lab and progress. Only for kind host-tools: an
+ * imported rootfs is the learner's own. Returns the tools added. */
+function topUpHostRootfs(dir: string, marker: RootfsMarker): string[] {
+  if (marker.kind !== 'host-tools' || !marker.tools) return [];
+  const missing = DEFAULT_TOOLS.filter((t) => !marker.tools!.includes(t)).flatMap((t) => {
+    const host = findHostTool(t);
+    return host ? [{ tool: t, host }] : [];
+  });
+  if (!missing.length) return [];
+  for (const { tool, host } of missing) {
+    copyFileInto(dir, host, path.join('/bin', tool));
+    for (const lib of sharedLibraries(host)) copyFileInto(dir, lib);
+  }
+  marker.tools = [...marker.tools, ...missing.map((m) => m.tool)];
+  fs.writeFileSync(path.join(dir, ROOTFS_MARKER), JSON.stringify(marker, null, 2) + '\n');
+  return missing.map((m) => m.tool);
 }

@@ -19,9 +19,10 @@ export const rootfsStep: Step = {
   title: 'Prepare the root filesystem the container will see as /',
   commands: (lab) => [`ls ${lab.rootfs}`],
   async run(ctx) {
-    const { marker, built } = ensureRootfs(ctx.lab.rootfs, ctx.ledger, { build: !ctx.lab.customRootfs });
+    const { marker, built, added } = ensureRootfs(ctx.lab.rootfs, ctx.ledger, { build: !ctx.lab.customRootfs });
     return lines(
       built ? `built ${ctx.lab.rootfs} from this machine's own tools (${marker.tools?.length ?? 0} programs and their libraries)` : `using ${ctx.lab.rootfs} (${marker.kind}, made ${marker.created})`,
+      added ? `added what this version of the workbook copies in and it lacked: ${added.join(' ')}` : '',
       await hostShell(`ls ${ctx.lab.rootfs}`),
     );
   },
