@@ -614,6 +614,10 @@ stop_container 7
 if command -v runc >/dev/null; then
   # The config.json as the text shows it (`show`), in the bundle, with no terminal and a
   # shell that waits: a detached container.
+  # runc (its cgroup v2 manager) turns on every controller in cgroup.subtree_control from
+  # the root down to the container's group, and `runc delete` leaves them on: the case
+  # puts back what runc changed, as a learner's machine keeps it.
+  L10_SUBTREE=$(cat /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null)
   mkdir -p $LAB/runc-bundle
   $CL show locking-root-in | node -e '
 const text = require("fs").readFileSync(0, "utf8").split("\n");
@@ -628,6 +632,11 @@ require("fs").writeFileSync(process.argv[1], JSON.stringify(c));' $LAB/runc-bund
   check locking-root-in runc-config 0
   reset_lesson locking-root-in
   [ ! -e /run/runc/container-lessons-locked ] && [ ! -e $LAB/runc-bundle ] || result locking-root-in reset-deletes-the-runc-container 0 1
+  if [ "$CGROUP" = v2 ]; then
+    for c in $(cat /sys/fs/cgroup/cgroup.subtree_control); do
+      case " $L10_SUBTREE " in *" $c "*) ;; *) echo "-$c" > /sys/fs/cgroup/cgroup.subtree_control ;; esac
+    done
+  fi
 else
   echo "VM-NOTE no runc in the guest: the runc case is left out"
 fi
