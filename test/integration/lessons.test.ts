@@ -283,8 +283,13 @@ describe('lesson 2 (cgroup) by hand, with shell tools only', () => {
     expect(byTitle(checks, 'quota 20000 per period 100000').status).toBe('fail');
     const share = byTitle(checks, 'the group gets 20 % CPU (±2 points)');
     expect(share.status).toBe('fail');
-    expect(share.reason).toMatch(/measured (4[89]|5[0-2])\.\d %/);
-    expect(share.hint).toMatch(/quota of about (49|50|51)000 µs/);
+    // What the loop got: at most the quota's 50 %, less when the machine is busy (other
+    // work on the same CPUs); the hint names the quota that share matches, whatever it was.
+    const measured = Number(/measured (\d+)\.\d %/.exec(share.reason)?.[1]);
+    expect(measured).toBeGreaterThanOrEqual(35);
+    expect(measured).toBeLessThanOrEqual(52);
+    expect(share.hint).toMatch(/quota of about (\d+)000 µs/);
+    expect(Math.abs(Number(/quota of about (\d+)000 µs/.exec(share.hint ?? '')?.[1]) - measured)).toBeLessThanOrEqual(1);
   });
 
   it('quota 21500: not clearly inside after half a second, so a second look of 1 s decides (pass)', async () => {
