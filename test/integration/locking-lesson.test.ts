@@ -7,13 +7,14 @@ import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, execFileSync } from 'node:child_process';
 import { findLesson, type Lesson } from '../../src/lessons/index.js';
 import { byHand, runcConfig, setprivLoadsFilters, RUNC_ID, SETPRIV_CAPS } from '../../src/lessons/10-locking-root-in.js';
 import { solveLesson } from '../../src/runner.js';
 import { ensureRootfs, procfs, startContainer, Ledger, seccomp, DOCKER_DEFAULT_CAPS, parseProcSecurity, decodeCaps } from '../../src/core/index.js';
 import type { CheckResult } from '../../src/checks/result.js';
 import { tempLab } from '../support/lab.js';
+import { ByHand, rootfsShells } from '../support/by-hand.js';
 import { doctor, machine } from '../../src/doctor.js';
 import { snapshot, leaks } from '../support/kernel-state.mjs';
 
@@ -40,30 +41,8 @@ const hasRunc = spawnSync('runc', ['--version']).status === 0;
 const hostCaps = decodeCaps(parseProcSecurity(fs.readFileSync('/proc/self/status', 'utf8')).bounding).length;
 
 /** Containers started by hand, as a learner's second terminal would. */
-const learners: ChildProcess[] = [];
-/** Start `command`; resolves with the pid of its `sh` rooted in the rootfs once `ready` holds for it. */
-async function byHandContainer(command: string, ready: (pid: number) => boolean = () => true): Promise<number> {
-  const known = new Set(rootfsShells());
-  const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let output = '';
-  child.stderr!.on('data', (d) => (output += d));
-  learners.push(child);
-  for (let i = 0; i < 1000; i++) {
-    const fresh = rootfsShells().find((p) => !known.has(p) && ready(p));
-    if (fresh !== undefined) return fresh;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`the by-hand container did not start: ${command}: ${output}`);
-}
-function rootfsShells(): number[] {
-  return procfs.listPids().filter((p) => {
-    try {
-      return fs.existsSync(`/proc/${p}/root/.container-lessons-rootfs`) && procfs.comm(p) === 'sh';
-    } catch {
-      return false;
-    }
-  });
-}
+const learners = new ByHand();
+const byHandContainer = (command: string, ready?: (pid: number) => boolean) => learners.start(command, ready);
 const status = (pid: number) => parseProcSecurity(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
 /** The setpriv at the end of the by-hand route has run: its shell carries the locks. */
 const locked = (pid: number) => {
@@ -88,10 +67,7 @@ beforeAll(() => {
   before = snapshot();
 });
 afterEach(async () => {
-  for (const c of learners.splice(0)) {
-    c.stdin?.end();
-    c.kill('SIGKILL');
-  }
+  learners.stopAll();
   await lesson.reset(lab);
 });
 afterAll(async () => {

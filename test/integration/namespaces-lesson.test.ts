@@ -4,13 +4,14 @@
 // unprivileged uid cannot reach refused with a message. Nothing may be left behind.
 import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import fs from 'node:fs';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { findLesson, type Lesson } from '../../src/lessons/index.js';
 import { rootlessUser, byHand, BOOTTIME_OFFSET, parseIdMap, parseTimeOffsets } from '../../src/lessons/09-namespaces.js';
 import { solveLesson } from '../../src/runner.js';
-import { ensureRootfs, procfs, startContainer, tryUserNamespaceFromNode, Ledger, HintedError } from '../../src/core/index.js';
+import { ensureRootfs, startContainer, tryUserNamespaceFromNode, Ledger, HintedError } from '../../src/core/index.js';
 import type { CheckResult } from '../../src/checks/result.js';
 import { tempLab } from '../support/lab.js';
+import { ByHand, rootfsShells } from '../support/by-hand.js';
 import { doctor, machine } from '../../src/doctor.js';
 import { snapshot, leaks } from '../support/kernel-state.mjs';
 
@@ -31,30 +32,9 @@ const failedTitles = (checks: CheckResult[]) => checks.filter((c) => c.status ==
 const FIRST_STAGE = `setpriv --reuid ${user.uid} --regid ${user.gid} --clear-groups unshare --user --map-root-user`;
 const NAMESPACES = '--mount --uts --ipc --pid --net --cgroup';
 
-/** Containers started by hand; each is the `sh` whose root is the rootfs, found by pid. */
-const learners: ChildProcess[] = [];
-async function byHandContainer(command: string): Promise<number> {
-  const known = new Set(rootfsShells());
-  const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let output = '';
-  child.stderr!.on('data', (d) => (output += d));
-  learners.push(child);
-  for (let i = 0; i < 500; i++) {
-    const [fresh] = rootfsShells().filter((p) => !known.has(p));
-    if (fresh !== undefined) return fresh;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`the by-hand container did not start: ${command}: ${output}`);
-}
-function rootfsShells(): number[] {
-  return procfs.listPids().filter((p) => {
-    try {
-      return fs.existsSync(`/proc/${p}/root/.container-lessons-rootfs`) && procfs.comm(p) === 'sh';
-    } catch {
-      return false;
-    }
-  });
-}
+/** Containers started by hand, as a learner's second terminal would. */
+const learners = new ByHand();
+const byHandContainer = (command: string, ready?: (pid: number) => boolean) => learners.start(command, ready);
 const queueInside = (pid: number) => sh(`nsenter --target ${pid} --ipc ipcmk -Q`);
 
 let before: ReturnType<typeof snapshot>;
@@ -63,10 +43,7 @@ beforeAll(() => {
   before = snapshot();
 });
 afterEach(async () => {
-  for (const c of learners.splice(0)) {
-    c.stdin?.end();
-    c.kill('SIGKILL');
-  }
+  learners.stopAll();
   await lesson.reset(lab);
 });
 afterAll(async () => {
