@@ -417,7 +417,7 @@ enter_root() {
   ## small /dev (a tmpfs with null, zero, full, random, urandom, tty and a devpts of its own);
   ## cd merged; mkdir .old_root; pivot_root . .old_root; umount -l /.old_root;
   ## rmdir /.old_root; cd /.
-  ## Done when: /proc/<pid>/mountinfo of the container holds /, /proc and /dev only, and no
+  ## Done when: /proc/<pid>/mountinfo of the container holds /, /proc, /dev, /dev/pts only; no
   ## host file is reachable from its root; /proc/1 inside is the command.
   local root=$CDIR/merged
   mount --make-rprivate / || die "cannot make the mounts private"

@@ -641,6 +641,60 @@ else
   echo "VM-NOTE no runc in the guest: the runc case is left out"
 fi
 
+# ---------------------------------------------------------------- capstone: the bash reference
+# capstone/mydocker.sh on this cgroup layout, with a lab of its own (an image imported from
+# the prebuilt rootfs): a container with every limit (its group's files read from here), the
+# command as PID 1 in its own cgroup namespace, the hostname, SIGTERM; a hog OOM-killed;
+# forks refused; eth0 on a bridge this case makes; exit codes; and nothing of it left. On v2
+# it turns cpu, memory and pids on in the root's cgroup.subtree_control and leaves them on,
+# as lesson 2 may: the case puts back what it changed.
+capstone_case() (
+  export CONTAINER_LESSONS_HOME=$LAB/capstone-lab CONTAINER_LESSONS_ROOTFS=$R
+  local M=/opt/container-lessons/capstone/mydocker.sh H=$LAB/capstone-lab G P i out rc left run=""
+  local probe='echo ready; while :; do sleep 1; done'
+  bad() { echo "capstone: $*"; exit 1; }
+  trap '[ -z "$run" ] || { kill -TERM $run; wait $run; }; ip link del capbr0 2>/dev/null' EXIT
+  $CL demo-image >/dev/null && $CL import $H/image-src/web-oci --name web >/dev/null || bad "no image"
+  out=$($M run web sh -c 'echo out; exit 7'); rc=$?
+  [ $rc = 7 ] && [ "$out" = out ] || bad "exit 7: got $rc ($out)"
+  $M run --name t1 --hostname h1 --cpus 0.5 --memory 32m --pids 16 web sh -c "$probe" >/tmp/cap1.out 2>&1 &
+  run=$!
+  for i in $(seq 300); do grep -q ready /tmp/cap1.out && break; sleep 0.1; done
+  P=$(for p in /proc/[0-9]*; do [ "$(tr '\0' ' ' <$p/cmdline 2>/dev/null)" = "sh -c $probe " ] && echo ${p#/proc/}; done | head -1)
+  [ -n "$P" ] || bad "no container: $(cat /tmp/cap1.out)"
+  if [ "$CGROUP" = v2 ]; then
+    G=/sys/fs/cgroup/mydocker-t1
+    [ "$(cat $G/cpu.max)" = "50000 100000" ] && [ "$(cat $G/memory.max)" = 33554432 ] && [ "$(cat $G/pids.max)" = 16 ] || bad "v2 limits: $(cat $G/cpu.max $G/memory.max $G/pids.max)"
+  else
+    [ "$(cat /sys/fs/cgroup/cpu/mydocker-t1/cpu.cfs_quota_us)" = 50000 ] && [ "$(cat /sys/fs/cgroup/memory/mydocker-t1/memory.limit_in_bytes)" = 33554432 ] &&
+      [ "$(cat /sys/fs/cgroup/pids/mydocker-t1/pids.max)" = 16 ] || bad "v1 limits"
+  fi
+  grep -q 'NSpid:.*[[:space:]]1$' /proc/$P/status || bad "not PID 1: $(grep NSpid /proc/$P/status)"
+  [ "$(nsenter -t $P -u hostname)" = h1 ] || bad "hostname $(nsenter -t $P -u hostname)"
+  nsenter -t $P -C cat /proc/$P/cgroup | grep -qv ':/$' && bad "its cgroup namespace: $(nsenter -t $P -C cat /proc/$P/cgroup)"
+  kill -TERM $run; wait $run; rc=$?; run=""
+  [ $rc = 143 ] || bad "SIGTERM: exit $rc"
+  out=$($M run --memory 32m web sh -c "(echo 1000 >/proc/self/oom_score_adj; yes | tr -d '\n' | head -c 128M | tail >/dev/null); echo hog=\$?" 2>/dev/null)
+  [ "$out" = hog=137 ] || bad "the hog: $out"
+  out=$($M run --pids 8 web sh -c 'i=0; while [ $i -lt 20 ]; do sleep 1 & i=$((i+1)); done 2>&1; wait' 2>&1)
+  echo "$out" | grep -qi fork || bad "forks not refused: $out"
+  ip link add capbr0 type bridge && ip addr add 10.77.0.1/24 dev capbr0 && ip link set capbr0 up
+  out=$(MYDOCKER_BRIDGE=capbr0 MYDOCKER_GATEWAY=10.77.0.1 $M run --ip 10.77.0.2/24 web sh -c 'ip -o addr show eth0; ip route' 2>&1)
+  ip link del capbr0
+  echo "$out" | grep -q 'inet 10.77.0.2/24' && echo "$out" | grep -q 'default via 10.77.0.1 dev eth0' || bad "--ip: $out"
+  left=$(ls $H/containers; ls -d /sys/fs/cgroup/mydocker-* /sys/fs/cgroup/*/mydocker-* 2>/dev/null; ip -o link | grep mydocker)
+  [ -z "$left" ] || bad "left behind: $left"
+)
+CAP_SUBTREE=$(cat /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null)
+capstone_case >$OUT 2>&1
+result capstone bash-reference 0 $?
+if [ "$CGROUP" = v2 ]; then
+  for c in $(cat /sys/fs/cgroup/cgroup.subtree_control); do
+    case " $CAP_SUBTREE " in *" $c "*) ;; *) echo "-$c" > /sys/fs/cgroup/cgroup.subtree_control ;; esac
+  done
+fi
+rm -rf $LAB/capstone-lab
+
 # ---------------------------------------------------------------- nothing left behind
 # The leak guard's snapshot from before the first case against the machine now: mounts
 # with their propagation, cgroups at every depth and subtree_control, processes, links,

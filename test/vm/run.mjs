@@ -184,13 +184,13 @@ async function main() {
   const R = path.join(stage, 'r'); // the guest's real root; stage 1 (/init) moves it over /
   fs.mkdirSync(stage);
   // The guest's root: the host's tools, as for the lessons, plus what the cases and init use.
-  const EXTRA = ['chroot', 'pivot_root', 'lsns', 'awk', 'timeout', 'mkfifo', 'tac', 'paste', 'ldd', 'setsid', 'mountpoint', 'sysctl', 'nft', 'tar', 'sha256sum', 'setpriv', 'ipcmk', 'ipcs', 'runc'];
+  const EXTRA = ['chroot', 'pivot_root', 'lsns', 'awk', 'timeout', 'mkfifo', 'tac', 'paste', 'ldd', 'setsid', 'mountpoint', 'sysctl', 'nft', 'tar', 'sha256sum', 'setpriv', 'ipcmk', 'ipcs', 'runc', 'mknod'];
   buildHostRootfs(R, undefined, [...DEFAULT_TOOLS, ...EXTRA.filter((t) => !DEFAULT_TOOLS.includes(t))]);
   fs.rmSync(path.join(R, ROOTFS_MARKER)); // the guest's own / must not look like a lesson's container
   copyWithLibs(R, fs.realpathSync(process.execPath), '/bin/node');
   // The project, as `npm install -g` would lay it out, and the command on PATH.
   const app = path.join(R, 'opt/container-lessons');
-  for (const p of ['bin', 'bundle', 'dist', 'bench', 'lessons', 'package.json']) fs.cpSync(path.join(REPO, p), path.join(app, p), { recursive: true });
+  for (const p of ['bin', 'bundle', 'dist', 'bench', 'lessons', 'capstone', 'package.json']) fs.cpSync(path.join(REPO, p), path.join(app, p), { recursive: true });
   // bin/ runs bundle/, which needs koffi alone (the published package depends on nothing
   // else); bench/window.mjs, run in the guest, imports dist/, which needs these and what
   // they depend on.
