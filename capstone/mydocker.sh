@@ -13,7 +13,9 @@
 #   MYDOCKER_GATEWAY        with --ip: the bridge's address, the container's default route
 # mydocker exits with CMD's code (128+n when CMD dies of signal n), and 125 when it could not
 # start the container; SIGINT or SIGTERM stops the container. When mydocker has exited,
-# nothing of the container is left.
+# nothing of the container is left. (Only SIGKILL cannot be trapped: after kill -9 of
+# mydocker, kill the container's PID 1 and remove $CONTAINER_LESSONS_HOME/containers/NAME and
+# the cgroup mydocker-NAME by hand.)
 #
 # How it runs: three processes, one after the other in a chain.
 #
@@ -21,7 +23,8 @@
 #    |                  directories and cgroup, starts the rest, plugs in the network, waits
 #    +- unshare         util-linux unshare, already in the cgroup: makes the new namespaces,
 #       = mydocker init then runs this script again in them (the same process): it starts
-#        |              PID 1, waits for it and exits with its status
+#        |              PID 1, waits for it and exits with its status (once PID 1 is
+#        |              there, mydocker run takes it back out of the container's cgroup)
 #        +- PID 1       of the new PID namespace (a subshell of mydocker init): mounts the
 #                       overlay, /proc and /dev, pivot_root, then exec CMD (still PID 1)
 #
@@ -374,7 +377,8 @@ start_container() {
   CONTAINER_PID=$!
 }
 
-# The network, from the host: the container's network namespace is unshare's.
+# The network, from the host: the container's network namespace is that of unshare (now
+# mydocker init), CONTAINER_PID.
 connect_network() {
   # --- BEGIN network (lesson 6) ---
   ## Give the container's network namespace lo, up; and with --ip a veth pair: the host's
@@ -395,7 +399,7 @@ connect_network() {
   [[ ! /proc/$pid/ns/net -ef /proc/$$/ns/net ]] || die "the container has no network namespace of its own"
   nsenter -t "$pid" -n ip link set lo up || die "cannot set lo up in the container"
   [[ -n $IP ]] || return 0
-  # The host's end is named after unshare's pid: unique while the container runs, and at
+  # The host's end is named after CONTAINER_PID: unique while the container runs, and at
   # most 15 characters, as a link's name must be.
   ip link add "mydocker$pid" type veth peer name eth0 netns "$pid" || die "cannot make the veth pair"
   VETH=mydocker$pid
