@@ -18,9 +18,11 @@ hostname clvm
 ip link set lo up
 
 # cgroups: v2 alone (as on current distributions), or v1 only (one hierarchy per controller).
+# v1 also mounts devices and freezer, as systemd does on a v1 machine: runc needs devices
+# (lesson 10 and the capstone run it), the lessons need only the first three.
 if [ "$(cat /vm/cgroup)" = v1 ]; then
   mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup
-  for c in cpu,cpuacct memory pids; do
+  for c in cpu,cpuacct memory pids devices freezer; do
     mkdir /sys/fs/cgroup/$c && mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c
   done
   ln -s cpu,cpuacct /sys/fs/cgroup/cpu
