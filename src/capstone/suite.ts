@@ -5,7 +5,8 @@
 // left after it. Each check names the lesson that teaches the piece it looks at.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureRootfs, importImage, listImages, writeImage, LayerStore, cgroupLayout, procfs, probeNamespaces, type Controller } from '../core/index.js';
+import { ensureRootfs, importImage, listImages, writeImage, LayerStore, Ledger, cgroupLayout, procfs, probeNamespaces, netOps, pingFrom, routes, type Controller } from '../core/index.js';
+import { makeBridge, networkPlan } from '../lessons/06-network.js';
 import { pass, fail, type CheckResult } from '../checks/result.js';
 import { hostNamespaces } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
@@ -28,6 +29,9 @@ export const CHECKS = {
   memory: 'a memory limit the kernel enforces (--memory 32m: a hog is OOM-killed)',
   pids: 'a pids limit the kernel enforces (--pids 16: forks refused)',
   upper: 'a write lands in its upper layer, a deletion is a whiteout there, the image unchanged',
+  network: 'with --ip: eth0 with that address, its peer on the bridge, a default route via the gateway',
+  icmp: "ICMP both ways between the host's bridge and the container",
+  reach: 'a second container on the bridge reaches the first',
   exit: "the runtime exits with the command's code",
   signal: 'SIGTERM to the runtime stops the container',
   cleanup: 'after it exits, nothing of the container is left',
@@ -130,8 +134,8 @@ export async function runSuite(opts: SuiteOptions): Promise<CheckResult[]> {
   const hostFile = path.join(capstoneHome(lab), 'host-only.txt');
   fs.writeFileSync(hostFile, 'only the host can read this\n');
   const probes: Probe[] = [];
-  const probe = (options: string[], script: string) => {
-    const p = new Probe({ runtime, options, image: CAPSTONE_IMAGE, script, env });
+  const probe = (options: string[], script: string, extraEnv: NodeJS.ProcessEnv = {}) => {
+    const p = new Probe({ runtime, options, image: CAPSTONE_IMAGE, script, env: { ...env, ...extraEnv } });
     probes.push(p);
     return p;
   };
@@ -340,7 +344,7 @@ export async function runSuite(opts: SuiteOptions): Promise<CheckResult[]> {
           ),
     );
     await main.kill();
-    results.push(leftovers(main.token, seen));
+    const left = leftovers(main.token, seen);
 
     // The limits enforced, each in a container of its own.
     note('a memory hog under --memory 32m');
@@ -387,6 +391,10 @@ export async function runSuite(opts: SuiteOptions): Promise<CheckResult[]> {
           ),
     );
     await exit.kill();
+
+    note('two containers on a bridge');
+    left.push(...(await networkChecks(probe, results, note)));
+    results.push(cleanupResult(left, seen));
     return results;
   } finally {
     for (const p of probes) await p.kill();
@@ -417,8 +425,15 @@ async function measure(pid: number): Promise<number> {
   return ((c1 - c0) / Number(t1 - t0)) * 100;
 }
 
-/** After the runtime exited: nothing of what the container was may be left. */
-function leftovers(token: string, seen: { ns: Record<string, string | null>; cgroups: string[]; upper: string | null; work: string | null }): CheckResult {
+interface Seen {
+  ns: Record<string, string | null>;
+  cgroups: string[];
+  upper: string | null;
+  work: string | null;
+}
+
+/** After the runtime exited: what is left of what the container was. */
+function leftovers(token: string, seen: Seen): string[] {
   const left: string[] = [];
   for (const p of procfs.listPids()) {
     let cmd = '';
@@ -436,7 +451,11 @@ function leftovers(token: string, seen: { ns: Record<string, string | null>; cgr
   for (const m of host) {
     if ((seen.upper && m.superOptions.includes(seen.upper)) || (m.fstype === 'nsfs' && Object.values(seen.ns).some((n) => n && m.root.includes(n.replace(/^\w+:/, ''))))) left.push(`mount ${m.mountPoint} (${m.fstype})`);
   }
-  const looked = ['/proc/*/cmdline', '/proc/*/ns/*', ...seen.cgroups, '/proc/self/mountinfo', ...(seen.upper ? [seen.upper] : [])];
+  return left;
+}
+
+function cleanupResult(left: string[], seen: Seen): CheckResult {
+  const looked = ['/proc/*/cmdline', '/proc/*/ns/*', ...seen.cgroups, '/proc/self/mountinfo', ...(seen.upper ? [seen.upper] : []), "the host's links (the veths)"];
   return left.length
     ? fail(
         CHECKS.cleanup,
@@ -445,4 +464,107 @@ function leftovers(token: string, seen: { ns: Record<string, string | null>; cgr
         looked,
       )
     : pass(CHECKS.cleanup, 'no process, namespace, cgroup, mount or directory of it left', looked);
+}
+
+type ProbeMaker = (options: string[], script: string, extraEnv?: NodeJS.ProcessEnv) => Probe;
+
+/** Two containers on lesson 6's bridge, which the suite makes (as a Docker host has docker0
+ * before `docker run`) and removes. Pushes the three network results; returns what of the
+ * containers' network is left after they exit (their host-side veths). */
+async function networkChecks(probe: ProbeMaker, results: CheckResult[], note: (t: string) => void): Promise<string[]> {
+  const plan = networkPlan();
+  const titles = [CHECKS.network, CHECKS.icmp, CHECKS.reach];
+  if (plan.problem) {
+    for (const t of titles) results.push(fail(t, `not checked: ${plan.problem.message}`, plan.problem.hint, ['/proc/net/route']));
+    return [];
+  }
+  const ledger = new Ledger();
+  const left: string[] = [];
+  try {
+    await makeBridge({ ledger, lockWaitMs: 300_000, note }, plan);
+    const netEnv = { MYDOCKER_BRIDGE: plan.bridge, MYDOCKER_GATEWAY: plan.gateway };
+    const idle = 'echo ready; while :; do sleep 1; done';
+    const first = probe(['--name', 'capstone-net1', '--hostname', 'net1', '--ip', `${plan.address(1)}/${plan.prefix}`], idle, netEnv);
+    const pid1 = (await first.container()) ?? null;
+    if (pid1 === null || !(await first.line('ready'))) {
+      const why = first.ended ? `the runtime exited ${exitCode(first.ended)}: ${first.stderr.trim().split('\n').at(-1) ?? ''}` : 'no container appeared within 15 s';
+      for (const t of titles) results.push(fail(t, `not checked: with --ip ${plan.address(1)}/${plan.prefix}, ${why}`, `with --ip, make a veth pair: one end eth0 in the container, the other on $MYDOCKER_BRIDGE (lesson 6)`, []));
+      return left;
+    }
+    // Inside: eth0, its address, up; a default route via the gateway. Outside: its peer on the bridge.
+    const inside = await netOps(pid1, []);
+    const eth0 = inside.links.find((l) => l.name === 'eth0');
+    const addr = eth0 && inside.addresses.find((a) => a.index === eth0.index && a.addr === plan.address(1));
+    const defaultRoute = routes.readRoutes(pid1).find((r) => r.dest === '0.0.0.0' && r.prefix === 0);
+    const hostLinks = (await netOps(0, [])).links;
+    const bridge = hostLinks.find((l) => l.name === plan.bridge);
+    const peer = eth0?.peer != null ? hostLinks.find((l) => l.index === eth0.peer) : undefined;
+    const netLooked = [`/proc/${pid1}/ns/net (its links and addresses)`, `/proc/${pid1}/net/route`, "the host's links"];
+    const problem = !eth0
+      ? `no eth0 in its network namespace (links: ${inside.links.map((l) => l.name).join(', ')})`
+      : !addr
+        ? `eth0 has ${
+            inside.addresses
+              .filter((a) => a.index === eth0.index)
+              .map((a) => `${a.addr}/${a.prefix}`)
+              .join(', ') || 'no address'
+          }, not ${plan.address(1)}/${plan.prefix}`
+        : !eth0.up
+          ? 'eth0 is down'
+          : !peer || peer.master !== bridge?.index
+            ? `eth0's peer on the host ${peer ? `(${peer.name})` : ''} is not a port of ${plan.bridge}`
+            : defaultRoute?.gateway !== plan.gateway
+              ? `no default route via ${plan.gateway} (${defaultRoute ? `one via ${defaultRoute.gateway}` : 'none'})`
+              : null;
+    results.push(
+      problem
+        ? fail(
+            CHECKS.network,
+            problem,
+            'ip link add <host end> type veth peer name eth0 netns <pid>; ip link set <host end> master $MYDOCKER_BRIDGE up; inside: ip addr add ADDR dev eth0, ip link set eth0 up, ip route add default via $MYDOCKER_GATEWAY (lesson 6)',
+            netLooked,
+          )
+        : pass(CHECKS.network, `eth0 ${plan.address(1)}/${plan.prefix}, its peer ${peer!.name} on ${plan.bridge}, default via ${plan.gateway}`, netLooked),
+    );
+
+    const out = await pingFrom(0, plan.address(1), { waitMs: 2000 });
+    const back = await pingFrom(pid1, plan.gateway, { waitMs: 2000 });
+    results.push(
+      out.ok && back.ok
+        ? pass(CHECKS.icmp, `the host -> ${plan.address(1)}: a reply; the container -> ${plan.gateway}: a reply`, ['ICMP echoes'])
+        : fail(
+            CHECKS.icmp,
+            `the host -> ${plan.address(1)}: ${out.ok ? 'a reply' : out.error}; the container -> ${plan.gateway}: ${back.ok ? 'a reply' : back.error}`,
+            "both ends up, the address on eth0 in the bridge's subnet, the host end a port of the bridge (lesson 6)",
+            ['ICMP echoes'],
+          ),
+    );
+
+    const second = probe(['--name', 'capstone-net2', '--hostname', 'net2', '--ip', `${plan.address(2)}/${plan.prefix}`], idle, netEnv);
+    const pid2 = await second.container();
+    if (pid2 === null || !(await second.line('ready'))) results.push(fail(CHECKS.reach, 'not checked: the second container did not start', 'two containers at once need names and veths of their own (lesson 6)', []));
+    else {
+      const across = await pingFrom(pid2, plan.address(1), { waitMs: 2000 });
+      results.push(
+        across.ok
+          ? pass(CHECKS.reach, `${plan.address(2)} -> ${plan.address(1)}: a reply`, ['an ICMP echo between the two'])
+          : fail(CHECKS.reach, `${plan.address(2)} -> ${plan.address(1)}: ${across.error}`, 'each container a veth of its own on the same bridge, each its own address (lesson 6)', ['an ICMP echo between the two']),
+      );
+    }
+    // Both stopped: their veths must go with them.
+    const peers = [peer?.name].filter((n): n is string => !!n);
+    for (const p of [first, second]) p.signal('SIGTERM');
+    for (const p of [first, second]) {
+      await p.end(15_000);
+      await p.kill();
+    }
+    const after = (await netOps(0, [])).links.map((l) => l.name);
+    for (const n of peers) if (after.includes(n)) left.push(`link ${n} (a container's veth, on ${plan.bridge})`);
+    return left;
+  } catch (err) {
+    for (const t of titles.filter((t) => !results.some((r) => r.title === t))) results.push(fail(t, `not checked: ${(err as Error).message}`, (err as { hint?: string }).hint ?? 'see the message', []));
+    return left;
+  } finally {
+    await ledger.cleanup();
+  }
 }
