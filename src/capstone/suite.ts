@@ -37,6 +37,25 @@ export const CHECKS = {
   cleanup: 'after it exits, nothing of the container is left',
 } as const;
 
+/** The lessons that teach what each check looks at. */
+const TAUGHT: Record<string, string> = {
+  [CHECKS.starts]: 'lessons 3 and 4',
+  [CHECKS.overlay]: 'lessons 1 and 7',
+  [CHECKS.pivot]: 'lessons 3 and 4',
+  [CHECKS.namespaces]: 'lessons 3, 4, 5 and 9',
+  [CHECKS.hostname]: 'lesson 3',
+  [CHECKS.cpu]: 'lesson 2',
+  [CHECKS.memory]: 'lesson 8',
+  [CHECKS.pids]: 'lesson 8',
+  [CHECKS.upper]: 'lessons 1 and 7',
+  [CHECKS.network]: 'lesson 6',
+  [CHECKS.icmp]: 'lesson 6',
+  [CHECKS.reach]: 'lesson 6',
+  [CHECKS.exit]: 'lesson 4',
+  [CHECKS.signal]: 'lesson 4',
+  [CHECKS.cleanup]: 'every lesson: each one removes what it made',
+};
+
 const NAMESPACES = ['mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup'] as const;
 /** Where a container may have mounts of its own (anything else came from the host). */
 const OWN_MOUNTS = ['/', '/proc', '/dev', '/sys', '/tmp', '/run', '/etc/hostname', '/etc/hosts', '/etc/resolv.conf'];
@@ -119,12 +138,19 @@ const readFile = (f: string): string | null => {
   }
 };
 
-/** What a check that could not run says. */
-const notRun = (title: string, why: string, lesson: string) => fail(title, `not checked: ${why}`, lesson, []);
+/** What a check that could not run says: why, what to do, and where that is taught. */
+const notRun = (title: string, why: string, todo: string) => fail(title, `not checked: ${why}`, `${todo} (${TAUGHT[title]})`, []);
 
 /** Run the suite. Every probe it starts is stopped and everything it finds left is named in
  * the cleanup check, then removed (so that the next run starts clean). */
 export async function runSuite(opts: SuiteOptions): Promise<CheckResult[]> {
+  const results = await runProbes(opts);
+  // In the order of CHECKS, whatever order the probes ran in.
+  const rank = (r: CheckResult) => Object.values(CHECKS).indexOf(r.title as (typeof CHECKS)[keyof typeof CHECKS]);
+  return results.sort((a, b) => rank(a) - rank(b));
+}
+
+async function runProbes(opts: SuiteOptions): Promise<CheckResult[]> {
   const { lab, runtime } = opts;
   const note = opts.note ?? (() => {});
   const results: CheckResult[] = [];
@@ -153,7 +179,7 @@ export async function runSuite(opts: SuiteOptions): Promise<CheckResult[]> {
     if (pid === null || !(await main.line('ready'))) {
       const ended = main.ended;
       const why = ended ? `${cmd} ... exited ${exitCode(ended)}${main.stderr.trim() ? `: ${main.stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}` : `no process with the probe's argv (sh -c ... ${main.token}) appeared within 15 s`;
-      results.push(fail(CHECKS.starts, why, `implement \`run [options] IMAGE CMD [ARG...]\` as capstone/INTERFACE.md says: the command runs with its argv untouched`, ['/proc/*/cmdline']));
+      results.push(fail(CHECKS.starts, why, `implement \`run [options] IMAGE CMD [ARG...]\` as capstone/INTERFACE.md says: the command runs with its argv untouched (lessons 3 and 4)`, ['/proc/*/cmdline']));
       for (const t of Object.values(CHECKS).slice(1)) results.push(notRun(t, 'the runtime did not start the main container', 'make the first check pass first'));
       return results;
     }
@@ -245,12 +271,12 @@ export async function runSuite(opts: SuiteOptions): Promise<CheckResult[]> {
           : fail(CHECKS.hostname, `"${view.hostname}" inside, not capstone-main (--hostname)`, 'in its own UTS namespace, sethostname before the command runs: hostname "$HOSTNAME" (lesson 3)', [`/proc/${pid}/ns/uts (entered)`]),
       );
     } catch (err) {
-      results.push(fail(CHECKS.pivot, (err as Error).message, 'the container ended while it was checked: keep it running until the runtime is stopped', pivotLooked));
+      results.push(fail(CHECKS.pivot, (err as Error).message, 'the container ended while it was checked: keep it running until the runtime is stopped (lesson 4)', pivotLooked));
       results.push(notRun(CHECKS.hostname, 'the container ended while it was checked', 'keep it running until the runtime is stopped'));
     }
 
     // Namespaces, and the probe as PID 1 of its PID namespace.
-    const shared = NAMESPACES.filter((t) => seen.ns[t] === host[t]);
+    const shared = NAMESPACES.filter((t) => procfs.nsId(pid, t) === host[t]);
     const nspid = procfs.parseNSpid(procfs.readStatus(pid)) ?? [pid];
     const nsLooked = [...NAMESPACES.map((t) => `/proc/${pid}/ns/${t}`), `/proc/${pid}/status (NSpid)`];
     results.push(
@@ -302,7 +328,7 @@ export async function runSuite(opts: SuiteOptions): Promise<CheckResult[]> {
 
     // Its upper layer: the write and the whiteout; the image's layers as they were.
     const upperLooked = [seen.upper ?? '(no upperdir)', ...image.layers];
-    if (!seen.upper) results.push(notRun(CHECKS.upper, 'its root is not an overlay with an upperdir', 'see the overlay check'));
+    if (!seen.upper) results.push(notRun(CHECKS.upper, 'its root is not an overlay with an upperdir', 'mount its root as an overlay with an upperdir of its own first'));
     else {
       const written = readFile(path.join(seen.upper, 'capstone-upper.txt'));
       let wh: fs.Stats | null = null;
@@ -475,7 +501,7 @@ async function networkChecks(probe: ProbeMaker, results: CheckResult[], note: (t
   const plan = networkPlan();
   const titles = [CHECKS.network, CHECKS.icmp, CHECKS.reach];
   if (plan.problem) {
-    for (const t of titles) results.push(fail(t, `not checked: ${plan.problem.message}`, plan.problem.hint, ['/proc/net/route']));
+    for (const t of titles) results.push(fail(t, `not checked: ${plan.problem.message}`, `${plan.problem.hint} (lesson 6)`, ['/proc/net/route']));
     return [];
   }
   const ledger = new Ledger();
@@ -562,7 +588,7 @@ async function networkChecks(probe: ProbeMaker, results: CheckResult[], note: (t
     for (const n of peers) if (after.includes(n)) left.push(`link ${n} (a container's veth, on ${plan.bridge})`);
     return left;
   } catch (err) {
-    for (const t of titles.filter((t) => !results.some((r) => r.title === t))) results.push(fail(t, `not checked: ${(err as Error).message}`, (err as { hint?: string }).hint ?? 'see the message', []));
+    for (const t of titles.filter((t) => !results.some((r) => r.title === t))) results.push(fail(t, `not checked: ${(err as Error).message}`, `${(err as { hint?: string }).hint ?? 'see the message'} (lesson 6)`, []));
     return left;
   } finally {
     await ledger.cleanup();
