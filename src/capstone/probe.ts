@@ -104,9 +104,15 @@ export class Probe {
     }
   }
 
-  /** Whatever is left of the probe, killed: the runtime's process group and the container's
-   * processes (by their token). For the suite's own cleanup, after the checks. */
+  /** Whatever is left of the probe, ended: the runtime asked with SIGTERM, then its process
+   * group and the container's processes (by their token) killed. For the suite's own
+   * cleanup, after the checks. */
   async kill(): Promise<void> {
+    // SIGTERM first, and a moment to clean up (a runtime's trap cannot run on SIGKILL).
+    if (this.child.pid && !this.status) {
+      this.signal('SIGTERM');
+      await this.end(5000);
+    }
     if (this.child.pid && !this.status) {
       try {
         process.kill(-this.child.pid, 'SIGKILL');
