@@ -89,7 +89,10 @@ interface State extends ContainerState {
 }
 
 /** The bridge name is the machine's: one workbook in this lesson at a time. */
-function lockBridge(ctx?: LessonContext<State>) {
+/** What making the bridge needs of its caller: lesson 6's steps, or the capstone's suite. */
+type BridgeCaller = Pick<LessonContext, 'ledger' | 'lockWaitMs' | 'note'>;
+
+function lockBridge(ctx?: BridgeCaller) {
   return holdMachineName(BRIDGE_NAME, { waitMs: ctx?.lockWaitMs, onWait: (who) => ctx?.note?.(`waiting for the bridge ${BRIDGE}: ${who} is using it`) });
 }
 
@@ -114,7 +117,7 @@ function hostNetlink<T>(fn: (nl: Netlink) => T): T {
 }
 
 /** Make the bridge on the host, after taking its name (a leftover of ours is replaced). */
-async function makeBridge(ctx: LessonContext<State>, plan: NetworkPlan): Promise<string[]> {
+export async function makeBridge(ctx: BridgeCaller, plan: NetworkPlan): Promise<string[]> {
   if (plan.problem) throw new NetworkError(plan.problem.message, plan.problem.hint);
   const release = await lockBridge(ctx);
   ctx.ledger.defer(`release the lock on the bridge name ${BRIDGE}`, release);

@@ -1,0 +1,148 @@
+// One run of the runtime under test, as the conformance suite drives it: the runtime's own
+// process, and the container's first process found from outside by a token in its argv.
+import fs from 'node:fs';
+import os from 'node:os';
+import crypto from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { procfs } from '../core/index.js';
+
+export interface ProbeSpec {
+  /** The runtime's argv before `run` (e.g. ['/home/me/mydocker'] or [node, bin]). */
+  runtime: string[];
+  /** Options of `run` before IMAGE: --name N --hostname H ... */
+  options: string[];
+  image: string;
+  /** The shell script the container runs (sh -c SCRIPT TOKEN). */
+  script: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** A running probe. */
+export class Probe {
+  readonly token = `cl-probe-${crypto.randomUUID()}`;
+  readonly child: ChildProcess;
+  readonly exited: Promise<Exit>;
+  private out = '';
+  private err = '';
+  private status: Exit | null = null;
+
+  constructor(readonly spec: ProbeSpec) {
+    const [cmd, ...pre] = spec.runtime;
+    // A process group of its own: whatever the runtime leaves can be killed as one.
+    this.child = spawn(cmd!, [...pre, 'run', ...spec.options, spec.image, 'sh', '-c', spec.script, this.token], { env: spec.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    this.child.stdout!.on('data', (d) => (this.out += d));
+    this.child.stderr!.on('data', (d) => (this.err += d));
+    this.exited = new Promise((resolve) => {
+      this.child.on('error', (e) => {
+        this.err += `${e.message}\n`;
+        this.status = { code: 127, signal: null };
+        resolve(this.status);
+      });
+      this.child.on('exit', (code, signal) => {
+        this.status = { code, signal };
+        resolve(this.status);
+      });
+    });
+  }
+
+  get stdout(): string {
+    return this.out;
+  }
+  get stderr(): string {
+    return this.err;
+  }
+  get ended(): Exit | null {
+    return this.status;
+  }
+  /** The argv of the container's command, as /proc/<pid>/cmdline holds it. */
+  get argv(): string[] {
+    return ['sh', '-c', this.spec.script, this.token];
+  }
+
+  /** Wait until the container's first process is there (its argv exactly the probe's), or
+   * the runtime ended, or `ms` passed. Returns its host pid, or null. */
+  async container(ms = 15_000): Promise<number | null> {
+    const want = this.argv.join('\0');
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline && !this.status) {
+      for (const pid of procfs.listPids()) {
+        const cmd = readCmdline(pid);
+        if (cmd === want) return pid;
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return null;
+  }
+
+  /** Wait for a line on the container's stdout. */
+  async line(text: string, ms = 15_000): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      if (this.out.split('\n').includes(text)) return true;
+      if (this.status) return this.out.split('\n').includes(text);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return false;
+  }
+
+  /** Wait for the runtime to end, up to `ms`; null if it did not. */
+  async end(ms = 30_000): Promise<Exit | null> {
+    const timer = new Promise<null>((r) => setTimeout(() => r(null), ms).unref());
+    return Promise.race([this.exited, timer]);
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    try {
+      this.child.kill(sig);
+    } catch {
+      /* gone */
+    }
+  }
+
+  /** Whatever is left of the probe, ended: the runtime asked with SIGTERM, then its process
+   * group and the container's processes (by their token) killed. For the suite's own
+   * cleanup, after the checks. */
+  async kill(): Promise<void> {
+    // SIGTERM first, and a moment to clean up (a runtime's trap cannot run on SIGKILL).
+    if (this.child.pid && !this.status) {
+      this.signal('SIGTERM');
+      await this.end(5000);
+    }
+    if (this.child.pid && !this.status) {
+      try {
+        process.kill(-this.child.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    const left = procfs.listPids().filter((p) => (readCmdline(p) ?? '').includes(this.token));
+    for (const p of left) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    await procfs.waitExited(left, 3000);
+    await this.end(3000);
+  }
+}
+
+function readCmdline(pid: number): string | null {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0$/, '');
+  } catch {
+    return null;
+  }
+}
+
+/** An exit as a shell reports it: the code, or 128 + the signal's number. */
+export function exitCode(e: Exit): number {
+  if (e.code !== null) return e.code;
+  return 128 + (e.signal ? (os.constants.signals[e.signal] ?? 0) : 0);
+}
