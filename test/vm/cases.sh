@@ -695,6 +695,26 @@ if [ "$CGROUP" = v2 ]; then
 fi
 rm -rf $LAB/capstone-lab
 
+# ---------------------------------------------------------------- capstone: the suite
+# The conformance suite (dist/capstone/suite.js) against the bash reference on this layout:
+# every check must pass; the bridge it makes and every probe's container gone after (the
+# final diff). The controllers the runtime turns on in the root's subtree_control are put
+# back, as above.
+CAP_SUBTREE=$(cat /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null)
+node --input-type=module -e '
+const { runSuite } = await import("/opt/container-lessons/dist/capstone/suite.js");
+const { labFor } = await import("/opt/container-lessons/dist/lab.js");
+const checks = await runSuite({ lab: labFor(process.env), runtime: ["bash", "/opt/container-lessons/capstone/mydocker.sh"] });
+for (const c of checks) console.log(`${c.status} ${c.title}: ${c.reason}`);
+process.exit(checks.length > 0 && checks.every((c) => c.status === "pass") ? 0 : 1);' >$OUT 2>&1
+result capstone bash-reference-passes-the-suite 0 $?
+if [ "$CGROUP" = v2 ]; then
+  for c in $(cat /sys/fs/cgroup/cgroup.subtree_control); do
+    case " $CAP_SUBTREE " in *" $c "*) ;; *) echo "-$c" > /sys/fs/cgroup/cgroup.subtree_control ;; esac
+  done
+fi
+rm -rf $LAB/capstone
+
 # ---------------------------------------------------------------- nothing left behind
 # The leak guard's snapshot from before the first case against the machine now: mounts
 # with their propagation, cgroups at every depth and subtree_control, processes, links,
