@@ -420,10 +420,14 @@ reset_lesson layers
 $CL demo-image >$OUT 2>&1 && $CL import $LAB/image-src/web-oci --name rt >$OUT 2>&1 || result run import 0 1
 $CL run rt sh -c 'cat /etc/motd >/dev/null; exit 7' >$OUT 2>&1
 result run exit-code 7 $?
-$CL run --memory 32m rt sh -c "yes | tr -d '\\n' | head -c 128M | tail | wc -c" >$OUT 2>&1
-[ "$(cat $OUT)" = 0 ]
-result run memory-enforced 0 $?
-$CL run --pids 8 rt sh -c 'for i in $(seq 20); do sleep 30 & echo started; done 2>/dev/null' >$OUT 2>&1
+# (stdout alone: the pipeline's "Killed" and broken pipes go to stderr)
+$CL run --memory 32m rt sh -c "yes | tr -d '\\n' | head -c 128M | tail | wc -c" >$OUT 2>$OUT.err
+RT_RC=$?
+[ "$(cat $OUT)" = 0 ] && [ $RT_RC = 0 ]
+RT_OK=$?
+[ $RT_OK = 0 ] || { echo "VM-NOTE run --memory 32m: exit $RT_RC, output: $(tr '\n' ' ' <$OUT) / $(tr '\n' ' ' <$OUT.err)"; dmesg | grep -iE 'oom|killed process|memory cgroup' | tail -6 | sed 's/^/VM-NOTE   /'; }
+result run memory-enforced 0 $RT_OK
+$CL run --pids 8 rt sh -c 'for i in $(seq 20); do sleep 30 & echo started; done 2>/dev/null' >$OUT 2>$OUT.err
 RT_N=$(grep -c started $OUT)
 [ "$RT_N" -gt 0 ] && [ "$RT_N" -lt 8 ]
 result run pids-enforced 0 $?
