@@ -169,7 +169,8 @@ describe('container-lessons run IMAGE CMD', () => {
 
   it('--memory is enforced: a probe that holds 128 MiB is OOM-killed under 32m, not under 512m', () => {
     // tail keeps its whole input (one line) in memory; wc counts what it wrote: 0 when killed.
-    const hog = ['sh', '-c', "yes | tr -d '\\n' | head -c 128M | tail | wc -c"];
+    // The hog's processes first in the OOM killer's choice (a second victim was once PID 1).
+    const hog = ['sh', '-c', "(echo 1000 > /proc/self/oom_score_adj; yes | tr -d '\\n' | head -c 128M | tail) | wc -c"];
     const limited = runtime(['--memory', '32m', 'base', ...hog]);
     expect(limited.code).toBe(0);
     expect(limited.out.trim()).toBe('0');
