@@ -307,7 +307,7 @@ function cmdDoctor(opts: { json: boolean }, lab: Lab, out: Out): number {
  * (options end at IMAGE, so the command's own options are its own) and, as docker run does,
  * answers a bad one, and any failure before the command runs, with one line and exit 125. */
 async function cmdRun(argv: string[], lab: Lab, out: Out): Promise<number> {
-  const { parseRunArgs, runContainer, startFailureCode, RunInputError, RUN_USAGE } = await import('./runtime.js');
+  const { parseRunArgs, runContainer, startFailureCode, saidByHelper, RunInputError, RUN_USAGE } = await import('./runtime.js');
   const say = (message: string) => process.stderr.write(`container-lessons run: ${message.split('\n')[0]}\n`);
   try {
     const args = parseRunArgs(argv);
@@ -321,7 +321,7 @@ async function cmdRun(argv: string[], lab: Lab, out: Out): Promise<number> {
     return code;
   } catch (err) {
     const e = err as Error & { leftovers?: string[] };
-    say(err instanceof RunInputError ? e.message : errorInfo(err).message);
+    if (!saidByHelper(err)) say(err instanceof RunInputError ? e.message : errorInfo(err).message);
     reportLeftovers(e.leftovers ?? []);
     return err instanceof RunInputError ? 125 : startFailureCode(err);
   }

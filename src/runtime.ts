@@ -126,6 +126,13 @@ export function startFailureCode(err: unknown): number {
   return 125;
 }
 
+/** A step the init stage reported failed: it has said so on stderr, which is the
+ * command's (inherited), in one line; the runtime need not say it again. The driver's own
+ * ContainerErrors (the helper did not start, or ended without a word) are not. */
+export function saidByHelper(err: unknown): boolean {
+  return err instanceof ContainerError && err.step !== 'spawn' && err.step !== 'start';
+}
+
 export interface RunResult {
   /** The command's exit code (128 + n for signal n). */
   code: number;
