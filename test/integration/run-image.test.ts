@@ -219,6 +219,19 @@ describe('container-lessons run IMAGE CMD', () => {
     }
   });
 
+  it('SIGINT stops it as SIGTERM does: exit 130, nothing left', async () => {
+    const p = startProbe(['--memory', '64m', '--pids', '16'], WAIT);
+    try {
+      const pid = await findProbe(p);
+      p.child.kill('SIGINT');
+      expect(await p.exited).toBe(130);
+      expect(procfs.pidAlive(pid)).toBe(false);
+      expect(leftovers(p.child.pid)).toEqual(nothingLeft);
+    } finally {
+      await stop(p);
+    }
+  });
+
   it('after SIGKILL of the runtime, the next run removes what it left (the journal)', async () => {
     const p = startProbe(['--name', 'killed', '--memory', '64m'], WAIT);
     const pid = await findProbe(p);
