@@ -22,7 +22,8 @@
 //   two of them. A warm start (spec.warm) does all of the above ahead and waits on fd 4
 //   for the command, so that what is left is a pipe write and an execve; the TUI prepares
 //   the next step's container while the learner reads (WarmContainers in container.ts).
-//   A fresh `container-lessons run` pays three Node starts (the CLI and both stages): no
+//   A fresh `container-lessons run` pays four Node starts (the CLI, both stages, and the
+//   net helper that brings lo up, and eth0 with --ip, before the command runs): no
 //   Node program gets near runc's time from a cold process. `npm run bench` measures each
 //   of these beside runc.
 // Progress and errors go to the driver as JSON lines on fd 3, which is closed on exec.
