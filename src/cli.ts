@@ -6,7 +6,7 @@ import { LESSONS, findLesson, type Lesson } from './lessons/index.js';
 import { labFor, readProgress, lockLab, recoverLab, labJournal, type Lab } from './lab.js';
 import { solveLesson, checkLesson, watchLesson, cleanupActive, errorInfo, holdInterrupts, interruptsHeld, resetLesson, type LessonReport, type WatchLook } from './runner.js';
 import { doctor } from './doctor.js';
-import { ensureRootfs, Ledger, LockBusyError, HintedError, type Cgroup as CgroupType } from './core/index.js';
+import { ensureRootfs, Ledger, LockBusyError, HintedError } from './core/index.js';
 import type { CheckResult } from './checks/result.js';
 
 const USAGE = `container-lessons: build a Linux container by hand, lesson by lesson
@@ -30,10 +30,14 @@ usage: sudo container-lessons [--unlock-all]      the workbook (a terminal UI)
                                     (all lessons if none given; progress is kept;
                                     --all also removes the root filesystem and progress)
   rootfs                            build the default root filesystem now
-  run [--rootfs DIR] [--hostname H] [--cpus 0.2] -- CMD [ARG...]
-                                    your own docker run: CMD in new mount, UTS, IPC,
-                                    network and PID namespaces on the rootfs (the lab's
-                                    by default), with its own /proc; exits with CMD's code
+  run [--name N] [--hostname H] [--cpus C] [--memory M] [--pids P] [--ip ADDR/PREFIX] IMAGE CMD [ARG...]
+  run --rootfs DIR|lab [same options] CMD [ARG...]
+                                    your own docker run: CMD as PID 1 in new mount, UTS,
+                                    IPC, PID, network and cgroup namespaces, on an overlay
+                                    of an imported IMAGE (or on DIR; lab: the lab's rootfs),
+                                    in a cgroup of its own; --ip puts eth0 on the bridge
+                                    $MYDOCKER_BRIDGE, routed via $MYDOCKER_GATEWAY; exits
+                                    with CMD's code, 125 for bad input (run --help)
   import <image> [--name N]         import a docker save tarball or an OCI image layout
                                     (a directory or its tar) into the lab's layer store
   demo-image [DIR] [--format oci|docker-save]
@@ -299,31 +303,27 @@ function cmdDoctor(opts: { json: boolean }, lab: Lab, out: Out): number {
   return report.ok ? 0 : 1;
 }
 
-async function cmdRun(args: string[], opts: { rootfs?: string; hostname?: string; cpus?: string }, lab: Lab, out: Out): Promise<number> {
-  if (!args.length) throw new UsageError('run what? container-lessons run [--rootfs DIR] [--hostname H] [--cpus 0.2] -- CMD [ARG...]');
-  const cpus = opts.cpus === undefined ? null : Number(opts.cpus);
-  if (cpus !== null && !(cpus > 0 && cpus <= 1024)) throw new UsageError(`--cpus is a number of CPUs such as 0.2, not "${opts.cpus}"`);
-  requireRoot('run');
-  await prepareLab(lab, 'run', out, { lock: false });
-  const { startContainer, rootfsProblem, Cgroup } = await import('./core/index.js');
-  const rootfs = path.resolve(opts.rootfs ?? lab.rootfs);
-  const ledger = new Ledger(labJournal(lab));
+/** `run`: the capstone's runtime interface (runtime.ts). It reads its own command line
+ * (options end at IMAGE, so the command's own options are its own) and, as docker run does,
+ * answers a bad one, and any failure before the command runs, with one line and exit 125. */
+async function cmdRun(argv: string[], lab: Lab, out: Out): Promise<number> {
+  const { parseRunArgs, runContainer, startFailureCode, saidByHelper, RunInputError, RUN_USAGE } = await import('./runtime.js');
+  const say = (message: string) => process.stderr.write(`container-lessons run: ${message.split('\n')[0]}\n`);
   try {
-    if (!opts.rootfs) ensureRootfs(rootfs, ledger, { build: !lab.customRootfs });
-    const problem = rootfsProblem(rootfs);
-    if (problem) throw new EnvError(problem.message, problem.hint);
-    let cgroup: CgroupType | undefined;
-    if (cpus !== null) {
-      cgroup = new Cgroup(`container-lessons-run-${process.pid}`, ['cpu']);
-      cgroup.create(ledger);
-      cgroup.setCpuLimit(Math.round(cpus * 100000), 100000);
+    const args = parseRunArgs(argv);
+    if (args.help) {
+      out.write(RUN_USAGE);
+      return 0;
     }
-    const c = await startContainer({ rootfs, namespaces: ['mnt', 'uts', 'ipc', 'net', 'pid'], argv: args, hostname: opts.hostname ?? 'container', mountProc: true, cgroup, stdio: 'inherit' }, ledger);
-    const status = await c.exited;
-    // A command ended by a signal exits 128 + its number, as in a shell.
-    return status.code ?? 128 + (status.signal ? (os.constants.signals[status.signal as NodeJS.Signals] ?? 0) : 0);
-  } finally {
-    await ledger.cleanup();
+    if (process.getuid?.() !== 0) throw new RunInputError('run needs root: it makes mounts, cgroups and namespaces (sudo container-lessons run ...)');
+    const { code, leftovers } = await runContainer(args, lab, { prepareLab: () => prepareLab(lab, 'run', out, { lock: false }) });
+    reportLeftovers(leftovers);
+    return code;
+  } catch (err) {
+    const e = err as Error & { leftovers?: string[] };
+    if (!saidByHelper(err)) say(err instanceof RunInputError ? e.message : errorInfo(err).message);
+    reportLeftovers(e.leftovers ?? []);
+    return err instanceof RunInputError ? 125 : startFailureCode(err);
   }
 }
 
@@ -358,6 +358,8 @@ async function cmdDemoImage(args: string[], opts: { format?: string }, lab: Lab,
 }
 
 export async function main(argv: string[], out: Out = { color: wantsColor(), write: (s) => process.stdout.write(s) }): Promise<number> {
+  // run reads its own command line: everything after IMAGE belongs to the command.
+  if (argv[0] === 'run') return cmdRun(argv.slice(1), labFor(), out);
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -436,7 +438,8 @@ export async function main(argv: string[], out: Out = { color: wantsColor(), wri
       return 0;
     }
     case 'run':
-      return cmdRun(args, values, lab, out);
+      // Only as the first word (see above): after a global option, say where it goes.
+      throw new UsageError('put run first: container-lessons run [OPTIONS] IMAGE CMD [ARG...]');
     case 'import':
       return cmdImport(args, values, lab, out);
     case 'demo-image':

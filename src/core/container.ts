@@ -88,6 +88,9 @@ export interface ContainerOptions {
   /** Capabilities kept, no_new_privs, seccomp filters: applied by PID 1 right before it
    * execs the command (confine.ts), as runc does. */
   confine?: Confinement;
+  /** Only the command joins the cgroup, right before its execve (see RunSpec.cgroupAtExec):
+   * for limits a Node helper would not fit in. */
+  cgroupAtExec?: boolean;
 }
 
 /** A process tree the helper started; `pid` is its first process, as the host sees it. */
@@ -318,6 +321,7 @@ function runSpec(opts: Omit<ContainerOptions, 'argv'>, argv: string[]): RunSpec 
     timeOffsets: opts.timeOffsets,
     rootless: opts.rootless,
     confine: opts.confine,
+    cgroupAtExec: opts.cgroupAtExec,
   };
 }
 

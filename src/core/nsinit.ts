@@ -22,7 +22,8 @@
 //   two of them. A warm start (spec.warm) does all of the above ahead and waits on fd 4
 //   for the command, so that what is left is a pipe write and an execve; the TUI prepares
 //   the next step's container while the learner reads (WarmContainers in container.ts).
-//   A fresh `container-lessons run` pays three Node starts (the CLI and both stages): no
+//   A fresh `container-lessons run` pays four Node starts (the CLI, both stages, and the
+//   net helper that brings lo up, and eth0 with --ip, before the command runs): no
 //   Node program gets near runc's time from a cold process. `npm run bench` measures each
 //   of these beside runc.
 // Progress and errors go to the driver as JSON lines on fd 3, which is closed on exec.
@@ -66,6 +67,13 @@ export interface RunSpec {
   /** Capabilities, no_new_privs and seccomp filters for the command: applied by PID 1 on
    * its main thread right before the execve (confine.ts), after a warm start's wait. */
   confine?: Confinement;
+  /** The command alone goes into the cgroup: PID 1 joins it (cgroupProcs, opened before
+   * pivot_root hides them) right before the execve, and makes the cgroup namespace there,
+   * instead of stage A joining before its unshare. The Node helpers never count against the
+   * group's limits: a memory limit below a Node start (~40 MB) or a pids limit below its
+   * threads would otherwise kill or stall them. Charges made before the join stay where they
+   * were made (v1 without move_charge_at_immigrate, and v2), and the execve frees PID 1's. */
+  cgroupAtExec?: boolean;
 }
 
 export interface TimeOffsets {
@@ -255,6 +263,8 @@ function setupDev(dev: string, rootless = false): void {
 function setupAndExec(spec: RunSpec): never {
   const ns = new Set(spec.namespaces);
   const root = spec.rootfs;
+  // Opened now, while the host's /sys/fs/cgroup is still in view; written right before the exec.
+  const lateCgroup = spec.cgroupAtExec ? (spec.cgroupProcs ?? []).map((file) => ({ file, fd: step(`open ${file}`, () => fs.openSync(file, 'w')) })) : [];
   if (ns.has('mnt')) {
     // Nothing mounted from here on may propagate back to the host.
     step('make all mounts private', () => libc.mount(null, '/', null, libc.MS.REC | libc.MS.PRIVATE, null));
@@ -304,6 +314,15 @@ function setupAndExec(spec: RunSpec): never {
   const [cmd] = spec.argv;
   if (cmd === undefined) fail('find the command', new Error('no command given'));
   const file = step('find the command', () => resolveCommand(cmd, env));
+  if (spec.cgroupAtExec) {
+    for (const { file: procs, fd } of lateCgroup) {
+      // "0": the writer itself (a pid would be read in this PID namespace, where we are 1).
+      step(`join cgroup (${procs})`, () => fs.writeSync(fd, '0'));
+      fs.closeSync(fd);
+    }
+    // Rooted at the group just joined: the command sees its own group as "/".
+    if (ns.has('cgroup')) step('unshare the cgroup namespace', () => libc.unshare(libc.CLONE.NEWCGROUP));
+  }
   // Last before the exec, on this (the main) thread, which is the one that execve()s: the
   // steps above needed the privileges this takes away.
   if (spec.confine) step('confine', () => applyConfinement(spec.confine!));
@@ -349,10 +368,14 @@ function relayExit(child: ReturnType<typeof spawn>): void {
 
 function stageRun(spec: RunSpec): void {
   if (!spec.detach) step('prctl', () => libc.setParentDeathSignal(SIGKILL));
-  for (const file of spec.cgroupProcs ?? []) {
-    step(`join cgroup (${file})`, () => fs.writeFileSync(file, String(process.pid)));
+  if (!spec.cgroupAtExec) {
+    for (const file of spec.cgroupProcs ?? []) {
+      step(`join cgroup (${file})`, () => fs.writeFileSync(file, String(process.pid)));
+    }
   }
-  let flags = step('namespace types', () => libc.namespaceFlags(spec.namespaces));
+  // With cgroupAtExec PID 1 makes the cgroup namespace itself, once it is in the group.
+  const early = spec.cgroupAtExec ? spec.namespaces.filter((n) => n !== 'cgroup') : spec.namespaces;
+  let flags = step('namespace types', () => libc.namespaceFlags(early));
   if (spec.timeOffsets) flags |= libc.CLONE.NEWTIME;
   step('unshare', () => libc.unshare(flags));
   // The offsets of a time namespace can be written only before a process is in it: this

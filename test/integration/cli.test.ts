@@ -176,19 +176,20 @@ describe('container-lessons CLI', () => {
     expect(JSON.parse(cli(['list', '--json']).out).lessons.find((l: { id: string }) => l.id === 'pid-namespace').state).toBe('passed');
   });
 
-  it('run: the command as PID 1 in its own namespaces on the lab rootfs, its exit code, a cgroup with --cpus, nothing left', () => {
-    const r = cli(['run', '--hostname', 'box', '--', '/bin/sh', '-c', 'echo "$$ $(hostname)"; cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "; exit 7']);
+  it('run --rootfs lab: the command as PID 1 in its own namespaces on the lab rootfs, its exit code, a cgroup with --cpus, nothing left', () => {
+    const r = cli(['run', '--rootfs', 'lab', '--hostname', 'box', '/bin/sh', '-c', 'echo "$$ $(hostname)"; cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "; exit 7']);
     expect(r.code).toBe(7);
     expect(r.out.trim().split('\n')).toEqual(['1 box', 'lo']);
-    const limited = cli(['run', '--cpus', '0.5', '--', '/bin/sh', '-c', 'grep -E ":cpu[,:]|^0::" /proc/self/cgroup']);
+    // In a cgroup namespace of its own, rooted at its group: its own group is "/".
+    const limited = cli(['run', '--rootfs', 'lab', '--cpus', '0.5', '--', '/bin/sh', '-c', 'grep -E ":cpu[,:]|^0::" /proc/self/cgroup']);
     expect(limited.code).toBe(0);
-    expect(limited.out).toMatch(/container-lessons-run-\d+/);
+    expect(limited.out).toMatch(/:\/$/m);
     expect(fs.readdirSync(new Cgroup('x', ['cpu']).dir.replace(/\/x$/, '')).filter((d) => d.startsWith('container-lessons-run-'))).toEqual([]);
-    const bad = cli(['run', '--cpus', 'lots', '--', 'true']);
-    expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/--cpus is a number of CPUs/);
+    const bad = cli(['run', '--cpus', 'lots', '--rootfs', 'lab', 'true']);
+    expect(bad.code).toBe(125);
+    expect(bad.err).toMatch(/^container-lessons run: --cpus is a number of CPUs[^\n]*\n$/);
     const none = cli(['run', '--rootfs', path.join(lab.root, 'nowhere'), '--', 'true']);
-    expect(none.code).toBe(3);
+    expect(none.code).toBe(125);
     expect(none.err).toMatch(/no root filesystem at .*nowhere/);
   });
 

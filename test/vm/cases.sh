@@ -412,6 +412,38 @@ check layers commit-whiteout-as-file 1 'a commit is a layer of upper alone, name
 reset_lesson layers
 [ ! -e $LAB/layers/$NEW ] || result 7 reset-removes-the-commit 0 1
 
+# ---------------------------------------------------------------- run: the reference runtime
+# `container-lessons run IMAGE CMD` (the capstone's interface) on this guest's cgroup layout:
+# the command's exit code, the quota in its group's file, the hog (at most 128 MiB) OOM-killed
+# under --memory, a fork loop (at most 20 sleeps of 30 s, ended with their PID namespace)
+# stopped by --pids, SIGTERM, and no container directory left (the final diff covers the rest).
+$CL demo-image >$OUT 2>&1 && $CL import $LAB/image-src/web-oci --name rt >$OUT 2>&1 || result run import 0 1
+$CL run rt sh -c 'cat /etc/motd >/dev/null; exit 7' >$OUT 2>&1
+result run exit-code 7 $?
+$CL run --memory 32m rt sh -c "yes | tr -d '\\n' | head -c 128M | tail | wc -c" >$OUT 2>&1
+[ "$(cat $OUT)" = 0 ]
+result run memory-enforced 0 $?
+$CL run --pids 8 rt sh -c 'for i in $(seq 20); do sleep 30 & echo started; done 2>/dev/null' >$OUT 2>&1
+RT_N=$(grep -c started $OUT)
+[ "$RT_N" -gt 0 ] && [ "$RT_N" -lt 8 ]
+result run pids-enforced 0 $?
+$CL run --cpus 0.5 rt sh -c 'sleep 30; exit 0' >$OUT 2>&1 &
+RT_PID=$!
+RT_QUOTA=""
+for i in $(seq 100); do
+  if [ "$CGROUP" = v2 ]; then RT_QUOTA=$(cat /sys/fs/cgroup/container-lessons-run-$RT_PID/cpu.max 2>/dev/null)
+  else RT_QUOTA=$(cat /sys/fs/cgroup/cpu/container-lessons-run-$RT_PID/cpu.cfs_quota_us 2>/dev/null); fi
+  [ -n "$RT_QUOTA" ] && break
+  sleep 0.1
+done
+case "$RT_QUOTA" in "50000 100000" | 50000) RT_OK=0 ;; *) RT_OK=1; echo "quota read: '$RT_QUOTA'" >>$OUT ;; esac
+kill -TERM $RT_PID; wait $RT_PID
+result run sigterm-exits-143 143 $?
+result run cpu-quota 0 $RT_OK
+[ -z "$(ls -A $LAB/containers 2>/dev/null)" ]
+result run nothing-left 0 $?
+reset_lesson layers
+
 # ---------------------------------------------------------------- memory and pids limits
 # As lessons/08-memory-pids.md tells a learner: the group, a shell that joins it and becomes
 # the container, the hog and the bomb typed into the container's shell (so they run in the
