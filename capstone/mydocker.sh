@@ -19,9 +19,11 @@
 #
 #   mydocker run        this script, on the host: checks the arguments, makes the container's
 #    |                  directories and cgroup, starts the rest, plugs in the network, waits
-#    +- unshare         util-linux unshare, already in the cgroup: makes the new namespaces
-#        +- mydocker init   this script again, PID 1 of the new PID namespace: mounts the
-#                           overlay, /proc and /dev, pivot_root, then exec CMD (still PID 1)
+#    +- unshare         util-linux unshare, already in the cgroup: makes the new namespaces,
+#       = mydocker init then runs this script again in them (the same process): it starts
+#        |              PID 1, waits for it and exits with its status
+#        +- PID 1       of the new PID namespace (a subshell of mydocker init): mounts the
+#                       overlay, /proc and /dev, pivot_root, then exec CMD (still PID 1)
 #
 # (runc works the same way: it re-executes itself as `runc init` inside the new namespaces.)
 #
@@ -55,7 +57,7 @@ LOWERDIRS=""      # the overlay's lowerdir=, top first
 CGROUP_DIRS=()    # the cgroup directories made for the container
 UNSHARE_FLAGS=()  # the namespaces the container gets
 VETH=""           # the host's end of the container's veth pair
-CONTAINER_PID=""  # the unshare process (in the container's namespaces, not its PID 1)
+CONTAINER_PID=""  # unshare, then mydocker init: in the container's namespaces, PID 1's parent
 READY=""          # the file descriptor that tells the container to go on
 TODO_SAID=""      # the pieces a TODO note was printed for
 
@@ -142,7 +144,8 @@ parse_args() {
       --ip) IP=$value ;;
       --cpus)
         # A decimal number, in whole microseconds of quota: 0.2 -> 20000.
-        [[ $value =~ ^([0-9]{0,6})(\.([0-9]*))?$ && $value =~ [0-9] ]] ||
+        # (BASH_REMATCH holds the groups of the last match: the one with groups comes last.)
+        [[ $value =~ [0-9] && $value =~ ^([0-9]{0,6})(\.([0-9]*))?$ ]] ||
           die "--cpus $value: not a number of CPUs (such as 0.5)"
         local whole=${BASH_REMATCH[1]:-0} fraction=${BASH_REMATCH[3]:-}00000
         CPU_QUOTA=$((10#$whole * PERIOD + 10#${fraction:0:5}))
@@ -182,8 +185,8 @@ parse_args() {
     die "--hostname $HOST: letters, digits, . - only (up to 64), starting with a letter or digit"
   [[ -z $PIDS || $PIDS =~ ^[1-9][0-9]{0,8}$ ]] || die "--pids $PIDS: not a number of processes (such as 32)"
   if [[ -n $IP ]]; then
-    if ! [[ $IP =~ ^([0-9.]+)/([0-9]{1,2})$ ]] || ! is_ipv4 "${BASH_REMATCH[1]}" ||
-      ((10#${BASH_REMATCH[2]} < 1 || 10#${BASH_REMATCH[2]} > 32)); then
+    local address=${IP%/*} prefix=${IP#*/}
+    if [[ $IP != */* ]] || ! is_ipv4 "$address" || ! [[ $prefix =~ ^[0-9]{1,2}$ ]] || ((10#$prefix < 1 || 10#$prefix > 32)); then
       die "--ip $IP: not an IPv4 address with a prefix length (such as 10.0.0.2/24)"
     fi
     BRIDGE=${MYDOCKER_BRIDGE:-}
@@ -314,15 +317,15 @@ join_cgroup() {
   # --- END cgroup ---
 }
 
-# Start unshare (and through it `mydocker init`) in the background; CONTAINER_PID is unshare.
+# Start unshare, which becomes `mydocker init`, in the background: CONTAINER_PID.
 start_container() {
   # --- BEGIN namespaces (lessons 3-5, 9) ---
   ## Choose the namespaces: UNSHARE_FLAGS for util-linux unshare. mnt, uts, ipc, net, pid and
-  ## cgroup (lessons 3, 4, 5, 9); --fork, so that the command is PID 1 of the new PID
-  ## namespace (lesson 4); --kill-child, so that the container dies with unshare;
-  ## --propagation private (lesson 3: mounts inside stay inside).
+  ## cgroup (lessons 3, 4, 5, 9); --propagation private (lesson 3: mounts inside stay
+  ## inside). No --fork: a new PID namespace takes in only the children of the process that
+  ## made it (lesson 4), and `mydocker init` forks PID 1 itself, to have its exit status.
   ## Done when: /proc/<pid>/ns/* of the container differ from /proc/self/ns/* of the host.
-  UNSHARE_FLAGS=(--mount --uts --ipc --net --pid --cgroup --fork --kill-child --propagation private)
+  UNSHARE_FLAGS=(--mount --uts --ipc --net --pid --cgroup --propagation private)
   # --- END namespaces ---
   local self
   self=$(readlink -f "${BASH_SOURCE[0]}")
@@ -369,6 +372,7 @@ connect_network() {
 }
 
 # In the container, as PID 1 of its PID namespace: /proc, /dev, the hostname, pivot_root.
+# pivot_root moves the root of every process of the mount namespace, mydocker init's too.
 # The tools used before pivot_root are the host's; after it, the image's (umount, rmdir).
 enter_root() {
   # --- BEGIN namespaces (lessons 3-5, 9) ---
@@ -456,23 +460,19 @@ cleanup() {
 }
 
 # Stop the container, if it still runs: SIGKILL to its PID 1 ends every process of its PID
-# namespace; then wait until PID 1 has exited, which takes its namespaces (and their mounts
-# and links) with it.
+# namespace, and mydocker init, its parent, exits then. Once PID 1 has exited, its
+# namespaces (with their mounts and links) are gone.
 stop_container() {
   [[ -n $CONTAINER_PID ]] || return 0
-  local pid1="" stat i
+  local pid1=""
   read -r pid1 _ 2>/dev/null <"/proc/$CONTAINER_PID/task/$CONTAINER_PID/children"
-  if [[ -n $pid1 ]]; then kill -KILL "$pid1" 2>/dev/null; fi
-  kill -KILL "$CONTAINER_PID" 2>/dev/null
+  if [[ -n $pid1 ]]; then
+    kill -KILL "$pid1" 2>/dev/null
+  else
+    kill -KILL "$CONTAINER_PID" 2>/dev/null # PID 1 is not there yet
+  fi
   wait "$CONTAINER_PID" 2>/dev/null
   CONTAINER_PID=""
-  [[ -n $pid1 ]] || return 0
-  for ((i = 0; i < 500; i++)); do
-    { stat=$(<"/proc/$pid1/stat"); } 2>/dev/null || break # reaped
-    stat=${stat##*) }
-    [[ ${stat:0:1} == [ZX] ]] && break # exited, not reaped yet
-    sleep 0.02
-  done
 }
 
 # On the way out, whatever the way: stop the container, clean up, keep the exit code.
@@ -505,17 +505,30 @@ run() {
   exit "$status"
 }
 
-# mydocker init CDIR LOWERDIRS HOST CMD...: in the container's namespaces, as their PID 1.
+# mydocker init CDIR LOWERDIRS HOST CMD...: in the container's new namespaces, but not yet in
+# its PID namespace, which takes in only the children of the process that made it (lesson
+# 4). Its child is PID 1 there: it makes the container's root and becomes CMD. This process
+# waits for it and exits with its status: CMD's code, or 128+n if CMD died of signal n.
+# (unshare --fork would do the same, but unshare 2.38 exits 1 when its child dies of SIGKILL.)
 container_init() {
   CDIR=$1 LOWERDIRS=$2 HOST=$3
   shift 3
-  local go=""
-  # Until the host says go; if it is gone instead (end of file), so is this.
-  read -r go <"$CDIR/ready"
-  [[ $go == go ]] || exit 125
-  mount_root
-  enter_root
-  exec_command "$@"
+  # This process is in the container's cgroup too: when a memory limit is hit, the OOM
+  # killer must pick one of the container's processes, never the one that waits for them.
+  echo -1000 >/proc/self/oom_score_adj
+  (
+    echo 0 >/proc/self/oom_score_adj # PID 1 and what it starts: as any process
+    # Until the host says go; if it is gone instead (end of file), so is this.
+    go=""
+    read -r go <"$CDIR/ready"
+    [[ $go == go ]] || exit 125
+    mount_root
+    enter_root
+    exec_command "$@"
+  ) 0<&0 &
+  local status=0
+  wait "$!" || status=$?
+  exit "$status"
 }
 
 case ${1:-} in
