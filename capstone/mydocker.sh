@@ -317,6 +317,41 @@ join_cgroup() {
   # --- END cgroup ---
 }
 
+# mydocker init waits for PID 1 and is no part of the container, but it made the namespaces
+# from inside the group (so that the cgroup namespace has the group as its root). Once it has
+# forked PID 1 into the group, it goes back to this script's own groups: only the container's
+# processes count against its limits, and the OOM killer chooses among them alone.
+release_init() {
+  # --- BEGIN cgroup (lessons 2, 8) ---
+  ## Wait until mydocker init has forked PID 1 (/proc/$CONTAINER_PID/task/$CONTAINER_PID/children
+  ## names it), then write $CONTAINER_PID into cgroup.procs of this script's own group in
+  ## each hierarchy of CGROUP_DIRS: /proc/self/cgroup says which group that is (lesson 2).
+  ## Done when: the group's cgroup.procs lists the container's processes and nothing else.
+  ((${#CGROUP_DIRS[@]} > 0)) || return 0
+  local pid1="" i g hierarchy controller controllers where own
+  for ((i = 0; i < 500; i++)); do
+    read -r pid1 _ 2>/dev/null <"/proc/$CONTAINER_PID/task/$CONTAINER_PID/children"
+    [[ -z $pid1 ]] || break
+    kill -0 "$CONTAINER_PID" 2>/dev/null || die "the container ended before its PID 1 started"
+    sleep 0.01
+  done
+  [[ -n $pid1 ]] || die "the container's PID 1 did not start"
+  for g in "${CGROUP_DIRS[@]}"; do
+    hierarchy=${g%/*}         # /sys/fs/cgroup (v2), /sys/fs/cgroup/cpu (v1) ...
+    controller=${hierarchy##*/} # cgroup (v2), cpu ...
+    own=""
+    # Lines of /proc/self/cgroup: ID:CONTROLLERS:PATH; v2's is 0::PATH.
+    while IFS=: read -r _ controllers where; do
+      if [[ $hierarchy == /sys/fs/cgroup && -z $controllers ]] || [[ ,$controllers, == *,$controller,* ]]; then
+        own=$hierarchy$where
+      fi
+    done </proc/self/cgroup
+    [[ -n $own ]] || die "cannot tell this script's own group in $hierarchy"
+    echo "$CONTAINER_PID" >"$own/cgroup.procs" || die "cannot move mydocker init back to $own"
+  done
+  # --- END cgroup ---
+}
+
 # Start unshare, which becomes `mydocker init`, in the background: CONTAINER_PID.
 start_container() {
   # --- BEGIN namespaces (lessons 3-5, 9) ---
@@ -497,6 +532,7 @@ run() {
   mkfifo "$CDIR/ready" || die "cannot make $CDIR/ready"
   exec {READY}<>"$CDIR/ready"
   start_container
+  release_init
   connect_network
   echo go >&"$READY"
   local status=0
@@ -513,11 +549,7 @@ run() {
 container_init() {
   CDIR=$1 LOWERDIRS=$2 HOST=$3
   shift 3
-  # This process is in the container's cgroup too: when a memory limit is hit, the OOM
-  # killer must pick one of the container's processes, never the one that waits for them.
-  echo -1000 >/proc/self/oom_score_adj
   (
-    echo 0 >/proc/self/oom_score_adj # PID 1 and what it starts: as any process
     # Until the host says go; if it is gone instead (end of file), so is this.
     go=""
     read -r go <"$CDIR/ready"
@@ -526,8 +558,11 @@ container_init() {
     enter_root
     exec_command "$@"
   ) 0<&0 &
-  local status=0
-  wait "$!" || status=$?
+  local pid1=$! status=0
+  # Ctrl-C or SIGTERM is for mydocker run, which stops the container: this process stays
+  # until PID 1 has ended, to report how.
+  trap '' INT TERM
+  wait "$pid1" || status=$?
   exit "$status"
 }
 
