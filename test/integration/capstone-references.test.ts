@@ -1,0 +1,62 @@
+// The capstone's reference runtimes pass the whole conformance suite on the real kernel:
+// the workbook's own `run` verb and the bash reference (capstone/mydocker.sh); the bash
+// reference with its network piece left open fails exactly the network checks. Each
+// runtime runs inside a limited group of the test's own, whatever it limits itself.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { Cgroup, ensureRootfs, Ledger } from '../../src/core/index.js';
+import { runSuite, CHECKS } from '../../src/capstone/suite.js';
+import type { CheckResult } from '../../src/checks/result.js';
+import { tempLab } from '../support/lab.js';
+import { snapshot, leaks } from '../support/kernel-state.mjs';
+
+const lab = tempLab('cl-capstone-ref-');
+const ledger = new Ledger();
+let bound: Cgroup;
+let before: ReturnType<typeof snapshot>;
+
+/** A runtime's argv, started inside the test's limited group. */
+function bounded(argv: string[]): string[] {
+  const join = bound.procsFiles().map((f) => `echo $$ > ${f}`).join('; ');
+  return ['/bin/sh', '-c', `${join}; exec "$@"`, 'bounded', ...argv];
+}
+const failed = (checks: CheckResult[]) => checks.filter((c) => c.status !== 'pass').map((c) => `${c.title}: ${c.reason}`);
+
+beforeAll(() => {
+  ensureRootfs(lab.rootfs);
+  before = snapshot();
+  // Room for the suite's limits to bite first: a CPU, 512 MiB without swap, 400 tasks.
+  bound = new Cgroup(`cl-capstone-ref-${process.pid}`, ['cpu', 'memory', 'pids']);
+  bound.create(ledger);
+  bound.setCpuLimit(100000, 100000);
+  bound.setMemoryLimit(512 * 1024 * 1024, { swap: false });
+  bound.setPidsLimit(400);
+});
+afterAll(async () => {
+  await ledger.cleanup();
+  expect(leaks(before, snapshot())).toEqual({});
+  lab.dispose();
+});
+
+describe('the reference runtimes pass the whole suite', () => {
+  it("the workbook's own run verb", async () => {
+    const checks = await runSuite({ lab, runtime: bounded([process.execPath, path.resolve('bin/container-lessons.js')]) });
+    expect(checks.map((c) => c.title)).toEqual(Object.values(CHECKS));
+    expect(failed(checks)).toEqual([]);
+  }, 300_000);
+
+  it('the bash reference, capstone/mydocker.sh', async () => {
+    const checks = await runSuite({ lab, runtime: bounded(['bash', path.resolve('capstone/mydocker.sh')]) });
+    expect(failed(checks)).toEqual([]);
+  }, 300_000);
+
+  it('the bash reference with its network piece left open fails the network checks, and only those', async () => {
+    const partial = path.join(lab.root, 'mydocker-no-network.sh');
+    execFileSync(process.execPath, ['scripts/capstone-skeleton.mjs', '--open', 'network', '--out', partial]);
+    const checks = await runSuite({ lab, runtime: bounded(['bash', partial]) });
+    expect(checks.filter((c) => c.status !== 'pass').map((c) => c.title)).toEqual([CHECKS.network, CHECKS.icmp, CHECKS.reach]);
+    expect(fs.existsSync(partial)).toBe(true);
+  }, 300_000);
+});
