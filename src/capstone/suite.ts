@@ -393,9 +393,10 @@ async function runProbes(opts: SuiteOptions): Promise<CheckResult[]> {
     // 40 sleeps at once, each a fork: under pids.max 16 some are refused (dash stops at the
     // first with "Cannot fork", bash retries and says "fork: retry"). Not xargs: GNU xargs
     // waits forever once a fork of its is refused.
-    const forks = probe(['--pids', '16'], '{ for i in $(seq 40); do sleep 2 & done; wait; echo forked all 40; } 2>&1');
+    const forks = probe(['--pids', '16'], '{ for i in $(seq 40); do sleep 2 & done; wait; echo all 40 started; } 2>&1');
     const forksEnd = await forks.end(60_000);
-    const refused = /fork/i.test(forks.stdout + forks.stderr);
+    // dash: "Cannot fork"; bash: "fork: retry: Resource temporarily unavailable".
+    const refused = /cannot fork|fork: (retry|resource)|resource temporarily unavailable/i.test(forks.stdout + forks.stderr);
     results.push(
       forksEnd && refused
         ? pass(CHECKS.pids, `xargs was refused a fork${pidsLimit ? ` (the main container's pids.max read ${pidsLimit})` : ''}`, ["the probe's output"])
