@@ -444,6 +444,18 @@ result run cpu-quota 0 $RT_OK
 result run nothing-left 0 $?
 reset_lesson layers
 
+# ---------------------------------------------------------------- the capstone's suite
+# The conformance suite (dist/capstone/suite.js) against the bash reference runtime, on this
+# guest's cgroup layout: every check must pass, the bridge it makes for the network checks
+# and every probe's container gone after (the final diff).
+node --input-type=module -e '
+const { runSuite } = await import("/opt/container-lessons/dist/capstone/suite.js");
+const { labFor } = await import("/opt/container-lessons/dist/lab.js");
+const checks = await runSuite({ lab: labFor(process.env), runtime: ["bash", "/opt/container-lessons/capstone/mydocker.sh"] });
+for (const c of checks) console.log(`${c.status} ${c.title}: ${c.reason}`);
+process.exit(checks.length > 0 && checks.every((c) => c.status === "pass") ? 0 : 1);' >$OUT 2>&1
+result capstone bash-reference-passes-the-suite 0 $?
+
 # ---------------------------------------------------------------- memory and pids limits
 # As lessons/08-memory-pids.md tells a learner: the group, a shell that joins it and becomes
 # the container, the hog and the bomb typed into the container's shell (so they run in the
