@@ -19,7 +19,10 @@ let before: ReturnType<typeof snapshot>;
 
 /** A runtime's argv, started inside the test's limited group. */
 function bounded(argv: string[]): string[] {
-  const join = bound.procsFiles().map((f) => `echo $$ > ${f}`).join('; ');
+  const join = bound
+    .procsFiles()
+    .map((f) => `echo $$ > ${f}`)
+    .join('; ');
   return ['/bin/sh', '-c', `${join}; exec "$@"`, 'bounded', ...argv];
 }
 const failed = (checks: CheckResult[]) => checks.filter((c) => c.status !== 'pass').map((c) => `${c.title}: ${c.reason}`);
