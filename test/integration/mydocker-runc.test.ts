@@ -9,6 +9,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Cgroup, ensureRootfs, Ledger } from '../../src/core/index.js';
 import { runSuite, CHECKS, ensureCapstoneImage, capstoneHome, CAPSTONE_IMAGE } from '../../src/capstone/suite.js';
+import { Probe, exitCode } from '../../src/capstone/probe.js';
 import type { CheckResult } from '../../src/checks/result.js';
 import { tempLab } from '../support/lab.js';
 import { snapshot, leaks } from '../support/kernel-state.mjs';
@@ -73,6 +74,32 @@ describe.skipIf(!hasRunc)('runc-mydocker.sh: the capstone interface on runc', ()
     expect(r.stdout).toContain('a "quoted" arg');
     expect(fs.readdirSync(path.join(capstoneHome(lab), 'containers'))).toEqual([]);
   });
+
+  it('SIGINT and SIGTERM go on to the command (runc kill); when it ignores them (sh -c catches SIGINT, PID 1 without a handler ignores SIGTERM) SIGKILL follows; nothing is left', async () => {
+    await ensureCapstoneImage(lab);
+    const env = { ...process.env, CONTAINER_LESSONS_HOME: capstoneHome(lab) };
+    const handles = new Probe({ runtime: bounded(['bash', wrapper]), options: ['--name', 'runc-int1'], image: CAPSTONE_IMAGE, script: "trap 'echo got INT; exit 4' INT; echo ready; while :; do sleep 0.1; done", env });
+    const ignores = new Probe({ runtime: bounded(['bash', wrapper]), options: ['--name', 'runc-int2'], image: CAPSTONE_IMAGE, script: 'echo ready; while :; do sleep 0.1; done', env });
+    try {
+      for (const p of [handles, ignores]) {
+        expect(await p.container()).not.toBeNull();
+        expect(await p.line('ready')).toBe(true);
+      }
+      handles.signal('SIGINT');
+      ignores.signal('SIGTERM');
+      const [handled, killed] = [await handles.end(15_000), await ignores.end(15_000)];
+      expect(handled && exitCode(handled)).toBe(4);
+      expect(handles.stdout).toContain('got INT');
+      expect(killed && exitCode(killed)).toBe(128 + 9);
+    } finally {
+      await handles.kill();
+      await ignores.kill();
+    }
+    for (const name of ['runc-int1', 'runc-int2']) {
+      expect(fs.existsSync(path.join(capstoneHome(lab), 'containers', name))).toBe(false);
+      expect(spawnSync('runc', ['state', name]).status).not.toBe(0);
+    }
+  }, 60_000);
 
   it('bad arguments: a one-line message and 125, nothing made', async () => {
     await ensureCapstoneImage(lab);
