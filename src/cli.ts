@@ -19,6 +19,9 @@ usage: sudo container-lessons [--unlock-all]      the workbook (a terminal UI)
   solve <lesson|all> [--json] [--keep]
                                     run a lesson's steps for real, then its checks;
                                     everything is removed afterwards unless --keep
+  check capstone --runtime R [--json]
+                                    the capstone: your own runtime (capstone/INTERFACE.md)
+                                    judged by a black-box conformance suite
   check <lesson> [--json] [--watch]
                                     check what you built by hand (exit 0 pass, 1 fail);
                                     --watch: look again every 2 s, print what changed,
@@ -180,8 +183,9 @@ async function cmdSolve(args: string[], opts: { json: boolean; keep: boolean }, 
   return ok ? 0 : 1;
 }
 
-async function cmdCheck(args: string[], opts: { json: boolean; watch: boolean }, lab: Lab, out: Out): Promise<number> {
+async function cmdCheck(args: string[], opts: { json: boolean; watch: boolean; runtime?: string }, lab: Lab, out: Out): Promise<number> {
   requireRoot('check');
+  if (args[0]?.trim().toLowerCase() === 'capstone') return checkCapstone(opts, lab, out);
   const lesson = lessonArg(args[0]);
   await prepareLab(lab, `check ${lesson.number}`, out, { lock: false });
   if (opts.watch) return watchCheck(lesson, opts, lab, out);
@@ -194,6 +198,34 @@ async function cmdCheck(args: string[], opts: { json: boolean; watch: boolean },
       if (next) out.write(`next: container-lessons show ${next.number}   (${next.title})\n`);
     }
   }
+  return passed ? 0 : 1;
+}
+
+/** `check capstone --runtime R`: the capstone's conformance suite (src/capstone/suite.ts)
+ * against a learner's runtime, run as a black box through capstone/INTERFACE.md. Not yet a
+ * lesson of the workbook's own (its steps and the TUI's last lesson are to come): a command
+ * for learners and instructors (--json for a room's reports). */
+async function checkCapstone(opts: { json: boolean; runtime?: string }, lab: Lab, out: Out): Promise<number> {
+  if (!opts.runtime) throw new UsageError('check capstone needs the runtime to judge: check capstone --runtime ./mydocker', 'write one from capstone/skeleton/ (bash, C or Rust) as capstone/INTERFACE.md says');
+  const file = path.resolve(opts.runtime);
+  const fs = await import('node:fs');
+  if (!fs.existsSync(file)) throw new UsageError(`no runtime at ${file}`, 'give the path of your mydocker: --runtime ./mydocker');
+  let executable = true;
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+  } catch {
+    executable = false;
+  }
+  // A script not made executable yet still runs, through bash.
+  const runtime = executable ? [file] : file.endsWith('.sh') ? ['bash', file] : null;
+  if (!runtime) throw new UsageError(`${file} is not executable`, `chmod +x ${opts.runtime}, or build it (cc -O2 -Wall -o mydocker mydocker.c)`);
+  await prepareLab(lab, 'check capstone', out, { lock: true });
+  const { runSuite } = await import('./capstone/suite.js');
+  const c = paint(out);
+  const checks = await runSuite({ lab, runtime, note: opts.json ? undefined : (t) => out.write(c.dim(`  ... ${t}`) + '\n') });
+  const passed = checks.every((x) => x.status !== 'fail');
+  if (opts.json) out.write(JSON.stringify({ id: 'capstone', runtime: file, passed, checks }, null, 2) + '\n');
+  else out.write(`${c.bold(`Capstone · ${file}`)}\n${formatChecks(checks, out)}\n${formatVerdict(passed, out, 'The capstone')}\n`);
   return passed ? 0 : 1;
 }
 
@@ -372,6 +404,7 @@ export async function main(argv: string[], out: Out = { color: wantsColor(), wri
       hostname: { type: 'string' },
       cpus: { type: 'string' },
       level: { type: 'string' },
+      runtime: { type: 'string' },
       format: { type: 'string', default: 'oci' },
       keep: { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },

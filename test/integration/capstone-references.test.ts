@@ -5,7 +5,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { Cgroup, ensureRootfs, Ledger } from '../../src/core/index.js';
 import { runSuite, CHECKS } from '../../src/capstone/suite.js';
 import type { CheckResult } from '../../src/checks/result.js';
@@ -62,4 +62,40 @@ describe('the reference runtimes pass the whole suite', () => {
     expect(checks.filter((c) => c.status !== 'pass').map((c) => c.title)).toEqual([CHECKS.network, CHECKS.icmp, CHECKS.reach]);
     expect(fs.existsSync(partial)).toBe(true);
   }, 300_000);
+});
+
+describe('container-lessons check capstone', () => {
+  const cli = (args: string[]) =>
+    spawnSync(
+      '/bin/sh',
+      [
+        '-c',
+        `${bound
+          .procsFiles()
+          .map((f) => `echo $$ > ${f}`)
+          .join('; ')}; exec "$@"`,
+        'cli',
+        process.execPath,
+        path.resolve('bin/container-lessons.js'),
+        ...args,
+      ],
+      { env: { ...process.env, CONTAINER_LESSONS_HOME: lab.root, NO_COLOR: '1' }, encoding: 'utf8' },
+    );
+
+  it('--runtime capstone/mydocker.sh --json: every check passed, exit 0', () => {
+    const r = cli(['check', 'capstone', '--runtime', 'capstone/mydocker.sh', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ id: 'capstone', passed: true, runtime: path.resolve('capstone/mydocker.sh') });
+    expect(report.checks.map((c: CheckResult) => c.title)).toEqual(Object.values(CHECKS));
+  }, 300_000);
+
+  it('without --runtime, or with one that is not there: a usage error that says what to give', () => {
+    let r = cli(['check', 'capstone']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/check capstone --runtime \.\/mydocker/);
+    r = cli(['check', 'capstone', '--runtime', '/nonexistent/mydocker']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/no runtime at \/nonexistent\/mydocker/);
+  });
 });
