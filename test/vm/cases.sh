@@ -753,6 +753,29 @@ if [ "$CGROUP" = v2 ]; then
 fi
 rm -rf $LAB/capstone
 
+# ---------------------------------------------------------------- capstone: the runc peer
+# The same suite against capstone/peers/runc-mydocker.sh (the interface on runc), where runc
+# is installed: every check must pass on this layout too. runc turns on controllers in the
+# root's subtree_control and leaves them on: put back, as above.
+if command -v runc >/dev/null; then
+  CAP_SUBTREE=$(cat /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null)
+  node --input-type=module -e '
+const { runSuite } = await import("/opt/container-lessons/dist/capstone/suite.js");
+const { labFor } = await import("/opt/container-lessons/dist/lab.js");
+const checks = await runSuite({ lab: labFor(process.env), runtime: ["bash", "/opt/container-lessons/capstone/peers/runc-mydocker.sh"] });
+for (const c of checks) console.log(`${c.status} ${c.title}: ${c.reason}`);
+process.exit(checks.length > 0 && checks.every((c) => c.status === "pass") ? 0 : 1);' >$OUT 2>&1
+  result capstone runc-peer-passes-the-suite 0 $?
+  if [ "$CGROUP" = v2 ]; then
+    for c in $(cat /sys/fs/cgroup/cgroup.subtree_control); do
+      case " $CAP_SUBTREE " in *" $c "*) ;; *) echo "-$c" > /sys/fs/cgroup/cgroup.subtree_control ;; esac
+    done
+  fi
+  rm -rf $LAB/capstone
+else
+  echo "VM-NOTE capstone runc peer: skipped, runc is not installed in the guest"
+fi
+
 # ---------------------------------------------------------------- nothing left behind
 # The leak guard's snapshot from before the first case against the machine now: mounts
 # with their propagation, cgroups at every depth and subtree_control, processes, links,
