@@ -6,7 +6,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { Cgroup, ensureRootfs, Ledger } from '../../src/core/index.js';
+import { ensureRootfs, Ledger } from '../../src/core/index.js';
+import { BoundedGroup } from '../support/bounded-group.js';
 import { runSuite, CHECKS } from '../../src/capstone/suite.js';
 import type { CheckResult } from '../../src/checks/result.js';
 import { tempLab } from '../support/lab.js';
@@ -14,28 +15,17 @@ import { snapshot, leaks } from '../support/kernel-state.mjs';
 
 const lab = tempLab('cl-capstone-ref-');
 const ledger = new Ledger();
-let bound: Cgroup;
+let bound: BoundedGroup;
 let before: ReturnType<typeof snapshot>;
 
-/** A runtime's argv, started inside the test's limited group. */
-function bounded(argv: string[]): string[] {
-  const join = bound
-    .procsFiles()
-    .map((f) => `echo $$ > ${f}`)
-    .join('; ');
-  return ['/bin/sh', '-c', `${join}; exec "$@"`, 'bounded', ...argv];
-}
+const bounded = (argv: string[]) => bound.argv(argv);
 const failed = (checks: CheckResult[]) => checks.filter((c) => c.status !== 'pass').map((c) => `${c.title}: ${c.reason}`);
 
 beforeAll(() => {
   ensureRootfs(lab.rootfs);
   before = snapshot();
   // Room for the suite's limits to bite first: a CPU, 512 MiB without swap, 400 tasks.
-  bound = new Cgroup(`cl-capstone-ref-${process.pid}`, ['cpu', 'memory', 'pids']);
-  bound.create(ledger);
-  bound.setCpuLimit(100000, 100000);
-  bound.setMemoryLimit(512 * 1024 * 1024, { swap: false });
-  bound.setPidsLimit(400);
+  bound = new BoundedGroup('cl-capstone-ref', ledger, { cpuQuotaUs: 100000, memoryMiB: 512, pids: 400 });
 });
 afterAll(async () => {
   await ledger.cleanup();
@@ -66,21 +56,7 @@ describe('the reference runtimes pass the whole suite', () => {
 
 describe('container-lessons check capstone', () => {
   const cli = (args: string[]) =>
-    spawnSync(
-      '/bin/sh',
-      [
-        '-c',
-        `${bound
-          .procsFiles()
-          .map((f) => `echo $$ > ${f}`)
-          .join('; ')}; exec "$@"`,
-        'cli',
-        process.execPath,
-        path.resolve('bin/container-lessons.js'),
-        ...args,
-      ],
-      { env: { ...process.env, CONTAINER_LESSONS_HOME: lab.root, NO_COLOR: '1' }, encoding: 'utf8' },
-    );
+    spawnSync('/bin/sh', ['-c', `${bound.join()}; exec "$@"`, 'cli', process.execPath, path.resolve('bin/container-lessons.js'), ...args], { env: { ...process.env, CONTAINER_LESSONS_HOME: lab.root, NO_COLOR: '1' }, encoding: 'utf8' });
 
   it('--runtime capstone/mydocker.sh --json: every check passed, exit 0', () => {
     const r = cli(['check', 'capstone', '--runtime', 'capstone/mydocker.sh', '--json']);

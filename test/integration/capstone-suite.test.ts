@@ -6,7 +6,8 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Cgroup, ensureRootfs, Ledger } from '../../src/core/index.js';
+import { ensureRootfs, Ledger } from '../../src/core/index.js';
+import { BoundedGroup } from '../support/bounded-group.js';
 import { runSuite, CHECKS, lowerdirsOf, capstoneHome } from '../../src/capstone/suite.js';
 import { LayerStore } from '../../src/core/index.js';
 import type { CheckResult } from '../../src/checks/result.js';
@@ -15,18 +16,14 @@ import { snapshot, leaks } from '../support/kernel-state.mjs';
 
 const lab = tempLab('cl-capstone-');
 const ledger = new Ledger();
-let bound: Cgroup;
+let bound: BoundedGroup;
 let before: ReturnType<typeof snapshot>;
 
 /** A runtime as a shell script, started inside the test's limited group. */
 function runtime(name: string, body: string): string[] {
   const file = path.join(lab.root, name);
   fs.writeFileSync(file, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
-  const join = bound
-    .procsFiles()
-    .map((f) => `echo $$ > ${f}`)
-    .join('; ');
-  return ['/bin/sh', '-c', `${join}; exec ${file} "$@"`, name];
+  return bound.argv([file]);
 }
 const status = (checks: CheckResult[]) => Object.fromEntries(checks.map((c) => [c.title, c.status]));
 
@@ -34,11 +31,7 @@ beforeAll(() => {
   ensureRootfs(lab.rootfs);
   before = snapshot();
   // At most half a CPU, 256 MiB without swap and 200 tasks, whatever the runtime does.
-  bound = new Cgroup(`cl-capstone-test-${process.pid}`, ['cpu', 'memory', 'pids']);
-  bound.create(ledger);
-  bound.setCpuLimit(50000, 100000);
-  bound.setMemoryLimit(256 * 1024 * 1024, { swap: false });
-  bound.setPidsLimit(200);
+  bound = new BoundedGroup('cl-capstone-test', ledger, { cpuQuotaUs: 50000, memoryMiB: 256, pids: 200 });
 });
 afterAll(async () => {
   await ledger.cleanup();

@@ -7,7 +7,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync, execFileSync } from 'node:child_process';
-import { Cgroup, ensureRootfs, Ledger } from '../../src/core/index.js';
+import { ensureRootfs, Ledger } from '../../src/core/index.js';
+import { BoundedGroup } from '../support/bounded-group.js';
 import { runSuite, CHECKS, capstoneHome, ensureCapstoneImage, CAPSTONE_IMAGE } from '../../src/capstone/suite.js';
 import type { CheckResult } from '../../src/checks/result.js';
 import { tempLab } from '../support/lab.js';
@@ -19,7 +20,7 @@ const HAS_RUSTC = has('rustc');
 
 const lab = tempLab('cl-capstone-cr-');
 const ledger = new Ledger();
-let bound: Cgroup;
+let bound: BoundedGroup;
 let before: ReturnType<typeof snapshot>;
 
 /** Build a source with the command its header gives; the binary's path. */
@@ -38,25 +39,14 @@ function generated(reference: string, open: string[], out: string): string {
   return file;
 }
 
-/** A runtime's argv, started inside the test's limited group. */
-function bounded(argv: string[]): string[] {
-  const join = bound
-    .procsFiles()
-    .map((f) => `echo $$ > ${f}`)
-    .join('; ');
-  return ['/bin/sh', '-c', `${join}; exec "$@"`, 'bounded', ...argv];
-}
+const bounded = (argv: string[]) => bound.argv(argv);
 const failed = (checks: CheckResult[]) => checks.filter((c) => c.status !== 'pass').map((c) => `${c.title}: ${c.reason}`);
 
 beforeAll(() => {
   ensureRootfs(lab.rootfs);
   before = snapshot();
   // Room for the suite's limits to bite first: a CPU, 512 MiB without swap, 400 tasks.
-  bound = new Cgroup(`cl-capstone-cr-${process.pid}`, ['cpu', 'memory', 'pids']);
-  bound.create(ledger);
-  bound.setCpuLimit(100000, 100000);
-  bound.setMemoryLimit(512 * 1024 * 1024, { swap: false });
-  bound.setPidsLimit(400);
+  bound = new BoundedGroup('cl-capstone-cr', ledger, { cpuQuotaUs: 100000, memoryMiB: 512, pids: 400 });
 });
 afterAll(async () => {
   await ledger.cleanup();

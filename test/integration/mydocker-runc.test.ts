@@ -7,7 +7,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { Cgroup, ensureRootfs, Ledger } from '../../src/core/index.js';
+import { ensureRootfs, Ledger } from '../../src/core/index.js';
+import { BoundedGroup } from '../support/bounded-group.js';
 import { runSuite, CHECKS, ensureCapstoneImage, capstoneHome, CAPSTONE_IMAGE } from '../../src/capstone/suite.js';
 import { Probe, exitCode } from '../../src/capstone/probe.js';
 import type { CheckResult } from '../../src/checks/result.js';
@@ -20,7 +21,7 @@ const wrapper = path.resolve('capstone/peers/runc-mydocker.sh');
 describe.skipIf(!hasRunc)('runc-mydocker.sh: the capstone interface on runc', () => {
   const lab = tempLab('cl-capstone-runc-');
   const ledger = new Ledger();
-  let bound: Cgroup;
+  let bound: BoundedGroup;
   let before: ReturnType<typeof snapshot>;
   // On a cgroup v2 host, runc turns on the controllers its groups need in the root's
   // cgroup.subtree_control and leaves them on: put back what it changed (on a v1 or hybrid
@@ -29,25 +30,14 @@ describe.skipIf(!hasRunc)('runc-mydocker.sh: the capstone interface on runc', ()
   const v2 = fs.existsSync(subtree);
   const controllersBefore = v2 ? fs.readFileSync(subtree, 'utf8').split(/\s+/).filter(Boolean) : [];
 
-  /** The wrapper's argv, started inside the test's limited group. */
-  function bounded(argv: string[]): string[] {
-    const join = bound
-      .procsFiles()
-      .map((f) => `echo $$ > ${f}`)
-      .join('; ');
-    return ['/bin/sh', '-c', `${join}; exec "$@"`, 'bounded', ...argv];
-  }
+  const bounded = (argv: string[]) => bound.argv(argv);
   const failed = (checks: CheckResult[]) => checks.filter((c) => c.status !== 'pass').map((c) => `${c.title}: ${c.reason}`);
 
   beforeAll(() => {
     ensureRootfs(lab.rootfs);
     before = snapshot();
     // Room for the suite's limits to bite first: a CPU, 512 MiB without swap, 400 tasks.
-    bound = new Cgroup(`cl-capstone-runc-${process.pid}`, ['cpu', 'memory', 'pids']);
-    bound.create(ledger);
-    bound.setCpuLimit(100000, 100000);
-    bound.setMemoryLimit(512 * 1024 * 1024, { swap: false });
-    bound.setPidsLimit(400);
+    bound = new BoundedGroup('cl-capstone-runc', ledger, { cpuQuotaUs: 100000, memoryMiB: 512, pids: 400 });
   });
   afterAll(async () => {
     await ledger.cleanup();
