@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LESSONS, findLesson, type Lesson } from './lessons/index.js';
-import { labFor, readProgress, lockLab, recoverLab, labJournal, type Lab } from './lab.js';
+import { labFor, readProgress, lockLab, recoverLab, labJournal, markPassed, type Lab } from './lab.js';
 import { solveLesson, checkLesson, watchLesson, cleanupActive, errorInfo, holdInterrupts, interruptsHeld, resetLesson, type LessonReport, type WatchLook } from './runner.js';
 import { doctor } from './doctor.js';
 import { ensureRootfs, Ledger, LockBusyError, HintedError } from './core/index.js';
@@ -19,9 +19,12 @@ usage: sudo container-lessons [--unlock-all]      the workbook (a terminal UI)
   solve <lesson|all> [--json] [--keep]
                                     run a lesson's steps for real, then its checks;
                                     everything is removed afterwards unless --keep
-  check capstone --runtime R [--json]
+  capstone init [DIR]               the capstone's starting point: mydocker in bash, C
+                                    and Rust with TODOs (DIR: ~/container-lessons/mydocker)
+  check capstone [--runtime R] [--json]
                                     the capstone: your own runtime (capstone/INTERFACE.md)
-                                    judged by a black-box conformance suite
+                                    judged by a black-box conformance suite; R defaults to
+                                    mydocker (or mydocker.sh) in the lab's mydocker/
   check <lesson> [--json] [--watch]
                                     check what you built by hand (exit 0 pass, 1 fail);
                                     --watch: look again every 2 s, print what changed,
@@ -185,7 +188,7 @@ async function cmdSolve(args: string[], opts: { json: boolean; keep: boolean }, 
 
 async function cmdCheck(args: string[], opts: { json: boolean; watch: boolean; runtime?: string }, lab: Lab, out: Out): Promise<number> {
   requireRoot('check');
-  if (args[0]?.trim().toLowerCase() === 'capstone') return checkCapstone(opts, lab, out);
+  if (args[0]?.trim().toLowerCase() === 'capstone' && opts.runtime !== undefined) return checkCapstone(opts, lab, out);
   const lesson = lessonArg(args[0]);
   await prepareLab(lab, `check ${lesson.number}`, out, { lock: false });
   if (opts.watch) return watchCheck(lesson, opts, lab, out);
@@ -202,31 +205,47 @@ async function cmdCheck(args: string[], opts: { json: boolean; watch: boolean; r
 }
 
 /** `check capstone --runtime R`: the capstone's conformance suite (src/capstone/suite.ts)
- * against a learner's runtime, run as a black box through capstone/INTERFACE.md. Not yet a
- * lesson of the workbook's own (its steps and the TUI's last lesson are to come): a command
- * for learners and instructors (--json for a room's reports). */
+ * against a runtime anywhere, run as a black box through capstone/INTERFACE.md (without
+ * --runtime, `check capstone` is lesson 11's check of the runtime in the lab). For learners
+ * and instructors (--json for a room's reports); a pass counts as the capstone passed. */
 async function checkCapstone(opts: { json: boolean; runtime?: string }, lab: Lab, out: Out): Promise<number> {
-  if (!opts.runtime) throw new UsageError('check capstone needs the runtime to judge: check capstone --runtime ./mydocker', 'write one from capstone/skeleton/ (bash, C or Rust) as capstone/INTERFACE.md says');
+  if (!opts.runtime)
+    throw new UsageError('--runtime needs the path of the runtime to judge: check capstone --runtime ./mydocker', 'or leave --runtime out: check capstone grades mydocker in the lab (container-lessons capstone init writes it)');
   const file = path.resolve(opts.runtime);
   const fs = await import('node:fs');
   if (!fs.existsSync(file)) throw new UsageError(`no runtime at ${file}`, 'give the path of your mydocker: --runtime ./mydocker');
-  let executable = true;
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-  } catch {
-    executable = false;
-  }
+  const { runtimeArgv } = await import('./capstone/workdir.js');
   // A script not made executable yet still runs, through bash.
-  const runtime = executable ? [file] : file.endsWith('.sh') ? ['bash', file] : null;
+  const runtime = runtimeArgv(file);
   if (!runtime) throw new UsageError(`${file} is not executable`, `chmod +x ${opts.runtime}, or build it (cc -O2 -Wall -o mydocker mydocker.c)`);
-  await prepareLab(lab, 'check capstone', out, { lock: true });
+  await prepareLab(lab, 'check capstone', out, { lock: false });
   const { runSuite } = await import('./capstone/suite.js');
   const c = paint(out);
   const checks = await runSuite({ lab, runtime, note: opts.json ? undefined : (t) => out.write(c.dim(`  ... ${t}`) + '\n') });
   const passed = checks.every((x) => x.status !== 'fail');
+  if (passed) markPassed(lab, 'capstone');
   if (opts.json) out.write(JSON.stringify({ id: 'capstone', runtime: file, passed, checks }, null, 2) + '\n');
   else out.write(`${c.bold(`Capstone · ${file}`)}\n${formatChecks(checks, out)}\n${formatVerdict(passed, out, 'The capstone')}\n`);
   return passed ? 0 : 1;
+}
+
+/** `capstone init [DIR]`: the starting point of the capstone, in the lab's mydocker/ (what
+ * `check capstone` grades) or in DIR; never over a file already there. */
+async function cmdCapstone(args: string[], lab: Lab, out: Out): Promise<number> {
+  if (args[0] !== 'init' || args.length > 2) throw new UsageError(`capstone ${args.join(' ')}: the capstone has one command, init`, "container-lessons capstone init [DIR]   (DIR: where to write it; the lab's mydocker/ if not given)");
+  const { initRuntimeDir, InitError } = await import('./capstone/workdir.js');
+  const { mydockerDir } = await import('./lessons/11-capstone.js');
+  const dir = args[1] ? path.resolve(args[1]) : mydockerDir(lab);
+  let said: string[];
+  try {
+    said = initRuntimeDir(dir, lab);
+  } catch (err) {
+    if (err instanceof InitError) throw new UsageError(err.message, err.hint);
+    throw err;
+  }
+  const graded = dir === mydockerDir(lab) ? 'sudo container-lessons check capstone' : `sudo container-lessons check capstone --runtime ${path.join(dir, 'mydocker.sh')}`;
+  out.write(`${said.join('\n')}\n\nnext: fill in the TODOs of one of them (${path.join(dir, 'README.md')} says how), then\n      ${graded}\n`);
+  return 0;
 }
 
 /** How often `check --watch` looks again: often enough to follow a learner, and lesson 2's
@@ -475,6 +494,8 @@ export async function main(argv: string[], out: Out = { color: wantsColor(), wri
       throw new UsageError('put run first: container-lessons run [OPTIONS] IMAGE CMD [ARG...]');
     case 'import':
       return cmdImport(args, values, lab, out);
+    case 'capstone':
+      return cmdCapstone(args, lab, out);
     case 'demo-image':
       return cmdDemoImage(args, values, lab, out);
     default:

@@ -185,9 +185,23 @@ export function labJournal(lab: Lab): Journal {
   return j;
 }
 
-/** Undo what killed container-lessons processes left in this lab. */
+/** Labs inside a lab, each with a journal of its own: the capstone's, which the runtime under
+ * test (the workbook's own `run` among them) is given as its CONTAINER_LESSONS_HOME. */
+const INNER_LABS = ['capstone'];
+
+/** Undo what killed container-lessons processes left in this lab: its own journals first (they
+ * stop the processes a lesson started, a `run` among them), then those of its inner labs (what
+ * such a `run` had made). */
 export async function recoverLab(lab: Lab): Promise<{ removed: Array<{ kind: string; name: string }>; errors: string[] }> {
-  return recover(path.join(lab.root, '.journal'));
+  const found = await recover(path.join(lab.root, '.journal'));
+  for (const inner of INNER_LABS) {
+    const dir = path.join(lab.root, inner, '.journal');
+    if (!fs.existsSync(dir)) continue;
+    const more = await recover(dir);
+    found.removed.push(...more.removed);
+    found.errors.push(...more.errors);
+  }
+  return found;
 }
 
 /** The lab is used by one workbook (TUI, solve, reset) at a time. */

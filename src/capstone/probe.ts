@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import crypto from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { procfs } from '../core/index.js';
+import { procfs, TAG_VAR } from '../core/index.js';
 
 export interface ProbeSpec {
   /** The runtime's argv before `run` (e.g. ['/home/me/mydocker'] or [node, bin]). */
@@ -34,7 +34,13 @@ export class Probe {
   constructor(readonly spec: ProbeSpec) {
     const [cmd, ...pre] = spec.runtime;
     // A process group of its own: whatever the runtime leaves can be killed as one.
-    this.child = spawn(cmd!, [...pre, 'run', ...spec.options, spec.image, 'sh', '-c', spec.script, this.token], { env: spec.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    this.child = spawn(cmd!, [...pre, 'run', ...spec.options, spec.image, 'sh', '-c', spec.script, this.token], {
+      // The token in its environment too: every process the runtime starts inherits it, and a
+      // recovery finds them by it (a `procs` undo) after the workbook itself was killed.
+      env: { ...spec.env, [TAG_VAR]: this.token },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     this.child.stdout!.on('data', (d) => (this.out += d));
     this.child.stderr!.on('data', (d) => (this.err += d));
     this.exited = new Promise((resolve) => {

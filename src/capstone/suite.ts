@@ -9,7 +9,7 @@ import { ensureRootfs, importImage, listImages, writeImage, LayerStore, Ledger, 
 import { makeBridge, networkPlan } from '../lessons/06-network.js';
 import { pass, fail, type CheckResult } from '../checks/result.js';
 import { hostNamespaces } from '../checks/containers.js';
-import type { Lab } from '../lab.js';
+import { holdMachineName, labJournal, type Lab, type MachineName } from '../lab.js';
 import { Probe, exitCode } from './probe.js';
 
 /** The image every probe runs: the lab's rootfs as one layer, in the capstone's own store. */
@@ -69,7 +69,23 @@ export interface SuiteOptions {
   runtime: string[];
   /** Progress lines for a learner waiting on the suite. */
   note?: (text: string) => void;
+  /** Where what the suite starts is recorded (a lesson's ledger); by default one of its own
+   * in the lab's journal, cleaned up when the suite ends. Each run of the runtime is recorded
+   * as its processes, asked to end with SIGTERM first (its own cleanup), and the bridge as a
+   * link: a workbook killed while the suite runs leaves nothing that recovery misses. */
+  ledger?: Ledger;
+  /** How long to wait for another workbook's suite on this machine (PROBE_NAMES_LOCK). */
+  lockWaitMs?: number;
 }
+
+/** The names the suite gives its containers (--name): whatever a runtime names after them
+ * (its cgroups, its directories) a reset can find again. */
+export const PROBE_NAMES = ['capstone-main', 'capstone-hog', 'capstone-forks', 'capstone-exit', 'capstone-net1', 'capstone-net2'] as const;
+/** How long a runtime gets to clean up after SIGTERM before its processes are killed. */
+export const TERM_MS = 5000;
+/** The names are the machine's (a runtime names its cgroups after them: the reference's
+ * /sys/fs/cgroup/.../mydocker-capstone-main): one suite at a time on a machine uses them. */
+export const PROBE_NAMES_LOCK: MachineName = { key: 'capstone-names', what: "the capstone's container names (capstone-main, ...)" };
 
 interface CapstoneImage {
   store: LayerStore;
@@ -141,28 +157,49 @@ const readFile = (f: string): string | null => {
 /** What a check that could not run says: why, what to do, and where that is taught. */
 const notRun = (title: string, why: string, todo: string) => fail(title, `not checked: ${why}`, `${todo} (${TAUGHT[title]})`, []);
 
+/** The results when no container started (or there is no runtime to start): the first check
+ * fails with why and what to do, every other one is not checked. */
+export function notStarted(why: string, todo: string, looked: string[]): CheckResult[] {
+  return [
+    fail(CHECKS.starts, why, todo, looked),
+    ...Object.values(CHECKS)
+      .slice(1)
+      .map((t) => notRun(t, 'the runtime did not start the main container', 'make the first check pass first')),
+  ];
+}
+
 /** Run the suite. Every probe it starts is stopped and everything it finds left is named in
  * the cleanup check, then removed (so that the next run starts clean). */
 export async function runSuite(opts: SuiteOptions): Promise<CheckResult[]> {
-  const results = await runProbes(opts);
+  const ledger = opts.ledger ?? new Ledger(labJournal(opts.lab));
+  let results: CheckResult[];
+  const release = await holdMachineName(PROBE_NAMES_LOCK, { waitMs: opts.lockWaitMs ?? 300_000, onWait: (who) => opts.note?.(`waiting: ${who} is running the capstone's suite`) });
+  try {
+    results = await runProbes(opts, ledger);
+  } finally {
+    if (!opts.ledger) await ledger.cleanup();
+    release();
+  }
   // In the order of CHECKS, whatever order the probes ran in.
   const rank = (r: CheckResult) => Object.values(CHECKS).indexOf(r.title as (typeof CHECKS)[keyof typeof CHECKS]);
   return results.sort((a, b) => rank(a) - rank(b));
 }
 
-async function runProbes(opts: SuiteOptions): Promise<CheckResult[]> {
+async function runProbes(opts: SuiteOptions, ledger: Ledger): Promise<CheckResult[]> {
   const { lab, runtime } = opts;
   const note = opts.note ?? (() => {});
   const results: CheckResult[] = [];
   note('preparing the capstone image');
   const image = await ensureCapstoneImage(lab);
   const env = { ...process.env, CONTAINER_LESSONS_HOME: capstoneHome(lab) };
+  restoreSubtreeControl(ledger);
   const hostFile = path.join(capstoneHome(lab), 'host-only.txt');
+  const hostFileEntry = ledger.add({ kind: 'file', path: hostFile });
   fs.writeFileSync(hostFile, 'only the host can read this\n');
-  const probes: Probe[] = [];
+  const probes: Array<{ p: Probe; entry: { drop(): void } }> = [];
   const probe = (options: string[], script: string, extraEnv: NodeJS.ProcessEnv = {}) => {
     const p = new Probe({ runtime, options, image: CAPSTONE_IMAGE, script, env: { ...env, ...extraEnv } });
-    probes.push(p);
+    probes.push({ p, entry: ledger.add({ kind: 'procs', tag: p.token, termMs: TERM_MS }, () => p.kill()) });
     return p;
   };
   const cmd = `${runtime.join(' ')} run`;
@@ -179,9 +216,7 @@ async function runProbes(opts: SuiteOptions): Promise<CheckResult[]> {
     if (pid === null || !(await main.line('ready'))) {
       const ended = main.ended;
       const why = ended ? `${cmd} ... exited ${exitCode(ended)}${main.stderr.trim() ? `: ${main.stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}` : `no process with the probe's argv (sh -c ... ${main.token}) appeared within 15 s`;
-      results.push(fail(CHECKS.starts, why, `implement \`run [options] IMAGE CMD [ARG...]\` as capstone/INTERFACE.md says: the command runs with its argv untouched (lessons 3 and 4)`, ['/proc/*/cmdline']));
-      for (const t of Object.values(CHECKS).slice(1)) results.push(notRun(t, 'the runtime did not start the main container', 'make the first check pass first'));
-      return results;
+      return notStarted(why, 'implement `run [options] IMAGE CMD [ARG...]` as capstone/INTERFACE.md says: the command runs with its argv untouched (lessons 3 and 4)', ['/proc/*/cmdline']);
     }
     results.push(pass(CHECKS.starts, `pid ${pid} runs the probe (sh -c ... ${main.token})`, [`/proc/${pid}/cmdline`]));
 
@@ -377,7 +412,7 @@ async function runProbes(opts: SuiteOptions): Promise<CheckResult[]> {
     // The hog's processes first in the OOM killer's choice (anyone may raise their own
     // oom_score_adj): a second victim, when the kernel takes one before the first's memory is
     // freed, is then one of them, never PID 1 or wc.
-    const hog = probe(['--memory', '32m'], "(echo 1000 > /proc/self/oom_score_adj; yes | tr -d '\\n' | head -c 128M | tail) | wc -c");
+    const hog = probe(['--name', 'capstone-hog', '--memory', '32m'], "(echo 1000 > /proc/self/oom_score_adj; yes | tr -d '\\n' | head -c 128M | tail) | wc -c");
     const hogEnd = await hog.end(60_000);
     const hogOut = hog.stdout.trim();
     results.push(
@@ -396,13 +431,13 @@ async function runProbes(opts: SuiteOptions): Promise<CheckResult[]> {
     // 40 sleeps at once, each a fork: under pids.max 16 some are refused (dash stops at the
     // first with "Cannot fork", bash retries and says "fork: retry"). Not xargs: GNU xargs
     // waits forever once a fork of its is refused.
-    const forks = probe(['--pids', '16'], '{ for i in $(seq 40); do sleep 2 & done; wait; echo all 40 started; } 2>&1');
+    const forks = probe(['--name', 'capstone-forks', '--pids', '16'], '{ for i in $(seq 40); do sleep 2 & done; wait; echo all 40 started; } 2>&1');
     const forksEnd = await forks.end(60_000);
     // dash: "Cannot fork"; bash: "fork: retry: Resource temporarily unavailable".
     const refused = /cannot fork|fork: (retry|resource)|resource temporarily unavailable/i.test(forks.stdout + forks.stderr);
     results.push(
       forksEnd && refused
-        ? pass(CHECKS.pids, `xargs was refused a fork${pidsLimit ? ` (the main container's pids.max read ${pidsLimit})` : ''}`, ["the probe's output"])
+        ? pass(CHECKS.pids, `a fork was refused${pidsLimit ? ` (the main container's pids.max read ${pidsLimit})` : ''}`, ["the probe's output"])
         : fail(CHECKS.pids, forksEnd ? `40 sleeps at once all started (${forks.stdout.trim().split('\n').at(-1)}): no fork was refused` : 'the forks did not end within 60 s', 'a pids cgroup with pids.max (lesson 8)', [
             "the probe's output",
             ...(pidsDir ? [pidsDir] : []),
@@ -411,7 +446,7 @@ async function runProbes(opts: SuiteOptions): Promise<CheckResult[]> {
     await forks.kill();
 
     note('an exit code');
-    const exit = probe([], 'echo out; exit 7');
+    const exit = probe(['--name', 'capstone-exit'], 'echo out; exit 7');
     const exitEnd = await exit.end(30_000);
     results.push(
       exitEnd && exitCode(exitEnd) === 7 && exit.stdout.includes('out')
@@ -426,12 +461,29 @@ async function runProbes(opts: SuiteOptions): Promise<CheckResult[]> {
     await exit.kill();
 
     note('two containers on a bridge');
-    left.push(...(await networkChecks(probe, results, note)));
+    left.push(...(await networkChecks(probe, ledger, results, note)));
     results.push(cleanupResult(left, seen));
     return results;
   } finally {
-    for (const p of probes) await p.kill();
+    for (const { p, entry } of probes) {
+      await p.kill();
+      entry.drop();
+    }
     fs.rmSync(hostFile, { force: true });
+    hostFileEntry.drop();
+  }
+}
+
+/** cgroup v2: a runtime turns controllers on in the root's cgroup.subtree_control to give its
+ * group their files, and leaves them on (Docker's does too). The machine gets back what it had
+ * before the suite: each controller off now is turned off again when the suite's ledger ends. */
+function restoreSubtreeControl(ledger: Ledger): void {
+  for (const c of ['cpu', 'memory', 'pids'] as const) {
+    const home = cgroupLayout().controllers[c];
+    if (home?.version !== 2) continue;
+    const file = path.join(home.mountPoint, 'cgroup.subtree_control');
+    const on = readFile(file)?.split(/\s+/) ?? [];
+    if (!on.includes(c)) ledger.add({ kind: 'setting', file, value: `-${c}` });
   }
 }
 
@@ -504,14 +556,15 @@ type ProbeMaker = (options: string[], script: string, extraEnv?: NodeJS.ProcessE
 /** Two containers on lesson 6's bridge, which the suite makes (as a Docker host has docker0
  * before `docker run`) and removes. Pushes the three network results; returns what of the
  * containers' network is left after they exit (their host-side veths). */
-async function networkChecks(probe: ProbeMaker, results: CheckResult[], note: (t: string) => void): Promise<string[]> {
+async function networkChecks(probe: ProbeMaker, outer: Ledger, results: CheckResult[], note: (t: string) => void): Promise<string[]> {
   const plan = networkPlan();
   const titles = [CHECKS.network, CHECKS.icmp, CHECKS.reach];
   if (plan.problem) {
     for (const t of titles) results.push(fail(t, `not checked: ${plan.problem.message}`, `${plan.problem.hint} (lesson 6)`, ['/proc/net/route']));
     return [];
   }
-  const ledger = new Ledger();
+  // The bridge's own ledger, on the same journal: removed when these checks end.
+  const ledger = new Ledger(outer.journal);
   const left: string[] = [];
   try {
     await makeBridge({ ledger, lockWaitMs: 300_000, note }, plan);

@@ -24,8 +24,10 @@ export type Undo =
   | { kind: 'setting'; file: string; value: string }
   /** SIGKILL every process that carries `tag` (in its command line, or in its environment
    * as CONTAINER_LESSONS_TAG, which every child inherits) and their descendants. A tag is a
-   * fresh UUID: unlike a pid or a namespace's inode number, it is never reused. */
-  | { kind: 'procs'; tag: string }
+   * fresh UUID: unlike a pid or a namespace's inode number, it is never reused. With
+   * `termMs`, the topmost of them (a program that cleans up after itself on SIGTERM, as the
+   * capstone's runtimes must) get SIGTERM first and that long to end. */
+  | { kind: 'procs'; tag: string; termMs?: number }
   /** rm -rf a file or directory the project made. */
   | { kind: 'file'; path: string }
   /** Delete a network link the project made in the host's namespace (a bridge, a veth).

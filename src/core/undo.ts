@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { unmount } from './overlay.js';
 import { removeGroupDir } from './cgroup.js';
-import { listPids, cmdline, descendants, waitReaped } from './procfs.js';
+import { listPids, cmdline, descendants, ppid, waitExited, waitReaped } from './procfs.js';
 import { replayJournals, TAG_VAR, type Undo } from './journal.js';
 
 function environHas(pid: number, entry: string): boolean {
@@ -28,6 +28,22 @@ export function taggedProcesses(u: Extract<Undo, { kind: 'procs' }>): number[] {
   }
   for (const pid of [...found]) for (const d of descendants(pid)) if (d !== process.pid) found.add(d);
   return [...found];
+}
+
+/** SIGTERM to the topmost tagged processes (those whose parent is not tagged): a runtime
+ * that traps it stops its container and removes what it made. Waits until they ended, or
+ * `ms` passed. */
+async function askToEnd(u: Extract<Undo, { kind: 'procs' }>, ms: number): Promise<void> {
+  const tagged = new Set(taggedProcesses(u));
+  const top = [...tagged].filter((p) => !tagged.has(ppid(p) ?? -1));
+  for (const pid of top) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+  }
+  await waitExited(top, ms);
 }
 
 /** Carry out an undo. Idempotent: what is already gone is fine. */
@@ -66,6 +82,7 @@ export async function undo(u: Undo): Promise<void> {
       }
       return;
     case 'procs': {
+      if (u.termMs) await askToEnd(u, u.termMs);
       let pids = taggedProcesses(u);
       for (let round = 0; pids.length && round < 5; round++) {
         for (const pid of pids) {

@@ -12,11 +12,12 @@ import layers from './07-layers.js';
 import memoryPids from './08-memory-pids.js';
 import otherNamespaces from './09-namespaces.js';
 import lockingRootIn from './10-locking-root-in.js';
+import capstone from './11-capstone.js';
 
 export type { Lesson, LessonModule, Step, LessonContext } from './types.js';
 export { curriculum, findIn } from './curriculum.js';
 
-export const LESSONS = curriculum([overlay, cgroupCpu, mountNamespace, pidNamespace, networkNamespace, network, layers, memoryPids, otherNamespaces, lockingRootIn]);
+export const LESSONS = curriculum([overlay, cgroupCpu, mountNamespace, pidNamespace, networkNamespace, network, layers, memoryPids, otherNamespaces, lockingRootIn, capstone]);
 
 /** A lesson of the curriculum by its number or its id. */
 export function findLesson(name: string) {

@@ -733,44 +733,28 @@ if [ "$CGROUP" = v2 ]; then
 fi
 rm -rf $LAB/capstone-lab
 
-# ---------------------------------------------------------------- capstone: the suite
-# The conformance suite (dist/capstone/suite.js) against the bash reference on this layout:
-# every check must pass; the bridge it makes and every probe's container gone after (the
-# final diff). The controllers the runtime turns on in the root's subtree_control are put
-# back, as above.
-CAP_SUBTREE=$(cat /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null)
-node --input-type=module -e '
-const { runSuite } = await import("/opt/container-lessons/dist/capstone/suite.js");
-const { labFor } = await import("/opt/container-lessons/dist/lab.js");
-const checks = await runSuite({ lab: labFor(process.env), runtime: ["bash", "/opt/container-lessons/capstone/mydocker.sh"] });
-for (const c of checks) console.log(`${c.status} ${c.title}: ${c.reason}`);
-process.exit(checks.length > 0 && checks.every((c) => c.status === "pass") ? 0 : 1);' >$OUT 2>&1
-result capstone bash-reference-passes-the-suite 0 $?
-if [ "$CGROUP" = v2 ]; then
-  for c in $(cat /sys/fs/cgroup/cgroup.subtree_control); do
-    case " $CAP_SUBTREE " in *" $c "*) ;; *) echo "-$c" > /sys/fs/cgroup/cgroup.subtree_control ;; esac
-  done
-fi
-rm -rf $LAB/capstone
+# ---------------------------------------------------------------- capstone: the lesson
+# Lesson 11 as a learner does it: `capstone init` writes the skeleton into the lab's
+# mydocker/, the learner fills in every piece (the bash reference, what the TODOs ask for)
+# and `check capstone` grades it with the whole suite on this layout. The wrong state: the
+# reference with only its network piece open (the skeleton generator's --open), which must
+# fail the network check. The suite puts back what the runtime turned on in the root's
+# subtree_control (v2) by itself.
+$CL capstone init >$OUT 2>&1 || result capstone init 0 $?
+cp /opt/container-lessons/capstone/mydocker.sh $LAB/mydocker/mydocker.sh
+check capstone bash-reference 0
+node /opt/container-lessons/scripts/capstone-skeleton.mjs --open network --out $LAB/mydocker/mydocker.sh >$OUT 2>&1 || result capstone network-open-made 0 $?
+check capstone network-open 1 'with --ip: eth0 with that address, its peer on the bridge, a default route via the gateway'
+reset_lesson capstone
+rm -rf $LAB/mydocker $LAB/capstone
 
 # ---------------------------------------------------------------- capstone: the runc peer
 # The same suite against capstone/peers/runc-mydocker.sh (the interface on runc), where runc
-# is installed: every check must pass on this layout too. runc turns on controllers in the
-# root's subtree_control and leaves them on: put back, as above.
+# is installed: every check must pass on this layout too (what runc turns on in the root's
+# subtree_control the suite puts back).
 if command -v runc >/dev/null; then
-  CAP_SUBTREE=$(cat /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null)
-  node --input-type=module -e '
-const { runSuite } = await import("/opt/container-lessons/dist/capstone/suite.js");
-const { labFor } = await import("/opt/container-lessons/dist/lab.js");
-const checks = await runSuite({ lab: labFor(process.env), runtime: ["bash", "/opt/container-lessons/capstone/peers/runc-mydocker.sh"] });
-for (const c of checks) console.log(`${c.status} ${c.title}: ${c.reason}`);
-process.exit(checks.length > 0 && checks.every((c) => c.status === "pass") ? 0 : 1);' >$OUT 2>&1
+  timeout 300 $CL check capstone --runtime /opt/container-lessons/capstone/peers/runc-mydocker.sh >$OUT 2>&1
   result capstone runc-peer-passes-the-suite 0 $?
-  if [ "$CGROUP" = v2 ]; then
-    for c in $(cat /sys/fs/cgroup/cgroup.subtree_control); do
-      case " $CAP_SUBTREE " in *" $c "*) ;; *) echo "-$c" > /sys/fs/cgroup/cgroup.subtree_control ;; esac
-    done
-  fi
   rm -rf $LAB/capstone
 else
   echo "VM-NOTE capstone runc peer: skipped, runc is not installed in the guest"

@@ -190,7 +190,7 @@ async function main() {
   copyWithLibs(R, fs.realpathSync(process.execPath), '/bin/node');
   // The project, as `npm install -g` would lay it out, and the command on PATH.
   const app = path.join(R, 'opt/container-lessons');
-  for (const p of ['bin', 'bundle', 'dist', 'bench', 'lessons', 'capstone', 'package.json']) fs.cpSync(path.join(REPO, p), path.join(app, p), { recursive: true });
+  for (const p of ['bin', 'bundle', 'dist', 'bench', 'lessons', 'capstone', 'scripts', 'package.json']) fs.cpSync(path.join(REPO, p), path.join(app, p), { recursive: true });
   // bin/ runs bundle/, which needs koffi alone (the published package depends on nothing
   // else); bench/window.mjs, run in the guest, imports dist/, which needs these and what
   // they depend on.
