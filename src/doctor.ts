@@ -204,6 +204,19 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
     }
   }
 
+  // The capstone's starting points in C and Rust, built with the learner's compiler; the bash
+  // one needs none, so a missing compiler is said, not warned of.
+  const compilerLessons = lessons.filter((l) => l.needs?.compilers).map((l) => l.number);
+  if (compilerLessons.length && !opts.quick) {
+    const found = ['cc', 'rustc'].filter((t) => findHostTool(t));
+    const lacking = ['cc', 'rustc'].filter((t) => !found.includes(t));
+    f.push({
+      name: 'compilers',
+      level: 'ok',
+      detail: `${found.length ? `${found.join(' and ')} found` : 'no cc or rustc'}: the runtime of ${forLessons(compilerLessons).replace(/ needs? it$/, '')} can be written in ${['bash', ...found.map((t) => (t === 'cc' ? 'C' : 'Rust'))].join(' or ')}${lacking.length ? ` (${lacking.map((t) => (t === 'cc' ? 'C: apt-get install gcc' : 'Rust: apt-get install rustc')).join('; ')})` : ''}`,
+    });
+  }
+
   // Kernel modules (a network lesson's veth, bridge, nf_tables): loaded, available or built in.
   let symbols: string | null = null;
   const builtIn = (symbol: string) => {

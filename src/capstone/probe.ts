@@ -72,7 +72,7 @@ export class Probe {
 
   /** Wait until the container's first process is there (its argv exactly the probe's), or
    * the runtime ended, or `ms` passed. Returns its host pid, or null. */
-  async container(ms = 15_000): Promise<number | null> {
+  async container(ms = 30_000): Promise<number | null> {
     const want = this.argv.join('\0');
     const deadline = Date.now() + ms;
     while (Date.now() < deadline && !this.status) {

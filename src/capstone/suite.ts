@@ -215,7 +215,7 @@ async function runProbes(opts: SuiteOptions, ledger: Ledger): Promise<CheckResul
     const pid = await main.container();
     if (pid === null || !(await main.line('ready'))) {
       const ended = main.ended;
-      const why = ended ? `${cmd} ... exited ${exitCode(ended)}${main.stderr.trim() ? `: ${main.stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}` : `no process with the probe's argv (sh -c ... ${main.token}) appeared within 15 s`;
+      const why = ended ? `${cmd} ... exited ${exitCode(ended)}${main.stderr.trim() ? `: ${main.stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}` : `no process with the probe's argv (sh -c ... ${main.token}) appeared within 30 s`;
       return notStarted(why, 'implement `run [options] IMAGE CMD [ARG...]` as capstone/INTERFACE.md says: the command runs with its argv untouched (lessons 3 and 4)', ['/proc/*/cmdline']);
     }
     results.push(pass(CHECKS.starts, `pid ${pid} runs the probe (sh -c ... ${main.token})`, [`/proc/${pid}/cmdline`]));
@@ -475,16 +475,15 @@ async function runProbes(opts: SuiteOptions, ledger: Ledger): Promise<CheckResul
 }
 
 /** cgroup v2: a runtime turns controllers on in the root's cgroup.subtree_control to give its
- * group their files, and leaves them on (Docker's does too). The machine gets back what it had
- * before the suite: each controller off now is turned off again when the suite's ledger ends. */
+ * group their files, and leaves them on (Docker's does too; runc turns on every one). The
+ * machine gets back what it had before the suite: each controller the root offers that is
+ * off now is turned off again when the suite's ledger ends. */
 function restoreSubtreeControl(ledger: Ledger): void {
-  for (const c of ['cpu', 'memory', 'pids'] as const) {
-    const home = cgroupLayout().controllers[c];
-    if (home?.version !== 2) continue;
-    const file = path.join(home.mountPoint, 'cgroup.subtree_control');
-    const on = readFile(file)?.split(/\s+/) ?? [];
-    if (!on.includes(c)) ledger.add({ kind: 'setting', file, value: `-${c}` });
-  }
+  const { v2Mount, v2Controllers } = cgroupLayout();
+  if (!v2Mount) return;
+  const file = path.join(v2Mount, 'cgroup.subtree_control');
+  const on = readFile(file)?.split(/\s+/) ?? [];
+  for (const c of v2Controllers) if (!on.includes(c)) ledger.add({ kind: 'setting', file, value: `-${c}` });
 }
 
 function cpuLimit(dir: string): { quota: number; period: number } | null {
@@ -573,7 +572,7 @@ async function networkChecks(probe: ProbeMaker, outer: Ledger, results: CheckRes
     const first = probe(['--name', 'capstone-net1', '--hostname', 'net1', '--ip', `${plan.address(1)}/${plan.prefix}`], idle, netEnv);
     const pid1 = (await first.container()) ?? null;
     if (pid1 === null || !(await first.line('ready'))) {
-      const why = first.ended ? `the runtime exited ${exitCode(first.ended)}: ${first.stderr.trim().split('\n').at(-1) ?? ''}` : 'no container appeared within 15 s';
+      const why = first.ended ? `the runtime exited ${exitCode(first.ended)}: ${first.stderr.trim().split('\n').at(-1) ?? ''}` : 'no container appeared within 30 s';
       for (const t of titles) results.push(fail(t, `not checked: with --ip ${plan.address(1)}/${plan.prefix}, ${why}`, `with --ip, make a veth pair: one end eth0 in the container, the other on $MYDOCKER_BRIDGE (lesson 6)`, []));
       return left;
     }

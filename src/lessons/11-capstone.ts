@@ -69,6 +69,12 @@ const lesson = defineLesson<Record<string, never>>({
     filesystems: ['overlay'],
     cgroupControllers: ['cpu', 'memory', 'pids'],
     namespaces: ['mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup'],
+    // --ip: a veth pair to lesson 6's bridge.
+    kernelModules: [
+      { name: 'veth', symbol: 'veth_newlink' },
+      { name: 'bridge', symbol: 'br_dev_xmit' },
+    ],
+    compilers: true,
   },
   newState: () => ({}),
   checks: Object.values(CHECKS),
@@ -115,9 +121,9 @@ const lesson = defineLesson<Record<string, never>>({
     },
     {
       title: 'The answer: the reference, every piece written, as your mydocker.sh',
-      commands: (lab) => [`cp ${REFERENCE} ${mydockerDir(lab)}/mydocker.sh`],
+      commands: (lab) => [`cp ${REFERENCE} ${mydockerDir(lab)}/mydocker.sh`, `grep -- '--- BEGIN' ${mydockerDir(lab)}/mydocker.sh`],
       async run(ctx) {
-        return lines(...putReference(mydockerDir(ctx.lab), ctx.lab), '', await hostShell(`grep -c . ${mydockerDir(ctx.lab)}/mydocker.sh`));
+        return lines(...putReference(mydockerDir(ctx.lab), ctx.lab), '', await hostShell(`grep -- '--- BEGIN' ${mydockerDir(ctx.lab)}/mydocker.sh`));
       },
     },
     {
@@ -165,7 +171,7 @@ const lesson = defineLesson<Record<string, never>>({
 });
 
 /** A check's result on a line or two, as the step shows it. */
-const resultLine = (r: CheckResult) => `${r.status === 'pass' ? '✔' : r.status === 'fail' ? '✘' : '–'} ${r.title}: ${r.reason}${r.hint ? `\n  hint: ${r.hint}` : ''}`;
+const resultLine = (r: CheckResult) => `${r.status === 'pass' ? '✔' : r.status === 'fail' ? '✘' : '–'} ${r.title}\n  ${r.reason}${r.hint ? `\n  hint: ${r.hint}` : ''}`;
 
 /** Hold the capstone's container names while a step's runtime uses one (another learner's
  * suite on this machine may be using them). */

@@ -66,6 +66,9 @@ export interface Needs {
   timeNamespace?: boolean;
   /** seccomp filters (and the capability tools of the by-hand route). */
   seccomp?: boolean;
+  /** A runtime of the learner's own: the compilers of its C and Rust starting points (bash
+   * needs none, so their absence is only said). */
+  compilers?: boolean;
 }
 
 /** Everything about one lesson. Its number is not here: that is its place in the curriculum. */

@@ -173,7 +173,7 @@ describe.skipIf(!hasTmux)('the TUI in tmux', () => {
     expect(s).not.toMatch(/could not be removed|cleanup:|container-lessons reset/);
     expect(s).toMatch(/TUI EXITED 0/);
     expect(Object.keys(readProgress(lab).passed).sort()).toEqual(LESSONS.map((l) => l.id).sort());
-  }, 120_000);
+  }, 180_000);
 
   it('reopens at the current lesson with progress intact; without a terminal it prints what to run', async () => {
     await stopSession();

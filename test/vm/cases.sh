@@ -742,7 +742,7 @@ rm -rf $LAB/capstone-lab
 # subtree_control (v2) by itself.
 $CL capstone init >$OUT 2>&1 || result capstone init 0 $?
 cp /opt/container-lessons/capstone/mydocker.sh $LAB/mydocker/mydocker.sh
-check capstone bash-reference 0
+check capstone pieces-filled-in 0
 node /opt/container-lessons/scripts/capstone-skeleton.mjs --open network --out $LAB/mydocker/mydocker.sh >$OUT 2>&1 || result capstone network-open-made 0 $?
 check capstone network-open 1 'with --ip: eth0 with that address, its peer on the bridge, a default route via the gateway'
 reset_lesson capstone
