@@ -10,7 +10,7 @@
 // serial console, then powers off; the verdict is read from the serial log.
 //
 // Options: --cgroup v2|v1 (default v2: cgroup2 alone at /sys/fs/cgroup; v1: one v1
-// hierarchy per controller), --timeout SECONDS (default 900), --keep (keep the work dir).
+// hierarchy per controller), --timeout SECONDS (default 1500), --keep (keep the work dir).
 // Exit codes: 0 VM-VERDICT PASS; 1 a failure (or no verdict: crash, timeout);
 // 2 a usage error; 0 with a line starting "SKIP:" when QEMU, apt-get/dpkg-deb or the
 // kernel package cannot be had (nothing was tested then).
@@ -28,7 +28,7 @@ const t0 = Date.now();
 const secs = (/** @type {number} */ ms) => (ms / 1000).toFixed(1);
 
 // ---- options ----
-const opts = { cgroup: 'v2', timeout: 900, keep: false };
+const opts = { cgroup: 'v2', timeout: 1500, keep: false };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
