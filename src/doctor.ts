@@ -3,6 +3,7 @@
 // from what each lesson declares it needs (Needs in lessons/types.ts).
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { cgroupLayout, missingController, rootfsProblem, NAMESPACES, NAMESPACE_TYPES, findHostTool, REQUIRED_TOOLS, usernsSettings, usernsBlocked, describeUserns, type Controller, type UsernsSettings } from './core/index.js';
 import type { Lab } from './lab.js';
 import { LESSONS, type Lesson } from './lessons/index.js';
@@ -208,7 +209,7 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
   // one needs none, so a missing compiler is said, not warned of.
   const compilerLessons = lessons.filter((l) => l.needs?.compilers).map((l) => l.number);
   if (compilerLessons.length && !opts.quick) {
-    const found = ['cc', 'rustc'].filter((t) => findHostTool(t));
+    const found = ['cc', 'rustc'].filter((t) => onPath(t, lab));
     const lacking = ['cc', 'rustc'].filter((t) => !found.includes(t));
     f.push({
       name: 'compilers',
@@ -285,4 +286,21 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
   );
 
   return { ok: f.every((x) => x.level !== 'error'), labRoot: lab.root, rootfs: lab.rootfs, cgroupMode: layout.mode, findings: f };
+}
+
+/** A compiler the learner can run: on this PATH, the host's usual directories, or the
+ * invoking user's ~/.cargo/bin (rustup's, not on sudo's PATH). */
+function onPath(name: string, lab: Lab): boolean {
+  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), path.join(lab.invoker.home, '.cargo', 'bin')];
+  return (
+    !!findHostTool(name) ||
+    dirs.some((d) => {
+      try {
+        fs.accessSync(path.join(d, name), fs.constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    })
+  );
 }
