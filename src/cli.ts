@@ -34,7 +34,8 @@ usage: sudo container-lessons [--unlock-all]      the workbook (a terminal UI)
                                     syscall involved, 3 the exact commands; all: every tier
   reset [lesson] [--all]            remove what a lesson left, made by solve or by hand
                                     (all lessons if none given; progress is kept;
-                                    --all also removes the root filesystem and progress)
+                                    --all also removes the root filesystem, the
+                                    capstone's image and progress, never your mydocker/)
   rootfs                            build the default root filesystem now
   run [--name N] [--hostname H] [--cpus C] [--memory M] [--pids P] [--ip ADDR/PREFIX] IMAGE CMD [ARG...]
   run --rootfs DIR|lab [same options] CMD [ARG...]
@@ -327,7 +328,10 @@ async function cmdReset(args: string[], opts: { all: boolean }, lab: Lab, out: O
     const fs = await import('node:fs');
     const custom = !!process.env.CONTAINER_LESSONS_ROOTFS;
     if (custom) removed.push(`kept ${lab.rootfs}: it is your own root filesystem (CONTAINER_LESSONS_ROOTFS), not the workbook's`);
-    for (const p of custom ? [lab.progressFile] : [lab.rootfs, lab.progressFile]) {
+    // The capstone's lab holds an image made from the rootfs: it goes with it. The learner's
+    // runtime (the lab's mydocker/) is their work: it stays.
+    const { capstoneHome } = await import('./capstone/suite.js');
+    for (const p of custom ? [lab.progressFile] : [lab.rootfs, capstoneHome(lab), lab.progressFile]) {
       if (fs.existsSync(p)) {
         fs.rmSync(p, { recursive: true, force: true });
         removed.push(p);

@@ -182,3 +182,14 @@ describe('what a killed runtime leaves', () => {
     expect(left, describeLeaks(left)).toEqual({});
   }, 120_000);
 });
+
+describe('reset --all', () => {
+  it("removes the capstone's lab with the rootfs its image was made from, and keeps the learner's mydocker/", () => {
+    const r = cli(['reset', '--all']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(capstoneHome(lab));
+    expect(fs.existsSync(capstoneHome(lab))).toBe(false);
+    expect(fs.existsSync(lab.rootfs)).toBe(false);
+    expect(fs.existsSync(path.join(mine, 'mydocker.sh'))).toBe(true);
+  });
+});
