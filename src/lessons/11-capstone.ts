@@ -29,6 +29,9 @@ const INSIDE = 'echo "hostname $(hostname), pid $$, links" $(cut -s -d: -f1 /pro
 /** `CONTAINER_LESSONS_HOME=<the capstone's lab> RUNTIME run OPTIONS capstone sh -c INSIDE`, as typed. */
 const typed = (lab: Lab, runtime: string, options: string) => `sudo CONTAINER_LESSONS_HOME=${capstoneHome(lab)} ${runtime} run ${options} ${CAPSTONE_IMAGE} sh -c '${INSIDE}'`;
 
+/** How long a step's container may take: its command ends at once. */
+const RUN_MS = 60_000;
+
 /** Run a runtime in the capstone's lab to its end: what it printed, and its exit. Recorded
  * in the ledger as its processes (SIGTERM first: the runtime cleans up after itself). */
 async function runRuntime(ledger: Ledger, lab: Lab, runtime: string[], options: string[]): Promise<string> {
@@ -42,6 +45,13 @@ async function runRuntime(ledger: Ledger, lab: Lab, runtime: string[], options: 
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
+  // A runtime of the learner's that hangs gets SIGTERM after a minute (its trap cleans up);
+  // what it leaves, the entry's undo removes when the lesson ends.
+  let stopped = false;
+  const timer = setTimeout(() => {
+    stopped = true;
+    child.kill('SIGTERM');
+  }, RUN_MS);
   const code = await new Promise<number>((resolve) => {
     child.on('error', (e) => {
       out += `${e.message}\n`;
@@ -49,8 +59,9 @@ async function runRuntime(ledger: Ledger, lab: Lab, runtime: string[], options: 
     });
     child.on('close', (c) => resolve(c ?? 128));
   });
-  entry.drop();
-  return `${out.trimEnd()}${code ? `\n(exit ${code})` : ''}`;
+  clearTimeout(timer);
+  if (!stopped) entry.drop();
+  return `${out.trimEnd()}${stopped ? `\n(stopped with SIGTERM: still running after ${RUN_MS / 1000} s)` : code ? `\n(exit ${code})` : ''}`;
 }
 
 const lesson = defineLesson<Record<string, never>>({
