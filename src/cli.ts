@@ -193,7 +193,8 @@ async function cmdCheck(args: string[], opts: { json: boolean; watch: boolean; r
   const lesson = lessonArg(args[0]);
   await prepareLab(lab, `check ${lesson.number}`, out, { lock: false });
   if (opts.watch) return watchCheck(lesson, opts, lab, out);
-  const { checks, passed } = await checkLesson(lesson, lab);
+  const c = paint(out);
+  const { checks, passed } = await checkLesson(lesson, lab, { note: opts.json ? undefined : (t) => out.write(c.dim(`  ... ${t}`) + '\n') });
   if (opts.json) out.write(JSON.stringify({ id: lesson.id, number: lesson.number, passed, checks }, null, 2) + '\n');
   else {
     out.write(`${paint(out).bold(`Lesson ${lesson.number} · ${lesson.title}`)}\n${formatChecks(checks, out)}\n${formatVerdict(passed, out, `Lesson ${lesson.number}`)}\n`);

@@ -79,11 +79,11 @@ function checkCrashed(err: unknown): CheckResult {
 }
 
 /** Judge the learner's current state, without recording it. */
-export async function judge(lesson: Lesson, lab: Lab): Promise<{ checks: CheckResult[]; passed: boolean; ms: number }> {
+export async function judge(lesson: Lesson, lab: Lab, opts: { note?: (text: string) => void } = {}): Promise<{ checks: CheckResult[]; passed: boolean; ms: number }> {
   const t0 = performance.now();
   let checks: CheckResult[];
   try {
-    checks = await lesson.check(lab);
+    checks = await lesson.check(lab, opts);
   } catch (err) {
     checks = [checkCrashed(err)];
   }
@@ -91,8 +91,8 @@ export async function judge(lesson: Lesson, lab: Lab): Promise<{ checks: CheckRe
 }
 
 /** Judge the learner's current state; a pass is recorded in their progress. */
-export async function checkLesson(lesson: Lesson, lab: Lab): Promise<{ checks: CheckResult[]; passed: boolean }> {
-  const { checks, passed } = await judge(lesson, lab);
+export async function checkLesson(lesson: Lesson, lab: Lab, opts: { note?: (text: string) => void } = {}): Promise<{ checks: CheckResult[]; passed: boolean }> {
+  const { checks, passed } = await judge(lesson, lab, opts);
   if (passed) markPassed(lab, lesson.id);
   return { checks, passed };
 }

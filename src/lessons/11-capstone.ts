@@ -151,13 +151,14 @@ const lesson = defineLesson<Record<string, never>>({
     },
   ],
 
-  async check(lab) {
+  async check(lab, opts) {
     const dir = mydockerDir(lab);
     const file = gradedRuntime(dir);
     if (!file) return notStarted(`no runtime in ${dir}: neither mydocker nor mydocker.sh is there`, `write the starting point: container-lessons capstone init ${dir} (the lesson's first step), then fill in its TODOs`, [dir]);
     const argv = runtimeArgv(file);
     if (!argv) return notStarted(`${file} is not executable`, `chmod +x ${file}, or build it again (cc -O2 -Wall -o mydocker mydocker.c)`, [file]);
-    const checks = await runSuite({ lab, runtime: argv });
+    opts?.note?.(`grading ${file}`);
+    const checks = await runSuite({ lab, runtime: argv, note: opts?.note });
     // Which runtime was graded, said in the first result.
     const first = checks[0]!;
     checks[0] = { ...first, reason: `${file}: ${first.reason}` };

@@ -93,8 +93,9 @@ export interface LessonModule<S = unknown> {
   /** The titles of its checks, as check() names its results; the text's "What the check
    * looks at" lists each. */
   checks: string[];
-  /** Observe the kernel and judge the learner's current state. */
-  check(lab: Lab): Promise<CheckResult[]>;
+  /** Observe the kernel and judge the learner's current state. A check that takes long (the
+   * capstone's suite) says how far it is through `note`. */
+  check(lab: Lab, opts?: { note?: (text: string) => void }): Promise<CheckResult[]>;
   /** Hints in tiers, from a nudge to the whole answer. */
   hints(lab: Lab): string[];
   /** Remove what this lesson (done by the workbook or by hand) left: returns what was removed. */

@@ -298,7 +298,7 @@ export class WorkbookStore {
     if (this.state.busy) return;
     const lesson = this.lesson;
     this.set({ pane: 'work', busy: `checking lesson ${lesson.number}: reading the kernel`, message: null });
-    const { checks, passed } = await judge(lesson, this.lab);
+    const { checks, passed } = await judge(lesson, this.lab, { note: (t) => this.set({ busy: `checking lesson ${lesson.number}: ${t}` }) });
     this.setRun(lesson, { checks, passedNow: passed });
     let message: UiState['message'];
     if (passed) {
