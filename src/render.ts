@@ -2,16 +2,16 @@
 // rendered for the terminal by marked-terminal (plain text when color is off).
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
 import { Marked, type Tokens } from 'marked';
 import { markedTerminal } from 'marked-terminal';
 import type { Lab } from './lab.js';
+import { PACKAGE_DIR } from './package-dir.js';
 import type { Lesson, LessonModule } from './lessons/types.js';
 import { wrapCommands } from './ui/command-wrap.js';
 import { reflow, visible } from './ui/reflow.js';
 
-export const LESSONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'lessons');
+export const LESSONS_DIR = path.join(PACKAGE_DIR, 'lessons');
 
 /** A lesson text's placeholders: the lab and its rootfs, the lesson's number in the
  * curriculum (its place, which a text need not hard-code), the lesson's lab paths, and what

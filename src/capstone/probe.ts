@@ -4,7 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import crypto from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { procfs, TAG_VAR } from '../core/index.js';
+import { procfs, undo, TAG_VAR, type Undo } from '../core/index.js';
+
+/** How long a runtime gets to clean up after SIGTERM before its processes are killed. */
+export const TERM_MS = 5000;
 
 export interface ProbeSpec {
   /** The runtime's argv before `run` (e.g. ['/home/me/mydocker'] or [node, bin]). */
@@ -110,31 +113,25 @@ export class Probe {
     }
   }
 
-  /** Whatever is left of the probe, ended: the runtime asked with SIGTERM, then its process
-   * group and the container's processes (by their token) killed. For the suite's own
-   * cleanup, after the checks. */
+  /** What removes every process of this run: the runtime asked with SIGTERM first (its trap
+   * stops the container and cleans up), then whatever carries the token killed. A ledger
+   * records it, so that a recovery after the workbook was killed takes the same path. */
+  get undo(): Extract<Undo, { kind: 'procs' }> {
+    return { kind: 'procs', tag: this.token, termMs: TERM_MS };
+  }
+
+  /** Whatever is left of the probe, ended, as its undo does it (no SIGTERM once the runtime
+   * has exited: the container's PID 1 ignores it), then its process group, for a helper of
+   * the runtime's that carries no token. */
   async kill(): Promise<void> {
-    // SIGTERM first, and a moment to clean up (a runtime's trap cannot run on SIGKILL).
-    if (this.child.pid && !this.status) {
-      this.signal('SIGTERM');
-      await this.end(5000);
-    }
-    if (this.child.pid && !this.status) {
+    await undo(this.status ? { ...this.undo, termMs: undefined } : this.undo);
+    if (this.child.pid) {
       try {
         process.kill(-this.child.pid, 'SIGKILL');
       } catch {
         /* gone */
       }
     }
-    const left = procfs.listPids().filter((p) => (readCmdline(p) ?? '').includes(this.token));
-    for (const p of left) {
-      try {
-        process.kill(p, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    await procfs.waitExited(left, 3000);
     await this.end(3000);
   }
 }

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { cgroupLayout, procfs, recover, removeGroupDir, undo, unmount, LockBusyError, TAG_VAR } from '../core/index.js';
 import { holdMachineName, type Lab } from '../lab.js';
-import { capstoneHome, PROBE_NAMES, PROBE_NAMES_LOCK, TERM_MS } from './suite.js';
+import { capstoneHome, PROBE_NAMES, PROBE_NAMES_LOCK } from './suite.js';
+import { TERM_MS } from './probe.js';
 
 /** The names the lesson's own steps give the containers they start. */
 export const STEP_NAMES = ['capstone-goal', 'capstone-hello'] as const;

@@ -81,8 +81,6 @@ export interface SuiteOptions {
 /** The names the suite gives its containers (--name): whatever a runtime names after them
  * (its cgroups, its directories) a reset can find again. */
 export const PROBE_NAMES = ['capstone-main', 'capstone-hog', 'capstone-forks', 'capstone-exit', 'capstone-net1', 'capstone-net2'] as const;
-/** How long a runtime gets to clean up after SIGTERM before its processes are killed. */
-export const TERM_MS = 5000;
 /** The names are the machine's (a runtime names its cgroups after them: the reference's
  * /sys/fs/cgroup/.../mydocker-capstone-main): one suite at a time on a machine uses them. */
 export const PROBE_NAMES_LOCK: MachineName = { key: 'capstone-names', what: "the capstone's container names (capstone-main, ...)" };
@@ -199,7 +197,7 @@ async function runProbes(opts: SuiteOptions, ledger: Ledger): Promise<CheckResul
   const probes: Array<{ p: Probe; entry: { drop(): void } }> = [];
   const probe = (options: string[], script: string, extraEnv: NodeJS.ProcessEnv = {}) => {
     const p = new Probe({ runtime, options, image: CAPSTONE_IMAGE, script, env: { ...env, ...extraEnv } });
-    probes.push({ p, entry: ledger.add({ kind: 'procs', tag: p.token, termMs: TERM_MS }, () => p.kill()) });
+    probes.push({ p, entry: ledger.add(p.undo, () => p.kill()) });
     return p;
   };
   const cmd = `${runtime.join(' ')} run`;

@@ -3,15 +3,14 @@
 // conformance suite (src/capstone/suite.ts): from outside, by what the kernel shows. The
 // steps show the goal done by the workbook's own `run`, the suite's report on the skeleton
 // as it is, and then the bash reference in the learner's place at work.
-import { spawn } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { TAG_VAR, type Ledger } from '../core/index.js';
+import type { Ledger } from '../core/index.js';
 import { holdMachineName, type Lab } from '../lab.js';
 import type { CheckResult } from '../checks/result.js';
-import { CAPSTONE_IMAGE, CHECKS, PROBE_NAMES_LOCK, TERM_MS, capstoneHome, ensureCapstoneImage, notStarted, runSuite } from '../capstone/suite.js';
+import { CAPSTONE_IMAGE, CHECKS, PROBE_NAMES_LOCK, capstoneHome, ensureCapstoneImage, notStarted, runSuite } from '../capstone/suite.js';
 import { STEP_NAMES, resetCapstone } from '../capstone/reset.js';
+import { Probe, exitCode } from '../capstone/probe.js';
 import { CAPSTONE_SOURCES, REFERENCE, gradedRuntime, initRuntimeDir, putReference, runtimeArgv } from '../capstone/workdir.js';
 import { SELF_ARGV } from '../package-dir.js';
 import { defineLesson, type LessonContext } from './types.js';
@@ -32,36 +31,17 @@ const typed = (lab: Lab, runtime: string, options: string) => `sudo CONTAINER_LE
 /** How long a step's container may take: its command ends at once. */
 const RUN_MS = 60_000;
 
-/** Run a runtime in the capstone's lab to its end: what it printed, and its exit. Recorded
- * in the ledger as its processes (SIGTERM first: the runtime cleans up after itself). */
+/** Run a runtime in the capstone's lab to its end, as the suite runs its probes: what it
+ * printed, and its exit. Recorded in the ledger meanwhile; a runtime of the learner's still
+ * running after a minute is stopped as the suite stops one (SIGTERM first). */
 async function runRuntime(ledger: Ledger, lab: Lab, runtime: string[], options: string[]): Promise<string> {
-  const tag = `cl-capstone-${crypto.randomUUID()}`;
-  const entry = ledger.add({ kind: 'procs', tag, termMs: TERM_MS });
-  const [cmd, ...pre] = runtime;
-  const child = spawn(cmd!, [...pre, 'run', ...options, CAPSTONE_IMAGE, 'sh', '-c', INSIDE], {
-    env: { ...process.env, CONTAINER_LESSONS_HOME: capstoneHome(lab), [TAG_VAR]: tag, NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  // A runtime of the learner's that hangs gets SIGTERM after a minute (its trap cleans up);
-  // what it leaves, the entry's undo removes when the lesson ends.
-  let stopped = false;
-  const timer = setTimeout(() => {
-    stopped = true;
-    child.kill('SIGTERM');
-  }, RUN_MS);
-  const code = await new Promise<number>((resolve) => {
-    child.on('error', (e) => {
-      out += `${e.message}\n`;
-      resolve(127);
-    });
-    child.on('close', (c) => resolve(c ?? 128));
-  });
-  clearTimeout(timer);
-  if (!stopped) entry.drop();
-  return `${out.trimEnd()}${stopped ? `\n(stopped with SIGTERM: still running after ${RUN_MS / 1000} s)` : code ? `\n(exit ${code})` : ''}`;
+  const p = new Probe({ runtime, options, image: CAPSTONE_IMAGE, script: INSIDE, env: { ...process.env, CONTAINER_LESSONS_HOME: capstoneHome(lab), NO_COLOR: '1' } });
+  const entry = ledger.add(p.undo, () => p.kill());
+  const ended = await p.end(RUN_MS);
+  await p.kill();
+  entry.drop();
+  const out = `${p.stdout}${p.stderr}`.trimEnd();
+  return `${out}${!ended ? `\n(stopped with SIGTERM: still running after ${RUN_MS / 1000} s)` : exitCode(ended) ? `\n(exit ${exitCode(ended)})` : ''}`;
 }
 
 const lesson = defineLesson<Record<string, never>>({
