@@ -8,6 +8,8 @@ import { solveLesson, checkLesson, watchLesson, cleanupActive, errorInfo, holdIn
 import { doctor } from './doctor.js';
 import { ensureRootfs, Ledger, LockBusyError, HintedError } from './core/index.js';
 import type { CheckResult } from './checks/result.js';
+import { drawOnce, pictureText } from './pictures/picture.js';
+import { glyphsFor } from './pictures/glyphs.js';
 
 const USAGE = `container-lessons: build a Linux container by hand, lesson by lesson
 
@@ -49,6 +51,8 @@ usage: sudo container-lessons [--unlock-all]      the workbook (a terminal UI)
                                     (a directory or its tar) into the lab's layer store
   demo-image [DIR] [--format oci|docker-save]
                                     write the layers lesson's three-layer image, to import
+  picture <lesson>                  the lesson's picture, drawn from the kernel's state
+                                    now (what the Work pane shows at its end)
   doctor [--json]                   what this machine offers the lessons
   help                              this text
 
@@ -169,6 +173,9 @@ async function cmdSolve(args: string[], opts: { json: boolean; keep: boolean }, 
             },
             onChecking: () => out.write(`\n${c.bold('── checks')} ${c.dim('(reading the kernel)')}\n`),
             onNote: (text) => out.write(c.yellow(`    ${text}`) + '\n'),
+            beforeEnd: async (l) => {
+              if (l.picture) out.write(`\n${await pictureReport(l, lab)}\n`);
+            },
           },
     });
     reports.push(report);
@@ -185,6 +192,22 @@ async function cmdSolve(args: string[], opts: { json: boolean; keep: boolean }, 
   if (opts.json) out.write(JSON.stringify({ passed: ok, lessons: reports }, null, 2) + '\n');
   else if (which.length > 1) out.write('\n' + formatVerdict(ok, out, `${reports.filter((r) => r.passed).length} of ${reports.length} lessons`) + '\n');
   return ok ? 0 : 1;
+}
+
+/** A lesson's picture as text, at the terminal's width (at most 100 columns). */
+async function pictureReport(lesson: Lesson, lab: Lab): Promise<string> {
+  if (!lesson.picture) return `Lesson ${lesson.number} has no picture.`;
+  const width = Math.min(process.stdout.columns || 80, 100);
+  const glyphs = glyphsFor();
+  return pictureText(await drawOnce(lesson.picture.bind(lesson), lab, { width, glyphs }), width, glyphs);
+}
+
+async function cmdPicture(args: string[], lab: Lab, out: Out): Promise<number> {
+  requireRoot('picture');
+  const lesson = lessonArg(args[0]);
+  await prepareLab(lab, `picture ${lesson.number}`, out, { lock: false });
+  out.write(`${paint(out).bold(`Lesson ${lesson.number} · ${lesson.title}`)}\n${await pictureReport(lesson, lab)}\n`);
+  return 0;
 }
 
 async function cmdCheck(args: string[], opts: { json: boolean; watch: boolean; runtime?: string }, lab: Lab, out: Out): Promise<number> {
@@ -487,6 +510,8 @@ export async function main(argv: string[], out: Out = { color: wantsColor(), wri
       return cmdReset(args, values, lab, out);
     case 'doctor':
       return cmdDoctor(values, lab, out);
+    case 'picture':
+      return cmdPicture(args, lab, out);
     case 'rootfs': {
       requireRoot('rootfs');
       await prepareLab(lab, 'rootfs', out, { lock: true });

@@ -36,6 +36,8 @@ export interface SolveHooks {
   onStepDone?: (lesson: Lesson, report: StepReport, index: number) => void;
   onChecking?: (lesson: Lesson) => void;
   onNote?: (text: string) => void;
+  /** After the checks, while what the steps made is still there (its picture is drawn then). */
+  beforeEnd?: (lesson: Lesson) => Promise<void>;
 }
 
 export function errorInfo(err: unknown): { message: string; hint?: string } {
@@ -309,6 +311,7 @@ export async function solveLesson(lesson: Lesson, lab: Lab, opts: { keep?: boole
       report.passed = judged.passed;
       if (report.passed) markPassed(lab, lesson.id);
     }
+    await opts.hooks?.beforeEnd?.(lesson);
   } finally {
     report.cleanup = await session.end();
   }

@@ -7,6 +7,8 @@ import type { Lab } from '../lab.js';
 import { chownToInvoker } from '../lab.js';
 import { defineLesson } from './types.js';
 import { hostShell, lines } from './show.js';
+import { stillPicture } from '../pictures/picture.js';
+import { drawUnion } from '../pictures/union.js';
 
 /** The walkthrough's files: directory -> file -> content ("" = empty file). */
 export const LAYOUT: Record<'lower1' | 'lower2' | 'upper' | 'work' | 'merged', Record<string, string>> = {
@@ -254,6 +256,11 @@ const overlay = defineLesson({
     `It is one mount(2) of type overlay with the options lowerdir= (a colon-separated list, the top layer first), upperdir= and workdir= (an empty directory on the same filesystem as upper), in ${ufs(lab)}. The mount shows in /proc/self/mountinfo; a whiteout is a character device 0/0 in upper (ls -l shows "c ... 0, 0").`,
     `Mount with the top lower layer first, once (a second mount stacks on the first): cd ${ufs(lab)} && mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged ; then rm merged/a.txt and look at upper with ls -l.`,
   ],
+
+  picture: stillPicture((lab, opts) => {
+    const d = dirs(lab);
+    return drawUnion({ base: ufs(lab), merged: d.merged, upper: d.upper, lowers: [d.lower2, d.lower1] }, opts);
+  }),
 
   async shell(ctx) {
     const cwd = fs.existsSync(ufs(ctx.lab)) ? ufs(ctx.lab) : ctx.lab.root;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { HintedError, type Controller, type Ledger, type Namespace, type WarmContainers } from '../core/index.js';
 import type { Lab, MachineName } from '../lab.js';
 import type { CheckResult } from '../checks/result.js';
+import type { PictureSource } from '../pictures/picture.js';
 
 /** What a lesson's steps work with. `S` is the lesson's own state: what one step made and a
  * later one uses (a container, a pid), typed per lesson. */
@@ -102,6 +103,9 @@ export interface LessonModule<S = unknown> {
   reset(lab: Lab): Promise<string[]>;
   /** The shell the TUI opens for this lesson (starting its container if needed). */
   shell?(ctx: LessonContext<S>): Promise<ShellSpec>;
+  /** The picture that explains the lesson at a glance, drawn from the kernel's state (the
+   * Work pane's end, `container-lessons picture`). */
+  picture?(lab: Lab): PictureSource;
 }
 
 /** A lesson in the curriculum: its module, and its number there (1 is the first). */

@@ -9,12 +9,14 @@ import { Pane, clampOffset, scrollInfo } from './Pane.js';
 import { Footer } from './Footer.js';
 import { Overlay } from './Overlay.js';
 import { TooSmall, MIN_COLUMNS, MIN_ROWS } from './Screens.js';
-import { lessonLines, workLines } from './text.js';
+import { lessonLines, pictureStart, workLines } from './text.js';
+import { usePicture } from './picture-hook.js';
+import { glyphsFor, type Glyphs } from '../pictures/glyphs.js';
 
 const HEADER_ROWS = 3;
 const FOOTER_ROWS = 2;
 
-export function App({ store, color }: { store: WorkbookStore; color: boolean }) {
+export function App({ store, color, glyphs = glyphsFor() }: { store: WorkbookStore; color: boolean; glyphs?: Glyphs }) {
   const state = useStore(store);
   const { columns, rows } = useTerminalSize();
   const lesson = store.lesson;
@@ -33,7 +35,10 @@ export function App({ store, color }: { store: WorkbookStore; color: boolean }) 
     };
   }, [lesson, store.lab, width, color]);
 
-  const lines = state.pane === 'text' ? (text ?? ['(rendering the lesson text...)']) : workLines(lesson, runOf(state, lesson), store.lab, width);
+  const run = runOf(state, lesson);
+  const picture = usePicture(lesson, store.lab, run, { width, glyphs, shown: state.pane === 'work', checking: state.checking });
+  const work = workLines(lesson, run, store.lab, width, { picture, glyphs });
+  const lines = state.pane === 'text' ? (text ?? ['(rendering the lesson text...)']) : work;
   const offset = state.scroll[state.pane];
   // From what is shown: after a step the store scrolls to "the bottom" (a very large offset),
   // from which a move up of a few lines would still be past the end and show nothing new.
@@ -71,6 +76,10 @@ export function App({ store, color }: { store: WorkbookStore; color: boolean }) 
         return store.showHint();
       case 'y':
         return store.copyCommands();
+      case 'p': {
+        if (!lesson.picture) return store.note('This lesson has no picture.');
+        return store.showWorkAt(pictureStart(work));
+      }
       case 'x':
         return store.showOverlay({ kind: 'confirm-reset' });
       case '?':

@@ -47,6 +47,8 @@ export interface UiState {
   message: { text: string; tone: 'info' | 'good' | 'bad' } | null;
   /** What is running now (a spinner shows it); keys that start work wait. */
   busy: string | null;
+  /** A check is reading the kernel now (a live picture marks its window). */
+  checking: boolean;
   exit: ExitRequest | null;
 }
 
@@ -98,6 +100,7 @@ export class WorkbookStore {
       overlay: null,
       message: message ?? { text: 'Read the lesson (↑↓ scroll), then press Enter to run its first step.', tone: 'info' },
       busy: null,
+      checking: false,
       exit: null,
     };
   }
@@ -194,6 +197,11 @@ export class WorkbookStore {
 
   togglePane(): void {
     this.set({ pane: this.state.pane === 'text' ? 'work' : 'text' });
+  }
+
+  /** p: the work pane, scrolled to line `at` (where the picture starts). */
+  showWorkAt(at: number): void {
+    this.set({ pane: 'work', scroll: { ...this.state.scroll, work: Math.max(0, at) } });
   }
 
   scroll(by: number | 'top' | 'bottom'): void {
@@ -297,9 +305,10 @@ export class WorkbookStore {
   async runChecks(): Promise<void> {
     if (this.state.busy) return;
     const lesson = this.lesson;
-    this.set({ pane: 'work', busy: `checking lesson ${lesson.number}: reading the kernel`, message: null });
+    this.set({ pane: 'work', busy: `checking lesson ${lesson.number}: reading the kernel`, checking: true, message: null });
     const { checks, passed } = await judge(lesson, this.lab, { note: (t) => this.set({ busy: `checking lesson ${lesson.number}: ${t}` }) });
     this.setRun(lesson, { checks, passedNow: passed });
+    this.set({ checking: false });
     let message: UiState['message'];
     if (passed) {
       let saved = true;

@@ -4,13 +4,10 @@ import type { Lesson } from '../lessons/index.js';
 import type { LessonRun, StepState } from './store.js';
 import { wrapCommands } from './command-wrap.js';
 import { reflow } from './reflow.js';
+import { pictureLines, type Picture, type PictureLine } from '../pictures/picture.js';
+import type { Glyphs } from '../pictures/glyphs.js';
 
-export interface Line {
-  text: string;
-  color?: 'green' | 'red' | 'yellow' | 'cyan' | 'blue' | 'magenta';
-  bold?: boolean;
-  dim?: boolean;
-}
+export type Line = PictureLine;
 
 /** Hard-wrap plain text (command output has no ANSI codes) to a width. */
 export function wrap(text: string, width: number, indent = ''): string[] {
@@ -57,8 +54,14 @@ export function commandLines(commands: string[], width: number, prompt = '$ '): 
 
 const MARK = { pending: '○', running: '◐', done: '✔', error: '✘' } as const;
 
-/** The work pane: every step with its commands and real output, then the checks. */
-export function workLines(lesson: Lesson, run: LessonRun, lab: Lab, width: number): Line[] {
+/** Where the picture starts in the work pane's lines (p scrolls there), or -1. */
+export function pictureStart(lines: Line[]): number {
+  return lines.findIndex((l) => l.picture);
+}
+
+/** The work pane: every step with its commands and real output, then the checks, then the
+ * lesson's picture (when it has one, drawn). */
+export function workLines(lesson: Lesson, run: LessonRun, lab: Lab, width: number, picture?: { picture: Picture | null; glyphs: Glyphs }): Line[] {
   const lines: Line[] = [];
   lesson.steps.forEach((step, i) => {
     const st: StepState = run.steps[i] ?? { status: 'pending' }; // not in the run: not run yet
@@ -85,6 +88,12 @@ export function workLines(lesson: Lesson, run: LessonRun, lab: Lab, width: numbe
     }
   } else {
     lines.push({ text: 'Checks: not run yet (c)', dim: true });
+  }
+  if (picture && lesson.picture) {
+    lines.push({ text: '' });
+    const drawn = picture.picture ? pictureLines(picture.picture, width, picture.glyphs) : [{ text: '(drawing the picture...)', dim: true }];
+    drawn[0] = { ...drawn[0]!, picture: true };
+    lines.push(...drawn);
   }
   return lines;
 }

@@ -1,0 +1,183 @@
+// What a lesson's picture is: lines drawn from the kernel's state as it is now (never from
+// what the workbook believes it made), a title, and a legend for its marks. The TUI shows a
+// lesson's picture at the end of its Work pane, redrawn after each step and check (and
+// every `everyMs` for a live one); `container-lessons picture N` prints it.
+import type { Lab } from '../lab.js';
+import type { Glyphs } from './glyphs.js';
+
+export interface PictureLine {
+  text: string;
+  color?: 'green' | 'red' | 'yellow' | 'cyan' | 'blue' | 'magenta';
+  bold?: boolean;
+  dim?: boolean;
+  /** The work pane's mark on a picture's first line (p scrolls there). */
+  picture?: boolean;
+}
+
+export interface Picture {
+  title: string;
+  /** The drawing; no line wider than the width it was drawn for. */
+  lines: PictureLine[];
+  /** What the marks mean, one entry each ("● the file merged shows"). */
+  legend: string[];
+}
+
+export interface DrawOptions {
+  width: number;
+  glyphs: Glyphs;
+}
+
+/** A lesson's picture while the lesson is shown: made when the lesson is opened, drawn when
+ * something may have changed, closed when the lesson is left. */
+export interface PictureSource {
+  /** Redraw this often while shown (a live picture: lesson 2's CPU share). */
+  everyMs?: number;
+  /** A live picture has something to show only after sampling this long. */
+  settleMs?: number;
+  draw(opts: DrawOptions): Promise<Picture>;
+  /** A check is reading the kernel (true) or done (false): a live picture marks its window. */
+  checking?(on: boolean): void;
+  /** Stop sampling; draw is not called after. */
+  close?(): void;
+}
+
+/** A picture drawn anew from the kernel at each call, with nothing kept between calls. */
+export function stillPicture(draw: (lab: Lab, opts: DrawOptions) => Picture | Promise<Picture>): (lab: Lab) => PictureSource {
+  return (lab) => ({ draw: async (opts) => draw(lab, opts) });
+}
+
+export const line = (text: string, style: Omit<PictureLine, 'text'> = {}): PictureLine => ({ text, ...style });
+
+/** Cut a string to `width` characters, ending in the ellipsis when cut. */
+export function fit(text: string, width: number, g: Glyphs): string {
+  if (text.length <= width) return text;
+  if (width <= g.ellipsis.length) return text.slice(0, Math.max(0, width));
+  return text.slice(0, width - g.ellipsis.length) + g.ellipsis;
+}
+
+/** Pad or cut to exactly `width` characters. */
+export function cell(text: string, width: number, g: Glyphs): string {
+  return fit(text, width, g).padEnd(width);
+}
+
+/** A box around lines: a title in its top edge, lines padded to the inner width. */
+export function box(title: string, inner: string[], g: Glyphs, width?: number): string[] {
+  const w = width ?? Math.max(title.length + 2, ...inner.map((l) => l.length)) + 2;
+  const innerW = Math.max(1, w - 2);
+  const head = title ? `${g.h}${fit(` ${title} `, innerW - 1, g)}` : '';
+  return [g.tl + head + g.h.repeat(Math.max(0, innerW - head.length)) + g.tr, ...inner.map((l) => g.v + cell(l, innerW, g) + g.v), g.bl + g.h.repeat(innerW) + g.br];
+}
+
+/** Boxes side by side, as many on a row as fit in `width` (one space between), rows of
+ * boxes one under the other; each box is a list of lines of one width. */
+export function besides(boxes: string[][], width: number): string[] {
+  const out: string[] = [];
+  let row: string[][] = [];
+  let used = 0;
+  const flush = () => {
+    if (!row.length) return;
+    const h = Math.max(...row.map((b) => b.length));
+    for (let i = 0; i < h; i++)
+      out.push(
+        row
+          .map((b) => (b[i] ?? '').padEnd(b[0]?.length ?? 0))
+          .join(' ')
+          .trimEnd(),
+      );
+    row = [];
+    used = 0;
+  };
+  for (const b of boxes) {
+    const w = b[0]?.length ?? 0;
+    if (row.length && used + 1 + w > width) flush();
+    used += (row.length ? 1 : 0) + w;
+    row.push(b);
+  }
+  flush();
+  return out;
+}
+
+/** A sparkline of values between 0 and max, one character each. */
+export function sparkline(values: number[], max: number, g: Glyphs): string {
+  const top = g.bars.length - 1;
+  return values.map((v) => g.bars[Math.max(0, Math.min(top, Math.round((v / (max || 1)) * top)))]).join('');
+}
+
+/** A gauge `width` cells long, filled to value/max. */
+export function gauge(value: number, max: number, width: number, g: Glyphs): string {
+  const n = Math.max(0, Math.min(width, Math.round((value / (max || 1)) * width)));
+  return g.full.repeat(n) + g.empty.repeat(width - n);
+}
+
+/** Lines of a tree: each node's children drawn under it with branches. */
+export interface TreeNode {
+  label: string;
+  style?: Omit<PictureLine, 'text'>;
+  children?: TreeNode[];
+}
+
+export function tree(roots: TreeNode[], g: Glyphs, width: number): PictureLine[] {
+  const out: PictureLine[] = [];
+  const walk = (n: TreeNode, prefix: string, lead: string) => {
+    out.push({ text: fit(prefix + lead + n.label, width, g), ...n.style });
+    const kids = n.children ?? [];
+    const next = prefix + (lead === '' ? '' : lead === g.lastBranch ? ' '.repeat(g.lastBranch.length) : g.stem);
+    for (const [i, k] of kids.entries()) walk(k, next, i === kids.length - 1 ? g.lastBranch : g.branch);
+  };
+  for (const r of roots) walk(r, '', '');
+  return out;
+}
+
+/** The legend's entries packed into lines of `width`, three spaces between entries. */
+export function legendLines(legend: string[], width: number, g: Glyphs): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (const e of legend) {
+    const next = cur ? `${cur}   ${e}` : e;
+    if (cur && next.length > width) {
+      out.push(cur);
+      cur = fit(e, width, g);
+    } else cur = fit(next, width, g);
+  }
+  if (cur) out.push(cur);
+  return out;
+}
+
+/** A picture's whole lines: its title on a rule, the drawing, the legend. */
+export function pictureLines(p: Picture, width: number, g: Glyphs): PictureLine[] {
+  const head = fit(`${g.h}${g.h} ${p.title} `, width, g);
+  return [
+    line(head + g.h.repeat(Math.max(0, Math.min(width, 60) - head.length)), { bold: true, color: 'cyan' }),
+    ...p.lines.map((l) => ({ ...l, text: fit(l.text, width, g) })),
+    ...legendLines(p.legend, width, g).map((t) => line(t, { dim: true })),
+  ];
+}
+
+/** Draw, turning a failure into a picture that says what went wrong (a picture is never
+ * worth a crash: the kernel's state may change under it at any moment). */
+export async function drawSafely(source: PictureSource, opts: DrawOptions): Promise<Picture> {
+  try {
+    return await source.draw(opts);
+  } catch (err) {
+    return { title: 'the picture', lines: [line(`could not draw it: ${(err as Error).message}`, { color: 'red' })], legend: [] };
+  }
+}
+
+/** A picture as plain text for a report (solve, picture). */
+export function pictureText(p: Picture, width: number, g: Glyphs): string {
+  return pictureLines(p, width, g)
+    .map((l) => l.text)
+    .join('\n');
+}
+
+/** A lesson's picture drawn once, for a report: the source opened, given its settling time,
+ * drawn and closed. */
+export async function drawOnce(open: (lab: Lab) => PictureSource, lab: Lab, opts: DrawOptions): Promise<Picture> {
+  const source = open(lab);
+  try {
+    if (source.settleMs) await new Promise((r) => setTimeout(r, source.settleMs));
+    return await drawSafely(source, opts);
+  } finally {
+    source.close?.();
+  }
+}
