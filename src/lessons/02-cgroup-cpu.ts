@@ -8,6 +8,7 @@ import { pass, fail, skip, type CheckResult } from '../checks/result.js';
 import { defineLesson, earlier } from './types.js';
 import { GROUP, GROUP_NAME, SHELLS, holdGroupForLesson, resetWithGroupHeld } from './container-group.js';
 import { hostShell, lines } from './show.js';
+import { cpuSharePicture } from '../pictures/cpu-share.js';
 
 export { GROUP };
 
@@ -284,6 +285,21 @@ const cgroupCpu = defineLesson<State>({
       [...enable, `mkdir ${g.dir}`, ...quotaCommand(g), `while : ; do : ; done & echo $! > ${g.file('procs')}`].join('; '),
     ];
   },
+
+  // The loop before it is in the group is found by its $0, as reset finds it.
+  picture: () =>
+    cpuSharePicture({
+      name: GROUP,
+      group: () => {
+        try {
+          const g = group();
+          return g.exists() ? g : null;
+        } catch {
+          return null;
+        }
+      },
+      outside: () => procfs.listPids().filter((p) => (procfs.cmdline(p) ?? '').includes(LOOP_TAG)),
+    }),
 
   async shell(ctx) {
     const cwd = cgroupLayout().controllers.cpu?.mountPoint ?? ctx.lab.root;
