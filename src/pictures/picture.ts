@@ -30,7 +30,7 @@ export interface DrawOptions {
 /** A lesson's picture while the lesson is shown: made when the lesson is opened, drawn when
  * something may have changed, closed when the lesson is left. */
 export interface PictureSource {
-  /** Redraw this often while shown (a live picture: lesson 2's CPU share). */
+  /** Redraw this often while shown (REDRAW_MS; a live picture more often). */
   everyMs?: number;
   /** A live picture has something to show only after sampling this long. */
   settleMs?: number;
@@ -41,9 +41,13 @@ export interface PictureSource {
   close?(): void;
 }
 
+/** How often a picture is drawn again while shown: what a learner does by hand in another
+ * terminal shows within a second. */
+export const REDRAW_MS = 1000;
+
 /** A picture drawn anew from the kernel at each call, with nothing kept between calls. */
 export function stillPicture(draw: (lab: Lab, opts: DrawOptions) => Picture | Promise<Picture>): (lab: Lab) => PictureSource {
-  return (lab) => ({ draw: async (opts) => draw(lab, opts) });
+  return (lab) => ({ everyMs: REDRAW_MS, draw: async (opts) => draw(lab, opts) });
 }
 
 export const line = (text: string, style: Omit<PictureLine, 'text'> = {}): PictureLine => ({ text, ...style });

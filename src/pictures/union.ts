@@ -96,7 +96,9 @@ export function drawUnion(d: UnionDirs, { width, glyphs: g }: DrawOptions): Pict
   layers.forEach((l, i) => {
     const marks = cols.map((_, j) => {
       const p = grid[i]![j];
-      const mark = p === 'whiteout' ? g.cut : p === 'file' ? (source[j] === i ? g.on : g.off) : g.none;
+      // Mounted: filled for the copy merged shows, hollow for one hidden. Not mounted, there
+      // is no merged: filled for every file a layer has.
+      const mark = p === 'whiteout' ? g.cut : p === 'file' ? (!overlay || source[j] === i ? g.on : g.off) : g.none;
       return mark.padEnd(colW);
     });
     lines.push(line(fit(`${cell(labelOf(l, i), labelW, g)}  ${marks.join('')}`.trimEnd(), width, g), { color: l.kind === 'upper' ? 'yellow' : undefined }));
@@ -112,6 +114,8 @@ export function drawUnion(d: UnionDirs, { width, glyphs: g }: DrawOptions): Pict
   return {
     title: overlay ? `the union at ${rel(d.merged)}: layers top first, as mountinfo lists them` : 'the layers (not mounted yet)',
     lines,
-    legend: [`${g.on} merged shows this one`, `${g.off} hidden by a layer above`, `${g.cut} whiteout (deleted)`, `${g.none} absent`, 'merged: the layer (row number) each name comes from'],
+    legend: overlay
+      ? [`${g.on} merged shows this one`, `${g.off} hidden by a layer above`, `${g.cut} whiteout (deleted)`, `${g.none} absent`, 'merged: the layer (row number) each name comes from']
+      : [`${g.on} the layer has it`, `${g.cut} whiteout`, `${g.none} absent`],
   };
 }

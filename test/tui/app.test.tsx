@@ -4,7 +4,6 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { render, cleanup } from 'ink-testing-library';
 import { render as inkRender } from 'ink';
-import { EventEmitter } from 'node:events';
 import { WorkbookStore } from '../../src/ui/store.js';
 import { App } from '../../src/ui/App.js';
 import { TooSmall, Prereqs } from '../../src/ui/Screens.js';
@@ -13,7 +12,7 @@ import { curriculum, type Lesson, type LessonModule } from '../../src/lessons/in
 import type { CheckResult } from '../../src/checks/result.js';
 import { readProgress } from '../../src/lab.js';
 import { tempLab } from '../support/lab.js';
-import { until, tick, PASS, FAIL } from '../support/tui.js';
+import { until, tick, PASS, FAIL, Term, Keys } from '../support/tui.js';
 
 const ENTER = '\r';
 const RIGHT = '\u001B[C';
@@ -339,31 +338,6 @@ describe('the closing line', () => {
 });
 
 describe('every terminal size', () => {
-  // A terminal of a given size (ink-testing-library's is always 100 columns).
-  class Term extends EventEmitter {
-    frames: string[] = [];
-    isTTY = false;
-    constructor(
-      readonly columns: number,
-      readonly rows: number,
-    ) {
-      super();
-    }
-    write = (s: string) => (this.frames.push(s), true);
-  }
-  class Keys extends EventEmitter {
-    isTTY = true;
-    setRawMode() {}
-    setEncoding() {}
-    resume() {}
-    pause() {}
-    ref() {}
-    unref() {}
-    read() {
-      return null;
-    }
-  }
-
   it.each([
     [60, 16],
     [70, 20],
