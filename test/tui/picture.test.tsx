@@ -34,7 +34,7 @@ describe('the picture in the work pane', () => {
     const store = new WorkbookStore({ lessons: curriculum([overlay]), lab });
     disposers.push(async () => {
       await store.cleanupAll();
-      await resetLesson(overlay, lab);
+      await resetLesson({ ...overlay, number: 1 }, lab);
     });
     const term = new Term(columns, rows);
     const inst = inkRender(<App store={store} color={false} glyphs={glyphs} />, { stdout: term as never, stdin: new Keys() as never, debug: true, patchConsole: false });
