@@ -123,7 +123,7 @@ async function readEveryCommand(l: Lesson): Promise<number[]> {
 
 describe.skipIf(!hasTmux)('the TUI in tmux', () => {
   it('goes through every lesson to the last one passed, with a shell inside a container on the way', async () => {
-    const cmd = `env CONTAINER_LESSONS_HOME=${lab.root} TERM=xterm-256color ${process.execPath} ${BIN}; echo "TUI EXITED $?"; sleep 600`;
+    const cmd = `env CONTAINER_LESSONS_HOME=${lab.root} TERM=xterm-256color LANG=C.UTF-8 ${process.execPath} ${BIN}; echo "TUI EXITED $?"; sleep 600`;
     // 80x24 for the first lesson, whose mount command is longer than a line there.
     tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', cmd);
     let s = await waitFor(new RegExp(`container-lessons · ${header(LESSONS[0]!).source}`));
@@ -159,7 +159,14 @@ describe.skipIf(!hasTmux)('the TUI in tmux', () => {
       } else {
         s = await doLesson(l);
       }
-      if (l.id === 'cgroup-cpu') expect(s).toMatch(/measured (1[89]|2[0-2])\.\d %/);
+      if (l.id === 'cgroup-cpu') {
+        expect(s).toMatch(/measured (1[89]|2[0-2])\.\d %/);
+        // Its picture at the Work pane's end: the loop's share fell from about a whole CPU
+        // to about 20 %, in full bars, then low ones after the mark of the quota.
+        expect(s).toMatch(/before the quota: (8\d|9\d|1\d\d) % +under the quota: (1[5-9]|2[0-5]) %/);
+        const spark = s.split('\n').find((x) => /^100 % │/.test(x)) ?? s;
+        expect(spark).toMatch(/│ *[▇█]{3,}.*[▁▂▃]{5,} +now (1[5-9]|2[0-5]) %$/);
+      }
       expect(s).toMatch(l.number < N ? new RegExp(`Lesson ${l.number + 1} is unlocked`) : /that was the last one/);
     }
 
