@@ -157,6 +157,15 @@ describe('container-lessons CLI', () => {
     const kept = path.join(lab.root, '.kept', 'overlay.json');
     expect(JSON.parse(fs.readFileSync(kept, 'utf8')).map((u: { kind: string }) => u.kind)).toEqual(['file', 'mount']);
     expect(cli(['check', 'overlay']).code).toBe(0);
+    // The picture of what is there: in a UTF-8 locale with box drawing, in C plain ASCII.
+    const pic = cli(['picture', '1'], { env: { LANG: 'C.UTF-8', LC_ALL: '' } });
+    expect(pic.code, pic.err).toBe(0);
+    expect(pic.out).toMatch(/── the union at merged/);
+    expect(pic.out).toMatch(/^merged +· +2 +1 +2 +1$/m);
+    const ascii = cli(['picture', 'overlay'], { env: { LANG: 'C', LC_ALL: '' } });
+    expect(ascii.out).toMatch(/^-- the union at merged/m);
+    expect(ascii.out.slice(ascii.out.indexOf('-- the union'))).toMatch(/^[\x20-\x7e\n]*$/);
+    expect(cli(['picture', 'nope']).code).toBe(2);
     const reset = cli(['reset', 'overlay']);
     expect(reset.code).toBe(0);
     expect(reset.out).toContain('what solve --keep recorded: file, mount');
