@@ -29,6 +29,8 @@ import { chownToInvoker, type Lab } from '../lab.js';
 import { defineLesson, earlier, type LessonContext } from './types.js';
 import { hostShell, inContainer, lines } from './show.js';
 import { rootfsStep, locateContainer, killLabContainers, IDLE_SHELL, LOCATED, type ContainerState } from './container-common.js';
+import { stillPicture } from '../pictures/picture.js';
+import { drawCapabilities } from '../pictures/capabilities.js';
 
 export const HOSTNAME = 'locked';
 /** The namespaces of the lesson's container: lesson 5's, as `docker run` gives them. */
@@ -431,6 +433,8 @@ const lesson = defineLesson<LockState>({
     `Read /proc/<pid>/status: CapBnd and CapEff (capsh --decode), NoNewPrivs, Seccomp and Seccomp_filters. The locks go on last, in PID 1 just before its shell: prctl(PR_CAPBSET_DROP), prctl(PR_SET_NO_NEW_PRIVS), seccomp(SECCOMP_SET_MODE_FILTER) with the program in ${filterFile(lab)} (written by the filter step). setpriv --seccomp-filter loads it (util-linux 2.41 and later); otherwise runc does it from ${bundleDir(lab)}/config.json.`,
     `Leave one running: ${byHand(lab, filterFile(lab))}   (setpriv 2.41+), or, with runc: runc run --bundle ${bundleDir(lab)} ${RUNC_ID}`,
   ],
+  picture: stillPicture((lab, opts) => drawCapabilities({ rootfs: lab.rootfs }, opts)),
+
   async reset(lab) {
     const removed = await killLabContainers(lab);
     if (fs.existsSync(`/run/runc/${RUNC_ID}`)) {
