@@ -15,6 +15,7 @@ import { CAPSTONE_SOURCES, REFERENCE, gradedRuntime, initRuntimeDir, putReferenc
 import { SELF_ARGV } from '../package-dir.js';
 import { defineLesson, type LessonContext } from './types.js';
 import { hostShell, lines } from './show.js';
+import { drawRuntimeContainers } from '../pictures/runtime-containers.js';
 
 /** Where the learner's runtime lives in the lab: what `capstone init` writes by default and
  * the check grades. Not a lab path of the lesson's (those a solve removes again): it holds the
@@ -150,6 +151,16 @@ const lesson = defineLesson<Record<string, never>>({
     `Work on one piece at a time in ${mydockerDir(lab)}/mydocker.sh (or the C or Rust file, built to ${mydockerDir(lab)}/mydocker): the check grades mydocker when it is there, else mydocker.sh. Try a container by hand with CONTAINER_LESSONS_HOME=${capstoneHome(lab)} (the image ${CAPSTONE_IMAGE} is there), and read what it left with mount | grep ${capstoneHome(lab)}, ls /sys/fs/cgroup/*/ and ip link.`,
     `The reference has every piece written: ${REFERENCE} (the C and Rust ones beside it in ${CAPSTONE_SOURCES}/c and /rust). Read the piece you are on there, or take it whole: cp ${REFERENCE} ${mydockerDir(lab)}/mydocker.sh`,
   ],
+
+  // Every half second: the suite's containers live a second or two each while it checks.
+  picture: (lab) => ({
+    everyMs: 500,
+    draw: async (opts) =>
+      drawRuntimeContainers(
+        { layers: path.join(capstoneHome(lab), 'layers'), startHint: `sudo CONTAINER_LESSONS_HOME=${capstoneHome(lab)} ${mydockerDir(lab)}/mydocker.sh run --name demo --cpus 0.5 --pids 64 ${CAPSTONE_IMAGE} sleep 300` },
+        opts,
+      ),
+  }),
 
   async reset(lab) {
     return resetCapstone(lab);

@@ -3,7 +3,7 @@
 // with the moment the loop came under the quota and the check's measuring window marked,
 // and the group's nr_throttled beside it.
 import { procfs, type Cgroup } from '../core/index.js';
-import { cell, fit, line, sparkline, type DrawOptions, type Picture, type PictureLine, type PictureSource } from './picture.js';
+import { cell, clip, line, sparkline, type DrawOptions, type Picture, type PictureLine, type PictureSource } from './picture.js';
 
 export interface CpuShareSubject {
   /** The group and its name as the text calls it; null while it cannot be read (no group). */
@@ -158,8 +158,8 @@ export function drawCpuShare(samples: Sample[], info: { name: string; before: nu
   const spark = shown.map((s) => (s.followed ? sparkline([s.percent], top, g) : ' ')).join('');
   // Under the line: where the loop came under the quota (^), the check's window (the rule).
   const marks = shown.map((s) => (s.cameUnder ? '^' : s.checking ? g.h : ' '));
-  lines.push(line(fit(`${cell(pct(top), axis - 1, g).padStart(axis - 1)} ${g.v}${spark}${tail}`, width, g), { bold: true }));
-  lines.push(line(fit(`${'0 %'.padStart(axis - 1)} ${g.v}${marks.join('').trimEnd()}`, width, g), { color: 'yellow' }));
+  lines.push(line(clip(`${cell(pct(top), axis - 1, g).padStart(axis - 1)} ${g.v}${spark}${tail}`, width, g), { bold: true }));
+  lines.push(line(clip(`${'0 %'.padStart(axis - 1)} ${g.v}${marks.join('').trimEnd()}`, width, g), { color: 'yellow' }));
   const throttled = samples.at(-1)?.nrThrottled;
   const earlier = samples.at(-Math.min(samples.length, Math.round(1000 / info.sampleMs)))?.nrThrottled;
   const parts = [
@@ -167,7 +167,7 @@ export function drawCpuShare(samples: Sample[], info: { name: string; before: nu
     info.after !== null ? `under the quota: ${pct(info.after)}` : null,
     throttled !== null && throttled !== undefined ? `nr_throttled ${throttled}${earlier !== null && earlier !== undefined && throttled > earlier ? ` (+${throttled - earlier} in 1 s)` : ''}` : null,
   ].filter((x): x is string => !!x);
-  if (parts.length) lines.push(line(fit(parts.join('   '), width, g)));
+  if (parts.length) lines.push(line(clip(parts.join('   '), width, g)));
   const seconds = Math.max(1, Math.round((shown.reduce((n, c) => n + c.samples, 0) * info.sampleMs) / 1000));
   return {
     title: `CPU share of the busy loop, the last ${seconds} s, newest right`,

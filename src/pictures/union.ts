@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isWhiteout, procfs } from '../core/index.js';
-import { cell, fit, line, type DrawOptions, type Picture, type PictureLine } from './picture.js';
+import { cell, clip, line, type DrawOptions, type Picture, type PictureLine } from './picture.js';
 
 export interface UnionDirs {
   /** Where relative layer paths in the mount's options start (the lesson's directory). */
@@ -101,14 +101,14 @@ export function drawUnion(d: UnionDirs, { width, glyphs: g }: DrawOptions): Pict
       const mark = p === 'whiteout' ? g.cut : p === 'file' ? (!overlay || source[j] === i ? g.on : g.off) : g.none;
       return mark.padEnd(colW);
     });
-    lines.push(line(fit(`${cell(labelOf(l, i), labelW, g)}  ${marks.join('')}`.trimEnd(), width, g), { color: l.kind === 'upper' ? 'yellow' : undefined }));
+    lines.push(line(clip(`${cell(labelOf(l, i), labelW, g)}  ${marks.join('')}`.trimEnd(), width, g), { color: l.kind === 'upper' ? 'yellow' : undefined }));
   });
   lines.push(line(g.h.repeat(Math.min(width, labelW + 2 + cols.length * colW))));
   if (overlay) {
     const marks = cols.map((n, j) => (inMerged.has(n) ? (source[j]! >= 0 ? String(source[j]! + 1) : '?') : g.none).padEnd(colW));
-    lines.push(line(fit(`${cell('merged', labelW, g)}  ${marks.join('')}`.trimEnd(), width, g), { bold: true, color: 'green' }));
+    lines.push(line(clip(`${cell('merged', labelW, g)}  ${marks.join('')}`.trimEnd(), width, g), { bold: true, color: 'green' }));
   } else {
-    lines.push(line(fit(`${cell('merged', labelW, g)}  (nothing is mounted there yet)`, width, g), { dim: true }));
+    lines.push(line(clip(`${cell('merged', labelW, g)}  (nothing is mounted there yet)`, width, g), { dim: true }));
   }
   if (!all.length) lines.push(line('(the layers hold no files yet)', { dim: true }));
   return {

@@ -1,7 +1,7 @@
 // The pictures' drawing primitives and the choice of glyphs, as pure functions.
 import { describe, it, expect } from 'vitest';
 import { ASCII_GLYPHS, UNICODE_GLYPHS, glyphsFor, localeIsUtf8 } from '../../src/pictures/glyphs.js';
-import { box, besides, fit, gauge, legendLines, pictureLines, sparkline, tree } from '../../src/pictures/picture.js';
+import { box, besides, clip, gauge, legendLines, pictureLines, sparkline, tree } from '../../src/pictures/picture.js';
 import { columns, drawCpuShare, type Sample } from '../../src/pictures/cpu-share.js';
 
 describe('glyphs', () => {
@@ -25,9 +25,9 @@ describe('glyphs', () => {
 describe('drawing', () => {
   const g = UNICODE_GLYPHS;
   it('fit cuts with an ellipsis; box pads to one width; besides wraps boxes that do not fit', () => {
-    expect(fit('abcdef', 4, g)).toBe('abc…');
-    expect(fit('abcdef', 4, ASCII_GLYPHS)).toBe('a...');
-    expect(fit('abc', 4, g)).toBe('abc');
+    expect(clip('abcdef', 4, g)).toBe('abc…');
+    expect(clip('abcdef', 4, ASCII_GLYPHS)).toBe('a...');
+    expect(clip('abc', 4, g)).toBe('abc');
     const b = box('host', ['eth0', 'br0 10.0.0.1'], g);
     expect(new Set(b.map((l) => l.length)).size).toBe(1);
     expect(b[0]).toMatch(/^┌─ host ─*┐$/);
