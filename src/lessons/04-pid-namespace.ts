@@ -5,8 +5,10 @@ import { runContainer, procfs, type Namespace } from '../core/index.js';
 import { pass, fail } from '../checks/result.js';
 import { describe } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
-import { defineLesson, earlier, type LessonContainer } from './types.js';
+import { defineLesson, earlier, type LessonContainer, type Step } from './types.js';
 import { hostShell, inContainer, lines } from './show.js';
+import { stillPicture, type Picture } from '../pictures/picture.js';
+import { drawPidViews } from '../pictures/pid-views.js';
 import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, pidsInNamespace, containerShell, LOCATED, type ContainerState } from './container-common.js';
 
 const NS: Namespace[] = ['mnt', 'uts', 'ipc', 'pid'];
@@ -124,6 +126,8 @@ const pidNamespace = defineLesson<ContainerState>({
     "unshare(2) with CLONE_NEWPID does not move its caller: its first child is PID 1 (so unshare --pid needs --fork). A proc filesystem shows the PID namespace of the process that mounted it (mount -t proc proc /proc inside, or unshare --mount-proc). From the host, the NSpid line of /proc/<pid>/status gives a process's pid in each namespace, the innermost last: the check reads it.",
     `Leave a shell running in new PID and mount namespaces with its own /proc: ${byHand(lab)}`,
   ],
+  // The step that starts the container, found by what it declares (read at draw time).
+  picture: stillPicture((lab, opts): Picture => drawPidViews({ rootfs: lab.rootfs, howto: byHand(lab), startStep: pidNamespace.steps.findIndex((s: Step<ContainerState>) => s.container) + 1 }, opts)),
   reset: killLabContainers,
   shell: containerShell(CONTAINER),
 });
