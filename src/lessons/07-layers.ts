@@ -38,6 +38,8 @@ import type { Lab } from '../lab.js';
 import { defineLesson, earlier, type LessonContext } from './types.js';
 import { hostShell, inContainer, lines } from './show.js';
 import { IDLE_SHELL } from './container-common.js';
+import { stillPicture } from '../pictures/picture.js';
+import { drawLayerChain } from '../pictures/layer-chain.js';
 
 const NS = ['mnt', 'uts', 'ipc', 'pid'] as const;
 const IMAGE = 'web';
@@ -280,6 +282,8 @@ const layers = defineLesson<State>({
       ...commitCommands(lab).slice(1),
     ].join('\n'),
   ],
+
+  picture: stillPicture((lab, opts) => drawLayerChain(storePaths(lab).layers, opts)),
 
   async reset(lab) {
     const removed: string[] = [];
