@@ -7,6 +7,7 @@ import { describe } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
 import { chownToInvoker } from '../lab.js';
 import { defineLesson, earlier, type LessonContainer } from './types.js';
+import { mountTreePicture } from '../pictures/mount-tree.js';
 import { hostShell, inContainer, lines } from './show.js';
 import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, containerShell, LOCATED, type ContainerState } from './container-common.js';
 
@@ -196,6 +197,8 @@ const mountNamespace = defineLesson<ContainerState>({
     `unshare(2) with CLONE_NEWNS and CLONE_NEWUTS (unshare --mount --uts, which also makes every mount private); pivot_root(2) wants new_root to be a mount point (bind-mount ${lab.rootfs} on itself) and put_old under it (.old_root); umount2(MNT_DETACH) (umount -l) detaches the old root; sethostname(2) (hostname). The check compares /proc/<pid>/ns/mnt and /proc/<pid>/ns/uts with the host's and reads /proc/<pid>/mountinfo.`,
     `Leave a container running on the rootfs (it lives as long as its shell), e.g.: ${byHand(lab)}`,
   ],
+  picture: mountTreePicture,
+
   async reset(lab) {
     const removed = await killLabContainers(lab);
     if (fs.existsSync(hostMarker(lab))) {
