@@ -38,6 +38,11 @@ export interface NetState {
   addresses: Address[];
   /** One entry per `ping` op, in order. */
   results: PingResult[];
+  /** After a `readTables` op: the nf_tables tables of family ip, each rule as
+   * `chain: expressions` (nftables.ts describeExpressions). */
+  tables?: Array<{ name: string; rules: string[] }>;
+  /** Why a `readTables` op could not read them. */
+  tablesError?: string;
 }
 
 /** The answer of the probe mode. */

@@ -140,7 +140,10 @@ export type NetOp =
   /** Write a sysctl of this namespace (net.* are per namespace), e.g. net/ipv4/ip_forward. */
   | { op: 'sysctl'; key: string; value: string }
   /** nf_tables NAT rules in this namespace (a table of its own, in one transaction). */
-  | { op: 'nat'; rules: NatRules };
+  | { op: 'nat'; rules: NatRules }
+  /** Read this namespace's nf_tables tables of family ip and their rules into `tables`
+   * (read only; a failure to read goes into `tablesError`, the other ops still answer). */
+  | { op: 'readTables' };
 
 /** A TCP connection from one network namespace to another, answered by a listener this
  * helper opens: what each end saw, so that NAT (a rewritten address) can be observed. */
@@ -576,8 +579,10 @@ async function stageNet(spec: NetSpec): Promise<void> {
   const { Netlink } = await import('./netlink.js');
   const nl = step('open a netlink socket', () => new Netlink());
   const icmp = spec.ops.some((o) => o.op === 'ping') ? await import('./icmp.js') : null;
-  const nft = spec.ops.some((o) => o.op === 'nat') ? await import('./nftables.js') : null;
+  const nft = spec.ops.some((o) => o.op === 'nat' || o.op === 'readTables') ? await import('./nftables.js') : null;
   const results: NetState['results'] = [];
+  let tables: NetState['tables'];
+  let tablesError: string | undefined;
   for (const o of spec.ops) {
     const label = o.op === 'ping' ? `ping ${o.to}` : o.op === 'sysctl' ? `sysctl ${o.key}` : o.op === 'nat' ? `nat table ${o.rules.table}` : `${o.op} ${'name' in o ? o.name : ''}`.trim();
     step(label, () => {
@@ -598,6 +603,19 @@ async function stageNet(spec: NetSpec): Promise<void> {
             t.applyNat(o.rules);
           } finally {
             t.close();
+          }
+          return;
+        }
+        case 'readTables': {
+          try {
+            const t = new nft!.Nftables();
+            try {
+              tables = t.tables().map((name) => ({ name, rules: t.rules(name) }));
+            } finally {
+              t.close();
+            }
+          } catch (err) {
+            tablesError = (err as Error).message;
           }
           return;
         }
@@ -622,7 +640,7 @@ async function stageNet(spec: NetSpec): Promise<void> {
       }
     });
   }
-  const answer: NetState = { links: nl.links(), addresses: nl.addresses(), results };
+  const answer: NetState = { links: nl.links(), addresses: nl.addresses(), results, ...(tables ? { tables } : {}), ...(tablesError ? { tablesError } : {}) };
   process.stdout.write(JSON.stringify(answer) + '\n');
   nl.close();
 }

@@ -6,6 +6,7 @@ import type { Lab } from '../lab.js';
 import { defineLesson, type LessonContainer } from './types.js';
 import { hostShell, inContainer, lines } from './show.js';
 import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, containerShell, LOCATED, type ContainerState } from './container-common.js';
+import { wiringPicture } from '../pictures/wiring.js';
 
 const NS: Namespace[] = ['mnt', 'uts', 'ipc', 'pid', 'net'];
 /** The lesson's container; its step declares it, so the TUI can prepare it ahead. */
@@ -84,6 +85,8 @@ const networkNamespace = defineLesson<ContainerState>({
     'unshare(2) with CLONE_NEWNET (unshare --net). /proc/<pid>/ns/net names the network namespace of a process (compare it with /proc/self/ns/net), and /proc/<pid>/net/dev lists the interfaces of that namespace: the check reads both.',
     `Leave a shell running in a new network namespace as well: ${byHand(lab)}`,
   ],
+  // The host's namespace and the container's side by side: only lo inside.
+  picture: wiringPicture(),
   reset: killLabContainers,
   shell: containerShell(CONTAINER),
 });

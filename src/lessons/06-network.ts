@@ -10,6 +10,7 @@ import { holdMachineName, type Lab, type MachineName } from '../lab.js';
 import { defineLesson, earlier, type LessonContext, type LessonContainer } from './types.js';
 import { inContainer, lines } from './show.js';
 import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, containerShell, IDLE_SHELL, LOCATED, type ContainerState } from './container-common.js';
+import { wiringPicture } from '../pictures/wiring.js';
 
 const NS: Namespace[] = ['mnt', 'uts', 'ipc', 'pid', 'net'];
 /** The lesson's container; its step declares it, so the TUI can prepare it ahead. */
@@ -432,6 +433,9 @@ const network = defineLesson<State>({
       ].join('\n'),
     ];
   },
+
+  // The bridge and its cables, the NAT world and its rules, the last packets' path marked.
+  picture: wiringPicture({ bridge: BRIDGE }),
 
   async reset(lab) {
     let release: () => void;
