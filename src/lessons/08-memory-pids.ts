@@ -19,6 +19,7 @@ import { defineLesson, earlier, type LessonContainer } from './types.js';
 import { hostShell, inContainer, lines } from './show.js';
 import { rootfsStep, startLessonContainer, killLabContainers, type ContainerState } from './container-common.js';
 import { GROUP, SHELLS, holdGroupForLesson, resetWithGroupHeld } from './container-group.js';
+import { limitsGauge } from '../pictures/limits-gauge.js';
 
 const MIB = 2 ** 20;
 export const MEMORY_LIMIT_MIB = 64;
@@ -433,6 +434,10 @@ const memoryPids = defineLesson<State>({
       `${[...limitCommands(g).filter((c) => !c.startsWith('cat ')), byHand(lab, g)].map((c) => c.replace(/\s+#.*$/, '')).join('; ')} — then, in the container's shell: ${HOG} — and: ${BOMB}`,
     ];
   },
+
+  // The group's gauges, re-read from its cgroup files a few times a second: the hog's climb
+  // to the limit and the kernel's OOM kill, the bomb against pids.max.
+  picture: () => limitsGauge(GROUP),
 
   async reset(lab) {
     let g: Cgroup;
