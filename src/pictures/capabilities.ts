@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import { CAP_NAMES, DOCKER_DEFAULT_CAPS, parseProcSecurity, procfs, readMarker, type ProcSecurity } from '../core/index.js';
 import { containerLeaders, findLabProcesses, hostNamespaces, innerPid, type LabProcess } from '../checks/containers.js';
 import type { Glyphs } from './glyphs.js';
-import { cell, fit as clip, line, type DrawOptions, type Picture, type PictureLine } from './picture.js';
+import { cell, clip, line, type DrawOptions, type Picture, type PictureLine } from './picture.js';
 
 export interface CapabilityPlaces {
   /** The lab's root filesystem: a process whose root holds its marker is the container's. */

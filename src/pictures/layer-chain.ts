@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LayerStore, chainIdOfDir, isWhiteout, listImages, procfs } from '../core/index.js';
 import type { Glyphs } from './glyphs.js';
-import { besides, box, fit as clip, line, type DrawOptions, type Picture, type PictureLine } from './picture.js';
+import { besides, box, clip, line, type DrawOptions, type Picture, type PictureLine } from './picture.js';
 
 /** What a layer's diff holds, walked at draw time. */
 interface DiffCount {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Cgroup, cgroupFileName, procfs } from '../core/index.js';
 import type { Glyphs } from './glyphs.js';
-import { fit as fitText, gauge, line, type DrawOptions, type Picture, type PictureLine, type PictureSource } from './picture.js';
+import { clip, gauge, line, type DrawOptions, type Picture, type PictureLine, type PictureSource } from './picture.js';
 
 const MIB = 2 ** 20;
 /** How long a count that went up is marked "just now" in a live picture. */
@@ -189,7 +189,7 @@ export function drawLimits(r: LimitsReading, { width, glyphs: g }: DrawOptions, 
   const files = memV ? [`memory: ${cgroupFileName('memoryCurrent', memV)} of ${cgroupFileName('memoryMax', memV)}`, `peak ${cgroupFileName('memoryPeak', memV)}`, `OOM kills: oom_kill in ${cgroupFileName('memoryEvents', memV)}`] : [];
   return {
     title: `memory and pids of the group "${r.group}", live`,
-    lines: lines.map((l) => ({ ...l, text: fitText(l.text, width, g) })),
+    lines: lines.map((l) => ({ ...l, text: clip(l.text, width, g) })),
     legend: [`${g.full} in use`, `${g.empty} room left`, `${g.v} peak`, `${g.cut} the kernel acted`, `${g.off} not yet`, ...files, 'pids: pids.current of pids.max', 'peak pids.peak', 'forks refused: max in pids.events'],
   };
 }

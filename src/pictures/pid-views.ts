@@ -8,8 +8,7 @@
 import { procfs, readMarker } from '../core/index.js';
 import { containerLeaders, findLabProcesses, innerPid, type LabProcess } from '../checks/containers.js';
 import type { Glyphs } from './glyphs.js';
-// fit is imported as clip: biome's noFocusedTests takes fit("...") for a focused test.
-import { cell, fit as clip, line, type DrawOptions, type Picture, type PictureLine } from './picture.js';
+import { cell, clip, line, type DrawOptions, type Picture, type PictureLine } from './picture.js';
 
 export interface PidViewsSpec {
   /** The lab's root filesystem: a container is a process whose root holds its marker. */

@@ -13,9 +13,7 @@ import type { NetState } from '../core/init-protocol.js';
 import { containerLeaders, findLabProcesses, hostNamespaces, type LabProcess } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
 import type { Glyphs } from './glyphs.js';
-// (fit is imported as fitWidth: biome takes some calls of a function named fit for a
-// focused jasmine test.)
-import { box, fit as fitWidth, line, type DrawOptions, type Picture, type PictureLine, type PictureSource } from './picture.js';
+import { box, clip, line, type DrawOptions, type Picture, type PictureLine, type PictureSource } from './picture.js';
 
 export interface WiringOptions {
   /** The bridge the lesson makes on the host (lesson 6); drawn with its ports. */
@@ -357,9 +355,9 @@ function drawWiring(w: Wiring, active: Set<string>, o: WiringOptions, { width, g
   const titles = (s: Space) => [`${s.label} pid ${s.pid} ${s.ns}`, `${s.label} pid ${s.pid}`, s.label];
   const out: PictureLine[] = [];
   const emit = (d: Drawn) => {
-    for (const [i, t] of d.lines.entries()) out.push(line(fitWidth(t.trimEnd(), width, g), d.hot[i] ? { bold: true, color: 'green' } : {}));
+    for (const [i, t] of d.lines.entries()) out.push(line(clip(t.trimEnd(), width, g), d.hot[i] ? { bold: true, color: 'green' } : {}));
   };
-  const cableWords = (c: [End, End]) => line(fitWidth(`${endName(c[0])} ${g.h}${g.h} veth ${g.h}${g.h} ${endName(c[1])}${cableHot(c) ? ` ${g.on}` : ''}`, width, g), cableHot(c) ? { bold: true, color: 'green' } : {});
+  const cableWords = (c: [End, End]) => line(clip(`${endName(c[0])} ${g.h}${g.h} veth ${g.h}${g.h} ${endName(c[1])}${cableHot(c) ? ` ${g.on}` : ''}`, width, g), cableHot(c) ? { bold: true, color: 'green' } : {});
 
   // Which namespaces hang from the host (a cable to it), which are wired only to each other
   // (lesson 6's NAT world), which have no cable at all (lesson 5's).
@@ -421,7 +419,7 @@ function drawWiring(w: Wiring, active: Set<string>, o: WiringOptions, { width, g
       cablesHot ||= h;
       // The port's name runs along the edge up to the next cable (or the corner).
       const room = Math.max(0, (xs[i + 1] ?? hostW - 1) - cableAt(i) - 2);
-      const port = room > 2 ? ` ${fitWidth(`${c[0].iface.link.name} ${state(c[0].iface.link)}`, room - 2, g)} ` : '';
+      const port = room > 2 ? ` ${clip(`${c[0].iface.link.name} ${state(c[0].iface.link)}`, room - 2, g)} ` : '';
       bottom = put(bottom, cableAt(i), g.teeDown + port);
       cables = put(cables, cableAt(i), g.v + (h ? g.on : ' ') + (room > 6 ? 'veth' : ''));
       boxes[i]!.lines[0] = put(boxes[i]!.lines[0]!, 1, g.teeUp);
@@ -458,11 +456,11 @@ function drawWiring(w: Wiring, active: Set<string>, o: WiringOptions, { width, g
   for (const c of between.filter(([a, b]) => !linked.includes(a.space) || !linked.includes(b.space))) out.push(cableWords(c));
 
   // ---- NAT: each namespace's rules, with the addresses they rewrite ----
-  for (const s of w.spaces) for (const t of natLines(s, g, width)) out.push(line(fitWidth(t, width, g), { color: 'magenta' }));
+  for (const s of w.spaces) for (const t of natLines(s, g, width)) out.push(line(clip(t, width, g), { color: 'magenta' }));
 
-  for (const p of w.sharing) out.push(line(fitWidth(`pid ${p.pid} ${p.comm} shares the host's network namespace: it sees the host's links`, width, g), { color: 'yellow' }));
-  if (w.missing) out.push(line(fitWidth(`(${w.missing})`, width, g), { dim: true }));
-  else if (!w.spaces.length && !w.sharing.length) out.push(line(fitWidth('(no container has a network namespace of its own)', width, g), { dim: true }));
+  for (const p of w.sharing) out.push(line(clip(`pid ${p.pid} ${p.comm} shares the host's network namespace: it sees the host's links`, width, g), { color: 'yellow' }));
+  if (w.missing) out.push(line(clip(`(${w.missing})`, width, g), { dim: true }));
+  else if (!w.spaces.length && !w.sharing.length) out.push(line(clip('(no container has a network namespace of its own)', width, g), { dim: true }));
 
   return {
     title: 'network namespaces: their links inside, veth cables between',
