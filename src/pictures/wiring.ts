@@ -13,7 +13,7 @@ import type { NetState } from '../core/init-protocol.js';
 import { containerLeaders, findLabProcesses, hostNamespaces, type LabProcess } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
 import type { Glyphs } from './glyphs.js';
-import { box, clip, line, type DrawOptions, type Picture, type PictureLine, type PictureSource } from './picture.js';
+import { box, clip, line, REDRAW_MS, type DrawOptions, type Picture, type PictureLine, type PictureSource } from './picture.js';
 
 export interface WiringOptions {
   /** The bridge the lesson makes on the host (lesson 6); drawn with its ports. */
@@ -131,7 +131,39 @@ function readFile(file: string): string[] {
 }
 
 /** A container's namespace, read by a helper that joins it (netOps); null if it ended. */
-async function readSpace(p: LabProcess, hostUts: string | null, withTables: boolean, names: Map<string, string>): Promise<Space | null> {
+/** What a namespace held when a helper last read it, and the signature it had then. */
+interface Known {
+  signature: string;
+  at: number;
+  state: NetState;
+}
+
+/** How long a namespace's links, addresses and rules read by a helper are trusted while its
+ * signature stays the same (a link set up or down, a rule added, change no /proc file). */
+const TRUST_MS = 30_000;
+
+/** What of a namespace's network shows in /proc without joining it: its links, its local
+ * addresses and its routes. When it changes, the namespace is read again. */
+function signature(pid: number): string {
+  // net/dev without its counters (they move with every packet): the links' names.
+  const links = readFile(`/proc/${pid}/net/dev`).flatMap((l) => (l.includes(':') ? [l.split(':')[0]!.trim()] : []));
+  return [links, ...['fib_trie', 'route', 'if_inet6'].map((f) => readFile(`/proc/${pid}/net/${f}`))].map((x) => x.join('\n')).join('\n--\n');
+}
+
+/** A namespace's links, addresses and (withTables) nf_tables rules. Reading them takes a
+ * helper process that joins the namespace (netOps): a picture drawn every second reads
+ * them again only when the namespace's signature changed, or after TRUST_MS. */
+async function namespaceState(pid: number, ns: string, withTables: boolean, cache: Map<string, Known>): Promise<NetState> {
+  const key = `${pid}|${ns}|${withTables}`;
+  const sig = signature(pid);
+  const known = cache.get(key);
+  if (known && known.signature === sig && Date.now() - known.at < TRUST_MS) return known.state;
+  const state = (await netOps(pid, withTables ? [{ op: 'readTables' }] : [])) as NetState;
+  cache.set(key, { signature: sig, at: Date.now(), state });
+  return state;
+}
+
+async function readSpace(p: LabProcess, hostUts: string | null, withTables: boolean, names: Map<string, string>, cache: Map<string, Known>): Promise<Space | null> {
   const ns = p.ns.net!;
   try {
     const nameKey = `${p.pid}|${p.ns.uts}`;
@@ -144,7 +176,7 @@ async function readSpace(p: LabProcess, hostUts: string | null, withTables: bool
       names.set(nameKey, name);
       return name;
     };
-    const [state, label] = await Promise.all([netOps(p.pid, withTables ? [{ op: 'readTables' }] : []) as Promise<NetState>, hostname()]);
+    const [state, label] = await Promise.all([namespaceState(p.pid, ns, withTables, cache), hostname()]);
     return { ns, host: false, pid: p.pid, label, ifaces: ifacesOf(state, packetCounts(p.pid)), tables: state.tables, conntrack: state.tables?.length ? readFile(`/proc/${p.pid}/net/nf_conntrack`) : [] };
   } catch {
     return null; // it ended while we looked
@@ -196,12 +228,12 @@ function findCables(host: Space, spaces: Space[]): Array<[End, End]> {
   return cables;
 }
 
-async function readWiring(rootfs: string, o: WiringOptions, names: Map<string, string>): Promise<Wiring> {
+async function readWiring(rootfs: string, o: WiringOptions, names: Map<string, string>, cache: Map<string, Known>): Promise<Wiring> {
   const hostNs = hostNamespaces();
   const hostNet = hostNs.net ?? 'net:[?]';
   const { own, sharing, missing } = labNamespaces(rootfs);
   const withTables = nftablesPresent();
-  const [host, ...read] = await Promise.all([readHost(hostNet), ...own.map((p) => readSpace(p, hostNs.uts ?? null, withTables, names))]);
+  const [host, ...read] = await Promise.all([readHost(hostNet), ...own.map((p) => readSpace(p, hostNs.uts ?? null, withTables, names, cache))]);
   const spaces = read.filter((s): s is Space => s !== null);
   const bridgeLink = o.bridge ? host!.ifaces.find((i) => i.link.name === o.bridge) : undefined;
   const cables = findCables(host!, spaces);
@@ -221,6 +253,7 @@ export function wiringPicture(o: WiringOptions = {}): (lab: Lab) => PictureSourc
     let before: Map<string, number> | null = null;
     let lastActive = new Set<string>();
     const names = new Map<string, string>();
+    const cache = new Map<string, Known>();
     try {
       const { own } = labNamespaces(lab.rootfs);
       before = readCounters(
@@ -231,8 +264,9 @@ export function wiringPicture(o: WiringOptions = {}): (lab: Lab) => PictureSourc
       before = null;
     }
     return {
+      everyMs: REDRAW_MS,
       async draw(opts) {
-        const w = await readWiring(lab.rootfs, o, names);
+        const w = await readWiring(lab.rootfs, o, names, cache);
         const grown = new Set<string>();
         if (before) for (const [k, n] of w.counters) if (n > (before.get(k) ?? n)) grown.add(k);
         // Nothing moved since the picture before (a redraw for a resize, a step that sent
