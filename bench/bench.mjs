@@ -3,7 +3,7 @@
 // container-start variant runs alternated, round after round, and is reported as a median
 // and as a ratio to `runc run` measured in the same rounds.
 //
-//   node bench/bench.mjs [--rounds N] [--json] [--only start|workbook]
+//   node bench/bench.mjs [--rounds N] [--json] [--only start|workbook|pictures]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -350,7 +350,42 @@ async function workbookBench() {
     solveAll: { ms: round(allMs, 0), passed: all.status === 0, byLesson: inAll, oneByOneMs: round(splitTotal, 0), oneByOne: lessons },
     cpuWindow,
     container: await containerMemory(),
+    pictures: await pictureDraws(),
   };
+}
+
+/** How long each lesson's picture takes to draw on the state its solve leaves (solve
+ * --keep in a process of its own, then the picture drawn here as the TUI draws it: the
+ * first draw, then the median of the redraws the TUI makes every second while it is shown). */
+async function pictureDraws() {
+  const { findLesson, LESSONS } = await import(path.join(ROOT, 'dist', 'lessons', 'index.js'));
+  const { labFor } = await import(path.join(ROOT, 'dist', 'lab.js'));
+  const { UNICODE_GLYPHS } = await import(path.join(ROOT, 'dist', 'pictures', 'glyphs.js'));
+  const env = { ...process.env, CONTAINER_LESSONS_HOME: path.join(tmp, 'picture-lab') };
+  const lab = labFor(env);
+  const rows = [];
+  for (const l of LESSONS) {
+    const lesson = findLesson(String(l.number));
+    if (!lesson?.picture) continue;
+    const solved = spawnSync(process.execPath, [BIN, 'solve', String(l.number), '--keep'], { env, stdio: 'ignore' });
+    const source = lesson.picture(lab);
+    try {
+      if (source.settleMs) await new Promise((r) => setTimeout(r, source.settleMs));
+      const times = [];
+      let lines = 0;
+      for (let i = 0; i < 6; i++) {
+        const t = performance.now();
+        const p = await source.draw({ width: 80, glyphs: UNICODE_GLYPHS });
+        times.push(ms(t));
+        lines = p.lines.length;
+      }
+      rows.push({ lesson: l.number, firstMs: round(times[0] ?? Number.NaN, 1), redrawMs: round(median(times.slice(1)), 1), lines, solved: solved.status === 0, everyMs: source.everyMs ?? null });
+    } finally {
+      source.close?.();
+      spawnSync(process.execPath, [BIN, 'reset', String(l.number)], { env, stdio: 'ignore' });
+    }
+  }
+  return rows;
 }
 
 /** @param {Array<Record<string, unknown>>} rows @param {string[]} cols */
@@ -363,42 +398,51 @@ function table(rows, cols) {
 
 try {
   const machine = { kernel: os.release(), cpus: os.cpus().length, node: process.version, cgroups: core.cgroupLayout().mode, droppedEnv };
-  const start = opts.only !== 'workbook' ? await startBench() : undefined;
-  const workbook = opts.only !== 'start' ? await workbookBench() : undefined;
-  const result = { machine, start, workbook }; // JSON leaves out what was not measured
-  if (opts.json) {
-    console.log(JSON.stringify(result, null, 2));
+  if (opts.only === 'pictures') {
+    const pictures = await pictureDraws();
+    console.log(opts.json ? JSON.stringify({ machine, pictures }, null, 2) : table(pictures, ['lesson', 'firstMs', 'redrawMs', 'everyMs', 'lines', 'solved']));
   } else {
-    const m = result.machine;
-    console.log(`container-lessons bench · kernel ${m.kernel} · ${m.cpus} CPUs · Node ${m.node} · cgroups ${m.cgroups}`);
-    console.log(m.droppedEnv.length ? `(run without ${m.droppedEnv.join(', ')}, as sudo would: it slows every Node start)\n` : '');
-    if (result.start) {
-      console.log(`Container start to exit of /bin/true (mnt, uts, ipc, net, pid; pivot_root; /proc), median of ${result.start.rounds} alternated rounds, ratio to ${result.start.reference ?? '(no reference)'}:\n`);
-      console.log(
-        table(
-          result.start.rows.map((r) => ({ variant: r.name, 'median ms': r.medianMs ?? 'failed', ratio: r.ratio ?? '', note: r.error ?? r.note ?? '' })),
-          ['variant', 'median ms', 'ratio', 'note'],
-        ),
-      );
-      for (const s of result.start.skipped) console.log(`skipped: ${s}`);
-      console.log(
-        `\ntargets: ${Object.entries(result.start.targets)
-          .map(([k, v]) => `${k} = ${v ?? 'n/a'}`)
-          .join('; ')}`,
-      );
-      console.log('  (running workbook <= 1.0, fresh CLI <= 1.5, keypress <= 0.5)');
-      console.log('');
-    }
-    if (result.workbook) {
-      const w = result.workbook;
-      console.log(`TUI first frame: ${w.tui.firstFrameMs} ms, lesson text shown: ${w.tui.textShownMs} ms (medians of ${w.tui.rounds}; node -e '' ${w.tui.nodeMs} ms; peak memory ${w.tui.peakMiB} MiB)`);
-      const l15 = w.solveAll.byLesson.filter((l) => l.lesson <= 5).reduce((a, l) => a + l.ms, 0);
-      console.log(`solve all: ${w.solveAll.ms} ms (${w.solveAll.passed ? 'passed' : 'FAILED'}), lessons 1-5: ${l15} ms; by lesson (of which checks): ${w.solveAll.byLesson.map((l) => `${l.lesson}: ${l.ms} (${l.checkMs})`).join(', ')} ms`);
-      console.log(`solve N one at a time, each a fresh process: ${w.solveAll.oneByOne.map((l) => `${l.lesson}: ${l.ms}`).join(', ')} ms (total ${w.solveAll.oneByOneMs})`);
-      const cw = w.cpuWindow;
-      if ('error' in cw) console.log(`CPU check window (lesson 2): not measured: ${cw.error}`);
-      else console.log(`CPU check window (lesson 2): ${cw.checkWindowMs} ms; measureShare on a ${cw.target} % group, worst of 5: ${cw.windows.map((x) => `${x.windowMs} ms ±${x.maxError}`).join(', ')} (the check allows ±${cw.tolerance})`);
-      console.log(`container start peak memory: init stage ${w.container.stageAPeakMiB} MiB; driver ${w.container.driverPeakMiB} MiB`);
+    const start = opts.only !== 'workbook' ? await startBench() : undefined;
+    const workbook = opts.only !== 'start' ? await workbookBench() : undefined;
+    const result = { machine, start, workbook }; // JSON leaves out what was not measured
+    if (opts.json) {
+      console.log(JSON.stringify(result, null, 2));
+    } else {
+      const m = result.machine;
+      console.log(`container-lessons bench · kernel ${m.kernel} · ${m.cpus} CPUs · Node ${m.node} · cgroups ${m.cgroups}`);
+      console.log(m.droppedEnv.length ? `(run without ${m.droppedEnv.join(', ')}, as sudo would: it slows every Node start)\n` : '');
+      if (result.start) {
+        console.log(`Container start to exit of /bin/true (mnt, uts, ipc, net, pid; pivot_root; /proc), median of ${result.start.rounds} alternated rounds, ratio to ${result.start.reference ?? '(no reference)'}:\n`);
+        console.log(
+          table(
+            result.start.rows.map((r) => ({ variant: r.name, 'median ms': r.medianMs ?? 'failed', ratio: r.ratio ?? '', note: r.error ?? r.note ?? '' })),
+            ['variant', 'median ms', 'ratio', 'note'],
+          ),
+        );
+        for (const s of result.start.skipped) console.log(`skipped: ${s}`);
+        console.log(
+          `\ntargets: ${Object.entries(result.start.targets)
+            .map(([k, v]) => `${k} = ${v ?? 'n/a'}`)
+            .join('; ')}`,
+        );
+        console.log('  (running workbook <= 1.0, fresh CLI <= 1.5, keypress <= 0.5)');
+        console.log('');
+      }
+      if (result.workbook) {
+        const w = result.workbook;
+        console.log(`TUI first frame: ${w.tui.firstFrameMs} ms, lesson text shown: ${w.tui.textShownMs} ms (medians of ${w.tui.rounds}; node -e '' ${w.tui.nodeMs} ms; peak memory ${w.tui.peakMiB} MiB)`);
+        const l15 = w.solveAll.byLesson.filter((l) => l.lesson <= 5).reduce((a, l) => a + l.ms, 0);
+        console.log(`solve all: ${w.solveAll.ms} ms (${w.solveAll.passed ? 'passed' : 'FAILED'}), lessons 1-5: ${l15} ms; by lesson (of which checks): ${w.solveAll.byLesson.map((l) => `${l.lesson}: ${l.ms} (${l.checkMs})`).join(', ')} ms`);
+        console.log(`solve N one at a time, each a fresh process: ${w.solveAll.oneByOne.map((l) => `${l.lesson}: ${l.ms}`).join(', ')} ms (total ${w.solveAll.oneByOneMs})`);
+        const cw = w.cpuWindow;
+        if ('error' in cw) console.log(`CPU check window (lesson 2): not measured: ${cw.error}`);
+        else console.log(`CPU check window (lesson 2): ${cw.checkWindowMs} ms; measureShare on a ${cw.target} % group, worst of 5: ${cw.windows.map((x) => `${x.windowMs} ms ±${x.maxError}`).join(', ')} (the check allows ±${cw.tolerance})`);
+        console.log(`container start peak memory: init stage ${w.container.stageAPeakMiB} MiB; driver ${w.container.driverPeakMiB} MiB`);
+        console.log(
+          `pictures at 80 columns on a solved lesson, first draw / redraw (median of 5) in ms, redrawn every: ${w.pictures.map((p) => `${p.lesson}: ${p.firstMs} / ${p.redrawMs} (${p.everyMs ?? '-'} ms)${p.solved ? '' : ' [solve failed]'}`).join(', ')}`,
+        );
+        console.log('  (target: a redraw well under its interval; the TUI skips a redraw while one is drawing)');
+      }
     }
   }
 } finally {

@@ -10,6 +10,8 @@ import { ensureLabRoot, type Lab } from '../lab.js';
 import { defineLesson, earlier } from './types.js';
 import { hostShell, lines } from './show.js';
 import { rootfsStep, locateContainer, killLabContainers, IDLE_SHELL, LOCATED, type ContainerState } from './container-common.js';
+import { REDRAW_MS } from '../pictures/picture.js';
+import { drawIdMap } from '../pictures/id-map.js';
 
 /** The namespaces the core makes after the first stage made the user namespace. */
 const NS: Namespace[] = ['mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup'];
@@ -297,6 +299,10 @@ const otherNamespaces = defineLesson<ContainerState>({
     `unshare(2) with CLONE_NEWUSER needs a single-threaded caller, so util-linux unshare makes it (--map-root-user writes /proc/<pid>/uid_map "0 <uid> 1" and setgroups "deny"); setpriv --reuid drops root first. CLONE_NEWCGROUP, CLONE_NEWTIME (offsets in /proc/<pid>/timens_offsets, written before anything enters) and CLONE_NEWIPC. The check reads uid_map, the Uid: line of /proc/<pid>/status, /proc/<pid>/cgroup and /proc/sysvipc/* from inside, and timens_offsets.`,
     `Leave a rootless container running: ${byHand(lab)}; then, from another terminal: nsenter --target <pid> --ipc ipcmk -Q`,
   ],
+  picture: (lab) => {
+    const views = new Map();
+    return { everyMs: REDRAW_MS, draw: (opts) => drawIdMap({ lab, lessonUser: rootlessUser(lab), howto: byHand(lab), parseIdMap, parseTimeOffsets, views }, opts) };
+  },
   reset: killLabContainers,
   // On the host: the core cannot put a shell in a user namespace (setns has the same rule as
   // unshare), so the learner types the first stage there.

@@ -186,6 +186,3 @@ export async function drawOnce(open: (lab: Lab) => PictureSource, lab: Lab, opts
     source.close?.();
   }
 }
-
-/** @deprecated the old name of clip (biome takes fit() for a focused test). */
-export const fit = clip;
