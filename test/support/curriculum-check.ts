@@ -2,7 +2,7 @@
 // declares is checked against its text, the by-hand cases of test:vm and the README, so a
 // lesson cannot ship with a placeholder nobody fills, a check its text does not explain,
 // a step with nothing to type, an empty hint, fewer hint tiers than h and `hint --level` give,
-// or no by-hand case. Pure: the caller reads the
+// no picture, or no by-hand case. Pure: the caller reads the
 // files (test/unit/curriculum.test.ts for the real curriculum, the extra-lesson test for a
 // copy of the project with one more lesson).
 import type { Lab } from '../../src/lab.js';
@@ -95,6 +95,8 @@ export function curriculumProblems(lessons: readonly Lesson[], src: CurriculumSo
     for (const [i, h] of hints.entries()) if (!h.trim()) say(l, `hint ${i + 1} is empty`);
     const tiers = hints.filter((h) => h.trim()).length;
     if (tiers && tiers < HINT_TIERS) say(l, `has ${tiers} hint tier${tiers === 1 ? '' : 's'}, not ${HINT_TIERS}: the idea, then the file or syscall involved, then the exact commands`);
+
+    if (!l.picture) say(l, "has no picture (the Work pane's end: src/pictures/)");
 
     const kinds = cases.get(l.id);
     if (!kinds?.has('0')) say(l, 'has no by-hand case in test/vm/cases.sh (`check <id> <name> 0`)');

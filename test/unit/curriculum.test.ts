@@ -35,6 +35,7 @@ describe('the self-check finds', () => {
     check: async () => [],
     hints: () => ['a thing is a file', 'touch(1) makes one', 'touch thing'],
     reset: async () => [],
+    picture: () => ({ draw: async () => ({ title: 'the thing', lines: [], legend: [] }) }),
   };
   const cases = 'check small by-hand 0\ncheck small wrong 1\n';
   const readme = '| 1 | `small` | a thing | the thing |\n';
@@ -58,6 +59,9 @@ describe('the self-check finds', () => {
     const tiers = 'not 3: the idea, then the file or syscall involved, then the exact commands';
     expect(problems({ hints: () => ['touch thing'] })).toEqual([`lesson 1 (small): has 1 hint tier, ${tiers}`]);
     expect(problems({ hints: () => ['a thing is a file', ' ', 'touch thing'] })).toEqual(['lesson 1 (small): hint 2 is empty', `lesson 1 (small): has 2 hint tiers, ${tiers}`]);
+  });
+  it('a lesson with no picture', () => {
+    expect(problems({ picture: undefined })).toEqual(["lesson 1 (small): has no picture (the Work pane's end: src/pictures/)"]);
   });
   it('a lesson with no by-hand or no wrong-state case in test:vm, and a case of no lesson', () => {
     expect(problems({}, { cases: 'check small wrong 1\ncheck gone x 0\n' })).toEqual(['lesson 1 (small): has no by-hand case in test/vm/cases.sh (`check <id> <name> 0`)', 'test/vm/cases.sh checks "gone", which is no lesson']);
