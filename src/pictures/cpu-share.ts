@@ -48,6 +48,7 @@ export function cpuSharePicture(subject: CpuShareSubject, sampleMs = SAMPLE_MS):
   let outside: number[] = [];
   let tick = 0;
   let checking = false;
+  let wasLimited = false;
   // Averages over every sample seen, not only those kept: the share before the quota is the
   // point of the picture, and a learner may read for minutes between two steps.
   const before = { sum: 0, n: 0 };
@@ -78,10 +79,14 @@ export function cpuSharePicture(subject: CpuShareSubject, sampleMs = SAMPLE_MS):
     lastAt = now;
     const quota = g ? safely(() => g.cpuLimit().quotaUs) : null;
     const limited = followed > 0 && quota !== null && [...cpu.keys()].every((p) => members.includes(p));
+    // A sample whose interval began on the other side (the loop moved in, or the quota set,
+    // within it) belongs to neither share: it holds some of each.
+    const whole = limited === wasLimited;
+    wasLimited = limited;
     const percent = elapsed > 0 ? (used / elapsed) * 100 : 0;
     samples.push({ percent, limited, checking, followed, nrThrottled: g ? (safely(() => g.cpuStat().nrThrottled) ?? null) : null });
     if (samples.length > KEEP) samples.shift();
-    if (followed) {
+    if (followed && whole) {
       const acc = limited ? after : before;
       acc.sum += percent;
       acc.n++;

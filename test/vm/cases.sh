@@ -24,6 +24,21 @@ result() {
   [ $verdict = PASS ] || sed 's/^/    | /' $OUT
 }
 
+# picture ID NAME REGEX...: `container-lessons picture ID` (the lesson's picture, drawn from
+# the kernel on this cgroup layout) must show a line matching each extended REGEX
+picture() {
+  local id=$1 name=$2 re missing=""
+  shift 2
+  LANG=C.UTF-8 timeout 60 $CL picture "$id" >$OUT 2>&1
+  for re in "$@"; do grep -Eq -- "$re" $OUT || missing="$missing '$re'"; done
+  if [ -z "$missing" ]; then
+    echo "VM-CASE $id picture-$name PASS" | tee -a /tmp/vm-results
+  else
+    echo "VM-CASE $id picture-$name FAIL (no line matches$missing)" | tee -a /tmp/vm-results
+    sed 's/^/    | /' $OUT
+  fi
+}
+
 # check ID NAME EXPECTED [TITLE]: `container-lessons check ID --json`, judged by its exit
 # code and its report. A by-hand case (0) needs exit 0 and "passed": true. A wrong-state
 # case (1) names the check that must fail, by its title (the lesson's CHECKS): it needs exit 1
@@ -277,6 +292,7 @@ l2_group() {                     # l2_group QUOTA: the group, the quota, a busy 
 }
 l2_group 20000
 check cgroup-cpu quota-20000 0
+picture cgroup-cpu quota-20000 'now (1[5-9]|2[0-5]) %' 'under the quota: (1[5-9]|2[0-5]) %'
 reset_lesson cgroup-cpu                   # moves the loop out (it is the learner's), so kill it too
 kill $LOOP; wait $LOOP 2>/dev/null
 
@@ -504,6 +520,7 @@ l8_hog
 l8_bomb
 l8_empty "$L8_SH"
 check memory-pids by-hand 0
+picture memory-pids by-hand "of 64.0 MiB" 'OOM kills: [1-9]' 'forks refused: [1-9]' "$([ "$CGROUP" = v2 ] && echo 'memory.current of memory.max' || echo 'memory.usage_in_bytes of memory.limit_in_bytes')"
 reset_lesson memory-pids
 stop_container 7
 
