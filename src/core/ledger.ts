@@ -14,6 +14,16 @@ export interface Entry {
   drop(): void;
 }
 
+/** Run an in-process undo and forget how it went (a lock's release cannot fail in a way
+ * anyone could act on). */
+function letGo(e: Entry): void {
+  try {
+    void Promise.resolve(e.live?.()).catch(() => {});
+  } catch {
+    /* nothing to do */
+  }
+}
+
 /** Set when the process is stopping (a signal): nothing new may be created after that. */
 let stopping: string | null = null;
 
@@ -57,9 +67,12 @@ export class Ledger {
   }
 
   /** Forget the entries without undoing them (solve --keep): the process no longer owns
-   * them. Returns what they would undo, oldest first, for whoever takes them over. */
+   * them. Returns what they would undo, oldest first, for whoever takes them over. What is
+   * only this process's (a lock, deferred) is let go now, as the process's exit would: a
+   * reset in this same process must be able to take the lock again. */
   release(): Undo[] {
     const kept = this.entries.filter((e) => e.undo.kind !== 'none').map((e) => e.undo);
+    for (const e of this.entries) if (e.undo.kind === 'none') letGo(e);
     for (const e of this.entries) if (e.id !== undefined) this.journal?.done(e.id);
     this.entries = [];
     return kept;

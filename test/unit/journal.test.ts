@@ -85,4 +85,18 @@ describe('Ledger.cleanup', () => {
       Ledger.stopAll(null);
     }
   });
+
+  it("release (solve --keep) hands over what is in the kernel and lets go of what is only this process's, a lock", () => {
+    const ledger = new Ledger();
+    const events: string[] = [];
+    ledger.add({ kind: 'file', path: '/nowhere' }, () => {
+      events.push('file removed');
+    });
+    ledger.defer('the lock on a name', () => {
+      events.push('lock released');
+    });
+    expect(ledger.release()).toEqual([{ kind: 'file', path: '/nowhere' }]);
+    expect(events).toEqual(['lock released']);
+    expect(ledger.size).toBe(0);
+  });
 });
