@@ -11,8 +11,9 @@ import { solveLesson, resetLesson } from '../../src/runner.js';
 import { CAP_NAMES, DOCKER_DEFAULT_CAPS, ensureRootfs, parseProcSecurity, procfs, readMarker, type ProcSecurity } from '../../src/core/index.js';
 import { drawCapabilities, shortCapName } from '../../src/pictures/capabilities.js';
 import { ASCII_GLYPHS, UNICODE_GLYPHS, type Glyphs } from '../../src/pictures/glyphs.js';
-import { pictureLines, type Picture } from '../../src/pictures/picture.js';
+import type { Picture } from '../../src/pictures/picture.js';
 import { tempLab } from '../support/lab.js';
+import { BOTH_GLYPHS, shown } from '../support/picture.js';
 import { snapshot, leaks } from '../support/kernel-state.mjs';
 
 const lab = tempLab('cl-pic-caps-');
@@ -21,19 +22,13 @@ const status = (pid: number | 'self'): ProcSecurity => parseProcSecurity(fs.read
 const bit = (mask: bigint, n: number) => ((mask >> BigInt(n)) & 1n) === 1n;
 const capCount = Number(fs.readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8')) + 1;
 
-/** Draw with both glyph sets at 80 and 120 columns, checking each fits its width (and the
- * ASCII one holds nothing beyond 0x7e); the 80-column Unicode drawing is returned. */
+/** Draw with both glyph sets at 80 and 120 columns, each checked (support/picture.ts); the
+ * 80-column Unicode drawing is returned. */
 function drawAll(): { picture: Picture; text: string } {
   let first: { picture: Picture; text: string } | undefined;
-  for (const glyphs of [UNICODE_GLYPHS, ASCII_GLYPHS]) {
+  for (const glyphs of BOTH_GLYPHS) {
     for (const width of [80, 120]) {
-      const picture = drawCapabilities({ rootfs: lab.rootfs }, { width, glyphs });
-      for (const l of picture.lines) expect(l.text.length, l.text).toBeLessThanOrEqual(width);
-      const text = pictureLines(picture, width, glyphs)
-        .map((l) => l.text)
-        .join('\n');
-      for (const l of text.split('\n')) expect(l.length, l).toBeLessThanOrEqual(width);
-      if (!glyphs.utf8) expect([...text].filter((c) => c.charCodeAt(0) > 0x7e)).toEqual([]);
+      const { picture, text } = shown(drawCapabilities({ rootfs: lab.rootfs }, { width, glyphs }), width, glyphs);
       first ??= { picture, text };
     }
   }

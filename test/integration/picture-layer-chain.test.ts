@@ -11,10 +11,11 @@ import { findLesson, type Lesson } from '../../src/lessons/index.js';
 import { solveLesson, resetLesson } from '../../src/runner.js';
 import { writeDemoImage, storePaths } from '../../src/lessons/07-layers.js';
 import { ensureRootfs, LayerStore, importImage, procfs } from '../../src/core/index.js';
-import { drawOnce, pictureText } from '../../src/pictures/picture.js';
+import { drawOnce } from '../../src/pictures/picture.js';
 import { drawLayerChain } from '../../src/pictures/layer-chain.js';
 import { ASCII_GLYPHS, UNICODE_GLYPHS } from '../../src/pictures/glyphs.js';
 import { tempLab } from '../support/lab.js';
+import { shown } from '../support/picture.js';
 import { snapshot, leaks } from '../support/kernel-state.mjs';
 
 const lab = tempLab('cl-pic-layers-');
@@ -31,10 +32,7 @@ async function drawAll(): Promise<Record<'u80' | 'u120' | 'a80' | 'a120', string
     ['a', ASCII_GLYPHS],
   ] as const) {
     for (const width of [80, 120]) {
-      const text = pictureText(await drawOnce(lesson.picture!.bind(lesson), lab, { width, glyphs: g }), width, g);
-      for (const l of text.split('\n')) expect(l.length, `a line wider than ${width}: ${l}`).toBeLessThanOrEqual(width);
-      if (!g.utf8) expect([...text].filter((c) => c.charCodeAt(0) > 0x7e)).toEqual([]);
-      expect(text).not.toMatch(/could not draw it/);
+      const { text } = shown(await drawOnce(lesson.picture!.bind(lesson), lab, { width, glyphs: g }), width, g);
       out[`${name}${width}`] = text;
     }
   }
