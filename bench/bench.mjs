@@ -32,6 +32,9 @@ if (process.getuid?.() !== 0) {
 }
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cl-bench-'));
+// Open as a learner's home is (mkdtemp makes it 0700): lesson 9's rootless container runs as
+// an unprivileged uid that must reach the lab's rootfs.
+fs.chmodSync(tmp, 0o755);
 const lab = path.join(tmp, 'lab');
 const rootfs = path.join(lab, 'rootfs');
 /** @type {Array<() => void>} */
