@@ -115,9 +115,9 @@ export async function ensureCapstoneImage(lab: Lab): Promise<CapstoneImage> {
 /** The lowerdirs of an overlay's options, as real paths (relative ones, as overlay2's
  * `l/<short>` names, are relative to the store: the runtime mounts from there). */
 export function lowerdirsOf(superOptions: string, store: LayerStore): string[] {
-  const m = /(?:^|,)lowerdir=([^,]*)/.exec(superOptions);
-  if (!m) return [];
-  return m[1]!.split(':').map((d) => {
+  const lower = procfs.mountOption({ superOptions }, 'lowerdir');
+  if (!lower) return [];
+  return lower.split(':').map((d) => {
     const abs = path.isAbsolute(d) ? d : path.join(store.root, d);
     try {
       return fs.realpathSync(abs);

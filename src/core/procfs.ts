@@ -56,6 +56,15 @@ export function sharedPeerGroup(m: MountInfo): number | null {
   return tag ? Number(tag.slice(7)) : null;
 }
 
+/** A filesystem option's value in a mount's super options: mountOption(m, 'lowerdir') of an
+ * overlay is "a:b" (undefined when the option is not there). */
+export function mountOption(m: Pick<MountInfo, 'superOptions'>, key: string): string | undefined {
+  return m.superOptions
+    .split(',')
+    .find((o) => o.startsWith(`${key}=`))
+    ?.slice(key.length + 1);
+}
+
 /** `NSpid:\t4242\t1` -> [4242, 1]: the pid in each PID namespace, outermost first. */
 export function parseNSpid(statusText: string): number[] | null {
   const line = statusText.split('\n').find((l) => l.startsWith('NSpid:'));

@@ -356,11 +356,7 @@ function walkUpper(root: string): string[] {
 
 /** Overlay mounts whose upper layer lives in the store: the learner's containers. */
 function containerMounts(lab: Lab) {
-  const opt = (m: procfs.MountInfo, k: string) =>
-    m.superOptions
-      .split(',')
-      .find((o) => o.startsWith(`${k}=`))
-      ?.slice(k.length + 1);
+  const opt = procfs.mountOption;
   return procfs
     .readMountinfo()
     .filter((m) => m.fstype === 'overlay' && (opt(m, 'upperdir') ?? '').startsWith(storePaths(lab).layers + '/'))

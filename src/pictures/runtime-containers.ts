@@ -20,13 +20,6 @@ interface Found {
   processes: number;
 }
 
-function option(superOptions: string, key: string): string | undefined {
-  return superOptions
-    .split(',')
-    .find((o) => o.startsWith(`${key}=`))
-    ?.slice(key.length + 1);
-}
-
 /** Containers whose root is an overlay on the store at `layers`, one per mount namespace. */
 export function findStoreContainers(layers: string): Found[] {
   const hostMnt = procfs.nsId('self', 'mnt');
@@ -47,8 +40,10 @@ export function findStoreContainers(layers: string): Found[] {
     } catch {
       continue; // gone meanwhile
     }
-    const lower = root?.fstype === 'overlay' ? option(root.superOptions, 'lowerdir') : undefined;
-    if (!root || !lower?.split(':').some((l) => l.startsWith(`${layers}/`))) continue;
+    const lower = root?.fstype === 'overlay' ? procfs.mountOption(root, 'lowerdir') : undefined;
+    // A relative lowerdir (overlay2's l/<short>) is relative to the store: runtimes mount from
+    // there, as Docker does (the suite reads it so too: lowerdirsOf).
+    if (!root || !lower?.split(':').some((l) => path.resolve(layers, l).startsWith(`${layers}/`))) continue;
     const inner = (p: number) => {
       try {
         return procfs.parseNSpid(procfs.readStatus(p))?.at(-1) ?? p;
@@ -57,7 +52,7 @@ export function findStoreContainers(layers: string): Found[] {
       }
     };
     const pid1 = pids.find((p) => inner(p) === 1) ?? Math.min(...pids);
-    const upper = option(root.superOptions, 'upperdir') ?? '?';
+    const upper = procfs.mountOption(root, 'upperdir') ?? '?';
     // <...>/containers/<name>/<upper>: the interface's example layout names it.
     const parts = upper.split('/');
     const at = parts.lastIndexOf('containers');

@@ -40,14 +40,6 @@ function names(dir: string): string[] {
   }
 }
 
-/** The option's value in an overlay's super options (lowerdir=a:b). */
-function option(superOptions: string, key: string): string | undefined {
-  return superOptions
-    .split(',')
-    .find((o) => o.startsWith(`${key}=`))
-    ?.slice(key.length + 1);
-}
-
 /** The overlay mounted at merged, top of the stack (a learner may have mounted twice). */
 function mountAt(merged: string): procfs.MountInfo | undefined {
   return procfs
@@ -63,8 +55,8 @@ export function drawUnion(d: UnionDirs, { width, glyphs: g }: DrawOptions): Pict
   const rel = (p: string) => (path.isAbsolute(p) ? path.relative(d.base, p) || '.' : p.replace(/^\.\//, ''));
   let layers: Layer[];
   if (overlay) {
-    const upper = option(overlay.superOptions, 'upperdir');
-    const lowers = (option(overlay.superOptions, 'lowerdir') ?? '').split(':').filter(Boolean);
+    const upper = procfs.mountOption(overlay, 'upperdir');
+    const lowers = (procfs.mountOption(overlay, 'lowerdir') ?? '').split(':').filter(Boolean);
     layers = [...(upper ? [{ label: rel(upper), dir: resolve(upper), kind: 'upper' as const }] : []), ...lowers.map((l) => ({ label: rel(l), dir: resolve(l), kind: 'lower' as const }))];
   } else {
     layers = [{ label: rel(d.upper), dir: d.upper, kind: 'upper' }, ...d.lowers.map((l) => ({ label: rel(l), dir: l, kind: 'lower' as const }))];
