@@ -12,7 +12,9 @@ import type { LessonRun } from './store.js';
 export function usePicture(lesson: Lesson, lab: Lab, run: LessonRun, opts: { width: number; glyphs: Glyphs; shown: boolean; checking: boolean }): Picture | null {
   const [picture, setPicture] = useState<Picture | null>(null);
   const source = useRef<PictureSource | null>(null);
-  const drawing = useRef(false);
+  /** The source a draw is under way for: a draw of the same source waits for it, a new
+   * lesson's source does not. */
+  const drawing = useRef<PictureSource | null>(null);
   const { width, glyphs, shown, checking } = opts;
 
   // One source per lesson shown.
@@ -36,10 +38,10 @@ export function usePicture(lesson: Lesson, lab: Lab, run: LessonRun, opts: { wid
     if (!s || !shown) return;
     let live = true;
     const draw = () => {
-      if (drawing.current) return;
-      drawing.current = true;
+      if (drawing.current === s) return;
+      drawing.current = s;
       void drawSafely(s, { width, glyphs }).then((p) => {
-        drawing.current = false;
+        if (drawing.current === s) drawing.current = null;
         if (live && source.current === s) setPicture(p);
       });
     };
