@@ -73,33 +73,48 @@ export function box(title: string, inner: string[], g: Glyphs, width?: number): 
   return [g.tl + head + g.h.repeat(Math.max(0, innerW - head.length)) + g.tr, ...inner.map((l) => g.v + cell(l, innerW, g) + g.v), g.bl + g.h.repeat(innerW) + g.br];
 }
 
+/** How boxes of these widths share rows when set side by side in `width` columns, one
+ * space between: each row's boxes by their index, as many on a row as fit. */
+function rowsOfBoxes(widths: number[], width: number): number[][] {
+  const rows: number[][] = [];
+  let used = 0;
+  widths.forEach((w, i) => {
+    const row = rows.at(-1);
+    if (row && used + 1 + w <= width) {
+      row.push(i);
+      used += 1 + w;
+    } else {
+      rows.push([i]);
+      used = w;
+    }
+  });
+  return rows;
+}
+
+/** Boxes side by side (rowsOfBoxes), rows of boxes one under the other; each box is a list
+ * of lines of one width. Each output line names the row of boxes and the line in it. */
+export function besidesWith<B>(boxes: B[], width: number, box: { lines: (b: B) => string[]; width: (b: B) => number }): Array<{ text: string; row: B[]; line: number }> {
+  const out: Array<{ text: string; row: B[]; line: number }> = [];
+  for (const indexes of rowsOfBoxes(boxes.map(box.width), width)) {
+    const row = indexes.map((i) => boxes[i]!);
+    const h = Math.max(0, ...row.map((b) => box.lines(b).length));
+    for (let i = 0; i < h; i++)
+      out.push({
+        text: row
+          .map((b) => (box.lines(b)[i] ?? '').padEnd(box.width(b)))
+          .join(' ')
+          .trimEnd(),
+        row,
+        line: i,
+      });
+  }
+  return out;
+}
+
 /** Boxes side by side, as many on a row as fit in `width` (one space between), rows of
  * boxes one under the other; each box is a list of lines of one width. */
 export function besides(boxes: string[][], width: number): string[] {
-  const out: string[] = [];
-  let row: string[][] = [];
-  let used = 0;
-  const flush = () => {
-    if (!row.length) return;
-    const h = Math.max(...row.map((b) => b.length));
-    for (let i = 0; i < h; i++)
-      out.push(
-        row
-          .map((b) => (b[i] ?? '').padEnd(b[0]?.length ?? 0))
-          .join(' ')
-          .trimEnd(),
-      );
-    row = [];
-    used = 0;
-  };
-  for (const b of boxes) {
-    const w = b[0]?.length ?? 0;
-    if (row.length && used + 1 + w > width) flush();
-    used += (row.length ? 1 : 0) + w;
-    row.push(b);
-  }
-  flush();
-  return out;
+  return besidesWith(boxes, width, { lines: (b) => b, width: (b) => b[0]?.length ?? 0 }).map((l) => l.text);
 }
 
 /** A sparkline of values between 0 and max, one character each. */

@@ -13,7 +13,7 @@ import type { NetState } from '../core/init-protocol.js';
 import { containerLeaders, findLabProcesses, hostNamespaces, type LabProcess } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
 import type { Glyphs } from './glyphs.js';
-import { box, clip, line, REDRAW_MS, type DrawOptions, type Picture, type PictureLine, type PictureSource } from './picture.js';
+import { besidesWith, box, clip, line, REDRAW_MS, type DrawOptions, type Picture, type PictureLine, type PictureSource } from './picture.js';
 
 export interface WiringOptions {
   /** The bridge the lesson makes on the host (lesson 6); drawn with its ports. */
@@ -336,30 +336,8 @@ function makeBox(titles: string[], rows: Row[], g: Glyphs, o: { min?: number; ma
 
 /** Boxes side by side as besides() packs them, keeping which lines carry the mark. */
 function sideBySide(boxes: Boxed[], width: number): Drawn {
-  const out: Drawn = { lines: [], hot: [] };
-  let row: Boxed[] = [];
-  let used = 0;
-  const flush = () => {
-    const h = Math.max(0, ...row.map((b) => b.lines.length));
-    for (let i = 0; i < h; i++) {
-      out.lines.push(
-        row
-          .map((b) => (b.lines[i] ?? '').padEnd(b.width))
-          .join(' ')
-          .trimEnd(),
-      );
-      out.hot.push(row.some((b) => b.hot[i]));
-    }
-    row = [];
-    used = 0;
-  };
-  for (const b of boxes) {
-    if (row.length && used + 1 + b.width > width) flush();
-    used += (row.length ? 1 : 0) + b.width;
-    row.push(b);
-  }
-  flush();
-  return out;
+  const laid = besidesWith(boxes, width, { lines: (b) => b.lines, width: (b) => b.width });
+  return { lines: laid.map((l) => l.text), hot: laid.map((l) => l.row.some((b) => b.hot[l.line])) };
 }
 
 /** Write text over a string at a column (padding it with spaces to get there). */
