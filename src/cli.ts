@@ -3,15 +3,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LESSONS, findLesson, type Lesson } from './lessons/index.js';
-import { labFor, readProgress, lockLab, recoverLab, labJournal, markPassed, type Lab } from './lab.js';
+import { labFor, readProgress, lockLab, recoverLab, labJournal, markPassed, saveLanguage, type Lab } from './lab.js';
 import { solveLesson, checkLesson, watchLesson, cleanupActive, errorInfo, holdInterrupts, interruptsHeld, resetLesson, type LessonReport, type WatchLook } from './runner.js';
 import { doctor } from './doctor.js';
 import { ensureRootfs, Ledger, LockBusyError, HintedError } from './core/index.js';
 import type { CheckResult } from './checks/result.js';
 import { drawOnce, pictureText } from './pictures/picture.js';
 import { glyphsFor } from './pictures/glyphs.js';
+import { label, msg, t, titled, tr, useLanguage } from './i18n/messages.js';
+import { chooseLanguage, isLanguage } from './i18n/language.js';
 
-const USAGE = `container-lessons: build a Linux container by hand, lesson by lesson
+/** The help text, in the language in use. */
+function usage(): string {
+  return t`container-lessons: build a Linux container by hand, lesson by lesson
 
 usage: sudo container-lessons [--unlock-all]      the workbook (a terminal UI)
        sudo container-lessons <command>
@@ -54,11 +58,18 @@ usage: sudo container-lessons [--unlock-all]      the workbook (a terminal UI)
   picture <lesson>                  the lesson's picture, drawn from the kernel's state
                                     now (what the Work pane shows at its end)
   doctor [--json]                   what this machine offers the lessons
+  glossary                          the lessons' terms in English and Chinese, with
+                                    the kernel's name for each
   help                              this text
+
+Options for every command: --lang zh|en   the language of the lessons and messages
+(kept for the next time; without it, the locale decides: LANG, LC_ALL). --json output
+is always English.
 
 A lesson is named by number (1-${LESSONS.length}) or id (${LESSONS.map((l) => l.id).join(', ')}).
 The lab lives in ~/container-lessons of the invoking user (CONTAINER_LESSONS_HOME overrides).
 `;
+}
 
 /** Color on a terminal unless NO_COLOR or TERM=dumb (`wants`, not `use`: it is no React hook). */
 export function wantsColor(stream: NodeJS.WriteStream = process.stdout): boolean {
@@ -86,9 +97,9 @@ function paint(out: Out) {
 }
 
 function lessonArg(name: string | undefined): Lesson {
-  if (!name) throw new UsageError(`name a lesson: 1-${LESSONS.length} or ${LESSONS.map((l) => l.id).join(', ')}`);
+  if (!name) throw new UsageError(t`name a lesson: 1-${LESSONS.length} or ${LESSONS.map((l) => l.id).join(', ')}`);
   const l = findLesson(name);
-  if (!l) throw new UsageError(`there is no lesson "${name}"; the lessons are:\n${LESSONS.map((x) => `  ${x.number}  ${x.id}`).join('\n')}`);
+  if (!l) throw new UsageError(t`there is no lesson "${name}"; the lessons are:\n${LESSONS.map((x) => `  ${x.number}  ${x.id}`).join('\n')}`);
   return l;
 }
 
@@ -99,19 +110,19 @@ function hintLevel(given: string | undefined, lesson: Lesson, tiers: number): nu
   const n = /^\d+$/.test(given) ? Number(given) : Number.NaN;
   if (n >= 1 && n <= tiers) return n;
   const levels = Array.from({ length: tiers }, (_, i) => String(i + 1));
-  throw new UsageError(`--level is ${levels.join(', ')} or all, not "${given}"`, `type, for example: container-lessons hint ${lesson.number} --level ${tiers} (from 1, the idea, to ${tiers}, the exact commands), or --level all`);
+  throw new UsageError(t`--level is ${levels.join(', ')} or all, not "${given}"`, t`type, for example: container-lessons hint ${lesson.number} --level ${tiers} (from 1, the idea, to ${tiers}, the exact commands), or --level all`);
 }
 
 const WHY_ROOT: Record<string, string> = {
-  solve: 'it makes mounts, cgroups and namespaces',
-  check: "it reads other processes' namespaces, roots and cgroup files",
-  reset: 'it unmounts, removes cgroups and ends container processes',
-  rootfs: 'the root filesystem belongs to root',
+  solve: msg('it makes mounts, cgroups and namespaces'),
+  check: msg("it reads other processes' namespaces, roots and cgroup files"),
+  reset: msg('it unmounts, removes cgroups and ends container processes'),
+  rootfs: msg('the root filesystem belongs to root'),
 };
 
 function requireRoot(verb: string): void {
   if (process.getuid?.() !== 0) {
-    throw new EnvError(`\`${verb}\` needs root: ${WHY_ROOT[verb] ?? 'it changes kernel state'}`, `run it with sudo: sudo npx container-lessons ${process.argv.slice(2).join(' ')}`);
+    throw new EnvError(t`\`${verb}\` needs root: ${WHY_ROOT[verb] ? tr(WHY_ROOT[verb]) : t`it changes kernel state`}`, t`run it with sudo: sudo npx container-lessons ${process.argv.slice(2).join(' ')}`);
   }
 }
 
@@ -124,18 +135,23 @@ async function prepareLab(lab: Lab, what: string, out: Out, opts: { lock: boolea
   readProgress(lab); // a progress file we cannot read stops us before any work, not after
   const { removed, errors } = await recoverLab(lab);
   const c = paint(out);
-  if (removed.length) process.stderr.write(c.dim(`container-lessons: an earlier run was interrupted; removed what it left: ${removed.map((r) => `${r.kind} ${r.name}`).join('; ')}`) + '\n');
-  for (const e of errors) process.stderr.write(c.red(`container-lessons: could not remove what an interrupted run left: ${e}`) + '\n');
+  if (removed.length) process.stderr.write(c.dim(t`container-lessons: an earlier run was interrupted; removed what it left: ${removed.map((r) => `${r.kind} ${r.name}`).join('; ')}`) + '\n');
+  for (const e of errors) process.stderr.write(c.red(t`container-lessons: could not remove what an interrupted run left: ${e}`) + '\n');
+}
+
+/** "Lesson 3 · A mount namespace and a new root", in the language in use. */
+function lessonHeading(lesson: Lesson): string {
+  return t`Lesson ${lesson.number} · ${tr(lesson.title)}`;
 }
 
 function formatChecks(results: CheckResult[], out: Out): string {
   const c = paint(out);
   return results
     .map((r) => {
-      const mark = r.status === 'pass' ? c.green('✔ pass') : r.status === 'fail' ? c.red('✘ fail') : c.yellow('– skip');
-      const lines = [`  ${mark}  ${c.bold(r.title)}: ${r.reason}`];
-      if (r.hint) lines.push(`          ${c.yellow('hint:')} ${r.hint}`);
-      if (r.looked.length) lines.push(c.dim(`          looked at: ${r.looked.join(', ')}`));
+      const mark = r.status === 'pass' ? c.green(`✔ ${t`pass`}`) : r.status === 'fail' ? c.red(`✘ ${t`fail`}`) : c.yellow(`– ${t`skip`}`);
+      const lines = [`  ${mark}  ${titled(c.bold(tr(r.title)), r.reason)}`];
+      if (r.hint) lines.push(`          ${c.yellow(label(t`hint:`))}${r.hint}`);
+      if (r.looked.length) lines.push(c.dim(`          ${label(t`looked at:`)}${r.looked.join(', ')}`));
       return lines.join('\n');
     })
     .join('\n');
@@ -150,7 +166,7 @@ function indent(text: string, by = '    '): string {
 
 function formatVerdict(passed: boolean, out: Out, what: string): string {
   const c = paint(out);
-  return passed ? c.green(`${what}: passed`) : c.red(`${what}: not passed yet`);
+  return passed ? c.green(t`${what}: passed`) : c.red(t`${what}: not passed yet`);
 }
 
 async function cmdSolve(args: string[], opts: { json: boolean; keep: boolean }, lab: Lab, out: Out): Promise<number> {
@@ -160,18 +176,18 @@ async function cmdSolve(args: string[], opts: { json: boolean; keep: boolean }, 
   const c = paint(out);
   const reports: LessonReport[] = [];
   for (const lesson of which) {
-    if (!opts.json) out.write(`\n${c.bold(c.cyan(`Lesson ${lesson.number} · ${lesson.title}`))}\n`);
+    if (!opts.json) out.write(`\n${c.bold(c.cyan(lessonHeading(lesson)))}\n`);
     const report = await solveLesson(lesson, lab, {
       keep: opts.keep,
       hooks: opts.json
         ? {}
         : {
-            onStepStart: (_l, step, i) => out.write(`\n${c.bold(`── step ${i + 1}/${lesson.steps.length}: ${step.title}`)}\n${c.dim(indent(step.commands(lab).join('\n'), '   '))}\n`),
+            onStepStart: (_l, step, i) => out.write(`\n${c.bold(`── ${t`step ${i + 1}/${lesson.steps.length}: ${tr(step.title)}`}`)}\n${c.dim(indent(step.commands(lab).join('\n'), '   '))}\n`),
             onStepDone: (_l, sr) => {
               if (sr.output) out.write(indent(sr.output) + '\n');
-              if (sr.error) out.write(c.red(`    error: ${sr.error.message}`) + (sr.error.hint ? `\n    ${c.yellow('hint:')} ${sr.error.hint}` : '') + '\n');
+              if (sr.error) out.write(c.red(`    ${label(t`error:`)}${sr.error.message}`) + (sr.error.hint ? `\n    ${c.yellow(label(t`hint:`))}${sr.error.hint}` : '') + '\n');
             },
-            onChecking: () => out.write(`\n${c.bold('── checks')} ${c.dim('(reading the kernel)')}\n`),
+            onChecking: () => out.write(`\n${c.bold(`── ${t`checks`}`)} ${c.dim(t`(reading the kernel)`)}\n`),
             onNote: (text) => out.write(c.yellow(`    ${text}`) + '\n'),
             beforeEnd: async (l) => {
               if (l.picture) out.write(`\n${await pictureReport(l, lab)}\n`);
@@ -180,23 +196,24 @@ async function cmdSolve(args: string[], opts: { json: boolean; keep: boolean }, 
     });
     reports.push(report);
     if (!opts.json) {
-      if (report.reset.length) out.write(c.dim(`  (cleared first: ${report.reset.join('; ')})`) + '\n');
+      if (report.reset.length) out.write(c.dim(`  ${t`(cleared first: ${report.reset.join('; ')})`}`) + '\n');
       if (report.checks.length) out.write(formatChecks(report.checks, out) + '\n');
-      if (report.cleanup.kept) out.write(c.dim(`  kept (--keep): ${report.cleanup.removed.map((e) => `${e.kind} ${e.name}`).join('; ') || 'nothing'}; \`container-lessons reset ${lesson.number}\` removes it`) + '\n');
-      else out.write(c.dim(`  removed: ${report.cleanup.removed.map((e) => `${e.kind} ${e.name}`).join('; ') || 'nothing'}`) + '\n');
-      for (const e of report.cleanup.errors) out.write(c.red(`  cleanup: ${e}`) + '\n');
-      out.write(formatVerdict(report.passed, out, `Lesson ${lesson.number}`) + '\n');
+      const made = report.cleanup.removed.map((e) => `${e.kind} ${e.name}`).join('; ') || t`nothing`;
+      if (report.cleanup.kept) out.write(c.dim(`  ${t`kept (--keep): ${made}; \`container-lessons reset ${lesson.number}\` removes it`}`) + '\n');
+      else out.write(c.dim(`  ${t`removed: ${made}`}`) + '\n');
+      for (const e of report.cleanup.errors) out.write(c.red(`  ${label(t`cleanup:`)}${e}`) + '\n');
+      out.write(formatVerdict(report.passed, out, t`Lesson ${lesson.number}`) + '\n');
     }
   }
   const ok = reports.every((r) => r.passed && !r.cleanup.errors.length);
   if (opts.json) out.write(JSON.stringify({ passed: ok, lessons: reports }, null, 2) + '\n');
-  else if (which.length > 1) out.write('\n' + formatVerdict(ok, out, `${reports.filter((r) => r.passed).length} of ${reports.length} lessons`) + '\n');
+  else if (which.length > 1) out.write('\n' + formatVerdict(ok, out, t`${reports.filter((r) => r.passed).length} of ${reports.length} lessons`) + '\n');
   return ok ? 0 : 1;
 }
 
 /** A lesson's picture as text, at the terminal's width (at most 100 columns). */
 async function pictureReport(lesson: Lesson, lab: Lab): Promise<string> {
-  if (!lesson.picture) return `Lesson ${lesson.number} has no picture.`;
+  if (!lesson.picture) return t`Lesson ${lesson.number} has no picture.`;
   const width = Math.min(process.stdout.columns || 80, 100);
   const glyphs = glyphsFor();
   return pictureText(await drawOnce(lesson.picture.bind(lesson), lab, { width, glyphs }), width, glyphs);
@@ -206,7 +223,7 @@ async function cmdPicture(args: string[], lab: Lab, out: Out): Promise<number> {
   requireRoot('picture');
   const lesson = lessonArg(args[0]);
   await prepareLab(lab, `picture ${lesson.number}`, out, { lock: false });
-  out.write(`${paint(out).bold(`Lesson ${lesson.number} · ${lesson.title}`)}\n${await pictureReport(lesson, lab)}\n`);
+  out.write(`${paint(out).bold(lessonHeading(lesson))}\n${await pictureReport(lesson, lab)}\n`);
   return 0;
 }
 
@@ -217,13 +234,13 @@ async function cmdCheck(args: string[], opts: { json: boolean; watch: boolean; r
   await prepareLab(lab, `check ${lesson.number}`, out, { lock: false });
   if (opts.watch) return watchCheck(lesson, opts, lab, out);
   const c = paint(out);
-  const { checks, passed } = await checkLesson(lesson, lab, { note: opts.json ? undefined : (t) => out.write(c.dim(`  ... ${t}`) + '\n') });
+  const { checks, passed } = await checkLesson(lesson, lab, { note: opts.json ? undefined : (note) => out.write(c.dim(`  ... ${note}`) + '\n') });
   if (opts.json) out.write(JSON.stringify({ id: lesson.id, number: lesson.number, passed, checks }, null, 2) + '\n');
   else {
-    out.write(`${paint(out).bold(`Lesson ${lesson.number} · ${lesson.title}`)}\n${formatChecks(checks, out)}\n${formatVerdict(passed, out, `Lesson ${lesson.number}`)}\n`);
+    out.write(`${paint(out).bold(lessonHeading(lesson))}\n${formatChecks(checks, out)}\n${formatVerdict(passed, out, t`Lesson ${lesson.number}`)}\n`);
     if (passed) {
       const next = LESSONS[lesson.number];
-      if (next) out.write(`next: container-lessons show ${next.number}   (${next.title})\n`);
+      if (next) out.write(`${t`next: container-lessons show ${next.number}   (${tr(next.title)})`}\n`);
     }
   }
   return passed ? 0 : 1;
@@ -235,29 +252,29 @@ async function cmdCheck(args: string[], opts: { json: boolean; watch: boolean; r
  * and instructors (--json for a room's reports); a pass counts as the capstone passed. */
 async function checkCapstone(opts: { json: boolean; runtime?: string }, lab: Lab, out: Out): Promise<number> {
   if (!opts.runtime)
-    throw new UsageError('--runtime needs the path of the runtime to judge: check capstone --runtime ./mydocker', 'or leave --runtime out: check capstone grades mydocker in the lab (container-lessons capstone init writes it)');
+    throw new UsageError(t`--runtime needs the path of the runtime to judge: check capstone --runtime ./mydocker`, t`or leave --runtime out: check capstone grades mydocker in the lab (container-lessons capstone init writes it)`);
   const file = path.resolve(opts.runtime);
   const fs = await import('node:fs');
-  if (!fs.existsSync(file)) throw new UsageError(`no runtime at ${file}`, 'give the path of your mydocker: --runtime ./mydocker');
+  if (!fs.existsSync(file)) throw new UsageError(t`no runtime at ${file}`, t`give the path of your mydocker: --runtime ./mydocker`);
   const { runtimeArgv } = await import('./capstone/workdir.js');
   // A script not made executable yet still runs, through bash.
   const runtime = runtimeArgv(file);
-  if (!runtime) throw new UsageError(`${file} is not executable`, `chmod +x ${opts.runtime}, or build it (cc -O2 -Wall -o mydocker mydocker.c)`);
+  if (!runtime) throw new UsageError(t`${file} is not executable`, t`chmod +x ${opts.runtime}, or build it (cc -O2 -Wall -o mydocker mydocker.c)`);
   await prepareLab(lab, 'check capstone', out, { lock: false });
   const { runSuite } = await import('./capstone/suite.js');
   const c = paint(out);
-  const checks = await runSuite({ lab, runtime, note: opts.json ? undefined : (t) => out.write(c.dim(`  ... ${t}`) + '\n') });
+  const checks = await runSuite({ lab, runtime, note: opts.json ? undefined : (note) => out.write(c.dim(`  ... ${note}`) + '\n') });
   const passed = checks.every((x) => x.status !== 'fail');
   if (passed) markPassed(lab, 'capstone');
   if (opts.json) out.write(JSON.stringify({ id: 'capstone', runtime: file, passed, checks }, null, 2) + '\n');
-  else out.write(`${c.bold(`Capstone · ${file}`)}\n${formatChecks(checks, out)}\n${formatVerdict(passed, out, 'The capstone')}\n`);
+  else out.write(`${c.bold(t`Capstone · ${file}`)}\n${formatChecks(checks, out)}\n${formatVerdict(passed, out, t`The capstone`)}\n`);
   return passed ? 0 : 1;
 }
 
 /** `capstone init [DIR]`: the starting point of the capstone, in the lab's mydocker/ (what
  * `check capstone` grades) or in DIR; never over a file already there. */
 async function cmdCapstone(args: string[], lab: Lab, out: Out): Promise<number> {
-  if (args[0] !== 'init' || args.length > 2) throw new UsageError(`capstone ${args.join(' ')}: the capstone has one command, init`, "container-lessons capstone init [DIR]   (DIR: where to write it; the lab's mydocker/ if not given)");
+  if (args[0] !== 'init' || args.length > 2) throw new UsageError(t`capstone ${args.join(' ')}: the capstone has one command, init`, t`container-lessons capstone init [DIR]   (DIR: where to write it; the lab's mydocker/ if not given)`);
   const { initRuntimeDir, InitError } = await import('./capstone/workdir.js');
   const { mydockerDir } = await import('./lessons/11-capstone.js');
   const dir = args[1] ? path.resolve(args[1]) : mydockerDir(lab);
@@ -269,7 +286,7 @@ async function cmdCapstone(args: string[], lab: Lab, out: Out): Promise<number> 
     throw err;
   }
   const graded = dir === mydockerDir(lab) ? 'sudo container-lessons check capstone' : `sudo container-lessons check capstone --runtime ${path.join(dir, 'mydocker.sh')}`;
-  out.write(`${said.join('\n')}\n\nnext: fill in the TODOs of one of them (${path.join(dir, 'README.md')} says how), then\n      ${graded}\n`);
+  out.write(`${said.join('\n')}\n\n${t`next: fill in the TODOs of one of them (${path.join(dir, 'README.md')} says how), then`}\n      ${graded}\n`);
   return 0;
 }
 
@@ -293,17 +310,17 @@ async function watchCheck(lesson: Lesson, opts: { json: boolean }, lab: Lab, out
       return;
     }
     if (look.n === 1) {
-      out.write(`${c.bold(`Lesson ${lesson.number} · ${lesson.title}`)}\n${formatChecks(look.checks, out)}\n`);
-      if (!look.passed) out.write(c.dim(`watching: a look every ${WATCH_MS / 1000} s, printing only what changes; Ctrl-C stops`) + '\n');
+      out.write(`${c.bold(lessonHeading(lesson))}\n${formatChecks(look.checks, out)}\n`);
+      if (!look.passed) out.write(c.dim(t`watching: a look every ${WATCH_MS / 1000} s, printing only what changes; Ctrl-C stops`) + '\n');
     } else if (look.changed.length || look.gone.length) {
-      out.write(c.dim(`── ${new Date().toTimeString().slice(0, 8)}, look ${look.n}:`) + '\n');
+      out.write(c.dim(`── ${t`${new Date().toTimeString().slice(0, 8)}, look ${look.n}:`}`) + '\n');
       if (look.changed.length) out.write(formatChecks(look.changed, out) + '\n');
-      for (const t of look.gone) out.write(c.dim(`  – no longer reported: ${t}`) + '\n');
+      for (const title of look.gone) out.write(c.dim(`  – ${t`no longer reported: ${tr(title)}`}`) + '\n');
     }
     if (look.passed) {
-      out.write(formatVerdict(true, out, `Lesson ${lesson.number}`) + '\n');
+      out.write(formatVerdict(true, out, t`Lesson ${lesson.number}`) + '\n');
       const next = LESSONS[lesson.number];
-      if (next) out.write(`next: container-lessons show ${next.number}   (${next.title})\n`);
+      if (next) out.write(`${t`next: container-lessons show ${next.number}   (${tr(next.title)})`}\n`);
     }
   };
   // Ctrl-C is the watch's own way to end (the CLI's handler would exit at once).
@@ -311,7 +328,7 @@ async function watchCheck(lesson: Lesson, opts: { json: boolean }, lab: Lab, out
   try {
     const { passed, looks } = await holdInterrupts(watchLesson(lesson, lab, { intervalMs: WATCH_MS, signal: stop.signal, onLook }));
     if (passed) return 0;
-    if (!opts.json) out.write(`${formatVerdict(false, out, `Lesson ${lesson.number}`)} ${c.dim(`(stopped watching after ${looks} look${looks === 1 ? '' : 's'})`)}\n`);
+    if (!opts.json) out.write(`${formatVerdict(false, out, t`Lesson ${lesson.number}`)} ${c.dim(looks === 1 ? t`(stopped watching after 1 look)` : t`(stopped watching after ${looks} looks)`)}\n`);
     return 130;
   } finally {
     process.off('SIGINT', onInterrupt);
@@ -335,10 +352,10 @@ function cmdList(opts: { json: boolean }, lab: Lab, out: Out): number {
   const c = paint(out);
   for (const r of rows) {
     const mark = r.state === 'passed' ? c.green('✔') : r.state === 'current' ? c.cyan('▶') : ' ';
-    out.write(`${mark} ${r.number}  ${r.id.padEnd(18)} ${r.title}\n`);
+    out.write(`${mark} ${r.number}  ${r.id.padEnd(18)} ${tr(r.title)}\n`);
   }
-  if (warning) out.write(c.yellow(`warning: ${warning}`) + '\n');
-  out.write(c.dim(`\nlab: ${lab.root}   start with: container-lessons show ${firstOpen?.number ?? 1}`) + '\n');
+  if (warning) out.write(c.yellow(`${label(t`warning:`)}${warning}`) + '\n');
+  out.write(c.dim(`\n${t`lab: ${lab.root}   start with: container-lessons show ${firstOpen?.number ?? 1}`}`) + '\n');
   return 0;
 }
 
@@ -351,7 +368,7 @@ async function cmdReset(args: string[], opts: { all: boolean }, lab: Lab, out: O
   if (opts.all) {
     const fs = await import('node:fs');
     const custom = !!process.env.CONTAINER_LESSONS_ROOTFS;
-    if (custom) removed.push(`kept ${lab.rootfs}: it is your own root filesystem (CONTAINER_LESSONS_ROOTFS), not the workbook's`);
+    if (custom) removed.push(t`kept ${lab.rootfs}: it is your own root filesystem (CONTAINER_LESSONS_ROOTFS), not the workbook's`);
     // The capstone's lab holds an image made from the rootfs: it goes with it. The learner's
     // runtime (the lab's mydocker/) is their work: it stays.
     const { capstoneHome } = await import('./capstone/suite.js');
@@ -362,7 +379,7 @@ async function cmdReset(args: string[], opts: { all: boolean }, lab: Lab, out: O
       }
     }
   }
-  out.write(removed.length ? `removed:\n${removed.map((r) => `  ${r}`).join('\n')}\n` : 'nothing to remove\n');
+  out.write(removed.length ? `${t`removed:`}\n${removed.map((r) => `  ${r}`).join('\n')}\n` : `${t`nothing to remove`}\n`);
   return 0;
 }
 
@@ -376,9 +393,9 @@ function cmdDoctor(opts: { json: boolean }, lab: Lab, out: Out): number {
   for (const f of report.findings) {
     const mark = f.level === 'ok' ? c.green('✔') : f.level === 'warn' ? c.yellow('!') : c.red('✘');
     out.write(`${mark} ${f.name.padEnd(18)} ${f.detail}\n`);
-    if (f.fix) out.write(`  ${' '.repeat(18)} ${c.yellow('fix:')} ${f.fix}\n`);
+    if (f.fix) out.write(`  ${' '.repeat(18)} ${c.yellow(label(t`fix:`))}${f.fix}\n`);
   }
-  out.write(`\nlabRoot: ${report.labRoot}\ncgroup mode: ${report.cgroupMode}\n${report.ok ? c.green('ready for the lessons') : c.red('not ready: see the fixes above')}\n`);
+  out.write(`\nlabRoot: ${report.labRoot}\ncgroup mode: ${report.cgroupMode}\n${report.ok ? c.green(t`ready for the lessons`) : c.red(t`not ready: see the fixes above`)}\n`);
   return report.ok ? 0 : 1;
 }
 
@@ -391,10 +408,10 @@ async function cmdRun(argv: string[], lab: Lab, out: Out): Promise<number> {
   try {
     const args = parseRunArgs(argv);
     if (args.help) {
-      out.write(RUN_USAGE);
+      out.write(tr(RUN_USAGE));
       return 0;
     }
-    if (process.getuid?.() !== 0) throw new RunInputError('run needs root: it makes mounts, cgroups and namespaces (sudo container-lessons run ...)');
+    if (process.getuid?.() !== 0) throw new RunInputError(t`run needs root: it makes mounts, cgroups and namespaces (sudo container-lessons run ...)`);
     const { code, leftovers } = await runContainer(args, lab, { prepareLab: () => prepareLab(lab, 'run', out, { lock: false }) });
     reportLeftovers(leftovers);
     return code;
@@ -407,7 +424,7 @@ async function cmdRun(argv: string[], lab: Lab, out: Out): Promise<number> {
 }
 
 async function cmdImport(args: string[], opts: { name?: string }, lab: Lab, out: Out): Promise<number> {
-  if (!args[0]) throw new UsageError('import what? a docker save tarball, or an OCI image layout (a directory or a tar of one)');
+  if (!args[0]) throw new UsageError(t`import what? a docker save tarball, or an OCI image layout (a directory or a tar of one)`);
   requireRoot('import');
   await prepareLab(lab, 'import', out, { lock: true });
   const { importImage, LayerStore } = await import('./core/index.js');
@@ -416,9 +433,9 @@ async function cmdImport(args: string[], opts: { name?: string }, lab: Lab, out:
   const ledger = new Ledger(labJournal(lab));
   try {
     const img = await importImage(path.resolve(args[0]), new LayerStore(layers), { name: opts.name, ledger });
-    out.write(`imported ${img.name} (${img.format}, ${img.layers.length} layers) into ${layers}\n`);
-    for (const [i, l] of img.layers.entries()) out.write(`  layer ${i + 1}: ${l.id.slice(0, 12)}  ${l.reused ? 'already there' : 'unpacked'}  (diff ${l.diffId.slice(0, 19)}…)\n`);
-    out.write(`top layer: ${img.top}\n`);
+    out.write(`${t`imported ${img.name} (${img.format}, ${img.layers.length} layers) into ${layers}`}\n`);
+    for (const [i, l] of img.layers.entries()) out.write(`  ${t`layer ${i + 1}: ${l.id.slice(0, 12)}  ${l.reused ? t`already there` : t`unpacked`}  (diff ${l.diffId.slice(0, 19)}…)`}\n`);
+    out.write(`${t`top layer: ${img.top}`}\n`);
     return 0;
   } finally {
     await ledger.cleanup(); // only half-made pieces of a failed import are in it
@@ -427,18 +444,60 @@ async function cmdImport(args: string[], opts: { name?: string }, lab: Lab, out:
 
 async function cmdDemoImage(args: string[], opts: { format?: string }, lab: Lab, out: Out): Promise<number> {
   const format = opts.format ?? 'oci';
-  if (format !== 'oci' && format !== 'docker-save') throw new UsageError(`--format is oci or docker-save, not "${format}"`);
+  if (format !== 'oci' && format !== 'docker-save') throw new UsageError(t`--format is oci or docker-save, not "${format}"`);
   requireRoot('demo-image');
   await prepareLab(lab, 'demo-image', out, { lock: true });
   const { writeDemoImage } = await import('./lessons/07-layers.js');
   const target = await writeDemoImage(lab, format, args[0] ? path.resolve(args[0]) : undefined);
-  out.write(`wrote ${format === 'oci' ? 'an OCI image layout' : 'a docker save tarball'}: ${target}\nimport it with: container-lessons import ${target}\n`);
+  out.write(`${format === 'oci' ? t`wrote an OCI image layout: ${target}` : t`wrote a docker save tarball: ${target}`}\n${t`import it with: container-lessons import ${target}`}\n`);
+  return 0;
+}
+
+/** Speak the learner's language from here on: --lang (kept with the progress for the next
+ * time), else the language kept, else the locale's. What is printed as JSON stays English
+ * whatever the learner reads, so that an instructor's tools read every learner's alike.
+ * Returns a note to show once, or ''. */
+async function speak(flag: string | undefined, opts: { json: boolean; lab: Lab }): Promise<string> {
+  let saved: ReturnType<typeof readProgress>['language'];
+  try {
+    saved = readProgress(opts.lab).language;
+  } catch {
+    saved = undefined; // an unreadable progress file is reported where it is read
+  }
+  const given = isLanguage(flag) ? flag : undefined;
+  const choice = chooseLanguage({ flag: given, saved, env: process.env });
+  await useLanguage(opts.json ? 'en' : choice.lang);
+  if (flag !== undefined && !given) throw new UsageError(t`--lang is zh or en, not "${flag}"`, t`for example: container-lessons --lang zh (kept for the next time; the locale decides when it is not given)`);
+  if (given && given !== saved) {
+    try {
+      saveLanguage(opts.lab, given);
+    } catch {
+      /* not kept (a lab this user cannot write): it still holds for this run */
+    }
+  }
+  return choice.fallback && !opts.json ? t`the lessons are written in simplified Chinese; traditional characters are not available (--lang en for English)` : '';
+}
+
+/** The terms of the lessons in both languages, with the kernel's name for each. */
+async function cmdGlossary(out: Out): Promise<number> {
+  const { GLOSSARY } = await import('./i18n/glossary.js');
+  const { visible } = await import('./ui/reflow.js');
+  const c = paint(out);
+  const pad = (s: string, n: number) => s + ' '.repeat(Math.max(0, n - visible(s)));
+  const en = Math.max(...GLOSSARY.map((g) => visible(g.en)));
+  const zh = Math.max(...GLOSSARY.map((g) => visible(g.zh)));
+  out.write(`${c.bold(`${pad('English', en)}  ${pad('中文', zh)}  ${t`in the kernel`}`)}\n`);
+  for (const g of GLOSSARY) out.write(`${pad(g.en, en)}  ${pad(g.zh, zh)}  ${c.dim(g.kernel)}\n`);
   return 0;
 }
 
 export async function main(argv: string[], out: Out = { color: wantsColor(), write: (s) => process.stdout.write(s) }): Promise<number> {
   // run reads its own command line: everything after IMAGE belongs to the command.
-  if (argv[0] === 'run') return cmdRun(argv.slice(1), labFor(), out);
+  if (argv[0] === 'run') {
+    const lab = labFor();
+    await speak(undefined, { json: false, lab });
+    return cmdRun(argv.slice(1), lab, out);
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -458,12 +517,15 @@ export async function main(argv: string[], out: Out = { color: wantsColor(), wri
       'unlock-all': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
       version: { type: 'boolean', short: 'v', default: false },
+      lang: { type: 'string' },
     },
   });
   const [verb, ...args] = positionals;
   const lab = labFor();
+  const languageNote = await speak(values.lang, { json: values.json, lab });
+  if (languageNote && verb !== undefined) process.stderr.write(`container-lessons: ${languageNote}\n`);
   if (values.help || verb === 'help') {
-    out.write(USAGE);
+    out.write(usage());
     return 0;
   }
   if (values.version) {
@@ -482,10 +544,12 @@ export async function main(argv: string[], out: Out = { color: wantsColor(), wri
         process.stdin.setRawMode(true);
       }
       const { runTui } = await import('./ui/tui.js');
-      return runTui({ lab, unlockAll: values['unlock-all'], out });
+      return runTui({ lab, unlockAll: values['unlock-all'], out, note: languageNote });
     }
     case 'list':
       return cmdList(values, lab, out);
+    case 'glossary':
+      return cmdGlossary(out);
     case 'show': {
       const lesson = lessonArg(args[0]);
       // marked-terminal brings a syntax highlighter: loaded only when a text is shown.
@@ -497,12 +561,12 @@ export async function main(argv: string[], out: Out = { color: wantsColor(), wri
       const lesson = lessonArg(args[0]);
       const tiers = lesson.hints(lab);
       const level = hintLevel(values.level, lesson, tiers.length);
-      for (const [i, h] of tiers.entries()) if (level === 'all' || level === i + 1) out.write(`Lesson ${lesson.number} hint ${i + 1} of ${tiers.length}: ${h}\n`);
-      if (level !== 'all' && level < tiers.length) out.write(`(more: container-lessons hint ${lesson.number} --level ${level + 1})\n`);
+      for (const [i, h] of tiers.entries()) if (level === 'all' || level === i + 1) out.write(`${t`Lesson ${lesson.number} hint ${i + 1} of ${tiers.length}: ${h}`}\n`);
+      if (level !== 'all' && level < tiers.length) out.write(`${t`(more: container-lessons hint ${lesson.number} --level ${level + 1})`}\n`);
       return 0;
     }
     case 'solve':
-      if (!args[0]) throw new UsageError(`solve what? a lesson (1-${LESSONS.length} or its id) or all`);
+      if (!args[0]) throw new UsageError(t`solve what? a lesson (1-${LESSONS.length} or its id) or all`);
       return cmdSolve(args, values, lab, out);
     case 'check':
       return cmdCheck(args, values, lab, out);
@@ -516,12 +580,12 @@ export async function main(argv: string[], out: Out = { color: wantsColor(), wri
       requireRoot('rootfs');
       await prepareLab(lab, 'rootfs', out, { lock: true });
       const { marker, built } = ensureRootfs(lab.rootfs, new Ledger(labJournal(lab)), { build: !lab.customRootfs });
-      out.write(`${built ? 'built' : 'already there'}: ${lab.rootfs} (${marker.kind}${marker.tools ? `: ${marker.tools.join(' ')}` : ''})\n`);
+      out.write(`${built ? t`built: ${lab.rootfs}` : t`already there: ${lab.rootfs}`} (${marker.kind}${marker.tools ? `: ${marker.tools.join(' ')}` : ''})\n`);
       return 0;
     }
     case 'run':
       // Only as the first word (see above): after a global option, say where it goes.
-      throw new UsageError('put run first: container-lessons run [OPTIONS] IMAGE CMD [ARG...]');
+      throw new UsageError(t`put run first: container-lessons run [OPTIONS] IMAGE CMD [ARG...]`);
     case 'import':
       return cmdImport(args, values, lab, out);
     case 'capstone':
@@ -529,15 +593,15 @@ export async function main(argv: string[], out: Out = { color: wantsColor(), wri
     case 'demo-image':
       return cmdDemoImage(args, values, lab, out);
     default:
-      throw new UsageError(`unknown command "${verb}"\n\n${USAGE}`);
+      throw new UsageError(`${t`unknown command "${verb}"`}\n\n${usage()}`);
   }
 }
 
 /** Entry point: turn every failure into a message and an exit code, never a stack trace. */
 /** Say what a cleanup could not remove, and how to remove it. */
 function reportLeftovers(errors: string[]): void {
-  for (const e of errors) process.stderr.write(`container-lessons: could not remove: ${e}\n`);
-  if (errors.length) process.stderr.write('container-lessons: to remove what is left, run as root: container-lessons reset\n');
+  for (const e of errors) process.stderr.write(`${t`container-lessons: could not remove: ${e}`}\n`);
+  if (errors.length) process.stderr.write(`${t`container-lessons: to remove what is left, run as root: container-lessons reset`}\n`);
 }
 
 export async function run(argv = process.argv.slice(2)): Promise<void> {
@@ -553,7 +617,7 @@ export async function run(argv = process.argv.slice(2)): Promise<void> {
     if (sig === 'SIGINT' && interruptsHeld()) return; // Ctrl-C meant for the learner's shell
     if (exiting) return;
     exiting = true;
-    process.stderr.write(`\ncontainer-lessons: ${sig}: cleaning up before exit...\n`);
+    process.stderr.write(`\n${t`container-lessons: ${sig}: cleaning up before exit...`}\n`);
     void cleanupActive(`stopping for ${sig}`)
       .then(reportLeftovers, (err: unknown) => reportLeftovers([errorInfo(err).message]))
       .finally(() => process.exit(128 + os.constants.signals[sig]));
@@ -565,7 +629,7 @@ export async function run(argv = process.argv.slice(2)): Promise<void> {
   } catch (err) {
     const e = err as Error & { exitCode?: number; hint?: string; code?: string };
     const info = errorInfo(err);
-    process.stderr.write(`container-lessons: ${info.message}\n${info.hint ? `hint: ${info.hint}\n` : ''}`);
+    process.stderr.write(`container-lessons: ${info.message}\n${info.hint ? `${label(t`hint:`)}${info.hint}\n` : ''}`);
     if (process.env.CONTAINER_LESSONS_DEBUG) process.stderr.write(String(e.stack) + '\n');
     const usage = ['ERR_PARSE_ARGS_UNKNOWN_OPTION', 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL', 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'];
     code = e.exitCode ?? (err instanceof LockBusyError ? 3 : usage.includes(e.code ?? '') ? 2 : 1);

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cgroupLayout, missingController, rootfsProblem, NAMESPACES, NAMESPACE_TYPES, findHostTool, REQUIRED_TOOLS, usernsSettings, usernsBlocked, describeUserns, type Controller, type UsernsSettings } from './core/index.js';
+import { t } from './i18n/messages.js';
 import type { Lab } from './lab.js';
 import { LESSONS, type Lesson } from './lessons/index.js';
 import type { Needs } from './lessons/types.js';
@@ -68,7 +69,7 @@ function seccompActions(): string[] | null {
 
 export const machine: Probes = {
   filesystems,
-  hasNamespace: (t) => fs.existsSync(`/proc/self/ns/${t}`),
+  hasNamespace: (type) => fs.existsSync(`/proc/self/ns/${type}`),
   uid: () => process.getuid?.(),
   userns: usernsSettings,
   seccompActions,
@@ -84,14 +85,14 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
   const lessons = opts.lessons ?? LESSONS;
   const f: Finding[] = [];
   const isRoot = probe.uid() === 0;
-  f.push(isRoot ? { name: 'root', level: 'ok', detail: 'running as root' } : { name: 'root', level: 'error', detail: `running as uid ${probe.uid()}`, fix: 'mounts, cgroups and namespaces need root: run it with sudo' });
+  f.push(isRoot ? { name: 'root', level: 'ok', detail: t`running as root` } : { name: 'root', level: 'error', detail: t`running as uid ${probe.uid()}`, fix: t`mounts, cgroups and namespaces need root: run it with sudo` });
 
   // A release that does not parse (NaN) is 'before 5.4': only a warning.
   const [maj = Number.NaN, min = Number.NaN] = os.release().split('.').map(Number);
   f.push(
     maj > 5 || (maj === 5 && min >= 4)
       ? { name: 'kernel', level: 'ok', detail: `Linux ${os.release()}` }
-      : { name: 'kernel', level: 'warn', detail: `Linux ${os.release()}`, fix: 'kernels before 5.4 lack parts of cgroup v2 and overlay the lessons use; a current distribution VM is best' },
+      : { name: 'kernel', level: 'warn', detail: `Linux ${os.release()}`, fix: t`kernels before 5.4 lack parts of cgroup v2 and overlay the lessons use; a current distribution VM is best` },
   );
 
   // Who needs what: each need once, with the numbers of the lessons that need it.
@@ -100,18 +101,19 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
     for (const l of lessons) for (const x of get(l.needs ?? {}) ?? []) by.set(x, [...(by.get(x) ?? []), l.number]);
     return by;
   };
-  const forLessons = (ns: number[]) => `lesson${ns.length === 1 ? '' : 's'} ${ns.join(', ')} need${ns.length === 1 ? 's' : ''} it`;
+  const lessonList = (ns: number[]) => (ns.length === 1 ? t`lesson ${ns[0]}` : t`lessons ${ns.join(', ')}`);
+  const forLessons = (ns: number[]) => (ns.length === 1 ? t`lesson ${ns[0]} needs it` : t`lessons ${ns.join(', ')} need it`);
 
   const fss = probe.filesystems();
   for (const [name, ns] of needed((n) => n.filesystems)) {
-    if (fss.includes(name)) f.push({ name, level: 'ok', detail: `${name} is in /proc/filesystems` });
-    else if (probe === machine && moduleAvailable(name)) f.push({ name, level: 'ok', detail: `${name} module available (loaded on first mount)` });
-    else f.push({ name, level: 'error', detail: `no ${name} filesystem in this kernel (${forLessons(ns)})`, fix: `modprobe ${name}, or use a kernel with it built in (any distribution kernel)` });
+    if (fss.includes(name)) f.push({ name, level: 'ok', detail: t`${name} is in /proc/filesystems` });
+    else if (probe === machine && moduleAvailable(name)) f.push({ name, level: 'ok', detail: t`${name} module available (loaded on first mount)` });
+    else f.push({ name, level: 'error', detail: t`no ${name} filesystem in this kernel (${forLessons(ns)})`, fix: t`modprobe ${name}, or use a kernel with it built in (any distribution kernel)` });
   }
 
   const layout = cgroupLayout();
-  if (layout.mode === 'none') f.push({ name: 'cgroups', level: 'error', detail: 'no cgroup filesystem is mounted', fix: 'boot a distribution that mounts /sys/fs/cgroup (systemd does)' });
-  else f.push({ name: 'cgroups', level: 'ok', detail: `mode ${layout.mode}` });
+  if (layout.mode === 'none') f.push({ name: 'cgroups', level: 'error', detail: t`no cgroup filesystem is mounted`, fix: t`boot a distribution that mounts /sys/fs/cgroup (systemd does)` });
+  else f.push({ name: 'cgroups', level: 'ok', detail: t`mode ${layout.mode}` });
   for (const [c, ns] of needed((n) => n.cgroupControllers) as Map<Controller, number[]>) {
     const home = layout.controllers[c];
     if (!home) {
@@ -126,23 +128,25 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
     } catch {
       writable = false;
     }
-    if (!writable && isRoot) f.push({ name: `cgroup ${c}`, level: 'error', detail: `${home.mountPoint} is read-only`, fix: 'this looks like a container without cgroup delegation: run the workbook in a VM' });
-    else f.push({ name: `cgroup ${c}`, level: 'ok', detail: `${c} controller: v${home.version} at ${home.mountPoint}` });
+    if (!writable && isRoot) f.push({ name: `cgroup ${c}`, level: 'error', detail: t`${home.mountPoint} is read-only`, fix: t`this looks like a container without cgroup delegation: run the workbook in a VM` });
+    else f.push({ name: `cgroup ${c}`, level: 'ok', detail: t`${c} controller: v${home.version} at ${home.mountPoint}` });
   }
 
   // Every namespace: the container core (and `run`) uses them all.
   const nsLessons = needed((n) => n.namespaces);
-  for (const t of NAMESPACE_TYPES) {
-    const ok = probe.hasNamespace(NAMESPACES[t].proc);
-    const ns = nsLessons.get(t);
+  for (const type of NAMESPACE_TYPES) {
+    const ok = probe.hasNamespace(NAMESPACES[type].proc);
+    const ns = nsLessons.get(type);
+    const { title } = NAMESPACES[type];
+    const option = `${NAMESPACES[type].clone.replace('CLONE_NEW', 'CONFIG_')}_NS`;
     f.push(
       ok
-        ? { name: `namespace ${t}`, level: 'ok', detail: `/proc/self/ns/${t}` }
+        ? { name: `namespace ${type}`, level: 'ok', detail: `/proc/self/ns/${type}` }
         : {
-            name: `namespace ${t}`,
+            name: `namespace ${type}`,
             level: 'error',
-            detail: `the kernel has no ${NAMESPACES[t].title} namespaces${ns ? ` (${forLessons(ns)})` : ''}`,
-            fix: `use a kernel built with ${NAMESPACES[t].clone.replace('CLONE_NEW', 'CONFIG_')}_NS`,
+            detail: ns ? t`the kernel has no ${title} namespaces (${forLessons(ns)})` : t`the kernel has no ${title} namespaces`,
+            fix: t`use a kernel built with ${option}`,
           },
     );
   }
@@ -153,13 +157,13 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
   if (rootlessLessons.length) {
     const settings = (probe.userns ?? usernsSettings)();
     const blocked = usernsBlocked(settings);
-    const missing = ['setpriv', 'unshare'].filter((t) => !findHostTool(t));
+    const missing = ['setpriv', 'unshare'].filter((tool) => !findHostTool(tool));
     f.push(
       blocked
-        ? { name: 'user namespaces', level: 'warn', detail: `an unprivileged user cannot make one: ${blocked.reason} (${forLessons(rootlessLessons)})`, fix: blocked.fix }
+        ? { name: 'user namespaces', level: 'warn', detail: t`an unprivileged user cannot make one: ${blocked.reason} (${forLessons(rootlessLessons)})`, fix: blocked.fix }
         : missing.length
-          ? { name: 'user namespaces', level: 'warn', detail: `no ${missing.join(', ')} for a rootless container's first stage (${forLessons(rootlessLessons)})`, fix: 'apt-get install util-linux' }
-          : { name: 'user namespaces', level: 'ok', detail: `an unprivileged user may make one (${describeUserns(settings)})` },
+          ? { name: 'user namespaces', level: 'warn', detail: t`no ${missing.join(', ')} for a rootless container's first stage (${forLessons(rootlessLessons)})`, fix: 'apt-get install util-linux' }
+          : { name: 'user namespaces', level: 'ok', detail: t`an unprivileged user may make one (${describeUserns(settings)})` },
     );
   }
   const timeLessons = lessons.filter((l) => l.needs?.timeNamespace).map((l) => l.number);
@@ -170,8 +174,8 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
         : {
             name: 'namespace time',
             level: 'warn',
-            detail: `the kernel has no time namespaces (Linux 5.6+; ${forLessons(timeLessons)}: its time part is skipped)`,
-            fix: 'a kernel from 5.6 on, built with CONFIG_TIME_NS (every current distribution)',
+            detail: t`the kernel has no time namespaces (Linux 5.6+; ${forLessons(timeLessons)}: its time part is skipped)`,
+            fix: t`a kernel from 5.6 on, built with CONFIG_TIME_NS (every current distribution)`,
           },
     );
   }
@@ -185,22 +189,22 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
     const lacking = ['errno', 'kill_process', 'allow'].filter((a) => !actions?.includes(a));
     f.push(
       actions === null
-        ? { name: 'seccomp', level: 'error', detail: `this kernel has no seccomp filters (${forLessons(seccompLessons)})`, fix: 'use a kernel built with CONFIG_SECCOMP_FILTER (every distribution kernel)' }
+        ? { name: 'seccomp', level: 'error', detail: t`this kernel has no seccomp filters (${forLessons(seccompLessons)})`, fix: t`use a kernel built with CONFIG_SECCOMP_FILTER (every distribution kernel)` }
         : lacking.length
-          ? { name: 'seccomp', level: 'error', detail: `the kernel's seccomp lacks the actions ${lacking.join(', ')} (${forLessons(seccompLessons)})`, fix: 'a kernel from 4.14 on has them all' }
-          : { name: 'seccomp', level: 'ok', detail: `filters with the actions ${actions.join(' ')}` },
+          ? { name: 'seccomp', level: 'error', detail: t`the kernel's seccomp lacks the actions ${lacking.join(', ')} (${forLessons(seccompLessons)})`, fix: t`a kernel from 4.14 on has them all` }
+          : { name: 'seccomp', level: 'ok', detail: t`filters with the actions ${actions.join(' ')}` },
     );
     if (!opts.quick) {
-      const tools = ['capsh', 'setpriv', 'runc'].filter((t) => !findHostTool(t));
+      const tools = ['capsh', 'setpriv', 'runc'].filter((tool) => !findHostTool(tool));
       f.push(
         tools.length
           ? {
               name: 'capability tools',
               level: 'warn',
-              detail: `no ${tools.join(', ')}: the by-hand route of ${forLessons(seccompLessons).replace(/ needs? it$/, '')} uses them`,
+              detail: t`no ${tools.join(', ')}: the by-hand route of ${lessonList(seccompLessons)} uses them`,
               fix: 'apt-get install libcap2-bin util-linux runc (dnf install libcap util-linux runc)',
             }
-          : { name: 'capability tools', level: 'ok', detail: 'capsh, setpriv and runc are installed' },
+          : { name: 'capability tools', level: 'ok', detail: t`capsh, setpriv and runc are installed` },
       );
     }
   }
@@ -209,12 +213,16 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
   // one needs none, so a missing compiler is said, not warned of.
   const compilerLessons = lessons.filter((l) => l.needs?.compilers).map((l) => l.number);
   if (compilerLessons.length && !opts.quick) {
-    const found = ['cc', 'rustc'].filter((t) => onPath(t, lab));
-    const lacking = ['cc', 'rustc'].filter((t) => !found.includes(t));
+    const found = ['cc', 'rustc'].filter((tool) => onPath(tool, lab));
+    const lacking = ['cc', 'rustc'].filter((tool) => !found.includes(tool));
+    const have = found.length === 2 ? t`${found[0]} and ${found[1]} found` : found.length === 1 ? t`${found[0]} found` : t`no cc or rustc`;
+    const [bash, ...langs] = ['bash', ...found.map((tool) => (tool === 'cc' ? 'C' : 'Rust'))];
+    const written = langs.length === 2 ? t`${bash} or ${langs[0]} or ${langs[1]}` : langs.length === 1 ? t`${bash} or ${langs[0]}` : bash;
+    const install = lacking.length ? ` (${lacking.map((tool) => (tool === 'cc' ? 'C: apt-get install gcc' : 'Rust: apt-get install rustc')).join('; ')})` : '';
     f.push({
       name: 'compilers',
       level: 'ok',
-      detail: `${found.length ? `${found.join(' and ')} found` : 'no cc or rustc'}: the runtime of ${forLessons(compilerLessons).replace(/ needs? it$/, '')} can be written in ${['bash', ...found.map((t) => (t === 'cc' ? 'C' : 'Rust'))].join(' or ')}${lacking.length ? ` (${lacking.map((t) => (t === 'cc' ? 'C: apt-get install gcc' : 'Rust: apt-get install rustc')).join('; ')})` : ''}`,
+      detail: t`${have}: the runtime of ${lessonList(compilerLessons)} can be written in ${written}${install}`,
     });
   }
 
@@ -231,8 +239,8 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
   const symbolOf = new Map(lessons.flatMap((l) => l.needs?.kernelModules ?? []).map((m) => [m.name, m.symbol]));
   for (const [mod, ns] of opts.quick ? [] : needed((n) => n.kernelModules?.map((m) => m.name))) {
     const symbol = symbolOf.get(mod)!;
-    const detail = fs.existsSync(`/sys/module/${mod}`) ? 'loaded' : moduleAvailable(mod) ? 'module available' : builtIn(symbol) ? 'built into the kernel' : null;
-    f.push(detail ? { name: mod, level: 'ok', detail } : { name: mod, level: 'warn', detail: `no ${mod} support found`, fix: `modprobe ${mod} (${forLessons(ns)}); a distribution kernel has it` });
+    const detail = fs.existsSync(`/sys/module/${mod}`) ? t`loaded` : moduleAvailable(mod) ? t`module available` : builtIn(symbol) ? t`built into the kernel` : null;
+    f.push(detail ? { name: mod, level: 'ok', detail } : { name: mod, level: 'warn', detail: t`no ${mod} support found`, fix: t`modprobe ${mod} (${forLessons(ns)}); a distribution kernel has it` });
   }
 
   let inContainer: string | null = null;
@@ -249,15 +257,15 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
   }
   f.push(
     inContainer
-      ? { name: 'environment', level: 'warn', detail: `running inside a container (${inContainer})`, fix: 'nested containers often lack privileges for mounts and cgroups; a VM works best' }
-      : { name: 'environment', level: 'ok', detail: 'not inside a container as far as can be seen' },
+      ? { name: 'environment', level: 'warn', detail: t`running inside a container (${inContainer})`, fix: t`nested containers often lack privileges for mounts and cgroups; a VM works best` }
+      : { name: 'environment', level: 'ok', detail: t`not inside a container as far as can be seen` },
   );
 
-  const missingTools = REQUIRED_TOOLS.filter((t) => !findHostTool(t));
+  const missingTools = REQUIRED_TOOLS.filter((tool) => !findHostTool(tool));
   f.push(
     missingTools.length
-      ? { name: 'host tools', level: 'warn', detail: `missing: ${missingTools.join(', ')}`, fix: 'the default root filesystem copies these from the host: apt-get install procps iproute2 coreutils' }
-      : { name: 'host tools', level: 'ok', detail: `${REQUIRED_TOOLS.join(', ')} found (copied into the default rootfs)` },
+      ? { name: 'host tools', level: 'warn', detail: t`missing: ${missingTools.join(', ')}`, fix: t`the default root filesystem copies these from the host: apt-get install procps iproute2 coreutils` }
+      : { name: 'host tools', level: 'ok', detail: t`${REQUIRED_TOOLS.join(', ')} found (copied into the default rootfs)` },
   );
 
   // The lab: where it is, can we write there, is there room.
@@ -269,19 +277,19 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
     const freeMb = (st.bavail * st.bsize) / 2 ** 20;
     f.push(
       freeMb > 200
-        ? { name: 'lab', level: 'ok', detail: `${lab.root} (${Math.round(freeMb)} MiB free)` }
-        : { name: 'lab', level: 'error', detail: `${lab.root}: only ${Math.round(freeMb)} MiB free`, fix: 'free some space or set CONTAINER_LESSONS_HOME to a roomier place' },
+        ? { name: 'lab', level: 'ok', detail: t`${lab.root} (${Math.round(freeMb)} MiB free)` }
+        : { name: 'lab', level: 'error', detail: t`${lab.root}: only ${Math.round(freeMb)} MiB free`, fix: t`free some space or set CONTAINER_LESSONS_HOME to a roomier place` },
     );
   } catch {
-    f.push({ name: 'lab', level: 'error', detail: `${lab.root} cannot be written (${existing} is read-only or not ours)`, fix: 'set CONTAINER_LESSONS_HOME to a writable directory' });
+    f.push({ name: 'lab', level: 'error', detail: t`${lab.root} cannot be written (${existing} is read-only or not ours)`, fix: t`set CONTAINER_LESSONS_HOME to a writable directory` });
   }
 
   const rp = rootfsProblem(lab.rootfs);
   f.push(
     !rp
-      ? { name: 'rootfs', level: 'ok', detail: `${lab.rootfs} is ready` }
+      ? { name: 'rootfs', level: 'ok', detail: t`${lab.rootfs} is ready` }
       : !fs.existsSync(lab.rootfs) && !lab.customRootfs
-        ? { name: 'rootfs', level: 'ok', detail: `${lab.rootfs} is built on first use (from the host's own tools, no network)` }
+        ? { name: 'rootfs', level: 'ok', detail: t`${lab.rootfs} is built on first use (from the host's own tools, no network)` }
         : { name: 'rootfs', level: 'error', detail: rp.message, fix: rp.hint },
   );
 

@@ -1,9 +1,11 @@
 // Where a learner's lab lives and what they have passed. The lab belongs to the user who
 // invoked the workbook, also under sudo (SUDO_USER), so progress follows the person.
+import { isLanguage, type Language } from './i18n/language.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { Journal, recover, acquireLock, describeHolder, machineLockDir, HintedError } from './core/index.js';
+import { t, tr } from './i18n/messages.js';
 
 export interface Invoker {
   user: string;
@@ -66,11 +68,11 @@ export class LabError extends HintedError {
 /** A file-system error in the lab, as a message that says what to do. */
 export function labError(lab: Lab, err: unknown, doing: string): Error {
   const e = err as NodeJS.ErrnoException;
-  const where = `the lab ${lab.root}`;
-  if (e.code === 'EROFS') return new LabError(`${doing}: ${where} is on a read-only filesystem`, 'set CONTAINER_LESSONS_HOME to a writable directory');
-  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return new LabError(`${doing}: no space left for ${where}`, 'free some space there, or set CONTAINER_LESSONS_HOME to a roomier place');
-  if (e.code === 'EACCES' || e.code === 'EPERM') return new LabError(`${doing}: ${where} cannot be written (${e.code})`, 'run as root (sudo), or set CONTAINER_LESSONS_HOME to a directory root can write');
-  if (e.code === 'ENOTDIR' || e.code === 'EEXIST') return new LabError(`${doing}: ${where} is not a directory`, 'move that file away, or set CONTAINER_LESSONS_HOME elsewhere');
+  const where = lab.root;
+  if (e.code === 'EROFS') return new LabError(t`${doing}: the lab ${where} is on a read-only filesystem`, t`set CONTAINER_LESSONS_HOME to a writable directory`);
+  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return new LabError(t`${doing}: no space left for the lab ${where}`, t`free some space there, or set CONTAINER_LESSONS_HOME to a roomier place`);
+  if (e.code === 'EACCES' || e.code === 'EPERM') return new LabError(t`${doing}: the lab ${where} cannot be written (${e.code})`, t`run as root (sudo), or set CONTAINER_LESSONS_HOME to a directory root can write`);
+  if (e.code === 'ENOTDIR' || e.code === 'EEXIST') return new LabError(t`${doing}: the lab ${where} is not a directory`, t`move that file away, or set CONTAINER_LESSONS_HOME elsewhere`);
   return err as Error;
 }
 
@@ -95,7 +97,7 @@ export function ensureLabRoot(lab: Lab): void {
         cause = e;
       }
     }
-    throw labError(lab, cause, 'cannot use the lab');
+    throw labError(lab, cause, t`cannot use the lab`);
   }
 }
 
@@ -113,6 +115,8 @@ export interface Progress {
   version: 1;
   /** lesson id -> when it was first passed */
   passed: Record<string, string>;
+  /** The language the learner chose with --lang (the locale decides when there is none). */
+  language?: Language;
 }
 
 export function emptyProgress(): Progress {
@@ -123,11 +127,11 @@ export function emptyProgress(): Progress {
 export function parseProgress(text: string): Progress {
   const data = JSON.parse(text);
   if (!data || typeof data !== 'object' || data.version !== 1 || typeof data.passed !== 'object' || data.passed === null) {
-    throw new Error('not a container-lessons progress file (version 1)');
+    throw new Error(t`not a container-lessons progress file (version 1)`);
   }
   const passed: Record<string, string> = {};
   for (const [k, v] of Object.entries(data.passed)) if (typeof v === 'string') passed[k] = v;
-  return { version: 1, passed };
+  return isLanguage(data.language) ? { version: 1, passed, language: data.language } : { version: 1, passed };
 }
 
 export function readProgress(lab: Lab): Progress {
@@ -140,7 +144,7 @@ export function readProgress(lab: Lab): Progress {
   try {
     return parseProgress(text);
   } catch (err) {
-    throw new LabError(`${lab.progressFile} is unreadable (${(err as Error).message}); it was left as it is`, `move it away (mv ${lab.progressFile} ${lab.progressFile}.old) to start your progress over; nothing else is lost`);
+    throw new LabError(t`${lab.progressFile} is unreadable (${(err as Error).message}); it was left as it is`, t`move it away (mv ${lab.progressFile} ${lab.progressFile}.old) to start your progress over; nothing else is lost`);
   }
 }
 
@@ -154,8 +158,14 @@ export function writeProgress(lab: Lab, p: Progress): void {
     fs.renameSync(tmp, lab.progressFile);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
-    throw labError(lab, err, 'cannot save your progress');
+    throw labError(lab, err, t`cannot save your progress`);
   }
+}
+
+/** Keep the language the learner chose with the progress (no write when it is already kept). */
+export function saveLanguage(lab: Lab, language: Language): void {
+  const p = readProgress(lab);
+  if (p.language !== language) writeProgress(lab, { ...p, language });
 }
 
 export function markPassed(lab: Lab, lessonId: string): void {
@@ -178,7 +188,7 @@ export function labJournal(lab: Lab): Journal {
     try {
       j = new Journal(path.join(lab.root, '.journal'));
     } catch (err) {
-      throw labError(lab, err, 'cannot record what the lessons make');
+      throw labError(lab, err, t`cannot record what the lessons make`);
     }
     journals.set(lab.root, j);
   }
@@ -210,8 +220,8 @@ export async function lockLab(lab: Lab, what: string): Promise<() => void> {
   return acquireLock(path.join(lab.root, '.lock'), {
     what,
     busy: (h) => ({
-      message: `another container-lessons is using the lab ${lab.root} (${describeHolder(h)})`,
-      hint: 'finish or quit it first; two people on one machine each get their own lab (run as your own user, or set CONTAINER_LESSONS_HOME)',
+      message: t`another container-lessons is using the lab ${lab.root} (${describeHolder(h)})`,
+      hint: t`finish or quit it first; two people on one machine each get their own lab (run as your own user, or set CONTAINER_LESSONS_HOME)`,
     }),
   });
 }
@@ -220,7 +230,7 @@ export async function lockLab(lab: Lab, what: string): Promise<() => void> {
 export interface MachineName {
   /** The lock's file name: unique on the machine, e.g. "cgroup-container". */
   key: string;
-  /** What it is, for messages: `the cgroup "container"`. */
+  /** What it is, for messages: msg('the cgroup "container"'), translated where it is shown (tr). */
   what: string;
 }
 
@@ -232,8 +242,8 @@ export async function holdMachineName(name: MachineName, opts: { waitMs?: number
     waitMs: opts.waitMs,
     onWait: (h) => opts.onWait?.(describeHolder(h)),
     busy: (h) => ({
-      message: `${name.what} is in use by another workbook (${describeHolder(h)})`,
-      hint: `${name.what} is one name for the whole machine; wait until the other learner is done with it, then try again`,
+      message: t`${tr(name.what)} is in use by another workbook (${describeHolder(h)})`,
+      hint: t`${tr(name.what)} is one name for the whole machine; wait until the other learner is done with it, then try again`,
     }),
   });
 }

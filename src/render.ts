@@ -9,7 +9,9 @@ import type { Lab } from './lab.js';
 import { PACKAGE_DIR } from './package-dir.js';
 import type { Lesson, LessonModule } from './lessons/types.js';
 import { wrapCommands } from './ui/command-wrap.js';
-import { reflow, visible } from './ui/reflow.js';
+import { hasCjk, reflow, visible } from './ui/reflow.js';
+import type { Language } from './i18n/language.js';
+import { language, t, tr } from './i18n/messages.js';
 
 export const LESSONS_DIR = path.join(PACKAGE_DIR, 'lessons');
 
@@ -27,10 +29,15 @@ export function placeholdersUsed(text: string): string[] {
   return [...new Set([...text.matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1]!))];
 }
 
+/** Where a lesson's text is in a language: lessons/ for English, lessons/<lang>/ otherwise. */
+export function lessonFile(lesson: Pick<LessonModule, 'text'>, lang: Language = 'en'): string {
+  return lang === 'en' ? path.join(LESSONS_DIR, lesson.text) : path.join(LESSONS_DIR, lang, lesson.text);
+}
+
 /** A lesson's text as written (placeholders unfilled), or null when it is missing. */
-export function lessonSource(lesson: LessonModule): string | null {
+export function lessonSource(lesson: LessonModule, lang: Language = 'en'): string | null {
   try {
-    return fs.readFileSync(path.join(LESSONS_DIR, lesson.text), 'utf8');
+    return fs.readFileSync(lessonFile(lesson, lang), 'utf8');
   } catch {
     return null;
   }
@@ -42,9 +49,10 @@ export function fill(text: string, values: Record<string, string>): string {
 
 /** The lesson's markdown with the learner's paths filled in and its steps appended. */
 export function lessonMarkdown(lesson: Lesson, lab: Lab): string {
-  const text = lessonSource(lesson) ?? `# ${lesson.number}. ${lesson.title}\n\n(The lesson text ${path.join(LESSONS_DIR, lesson.text)} is missing from this installation.)\n`;
-  const steps = lesson.steps.map((s, i) => `### Step ${i + 1}: ${s.title}\n\n\`\`\`sh\n${s.commands(lab).join('\n')}\n\`\`\``).join('\n\n');
-  return `${fill(text, placeholders(lesson, lab)).trimEnd()}\n\n## The steps, as commands you could type\n\n${steps}\n`;
+  // A text not translated yet is shown in English (the messages around it are translated).
+  const text = lessonSource(lesson, language()) ?? lessonSource(lesson) ?? t`# ${lesson.number}. ${tr(lesson.title)}\n\n(The lesson text ${lessonFile(lesson, language())} is missing from this installation.)\n`;
+  const steps = lesson.steps.map((s, i) => `### ${t`Step ${i + 1}: ${tr(s.title)}`}\n\n\`\`\`sh\n${s.commands(lab).join('\n')}\n\`\`\``).join('\n\n');
+  return `${fill(text, placeholders(lesson, lab)).trimEnd()}\n\n## ${t`The steps, as commands you could type`}\n\n${steps}\n`;
 }
 
 /** Languages whose code blocks are shell commands (a block without one holds commands too). */
@@ -108,6 +116,13 @@ export function renderMarkdown(md: string, opts: { color: boolean; width?: numbe
       text(token: Tokens.Text | Tokens.Escape) {
         if (!('tokens' in token) || !token.tokens) return false;
         return this.parser.parseInline(token.tokens);
+      },
+      // A paragraph of Chinese, broken between characters (marked-terminal breaks only at
+      // spaces and counts a wide character as one column).
+      paragraph(token: Tokens.Paragraph) {
+        const body = this.parser.parseInline(token.tokens);
+        if (!hasCjk(body)) return false;
+        return `${reflow(body, width).join('\n')}\n\n`;
       },
       // A list, each item wrapped to the width behind its bullet or number.
       list(token: Tokens.List) {

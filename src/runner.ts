@@ -7,6 +7,7 @@ import type { Lab } from './lab.js';
 import { ensureLabRoot, markPassed, labJournal, holdMachineName, chownToInvoker } from './lab.js';
 import type { Lesson, LessonContext, Step } from './lessons/index.js';
 import { allPassed, type CheckResult } from './checks/result.js';
+import { msg, t } from './i18n/messages.js';
 
 export interface StepReport {
   title: string;
@@ -77,7 +78,7 @@ export async function cleanupActive(reason?: string): Promise<string[]> {
 
 /** A check that throws is a bug in the check: the learner sees it as a failed result. */
 function checkCrashed(err: unknown): CheckResult {
-  return { title: 'the check ran', status: 'fail', reason: errorInfo(err).message, hint: 'this is a bug in the check; `container-lessons check --json` shows the same', looked: [] };
+  return { title: msg('the check ran'), status: 'fail', reason: errorInfo(err).message, hint: t`this is a bug in the check; \`container-lessons check --json\` shows the same`, looked: [] };
 }
 
 /** Judge the learner's current state, without recording it. */
@@ -270,10 +271,10 @@ export async function resetLesson(lesson: Lesson, lab: Lab): Promise<string[]> {
     for (const name of lesson.machineNames ?? []) releases.push(await holdMachineName(name));
     for (const u of [...kept].reverse()) await undo(u);
     fs.rmSync(file, { force: true });
-    removed.push(`what solve --keep recorded: ${kept.map((u) => describeUndo(u).kind).join(', ')}`);
+    removed.push(t`what solve --keep recorded: ${kept.map((u) => describeUndo(u).kind).join(', ')}`);
   } catch (err) {
     if (!(err instanceof LockBusyError)) throw err;
-    removed.push(`left what solve --keep made alone: ${err.message}`);
+    removed.push(t`left what solve --keep made alone: ${err.message}`);
   } finally {
     for (const r of releases) r();
   }

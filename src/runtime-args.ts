@@ -8,6 +8,8 @@
 // With --rootfs there is no IMAGE: every word after the options is the command; `lab` names
 // the lab's own root filesystem (a directory called lab is `./lab`).
 
+import { msg, t } from './i18n/messages.js';
+
 /** A bad command line: one line for the user, exit 125 (as `docker run` gives). */
 export class RunInputError extends Error {}
 
@@ -28,20 +30,10 @@ export interface RunArgs {
   help: boolean;
 }
 
-export const RUN_USAGE = `usage: container-lessons run [OPTIONS] IMAGE CMD [ARG...]
-       container-lessons run --rootfs DIR|lab [OPTIONS] CMD [ARG...]
-
-  CMD runs as PID 1 in new mount, UTS, IPC, PID, network and cgroup namespaces, on an
-  overlay of IMAGE's layers (an image imported into the lab: container-lessons import),
-  or on a directory (--rootfs; lab: the lab's own root filesystem); exit code: CMD's.
-  --name N          the container's name (default mydocker-<pid>), unique while it runs
-  --hostname H      its hostname (default: its name)
-  --cpus C          CPU quota: C CPUs (0.01 and up)
-  --memory M        memory limit in bytes, or with k, m, g (swap held to none)
-  --pids P          at most P processes
-  --ip ADDR/PREFIX  eth0 with this address, on the bridge MYDOCKER_BRIDGE, default route
-                    via MYDOCKER_GATEWAY (both set by the caller; without --ip: lo only)
-`;
+/** `run --help`: one string (msg), translated where it is written (tr). */
+export const RUN_USAGE = msg(
+  "usage: container-lessons run [OPTIONS] IMAGE CMD [ARG...]\n       container-lessons run --rootfs DIR|lab [OPTIONS] CMD [ARG...]\n\n  CMD runs as PID 1 in new mount, UTS, IPC, PID, network and cgroup namespaces, on an\n  overlay of IMAGE's layers (an image imported into the lab: container-lessons import),\n  or on a directory (--rootfs; lab: the lab's own root filesystem); exit code: CMD's.\n  --name N          the container's name (default mydocker-<pid>), unique while it runs\n  --hostname H      its hostname (default: its name)\n  --cpus C          CPU quota: C CPUs (0.01 and up)\n  --memory M        memory limit in bytes, or with k, m, g (swap held to none)\n  --pids P          at most P processes\n  --ip ADDR/PREFIX  eth0 with this address, on the bridge MYDOCKER_BRIDGE, default route\n                    via MYDOCKER_GATEWAY (both set by the caller; without --ip: lo only)\n",
+);
 
 const VALUE_OPTIONS = ['name', 'hostname', 'cpus', 'memory', 'pids', 'ip', 'rootfs'] as const;
 type ValueOption = (typeof VALUE_OPTIONS)[number];
@@ -57,8 +49,8 @@ const MIN_QUOTA_US = 1000;
 /** Pure: "0.5" -> 0.5 CPUs; at least 0.01 (the kernel's smallest quota at a 100 ms period). */
 export function parseCpus(text: string): number {
   const n = /^(\d+(\.\d*)?|\.\d+)$/.test(text) ? Number(text) : Number.NaN;
-  if (!(n > 0) || !Number.isFinite(n)) throw new RunInputError(`--cpus is a number of CPUs such as 0.5, not "${text}"`);
-  if (Math.round(n * CPU_PERIOD_US) < MIN_QUOTA_US) throw new RunInputError(`--cpus ${text} is less than the smallest quota the kernel takes (0.01)`);
+  if (!(n > 0) || !Number.isFinite(n)) throw new RunInputError(t`--cpus is a number of CPUs such as 0.5, not "${text}"`);
+  if (Math.round(n * CPU_PERIOD_US) < MIN_QUOTA_US) throw new RunInputError(t`--cpus ${text} is less than the smallest quota the kernel takes (0.01)`);
   return n;
 }
 
@@ -68,14 +60,14 @@ const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1
 export function parseMemory(text: string): number {
   const m = /^(\d+(?:\.\d+)?)([bkmg]?)$/i.exec(text);
   const bytes = m ? Math.floor(Number(m[1]) * UNITS[m[2]!.toLowerCase()]!) : Number.NaN;
-  if (!(bytes > 0) || !Number.isSafeInteger(bytes)) throw new RunInputError(`--memory is an amount such as 64m (bytes, or with k, m, g), not "${text}"`);
+  if (!(bytes > 0) || !Number.isSafeInteger(bytes)) throw new RunInputError(t`--memory is an amount such as 64m (bytes, or with k, m, g), not "${text}"`);
   return bytes;
 }
 
 /** Pure: "32" -> 32; a whole number of processes, 1 and up. */
 export function parsePids(text: string): number {
   const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!(n >= 1) || !Number.isSafeInteger(n)) throw new RunInputError(`--pids is a number of processes such as 32, not "${text}"`);
+  if (!(n >= 1) || !Number.isSafeInteger(n)) throw new RunInputError(t`--pids is a number of processes such as 32, not "${text}"`);
   return n;
 }
 
@@ -84,7 +76,7 @@ export function parseIpv4Cidr(text: string, what = '--ip'): { address: string; p
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(text);
   const octets = m ? m.slice(1, 5).map(Number) : [];
   const prefix = m ? Number(m[5]) : -1;
-  if (!m || octets.some((o) => o > 255) || prefix < 1 || prefix > 32) throw new RunInputError(`${what} is an IPv4 address with its prefix such as 10.88.0.2/24, not "${text}"`);
+  if (!m || octets.some((o) => o > 255) || prefix < 1 || prefix > 32) throw new RunInputError(t`${what} is an IPv4 address with its prefix such as 10.88.0.2/24, not "${text}"`);
   return { address: octets.join('.'), prefix };
 }
 
@@ -106,32 +98,32 @@ export function parseRunArgs(argv: string[]): RunArgs {
     if (!word.startsWith('-') || word === '-') break;
     const eq = word.indexOf('=');
     const key = (eq > 0 ? word.slice(2, eq) : word.slice(2)) as ValueOption;
-    if (!word.startsWith('--') || !VALUE_OPTIONS.includes(key)) throw new RunInputError(`unknown option ${word} (run --help lists them)`);
+    if (!word.startsWith('--') || !VALUE_OPTIONS.includes(key)) throw new RunInputError(t`unknown option ${word} (run --help lists them)`);
     let value: string | undefined;
     if (eq > 0) value = word.slice(eq + 1);
     else {
       value = argv[++i];
-      if (value === undefined) throw new RunInputError(`${word} needs a value`);
+      if (value === undefined) throw new RunInputError(t`${word} needs a value`);
     }
-    if (values[key] !== undefined) throw new RunInputError(`--${key} is given twice`);
+    if (values[key] !== undefined) throw new RunInputError(t`--${key} is given twice`);
     values[key] = value;
   }
   const rest = argv.slice(i);
   const args: RunArgs = { image: null, rootfs: values.rootfs ?? null, name: null, hostname: null, cpus: null, memoryBytes: null, pids: null, ip: null, argv: [], help };
   if (help) return args;
-  if (values.rootfs === '') throw new RunInputError("--rootfs needs a directory (or lab, for the lab's own)");
+  if (values.rootfs === '') throw new RunInputError(t`--rootfs needs a directory (or lab, for the lab's own)`);
   if (args.rootfs === null) {
     args.image = rest[0] ?? null;
-    if (!args.image) throw new RunInputError('run which image? container-lessons run [OPTIONS] IMAGE CMD [ARG...] (or --rootfs DIR|lab CMD)');
+    if (!args.image) throw new RunInputError(t`run which image? container-lessons run [OPTIONS] IMAGE CMD [ARG...] (or --rootfs DIR|lab CMD)`);
     args.argv = rest.slice(1);
   } else args.argv = rest;
-  if (!args.argv.length) throw new RunInputError(`no command given: container-lessons run [OPTIONS] ${args.image ?? `--rootfs ${args.rootfs}`} CMD [ARG...]`);
+  if (!args.argv.length) throw new RunInputError(t`no command given: container-lessons run [OPTIONS] ${args.image ?? `--rootfs ${args.rootfs}`} CMD [ARG...]`);
   if (values.name !== undefined) {
-    if (!NAME.test(values.name) || values.name.length > 64) throw new RunInputError(`--name is letters, digits and _ . - (not first), at most 64, not "${values.name}"`);
+    if (!NAME.test(values.name) || values.name.length > 64) throw new RunInputError(t`--name is letters, digits and _ . - (not first), at most 64, not "${values.name}"`);
     args.name = values.name;
   }
   if (values.hostname !== undefined) {
-    if (!values.hostname || values.hostname.length > HOSTNAME_MAX) throw new RunInputError(`--hostname is 1 to ${HOSTNAME_MAX} characters, not "${values.hostname}"`);
+    if (!values.hostname || values.hostname.length > HOSTNAME_MAX) throw new RunInputError(t`--hostname is 1 to ${HOSTNAME_MAX} characters, not "${values.hostname}"`);
     args.hostname = values.hostname;
   }
   if (values.cpus !== undefined) args.cpus = parseCpus(values.cpus);

@@ -35,6 +35,7 @@ import {
 import { labJournal, type Lab } from './lab.js';
 import { onCleanup } from './runner.js';
 import { CPU_PERIOD_US, RunInputError, type RunArgs } from './runtime-args.js';
+import { t } from './i18n/messages.js';
 
 export { RunInputError, parseRunArgs, RUN_USAGE, type RunArgs } from './runtime-args.js';
 
@@ -66,26 +67,26 @@ export function resolveImage(lab: Lab, name: string): ResolvedImage {
         .readdirSync(imagesDir(lab))
         .filter((f) => f.endsWith('.json'))
         .map((f) => f.slice(0, -5));
-      return names.length ? `the lab has: ${names.sort().join(', ')}` : 'the lab has no image: import one with container-lessons import';
+      return names.length ? t`the lab has: ${names.sort().join(', ')}` : t`the lab has no image: import one with container-lessons import`;
     } catch {
-      return 'the lab has no image: import one with container-lessons import';
+      return t`the lab has no image: import one with container-lessons import`;
     }
   };
-  if (!/^[A-Za-z0-9][A-Za-z0-9._:@-]*$/.test(name)) throw new RunInputError(`no image "${name}" (${known()})`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:@-]*$/.test(name)) throw new RunInputError(t`no image "${name}" (${known()})`);
   let record: { top?: unknown };
   try {
     record = JSON.parse(fs.readFileSync(path.join(imagesDir(lab), `${name}.json`), 'utf8'));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new RunInputError(`no image "${name}" in ${imagesDir(lab)} (${known()})`);
-    throw new RunInputError(`the image record ${name}.json cannot be read: ${(err as Error).message}`);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new RunInputError(t`no image "${name}" in ${imagesDir(lab)} (${known()})`);
+    throw new RunInputError(t`the image record ${name}.json cannot be read: ${(err as Error).message}`);
   }
   const store = new LayerStore(layersDir(lab));
   const top = typeof record.top === 'string' ? record.top : '';
-  if (!top || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(top) || !store.has(top)) throw new RunInputError(`the image "${name}" names a top layer "${top}" that is not in ${store.root}`);
+  if (!top || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(top) || !store.has(top)) throw new RunInputError(t`the image "${name}" names a top layer "${top}" that is not in ${store.root}`);
   const lowers = store.lowerdirs(top);
   const missing = lowers.find((l) => !fs.existsSync(l));
-  if (missing) throw new RunInputError(`a layer of the image "${name}" is missing: ${missing} leads nowhere`);
+  if (missing) throw new RunInputError(t`a layer of the image "${name}" is missing: ${missing} leads nowhere`);
   return { name, top, lowers };
 }
 
@@ -93,9 +94,9 @@ export function resolveImage(lab: Lab, name: string): ResolvedImage {
 export function networkTarget(env: NodeJS.ProcessEnv = process.env): { bridge: string; gateway: string } {
   const bridge = env[BRIDGE_VAR];
   const gateway = env[GATEWAY_VAR];
-  if (!bridge || !gateway) throw new RunInputError(`--ip needs ${BRIDGE_VAR} (an existing bridge) and ${GATEWAY_VAR} (its address) in the environment`);
-  if (!/^[^/\s]{1,15}$/.test(bridge) || !fs.existsSync(`/sys/class/net/${bridge}/bridge`)) throw new RunInputError(`${BRIDGE_VAR}=${bridge}: there is no bridge of that name on this host`);
-  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(gateway) || gateway.split('.').some((o) => Number(o) > 255)) throw new RunInputError(`${GATEWAY_VAR} is an IPv4 address such as 10.88.0.1, not "${gateway}"`);
+  if (!bridge || !gateway) throw new RunInputError(t`--ip needs ${BRIDGE_VAR} (an existing bridge) and ${GATEWAY_VAR} (its address) in the environment`);
+  if (!/^[^/\s]{1,15}$/.test(bridge) || !fs.existsSync(`/sys/class/net/${bridge}/bridge`)) throw new RunInputError(t`${BRIDGE_VAR}=${bridge}: there is no bridge of that name on this host`);
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(gateway) || gateway.split('.').some((o) => Number(o) > 255)) throw new RunInputError(t`${GATEWAY_VAR} is an IPv4 address such as 10.88.0.1, not "${gateway}"`);
   return { bridge, gateway };
 }
 
@@ -108,7 +109,7 @@ function groupControllers(args: RunArgs): Controller[] {
     ['memory', args.memoryBytes !== null ? '--memory' : null],
     ['pids', args.pids !== null ? '--pids' : null],
   ];
-  for (const [c, option] of needed) if (option && !layout.controllers[c]) throw new RunInputError(`${option} needs the ${c} cgroup controller, which this machine does not offer (container-lessons doctor)`);
+  for (const [c, option] of needed) if (option && !layout.controllers[c]) throw new RunInputError(t`${option} needs the ${c} cgroup controller, which this machine does not offer (container-lessons doctor)`);
   return CONTROLLERS.filter((c) => layout.controllers[c]);
 }
 
@@ -220,7 +221,7 @@ function claimName(lab: Lab, name: string, ledger: Ledger): string {
     fs.mkdirSync(dir);
   } catch (err) {
     entry.drop();
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new RunInputError(`the name "${name}" is in use by a running container (${dir})`);
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new RunInputError(t`the name "${name}" is in use by a running container (${dir})`);
     throw err;
   }
   return dir;
@@ -239,7 +240,7 @@ function plugIn(pid: number, bridge: string, name: string, ledger: Ledger): void
       nl.addVeth(hostEnd, 'eth0', pid);
     } catch (err) {
       entry.drop();
-      throw new HintedError(`veth ${hostEnd} to eth0 in the container: ${(err as Error).message}`, 'lesson 6 makes the same pair: container-lessons doctor says what this kernel offers');
+      throw new HintedError(t`veth ${hostEnd} to eth0 in the container: ${(err as Error).message}`, t`lesson 6 makes the same pair: container-lessons doctor says what this kernel offers`);
     }
     nl.setAlias(hostEnd, alias);
     nl.setMaster(hostEnd, bridge);

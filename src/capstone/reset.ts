@@ -8,6 +8,7 @@ import { cgroupLayout, procfs, recover, removeGroupDir, undo, unmount, LockBusyE
 import { holdMachineName, type Lab } from '../lab.js';
 import { capstoneHome, PROBE_NAMES, PROBE_NAMES_LOCK } from './suite.js';
 import { TERM_MS } from './probe.js';
+import { t } from '../i18n/messages.js';
 
 /** The names the lesson's own steps give the containers they start. */
 export const STEP_NAMES = ['capstone-goal', 'capstone-hello'] as const;
@@ -38,7 +39,7 @@ export async function resetCapstone(lab: Lab): Promise<string[]> {
     else {
       try {
         process.kill(pid, 'SIGKILL');
-        removed.push(`process ${pid} (${procfs.cmdline(pid)?.split('\0')[0] ?? '?'})`);
+        removed.push(t`process ${pid} (${procfs.cmdline(pid)?.split('\0')[0] ?? '?'})`);
       } catch {
         /* gone */
       }
@@ -46,7 +47,7 @@ export async function resetCapstone(lab: Lab): Promise<string[]> {
   }
   for (const tag of tags) {
     await undo({ kind: 'procs', tag, termMs: TERM_MS });
-    removed.push(`the processes of a run (${tag})`);
+    removed.push(t`the processes of a run (${tag})`);
   }
 
   // A killed `container-lessons run`: its own journal.
@@ -62,7 +63,7 @@ export async function resetCapstone(lab: Lab): Promise<string[]> {
   for (const mp of mounts) {
     try {
       unmount(mp);
-      removed.push(`mount ${mp}`);
+      removed.push(t`mount ${mp}`);
     } catch {
       /* gone meanwhile */
     }
@@ -91,7 +92,7 @@ async function removeNamedGroups(): Promise<string[]> {
   try {
     release = await holdMachineName(PROBE_NAMES_LOCK);
   } catch (err) {
-    if (err instanceof LockBusyError) return [`cgroups left alone: ${err.message}`];
+    if (err instanceof LockBusyError) return [t`cgroups left alone: ${err.message}`];
     throw err;
   }
   const removed: string[] = [];
@@ -112,7 +113,7 @@ async function removeNamedGroups(): Promise<string[]> {
         await procfs.waitReaped(inside, 3000);
         try {
           await removeGroupDir(dir, 100);
-          removed.push(`cgroup ${dir}${inside.length ? ` and the ${inside.length} process(es) in it` : ''}`);
+          removed.push(inside.length ? t`cgroup ${dir} and the ${inside.length} process(es) in it` : t`cgroup ${dir}`);
         } catch {
           /* in use: a process that would not die */
         }

@@ -11,6 +11,7 @@ import { pass, fail, type CheckResult } from '../checks/result.js';
 import { hostNamespaces } from '../checks/containers.js';
 import { holdMachineName, labJournal, type Lab, type MachineName } from '../lab.js';
 import { Probe, exitCode } from './probe.js';
+import { msg, t, tr } from '../i18n/messages.js';
 
 /** The image every probe runs: the lab's rootfs as one layer, in the capstone's own store. */
 export const CAPSTONE_IMAGE = 'capstone';
@@ -39,21 +40,21 @@ export const CHECKS = {
 
 /** The lessons that teach what each check looks at. */
 const TAUGHT: Record<string, string> = {
-  [CHECKS.starts]: 'lessons 3 and 4',
-  [CHECKS.overlay]: 'lessons 1 and 7',
-  [CHECKS.pivot]: 'lessons 3 and 4',
-  [CHECKS.namespaces]: 'lessons 3, 4, 5 and 9',
-  [CHECKS.hostname]: 'lesson 3',
-  [CHECKS.cpu]: 'lesson 2',
-  [CHECKS.memory]: 'lesson 8',
-  [CHECKS.pids]: 'lesson 8',
-  [CHECKS.upper]: 'lessons 1 and 7',
-  [CHECKS.network]: 'lesson 6',
-  [CHECKS.icmp]: 'lesson 6',
-  [CHECKS.reach]: 'lesson 6',
-  [CHECKS.exit]: 'lesson 4',
-  [CHECKS.signal]: 'lesson 4',
-  [CHECKS.cleanup]: 'every lesson: each one removes what it made',
+  [CHECKS.starts]: msg('lessons 3 and 4'),
+  [CHECKS.overlay]: msg('lessons 1 and 7'),
+  [CHECKS.pivot]: msg('lessons 3 and 4'),
+  [CHECKS.namespaces]: msg('lessons 3, 4, 5 and 9'),
+  [CHECKS.hostname]: msg('lesson 3'),
+  [CHECKS.cpu]: msg('lesson 2'),
+  [CHECKS.memory]: msg('lesson 8'),
+  [CHECKS.pids]: msg('lesson 8'),
+  [CHECKS.upper]: msg('lessons 1 and 7'),
+  [CHECKS.network]: msg('lesson 6'),
+  [CHECKS.icmp]: msg('lesson 6'),
+  [CHECKS.reach]: msg('lesson 6'),
+  [CHECKS.exit]: msg('lesson 4'),
+  [CHECKS.signal]: msg('lesson 4'),
+  [CHECKS.cleanup]: msg('every lesson: each one removes what it made'),
 };
 
 const NAMESPACES = ['mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup'] as const;
@@ -83,7 +84,7 @@ export interface SuiteOptions {
 export const PROBE_NAMES = ['capstone-main', 'capstone-hog', 'capstone-forks', 'capstone-exit', 'capstone-net1', 'capstone-net2'] as const;
 /** The names are the machine's (a runtime names its cgroups after them: the reference's
  * /sys/fs/cgroup/.../mydocker-capstone-main): one suite at a time on a machine uses them. */
-export const PROBE_NAMES_LOCK: MachineName = { key: 'capstone-names', what: "the capstone's container names (capstone-main, ...)" };
+export const PROBE_NAMES_LOCK: MachineName = { key: 'capstone-names', what: msg("the capstone's container names (capstone-main, ...)") };
 
 interface CapstoneImage {
   store: LayerStore;
@@ -152,8 +153,11 @@ const readFile = (f: string): string | null => {
   }
 };
 
-/** What a check that could not run says: why, what to do, and where that is taught. */
-const notRun = (title: string, why: string, todo: string) => fail(title, `not checked: ${why}`, `${todo} (${TAUGHT[title]})`, []);
+/** Where what a check looks at is taught, in the language in use. */
+const taught = (title: string) => tr(TAUGHT[title]!);
+
+/** What a check that could not run says: why, and what to do (with where that is taught). */
+const notRun = (title: string, why: string, todo: string) => fail(title, t`not checked: ${why}`, todo, []);
 
 /** The results when no container started (or there is no runtime to start): the first check
  * fails with why and what to do, every other one is not checked. */
@@ -162,7 +166,7 @@ export function notStarted(why: string, todo: string, looked: string[]): CheckRe
     fail(CHECKS.starts, why, todo, looked),
     ...Object.values(CHECKS)
       .slice(1)
-      .map((t) => notRun(t, 'the runtime did not start the main container', 'make the first check pass first')),
+      .map((c) => notRun(c, t`the runtime did not start the main container`, t`make the first check pass first (${taught(c)})`)),
   ];
 }
 
@@ -171,7 +175,7 @@ export function notStarted(why: string, todo: string, looked: string[]): CheckRe
 export async function runSuite(opts: SuiteOptions): Promise<CheckResult[]> {
   const ledger = opts.ledger ?? new Ledger(labJournal(opts.lab));
   let results: CheckResult[];
-  const release = await holdMachineName(PROBE_NAMES_LOCK, { waitMs: opts.lockWaitMs ?? 300_000, onWait: (who) => opts.note?.(`waiting: ${who} is running the capstone's suite`) });
+  const release = await holdMachineName(PROBE_NAMES_LOCK, { waitMs: opts.lockWaitMs ?? 300_000, onWait: (who) => opts.note?.(t`waiting: ${who} is running the capstone's suite`) });
   try {
     results = await runProbes(opts, ledger);
   } finally {
@@ -187,7 +191,7 @@ async function runProbes(opts: SuiteOptions, ledger: Ledger): Promise<CheckResul
   const { lab, runtime } = opts;
   const note = opts.note ?? (() => {});
   const results: CheckResult[] = [];
-  note('preparing the capstone image');
+  note(t`preparing the capstone image`);
   const image = await ensureCapstoneImage(lab);
   const env = { ...process.env, CONTAINER_LESSONS_HOME: capstoneHome(lab) };
   restoreSubtreeControl(ledger);
@@ -205,7 +209,7 @@ async function runProbes(opts: SuiteOptions, ledger: Ledger): Promise<CheckResul
   try {
     // The main probe: every option but --ip, a write and a deletion, then a busy loop (bounded
     // by its own CPU-time limit, and held by the quota) for the CPU measurement.
-    note('starting the main container');
+    note(t`starting the main container`);
     const main = probe(
       ['--name', 'capstone-main', '--hostname', 'capstone-main', '--cpus', String(CPUS), '--memory', '64m', '--pids', '32'],
       'ulimit -t 120; echo capstone > /capstone-upper.txt; rm -f /etc/os-release; echo ready; while :; do :; done',
@@ -213,10 +217,15 @@ async function runProbes(opts: SuiteOptions, ledger: Ledger): Promise<CheckResul
     const pid = await main.container();
     if (pid === null || !(await main.line('ready'))) {
       const ended = main.ended;
-      const why = ended ? `${cmd} ... exited ${exitCode(ended)}${main.stderr.trim() ? `: ${main.stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}` : `no process with the probe's argv (sh -c ... ${main.token}) appeared within 30 s`;
-      return notStarted(why, 'implement `run [options] IMAGE CMD [ARG...]` as capstone/INTERFACE.md says: the command runs with its argv untouched (lessons 3 and 4)', ['/proc/*/cmdline']);
+      const said = main.stderr.trim();
+      const why = !ended
+        ? t`no process with the probe's argv (sh -c ... ${main.token}) appeared within 30 s`
+        : said
+          ? t`${cmd} ... exited ${exitCode(ended)}: ${said.split('\n').slice(-3).join(' | ')}`
+          : t`${cmd} ... exited ${exitCode(ended)}`;
+      return notStarted(why, t`implement \`run [options] IMAGE CMD [ARG...]\` as capstone/INTERFACE.md says: the command runs with its argv untouched (lessons 3 and 4)`, ['/proc/*/cmdline']);
     }
-    results.push(pass(CHECKS.starts, `pid ${pid} runs the probe (sh -c ... ${main.token})`, [`/proc/${pid}/cmdline`]));
+    results.push(pass(CHECKS.starts, t`pid ${pid} runs the probe (sh -c ... ${main.token})`, [`/proc/${pid}/cmdline`]));
 
     // Record what the container is, to look for it again after it exits: its namespaces
     // (those not the host's) and, later, its cgroups (those the runtime itself is not in).
@@ -238,8 +247,8 @@ async function runProbes(opts: SuiteOptions, ledger: Ledger): Promise<CheckResul
       results.push(
         fail(
           CHECKS.overlay,
-          `its / is ${root ? `a ${root.fstype} mount of ${root.source}` : 'not a mount'}, not an overlay`,
-          "mount -t overlay with lowerdir= the image's layers, top first (the l/ names in each layer's lower file and its link), an upperdir and a workdir of the container's own (lessons 1 and 7)",
+          root ? t`its / is a ${root.fstype} mount of ${root.source}, not an overlay` : t`its / is not a mount, not an overlay`,
+          t`mount -t overlay with lowerdir= the image's layers, top first (the l/ names in each layer's lower file and its link), an upperdir and a workdir of the container's own (lessons 1 and 7)`,
           rootLooked,
         ),
       );
@@ -253,8 +262,8 @@ async function runProbes(opts: SuiteOptions, ledger: Ledger): Promise<CheckResul
         results.push(
           fail(
             CHECKS.overlay,
-            `lowerdir is ${lowers.join(':') || '(none)'}; the image's layers are ${image.layers.join(':')}`,
-            "lowerdir= lists the image's layers top first (read the top layer's lower file: l/<short> names, relative to the store), with nothing but the runtime's own layers above them (lesson 7)",
+            lowers.length ? t`lowerdir is ${lowers.join(':')}; the image's layers are ${image.layers.join(':')}` : t`lowerdir is (none); the image's layers are ${image.layers.join(':')}`,
+            t`lowerdir= lists the image's layers top first (read the top layer's lower file: l/<short> names, relative to the store), with nothing but the runtime's own layers above them (lesson 7)`,
             rootLooked,
           ),
         );
@@ -262,8 +271,8 @@ async function runProbes(opts: SuiteOptions, ledger: Ledger): Promise<CheckResul
         results.push(
           fail(
             CHECKS.overlay,
-            upperReal ? `its upperdir ${upperReal} is one of the image's layers: writes would change the image` : 'no upperdir: a read-only root',
-            'give each container an upper and a work directory of its own (lesson 1)',
+            upperReal ? t`its upperdir ${upperReal} is one of the image's layers: writes would change the image` : t`no upperdir: a read-only root`,
+            t`give each container an upper and a work directory of its own (lesson 1)`,
             rootLooked,
           ),
         );
@@ -271,7 +280,9 @@ async function runProbes(opts: SuiteOptions, ledger: Ledger): Promise<CheckResul
         results.push(
           pass(
             CHECKS.overlay,
-            `lowerdir ends in the image's ${image.layers.length} layer(s)${lowers.length > image.layers.length ? ` under ${lowers.length - image.layers.length} of the runtime's own` : ''}; upperdir ${seen.upper}`,
+            lowers.length > image.layers.length
+              ? t`lowerdir ends in the image's ${image.layers.length} layer(s) under ${lowers.length - image.layers.length} of the runtime's own; upperdir ${seen.upper}`
+              : t`lowerdir ends in the image's ${image.layers.length} layer(s); upperdir ${seen.upper}`,
             rootLooked,
           ),
         );
@@ -281,31 +292,31 @@ async function runProbes(opts: SuiteOptions, ledger: Ledger): Promise<CheckResul
     // pivot_root: from the root of its mount namespace the host's file is not there, no host
     // mount is inside, and its /proc shows its own PID namespace (the probe as its pid 1).
     const foreign = mounts.filter((m) => !isOwnMount(m.mountPoint));
-    const pivotLooked = [`/proc/${pid}/ns/mnt (entered)`, hostFile, `/proc/${pid}/mountinfo`, `/proc/${pid}/root/proc/1/cmdline`];
+    const pivotLooked = [t`/proc/${pid}/ns/mnt (entered)`, hostFile, `/proc/${pid}/mountinfo`, `/proc/${pid}/root/proc/1/cmdline`];
     try {
       const view = await probeNamespaces(pid, [hostFile]);
       const ownProc = readFile(`/proc/${pid}/root/proc/1/cmdline`)?.replace(/\0$/, '').split('\0').join(' ') === main.argv.join(' ');
       const problem = view.visible[hostFile]
-        ? `${hostFile} can be read from the root of its mount namespace: the old root is still there (a chroot, or pivot_root without umount -l)`
+        ? t`${hostFile} can be read from the root of its mount namespace: the old root is still there (a chroot, or pivot_root without umount -l)`
         : foreign.length
-          ? `mounts of the host inside: ${foreign.map((m) => m.mountPoint).join(', ')}`
+          ? t`mounts of the host inside: ${foreign.map((m) => m.mountPoint).join(', ')}`
           : !ownProc
-            ? 'its /proc is not its own: /proc/1 inside is not the probe (mount a fresh proc after entering the PID namespace)'
+            ? t`its /proc is not its own: /proc/1 inside is not the probe (mount a fresh proc after entering the PID namespace)`
             : null;
       results.push(
         problem
-          ? fail(CHECKS.pivot, problem, 'pivot_root into the merged dir, umount -l the old root and remove it, then mount -t proc proc /proc inside the new PID namespace (lessons 3 and 4)', pivotLooked)
-          : pass(CHECKS.pivot, `${hostFile} out of reach, no host mount inside, /proc/1 is the probe`, pivotLooked),
+          ? fail(CHECKS.pivot, problem, t`pivot_root into the merged dir, umount -l the old root and remove it, then mount -t proc proc /proc inside the new PID namespace (lessons 3 and 4)`, pivotLooked)
+          : pass(CHECKS.pivot, t`${hostFile} out of reach, no host mount inside, /proc/1 is the probe`, pivotLooked),
       );
       // The hostname, seen from inside its UTS namespace.
       results.push(
         view.hostname === 'capstone-main'
-          ? pass(CHECKS.hostname, `"${view.hostname}" inside`, [`/proc/${pid}/ns/uts (entered)`])
-          : fail(CHECKS.hostname, `"${view.hostname}" inside, not capstone-main (--hostname)`, 'in its own UTS namespace, sethostname before the command runs: hostname "$HOSTNAME" (lesson 3)', [`/proc/${pid}/ns/uts (entered)`]),
+          ? pass(CHECKS.hostname, t`"${view.hostname}" inside`, [t`/proc/${pid}/ns/uts (entered)`])
+          : fail(CHECKS.hostname, t`"${view.hostname}" inside, not capstone-main (--hostname)`, t`in its own UTS namespace, sethostname before the command runs: hostname "$HOSTNAME" (lesson 3)`, [t`/proc/${pid}/ns/uts (entered)`]),
       );
     } catch (err) {
-      results.push(fail(CHECKS.pivot, (err as Error).message, 'the container ended while it was checked: keep it running until the runtime is stopped (lesson 4)', pivotLooked));
-      results.push(notRun(CHECKS.hostname, 'the container ended while it was checked', 'keep it running until the runtime is stopped'));
+      results.push(fail(CHECKS.pivot, (err as Error).message, t`the container ended while it was checked: keep it running until the runtime is stopped (lesson 4)`, pivotLooked));
+      results.push(notRun(CHECKS.hostname, t`the container ended while it was checked`, t`keep it running until the runtime is stopped (${taught(CHECKS.hostname)})`));
     }
 
     // Namespaces, and the probe as PID 1 of its PID namespace.
@@ -314,15 +325,20 @@ async function runProbes(opts: SuiteOptions, ledger: Ledger): Promise<CheckResul
     const nsLooked = [...NAMESPACES.map((t) => `/proc/${pid}/ns/${t}`), `/proc/${pid}/status (NSpid)`];
     results.push(
       shared.length
-        ? fail(CHECKS.namespaces, `it shares the host's ${shared.join(', ')} namespace${shared.length > 1 ? 's' : ''}`, `unshare them all: unshare --mount --uts --ipc --pid --net --cgroup --fork (lessons 3, 4, 5 and 9)`, nsLooked)
+        ? fail(
+            CHECKS.namespaces,
+            shared.length > 1 ? t`it shares the host's ${shared.join(', ')} namespaces` : t`it shares the host's ${shared[0]} namespace`,
+            t`unshare them all: unshare --mount --uts --ipc --pid --net --cgroup --fork (lessons 3, 4, 5 and 9)`,
+            nsLooked,
+          )
         : nspid.at(-1) !== 1
           ? fail(
               CHECKS.namespaces,
-              `the probe is pid ${nspid.at(-1)} in its PID namespace (NSpid ${nspid.join(' ')}), not 1`,
-              'exec the command as the first process of the new PID namespace (unshare --pid --fork, then exec) (lesson 4)',
+              t`the probe is pid ${nspid.at(-1)} in its PID namespace (NSpid ${nspid.join(' ')}), not 1`,
+              t`exec the command as the first process of the new PID namespace (unshare --pid --fork, then exec) (lesson 4)`,
               nsLooked,
             )
-          : pass(CHECKS.namespaces, `all six its own; NSpid ${nspid.join(' ')}`, nsLooked),
+          : pass(CHECKS.namespaces, t`all six its own; NSpid ${nspid.join(' ')}`, nsLooked),
     );
 
     // The cgroup: the quota, then the CPU a busy loop really gets.
@@ -333,8 +349,8 @@ async function runProbes(opts: SuiteOptions, ledger: Ledger): Promise<CheckResul
       results.push(
         fail(
           CHECKS.cpu,
-          cpuDir ? `its cgroup ${cpuDir} has no cpu quota` : 'it is in no cpu cgroup',
-          `a cgroup of its own with ${CPUS * 100000} µs of every 100000 (cpu.max, or cpu.cfs_quota_us and cpu.cfs_period_us on v1) for --cpus ${CPUS} (lesson 2)`,
+          cpuDir ? t`its cgroup ${cpuDir} has no cpu quota` : t`it is in no cpu cgroup`,
+          t`a cgroup of its own with ${CPUS * 100000} µs of every 100000 (cpu.max, or cpu.cfs_quota_us and cpu.cfs_period_us on v1) for --cpus ${CPUS} (lesson 2)`,
           [`/proc/${pid}/cgroup`],
         ),
       );
@@ -344,11 +360,11 @@ async function runProbes(opts: SuiteOptions, ledger: Ledger): Promise<CheckResul
       const ok = Math.abs(share - want) <= CPU_TOLERANCE;
       results.push(
         ok
-          ? pass(CHECKS.cpu, `quota ${quota.quota}/${quota.period} in ${cpuDir}; its busy loop got ${share.toFixed(1)} % of one CPU`, [cpuDir, `/proc/${pid}/stat (CPU time)`])
+          ? pass(CHECKS.cpu, t`quota ${quota.quota}/${quota.period} in ${cpuDir}; its busy loop got ${share.toFixed(1)} % of one CPU`, [cpuDir, t`/proc/${pid}/stat (CPU time)`])
           : fail(
               CHECKS.cpu,
-              `quota ${quota.quota}/${quota.period} in ${cpuDir}; its busy loop got ${share.toFixed(1)} % of one CPU, not ${want} ± ${CPU_TOLERANCE}`,
-              `--cpus ${CPUS} is a quota of ${CPUS * 100000} per period of 100000, and every process of the container in that group (lesson 2)`,
+              t`quota ${quota.quota}/${quota.period} in ${cpuDir}; its busy loop got ${share.toFixed(1)} % of one CPU, not ${want} ± ${CPU_TOLERANCE}`,
+              t`--cpus ${CPUS} is a quota of ${CPUS * 100000} per period of 100000, and every process of the container in that group (lesson 2)`,
               [cpuDir, `/proc/${pid}/stat`],
             ),
       );
@@ -360,8 +376,8 @@ async function runProbes(opts: SuiteOptions, ledger: Ledger): Promise<CheckResul
     const pidsLimit = pidsDir ? readFile(path.join(pidsDir, 'pids.max')) : null;
 
     // Its upper layer: the write and the whiteout; the image's layers as they were.
-    const upperLooked = [seen.upper ?? '(no upperdir)', ...image.layers];
-    if (!seen.upper) results.push(notRun(CHECKS.upper, 'its root is not an overlay with an upperdir', 'mount its root as an overlay with an upperdir of its own first'));
+    const upperLooked = [seen.upper ?? t`(no upperdir)`, ...image.layers];
+    if (!seen.upper) results.push(notRun(CHECKS.upper, t`its root is not an overlay with an upperdir`, t`mount its root as an overlay with an upperdir of its own first (${taught(CHECKS.upper)})`));
     else {
       const written = readFile(path.join(seen.upper, 'capstone-upper.txt'));
       let wh: fs.Stats | null = null;
@@ -374,31 +390,31 @@ async function runProbes(opts: SuiteOptions, ledger: Ledger): Promise<CheckResul
       const strayWrite = image.layers.some((l) => fs.existsSync(path.join(l, 'capstone-upper.txt')));
       const problem =
         written !== 'capstone'
-          ? `/capstone-upper.txt written inside is not in its upperdir ${seen.upper}`
+          ? t`/capstone-upper.txt written inside is not in its upperdir ${seen.upper}`
           : !wh?.isCharacterDevice() || wh.rdev !== 0
-            ? `/etc/os-release deleted inside left no whiteout (a 0/0 character device) at ${seen.upper}/etc/os-release`
+            ? t`/etc/os-release deleted inside left no whiteout (a 0/0 character device) at ${seen.upper}/etc/os-release`
             : !inImage || strayWrite
-              ? "the image's layers changed: a write or a deletion reached them"
+              ? t`the image's layers changed: a write or a deletion reached them`
               : null;
       results.push(
         problem
-          ? fail(CHECKS.upper, problem, "the container's writes go to its own upperdir; the image's layers are lowerdirs, never written (lessons 1 and 7)", upperLooked)
-          : pass(CHECKS.upper, `${seen.upper}: capstone-upper.txt, and etc/os-release a whiteout; the image's layers unchanged`, upperLooked),
+          ? fail(CHECKS.upper, problem, t`the container's writes go to its own upperdir; the image's layers are lowerdirs, never written (lessons 1 and 7)`, upperLooked)
+          : pass(CHECKS.upper, t`${seen.upper}: capstone-upper.txt, and etc/os-release a whiteout; the image's layers unchanged`, upperLooked),
       );
     }
 
     // SIGTERM to the runtime: the container must stop, and the runtime exit.
-    note('stopping the main container with SIGTERM');
+    note(t`stopping the main container with SIGTERM`);
     main.signal('SIGTERM');
     const stopped = await main.end(15_000);
     const gone = await procfs.waitExited([pid], 5000);
     results.push(
       stopped && gone
-        ? pass(CHECKS.signal, `the runtime exited ${exitCode(stopped)} and pid ${pid} is gone`, [`/proc/${pid}`])
+        ? pass(CHECKS.signal, t`the runtime exited ${exitCode(stopped)} and pid ${pid} is gone`, [`/proc/${pid}`])
         : fail(
             CHECKS.signal,
-            stopped ? `the runtime exited ${exitCode(stopped)}, but pid ${pid} is still there` : 'the runtime still runs 15 s after SIGTERM',
-            'trap SIGINT and SIGTERM in the runtime: stop the container (kill its PID 1), then clean up and exit (lesson 4: PID 1 ignores signals it has no handler for)',
+            stopped ? t`the runtime exited ${exitCode(stopped)}, but pid ${pid} is still there` : t`the runtime still runs 15 s after SIGTERM`,
+            t`trap SIGINT and SIGTERM in the runtime: stop the container (kill its PID 1), then clean up and exit (lesson 4: PID 1 ignores signals it has no handler for)`,
             [`/proc/${pid}`],
           ),
     );
@@ -406,7 +422,7 @@ async function runProbes(opts: SuiteOptions, ledger: Ledger): Promise<CheckResul
     const left = leftovers(main.token, seen);
 
     // The limits enforced, each in a container of its own.
-    note('a memory hog under --memory 32m');
+    note(t`a memory hog under --memory 32m`);
     // The hog's processes first in the OOM killer's choice (anyone may raise their own
     // oom_score_adj): a second victim, when the kernel takes one before the first's memory is
     // freed, is then one of them, never PID 1 or wc.
@@ -415,17 +431,17 @@ async function runProbes(opts: SuiteOptions, ledger: Ledger): Promise<CheckResul
     const hogOut = hog.stdout.trim();
     results.push(
       hogEnd && hogOut === '0'
-        ? pass(CHECKS.memory, `tail, holding 128 MiB, was killed: wc counted 0 bytes${memLimit ? ` (the main container's limit read ${memLimit})` : ''}`, ["the probe's output"])
+        ? pass(CHECKS.memory, memLimit ? t`tail, holding 128 MiB, was killed: wc counted 0 bytes (the main container's limit read ${memLimit})` : t`tail, holding 128 MiB, was killed: wc counted 0 bytes`, [t`the probe's output`])
         : fail(
             CHECKS.memory,
-            hogEnd ? `wc counted ${hogOut || '(nothing)'}: the hog was not killed` : 'the hog did not end within 60 s',
-            `a memory cgroup with the limit (memory.max, or memory.limit_in_bytes on v1) and no swap (memory.swap.max 0, or memsw) (lesson 8)`,
-            ["the probe's output", ...(memDir ? [memDir] : [])],
+            !hogEnd ? t`the hog did not end within 60 s` : hogOut ? t`wc counted ${hogOut}: the hog was not killed` : t`wc counted (nothing): the hog was not killed`,
+            t`a memory cgroup with the limit (memory.max, or memory.limit_in_bytes on v1) and no swap (memory.swap.max 0, or memsw) (lesson 8)`,
+            [t`the probe's output`, ...(memDir ? [memDir] : [])],
           ),
     );
     await hog.kill();
 
-    note('a burst of forks under --pids 16');
+    note(t`a burst of forks under --pids 16`);
     // 40 sleeps at once, each a fork: under pids.max 16 some are refused (dash stops at the
     // first with "Cannot fork", bash retries and says "fork: retry"). Not xargs: GNU xargs
     // waits forever once a fork of its is refused.
@@ -435,30 +451,34 @@ async function runProbes(opts: SuiteOptions, ledger: Ledger): Promise<CheckResul
     const refused = /cannot fork|fork: (retry|resource)|resource temporarily unavailable/i.test(forks.stdout + forks.stderr);
     results.push(
       forksEnd && refused
-        ? pass(CHECKS.pids, `a fork was refused${pidsLimit ? ` (the main container's pids.max read ${pidsLimit})` : ''}`, ["the probe's output"])
-        : fail(CHECKS.pids, forksEnd ? `40 sleeps at once all started (${forks.stdout.trim().split('\n').at(-1)}): no fork was refused` : 'the forks did not end within 60 s', 'a pids cgroup with pids.max (lesson 8)', [
-            "the probe's output",
+        ? pass(CHECKS.pids, pidsLimit ? t`a fork was refused (the main container's pids.max read ${pidsLimit})` : t`a fork was refused`, [t`the probe's output`])
+        : fail(CHECKS.pids, forksEnd ? t`40 sleeps at once all started (${forks.stdout.trim().split('\n').at(-1)}): no fork was refused` : t`the forks did not end within 60 s`, t`a pids cgroup with pids.max (lesson 8)`, [
+            t`the probe's output`,
             ...(pidsDir ? [pidsDir] : []),
           ]),
     );
     await forks.kill();
 
-    note('an exit code');
+    note(t`an exit code`);
     const exit = probe(['--name', 'capstone-exit'], 'echo out; exit 7');
     const exitEnd = await exit.end(30_000);
     results.push(
       exitEnd && exitCode(exitEnd) === 7 && exit.stdout.includes('out')
-        ? pass(CHECKS.exit, `sh -c 'exit 7' inside: the runtime exited 7, with the command's stdout`, ["the runtime's exit status"])
+        ? pass(CHECKS.exit, t`sh -c 'exit 7' inside: the runtime exited 7, with the command's stdout`, [t`the runtime's exit status`])
         : fail(
             CHECKS.exit,
-            exitEnd ? `sh -c 'exit 7' inside: the runtime exited ${exitCode(exitEnd)}${exit.stdout.includes('out') ? '' : ", and the command's stdout did not come through"}` : 'it did not end within 30 s',
-            "wait for the container's first process and exit with its status (128 + n for signal n) (lesson 4)",
-            ["the runtime's exit status"],
+            !exitEnd
+              ? t`it did not end within 30 s`
+              : exit.stdout.includes('out')
+                ? t`sh -c 'exit 7' inside: the runtime exited ${exitCode(exitEnd)}`
+                : t`sh -c 'exit 7' inside: the runtime exited ${exitCode(exitEnd)}, and the command's stdout did not come through`,
+            t`wait for the container's first process and exit with its status (128 + n for signal n) (lesson 4)`,
+            [t`the runtime's exit status`],
           ),
     );
     await exit.kill();
 
-    note('two containers on a bridge');
+    note(t`two containers on a bridge`);
     left.push(...(await networkChecks(probe, ledger, results, note)));
     results.push(cleanupResult(left, seen));
     return results;
@@ -524,28 +544,28 @@ function leftovers(token: string, seen: Seen): string[] {
     } catch {
       continue;
     }
-    if (cmd.includes(token)) left.push(`process ${p} (${cmd.split('\0')[0]})`);
-    else if (Object.entries(seen.ns).some(([t, id]) => id && procfs.nsId(p, t) === id)) left.push(`process ${p} in its namespaces`);
+    if (cmd.includes(token)) left.push(t`process ${p} (${cmd.split('\0')[0]})`);
+    else if (Object.entries(seen.ns).some(([type, id]) => id && procfs.nsId(p, type) === id)) left.push(t`process ${p} in its namespaces`);
   }
-  for (const d of seen.cgroups) if (fs.existsSync(d)) left.push(`cgroup ${d}`);
-  for (const d of [seen.upper, seen.work]) if (d && fs.existsSync(d)) left.push(`directory ${d}`);
+  for (const d of seen.cgroups) if (fs.existsSync(d)) left.push(t`cgroup ${d}`);
+  for (const d of [seen.upper, seen.work]) if (d && fs.existsSync(d)) left.push(t`directory ${d}`);
   const host = procfs.readMountinfo('self');
   for (const m of host) {
-    if ((seen.upper && m.superOptions.includes(seen.upper)) || (m.fstype === 'nsfs' && Object.values(seen.ns).some((n) => n && m.root.includes(n.replace(/^\w+:/, ''))))) left.push(`mount ${m.mountPoint} (${m.fstype})`);
+    if ((seen.upper && m.superOptions.includes(seen.upper)) || (m.fstype === 'nsfs' && Object.values(seen.ns).some((n) => n && m.root.includes(n.replace(/^\w+:/, ''))))) left.push(t`mount ${m.mountPoint} (${m.fstype})`);
   }
   return left;
 }
 
 function cleanupResult(left: string[], seen: Seen): CheckResult {
-  const looked = ['/proc/*/cmdline', '/proc/*/ns/*', ...seen.cgroups, '/proc/self/mountinfo', ...(seen.upper ? [seen.upper] : []), "the host's links (the veths)"];
+  const looked = ['/proc/*/cmdline', '/proc/*/ns/*', ...seen.cgroups, '/proc/self/mountinfo', ...(seen.upper ? [seen.upper] : []), t`the host's links (the veths)`];
   return left.length
     ? fail(
         CHECKS.cleanup,
-        `left after the runtime exited: ${left.join('; ')}`,
-        "remove everything on the way out, also after SIGINT/SIGTERM (a trap): unmount the overlay, remove the container's directories and its cgroup (rmdir, once empty), delete its veth",
+        t`left after the runtime exited: ${left.join('; ')}`,
+        t`remove everything on the way out, also after SIGINT/SIGTERM (a trap): unmount the overlay, remove the container's directories and its cgroup (rmdir, once empty), delete its veth`,
         looked,
       )
-    : pass(CHECKS.cleanup, 'no process, namespace, cgroup, mount or directory of it left', looked);
+    : pass(CHECKS.cleanup, t`no process, namespace, cgroup, mount or directory of it left`, looked);
 }
 
 type ProbeMaker = (options: string[], script: string, extraEnv?: NodeJS.ProcessEnv) => Probe;
@@ -557,7 +577,7 @@ async function networkChecks(probe: ProbeMaker, outer: Ledger, results: CheckRes
   const plan = networkPlan();
   const titles = [CHECKS.network, CHECKS.icmp, CHECKS.reach];
   if (plan.problem) {
-    for (const t of titles) results.push(fail(t, `not checked: ${plan.problem.message}`, `${plan.problem.hint} (lesson 6)`, ['/proc/net/route']));
+    for (const title of titles) results.push(fail(title, t`not checked: ${plan.problem.message}`, t`${plan.problem.hint} (lesson 6)`, ['/proc/net/route']));
     return [];
   }
   // The bridge's own ledger, on the same journal: removed when these checks end.
@@ -570,8 +590,10 @@ async function networkChecks(probe: ProbeMaker, outer: Ledger, results: CheckRes
     const first = probe(['--name', 'capstone-net1', '--hostname', 'net1', '--ip', `${plan.address(1)}/${plan.prefix}`], idle, netEnv);
     const pid1 = (await first.container()) ?? null;
     if (pid1 === null || !(await first.line('ready'))) {
-      const why = first.ended ? `the runtime exited ${exitCode(first.ended)}: ${first.stderr.trim().split('\n').at(-1) ?? ''}` : 'no container appeared within 30 s';
-      for (const t of titles) results.push(fail(t, `not checked: with --ip ${plan.address(1)}/${plan.prefix}, ${why}`, `with --ip, make a veth pair: one end eth0 in the container, the other on $MYDOCKER_BRIDGE (lesson 6)`, []));
+      const why = first.ended ? t`the runtime exited ${exitCode(first.ended)}: ${first.stderr.trim().split('\n').at(-1) ?? ''}` : t`no container appeared within 30 s`;
+      for (const title of titles) {
+        results.push(fail(title, t`not checked: with --ip ${plan.address(1)}/${plan.prefix}, ${why}`, t`with --ip, make a veth pair: one end eth0 in the container, the other on $MYDOCKER_BRIDGE (lesson 6)`, []));
+      }
       return left;
     }
     // Inside: eth0, its address, up; a default route via the gateway. Outside: its peer on the bridge.
@@ -582,56 +604,54 @@ async function networkChecks(probe: ProbeMaker, outer: Ledger, results: CheckRes
     const hostLinks = (await netOps(0, [])).links;
     const bridge = hostLinks.find((l) => l.name === plan.bridge);
     const peer = eth0?.peer != null ? hostLinks.find((l) => l.index === eth0.peer) : undefined;
-    const netLooked = [`/proc/${pid1}/ns/net (its links and addresses)`, `/proc/${pid1}/net/route`, "the host's links"];
+    const netLooked = [t`/proc/${pid1}/ns/net (its links and addresses)`, `/proc/${pid1}/net/route`, t`the host's links`];
     const problem = !eth0
-      ? `no eth0 in its network namespace (links: ${inside.links.map((l) => l.name).join(', ')})`
+      ? t`no eth0 in its network namespace (links: ${inside.links.map((l) => l.name).join(', ')})`
       : !addr
-        ? `eth0 has ${
-            inside.addresses
-              .filter((a) => a.index === eth0.index)
-              .map((a) => `${a.addr}/${a.prefix}`)
-              .join(', ') || 'no address'
-          }, not ${plan.address(1)}/${plan.prefix}`
+        ? eth0Addresses(inside.addresses, eth0.index, `${plan.address(1)}/${plan.prefix}`)
         : !eth0.up
-          ? 'eth0 is down'
+          ? t`eth0 is down`
           : !peer || peer.master !== bridge?.index
-            ? `eth0's peer on the host ${peer ? `(${peer.name})` : ''} is not a port of ${plan.bridge}`
+            ? t`eth0's peer on the host ${peer ? `(${peer.name})` : ''} is not a port of ${plan.bridge}`
             : defaultRoute?.gateway !== plan.gateway
-              ? `no default route via ${plan.gateway} (${defaultRoute ? `one via ${defaultRoute.gateway}` : 'none'})`
+              ? defaultRoute
+                ? t`no default route via ${plan.gateway} (one via ${defaultRoute.gateway})`
+                : t`no default route via ${plan.gateway} (none)`
               : null;
     results.push(
       problem
         ? fail(
             CHECKS.network,
             problem,
-            'ip link add <host end> type veth peer name eth0 netns <pid>; ip link set <host end> master $MYDOCKER_BRIDGE up; inside: ip addr add ADDR dev eth0, ip link set eth0 up, ip route add default via $MYDOCKER_GATEWAY (lesson 6)',
+            t`ip link add <host end> type veth peer name eth0 netns <pid>; ip link set <host end> master $MYDOCKER_BRIDGE up; inside: ip addr add ADDR dev eth0, ip link set eth0 up, ip route add default via $MYDOCKER_GATEWAY (lesson 6)`,
             netLooked,
           )
-        : pass(CHECKS.network, `eth0 ${plan.address(1)}/${plan.prefix}, its peer ${peer!.name} on ${plan.bridge}, default via ${plan.gateway}`, netLooked),
+        : pass(CHECKS.network, t`eth0 ${plan.address(1)}/${plan.prefix}, its peer ${peer!.name} on ${plan.bridge}, default via ${plan.gateway}`, netLooked),
     );
 
     const out = await pingFrom(0, plan.address(1), { waitMs: 2000 });
     const back = await pingFrom(pid1, plan.gateway, { waitMs: 2000 });
     results.push(
       out.ok && back.ok
-        ? pass(CHECKS.icmp, `the host -> ${plan.address(1)}: a reply; the container -> ${plan.gateway}: a reply`, ['ICMP echoes'])
+        ? pass(CHECKS.icmp, t`the host -> ${plan.address(1)}: a reply; the container -> ${plan.gateway}: a reply`, [t`ICMP echoes`])
         : fail(
             CHECKS.icmp,
-            `the host -> ${plan.address(1)}: ${out.ok ? 'a reply' : out.error}; the container -> ${plan.gateway}: ${back.ok ? 'a reply' : back.error}`,
-            "both ends up, the address on eth0 in the bridge's subnet, the host end a port of the bridge (lesson 6)",
-            ['ICMP echoes'],
+            t`the host -> ${plan.address(1)}: ${out.ok ? t`a reply` : out.error}; the container -> ${plan.gateway}: ${back.ok ? t`a reply` : back.error}`,
+            t`both ends up, the address on eth0 in the bridge's subnet, the host end a port of the bridge (lesson 6)`,
+            [t`ICMP echoes`],
           ),
     );
 
     const second = probe(['--name', 'capstone-net2', '--hostname', 'net2', '--ip', `${plan.address(2)}/${plan.prefix}`], idle, netEnv);
     const pid2 = await second.container();
-    if (pid2 === null || !(await second.line('ready'))) results.push(fail(CHECKS.reach, 'not checked: the second container did not start', 'two containers at once need names and veths of their own (lesson 6)', []));
-    else {
+    if (pid2 === null || !(await second.line('ready'))) {
+      results.push(fail(CHECKS.reach, t`not checked: ${t`the second container did not start`}`, t`two containers at once need names and veths of their own (lesson 6)`, []));
+    } else {
       const across = await pingFrom(pid2, plan.address(1), { waitMs: 2000 });
       results.push(
         across.ok
-          ? pass(CHECKS.reach, `${plan.address(2)} -> ${plan.address(1)}: a reply`, ['an ICMP echo between the two'])
-          : fail(CHECKS.reach, `${plan.address(2)} -> ${plan.address(1)}: ${across.error}`, 'each container a veth of its own on the same bridge, each its own address (lesson 6)', ['an ICMP echo between the two']),
+          ? pass(CHECKS.reach, t`${plan.address(2)} -> ${plan.address(1)}: a reply`, [t`an ICMP echo between the two`])
+          : fail(CHECKS.reach, `${plan.address(2)} -> ${plan.address(1)}: ${across.error}`, t`each container a veth of its own on the same bridge, each its own address (lesson 6)`, [t`an ICMP echo between the two`]),
       );
     }
     // Both stopped: their veths must go with them.
@@ -642,12 +662,23 @@ async function networkChecks(probe: ProbeMaker, outer: Ledger, results: CheckRes
       await p.kill();
     }
     const after = (await netOps(0, [])).links.map((l) => l.name);
-    for (const n of peers) if (after.includes(n)) left.push(`link ${n} (a container's veth, on ${plan.bridge})`);
+    for (const n of peers) if (after.includes(n)) left.push(t`link ${n} (a container's veth, on ${plan.bridge})`);
     return left;
   } catch (err) {
-    for (const t of titles.filter((t) => !results.some((r) => r.title === t))) results.push(fail(t, `not checked: ${(err as Error).message}`, `${(err as { hint?: string }).hint ?? 'see the message'} (lesson 6)`, []));
+    for (const title of titles.filter((x) => !results.some((r) => r.title === x))) {
+      results.push(fail(title, t`not checked: ${(err as Error).message}`, t`${(err as { hint?: string }).hint ?? t`see the message`} (lesson 6)`, []));
+    }
     return left;
   } finally {
     await ledger.cleanup();
   }
+}
+
+/** What eth0 has when it lacks the address asked for. */
+function eth0Addresses(addresses: Array<{ index: number; addr: string; prefix: number }>, index: number, want: string): string {
+  const has = addresses
+    .filter((a) => a.index === index)
+    .map((a) => `${a.addr}/${a.prefix}`)
+    .join(', ');
+  return has ? t`eth0 has ${has}, not ${want}` : t`eth0 has no address, not ${want}`;
 }

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chownToInvoker, type Lab } from '../lab.js';
 import { PACKAGE_DIR } from '../package-dir.js';
+import { t } from '../i18n/messages.js';
 
 /** The package's capstone/: the skeletons, the references, the interface. */
 export const CAPSTONE_SOURCES = path.join(PACKAGE_DIR, 'capstone');
@@ -27,19 +28,19 @@ const SKELETON = path.join(CAPSTONE_SOURCES, 'skeleton', 'mydocker.sh');
  * work). Returns a line per file: written, or kept. */
 export function initRuntimeDir(dir: string, lab?: Lab): string[] {
   const said: string[] = [];
-  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new InitError(`${dir} is a file, not a directory`, 'give capstone init a directory: container-lessons capstone init DIR');
+  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new InitError(t`${dir} is a file, not a directory`, t`give capstone init a directory: container-lessons capstone init DIR`);
   fs.mkdirSync(dir, { recursive: true });
   if (lab) chownToInvoker(lab, dir);
   for (const f of STARTING_POINT) {
     const to = path.join(dir, f.to);
     if (fs.existsSync(to)) {
-      said.push(`kept     ${to} (already there: yours)`);
+      said.push(t`kept     ${to} (already there: yours)`);
       continue;
     }
     fs.copyFileSync(path.join(CAPSTONE_SOURCES, f.from), to, fs.constants.COPYFILE_EXCL);
     fs.chmodSync(to, f.mode);
     if (lab) chownToInvoker(lab, to);
-    said.push(`written  ${to}`);
+    said.push(t`written  ${to}`);
   }
   return said;
 }
@@ -91,7 +92,7 @@ export function putReference(dir: string, lab?: Lab, now = new Date()): string[]
     const from = path.join(dir, name);
     const to = `${from}.yours-${stamp}`;
     fs.renameSync(from, to);
-    said.push(`kept     ${to} (yours, moved aside: mv it back to go on with it)`);
+    said.push(t`kept     ${to} (yours, moved aside: mv it back to go on with it)`);
   };
   const built = path.join(dir, 'mydocker');
   if (fs.existsSync(built)) keep('mydocker');
@@ -100,7 +101,7 @@ export function putReference(dir: string, lab?: Lab, now = new Date()): string[]
   if (fs.existsSync(sh)) {
     const mine = fs.readFileSync(sh);
     if (mine.equals(reference)) {
-      said.push(`already  ${sh} is the reference`);
+      said.push(t`already  ${sh} is the reference`);
       return said;
     }
     if (!mine.equals(fs.readFileSync(SKELETON))) keep('mydocker.sh');
@@ -108,6 +109,6 @@ export function putReference(dir: string, lab?: Lab, now = new Date()): string[]
   fs.writeFileSync(sh, reference, { mode: 0o755 });
   fs.chmodSync(sh, 0o755);
   if (lab) chownToInvoker(lab, sh);
-  said.push(`written  ${sh} (the reference: every piece written)`);
+  said.push(t`written  ${sh} (the reference: every piece written)`);
   return said;
 }

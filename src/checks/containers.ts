@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { procfs, ROOTFS_MARKER, isPreparedContainer } from '../core/index.js';
+import { t } from '../i18n/messages.js';
 
 export interface LabProcess {
   pid: number;
@@ -84,6 +85,5 @@ export function containerLeaders(procs: LabProcess[]): LabProcess[] {
 }
 
 export function describe(p: LabProcess): string {
-  const inner = p.nspid.length > 1 ? ` (pid ${innerPid(p)} inside)` : '';
-  return `pid ${p.pid}${inner} ${p.comm}`;
+  return p.nspid.length > 1 ? t`pid ${p.pid} (pid ${innerPid(p)} inside) ${p.comm}` : `pid ${p.pid} ${p.comm}`;
 }

@@ -6,6 +6,7 @@
 // hex masks (CapBnd, CapPrm, CapEff, CapInh, CapAmb). A container "as root" keeps only a
 // few: what it keeps is the lesson's subject (lesson 10).
 import { HintedError } from './errors.js';
+import { t } from '../i18n/messages.js';
 
 /** Capability numbers, index = number, as <linux/capability.h> defines them (Linux 5.9
  * added 38-40; the running kernel's highest is /proc/sys/kernel/cap_last_cap). */
@@ -47,7 +48,7 @@ export function capNumber(name: string): number {
   if (i >= 0) return i;
   const numbered = /^CAP_(\d+)$/.exec(full);
   if (numbered && Number(numbered[1]) < 64) return Number(numbered[1]);
-  throw new HintedError(`unknown capability "${name}"`, `capabilities are named as in capabilities(7), e.g. CAP_NET_ADMIN or net_admin; known: ${CAP_NAMES.map((n) => n.slice(4).toLowerCase()).join(', ')}`);
+  throw new HintedError(t`unknown capability "${name}"`, t`capabilities are named as in capabilities(7), e.g. CAP_NET_ADMIN or net_admin; known: ${CAP_NAMES.map((n) => n.slice(4).toLowerCase()).join(', ')}`);
 }
 
 /** The names of the bits set in a mask (a bigint, or hex as /proc/<pid>/status writes it),
@@ -57,7 +58,7 @@ export function decodeCaps(mask: bigint | string): string[] {
   if (typeof mask === 'bigint') m = mask;
   else {
     const hex = mask.trim().replace(/^0x/i, '');
-    if (!/^[0-9a-f]{1,16}$/i.test(hex)) throw new HintedError(`not a capability mask: "${mask}"`, 'a mask is up to 16 hex digits, as in CapEff: 00000000a80425fb');
+    if (!/^[0-9a-f]{1,16}$/i.test(hex)) throw new HintedError(t`not a capability mask: "${mask}"`, t`a mask is up to 16 hex digits, as in CapEff: 00000000a80425fb`);
     m = BigInt('0x' + hex);
   }
   const names: string[] = [];
@@ -99,12 +100,12 @@ export function parseProcSecurity(statusText: string): ProcSecurity {
   }
   const need = (key: string): string => {
     const v = fields.get(key);
-    if (v === undefined) throw new HintedError(`/proc/<pid>/status has no ${key}: line`, 'is it a status file? (NoNewPrivs needs Linux 4.10, CapAmb 4.3)');
+    if (v === undefined) throw new HintedError(t`/proc/<pid>/status has no ${key}: line`, t`is it a status file? (NoNewPrivs needs Linux 4.10, CapAmb 4.3)`);
     return v;
   };
   const mask = (key: string) => {
     const v = need(key);
-    if (!/^[0-9a-f]{1,16}$/i.test(v)) throw new HintedError(`/proc/<pid>/status: ${key} is not a hex mask: "${v}"`);
+    if (!/^[0-9a-f]{1,16}$/i.test(v)) throw new HintedError(t`/proc/<pid>/status: ${key} is not a hex mask: "${v}"`);
     return BigInt('0x' + v);
   };
   const ids = (key: string) => need(key).split(/\s+/).map(Number);

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { parseMountinfo, type MountInfo } from './procfs.js';
 import type { Ledger } from './ledger.js';
 import { HintedError } from './errors.js';
+import { t } from '../i18n/messages.js';
 
 export type CgroupMode = 'v1' | 'v2' | 'hybrid' | 'none';
 
@@ -77,13 +78,13 @@ export function detectLayout(mounts: MountInfo[], readV2Controllers: (mountPoint
 /** Why a controller is missing, and what to do: for an error or doctor's finding. */
 export function missingController(layout: CgroupLayout, c: Controller): { message: string; hint: string } {
   return {
-    message: `no cgroup hierarchy with the ${c} controller is mounted (cgroup mode: ${layout.mode})`,
+    message: t`no cgroup hierarchy with the ${c} controller is mounted (cgroup mode: ${layout.mode})`,
     hint:
       layout.mode === 'v2'
-        ? `the cgroup2 root offers "${layout.v2Controllers.join(' ')}" but not ${c}: the ${c} controller is bound to a v1 hierarchy or disabled (a container without delegation? use a VM).`
+        ? t`the cgroup2 root offers "${layout.v2Controllers.join(' ')}" but not ${c}: the ${c} controller is bound to a v1 hierarchy or disabled (a container without delegation? use a VM).`
         : layout.mode === 'none'
-          ? 'mount a cgroup hierarchy (most distributions do this at boot) or run in a VM with cgroups.'
-          : `mount the ${c} controller, or boot with cgroup v2 (systemd.unified_cgroup_hierarchy=1).`,
+          ? t`mount a cgroup hierarchy (most distributions do this at boot) or run in a VM with cgroups.`
+          : t`mount the ${c} controller, or boot with cgroup v2 (systemd.unified_cgroup_hierarchy=1).`,
   };
 }
 
@@ -148,15 +149,15 @@ function writeFile(file: string, value: string): void {
     fs.writeFileSync(file, value);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new CgroupError(`write "${value.trim()}" to ${file}: ${e.code ?? e.message}`, cgroupHint(e.code));
+    throw new CgroupError(t`write "${value.trim()}" to ${file}: ${e.code ?? e.message}`, cgroupHint(e.code));
   }
 }
 
 function cgroupHint(code?: string): string | undefined {
-  if (code === 'EACCES' || code === 'EPERM') return 'cgroup files are writable by root only: run with sudo.';
-  if (code === 'EROFS') return 'the cgroup filesystem is mounted read-only here (a container without cgroup delegation?). Run the workbook in a VM.';
-  if (code === 'ENOENT') return 'the file does not exist: is the controller enabled for this group?';
-  if (code === 'EINVAL') return 'the kernel refused the value: check its format (v2 cpu.max is "QUOTA PERIOD").';
+  if (code === 'EACCES' || code === 'EPERM') return t`cgroup files are writable by root only: run with sudo.`;
+  if (code === 'EROFS') return t`the cgroup filesystem is mounted read-only here (a container without cgroup delegation?). Run the workbook in a VM.`;
+  if (code === 'ENOENT') return t`the file does not exist: is the controller enabled for this group?`;
+  if (code === 'EINVAL') return t`the kernel refused the value: check its format (v2 cpu.max is "QUOTA PERIOD").`;
   return undefined;
 }
 
@@ -210,7 +211,7 @@ export class Cgroup {
     readonly controllers: readonly Controller[],
     layout: CgroupLayout = cgroupLayout(),
   ) {
-    if (!controllers.length) throw new CgroupError(`the group ${name} names no controller`);
+    if (!controllers.length) throw new CgroupError(t`the group ${name} names no controller`);
     const homes: Partial<Record<Controller, ControllerHome>> = {};
     for (const c of controllers) {
       const home = layout.controllers[c];
@@ -228,7 +229,7 @@ export class Cgroup {
 
   private home(c: Controller): ControllerHome {
     const h = this.homes[c];
-    if (!h) throw new CgroupError(`the group ${this.name} is not in the ${c} controller`);
+    if (!h) throw new CgroupError(t`the group ${this.name} is not in the ${c} controller`);
     return h;
   }
 
@@ -283,7 +284,7 @@ export class Cgroup {
         entry.drop(); // not made here (or not made at all): never remove it
         const e = err as NodeJS.ErrnoException;
         if (e.code === 'EEXIST') {
-          throw new CgroupError(`${dir} already exists`, 'a group of that name is left from an earlier run: `container-lessons reset` removes it.');
+          throw new CgroupError(t`${dir} already exists`, t`a group of that name is left from an earlier run: \`container-lessons reset\` removes it.`);
         }
         throw new CgroupError(`mkdir ${dir}: ${e.code ?? e.message}`, cgroupHint(e.code));
       }
@@ -433,7 +434,7 @@ export async function removeGroupDir(dir: string, tries = 500): Promise<void> {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return;
       if (code !== 'EBUSY') throw new CgroupError(`rmdir ${dir}: ${code}`, cgroupHint(code));
-      if (i >= tries) throw new CgroupError(`rmdir ${dir}: EBUSY (processes are still in it)`, 'a process in the group did not end; look at its cgroup.procs');
+      if (i >= tries) throw new CgroupError(t`rmdir ${dir}: EBUSY (processes are still in it)`, t`a process in the group did not end; look at its cgroup.procs`);
       await new Promise((r) => setTimeout(r, 10));
     }
   }

@@ -17,6 +17,7 @@
 import fs from 'node:fs';
 import * as libc from './libc.js';
 import { HintedError } from './errors.js';
+import { t } from '../i18n/messages.js';
 import { capNumber, decodeCaps, encodeCaps, parseProcSecurity } from './capabilities.js';
 import { checkFilter, decodeFilter, encodeFilter, type Insn } from './seccomp.js';
 
@@ -32,7 +33,7 @@ export interface Confinement {
 /** Refuse a confinement that could not be applied, before any helper starts: an unknown
  * capability name, a filter the kernel would refuse (seccomp.ts: checkFilter). */
 export function checkConfinement(c: Confinement): void {
-  if (typeof c !== 'object' || c === null) throw new HintedError('confine: not a confinement', 'give { capabilities?, noNewPrivs?, seccomp? }');
+  if (typeof c !== 'object' || c === null) throw new HintedError(t`confine: not a confinement`, t`give { capabilities?, noNewPrivs?, seccomp? }`);
   for (const name of c.capabilities ?? []) capNumber(name);
   const filters = c.seccomp ?? [];
   filters.forEach((filter, i) => {
@@ -40,7 +41,7 @@ export function checkConfinement(c: Confinement): void {
       checkFilter(filter);
     } catch (err) {
       const e = err as HintedError;
-      throw new HintedError(`confine: filter ${i + 1} of ${filters.length}: ${e.message}`, e.hint);
+      throw new HintedError(t`confine: filter ${i + 1} of ${filters.length}: ${e.message}`, e.hint);
     }
   });
 }
@@ -94,7 +95,7 @@ function readStatusOf(pid: number): string {
   try {
     return fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new HintedError(`process ${pid} is gone`, 'is the container still running?');
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new HintedError(t`process ${pid} is gone`, t`is the container still running?`);
     throw err;
   }
 }
@@ -114,7 +115,7 @@ function readStatusOf(pid: number): string {
  */
 export function readFilters(pid: number, mode = parseProcSecurity(readStatusOf(pid)).seccomp): Insn[][] {
   if (mode === 0) return []; // the kernel would answer EINVAL: no filters to hand out
-  if (mode === 1) throw new HintedError(`process ${pid} is in seccomp strict mode, which has no filters and cannot be copied`, 'strict mode allows only read, write, _exit and sigreturn: nothing could be started under it');
+  if (mode === 1) throw new HintedError(t`process ${pid} is in seccomp strict mode, which has no filters and cannot be copied`, t`strict mode allows only read, write, _exit and sigreturn: nothing could be started under it`);
   try {
     libc.ptrace(libc.PTRACE_SEIZE, pid);
   } catch (err) {
@@ -150,16 +151,16 @@ function ptraceHint(err: unknown, pid: number): Error {
   if (!(err instanceof libc.SyscallError)) return err as Error;
   switch (err.code) {
     case 'ESRCH':
-      return new HintedError(`process ${pid} is gone (${err.message})`, 'is the container still running?');
+      return new HintedError(t`process ${pid} is gone (${err.message})`, t`is the container still running?`);
     case 'EINVAL':
-      return new HintedError(`the kernel will not hand out process ${pid}'s seccomp filters (${err.message})`, 'PTRACE_SECCOMP_GET_FILTER needs a kernel built with CONFIG_CHECKPOINT_RESTORE (and the process must have filters)');
+      return new HintedError(t`the kernel will not hand out process ${pid}'s seccomp filters (${err.message})`, t`PTRACE_SECCOMP_GET_FILTER needs a kernel built with CONFIG_CHECKPOINT_RESTORE (and the process must have filters)`);
     case 'EMEDIUMTYPE':
-      return new HintedError(`process ${pid}'s seccomp filter was not kept as a classic program (${err.message})`, 'only filters installed as classic BPF can be read back');
+      return new HintedError(t`process ${pid}'s seccomp filter was not kept as a classic program (${err.message})`, t`only filters installed as classic BPF can be read back`);
     case 'EPERM':
     case 'EACCES':
       return new HintedError(
-        `not allowed to trace process ${pid} (${err.message})`,
-        `reading filters needs root with CAP_SYS_PTRACE and CAP_SYS_ADMIN, not itself under seccomp; is the process traced already (TracerPid in /proc/${pid}/status)? Yama's ptrace_scope 3 forbids it outright`,
+        t`not allowed to trace process ${pid} (${err.message})`,
+        t`reading filters needs root with CAP_SYS_PTRACE and CAP_SYS_ADMIN, not itself under seccomp; is the process traced already (TracerPid in /proc/${pid}/status)? Yama's ptrace_scope 3 forbids it outright`,
       );
     default:
       return err;

@@ -16,6 +16,7 @@ import { descendants, waitReaped, waitExited, pidAlive } from './procfs.js';
 import { TAG_VAR } from './journal.js';
 import { randomUUID } from 'node:crypto';
 import { HintedError } from './errors.js';
+import { t } from '../i18n/messages.js';
 import { checkRootlessReach, rootlessCommand, type Rootless } from './rootless.js';
 import { checkConfinement, type Confinement } from './confine.js';
 import type { Insn } from './seccomp.js';
@@ -179,7 +180,7 @@ export interface Prepared {
  * With spec.warm, resolve at "ready" instead with a Prepared whose run() sends the command. */
 function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: Stdio, detach?: boolean, ledger?: Ledger, what?: string): Promise<Running>;
 function launch(mode: 'run', spec: RunSpec & { warm: true }, stdio: StdioMode, detach: false, ledger: Ledger | undefined, what: string): Promise<Prepared>;
-function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: Stdio, detach = false, ledger?: Ledger, what = 'container'): Promise<Running | Prepared> {
+function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: Stdio, detach = false, ledger?: Ledger, what = t`container`): Promise<Running | Prepared> {
   const warm = 'warm' in spec && !!spec.warm;
   // Every process of this container carries the tag: the helpers in their command line
   // (the JSON argument) and all of them, down to the last child of the learner's command,
@@ -293,14 +294,14 @@ function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: Stdio, 
       }
     });
     control.on('error', () => {});
-    helper.on('error', (err) => settle(() => reject(new ContainerError(`${what}: could not start the helper: ${err.message}`, 'spawn'))));
+    helper.on('error', (err) => settle(() => reject(new ContainerError(t`${what}: could not start the helper: ${err.message}`, 'spawn'))));
     // Every writer of the control pipe has closed it (the helper exited, PID 1 exec'd or
     // died) without an exec or error event: the command never started.
     control.on('end', () => {
       // A prepared PID 1 that died while waiting (killed by a reset): its run() fails.
-      if (execWaiter) execWaiter.reject(new ContainerError(`${what}: the prepared container ended before the command started`, 'start'));
-      helper.once('exit', (code, signal) => settle(() => reject(new ContainerError(`${what}: the helper exited (${signal ?? code}) before the command started`, 'start'))));
-      if (helper.exitCode !== null || helper.signalCode !== null) settle(() => reject(new ContainerError(`${what}: the helper exited (${helper.signalCode ?? helper.exitCode}) before the command started`, 'start')));
+      if (execWaiter) execWaiter.reject(new ContainerError(t`${what}: the prepared container ended before the command started`, 'start'));
+      helper.once('exit', (code, signal) => settle(() => reject(new ContainerError(t`${what}: the helper exited (${signal ?? code}) before the command started`, 'start'))));
+      if (helper.exitCode !== null || helper.signalCode !== null) settle(() => reject(new ContainerError(t`${what}: the helper exited (${helper.signalCode ?? helper.exitCode}) before the command started`, 'start')));
     });
   });
 }
@@ -329,10 +330,10 @@ export async function startContainer(opts: ContainerOptions, ledger?: Ledger): P
   if (!opts.argv.length) throw new Error('startContainer: argv is empty');
   if (opts.confine) checkConfinement(opts.confine);
   if (opts.rootless) {
-    if (opts.cgroup) throw new HintedError('a rootless container cannot be put in a cgroup by the core', 'leave out the cgroup, or run it as root');
+    if (opts.cgroup) throw new HintedError(t`a rootless container cannot be put in a cgroup by the core`, t`leave out the cgroup, or run it as root`);
     checkRootlessReach(opts.rootless, [process.execPath, nsinitPath(), path.resolve(opts.rootfs)]);
   }
-  return launch('run', runSpec(opts, opts.argv), opts.stdio ?? 'pipe', opts.detach, ledger, 'container');
+  return launch('run', runSpec(opts, opts.argv), opts.stdio ?? 'pipe', opts.detach, ledger, t`container`);
 }
 
 /** Start a container up to the point where only the command's execve is left: new
@@ -342,7 +343,7 @@ export async function startContainer(opts: ContainerOptions, ledger?: Ledger): P
 export function prepareContainer(opts: Omit<ContainerOptions, 'argv' | 'detach'>, ledger?: Ledger): Promise<Prepared> {
   if (opts.confine) checkConfinement(opts.confine);
   const spec = { ...runSpec(opts, ['(given later)']), warm: true as const };
-  return launch('run', spec, opts.stdio ?? 'pipe', false, ledger, 'container');
+  return launch('run', spec, opts.stdio ?? 'pipe', false, ledger, t`container`);
 }
 
 /** Options that make two containers alike (everything but the command and stdio). */
@@ -436,7 +437,7 @@ export interface EnterOptions {
 export function enterContainer(pid: number, namespaces: Namespace[], argv: string[], opts: EnterOptions = {}): Promise<Running> {
   const stdio = opts.stdio ?? 'pipe';
   const spec: EnterSpec = { pid, namespaces, argv, env: opts.env, cwd: opts.cwd, terminal: typeof stdio === 'object' || undefined, confine: opts.confine };
-  return launch('enter', spec, stdio, false, undefined, `enter pid ${pid}`);
+  return launch('enter', spec, stdio, false, undefined, t`enter pid ${pid}`);
 }
 
 /** Run a command inside a running container to its end, with what it printed. The last
@@ -473,7 +474,7 @@ function askHelper<T>(mode: AnsweringMode, spec: AnsweringSpec, what: string): P
         .filter(Boolean)
         .map((l) => JSON.parse(l) as InitMessage)
         .find((e): e is Failure => e.event === 'error');
-      reject(ev ? stepError(what, ev) : new Error(`${what} failed: ${err.trim() || `exit ${code}`}`));
+      reject(ev ? stepError(what, ev) : new Error(t`${what} failed: ${err.trim() || `exit ${code}`}`));
     });
   });
 }
@@ -481,7 +482,7 @@ function askHelper<T>(mode: AnsweringMode, spec: AnsweringSpec, what: string): P
 /** Run rtnetlink operations inside the network namespace of a process (0: the host's),
  * from a helper: the driver's own threads never change namespace. */
 export function netOps(pid: number, ops: NetOp[]): Promise<NetState> {
-  return askHelper('net', { pid, ops }, pid ? `network of pid ${pid}` : 'host network');
+  return askHelper('net', { pid, ops }, pid ? t`network of pid ${pid}` : t`host network`);
 }
 
 /** ICMP echo from the network namespace of `pid` (0: the host's) to `to`. */
@@ -498,24 +499,24 @@ export function tcpBetween(spec: TcpSpec): Promise<TcpResult> {
 
 /** Look inside a process's UTS and mount namespaces from a helper (the driver stays put). */
 export function probeNamespaces(pid: number, hostPaths: string[] = []): Promise<ProbeResult> {
-  return askHelper('probe', { pid, hostPaths }, `probe of pid ${pid}`);
+  return askHelper('probe', { pid, hostPaths }, t`probe of pid ${pid}`);
 }
 
 /** What a process's cgroup and IPC namespaces show from inside them, read by a helper that
  * joins them: /proc/<pid>/cgroup relative to its cgroup namespace, its System V objects. */
 export function viewNamespaces(pid: number): Promise<NsView> {
-  return askHelper('nsview', { pid }, `namespaces of pid ${pid}`);
+  return askHelper('nsview', { pid }, t`namespaces of pid ${pid}`);
 }
 
 /** Make a System V message queue with `key` in the IPC namespace of `pid` (ipcmk -Q
  * there): it lives as long as that namespace. Returns its id. */
 export async function makeMessageQueue(pid: number, key: number): Promise<number> {
-  return (await askHelper<{ id: number }>('ipcmk', { pid, key }, `message queue in pid ${pid}`)).id;
+  return (await askHelper<{ id: number }>('ipcmk', { pid, key }, t`message queue in pid ${pid}`)).id;
 }
 
 /** unshare(CLONE_NEWUSER) tried in a fresh Node helper: its thread count and the error. */
 export function tryUserNamespaceFromNode(): Promise<{ threads: number; error: string | null }> {
-  return askHelper('userns', {}, 'unshare(CLONE_NEWUSER) from Node');
+  return askHelper('userns', {}, t`unshare(CLONE_NEWUSER) from Node`);
 }
 
 /** A process's seccomp filters, in the order they were installed, instruction for
@@ -523,7 +524,7 @@ export function tryUserNamespaceFromNode(): Promise<{ threads: number; error: st
  * ptrace (confine.ts: readFilters); a HintedError when the kernel cannot hand them out
  * (EINVAL: built without CONFIG_CHECKPOINT_RESTORE) or the process is gone. */
 export function readSeccompFilters(pid: number): Promise<Insn[][]> {
-  return askHelper('filters', { pid }, `seccomp filters of pid ${pid}`);
+  return askHelper('filters', { pid }, t`seccomp filters of pid ${pid}`);
 }
 
 /** The chroot escape (escape.ts) from a process's root: a helper takes that root (joining
@@ -531,5 +532,5 @@ export function readSeccompFilters(pid: number): Promise<Insn[][]> {
  * asHostRoot: then it keeps root's full privileges), and tries to climb out; then reads
  * `marker`, a host path, from wherever it ended. */
 export function runEscape(pid: number, marker: string, opts: { asHostRoot?: boolean } = {}): Promise<EscapeResult> {
-  return askHelper('escape', { pid, marker: path.resolve(marker), asHostRoot: opts.asHostRoot }, `escape from pid ${pid}`);
+  return askHelper('escape', { pid, marker: path.resolve(marker), asHostRoot: opts.asHostRoot }, t`escape from pid ${pid}`);
 }

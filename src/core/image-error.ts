@@ -1,5 +1,6 @@
 // How an image import fails: what was wrong with the image, and what to do about it.
 import { HintedError } from './errors.js';
+import { msg, t, tr } from '../i18n/messages.js';
 
 export class ImageError extends HintedError {
   /** Always given: the constructor requires it (a type-only narrowing of HintedError's). */
@@ -9,9 +10,9 @@ export class ImageError extends HintedError {
   }
 }
 
-export const HINT_RESAVE = 're-export the image and import the new file: docker save NAME -o NAME.tar (or skopeo copy docker://NAME oci-archive:NAME.tar)';
-export const HINT_ZSTD = 'zstd layers are not supported here: re-save the image with gzip or plain layers, e.g. docker save NAME -o NAME.tar, or skopeo copy --dest-compress-format gzip ... oci:DIR';
+export const HINT_RESAVE = msg('re-export the image and import the new file: docker save NAME -o NAME.tar (or skopeo copy docker://NAME oci-archive:NAME.tar)');
+export const HINT_ZSTD = msg('zstd layers are not supported here: re-save the image with gzip or plain layers, e.g. docker save NAME -o NAME.tar, or skopeo copy --dest-compress-format gzip ... oci:DIR');
 
 export function digestMismatch(file: string, expected: string, got: string): ImageError {
-  return new ImageError(`${file}: digest mismatch: expected ${expected}, got ${got} (the file is damaged or was changed)`, HINT_RESAVE);
+  return new ImageError(t`${file}: digest mismatch: expected ${expected}, got ${got} (the file is damaged or was changed)`, tr(HINT_RESAVE));
 }

@@ -8,6 +8,7 @@ import { chainIds, layerDirName, type LayerStore } from './layers.js';
 import type { Ledger } from './ledger.js';
 import { ImageError, HINT_RESAVE } from './image-error.js';
 import { short } from './image-digest.js';
+import { t, tr } from '../i18n/messages.js';
 import { planImage, type ImageFormat } from './image-manifest.js';
 import { extractArchive, unpackLayer } from './image-unpack.js';
 
@@ -44,7 +45,7 @@ const imageFileName = (name: string) => {
 export async function importImage(source: string, store: LayerStore, opts: { name?: string; ledger?: Ledger } = {}): Promise<ImportedImage> {
   const src = path.resolve(source);
   const st = fs.statSync(src, { throwIfNoEntry: false });
-  if (!st) throw new ImageError(`no such file or directory: ${source}`, 'give the path of a `docker save` tarball, or of an OCI layout (a directory or a tar of one)');
+  if (!st) throw new ImageError(t`no such file or directory: ${source}`, t`give the path of a \`docker save\` tarball, or of an OCI layout (a directory or a tar of one)`);
   store.ensure();
   let tmp: string | null = null;
   let tmpEntry: ReturnType<Ledger['add']> | undefined;
@@ -67,21 +68,21 @@ export async function importImage(source: string, store: LayerStore, opts: { nam
       const chainId = chains[i];
       const diffId = plan.diffIds[i];
       // planImage checked that the config has a diff id for every layer of the manifest.
-      if (chainId === undefined || diffId === undefined) throw new ImageError(`layer ${i + 1} has no diff id in the image config`, HINT_RESAVE);
+      if (chainId === undefined || diffId === undefined) throw new ImageError(t`layer ${i + 1} has no diff id in the image config`, tr(HINT_RESAVE));
       const id = layerDirName(chainId);
-      const what = `layer ${i + 1} of ${chains.length} (${short(diffId)})`;
+      const what = t`layer ${i + 1} of ${chains.length} (${short(diffId)})`;
       let made: { reused: boolean };
       try {
         made = await store.create(id, parent, (diff) => unpackLayer(layer, diffId, diff, what), { ledger: opts.ledger });
       } catch (err) {
         if (err instanceof ImageError) throw err;
-        throw new ImageError(`${what}: could not unpack: ${(err as Error).message}`, `importing needs root (whiteouts are device files, opaque directories trusted.* xattrs), and room in ${store.root}`);
+        throw new ImageError(t`${what}: could not unpack: ${(err as Error).message}`, t`importing needs root (whiteouts are device files, opaque directories trusted.* xattrs), and room in ${store.root}`);
       }
       layers.push({ chainId, diffId, id, reused: made.reused });
       parent = id;
     }
     const top = layers.at(-1);
-    if (!top) throw new ImageError('the image has no layers', HINT_RESAVE); // diffIdsOf refuses that already
+    if (!top) throw new ImageError(t`the image has no layers`, tr(HINT_RESAVE)); // diffIdsOf refuses that already
 
     const name = opts.name ?? plan.name ?? path.basename(src).replace(/\.(tar|tar\.gz|tgz)$/, '');
     const image: ImportedImage = { name, format: plan.format, layers, top: top.id, config: plan.config };

@@ -13,6 +13,7 @@ import { lsetxattr, makedev, mknod, S_IFCHR } from './libc.js';
 import { ImageError, HINT_RESAVE, HINT_ZSTD, digestMismatch } from './image-error.js';
 import { sha256, tap, hashFile } from './image-digest.js';
 import type { Plan } from './image-manifest.js';
+import { t, tr } from '../i18n/messages.js';
 
 /** Feed a stream into a synchronous unpacker. Synchronous on purpose: when a chunk has been
  * written, everything it made is on disk, so after a failure nothing is still being written
@@ -49,16 +50,16 @@ export async function extractArchive(file: string, dir: string, source: string):
     n = fs.readSync(fd, head, 0, 512, 0);
     fs.closeSync(fd);
   } catch (err) {
-    throw new ImageError(`cannot read ${source}: ${(err as Error).message}`, 'check the path and that you may read the file');
+    throw new ImageError(t`cannot read ${source}: ${(err as Error).message}`, t`check the path and that you may read the file`);
   }
   const gzip = head[0] === 0x1f && head[1] === 0x8b;
   if (!gzip && (n < 512 || !new Header(head).cksumValid)) {
-    throw new ImageError(`${source} is not a tar archive`, 'give a file made by `docker save NAME -o NAME.tar`, or an OCI layout as a directory or a tar of one');
+    throw new ImageError(t`${source} is not a tar archive`, t`give a file made by \`docker save NAME -o NAME.tar\`, or an OCI layout as a directory or a tar of one`);
   }
   try {
     await pipeline(fs.createReadStream(file), unpackSink(unpack, state));
   } catch (err) {
-    throw new ImageError(`${source} is damaged: ${(err as Error).message}`, HINT_RESAVE);
+    throw new ImageError(t`${source} is damaged: ${(err as Error).message}`, tr(HINT_RESAVE));
   }
 }
 
@@ -122,13 +123,13 @@ class LayerUnpacker {
   }
 
   private fail(message: string) {
-    this.state.failure ??= new ImageError(`${this.what}: ${message}`, HINT_RESAVE);
+    this.state.failure ??= new ImageError(`${this.what}: ${message}`, tr(HINT_RESAVE));
   }
 
   private filter(e: ReadEntry): boolean {
     const parts = entryParts(e.path);
     if (!parts) {
-      this.fail(`entry ${JSON.stringify(e.path)} leaves the layer ("..")`);
+      this.fail(t`entry ${JSON.stringify(e.path)} leaves the layer ("..")`);
       return false;
     }
     const rel = parts.join('/');
@@ -139,7 +140,7 @@ class LayerUnpacker {
       else if (!base.startsWith('.wh..wh.')) {
         // (other .wh..wh. names are aufs bookkeeping: nothing to make)
         const name = base.slice(4);
-        if (name === '.' || name === '..') this.fail(`bad whiteout ${JSON.stringify(e.path)}`);
+        if (name === '.' || name === '..') this.fail(t`bad whiteout ${JSON.stringify(e.path)}`);
         else this.whiteouts.push({ dir, name });
       }
       return false;
@@ -192,8 +193,10 @@ class LayerUnpacker {
         fs.mkdirSync(cur);
         fs.chmodSync(cur, 0o755);
       } else if (!st?.isDirectory()) {
-        const is = !st ? 'missing' : st.isSymbolicLink() ? 'a symbolic link' : 'not a directory';
-        throw new ImageError(`${this.what}: ${rel}: ${parts.slice(0, i + 1).join('/')} is ${is}`, HINT_RESAVE);
+        const p = parts.slice(0, i + 1).join('/');
+        const what = this.what;
+        const why = !st ? t`${what}: ${rel}: ${p} is missing` : st.isSymbolicLink() ? t`${what}: ${rel}: ${p} is a symbolic link` : t`${what}: ${rel}: ${p} is not a directory`;
+        throw new ImageError(why, tr(HINT_RESAVE));
       }
     }
     return cur;
@@ -211,7 +214,16 @@ class LayerUnpacker {
       const [dir, name] = splitLast(rel);
       const p = path.join(this.dirOf(dir, rel), name);
       const st = lstatOrNull(p);
-      if (st?.isDirectory()) throw new ImageError(`${this.what}: ${rel} is both a directory and a ${d.kind} in this layer`, HINT_RESAVE);
+      if (st?.isDirectory()) {
+        const what = this.what;
+        const both =
+          d.kind === 'symlink'
+            ? t`${what}: ${rel} is both a directory and a symlink in this layer`
+            : d.kind === 'node'
+              ? t`${what}: ${rel} is both a directory and a node in this layer`
+              : t`${what}: ${rel} is both a directory and a hardlink in this layer`;
+        throw new ImageError(both, tr(HINT_RESAVE));
+      }
       if (st) fs.unlinkSync(p);
       if (d.kind === 'hardlink') {
         const [targetDir, targetName] = splitLast(d.target);
@@ -251,11 +263,11 @@ export async function unpackLayer(layer: Plan['layers'][number], diffId: string,
     fs.readSync(fd, head, 0, 4, 0);
     fs.closeSync(fd);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageError(`${what} is missing from the image: ${path.basename(path.dirname(layer.file))}/${path.basename(layer.file)}`, HINT_RESAVE);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageError(t`${what} is missing from the image: ${path.basename(path.dirname(layer.file))}/${path.basename(layer.file)}`, tr(HINT_RESAVE));
     throw err;
   }
   const zstd = head.readUInt32LE(0) === 0xfd2fb528 || /zstd/.test(layer.mediaType ?? '');
-  if (zstd) throw new ImageError(`${what} is zstd-compressed: zstd layers are not supported`, HINT_ZSTD);
+  if (zstd) throw new ImageError(t`${what} is zstd-compressed: zstd layers are not supported`, tr(HINT_ZSTD));
   const gzip = head[0] === 0x1f && head[1] === 0x8b;
 
   const blobHash = sha256();
@@ -267,13 +279,13 @@ export async function unpackLayer(layer: Plan['layers'][number], diffId: string,
     // A damaged blob explains any failure to read it: say that, when its digest shows it.
     const expected = layer.digest ?? (gzip ? undefined : diffId);
     const got = expected && (await hashFile(layer.file));
-    if (expected && got !== expected) throw digestMismatch(layer.digest ? `${what}, blob` : `${what}, uncompressed`, expected, got!);
+    if (expected && got !== expected) throw digestMismatch(layer.digest ? t`${what}, blob` : t`${what}, uncompressed`, expected, got!);
     if (err instanceof ImageError) throw err;
-    throw new ImageError(`${what} is not a readable ${gzip ? 'gzip ' : ''}tar: ${(err as Error).message}`, HINT_RESAVE);
+    throw new ImageError(gzip ? t`${what} is not a readable gzip tar: ${(err as Error).message}` : t`${what} is not a readable tar: ${(err as Error).message}`, tr(HINT_RESAVE));
   }
   const blobDigest = `sha256:${blobHash.digest('hex')}`;
-  if (layer.digest && blobDigest !== layer.digest) throw digestMismatch(`${what}, blob`, layer.digest, blobDigest);
+  if (layer.digest && blobDigest !== layer.digest) throw digestMismatch(t`${what}, blob`, layer.digest, blobDigest);
   const gotDiffId = `sha256:${diffHash.digest('hex')}`;
-  if (gotDiffId !== diffId) throw digestMismatch(`${what}, uncompressed (the config's diff id)`, diffId, gotDiffId);
+  if (gotDiffId !== diffId) throw digestMismatch(t`${what}, uncompressed (the config's diff id)`, diffId, gotDiffId);
   x.finish();
 }

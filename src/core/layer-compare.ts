@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { lgetxattr } from './libc.js';
 import { isWhiteout, OPAQUE_XATTR } from './overlay.js';
+import { t } from '../i18n/messages.js';
 
 export type LayerDifferenceKind =
   /** In the first tree, not in the second. */
@@ -43,6 +44,26 @@ function kindOf(st: fs.Stats): Kind {
   if (st.isFIFO()) return 'fifo';
   if (st.isSocket()) return 'socket';
   return 'device';
+}
+
+/** A kind of entry in words, for the details. */
+function kindWord(k: Kind): string {
+  switch (k) {
+    case 'whiteout':
+      return t`whiteout`;
+    case 'directory':
+      return t`directory`;
+    case 'regular file':
+      return t`regular file`;
+    case 'symlink':
+      return t`symlink`;
+    case 'device':
+      return t`device`;
+    case 'fifo':
+      return t`fifo`;
+    case 'socket':
+      return t`socket`;
+  }
 }
 
 const opaque = (p: string) => lgetxattr(p, OPAQUE_XATTR)?.toString() === 'y';
@@ -84,32 +105,32 @@ export function compareLayerTrees(first: string, second: string, names: [string,
       const sa = fs.lstatSync(path.join(first, r), { throwIfNoEntry: false });
       const sb = fs.lstatSync(path.join(second, r), { throwIfNoEntry: false });
       if (!sa) {
-        add(r, 'extra', `in ${B}, not in ${A}`);
+        add(r, 'extra', t`in ${B}, not in ${A}`);
         continue;
       }
       const ka = kindOf(sa);
       if (!sb) {
-        add(r, ka === 'whiteout' ? 'whiteout-lost' : 'missing', `a ${ka} in ${A}, not in ${B}`);
+        add(r, ka === 'whiteout' ? 'whiteout-lost' : 'missing', t`a ${kindWord(ka)} in ${A}, not in ${B}`);
         continue;
       }
       const kb = kindOf(sb);
       if (ka !== kb) {
-        add(r, ka === 'whiteout' ? (kb === 'regular file' ? 'whiteout-as-file' : 'whiteout-lost') : 'type', `a ${ka} in ${A}, a ${kb} in ${B}`);
+        add(r, ka === 'whiteout' ? (kb === 'regular file' ? 'whiteout-as-file' : 'whiteout-lost') : 'type', t`a ${kindWord(ka)} in ${A}, a ${kindWord(kb)} in ${B}`);
         continue;
       }
       if (ka === 'symlink') {
         const [ta, tb] = [fs.readlinkSync(path.join(first, r)), fs.readlinkSync(path.join(second, r))];
-        if (ta !== tb) add(r, 'symlink', `points at ${ta} in ${A}, at ${tb} in ${B}`);
+        if (ta !== tb) add(r, 'symlink', t`points at ${ta} in ${A}, at ${tb} in ${B}`);
         continue; // a symlink's own mode and owner mean nothing to the kernel
       }
-      if (ka === 'regular file' && (sa.size !== sb.size || !sameContent(path.join(first, r), path.join(second, r)))) add(r, 'content', `its contents differ (${sa.size} bytes in ${A}, ${sb.size} in ${B})`);
-      if (ka === 'device' && sa.rdev !== sb.rdev) add(r, 'type', `another device number in ${B}`);
-      if ((sa.mode & 0o7777) !== (sb.mode & 0o7777)) add(r, 'mode', `mode ${(sa.mode & 0o7777).toString(8)} in ${A}, ${(sb.mode & 0o7777).toString(8)} in ${B}`);
-      if (sa.uid !== sb.uid || sa.gid !== sb.gid) add(r, 'owner', `owner ${sa.uid}:${sa.gid} in ${A}, ${sb.uid}:${sb.gid} in ${B}`);
+      if (ka === 'regular file' && (sa.size !== sb.size || !sameContent(path.join(first, r), path.join(second, r)))) add(r, 'content', t`its contents differ (${sa.size} bytes in ${A}, ${sb.size} in ${B})`);
+      if (ka === 'device' && sa.rdev !== sb.rdev) add(r, 'type', t`another device number in ${B}`);
+      if ((sa.mode & 0o7777) !== (sb.mode & 0o7777)) add(r, 'mode', t`mode ${(sa.mode & 0o7777).toString(8)} in ${A}, ${(sb.mode & 0o7777).toString(8)} in ${B}`);
+      if (sa.uid !== sb.uid || sa.gid !== sb.gid) add(r, 'owner', t`owner ${sa.uid}:${sa.gid} in ${A}, ${sb.uid}:${sb.gid} in ${B}`);
       if (ka === 'directory') {
         const [oa, ob] = [opaque(path.join(first, r)), opaque(path.join(second, r))];
-        if (oa && !ob) add(r, 'opaque-lost', `opaque in ${A} (${OPAQUE_XATTR}=y), not in ${B}`);
-        if (ob && !oa) add(r, 'opaque-extra', `opaque in ${B} (${OPAQUE_XATTR}=y), not in ${A}`);
+        if (oa && !ob) add(r, 'opaque-lost', t`opaque in ${A} (${OPAQUE_XATTR}=y), not in ${B}`);
+        if (ob && !oa) add(r, 'opaque-extra', t`opaque in ${B} (${OPAQUE_XATTR}=y), not in ${A}`);
         walk(r);
       }
     }

@@ -16,6 +16,7 @@
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { HintedError } from './errors.js';
+import { msg, t, tr } from '../i18n/messages.js';
 import { sha256, type Digest } from './image-digest.js';
 import { OPAQUE_XATTR } from './overlay.js';
 
@@ -28,7 +29,7 @@ export const LAYER_UNTAR_OPTIONS = ['--xattrs', `--xattrs-include=${OPAQUE_XATTR
 
 export class LayerTarError extends HintedError {}
 
-const HINT_GNU_TAR = 'a layer tar is made with GNU tar (--sort, --xattrs): install it (Debian/Ubuntu: apt-get install tar), and run as root';
+const HINT_GNU_TAR = msg('a layer tar is made with GNU tar (--sort, --xattrs): install it (Debian/Ubuntu: apt-get install tar), and run as root');
 
 /** Run tar with `args`; each chunk of its stdout goes to `onData` (or stdout is ignored).
  * Resolves when tar exits 0 (after the last chunk: 'close' comes once stdout has ended);
@@ -42,11 +43,11 @@ function runTar(args: string[], onData?: (chunk: Buffer) => void): Promise<void>
       err = (err + d).slice(-2000);
     });
     if (onData) child.stdout?.on('data', onData);
-    child.on('error', (e: NodeJS.ErrnoException) => reject(new LayerTarError(e.code === 'ENOENT' ? 'tar is not installed (no tar in PATH)' : `could not run tar: ${e.message}`, HINT_GNU_TAR)));
+    child.on('error', (e: NodeJS.ErrnoException) => reject(new LayerTarError(e.code === 'ENOENT' ? t`tar is not installed (no tar in PATH)` : t`could not run tar: ${e.message}`, tr(HINT_GNU_TAR))));
     child.on('close', (code, signal) => {
       if (code === 0) return resolve();
       const said = err.trim().split('\n').filter(Boolean).slice(-2).join('; ');
-      reject(new LayerTarError(`tar ${args.includes('-x') ? '-x' : '-c'} failed (${signal ?? `exit ${code}`}): ${said || 'no message'}`, HINT_GNU_TAR));
+      reject(new LayerTarError(t`tar ${args.includes('-x') ? '-x' : '-c'} failed (${signal ?? `exit ${code}`}): ${said || t`no message`}`, tr(HINT_GNU_TAR)));
     });
   });
 }
@@ -56,7 +57,7 @@ const createArgs = (dir: string, file: string) => ['-C', dir, '-cf', file, ...LA
 /** The diff id of the layer whose files are in `dir`: the sha256 of its tar, not written
  * anywhere. */
 export async function diffIdOf(dir: string): Promise<Digest> {
-  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new LayerTarError(`${dir} is not a directory`, 'a layer tar is made of a diff directory');
+  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new LayerTarError(t`${dir} is not a directory`, t`a layer tar is made of a diff directory`);
   const h = sha256();
   await runTar(createArgs(dir, '-'), (chunk) => h.update(chunk));
   return `sha256:${h.digest('hex')}`;

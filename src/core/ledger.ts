@@ -5,6 +5,7 @@
 // carries out each kind of undo.
 import { describeUndo, type Undo, type Journal } from './journal.js';
 import { undo } from './undo.js';
+import { t } from '../i18n/messages.js';
 
 export interface Entry {
   readonly undo: Undo;
@@ -103,7 +104,7 @@ export class Ledger {
         if (e.id !== undefined) this.journal?.done(e.id);
       } catch (err) {
         const d = describeUndo(e.undo);
-        errors.push(new Error(`could not remove ${d.kind} ${d.name}: ${(err as Error).message}`));
+        errors.push(new Error(t`could not remove ${d.kind} ${d.name}: ${(err as Error).message}`));
       }
     }
     return errors;

@@ -8,6 +8,7 @@
 import koffi from 'koffi';
 import os from 'node:os';
 import { HintedError } from './errors.js';
+import { msg, t, tr } from '../i18n/messages.js';
 
 /** The one handle on libc. */
 export const lib = koffi.load('libc.so.6');
@@ -91,7 +92,7 @@ const SYSCALL_NR: Record<string, { pivot_root: number; mknodat: number }> = {
 
 export function syscallNumbers(arch: string = os.arch()) {
   const nr = SYSCALL_NR[arch];
-  if (!nr) throw new Error(`container-lessons does not know the syscall numbers for ${arch}; supported: ${Object.keys(SYSCALL_NR).join(', ')}`);
+  if (!nr) throw new Error(t`container-lessons does not know the syscall numbers for ${arch}; supported: ${Object.keys(SYSCALL_NR).join(', ')}`);
   return nr;
 }
 
@@ -102,20 +103,20 @@ export function errnoName(errno: number): string {
 }
 
 const ERRNO_TEXT: Record<string, string> = {
-  EPERM: 'Operation not permitted',
-  ENOENT: 'No such file or directory',
-  ESRCH: 'No such process',
-  EACCES: 'Permission denied',
-  EBUSY: 'Device or resource busy',
-  EEXIST: 'File exists',
-  ENOTDIR: 'Not a directory',
-  EINVAL: 'Invalid argument',
-  ENOSPC: 'No space left on device',
-  EROFS: 'Read-only file system',
-  ENODEV: 'No such device',
-  ENOMEM: 'Cannot allocate memory',
-  ENOSYS: 'Function not implemented',
-  ECHILD: 'No child processes',
+  EPERM: msg('Operation not permitted'),
+  ENOENT: msg('No such file or directory'),
+  ESRCH: msg('No such process'),
+  EACCES: msg('Permission denied'),
+  EBUSY: msg('Device or resource busy'),
+  EEXIST: msg('File exists'),
+  ENOTDIR: msg('Not a directory'),
+  EINVAL: msg('Invalid argument'),
+  ENOSPC: msg('No space left on device'),
+  EROFS: msg('Read-only file system'),
+  ENODEV: msg('No such device'),
+  ENOMEM: msg('Cannot allocate memory'),
+  ENOSYS: msg('Function not implemented'),
+  ECHILD: msg('No child processes'),
 };
 
 /** An argument shown as it is (flag names), not quoted like a string. */
@@ -145,7 +146,7 @@ export class SyscallError extends HintedError {
   constructor(call: string, args: unknown[], errno: number) {
     const code = errnoName(errno);
     const text = ERRNO_TEXT[code];
-    super(`${call}(${args.map(fmtArg).join(', ')}): ${code}${text ? ` (${text})` : ''}`);
+    super(`${call}(${args.map(fmtArg).join(', ')}): ${code}${text ? ` (${tr(text)})` : ''}`);
     this.call = call;
     this.args = args;
     this.errno = errno;

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { flock, LOCK_EX, LOCK_NB, LOCK_UN, SyscallError } from './libc.js';
 import { HintedError } from './errors.js';
+import { t, tr } from '../i18n/messages.js';
 
 export interface Holder {
   pid: number;
@@ -36,7 +37,7 @@ export function machineLockDir(): string {
       /* next */
     }
   }
-  throw new Error('no writable place for locks (/run or the temp directory)');
+  throw new Error(t`no writable place for locks (/run or the temp directory)`);
 }
 
 function readHolder(file: string): Holder | null {
@@ -92,5 +93,10 @@ export async function acquireLock(file: string, opts: { what: string; busy: (h: 
 }
 
 export function describeHolder(h: Holder | null): string {
-  return h ? `pid ${h.pid}${h.user ? `, user ${h.user}` : ''}, ${h.what}, since ${h.since.slice(11, 19)}` : 'another process';
+  if (!h) return t`another process`;
+  const since = h.since.slice(11, 19);
+  // `what` comes from the holder's lock file, in English: a name marked with msg() where it is
+  // declared is shown in the language in use.
+  const what = tr(h.what);
+  return h.user ? t`pid ${h.pid}, user ${h.user}, ${what}, since ${since}` : t`pid ${h.pid}, ${what}, since ${since}`;
 }

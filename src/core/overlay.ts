@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { mount, umount2, MNT_DETACH, SyscallError } from './libc.js';
 import type { Ledger } from './ledger.js';
+import { t } from '../i18n/messages.js';
 
 export interface OverlaySpec {
   /** Lower directories, top-most first, exactly as `lowerdir=` lists them. */
@@ -23,14 +24,14 @@ export function overlayCommand(spec: OverlaySpec): string {
 
 export function mountOverlay(spec: OverlaySpec, ledger: Ledger): void {
   const opts = overlayOptions(spec);
-  if (opts.length > 4000) throw new Error(`overlay options are ${opts.length} bytes, more than a page: shorten the lower paths (overlay2 uses l/<short id> links for this)`);
+  if (opts.length > 4000) throw new Error(t`overlay options are ${opts.length} bytes, more than a page: shorten the lower paths (overlay2 uses l/<short id> links for this)`);
   const entry = ledger.add({ kind: 'mount', target: spec.merged });
   try {
     mount('overlay', spec.merged, 'overlay', 0, opts);
   } catch (err) {
     entry.drop();
     if (err instanceof SyscallError && err.code === 'ENODEV') {
-      throw Object.assign(err, { hint: 'this kernel has no overlay filesystem: try `modprobe overlay`, or use a kernel built with CONFIG_OVERLAY_FS.' });
+      throw Object.assign(err, { hint: t`this kernel has no overlay filesystem: try \`modprobe overlay\`, or use a kernel built with CONFIG_OVERLAY_FS.` });
     }
     throw err;
   }

@@ -14,6 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as libc from './libc.js';
+import { t } from '../i18n/messages.js';
 
 /** statfs f_type of a devpts filesystem (<linux/magic.h>). */
 const DEVPTS_SUPER_MAGIC = 0x1cd1;
@@ -39,16 +40,16 @@ export function ptmxProblem(pid: number): string | null {
   let st: fs.Stats;
   try {
     for (const dir of [path.join(root, 'dev'), pts]) {
-      if (!fs.lstatSync(dir).isDirectory()) return `${dir.slice(root.length)} in the container is not a directory`;
+      if (!fs.lstatSync(dir).isDirectory()) return t`${dir.slice(root.length)} in the container is not a directory`;
     }
-    if (fs.statfsSync(pts).type !== DEVPTS_SUPER_MAGIC) return 'no devpts is mounted at /dev/pts in the container';
+    if (fs.statfsSync(pts).type !== DEVPTS_SUPER_MAGIC) return t`no devpts is mounted at /dev/pts in the container`;
     st = fs.lstatSync(path.join(pts, 'ptmx'));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return 'the container has no /dev/pts';
-    return `/dev/pts in the container cannot be read: ${(err as Error).message}`;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return t`the container has no /dev/pts`;
+    return t`/dev/pts in the container cannot be read: ${(err as Error).message}`;
   }
-  if (!st.isCharacterDevice() || st.ino !== 2 || st.rdev !== libc.makedev(5, 2)) return '/dev/pts/ptmx in the container is not the ptmx of a devpts instance';
+  if (!st.isCharacterDevice() || st.ino !== 2 || st.rdev !== libc.makedev(5, 2)) return t`/dev/pts/ptmx in the container is not the ptmx of a devpts instance`;
   return null;
 }
 

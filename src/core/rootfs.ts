@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { ROOTFS_MARKER } from './rootfs-marker.js';
 import type { Ledger } from './ledger.js';
 import { HintedError } from './errors.js';
+import { t } from '../i18n/messages.js';
 
 export { ROOTFS_MARKER };
 
@@ -85,10 +86,10 @@ function copyFileInto(root: string, hostPath: string, asPath = hostPath): void {
 
 /** Build the default root filesystem at `dir` (which must not exist yet). */
 export function buildHostRootfs(dir: string, ledger?: Ledger, tools = DEFAULT_TOOLS): RootfsMarker {
-  if (fs.existsSync(dir)) throw new RootfsError(`${dir} already exists`, 'remove it, or `container-lessons reset --all`, to build it anew');
+  if (fs.existsSync(dir)) throw new RootfsError(t`${dir} already exists`, t`remove it, or \`container-lessons reset --all\`, to build it anew`);
   const missing = REQUIRED_TOOLS.filter((t) => !findHostTool(t));
   if (missing.length) {
-    throw new RootfsError(`the host has no ${missing.join(', ')} to copy into the default root filesystem`, 'install them (Debian/Ubuntu: apt-get install procps iproute2 coreutils), or build one with rootfs-scripts/debootstrap.sh');
+    throw new RootfsError(t`the host has no ${missing.join(', ')} to copy into the default root filesystem`, t`install them (Debian/Ubuntu: apt-get install procps iproute2 coreutils), or build one with rootfs-scripts/debootstrap.sh`);
   }
   const tmp = `${dir}.building-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -135,8 +136,8 @@ export function buildHostRootfs(dir: string, ledger?: Ledger, tools = DEFAULT_TO
     fs.rmSync(tmp, { recursive: true, force: true });
     entry?.drop();
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC' || code === 'EDQUOT') throw new RootfsError(`no space left to build the root filesystem at ${dir} (it needs about 20 MiB)`, 'free some space, or set CONTAINER_LESSONS_HOME to a roomier place');
-    if (code === 'EROFS' || code === 'EACCES') throw new RootfsError(`cannot write the root filesystem at ${dir} (${code})`, 'set CONTAINER_LESSONS_HOME to a writable directory');
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw new RootfsError(t`no space left to build the root filesystem at ${dir} (it needs about 20 MiB)`, t`free some space, or set CONTAINER_LESSONS_HOME to a roomier place`);
+    if (code === 'EROFS' || code === 'EACCES') throw new RootfsError(t`cannot write the root filesystem at ${dir} (${code})`, t`set CONTAINER_LESSONS_HOME to a writable directory`);
     throw err;
   }
 }
@@ -181,15 +182,15 @@ export function resolveInRoot(root: string, p: string): string | null {
 
 /** What is wrong with a root filesystem, or null if the lessons can use it. */
 export function rootfsProblem(dir: string): RootfsError | null {
-  if (!fs.existsSync(dir)) return new RootfsError(`no root filesystem at ${dir}`, 'run `container-lessons rootfs` to build the default one (no network needed)');
+  if (!fs.existsSync(dir)) return new RootfsError(t`no root filesystem at ${dir}`, t`run \`container-lessons rootfs\` to build the default one (no network needed)`);
   if (!readMarker(dir)) {
     return new RootfsError(
-      `${dir} has no ${ROOTFS_MARKER} marker`,
-      `import it with rootfs-scripts/docker-export.sh or rootfs-scripts/debootstrap.sh, which add the marker, or create it: echo '{"id":"my-rootfs","kind":"manual"}' > ${path.join(dir, ROOTFS_MARKER)}`,
+      t`${dir} has no ${ROOTFS_MARKER} marker`,
+      t`import it with rootfs-scripts/docker-export.sh or rootfs-scripts/debootstrap.sh, which add the marker, or create it: echo '{"id":"my-rootfs","kind":"manual"}' > ${path.join(dir, ROOTFS_MARKER)}`,
     );
   }
   for (const need of ['bin/sh', 'proc', 'dev']) {
-    if (!resolveInRoot(dir, need)) return new RootfsError(`${dir} is broken: it has no /${need}`, 'remove it and build it again (`container-lessons reset --all`, then run a lesson)');
+    if (!resolveInRoot(dir, need)) return new RootfsError(t`${dir} is broken: it has no /${need}`, t`remove it and build it again (\`container-lessons reset --all\`, then run a lesson)`);
   }
   return null;
 }

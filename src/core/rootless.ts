@@ -13,6 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { HintedError } from './errors.js';
+import { t } from '../i18n/messages.js';
 import { findHostTool } from './rootfs.js';
 
 /** The unprivileged uid and gid a rootless container runs as (root inside maps to them). */
@@ -26,7 +27,7 @@ export function rootlessCommand(user: Rootless, argv: string[]): [string, string
   const setpriv = findHostTool('setpriv');
   const unshare = findHostTool('unshare');
   if (!setpriv || !unshare) {
-    throw new HintedError(`a rootless container needs util-linux's ${setpriv ? 'unshare' : 'setpriv'}, which this machine lacks`, 'install util-linux (apt-get install util-linux; it is on every distribution)');
+    throw new HintedError(t`a rootless container needs util-linux's ${setpriv ? 'unshare' : 'setpriv'}, which this machine lacks`, t`install util-linux (apt-get install util-linux; it is on every distribution)`);
   }
   // biome-ignore format: option-value pairs
   return [setpriv, ['--reuid', String(user.uid), '--regid', String(user.gid), '--clear-groups', '--', unshare, '--user', '--map-root-user', '--', ...argv]];
@@ -54,13 +55,13 @@ export function blockingDirectory(target: string, who: Rootless, stat: (p: strin
 /** Every file the first stage runs as the unprivileged uid must be within its reach (node,
  * nsinit.js, the rootfs): refuse with what blocks it rather than fail in the helper. */
 export function checkRootlessReach(who: Rootless, targets: string[]): void {
-  for (const t of targets) {
-    const blocking = blockingDirectory(t, who);
+  for (const target of targets) {
+    const blocking = blockingDirectory(target, who);
     if (blocking) {
       const st = fs.statSync(blocking);
       throw new HintedError(
-        `a rootless container runs as uid ${who.uid}, which cannot reach ${t}: ${blocking} is mode ${(st.mode & 0o777).toString(8)}, owned by uid ${st.uid}`,
-        'keep the lab where that user can reach it: run the workbook with sudo from your own account (the lab is then in your home), or set CONTAINER_LESSONS_HOME to a directory like /var/tmp/container-lessons',
+        t`a rootless container runs as uid ${who.uid}, which cannot reach ${target}: ${blocking} is mode ${(st.mode & 0o777).toString(8)}, owned by uid ${st.uid}`,
+        t`keep the lab where that user can reach it: run the workbook with sudo from your own account (the lab is then in your home), or set CONTAINER_LESSONS_HOME to a directory like /var/tmp/container-lessons`,
       );
     }
   }
@@ -108,20 +109,20 @@ export function usernsSettings(): UsernsSettings {
 
 /** Pure: the settings as read, for a report: "user.max_user_namespaces = 15000, ...". */
 export function describeUserns(s: UsernsSettings): string {
-  const shown = (name: string, v: string | null) => (v === null ? `${name} absent` : `${name} = ${v}`);
+  const shown = (name: string, v: string | null) => (v === null ? t`${name} absent` : `${name} = ${v}`);
   return [shown('user.max_user_namespaces', s.maxUserNamespaces), shown('kernel.unprivileged_userns_clone', s.unprivilegedClone), shown('kernel.apparmor_restrict_unprivileged_userns', s.apparmorRestrict)].join(', ');
 }
 
 /** Pure: why an unprivileged user cannot make a user namespace here, with the fix; null
  * when it can. */
 export function usernsBlocked(s: UsernsSettings): { reason: string; fix: string } | null {
-  if (!s.supported) return { reason: 'the kernel has no user namespaces', fix: 'use a kernel built with CONFIG_USER_NS (every distribution kernel is)' };
-  if (s.maxUserNamespaces === '0') return { reason: 'user.max_user_namespaces is 0', fix: 'sysctl -w user.max_user_namespaces=15000 (for the lesson; set it back afterwards)' };
-  if (s.unprivilegedClone === '0') return { reason: 'kernel.unprivileged_userns_clone is 0: only root may make user namespaces', fix: 'sysctl -w kernel.unprivileged_userns_clone=1 (for the lesson; set it back to 0 afterwards)' };
+  if (!s.supported) return { reason: t`the kernel has no user namespaces`, fix: t`use a kernel built with CONFIG_USER_NS (every distribution kernel is)` };
+  if (s.maxUserNamespaces === '0') return { reason: t`user.max_user_namespaces is 0`, fix: t`sysctl -w user.max_user_namespaces=15000 (for the lesson; set it back afterwards)` };
+  if (s.unprivilegedClone === '0') return { reason: t`kernel.unprivileged_userns_clone is 0: only root may make user namespaces`, fix: t`sysctl -w kernel.unprivileged_userns_clone=1 (for the lesson; set it back to 0 afterwards)` };
   if (s.apparmorRestrict === '1') {
     return {
-      reason: "AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1, Ubuntu 24.04's default): the user namespace is made, but without capabilities in it",
-      fix: 'sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 for the lesson, and set it back to 1 afterwards',
+      reason: t`AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1, Ubuntu 24.04's default): the user namespace is made, but without capabilities in it`,
+      fix: t`sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 for the lesson, and set it back to 1 afterwards`,
     };
   }
   return null;

@@ -1,6 +1,7 @@
 // IPv4 routes as the kernel lists them in /proc/<pid>/net/route (the routing table of that
 // process's network namespace), and the arithmetic to pick a subnet that collides with none.
 import fs from 'node:fs';
+import { t } from '../i18n/messages.js';
 
 export interface Route {
   iface: string;
@@ -54,7 +55,7 @@ export function readRoutes(pid: number | 'self' = 'self'): Route[] {
 export function parseSubnet(cidr: string): { network: string; prefix: number } {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr.trim());
   if (!m || m.slice(1, 5).some((x) => Number(x) > 255) || Number(m[5]) > 30 || Number(m[5]) < 8) {
-    throw new Error(`not a subnet: ${cidr} (write it like 10.99.0.0/24, prefix 8 to 30)`);
+    throw new Error(t`not a subnet: ${cidr} (write it like 10.99.0.0/24, prefix 8 to 30)`);
   }
   const prefix = Number(m[5]);
   return { network: fromInt(toInt(m.slice(1, 5).join('.')) & maskOf(prefix)), prefix };

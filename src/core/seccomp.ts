@@ -15,6 +15,7 @@
 //   socket filters may use it.
 import os from 'node:os';
 import { HintedError } from './errors.js';
+import { t } from '../i18n/messages.js';
 
 /** struct sock_filter: one classic BPF instruction. */
 export interface Insn {
@@ -104,7 +105,7 @@ const AUDIT_NAMES = new Map<number, string>([
 export function seccompArch(nodeArch: string = os.arch()): SeccompArch {
   const arch = ARCHES.find((a) => a.node === nodeArch || a.name === nodeArch);
   if (!arch) {
-    throw new HintedError(`seccomp: no syscall table for the architecture "${nodeArch}"`, `The lesson's filter knows ${ARCHES.map((a) => `${a.name} (${a.node})`).join(', ')}.`);
+    throw new HintedError(t`seccomp: no syscall table for the architecture "${nodeArch}"`, t`The lesson's filter knows ${ARCHES.map((a) => `${a.name} (${a.node})`).join(', ')}.`);
   }
   return arch;
 }
@@ -183,8 +184,8 @@ function isCondJump(code: number): boolean {
 }
 
 function bad(pc: number | null, what: string): HintedError {
-  const where = pc === null ? 'seccomp filter' : `seccomp filter, instruction ${pc}`;
-  return new HintedError(`${where}: ${what}`, 'The kernel would refuse this program with EINVAL (kernel/seccomp.c seccomp_check_filter, net/core/filter.c bpf_check_classic).');
+  const where = pc === null ? t`seccomp filter` : t`seccomp filter, instruction ${pc}`;
+  return new HintedError(`${where}: ${what}`, t`The kernel would refuse this program with EINVAL (kernel/seccomp.c seccomp_check_filter, net/core/filter.c bpf_check_classic).`);
 }
 
 const hex = (n: number): string => '0x' + (n >>> 0).toString(16);
@@ -194,33 +195,34 @@ const hex = (n: number): string => '0x' + (n >>> 0).toString(16);
  * shift by 32 or more, a scratch cell out of range or read before any path wrote it, a jump
  * past the end, a last instruction that is not a ret, no instruction or more than 4096. */
 export function checkFilter(f: Filter): void {
-  if (!Array.isArray(f) || f.length === 0) throw bad(null, 'it has no instruction');
-  if (f.length > BPF_MAXINSNS) throw bad(null, `${f.length} instructions, more than BPF_MAXINSNS (${BPF_MAXINSNS})`);
+  if (!Array.isArray(f) || f.length === 0) throw bad(null, t`it has no instruction`);
+  if (f.length > BPF_MAXINSNS) throw bad(null, t`${f.length} instructions, more than BPF_MAXINSNS (${BPF_MAXINSNS})`);
   const flen = f.length;
   for (let pc = 0; pc < flen; pc++) {
     const insn = f[pc]!;
     checkFields(insn, pc);
     const { code, k, jt, jf } = insn;
     if (!SECCOMP_CODES.has(code)) {
-      const mod = (code & 0x07) === BPF_ALU && (code & 0xf0) === BPF_MOD ? ' (BPF_MOD: socket filters may use it, seccomp_check_filter does not list it)' : '';
-      throw bad(pc, `opcode ${hex(code)} is not one a seccomp filter may use${mod}`);
+      const op = hex(code);
+      const mod = (code & 0x07) === BPF_ALU && (code & 0xf0) === BPF_MOD;
+      throw bad(pc, mod ? t`opcode ${op} is not one a seccomp filter may use (BPF_MOD: socket filters may use it, seccomp_check_filter does not list it)` : t`opcode ${op} is not one a seccomp filter may use`);
     }
-    if (code === (BPF_LD | BPF_W | BPF_ABS) && (k >= SECCOMP_DATA_SIZE || k % 4 !== 0)) throw bad(pc, `ld [${k}] is outside struct seccomp_data (64 bytes) or not 4-byte aligned`);
-    if (code === (BPF_ALU | BPF_DIV | BPF_K) && k === 0) throw bad(pc, 'division by the constant 0');
-    if ((code === (BPF_ALU | BPF_LSH | BPF_K) || code === (BPF_ALU | BPF_RSH | BPF_K)) && k >= 32) throw bad(pc, `shift by ${k}, 32 or more`);
-    if ((code === (BPF_LD | BPF_MEM) || code === (BPF_LDX | BPF_MEM) || code === BPF_ST || code === BPF_STX) && k >= BPF_MEMWORDS) throw bad(pc, `scratch cell M[${k}] does not exist (there are ${BPF_MEMWORDS})`);
-    if (code === (BPF_JMP | BPF_JA) && k >= flen - pc - 1) throw bad(pc, `ja ${k} jumps past the last instruction`);
-    if (isCondJump(code) && (pc + jt + 1 >= flen || pc + jf + 1 >= flen)) throw bad(pc, `a branch (jt ${jt}, jf ${jf}) jumps past the last instruction`);
+    if (code === (BPF_LD | BPF_W | BPF_ABS) && (k >= SECCOMP_DATA_SIZE || k % 4 !== 0)) throw bad(pc, t`ld [${k}] is outside struct seccomp_data (64 bytes) or not 4-byte aligned`);
+    if (code === (BPF_ALU | BPF_DIV | BPF_K) && k === 0) throw bad(pc, t`division by the constant 0`);
+    if ((code === (BPF_ALU | BPF_LSH | BPF_K) || code === (BPF_ALU | BPF_RSH | BPF_K)) && k >= 32) throw bad(pc, t`shift by ${k}, 32 or more`);
+    if ((code === (BPF_LD | BPF_MEM) || code === (BPF_LDX | BPF_MEM) || code === BPF_ST || code === BPF_STX) && k >= BPF_MEMWORDS) throw bad(pc, t`scratch cell M[${k}] does not exist (there are ${BPF_MEMWORDS})`);
+    if (code === (BPF_JMP | BPF_JA) && k >= flen - pc - 1) throw bad(pc, t`ja ${k} jumps past the last instruction`);
+    if (isCondJump(code) && (pc + jt + 1 >= flen || pc + jf + 1 >= flen)) throw bad(pc, t`a branch (jt ${jt}, jf ${jf}) jumps past the last instruction`);
   }
   const last = f[flen - 1]!.code;
-  if (last !== (BPF_RET | BPF_K) && last !== (BPF_RET | BPF_A)) throw bad(flen - 1, 'the last instruction is not a ret: the program could run off its end');
+  if (last !== (BPF_RET | BPF_K) && last !== (BPF_RET | BPF_A)) throw bad(flen - 1, t`the last instruction is not a ret: the program could run off its end`);
   checkScratchReads(f);
 }
 
 function checkFields(insn: Insn, pc: number): void {
   const ok = (v: unknown, max: number) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= max;
   if (insn === null || typeof insn !== 'object' || !ok(insn.code, 0xffff) || !ok(insn.jt, 0xff) || !ok(insn.jf, 0xff) || !ok(insn.k, 0xffffffff)) {
-    throw bad(pc, `not a struct sock_filter (code u16, jt u8, jf u8, k u32): ${JSON.stringify(insn)}`);
+    throw bad(pc, t`not a struct sock_filter (code u16, jt u8, jf u8, k u32): ${JSON.stringify(insn)}`);
   }
 }
 
@@ -234,7 +236,7 @@ function checkScratchReads(f: Filter): void {
     valid &= masks[pc]!;
     if (code === BPF_ST || code === BPF_STX) valid |= 1 << k;
     else if (code === (BPF_LD | BPF_MEM) || code === (BPF_LDX | BPF_MEM)) {
-      if (!(valid & (1 << k))) throw bad(pc, `reads M[${k}] where a path reaches it without a store to it`);
+      if (!(valid & (1 << k))) throw bad(pc, t`reads M[${k}] where a path reaches it without a store to it`);
     } else if (code === (BPF_JMP | BPF_JA)) {
       masks[pc + 1 + k]! &= valid;
       valid = 0xffff;
@@ -263,7 +265,7 @@ export function encodeFilter(f: Filter): Buffer {
 }
 
 export function decodeFilter(b: Buffer): Filter {
-  if (b.length % 8 !== 0) throw new HintedError(`a seccomp filter is 8 bytes per instruction (struct sock_filter); ${b.length} bytes is not a multiple of 8`);
+  if (b.length % 8 !== 0) throw new HintedError(t`a seccomp filter is 8 bytes per instruction (struct sock_filter); ${b.length} bytes is not a multiple of 8`);
   const f: Filter = [];
   for (let o = 0; o < b.length; o += 8) f.push({ code: b.readUInt16LE(o), jt: b.readUInt8(o + 2), jf: b.readUInt8(o + 3), k: b.readUInt32LE(o + 4) });
   return f;
@@ -310,7 +312,7 @@ const offArgLow = (i: number) => 16 + 8 * i;
  * (i386 via int 0x80 on x86_64, x32 with the high bit). */
 export function lessonFilter(arch: SeccompArch = seccompArch(), refused: readonly Refused[] = REFUSED): Filter {
   for (const name of refused) {
-    if (!(REFUSED as readonly string[]).includes(name)) throw new HintedError(`seccomp: "${name}" is not one of the syscalls the lesson's filter can refuse`, `Choose from ${REFUSED.join(', ')}.`);
+    if (!(REFUSED as readonly string[]).includes(name)) throw new HintedError(t`seccomp: "${name}" is not one of the syscalls the lesson's filter can refuse`, t`Choose from ${REFUSED.join(', ')}.`);
   }
   const prog: Asm[] = [
     { code: BPF_LD | BPF_W | BPF_ABS, k: OFF_ARCH },
@@ -385,7 +387,7 @@ function seccompDataBytes(d: SeccompData): Buffer {
   b.writeUInt32LE(d.arch >>> 0, 4);
   b.writeBigUInt64LE(BigInt.asUintN(64, d.ip ?? 0n), 8);
   const args = d.args ?? [];
-  if (args.length > 6) throw new HintedError(`seccomp_data has 6 arguments, not ${args.length}`);
+  if (args.length > 6) throw new HintedError(t`seccomp_data has 6 arguments, not ${args.length}`);
   args.forEach((a, i) => {
     b.writeBigUInt64LE(BigInt.asUintN(64, a), 16 + 8 * i);
   });
@@ -452,7 +454,7 @@ export function runFilter(f: Filter, data: SeccompData): number {
     }
   }
   // checkFilter makes the last instruction a ret.
-  throw bad(null, 'ran off its end');
+  throw bad(null, t`ran off its end`);
 }
 
 /** 32-bit unsigned ALU. A shift by X takes X mod 32, as the kernel's eBPF interpreter and x86's

@@ -9,6 +9,7 @@ import { defineLesson } from './types.js';
 import { hostShell, lines } from './show.js';
 import { stillPicture } from '../pictures/picture.js';
 import { drawUnion } from '../pictures/union.js';
+import { t } from '../i18n/messages.js';
 
 /** The walkthrough's files: directory -> file -> content ("" = empty file). */
 export const LAYOUT: Record<'lower1' | 'lower2' | 'upper' | 'work' | 'merged', Record<string, string>> = {
@@ -94,7 +95,7 @@ const overlay = defineLesson({
       async run(ctx) {
         const { lab, ledger } = ctx;
         if (fs.existsSync(ufs(lab))) {
-          throw new HintedError(`${ufs(lab)} already exists`, '`container-lessons reset overlay` removes it (and unmounts merged)');
+          throw new HintedError(t`${ufs(lab)} already exists`, t`\`container-lessons reset overlay\` removes it (and unmounts merged)`);
         }
         ledger.add({ kind: 'file', path: ufs(lab) });
         fs.mkdirSync(ufs(lab), { recursive: true });
@@ -129,10 +130,9 @@ const overlay = defineLesson({
         fs.unlinkSync(path.join(d.merged, 'a.txt'));
         return lines(
           await hostShell('ls -l upper lower1 merged', ufs(ctx.lab)),
-          '# whiteouts in upper: ' +
-            listWhiteouts(d.upper)
-              .map((w) => w.path)
-              .join(', '),
+          t`# whiteouts in upper: ${listWhiteouts(d.upper)
+            .map((w) => w.path)
+            .join(', ')}`,
         );
       },
     },
@@ -148,8 +148,8 @@ const overlay = defineLesson({
       results.push(
         fail(
           CHECKS.mounted,
-          top ? `${d.merged} is a ${top.fstype} mount, not overlay` : `nothing is mounted at ${d.merged}`,
-          `mount the layers: cd ${ufs(lab)} && mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged`,
+          top ? t`${d.merged} is a ${top.fstype} mount, not overlay` : t`nothing is mounted at ${d.merged}`,
+          t`mount the layers: cd ${ufs(lab)} && mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged`,
           [mi],
         ),
       );
@@ -161,8 +161,8 @@ const overlay = defineLesson({
       results.push(
         fail(
           CHECKS.mounted,
-          `${mounts.length} mounts are stacked at ${d.merged} (${mounts.map((m) => m.fstype).join(', ')}, the last one on top): it was mounted ${mounts.length} times`,
-          `unmount until nothing is left (cd ${ufs(lab)} && while mountpoint -q merged; do umount merged; done), then mount once: mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged`,
+          t`${mounts.length} mounts are stacked at ${d.merged} (${mounts.map((m) => m.fstype).join(', ')}, the last one on top): it was mounted ${mounts.length} times`,
+          t`unmount until nothing is left (cd ${ufs(lab)} && while mountpoint -q merged; do umount merged; done), then mount once: mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged`,
           [mi],
         ),
       );
@@ -191,25 +191,30 @@ const overlay = defineLesson({
     const missing = expected.filter((n) => !names.includes(n));
     results.push(
       missing.length
-        ? fail(CHECKS.everyLayer, `merged lists ${names.join(' ') || 'nothing'}; missing ${missing.join(' ')}`, 'a missing name means a layer is not in the mount: lowerdir needs both lower2 and lower1, upperdir needs upper', [d.merged])
-        : pass(CHECKS.everyLayer, `merged lists ${names.join(' ')}: a from lower1, b from lower2, c from upper`, [d.merged]),
+        ? fail(
+            CHECKS.everyLayer,
+            names.length ? t`merged lists ${names.join(' ')}; missing ${missing.join(' ')}` : t`merged lists nothing; missing ${missing.join(' ')}`,
+            t`a missing name means a layer is not in the mount: lowerdir needs both lower2 and lower1, upperdir needs upper`,
+            [d.merged],
+          )
+        : pass(CHECKS.everyLayer, whiteA ? t`merged lists ${names.join(' ')}: b from lower2, c from upper (a, deleted, is hidden)` : t`merged lists ${names.join(' ')}: a from lower1, b from lower2, c from upper`, [d.merged]),
     );
 
     const x = readText(path.join(d.merged, 'x.txt'))?.trim();
     results.push(
       x === 'upper'
-        ? pass(CHECKS.upperWins, 'merged/x.txt reads "upper"', [path.join(d.merged, 'x.txt')])
-        : fail(CHECKS.upperWins, `merged/x.txt reads "${x ?? '(missing)'}", expected "upper"`, 'upper/x.txt must exist and upperdir must be ./upper: the upper layer always sits on top', [path.join(d.merged, 'x.txt')]),
+        ? pass(CHECKS.upperWins, t`merged/x.txt reads "upper"`, [path.join(d.merged, 'x.txt')])
+        : fail(CHECKS.upperWins, t`merged/x.txt reads "${x ?? t`(missing)`}", expected "upper"`, t`upper/x.txt must exist and upperdir must be ./upper: the upper layer always sits on top`, [path.join(d.merged, 'x.txt')]),
     );
 
     const n = readText(path.join(d.merged, 'n.txt'))?.trim();
     results.push(
       n === 'lower2'
-        ? pass(CHECKS.lowerOrder, 'merged/n.txt reads "lower2": lower2 lies above lower1', [path.join(d.merged, 'n.txt')])
+        ? pass(CHECKS.lowerOrder, t`merged/n.txt reads "lower2": lower2 lies above lower1`, [path.join(d.merged, 'n.txt')])
         : fail(
             CHECKS.lowerOrder,
-            `merged/n.txt reads "${n ?? '(missing)'}", expected "lower2"`,
-            n === 'lower1' ? 'the lowerdir order is swapped: the first directory in lowerdir= is the top one, so use lowerdir=./lower2:./lower1' : 'lower2/n.txt should hold "lower2" and lower1/n.txt "lower1"',
+            t`merged/n.txt reads "${n ?? t`(missing)`}", expected "lower2"`,
+            n === 'lower1' ? t`the lowerdir order is swapped: the first directory in lowerdir= is the top one, so use lowerdir=./lower2:./lower1` : t`lower2/n.txt should hold "lower2" and lower1/n.txt "lower1"`,
             [path.join(d.merged, 'n.txt')],
           ),
     );
@@ -222,13 +227,13 @@ const overlay = defineLesson({
       st = null;
     }
     if (st && isWhiteout(st) && !names.includes('a.txt')) {
-      results.push(pass(CHECKS.whiteout, 'upper/a.txt is a character device 0/0 and merged no longer shows a.txt', [aUpper, d.merged]));
+      results.push(pass(CHECKS.whiteout, t`upper/a.txt is a character device 0/0 and merged no longer shows a.txt`, [aUpper, d.merged]));
     } else {
       results.push(
         fail(
           CHECKS.whiteout,
-          st ? `upper/a.txt is there but not a 0/0 character device (mode ${st.mode.toString(8)}, rdev ${st.rdev})` : names.includes('a.txt') ? 'merged still shows a.txt' : 'a.txt is gone from merged but upper holds no whiteout for it',
-          st ? 'a whiteout is made by the kernel when you delete through merged; do not create upper/a.txt by hand' : `delete it through the union: rm ${path.join(d.merged, 'a.txt')} (never in lower1 directly)`,
+          st ? t`upper/a.txt is there but not a 0/0 character device (mode ${st.mode.toString(8)}, rdev ${st.rdev})` : names.includes('a.txt') ? t`merged still shows a.txt` : t`a.txt is gone from merged but upper holds no whiteout for it`,
+          st ? t`a whiteout is made by the kernel when you delete through merged; do not create upper/a.txt by hand` : t`delete it through the union: rm ${path.join(d.merged, 'a.txt')} (never in lower1 directly)`,
           [aUpper, d.merged],
         ),
       );
@@ -241,20 +246,20 @@ const overlay = defineLesson({
         if (got === null || got.trim() !== text.trim()) changed.push(`${layer}/${f}`);
       }
       const extra = fs.existsSync(d[layer]) ? fs.readdirSync(d[layer]).filter((f) => !(f in LAYOUT[layer])) : [];
-      changed.push(...extra.map((f) => `${layer}/${f} (new)`));
+      changed.push(...extra.map((f) => t`${layer}/${f} (new)`));
     }
     results.push(
       changed.length
-        ? fail(CHECKS.lowersUntouched, `changed: ${changed.join(', ')}`, 'all writes through merged must land in upper; were files edited in lower1/lower2 directly? `container-lessons reset overlay` starts over', [d.lower1, d.lower2])
-        : pass(CHECKS.lowersUntouched, 'lower1 and lower2 hold exactly their original files; every change went to upper', [d.lower1, d.lower2]),
+        ? fail(CHECKS.lowersUntouched, t`changed: ${changed.join(', ')}`, t`all writes through merged must land in upper; were files edited in lower1/lower2 directly? \`container-lessons reset overlay\` starts over`, [d.lower1, d.lower2])
+        : pass(CHECKS.lowersUntouched, t`lower1 and lower2 hold exactly their original files; every change went to upper`, [d.lower1, d.lower2]),
     );
     return results;
   },
 
   hints: (lab) => [
-    'overlayfs shows several directories as one: the lower layers are read-only and stacked, the upper layer takes every write (a lower file is copied up before it changes), and deleting a file that lives in a lower layer leaves a whiteout in upper that hides it. Here lower2 lies above lower1, and upper above both.',
-    `It is one mount(2) of type overlay with the options lowerdir= (a colon-separated list, the top layer first), upperdir= and workdir= (an empty directory on the same filesystem as upper), in ${ufs(lab)}. The mount shows in /proc/self/mountinfo; a whiteout is a character device 0/0 in upper (ls -l shows "c ... 0, 0").`,
-    `Mount with the top lower layer first, once (a second mount stacks on the first): cd ${ufs(lab)} && mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged ; then rm merged/a.txt and look at upper with ls -l.`,
+    t`overlayfs shows several directories as one: the lower layers are read-only and stacked, the upper layer takes every write (a lower file is copied up before it changes), and deleting a file that lives in a lower layer leaves a whiteout in upper that hides it. Here lower2 lies above lower1, and upper above both.`,
+    t`It is one mount(2) of type overlay with the options lowerdir= (a colon-separated list, the top layer first), upperdir= and workdir= (an empty directory on the same filesystem as upper), in ${ufs(lab)}. The mount shows in /proc/self/mountinfo; a whiteout is a character device 0/0 in upper (ls -l shows "c ... 0, 0").`,
+    t`Mount with the top lower layer first, once (a second mount stacks on the first): cd ${ufs(lab)} && mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged ; then rm merged/a.txt and look at upper with ls -l.`,
   ],
 
   picture: stillPicture((lab, opts) => {
@@ -264,7 +269,7 @@ const overlay = defineLesson({
 
   async shell(ctx) {
     const cwd = fs.existsSync(ufs(ctx.lab)) ? ufs(ctx.lab) : ctx.lab.root;
-    return { kind: 'host', cwd, title: `a shell on the host in ${cwd}` };
+    return { kind: 'host', cwd, title: t`a shell on the host in ${cwd}` };
   },
 
   async reset(lab) {
@@ -276,8 +281,8 @@ const overlay = defineLesson({
       unmount(merged);
       peeled++;
     }
-    if (peeled === 1) removed.push(`mount ${merged}`);
-    else if (peeled > 1) removed.push(`mount ${merged}: ${peeled} mounts stacked there, every one unmounted`);
+    if (peeled === 1) removed.push(t`mount ${merged}`);
+    else if (peeled > 1) removed.push(t`mount ${merged}: ${peeled} mounts stacked there, every one unmounted`);
     if (fs.existsSync(ufs(lab))) {
       fs.rmSync(ufs(lab), { recursive: true, force: true });
       removed.push(ufs(lab));

@@ -9,6 +9,7 @@ import { defineLesson, earlier } from './types.js';
 import { GROUP, GROUP_NAME, SHELLS, holdGroupForLesson, resetWithGroupHeld } from './container-group.js';
 import { hostShell, lines } from './show.js';
 import { cpuSharePicture } from '../pictures/cpu-share.js';
+import { t } from '../i18n/messages.js';
 
 export { GROUP };
 
@@ -68,9 +69,9 @@ function procCgroupLine(pid: number, version: 1 | 2): string {
   try {
     const lines = procfs.parseProcCgroup(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
     const l = version === 2 ? lines.find((x) => x.hierarchy === 0) : lines.find((x) => x.controllers.includes('cpu'));
-    return l ? `${l.hierarchy}:${l.controllers.join(',')}:${l.path}` : '(no cpu line)';
+    return l ? `${l.hierarchy}:${l.controllers.join(',')}:${l.path}` : t`(no cpu line)`;
   } catch {
-    return '(gone)';
+    return t`(gone)`;
   }
 }
 
@@ -116,8 +117,8 @@ const cgroupCpu = defineLesson<State>({
         const layout = cgroupLayout();
         const g = group();
         return lines(
-          `cgroup mode: ${layout.mode}${layout.mode === 'hybrid' ? ' (v1 controllers, plus a cgroup2 mount without them)' : ''}`,
-          `cpu controller: cgroup v${g.version} hierarchy at ${path.dirname(g.dir)}`,
+          layout.mode === 'hybrid' ? t`cgroup mode: ${layout.mode} (v1 controllers, plus a cgroup2 mount without them)` : t`cgroup mode: ${layout.mode}`,
+          t`cpu controller: cgroup v${g.version} hierarchy at ${path.dirname(g.dir)}`,
           await hostShell('mount -t cgroup,cgroup2 | head -20'),
         );
       },
@@ -135,10 +136,10 @@ const cgroupCpu = defineLesson<State>({
         g.create(ctx.ledger);
         ctx.state.group = g;
         return lines(
-          `mkdir("${g.dir}")${g.acctDir ? ` and mkdir("${g.acctDir}") for usage counters` : ''}`,
+          g.acctDir ? t`mkdir("${g.dir}") and mkdir("${g.acctDir}") for usage counters` : `mkdir("${g.dir}")`,
           await hostShell(`ls ${g.dir} | grep -E '^(cgroup.procs|tasks|cpu\\.)' | tr '\\n' ' '`),
           await hostShell(`cat ${limitFiles(g).join(' ')}`),
-          '# no limit yet: -1 (v1) or "max" (v2) means unlimited',
+          t`# no limit yet: -1 (v1) or "max" (v2) means unlimited`,
         );
       },
     },
@@ -161,14 +162,14 @@ const cgroupCpu = defineLesson<State>({
         const w0 = process.hrtime.bigint();
         await new Promise((r) => setTimeout(r, WINDOW_MS));
         const share = (((procfs.processCpuNs(pid) ?? 0) - t0) / Number(process.hrtime.bigint() - w0)) * 100;
-        return lines(`busy loop started: pid ${pid}`, `measured over ${WINDOW_MS / 1000} s: ${share.toFixed(1)} % of one CPU`);
+        return lines(t`busy loop started: pid ${pid}`, t`measured over ${WINDOW_MS / 1000} s: ${share.toFixed(1)} % of one CPU`);
       },
     },
     {
       title: 'Set the quota: 20000 µs of CPU time in every 100000 µs period',
       commands: () => quotaCommand(group()),
       async run(ctx) {
-        const g = earlier(ctx.state.group, 'the group');
+        const g = earlier(ctx.state.group, t`the group`);
         g.setCpuLimit(QUOTA, PERIOD);
         return lines(...quotaCommand(g).map((c) => `# ${c}`), await hostShell(`cat ${limitFiles(g).join(' ')}`));
       },
@@ -177,11 +178,11 @@ const cgroupCpu = defineLesson<State>({
       title: 'Put the loop into the group',
       commands: () => [`echo <pid> > ${group().file('procs')}   # v1 also: tasks`, 'cat /proc/<pid>/cgroup'],
       async run(ctx) {
-        const g = earlier(ctx.state.group, 'the group');
-        const pid = earlier(ctx.state.loop, 'the busy loop');
+        const g = earlier(ctx.state.group, t`the group`);
+        const pid = earlier(ctx.state.loop, t`the busy loop`);
         g.addProcess(pid);
         const share = await measureShare(g, WINDOW_MS);
-        return lines(`# echo ${pid} > ${g.file('procs')}`, await hostShell(`cat /proc/${pid}/cgroup`), `measured over ${WINDOW_MS / 1000} s: ${share.percent.toFixed(1)} % of one CPU`);
+        return lines(`# echo ${pid} > ${g.file('procs')}`, await hostShell(`cat /proc/${pid}/cgroup`), t`measured over ${WINDOW_MS / 1000} s: ${share.percent.toFixed(1)} % of one CPU`);
       },
     },
   ],
@@ -195,7 +196,7 @@ const cgroupCpu = defineLesson<State>({
     }
     const results: CheckResult[] = [];
     if (!g.exists()) {
-      return [fail(CHECKS.exists, `${g.dir} does not exist`, `create it: mkdir ${g.dir}`, [g.dir])];
+      return [fail(CHECKS.exists, t`${g.dir} does not exist`, t`create it: mkdir ${g.dir}`, [g.dir])];
     }
     results.push(pass(CHECKS.exists, `${g.dir} (cgroup v${g.version})`, [g.dir]));
 
@@ -208,8 +209,8 @@ const cgroupCpu = defineLesson<State>({
         ...results,
         fail(
           CHECKS.quota,
-          `cannot read ${files.join(', ')}: ${(err as Error).message}`,
-          g.version === 2 ? 'enable the cpu controller: echo +cpu > ' + path.join(path.dirname(g.dir), 'cgroup.subtree_control') : 'is this a cpu hierarchy?',
+          t`cannot read ${files.join(', ')}: ${(err as Error).message}`,
+          g.version === 2 ? t`enable the cpu controller: echo +cpu > ${path.join(path.dirname(g.dir), 'cgroup.subtree_control')}` : t`is this a cpu hierarchy?`,
           files,
         ),
       ];
@@ -220,13 +221,13 @@ const cgroupCpu = defineLesson<State>({
     results.push(
       limitOk
         ? pass(CHECKS.quota, shown, files)
-        : fail(CHECKS.quota, shown, limit.quotaUs === null ? `no limit is set: ${quotaCommand(g).join(' ; ')}` : `20 % of a ${PERIOD} µs period is ${QUOTA} µs: ${quotaCommand(g).join(' ; ')}`, files),
+        : fail(CHECKS.quota, shown, limit.quotaUs === null ? t`no limit is set: ${quotaCommand(g).join(' ; ')}` : t`20 % of a ${PERIOD} µs period is ${QUOTA} µs: ${quotaCommand(g).join(' ; ')}`, files),
     );
 
     const procsFile = g.file('procs');
     const pids = g.procs();
     if (!pids.length) {
-      results.push(fail(CHECKS.member, `${procsFile} is empty`, `start the loop (while : ; do : ; done &) and move it in: echo $! > ${procsFile}`, [procsFile]));
+      results.push(fail(CHECKS.member, t`${procsFile} is empty`, t`start the loop (while : ; do : ; done &) and move it in: echo $! > ${procsFile}`, [procsFile]));
       return results;
     }
     results.push(pass(CHECKS.member, `${procsFile}: ${pids.map((p) => `${p} (${procfs.comm(p)}, ${procCgroupLine(p, g.version)})`).join(', ')}`, [procsFile, ...pids.map((p) => `/proc/${p}/cgroup`)]));
@@ -242,46 +243,46 @@ const cgroupCpu = defineLesson<State>({
     const pct = share.percent;
     const within = Math.abs(pct - TARGET_PERCENT) <= TOLERANCE;
     const title = CHECKS.share;
-    const measured = `measured ${pct.toFixed(1)} % of one CPU over ${windowMs / 1000} s for pid ${share.pids.join(', ')}`;
+    const measured = t`measured ${pct.toFixed(1)} % of one CPU over ${windowMs / 1000} s for pid ${share.pids.join(', ')}`;
     if (within) results.push(pass(title, measured, looked));
-    else if (pct < 5) results.push(fail(title, measured, "the process in the group is hardly running: is it the busy loop (while : ; do : ; done &)? put the loop's pid into cgroup.procs, not your shell's", looked));
-    else if (pct < TARGET_PERCENT - TOLERANCE) results.push(fail(title, measured, limitOk ? 'less than the quota allows: the machine may be busy with other work; try the check again' : 'the quota is lower than 20000', looked));
+    else if (pct < 5) results.push(fail(title, measured, t`the process in the group is hardly running: is it the busy loop (while : ; do : ; done &)? put the loop's pid into cgroup.procs, not your shell's`, looked));
+    else if (pct < TARGET_PERCENT - TOLERANCE) results.push(fail(title, measured, limitOk ? t`less than the quota allows: the machine may be busy with other work; try the check again` : t`the quota is lower than 20000`, looked));
     else
       results.push(
-        fail(title, measured, limit.quotaUs === null ? 'no quota is set, so the loop runs free' : `a share of ${pct.toFixed(0)} % matches a quota of about ${Math.round(((pct / 100) * PERIOD) / 1000) * 1000} µs: set ${QUOTA}`, looked),
+        fail(title, measured, limit.quotaUs === null ? t`no quota is set, so the loop runs free` : t`a share of ${pct.toFixed(0)} % matches a quota of about ${Math.round(((pct / 100) * PERIOD) / 1000) * 1000} µs: set ${QUOTA}`, looked),
       );
 
     if (share.before && share.after) {
       const throttled = share.after.nrThrottled - share.before.nrThrottled;
       const periods = share.after.nrPeriods - share.before.nrPeriods;
-      const stat = `cpu.stat: ${throttled} of ${periods} periods throttled during the window (nr_throttled ${share.after.nrThrottled}, throttled ${(share.after.throttledUs / 1e6).toFixed(2)} s in all)`;
+      const stat = t`cpu.stat: ${throttled} of ${periods} periods throttled during the window (nr_throttled ${share.after.nrThrottled}, throttled ${(share.after.throttledUs / 1e6).toFixed(2)} s in all)`;
       results.push(
         throttled > 0
           ? pass(CHECKS.throttled, stat, [g.file('cpuStat')])
-          : fail(CHECKS.throttled, stat, 'no period was throttled: without a quota (or without a busy process) the kernel never has to hold the group back', [g.file('cpuStat')]),
+          : fail(CHECKS.throttled, stat, t`no period was throttled: without a quota (or without a busy process) the kernel never has to hold the group back`, [g.file('cpuStat')]),
       );
     }
     return results;
   },
 
   hints: () => {
-    const idea = `A control group holds processes, and its cpu controller limits the CPU time they get together: a quota of CPU time in every period (CFS bandwidth control). ${TARGET_PERCENT} % of one CPU is ${QUOTA} µs in every ${PERIOD} µs period. Make the group, set the limit, move a busy loop into it: once the group has used its quota in a period, the kernel throttles it until the next.`;
+    const idea = t`A control group holds processes, and its cpu controller limits the CPU time they get together: a quota of CPU time in every period (CFS bandwidth control). ${TARGET_PERCENT} % of one CPU is ${QUOTA} µs in every ${PERIOD} µs period. Make the group, set the limit, move a busy loop into it: once the group has used its quota in a period, the kernel throttles it until the next.`;
     let g: Cgroup;
     try {
       g = group();
     } catch (err) {
-      const why = `This machine has no usable cpu controller: ${(err as Error).message}`;
+      const why = t`This machine has no usable cpu controller: ${(err as Error).message}`;
       return [idea, why, why];
     }
     const where = `${g.dir} (cgroup v${g.version})`;
     const files =
       g.version === 1
-        ? `the limit is two files, ${g.file('cpuQuota')} (µs per period; -1: none) and ${g.file('cpuPeriod')} (µs)`
-        : `the limit is one file, ${g.file('cpuQuota')} ("quota period"; "max": none), which exists once +cpu is in ${path.dirname(g.dir)}/cgroup.subtree_control`;
+        ? t`the limit is two files, ${g.file('cpuQuota')} (µs per period; -1: none) and ${g.file('cpuPeriod')} (µs)`
+        : t`the limit is one file, ${g.file('cpuQuota')} ("quota period"; "max": none), which exists once +cpu is in ${path.dirname(g.dir)}/cgroup.subtree_control`;
     const enable = g.version === 2 ? [`grep -qw cpu ${path.dirname(g.dir)}/cgroup.subtree_control || echo +cpu > ${path.dirname(g.dir)}/cgroup.subtree_control`] : [];
     return [
       idea,
-      `The group is a directory: mkdir ${where}. On this machine ${files}. A pid written into ${g.file('procs')} moves that process into the group; ${g.file('cpuStat')} counts the periods the kernel throttled it (nr_throttled).`,
+      t`The group is a directory: mkdir ${where}. On this machine ${files}. A pid written into ${g.file('procs')} moves that process into the group; ${g.file('cpuStat')} counts the periods the kernel throttled it (nr_throttled).`,
       [...enable, `mkdir ${g.dir}`, ...quotaCommand(g), `while : ; do : ; done & echo $! > ${g.file('procs')}`].join('; '),
     ];
   },
@@ -303,7 +304,7 @@ const cgroupCpu = defineLesson<State>({
 
   async shell(ctx) {
     const cwd = cgroupLayout().controllers.cpu?.mountPoint ?? ctx.lab.root;
-    return { kind: 'host', cwd, title: `a shell on the host in ${cwd}` };
+    return { kind: 'host', cwd, title: t`a shell on the host in ${cwd}` };
   },
 
   async reset() {
@@ -364,7 +365,7 @@ async function resetGroup(g: Cgroup): Promise<string[]> {
     if ((procfs.cmdline(pid) ?? '').includes(LOOP_TAG)) {
       try {
         process.kill(pid, 'SIGKILL');
-        removed.push(`busy loop pid ${pid}`);
+        removed.push(t`busy loop pid ${pid}`);
       } catch {
         /* gone */
       }
@@ -380,13 +381,13 @@ async function resetGroup(g: Cgroup): Promise<string[]> {
     const kind = family.ancestors.has(pid) && !SHELLS.has(comm) ? 'self' : waiting && SHELLS.has(comm) ? 'shell' : waiting && st.tty !== 0 ? 'terminal' : 'other';
     theirs.push({ pid, comm, kind });
   }
-  g.moveOut(theirs.map((t) => t.pid));
+  g.moveOut(theirs.map((p) => p.pid));
   const still = new Set(g.allProcs());
-  for (const t of theirs) {
-    if (t.kind === 'self' || still.has(t.pid) || !procfs.pidAlive(t.pid)) continue;
-    if (t.kind === 'shell') removed.push(`moved your shell (pid ${t.pid}, ${t.comm}) out of ${g.dir}`);
-    else if (t.kind === 'terminal') removed.push(`moved pid ${t.pid} (${t.comm}, on your terminal) out of ${g.dir}: it still runs`);
-    else removed.push(`moved pid ${t.pid} (${t.comm}) out of ${g.dir}: it still runs, end it with kill ${t.pid}`);
+  for (const p of theirs) {
+    if (p.kind === 'self' || still.has(p.pid) || !procfs.pidAlive(p.pid)) continue;
+    if (p.kind === 'shell') removed.push(t`moved your shell (pid ${p.pid}, ${p.comm}) out of ${g.dir}`);
+    else if (p.kind === 'terminal') removed.push(t`moved pid ${p.pid} (${p.comm}, on your terminal) out of ${g.dir}: it still runs`);
+    else removed.push(t`moved pid ${p.pid} (${p.comm}) out of ${g.dir}: it still runs, end it with kill ${p.pid}`);
   }
   await g.remove();
   removed.push(g.dir);

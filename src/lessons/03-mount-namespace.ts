@@ -7,6 +7,7 @@ import { describe } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
 import { chownToInvoker } from '../lab.js';
 import { defineLesson, earlier, type LessonContainer } from './types.js';
+import { t } from '../i18n/messages.js';
 import { mountTreePicture } from '../pictures/mount-tree.js';
 import { hostShell, inContainer, lines } from './show.js';
 import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, containerShell, LOCATED, type ContainerState } from './container-common.js';
@@ -65,7 +66,7 @@ const mountNamespace = defineLesson<ContainerState>({
         const c = await startLessonContainer(ctx, CONTAINER);
         return lines(
           `unshare(CLONE_NEWNS|CLONE_NEWUTS), mount --make-rprivate /, bind ${ctx.lab.rootfs}, pivot_root(".", ".old_root"), umount2("/.old_root", MNT_DETACH), sethostname("${HOSTNAME}"), execve("/bin/sh")`,
-          `container running: host pid ${c.pid}`,
+          t`container running: host pid ${c.pid}`,
           await inContainer(c, NS, 'hostname; ls /'),
           await inContainer(c, NS, 'cat /proc/self/mountinfo'),
           await inContainer(c, NS, `cat ${hostMarker(ctx.lab)}`),
@@ -76,12 +77,12 @@ const mountNamespace = defineLesson<ContainerState>({
       title: 'Look from the host: nothing of the container is mounted here',
       commands: (lab) => [`grep ${lab.rootfs} /proc/self/mountinfo`, 'ls -l /proc/<pid>/ns/mnt /proc/self/ns/mnt', 'hostname'],
       async run(ctx) {
-        const c = earlier(ctx.state.container, 'the container');
+        const c = earlier(ctx.state.container, t`the container`);
         return lines(
           await hostShell(`grep -c ' ${ctx.lab.rootfs}' /proc/self/mountinfo`),
           await hostShell(`readlink /proc/${c.pid}/ns/mnt /proc/self/ns/mnt /proc/${c.pid}/ns/uts /proc/self/ns/uts`),
           await hostShell('hostname'),
-          '# and the container still sees only its own processes? not yet: ps inside shows every host process (lesson 4)',
+          t`# and the container still sees only its own processes? not yet: ps inside shows every host process (lesson 4)`,
           await inContainer(c, NS, 'ps -e | head -5'),
         );
       },
@@ -96,11 +97,11 @@ const mountNamespace = defineLesson<ContainerState>({
     const mntLooked = [`/proc/${own.pid}/ns/mnt`, '/proc/self/ns/mnt'];
     if (own.ns.mnt === host.mnt) {
       results.push(
-        fail(CHECKS.own, `${describe(own)} is in the host's mount namespace (${own.ns.mnt})`, "chroot alone changes one process's root but shares every mount with the host; start it with unshare --mount (CLONE_NEWNS)", mntLooked),
+        fail(CHECKS.own, t`${describe(own)} is in the host's mount namespace (${own.ns.mnt})`, t`chroot alone changes one process's root but shares every mount with the host; start it with unshare --mount (CLONE_NEWNS)`, mntLooked),
       );
       return results;
     }
-    results.push(pass(CHECKS.own, `${own.ns.mnt}, the host has ${host.mnt}`, mntLooked));
+    results.push(pass(CHECKS.own, t`${own.ns.mnt}, the host has ${host.mnt}`, mntLooked));
 
     if (!fs.existsSync(hostMarker(lab))) {
       fs.writeFileSync(hostMarker(lab), 'only the host can read this\n');
@@ -115,49 +116,54 @@ const mountNamespace = defineLesson<ContainerState>({
     try {
       probe = await probeNamespaces(own.pid, candidates);
     } catch (err) {
-      results.push(fail(CHECKS.outOfReach, (err as Error).message, 'the container ended while it was checked: start it again', []));
+      results.push(fail(CHECKS.outOfReach, (err as Error).message, t`the container ended while it was checked: start it again`, []));
       return results;
     }
     const reach = probe.visible[hostMarker(lab)];
     const under = candidates.slice(1).find((p) => probe.visible[p]);
-    const outLooked = [`/proc/${own.pid}/ns/mnt (entered)`, hostMarker(lab), ...(under ? [`${under} (inside)`] : [])];
+    const entered = t`${mntLooked[0]} (entered)`;
+    const outLooked = [entered, hostMarker(lab), ...(under ? [t`${under} (inside)`] : [])];
     results.push(
       probe.nsRootIsRootfs && !reach && !under
-        ? pass(CHECKS.outOfReach, `the mount namespace's own root is the rootfs and ${hostMarker(lab)} cannot be reached from it${foreign.length ? ', nor under any of its mounts' : ''}`, [
-            `/proc/${own.pid}/ns/mnt (entered)`,
-            hostMarker(lab),
-          ])
+        ? pass(
+            CHECKS.outOfReach,
+            foreign.length
+              ? t`the mount namespace's own root is the rootfs and ${hostMarker(lab)} cannot be reached from it, nor under any of its mounts`
+              : t`the mount namespace's own root is the rootfs and ${hostMarker(lab)} cannot be reached from it`,
+            [entered, hostMarker(lab)],
+          )
         : under && !reach && probe.nsRootIsRootfs
           ? fail(
               CHECKS.outOfReach,
-              `the host's ${hostMarker(lab)} is reachable inside the container as ${under}`,
+              t`the host's ${hostMarker(lab)} is reachable inside the container as ${under}`,
               under.startsWith('/.old_root/') || under.startsWith('/old')
-                ? 'the old root is still attached: after pivot_root, umount -l /.old_root (MNT_DETACH), then rmdir /.old_root'
-                : `a mount of the host's tree is still inside the container: unmount it (umount -l ${under.slice(0, under.length - hostMarker(lab).length) || '/'})`,
+                ? t`the old root is still attached: after pivot_root, umount -l /.old_root (MNT_DETACH), then rmdir /.old_root`
+                : t`a mount of the host's tree is still inside the container: unmount it (umount -l ${under.slice(0, under.length - hostMarker(lab).length) || '/'})`,
               outLooked,
             )
           : fail(
               CHECKS.outOfReach,
-              reach ? `${hostMarker(lab)} is reachable from the root of the container's mount namespace` : "the root of the container's mount namespace is not the rootfs",
-              "chroot only moves one process's view; the namespace still holds the host root, and a root process can climb back out (chroot escape). Use pivot_root . .old_root, then umount -l /.old_root",
+              reach ? t`${hostMarker(lab)} is reachable from the root of the container's mount namespace` : t`the root of the container's mount namespace is not the rootfs`,
+              t`chroot only moves one process's view; the namespace still holds the host root, and a root process can climb back out (chroot escape). Use pivot_root . .old_root, then umount -l /.old_root`,
               outLooked,
             ),
     );
 
+    const firstForeign = foreign
+      .slice(0, 3)
+      .map((x) => `${x.mountPoint} (${x.fstype})`)
+      .join(', ');
     results.push(
       foreign.length
         ? fail(
             CHECKS.noHostMounts,
-            `the container's mount table still holds ${foreign
-              .slice(0, 3)
-              .map((x) => `${x.mountPoint} (${x.fstype})`)
-              .join(', ')}${foreign.length > 3 ? ` and ${foreign.length - 3} more` : ''}`,
+            foreign.length > 3 ? t`the container's mount table still holds ${firstForeign} and ${foreign.length - 3} more` : t`the container's mount table still holds ${firstForeign}`,
             foreign.some((x) => x.mountPoint.startsWith('/.old_root') || x.mountPoint.startsWith('/old'))
-              ? 'the old root is still attached: umount -l /.old_root (MNT_DETACH) after pivot_root'
-              : "unmount what the container does not need; after pivot_root the host's mounts sit under the old root until it is detached",
+              ? t`the old root is still attached: umount -l /.old_root (MNT_DETACH) after pivot_root`
+              : t`unmount what the container does not need; after pivot_root the host's mounts sit under the old root until it is detached`,
             [`/proc/${own.pid}/mountinfo`],
           )
-        : pass(CHECKS.noHostMounts, `the container's mounts: ${inside.map((x) => `${x.mountPoint} (${x.fstype})`).join(', ')}`, [`/proc/${own.pid}/mountinfo`]),
+        : pass(CHECKS.noHostMounts, t`the container's mounts: ${inside.map((x) => `${x.mountPoint} (${x.fstype})`).join(', ')}`, [`/proc/${own.pid}/mountinfo`]),
     );
 
     const hostMounts = procfs.readMountinfo();
@@ -171,31 +177,31 @@ const mountNamespace = defineLesson<ContainerState>({
       shared.length || leaked.length
         ? fail(
             CHECKS.staysInside,
-            leaked.length ? `the host sees ${leaked.map((x) => `${x.mountPoint} (${x.fstype})`).join(', ')}` : `${shared.map((x) => `${x.mountPoint} (${x.optional.join(' ')})`).join(', ')} share a peer group with the host`,
+            leaked.length ? t`the host sees ${leaked.map((x) => `${x.mountPoint} (${x.fstype})`).join(', ')}` : t`${shared.map((x) => `${x.mountPoint} (${x.optional.join(' ')})`).join(', ')} share a peer group with the host`,
             leaked.length
-              ? "those mounts were made in the host's namespace (or propagated to it): mount inside the new namespace only, after mount --make-rprivate /"
-              : 'shared propagation sends every mount inside to the host: run mount --make-rprivate / first (util-linux unshare does it for you)',
+              ? t`those mounts were made in the host's namespace (or propagated to it): mount inside the new namespace only, after mount --make-rprivate /`
+              : t`shared propagation sends every mount inside to the host: run mount --make-rprivate / first (util-linux unshare does it for you)`,
             [`/proc/${own.pid}/mountinfo`, '/proc/self/mountinfo'],
           )
-        : pass(CHECKS.staysInside, `no mount of the container is in a peer group with the host, and the host has nothing mounted under ${lab.rootfs}`, [`/proc/${own.pid}/mountinfo`, '/proc/self/mountinfo']),
+        : pass(CHECKS.staysInside, t`no mount of the container is in a peer group with the host, and the host has nothing mounted under ${lab.rootfs}`, [`/proc/${own.pid}/mountinfo`, '/proc/self/mountinfo']),
     );
 
     const utsLooked = [`/proc/${own.pid}/ns/uts`, '/proc/self/ns/uts'];
     const hostName = libc.gethostname();
     if (own.ns.uts === host.uts) {
-      results.push(fail(CHECKS.hostname, `${describe(own)} shares the host's UTS namespace (hostname ${hostName})`, 'add --uts (CLONE_NEWUTS) or `hostname` inside renames the host', utsLooked));
+      results.push(fail(CHECKS.hostname, t`${describe(own)} shares the host's UTS namespace (hostname ${hostName})`, t`add --uts (CLONE_NEWUTS) or \`hostname\` inside renames the host`, utsLooked));
     } else if (probe.hostname === hostName) {
-      results.push(fail(CHECKS.hostname, `its own UTS namespace, but the hostname is still "${hostName}", the host's`, `set it inside: hostname ${HOSTNAME}`, utsLooked));
+      results.push(fail(CHECKS.hostname, t`its own UTS namespace, but the hostname is still "${hostName}", the host's`, t`set it inside: hostname ${HOSTNAME}`, utsLooked));
     } else {
-      results.push(pass(CHECKS.hostname, `"${probe.hostname}" inside, "${hostName}" on the host`, utsLooked));
+      results.push(pass(CHECKS.hostname, t`"${probe.hostname}" inside, "${hostName}" on the host`, utsLooked));
     }
     return results;
   },
 
   hints: (lab) => [
-    "A mount namespace gives the container a mount table of its own: what is mounted inside stays inside (with private propagation). Its root becomes the rootfs by pivot_root, which swaps the namespace's root mount for another; the old root is then detached, so no host file can be reached. chroot is not enough: it changes one process's root, not the namespace's. A UTS namespace gives it a hostname of its own.",
-    `unshare(2) with CLONE_NEWNS and CLONE_NEWUTS (unshare --mount --uts, which also makes every mount private); pivot_root(2) wants new_root to be a mount point (bind-mount ${lab.rootfs} on itself) and put_old under it (.old_root); umount2(MNT_DETACH) (umount -l) detaches the old root; sethostname(2) (hostname). The check compares /proc/<pid>/ns/mnt and /proc/<pid>/ns/uts with the host's and reads /proc/<pid>/mountinfo.`,
-    `Leave a container running on the rootfs (it lives as long as its shell), e.g.: ${byHand(lab)}`,
+    t`A mount namespace gives the container a mount table of its own: what is mounted inside stays inside (with private propagation). Its root becomes the rootfs by pivot_root, which swaps the namespace's root mount for another; the old root is then detached, so no host file can be reached. chroot is not enough: it changes one process's root, not the namespace's. A UTS namespace gives it a hostname of its own.`,
+    t`unshare(2) with CLONE_NEWNS and CLONE_NEWUTS (unshare --mount --uts, which also makes every mount private); pivot_root(2) wants new_root to be a mount point (bind-mount ${lab.rootfs} on itself) and put_old under it (.old_root); umount2(MNT_DETACH) (umount -l) detaches the old root; sethostname(2) (hostname). The check compares /proc/<pid>/ns/mnt and /proc/<pid>/ns/uts with the host's and reads /proc/<pid>/mountinfo.`,
+    t`Leave a container running on the rootfs (it lives as long as its shell), e.g.: ${byHand(lab)}`,
   ],
   picture: mountTreePicture,
 

@@ -6,6 +6,7 @@ import { pass, fail } from '../checks/result.js';
 import { describe } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
 import { defineLesson, earlier, type LessonContainer, type Step } from './types.js';
+import { t } from '../i18n/messages.js';
 import { hostShell, inContainer, lines } from './show.js';
 import { stillPicture, type Picture } from '../pictures/picture.js';
 import { drawPidViews } from '../pictures/pid-views.js';
@@ -48,9 +49,9 @@ const pidNamespace = defineLesson<ContainerState>({
       async run(ctx) {
         const c = await startLessonContainer(ctx, CONTAINER);
         return lines(
-          `unshare(CLONE_NEWPID|...), then the next child is PID 1; it mounts proc at /proc before exec`,
+          t`unshare(CLONE_NEWPID|...), then the next child is PID 1; it mounts proc at /proc before exec`,
           await inContainer(c, NS, 'echo "my pid is $$"; ps -ef'),
-          '# the same process seen from the host:',
+          t`# the same process seen from the host:`,
           await hostShell(`grep -E '^(Name|Pid|NSpid)' /proc/${c.pid}/status`),
         );
       },
@@ -59,7 +60,7 @@ const pidNamespace = defineLesson<ContainerState>({
       title: "From the host, the container's processes are ordinary processes",
       commands: () => ['ps -o pid,ppid,comm --ppid <host pid of PID 1> -p <host pid of PID 1>', 'kill -9 <host pid of PID 1>   # ends the whole namespace'],
       async run(ctx) {
-        const c = earlier(ctx.state.container, 'the container');
+        const c = earlier(ctx.state.container, t`the container`);
         return hostShell(`ps -o pid,ppid,comm --ppid ${c.pid} -p ${c.pid}`);
       },
     },
@@ -72,24 +73,24 @@ const pidNamespace = defineLesson<ContainerState>({
 
     const pidLooked = [`/proc/${own.pid}/ns/pid`, '/proc/self/ns/pid'];
     if (own.ns.pid === host.pid) {
-      results.push(fail(CHECKS.own, `${describe(own)} is in the host's PID namespace (${own.ns.pid})`, 'add --pid --fork to unshare (CLONE_NEWPID): without --fork, unshare itself stays outside and only its children enter', pidLooked));
+      results.push(fail(CHECKS.own, t`${describe(own)} is in the host's PID namespace (${own.ns.pid})`, t`add --pid --fork to unshare (CLONE_NEWPID): without --fork, unshare itself stays outside and only its children enter`, pidLooked));
       return results;
     }
-    results.push(pass(CHECKS.own, `${own.ns.pid}, the host has ${host.pid}`, pidLooked));
+    results.push(pass(CHECKS.own, t`${own.ns.pid}, the host has ${host.pid}`, pidLooked));
 
     const inner = own.nspid[own.nspid.length - 1];
     const status = `/proc/${own.pid}/status`;
     results.push(
       inner === 1
-        ? pass(CHECKS.pid1, `NSpid: ${own.nspid.join(' ')}: host pid ${own.pid} is pid 1 inside`, [status])
-        : fail(CHECKS.pid1, `NSpid: ${own.nspid.join(' ')}: the oldest process inside is pid ${inner}`, 'PID 1 has exited (and the namespace with it) or the shell is not the first child after unshare --pid --fork', [status]),
+        ? pass(CHECKS.pid1, t`NSpid: ${own.nspid.join(' ')}: host pid ${own.pid} is pid 1 inside`, [status])
+        : fail(CHECKS.pid1, t`NSpid: ${own.nspid.join(' ')}: the oldest process inside is pid ${inner}`, t`PID 1 has exited (and the namespace with it) or the shell is not the first child after unshare --pid --fork`, [status]),
     );
 
     const procDir = path.join('/proc', String(own.pid), 'root', 'proc');
     const mountinfo = `/proc/${own.pid}/mountinfo`;
     const procMount = procfs.readMountinfo(own.pid).find((x) => x.mountPoint === '/proc' && x.fstype === 'proc');
     if (!procMount) {
-      results.push(fail(CHECKS.proc, 'nothing of type proc is mounted at /proc inside: ps fails there', 'mount it from inside: mount -t proc proc /proc (or unshare --mount-proc)', [mountinfo]));
+      results.push(fail(CHECKS.proc, t`nothing of type proc is mounted at /proc inside: ps fails there`, t`mount it from inside: mount -t proc proc /proc (or unshare --mount-proc)`, [mountinfo]));
       return results;
     }
     let procNs: string | null = null;
@@ -109,22 +110,32 @@ const pidNamespace = defineLesson<ContainerState>({
       results.push(
         fail(
           CHECKS.proc,
-          `the /proc inside lists ${listed.length} processes; its pid 1 is in ${procNs ?? 'no namespace'}, not the container's ${own.ns.pid}`,
-          "that proc was mounted by a process outside the new PID namespace (or is the host's): mount it from PID 1 or a child of it, after unshare --pid --fork",
+          procNs !== null
+            ? t`the /proc inside lists ${listed.length} processes; its pid 1 is in ${procNs}, not the container's ${own.ns.pid}`
+            : t`the /proc inside lists ${listed.length} processes; its pid 1 is in no namespace, not the container's ${own.ns.pid}`,
+          t`that proc was mounted by a process outside the new PID namespace (or is the host's): mount it from PID 1 or a child of it, after unshare --pid --fork`,
           looked,
         ),
       );
       return results;
     }
     const names = listed.map((p) => `${p} ${fs.existsSync(path.join(procDir, String(p), 'comm')) ? fs.readFileSync(path.join(procDir, String(p), 'comm'), 'utf8').trim() : '?'}`);
-    results.push(pass(CHECKS.proc, `ps inside sees ${listed.length} process${listed.length === 1 ? '' : 'es'} (${names.join(', ')}); the host counts ${members.length} in that namespace`, looked));
+    results.push(
+      pass(
+        CHECKS.proc,
+        listed.length === 1
+          ? t`ps inside sees 1 process (${names.join(', ')}); the host counts ${members.length} in that namespace`
+          : t`ps inside sees ${listed.length} processes (${names.join(', ')}); the host counts ${members.length} in that namespace`,
+        looked,
+      ),
+    );
     return results;
   },
 
   hints: (lab) => [
-    "A PID namespace numbers processes anew: the first process in it is PID 1 (the namespace's init), and the processes inside see only each other. ps reads /proc, so the container needs a /proc of its own, mounted from inside; the host's /proc still lists every process.",
-    "unshare(2) with CLONE_NEWPID does not move its caller: its first child is PID 1 (so unshare --pid needs --fork). A proc filesystem shows the PID namespace of the process that mounted it (mount -t proc proc /proc inside, or unshare --mount-proc). From the host, the NSpid line of /proc/<pid>/status gives a process's pid in each namespace, the innermost last: the check reads it.",
-    `Leave a shell running in new PID and mount namespaces with its own /proc: ${byHand(lab)}`,
+    t`A PID namespace numbers processes anew: the first process in it is PID 1 (the namespace's init), and the processes inside see only each other. ps reads /proc, so the container needs a /proc of its own, mounted from inside; the host's /proc still lists every process.`,
+    t`unshare(2) with CLONE_NEWPID does not move its caller: its first child is PID 1 (so unshare --pid needs --fork). A proc filesystem shows the PID namespace of the process that mounted it (mount -t proc proc /proc inside, or unshare --mount-proc). From the host, the NSpid line of /proc/<pid>/status gives a process's pid in each namespace, the innermost last: the check reads it.`,
+    t`Leave a shell running in new PID and mount namespaces with its own /proc: ${byHand(lab)}`,
   ],
   // The step that starts the container, found by what it declares (read at draw time).
   picture: stillPicture((lab, opts): Picture => drawPidViews({ rootfs: lab.rootfs, howto: byHand(lab), startStep: pidNamespace.steps.findIndex((s: Step<ContainerState>) => s.container) + 1 }, opts)),

@@ -7,6 +7,7 @@ import { defineLesson, type LessonContainer } from './types.js';
 import { hostShell, inContainer, lines } from './show.js';
 import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, containerShell, LOCATED, type ContainerState } from './container-common.js';
 import { wiringPicture } from '../pictures/wiring.js';
+import { t } from '../i18n/messages.js';
 
 const NS: Namespace[] = ['mnt', 'uts', 'ipc', 'pid', 'net'];
 /** The lesson's container; its step declares it, so the TUI can prepare it ahead. */
@@ -19,6 +20,11 @@ const CHECKS = {
   own: 'its own network namespace',
   onlyLo: 'only lo inside',
 } as const;
+
+/** The fallback tunnels the kernel makes in every new network namespace while the module
+ * of their kind is loaded (ipip, ip_gre, sit, ip6_tunnel, ip6_gre, ip_vti, ip6_vti; the
+ * sysctl net.core.fb_tunnels_only_for_init_net turns this off): not the learner's links. */
+export const FALLBACK_TUNNELS = new Set(['tunl0', 'gre0', 'gretap0', 'erspan0', 'sit0', 'ip6tnl0', 'ip6gre0', 'ip_vti0', 'ip6_vti0']);
 
 const networkNamespace = defineLesson<ContainerState>({
   id: 'network-namespace',
@@ -44,9 +50,9 @@ const networkNamespace = defineLesson<ContainerState>({
       async run(ctx) {
         const c = await startLessonContainer(ctx, CONTAINER);
         return lines(
-          'unshare(CLONE_NEWNET|...): the new namespace starts with lo only, and lo is down',
+          t`unshare(CLONE_NEWNET|...): the new namespace starts with lo only, and lo is down`,
           await inContainer(c, NS, 'ip link'),
-          '# the host reads the same from /proc/<pid>/net/dev, which shows the namespace of that process:',
+          t`# the host reads the same from /proc/<pid>/net/dev, which shows the namespace of that process:`,
           await hostShell(`cat /proc/${c.pid}/net/dev`),
         );
       },
@@ -60,20 +66,28 @@ const networkNamespace = defineLesson<ContainerState>({
     const netLooked = [`/proc/${own.pid}/ns/net`, '/proc/self/ns/net'];
     const hostIfs = procfs.readInterfaces('self');
     if (own.ns.net === host.net) {
-      results.push(fail(CHECKS.own, `${describe(own)} shares the host's network namespace and sees ${hostIfs.join(', ')}`, 'add --net to unshare (CLONE_NEWNET)', netLooked));
+      results.push(fail(CHECKS.own, t`${describe(own)} shares the host's network namespace and sees ${hostIfs.join(', ')}`, t`add --net to unshare (CLONE_NEWNET)`, netLooked));
       return results;
     }
-    results.push(pass(CHECKS.own, `${own.ns.net}, the host has ${host.net}`, netLooked));
+    results.push(pass(CHECKS.own, t`${own.ns.net}, the host has ${host.net}`, netLooked));
     const ifs = procfs.readInterfaces(own.pid);
     const devFile = `/proc/${own.pid}/net/dev`;
-    const hostOnes = ifs.filter((i) => i !== 'lo' && hostIfs.includes(i));
+    const extra = ifs.filter((i) => i !== 'lo' && !FALLBACK_TUNNELS.has(i));
+    const hostOnes = extra.filter((i) => hostIfs.includes(i));
+    const fallbacks = ifs.filter((i) => FALLBACK_TUNNELS.has(i));
     results.push(
-      ifs.length === 1 && ifs[0] === 'lo'
-        ? pass(CHECKS.onlyLo, `interfaces inside: lo; the host has ${hostIfs.join(', ')}`, [devFile, '/proc/self/net/dev'])
+      ifs.includes('lo') && !extra.length
+        ? pass(
+            CHECKS.onlyLo,
+            fallbacks.length
+              ? t`interfaces inside: lo, and ${fallbacks.join(', ')}, which the kernel adds to every new network namespace while their tunnel modules are loaded; the host has ${hostIfs.join(', ')}`
+              : t`interfaces inside: lo; the host has ${hostIfs.join(', ')}`,
+            [devFile, '/proc/self/net/dev'],
+          )
         : fail(
             CHECKS.onlyLo,
-            `interfaces inside: ${ifs.join(', ') || 'none'}`,
-            hostOnes.length ? `${hostOnes.join(', ')} belong to the host: the container is not in a network namespace of its own` : 'a fresh network namespace has only lo; remove the extra links (ip link del) or start a new one',
+            ifs.length ? t`interfaces inside: ${ifs.join(', ')}` : t`interfaces inside: none`,
+            hostOnes.length ? t`${hostOnes.join(', ')} belong to the host: the container is not in a network namespace of its own` : t`a fresh network namespace has only lo; remove the extra links (ip link del) or start a new one`,
             [devFile, '/proc/self/net/dev'],
           ),
     );
@@ -81,9 +95,9 @@ const networkNamespace = defineLesson<ContainerState>({
   },
 
   hints: (lab) => [
-    "A network namespace is a network stack of its own: interfaces, addresses, routes, firewall rules. A new one holds only the loopback device lo, and lo is down; the host's interfaces stay with the host (a network device is in one network namespace at a time).",
-    'unshare(2) with CLONE_NEWNET (unshare --net). /proc/<pid>/ns/net names the network namespace of a process (compare it with /proc/self/ns/net), and /proc/<pid>/net/dev lists the interfaces of that namespace: the check reads both.',
-    `Leave a shell running in a new network namespace as well: ${byHand(lab)}`,
+    t`A network namespace is a network stack of its own: interfaces, addresses, routes, firewall rules. A new one holds only the loopback device lo, and lo is down; the host's interfaces stay with the host (a network device is in one network namespace at a time).`,
+    t`unshare(2) with CLONE_NEWNET (unshare --net). /proc/<pid>/ns/net names the network namespace of a process (compare it with /proc/self/ns/net), and /proc/<pid>/net/dev lists the interfaces of that namespace: the check reads both.`,
+    t`Leave a shell running in a new network namespace as well: ${byHand(lab)}`,
   ],
   // The host's namespace and the container's side by side: only lo inside.
   picture: wiringPicture(),

@@ -11,13 +11,15 @@ import { defineLesson, earlier, type LessonContext, type LessonContainer } from 
 import { inContainer, lines } from './show.js';
 import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, containerShell, IDLE_SHELL, LOCATED, type ContainerState } from './container-common.js';
 import { wiringPicture } from '../pictures/wiring.js';
+import { msg, t } from '../i18n/messages.js';
 
 const NS: Namespace[] = ['mnt', 'uts', 'ipc', 'pid', 'net'];
 /** The lesson's container; its step declares it, so the TUI can prepare it ahead. */
 const CONTAINER: LessonContainer = { namespaces: NS, hostname: 'container', mountProc: true };
 /** The bridge has one name for the whole machine, like docker0. */
 export const BRIDGE = 'clbr0';
-const BRIDGE_NAME: MachineName = { key: `link-${BRIDGE}`, what: `the bridge ${BRIDGE}` };
+// what: shown to learners (translated where shown); msg() takes a literal, so BRIDGE is spelled out.
+const BRIDGE_NAME: MachineName = { key: `link-${BRIDGE}`, what: msg('the bridge clbr0') };
 /** Host links the workbook makes carry an alias that starts with this (`ip -d link` shows
  * it), followed by a UUID of the run that made it: a recovery removes only its own. */
 export const LINK_ALIAS = 'container-lessons';
@@ -55,20 +57,20 @@ export function networkPlan(hostRoutes: rt.Route[] = safeRoutes()): NetworkPlan 
       const hit = rt.collisions(subnet, hostRoutes, BRIDGE);
       if (hit.length) {
         problem = {
-          message: `the subnet ${subnet} (${SUBNET_VAR}) collides with the host route ${hit.map(rt.describeRoute).join(', ')}: the host could no longer tell which link its packets belong on`,
-          hint: `choose a private subnet no host route uses (see ip route), e.g. ${SUBNET_VAR}=${SUBNETS.find((c) => !rt.collisions(c, hostRoutes, BRIDGE).length) ?? '10.123.0.0/24'}`,
+          message: t`the subnet ${subnet} (${SUBNET_VAR}) collides with the host route ${hit.map(rt.describeRoute).join(', ')}: the host could no longer tell which link its packets belong on`,
+          hint: t`choose a private subnet no host route uses (see ip route), e.g. ${SUBNET_VAR}=${SUBNETS.find((c) => !rt.collisions(c, hostRoutes, BRIDGE).length) ?? '10.123.0.0/24'}`,
         };
       }
     } catch (err) {
-      problem = { message: `${SUBNET_VAR}: ${(err as Error).message}`, hint: `set it to a private subnet such as ${SUBNETS[0]}, or unset it` };
+      problem = { message: `${SUBNET_VAR}: ${(err as Error).message}`, hint: t`set it to a private subnet such as ${SUBNETS[0]}, or unset it` };
     }
   } else {
     const free = SUBNETS.find((c) => !rt.collisions(c, hostRoutes, BRIDGE).length);
     if (free) subnet = free;
     else {
       problem = {
-        message: `every subnet lesson 6 would use (${SUBNETS.join(', ')}) collides with a host route`,
-        hint: `pick a free private /24 (see ip route) and set ${SUBNET_VAR}, e.g. ${SUBNET_VAR}=10.123.0.0/24`,
+        message: t`every subnet lesson 6 would use (${SUBNETS.join(', ')}) collides with a host route`,
+        hint: t`pick a free private /24 (see ip route) and set ${SUBNET_VAR}, e.g. ${SUBNET_VAR}=10.123.0.0/24`,
       };
     }
   }
@@ -94,15 +96,15 @@ interface State extends ContainerState {
 type BridgeCaller = Pick<LessonContext, 'ledger' | 'lockWaitMs' | 'note'>;
 
 function lockBridge(ctx?: BridgeCaller) {
-  return holdMachineName(BRIDGE_NAME, { waitMs: ctx?.lockWaitMs, onWait: (who) => ctx?.note?.(`waiting for the bridge ${BRIDGE}: ${who} is using it`) });
+  return holdMachineName(BRIDGE_NAME, { waitMs: ctx?.lockWaitMs, onWait: (who) => ctx?.note?.(t`waiting for the bridge ${BRIDGE}: ${who} is using it`) });
 }
 
 /** A netlink failure said in the learner's terms. */
 export function explainNetlink(err: unknown, kind?: string): never {
   if (err instanceof SyscallError && err.code === 'EOPNOTSUPP' && kind) {
     throw new NetworkError(
-      `the kernel cannot make a ${kind} link (${err.message})`,
-      `load its module: modprobe ${kind} (on Ubuntu it is in linux-modules-extra-$(uname -r)); \`container-lessons doctor\` lists what is missing. Nothing was left behind.`,
+      t`the kernel cannot make a ${kind} link (${err.message})`,
+      t`load its module: modprobe ${kind} (on Ubuntu it is in linux-modules-extra-$(uname -r)); \`container-lessons doctor\` lists what is missing. Nothing was left behind.`,
     );
   }
   throw err;
@@ -127,13 +129,13 @@ export async function makeBridge(ctx: BridgeCaller, plan: NetworkPlan): Promise<
     const old = nl.links().find((l) => l.name === BRIDGE);
     if (old && !isOurs(old)) {
       throw new NetworkError(
-        `a link named ${BRIDGE} already exists and container-lessons did not make it (${old.kind === 'bridge' ? 'a bridge with ports of its own' : `a ${old.kind ?? 'plain'} link`})`,
-        `lesson 6 needs that name for its bridge: remove or rename the link (ip link del ${BRIDGE}) if nothing else needs it`,
+        t`a link named ${BRIDGE} already exists and container-lessons did not make it (${old.kind === 'bridge' ? t`a bridge with ports of its own` : old.kind ? t`a ${old.kind} link` : t`a plain link`})`,
+        t`lesson 6 needs that name for its bridge: remove or rename the link (ip link del ${BRIDGE}) if nothing else needs it`,
       );
     }
     if (old) {
       nl.delete(BRIDGE);
-      said.push(`removed a bridge ${BRIDGE} an earlier run left behind`);
+      said.push(t`removed a bridge ${BRIDGE} an earlier run left behind`);
     }
     // The kernel takes no alias with a new link, so the bridge is made under a name of this
     // run's own, marked, and only then renamed: whenever this process is killed, a recovery
@@ -188,7 +190,7 @@ async function wire(ctx: LessonContext<State>, plan: NetworkPlan, c: Running, n:
   return hostEnd;
 }
 
-const fmtPing = (from: string, r: { to: string; ok: boolean; rttMs?: number; error?: string }) => (r.ok ? `ping ${r.to} from ${from}: echo reply in ${r.rttMs!.toFixed(2)} ms` : `ping ${r.to} from ${from}: ${r.error}`);
+const fmtPing = (from: string, r: { to: string; ok: boolean; rttMs?: number; error?: string }) => (r.ok ? t`ping ${r.to} from ${from}: echo reply in ${r.rttMs!.toFixed(2)} ms` : t`ping ${r.to} from ${from}: ${r.error}`);
 
 function showLinks(links: Link[], addresses: Address[]): string {
   return links
@@ -276,13 +278,13 @@ const network = defineLesson<State>({
         const route = rt.readRoutes('self').filter((r) => r.iface === BRIDGE);
         return lines(
           ...said,
-          `host routes checked: ${plan.subnet} touches none of them`,
+          t`host routes checked: ${plan.subnet} touches none of them`,
           `RTM_NEWLINK ${BRIDGE} type bridge, RTM_NEWADDR ${plan.gateway}/${plan.prefix}, up`,
           showLinks(
             links.filter((l) => l.name === BRIDGE),
             addresses,
           ),
-          `# the kernel added a route for the subnet: ${route.map(rt.describeRoute).join(', ') || '(none yet)'}`,
+          t`# the kernel added a route for the subnet: ${route.map(rt.describeRoute).join(', ') || t`(none yet)`}`,
         );
       },
     },
@@ -293,20 +295,20 @@ const network = defineLesson<State>({
       async run(ctx) {
         const c = await startLessonContainer(ctx, CONTAINER);
         const { links, addresses } = await netOps(c.pid, []);
-        return lines(`container started, host pid ${c.pid}`, showLinks(links, addresses));
+        return lines(t`container started, host pid ${c.pid}`, showLinks(links, addresses));
       },
     },
     {
       title: 'A veth pair: a cable from the bridge into the container',
       commands: () => byHandWire(networkPlan(), 1, 'PID'),
       async run(ctx) {
-        const plan = earlier(ctx.state.plan, 'the network plan');
-        const c = earlier(ctx.state.container, 'the container');
+        const plan = earlier(ctx.state.plan, t`the network plan`);
+        const c = earlier(ctx.state.container, t`the container`);
         const hostEnd = await wire(ctx, plan, c, 1);
         const host = hostNetlink((nl) => ({ links: nl.links(), addresses: nl.addresses() }));
         return lines(
-          `veth ${hostEnd} <-> eth0 (made in the container's namespace), ${hostEnd} plugged into ${BRIDGE}`,
-          '# on the host:',
+          t`veth ${hostEnd} <-> eth0 (made in the container's namespace), ${hostEnd} plugged into ${BRIDGE}`,
+          t`# on the host:`,
           showLinks(
             host.links.filter((l) => l.name === BRIDGE || l.name === hostEnd),
             host.addresses,
@@ -322,29 +324,29 @@ const network = defineLesson<State>({
         return [`nsenter -t $PID -n ping -c1 ${p.gateway}`, `ping -c1 ${p.address(1)}`];
       },
       async run(ctx) {
-        const plan = earlier(ctx.state.plan, 'the network plan');
-        const c = earlier(ctx.state.container, 'the container');
+        const plan = earlier(ctx.state.plan, t`the network plan`);
+        const c = earlier(ctx.state.container, t`the container`);
         const out = await pingFrom(c.pid, plan.gateway);
         const back = await pingFrom(0, plan.address(1));
-        return lines(fmtPing('the container', out), fmtPing('the host', back), '# (ICMP echo sent by the workbook from each namespace: the default root filesystem may have no ping)');
+        return lines(fmtPing(t`the container`, out), fmtPing(t`the host`, back), t`# (ICMP echo sent by the workbook from each namespace: the default root filesystem may have no ping)`);
       },
     },
     {
       title: 'A second container on the same bridge reaches the first',
       commands: (lab) => [`${byHandContainer(lab)}   # a third terminal`, 'PID2=<its pid, as above>', ...byHandWire(networkPlan(), 2, 'PID2'), `nsenter -t $PID2 -n ping -c1 ${networkPlan().address(1)}`],
       async run(ctx) {
-        const plan = earlier(ctx.state.plan, 'the network plan');
-        const a = earlier(ctx.state.container, 'the container');
+        const plan = earlier(ctx.state.plan, t`the network plan`);
+        const a = earlier(ctx.state.container, t`the container`);
         const b = await startContainer({ rootfs: ctx.lab.rootfs, namespaces: NS, argv: IDLE_SHELL, hostname: 'container2', mountProc: true, detach: ctx.keep }, ctx.ledger);
         ctx.state.container2 = b;
         const hostEnd = await wire(ctx, plan, b, 2);
         const r = await pingFrom(b.pid, plan.address(1));
         const r2 = await pingFrom(a.pid, plan.address(2));
         return lines(
-          `second container, host pid ${b.pid}, cable ${hostEnd} into ${BRIDGE}`,
+          t`second container, host pid ${b.pid}, cable ${hostEnd} into ${BRIDGE}`,
           fmtPing('container2', r),
-          fmtPing('the first container', r2),
-          '# the bridge forwards between its ports by MAC address, like a switch: the host does not route these',
+          fmtPing(t`the first container`, r2),
+          t`# the bridge forwards between its ports by MAC address, like a switch: the host does not route these`,
         );
       },
     },
@@ -388,8 +390,8 @@ const network = defineLesson<State>({
         const before = await toOutside();
         await netOps(router.pid, [{ op: 'nat', rules: { table: 'container_lessons', masqueradeOut: 'out0', publish: [{ inIf: 'out0', port: NAT.published, to: NAT.app, toPort: NAT.appPort }] } }]).catch((err: Error) => {
           throw new NetworkError(
-            `the kernel refused the NAT rules: ${err.message}`,
-            'NAT needs nf_tables with nat and masquerade (modprobe nf_tables nft_chain_nat nft_nat nft_masq); `container-lessons doctor` shows what this kernel has. The bridge and the containers above do not need it.',
+            t`the kernel refused the NAT rules: ${err.message}`,
+            t`NAT needs nf_tables with nat and masquerade (modprobe nf_tables nft_chain_nat nft_nat nft_masq); \`container-lessons doctor\` shows what this kernel has. The bridge and the containers above do not need it.`,
           );
         });
         const after = await toOutside();
@@ -400,12 +402,12 @@ const network = defineLesson<State>({
           );
         }
         return lines(
-          `router (pid ${router.pid}): in0 ${NAT.routerIn}/24, out0 ${NAT.routerOut}/24, ip_forward=1 in its namespace only`,
-          `app (pid ${app.pid}): ${NAT.app}, default via ${NAT.routerIn}; outside (pid ${outside.pid}): ${NAT.client}, no route to ${NAT.inside}`,
-          `without NAT, app -> ${NAT.client}:${NAT.clientPort}: ${before.ok ? `connected (${before.serverSaw})` : `${before.error} (the answer has no way back to ${NAT.app})`}`,
-          '# nf_tables in the router: oifname "out0" masquerade; iifname "out0" tcp dport 8080 dnat to 10.0.0.2:80',
-          `with masquerade, app -> ${NAT.client}:${NAT.clientPort}: ${after.ok ? `app used ${after.clientLocal}, outside saw ${after.serverSaw}` : after.error}`,
-          `published port, outside -> ${published.clientDialled}: ${published.ok ? `app's listener on :${NAT.appPort} got it from ${published.serverSaw}` : published.error}`,
+          t`router (pid ${router.pid}): in0 ${NAT.routerIn}/24, out0 ${NAT.routerOut}/24, ip_forward=1 in its namespace only`,
+          t`app (pid ${app.pid}): ${NAT.app}, default via ${NAT.routerIn}; outside (pid ${outside.pid}): ${NAT.client}, no route to ${NAT.inside}`,
+          t`without NAT, app -> ${NAT.client}:${NAT.clientPort}: ${before.ok ? t`connected (${before.serverSaw})` : t`${before.error} (the answer has no way back to ${NAT.app})`}`,
+          t`# nf_tables in the router: oifname "out0" masquerade; iifname "out0" tcp dport 8080 dnat to 10.0.0.2:80`,
+          t`with masquerade, app -> ${NAT.client}:${NAT.clientPort}: ${after.ok ? t`app used ${after.clientLocal}, outside saw ${after.serverSaw}` : after.error}`,
+          t`published port, outside -> ${published.clientDialled}: ${published.ok ? t`app's listener on :${NAT.appPort} got it from ${published.serverSaw}` : published.error}`,
         );
       },
     },
@@ -420,8 +422,8 @@ const network = defineLesson<State>({
     // The newest unshare of a container: it made the network namespace and stays in it.
     const pidOf = (v: string) => `${v}=$(pgrep -n -f '^unshare --mount --uts --ipc --pid --net')`;
     return [
-      "A new network namespace is cut off. Docker wires it with a veth pair, a virtual cable (what enters one end leaves the other): one end goes into the container, the other is a port of a bridge on the host, a virtual switch whose own address is the containers' gateway. Each container needs its end and lo up, an address in the bridge's subnet and a default route via the bridge.",
-      `It is all rtnetlink, as ip speaks it: ip link add ${BRIDGE} type bridge; ip link add ${HOST_END}0 type veth peer name eth0 netns <pid> (the peer lands in the network namespace of that pid); ip link set ${HOST_END}0 master ${BRIDGE}; nsenter -t <pid> -n runs a command in that namespace. Here: ${BRIDGE} ${p.gateway}/${p.prefix}, the containers ${p.address(1)} and ${p.address(2)}. The check reads the links from the host and /proc/<pid>/net/route, and pings both ways.`,
+      t`A new network namespace is cut off. Docker wires it with a veth pair, a virtual cable (what enters one end leaves the other): one end goes into the container, the other is a port of a bridge on the host, a virtual switch whose own address is the containers' gateway. Each container needs its end and lo up, an address in the bridge's subnet and a default route via the bridge.`,
+      t`It is all rtnetlink, as ip speaks it: ip link add ${BRIDGE} type bridge; ip link add ${HOST_END}0 type veth peer name eth0 netns <pid> (the peer lands in the network namespace of that pid); ip link set ${HOST_END}0 master ${BRIDGE}; nsenter -t <pid> -n runs a command in that namespace. Here: ${BRIDGE} ${p.gateway}/${p.prefix}, the containers ${p.address(1)} and ${p.address(2)}. The check reads the links from the host and /proc/<pid>/net/route, and pings both ways.`,
       [
         `ip link add ${BRIDGE} type bridge; ip addr add ${p.gateway}/${p.prefix} dev ${BRIDGE}; ip link set ${BRIDGE} up`,
         `${byHandContainer(lab)}   # in a second terminal, left running`,
@@ -442,7 +444,7 @@ const network = defineLesson<State>({
     try {
       release = await lockBridge();
     } catch (err) {
-      if (err instanceof LockBusyError) return [`left ${BRIDGE} alone: ${describeHolder(err.holder)} is using it`];
+      if (err instanceof LockBusyError) return [t`left ${BRIDGE} alone: ${describeHolder(err.holder)} is using it`];
       throw err;
     }
     try {
@@ -457,12 +459,16 @@ const network = defineLesson<State>({
             // Ours, or the learner's from this lesson's text: a bridge with only our ports.
             const foreign = links.filter((p) => p.master === l.index && !isHostEnd(p));
             ours = isOurs(l) || (l.kind === 'bridge' && !foreign.length);
-            if (!ours) removed.push(`left ${BRIDGE} alone: ${l.kind === 'bridge' ? `it has ports container-lessons did not make (${foreign.map((p) => p.name).join(', ')})` : `it is a ${l.kind ?? 'plain'} link, not the lesson's bridge`}`);
+            if (!ours) {
+              const why =
+                l.kind === 'bridge' ? t`it has ports container-lessons did not make (${foreign.map((p) => p.name).join(', ')})` : l.kind ? t`it is a ${l.kind} link, not the lesson's bridge` : t`it is a plain link, not the lesson's bridge`;
+              removed.push(t`left ${BRIDGE} alone: ${why}`);
+            }
           }
           if (!ours) continue;
           try {
             nl.delete(l.name);
-            removed.push(`link ${l.name}`);
+            removed.push(t`link ${l.name}`);
           } catch {
             /* gone with its peer */
           }
@@ -511,13 +517,13 @@ export async function checkNetwork(lab: Lab): Promise<CheckResult[]> {
   const seenNs = new Set<string>();
   const own = containerLeaders(all).filter((p) => p.ns.net !== host.net && !seenNs.has(p.ns.net!) && seenNs.add(p.ns.net!));
   if (!own.length) {
-    results.push(fail(CHECKS.own, `no process in the rootfs has a network namespace of its own`, `start the container with --net: ${byHandContainer(lab)}`, ['/proc/*/ns/net']));
+    results.push(fail(CHECKS.own, t`no process in the rootfs has a network namespace of its own`, t`start the container with --net: ${byHandContainer(lab)}`, ['/proc/*/ns/net']));
     return results;
   }
   results.push(
     pass(
       CHECKS.own,
-      `${own.length} container${own.length === 1 ? '' : 's'} with a network namespace of its own`,
+      own.length === 1 ? t`1 container with a network namespace of its own` : t`${own.length} containers with a network namespace of its own`,
       own.map((p) => `/proc/${p.pid}/ns/net`),
     ),
   );
@@ -527,18 +533,20 @@ export async function checkNetwork(lab: Lab): Promise<CheckResult[]> {
   const bridge = hostNet.links.find((l) => l.name === BRIDGE);
   const bridgeAddr = bridge && hostNet.addresses.find((a) => a.index === bridge.index);
   if (bridge?.kind !== 'bridge') {
-    results.push(fail(CHECKS.bridge, bridge ? `${BRIDGE} is a ${bridge.kind ?? 'plain'} link, not a bridge` : `the host has no link ${BRIDGE}`, `ip link add ${BRIDGE} type bridge`, looked));
+    results.push(
+      fail(CHECKS.bridge, !bridge ? t`the host has no link ${BRIDGE}` : bridge.kind ? t`${BRIDGE} is a ${bridge.kind} link, not a bridge` : t`${BRIDGE} is a plain link, not a bridge`, `ip link add ${BRIDGE} type bridge`, looked),
+    );
     return results;
   }
   if (!bridge.up || !bridgeAddr) {
-    const what = [!bridge.up && 'down', !bridgeAddr && 'has no IPv4 address'].filter(Boolean).join(' and ');
-    results.push(fail(CHECKS.bridge, `${BRIDGE} is ${what}`, [!bridgeAddr && `ip addr add ${plan.gateway}/${plan.prefix} dev ${BRIDGE}`, !bridge.up && `ip link set ${BRIDGE} up`].filter(Boolean).join('; '), looked));
+    const what = !bridge.up && !bridgeAddr ? t`${BRIDGE} is down and has no IPv4 address` : !bridge.up ? t`${BRIDGE} is down` : t`${BRIDGE} has no IPv4 address`;
+    results.push(fail(CHECKS.bridge, what, [!bridgeAddr && `ip addr add ${plan.gateway}/${plan.prefix} dev ${BRIDGE}`, !bridge.up && `ip link set ${BRIDGE} up`].filter(Boolean).join('; '), looked));
     return results;
   }
   const gateway = bridgeAddr.addr;
   const subnet = { network: rt.fromInt(rt.toInt(gateway) & (bridgeAddr.prefix ? (0xffffffff << (32 - bridgeAddr.prefix)) >>> 0 : 0)), prefix: bridgeAddr.prefix };
   const subnetText = `${subnet.network}/${subnet.prefix}`;
-  results.push(pass(CHECKS.bridge, `${BRIDGE} is up with ${gateway}/${bridgeAddr.prefix}`, looked));
+  results.push(pass(CHECKS.bridge, t`${BRIDGE} is up with ${gateway}/${bridgeAddr.prefix}`, looked));
 
   const insides = (await Promise.all(own.map((p) => look(p, hostNet.links, bridge)))).filter((x): x is Inside => x !== null);
   const plugged = insides.filter((x) => x.cable && x.cable.outer.master === bridge.index);
@@ -546,16 +554,16 @@ export async function checkNetwork(lab: Lab): Promise<CheckResult[]> {
   if (!a) {
     const x = insides.find((i) => i.cable) ?? insides[0];
     const detail = x?.cable
-      ? `${describe(x.p)} has a veth (${x.cable.inner.name}) whose host end ${x.cable.outer.name} is not plugged into ${BRIDGE}`
-      : `no container has a veth whose other end is on the host (${x ? `${describe(x.p)} has ${x.links.map((l) => l.name).join(', ')}` : 'none could be read'})`;
+      ? t`${describe(x.p)} has a veth (${x.cable.inner.name}) whose host end ${x.cable.outer.name} is not plugged into ${BRIDGE}`
+      : t`no container has a veth whose other end is on the host (${x ? t`${describe(x.p)} has ${x.links.map((l) => l.name).join(', ')}` : t`none could be read`})`;
     results.push(
       fail(CHECKS.veth, detail, x?.cable ? `ip link set ${x.cable.outer.name} master ${BRIDGE}` : `ip link add ${HOST_END}0 type veth peer name eth0 netns <container pid>; ip link set ${HOST_END}0 master ${BRIDGE} up`, [
-        'RTM_GETLINK (IFLA_LINK: the peer of a veth)',
+        t`RTM_GETLINK (IFLA_LINK: the peer of a veth)`,
       ]),
     );
     return results;
   }
-  results.push(pass(CHECKS.veth, `${describe(a.p)}: ${a.cable!.inner.name} inside <-> ${a.cable!.outer.name} on ${BRIDGE}`, ['RTM_GETLINK (IFLA_LINK, IFLA_MASTER)']));
+  results.push(pass(CHECKS.veth, t`${describe(a.p)}: ${a.cable!.inner.name} inside <-> ${a.cable!.outer.name} on ${BRIDGE}`, ['RTM_GETLINK (IFLA_LINK, IFLA_MASTER)']));
 
   const wiring = (x: Inside, title: string): CheckResult | null => {
     const { inner, outer } = x.cable!;
@@ -563,22 +571,22 @@ export async function checkNetwork(lab: Lab): Promise<CheckResult[]> {
     const addr = x.addresses.find((ad) => ad.index === inner.index);
     const lo = x.links.find((l) => l.name === 'lo');
     const def = x.routes.find((r) => r.prefix === 0);
-    const looked = [`RTM_GETLINK/RTM_GETADDR in pid ${pid}'s namespace`, `/proc/${pid}/net/route`];
+    const looked = [t`RTM_GETLINK/RTM_GETADDR in pid ${pid}'s namespace`, `/proc/${pid}/net/route`];
     if (!outer.up || !inner.up) {
-      const down = [!outer.up && `${outer.name} (host end)`, !inner.up && `${inner.name} (inside)`].filter(Boolean).join(' and ');
-      return fail(
-        title,
-        `${down} ${!outer.up && !inner.up ? 'are' : 'is'} down: no packet crosses a link that is down`,
-        [!outer.up && `ip link set ${outer.name} up`, !inner.up && `nsenter -t ${pid} -n ip link set ${inner.name} up`].filter(Boolean).join('; '),
-        looked,
-      );
+      const down =
+        !outer.up && !inner.up
+          ? t`${outer.name} (host end) and ${inner.name} (inside) are down: no packet crosses a link that is down`
+          : !outer.up
+            ? t`${outer.name} (host end) is down: no packet crosses a link that is down`
+            : t`${inner.name} (inside) is down: no packet crosses a link that is down`;
+      return fail(title, down, [!outer.up && `ip link set ${outer.name} up`, !inner.up && `nsenter -t ${pid} -n ip link set ${inner.name} up`].filter(Boolean).join('; '), looked);
     }
-    if (!lo?.up) return fail(title, 'lo is down inside: the container cannot even reach itself at 127.0.0.1', `nsenter -t ${pid} -n ip link set lo up`, looked);
-    if (!addr) return fail(title, `${inner.name} has no IPv4 address`, `nsenter -t ${pid} -n ip addr add ${plan.address(1)}/${subnet.prefix} dev ${inner.name}`, looked);
+    if (!lo?.up) return fail(title, t`lo is down inside: the container cannot even reach itself at 127.0.0.1`, `nsenter -t ${pid} -n ip link set lo up`, looked);
+    if (!addr) return fail(title, t`${inner.name} has no IPv4 address`, `nsenter -t ${pid} -n ip addr add ${plan.address(1)}/${subnet.prefix} dev ${inner.name}`, looked);
     if (!rt.inSubnet(addr.addr, subnet) || addr.addr === gateway) {
       return fail(
         title,
-        `${inner.name} has ${addr.addr}/${addr.prefix}, ${addr.addr === gateway ? `the bridge's own address` : `outside ${BRIDGE}'s subnet ${subnetText}`}: the container would not find the host on this link`,
+        t`${inner.name} has ${addr.addr}/${addr.prefix}, ${addr.addr === gateway ? t`the bridge's own address` : t`outside ${BRIDGE}'s subnet ${subnetText}`}: the container would not find the host on this link`,
         `nsenter -t ${pid} -n ip addr del ${addr.addr}/${addr.prefix} dev ${inner.name}; nsenter -t ${pid} -n ip addr add ${plan.address(1)}/${subnet.prefix} dev ${inner.name}`,
         looked,
       );
@@ -586,7 +594,11 @@ export async function checkNetwork(lab: Lab): Promise<CheckResult[]> {
     if (!def || def.gateway !== gateway) {
       return fail(
         title,
-        def ? `the default route goes via ${def.gateway ?? 'no gateway'} dev ${def.iface}, not the bridge` : 'no default route inside: anything beyond the subnet is unreachable',
+        !def
+          ? t`no default route inside: anything beyond the subnet is unreachable`
+          : def.gateway
+            ? t`the default route goes via ${def.gateway} dev ${def.iface}, not the bridge`
+            : t`the default route goes via no gateway dev ${def.iface}, not the bridge`,
         `nsenter -t ${pid} -n ip route ${def ? 'replace' : 'add'} default via ${gateway}`,
         looked,
       );
@@ -599,17 +611,17 @@ export async function checkNetwork(lab: Lab): Promise<CheckResult[]> {
     return results;
   }
   const addrA = a.addresses.find((ad) => ad.index === a.cable!.inner.index)!.addr;
-  results.push(pass(CHECKS.wiredA, `${a.cable!.inner.name} ${addrA}/${subnet.prefix} up, lo up, default via ${gateway}`, [`/proc/${a.p.pid}/net/route`]));
+  results.push(pass(CHECKS.wiredA, t`${a.cable!.inner.name} ${addrA}/${subnet.prefix} up, lo up, default via ${gateway}`, [`/proc/${a.p.pid}/net/route`]));
 
   const out = await pingFrom(a.p.pid, gateway, { count: 2, waitMs: 500 });
   const back = await pingFrom(0, addrA, { count: 2, waitMs: 500 });
-  results.push(out.ok ? pass(CHECKS.out, fmtPing('the container', out), ['ICMP echo']) : fail(CHECKS.out, fmtPing('the container', out), `look at both ends with ip link; the host's firewall may drop ICMP on ${BRIDGE}`, ['ICMP echo']));
-  results.push(back.ok ? pass(CHECKS.back, fmtPing('the host', back), ['ICMP echo']) : fail(CHECKS.back, fmtPing('the host', back), `is ${addrA} unique on ${subnetText}? (ip neigh show dev ${BRIDGE})`, ['ICMP echo']));
+  results.push(out.ok ? pass(CHECKS.out, fmtPing(t`the container`, out), ['ICMP echo']) : fail(CHECKS.out, fmtPing(t`the container`, out), t`look at both ends with ip link; the host's firewall may drop ICMP on ${BRIDGE}`, ['ICMP echo']));
+  results.push(back.ok ? pass(CHECKS.back, fmtPing(t`the host`, back), ['ICMP echo']) : fail(CHECKS.back, fmtPing(t`the host`, back), t`is ${addrA} unique on ${subnetText}? (ip neigh show dev ${BRIDGE})`, ['ICMP echo']));
   if (!out.ok || !back.ok) return results;
 
   const b = plugged[1];
   if (!b) {
-    results.push(fail(CHECKS.second, `only one container is plugged into ${BRIDGE}`, `start a second one the same way, with ${plan.address(2)}/${subnet.prefix}`, ['RTM_GETLINK']));
+    results.push(fail(CHECKS.second, t`only one container is plugged into ${BRIDGE}`, t`start a second one the same way, with ${plan.address(2)}/${subnet.prefix}`, ['RTM_GETLINK']));
     return results;
   }
   const wrongB = wiring(b, CHECKS.wiredB);
@@ -619,7 +631,7 @@ export async function checkNetwork(lab: Lab): Promise<CheckResult[]> {
   }
   const ab = await pingFrom(b.p.pid, addrA, { count: 2, waitMs: 500 });
   results.push(
-    ab.ok ? pass(CHECKS.second, `${describe(b.p)}: ${fmtPing('it', ab)}`, ['ICMP echo']) : fail(CHECKS.second, fmtPing(describe(b.p), ab), bridgedFirewallHint() ?? `both veths must be on ${BRIDGE} and up (bridge link)`, ['ICMP echo']),
+    ab.ok ? pass(CHECKS.second, `${describe(b.p)}: ${fmtPing(t`it`, ab)}`, ['ICMP echo']) : fail(CHECKS.second, fmtPing(describe(b.p), ab), bridgedFirewallHint() ?? t`both veths must be on ${BRIDGE} and up (bridge link)`, ['ICMP echo']),
   );
   return results;
 }
@@ -633,5 +645,5 @@ function bridgedFirewallHint(): string | null {
   } catch {
     return null; // br_netfilter is not loaded: bridged frames never meet iptables
   }
-  return `br_netfilter is loaded (net.bridge.bridge-nf-call-iptables = 1), so packets between two ports of ${BRIDGE} go through the host's iptables FORWARD chain, which Docker sets to DROP. Allow them while you work: iptables -I FORWARD -i ${BRIDGE} -o ${BRIDGE} -j ACCEPT (and iptables -D ... the same afterwards)`;
+  return t`br_netfilter is loaded (net.bridge.bridge-nf-call-iptables = 1), so packets between two ports of ${BRIDGE} go through the host's iptables FORWARD chain, which Docker sets to DROP. Allow them while you work: iptables -I FORWARD -i ${BRIDGE} -o ${BRIDGE} -j ACCEPT (and iptables -D ... the same afterwards)`;
 }

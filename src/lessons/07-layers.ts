@@ -34,6 +34,7 @@ import {
   type Running,
 } from '../core/index.js';
 import { pass, fail, type CheckResult } from '../checks/result.js';
+import { t } from '../i18n/messages.js';
 import type { Lab } from '../lab.js';
 import { defineLesson, earlier, type LessonContext } from './types.js';
 import { hostShell, inContainer, lines } from './show.js';
@@ -119,7 +120,7 @@ function storeTree(s: LayerStore, ids: string[]): string {
   return ids
     .map((id) => {
       const i = s.info(id);
-      return `${short(id)}…/  link=${i.link}  lower=${i.lower.length ? i.lower.map((l) => l.slice(0, 9) + '…').join(':') : '(none: the base layer)'}`;
+      return `${short(id)}…/  link=${i.link}  lower=${i.lower.length ? i.lower.map((l) => l.slice(0, 9) + '…').join(':') : t`(none: the base layer)`}`;
     })
     .join('\n');
 }
@@ -152,7 +153,7 @@ const layers = defineLesson<State>({
         ctx.ledger.add({ kind: 'file', path: storePaths(ctx.lab).imageSrc });
         await writeImage(ociDir(ctx.lab), demoLayers(ctx.lab), { format: 'oci', name: `${IMAGE}:1` });
         return lines(
-          `base layer: ${ctx.lab.rootfs}; app layer: /srv/www, /srv/data; update layer: deletes /srv/www/old.html (.wh.old.html), replaces /srv/data (.wh..wh..opq), adds /etc/motd`,
+          t`base layer: ${ctx.lab.rootfs}; app layer: /srv/www, /srv/data; update layer: deletes /srv/www/old.html (.wh.old.html), replaces /srv/data (.wh..wh..opq), adds /etc/motd`,
           await hostShell(`ls ${ociDir(ctx.lab)} ${ociDir(ctx.lab)}/blobs/sha256 | cut -c1-80`),
         );
       },
@@ -173,16 +174,17 @@ const layers = defineLesson<State>({
         ctx.state.image = img;
         const top = img.layers.at(-1);
         if (!top) throw new Error(`${IMAGE}: the imported image has no layers`);
+        const opaque = libc.lgetxattr(path.join(storePaths(ctx.lab).layers, top.id, 'diff', 'srv/data'), OPAQUE_XATTR)?.toString();
         return lines(
-          ...img.layers.map((l, i) => `layer ${i + 1}: ${l.diffId.slice(0, 19)}… verified, unpacked into ${short(l.id)}…/diff`),
+          ...img.layers.map((l, i) => t`layer ${i + 1}: ${l.diffId.slice(0, 19)}… verified, unpacked into ${short(l.id)}…/diff`),
           storeTree(
             s,
             img.layers.map((l) => l.id),
           ),
           await hostShell(`ls -l ${storePaths(ctx.lab).layers}/l | tail -n +2 | sed 's/.* \\([A-Z0-9]*\\) -> /\\1 -> /'`),
-          `# the update layer's whiteouts became overlayfs ones in ${short(top.id)}…/diff:`,
+          t`# the update layer's whiteouts became overlayfs ones in ${short(top.id)}…/diff:`,
           ...listWhiteouts(path.join(storePaths(ctx.lab).layers, top.id, 'diff')).map((w) => `c 0/0  ${w.path}`),
-          `opaque: srv/data (${OPAQUE_XATTR}=${libc.lgetxattr(path.join(storePaths(ctx.lab).layers, top.id, 'diff', 'srv/data'), OPAQUE_XATTR)?.toString() ?? 'missing'})`,
+          opaque === undefined ? t`opaque: srv/data (${OPAQUE_XATTR}=missing)` : t`opaque: srv/data (${OPAQUE_XATTR}=${opaque})`,
         );
       },
     },
@@ -193,8 +195,8 @@ const layers = defineLesson<State>({
         if (!fs.existsSync(saveTar(ctx.lab))) await writeDemoImage(ctx.lab, 'docker-save', saveTar(ctx.lab));
         const img = await importImage(saveTar(ctx.lab), store(ctx.lab), { name: `${IMAGE}-debug`, ledger: ctx.ledger });
         return lines(
-          ...img.layers.map((l, i) => `layer ${i + 1}: ${short(l.id)}… ${l.reused ? 'already in the store: shared, not unpacked again' : 'new: unpacked'}`),
-          `# layers are keyed by chain id: the same layers in the same order are the same directory`,
+          ...img.layers.map((l, i) => t`layer ${i + 1}: ${short(l.id)}… ${l.reused ? t`already in the store: shared, not unpacked again` : t`new: unpacked`}`),
+          t`# layers are keyed by chain id: the same layers in the same order are the same directory`,
         );
       },
     },
@@ -208,7 +210,7 @@ const layers = defineLesson<State>({
         `mount -t overlay overlay -o lowerdir=$PWD/${CONTAINER}-init/diff:$LOWER,upperdir=$PWD/${CONTAINER}/diff,workdir=$PWD/${CONTAINER}/work $PWD/${CONTAINER}/merged`,
       ],
       async run(ctx) {
-        const img = earlier(ctx.state.image, 'the imported image');
+        const img = earlier(ctx.state.image, t`the imported image`);
         const s = store(ctx.lab);
         const marker = JSON.stringify({ id: randomUUID(), kind: 'container', created: new Date().toISOString() });
         const c = await createContainerLayers(s, img.top, CONTAINER, { hostname: CONTAINER, marker, ledger: ctx.ledger });
@@ -217,9 +219,9 @@ const layers = defineLesson<State>({
         ctx.state.fs = c;
         const m = procfs.readMountinfo().find((x) => x.mountPoint === c.merged);
         return lines(
-          `init layer ${CONTAINER}-init: etc/hostname, etc/hosts, etc/resolv.conf for this container only`,
+          t`init layer ${CONTAINER}-init: etc/hostname, etc/hosts, etc/resolv.conf for this container only`,
           `# ${overlayCommand(spec)}`.replace(new RegExp(storePaths(ctx.lab).layers.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g'), '$L'),
-          `# ($L = ${storePaths(ctx.lab).layers}; lowerdir: the init layer first, then the image from its top layer down)`,
+          t`# ($L = ${storePaths(ctx.lab).layers}; lowerdir: the init layer first, then the image from its top layer down)`,
           m ? `# mountinfo: ${m.fstype} ${m.superOptions.length > 160 ? m.superOptions.slice(0, 160) + '…' : m.superOptions}` : '',
         );
       },
@@ -231,35 +233,35 @@ const layers = defineLesson<State>({
         'hostname; cat /etc/hostname   # inside: both say web1, in the UTS namespace of its own',
       ],
       async run(ctx) {
-        const c = earlier(ctx.state.fs, "the container's layers");
+        const c = earlier(ctx.state.fs, t`the container's layers`);
         const r = await startContainer({ rootfs: c.merged, namespaces: [...NS], argv: IDLE_SHELL, hostname: CONTAINER, mountProc: true, detach: ctx.keep }, ctx.ledger);
         ctx.state.container = r;
-        return lines(`container started on ${c.merged}, host pid ${r.pid}`, await inContainer(r, [...NS], 'hostname; cat /etc/motd; ls /srv/www /srv/data'));
+        return lines(t`container started on ${c.merged}, host pid ${r.pid}`, await inContainer(r, [...NS], 'hostname; cat /etc/motd; ls /srv/www /srv/data'));
       },
     },
     {
       title: 'Write and delete inside: both land in the upper layer',
       commands: (lab) => ["echo 'made in the container' > /srv/www/new.html; rm /srv/www/index.html   # inside", `ls -l ${storePaths(lab).layers}/${CONTAINER}/diff/srv/www`],
       async run(ctx) {
-        const c = earlier(ctx.state.fs, "the container's layers");
-        const r = earlier(ctx.state.container, 'the container');
+        const c = earlier(ctx.state.fs, t`the container's layers`);
+        const r = earlier(ctx.state.container, t`the container`);
         const out = await inContainer(r, [...NS], "echo 'made in the container' > /srv/www/new.html; rm /srv/www/index.html; ls /srv/www");
-        return lines(out, `# upper (${CONTAINER}/diff) now holds:`, ...walkUpper(c.upper));
+        return lines(out, t`# upper (${CONTAINER}/diff) now holds:`, ...walkUpper(c.upper));
       },
     },
     {
       title: 'Commit: the upper layer alone becomes a new layer; the init layer stays out',
       commands: (lab) => commitCommands(lab),
       async run(ctx) {
-        const c = earlier(ctx.state.fs, "the container's layers");
+        const c = earlier(ctx.state.fs, t`the container's layers`);
         const layer = await commitContainer(store(ctx.lab), c, ctx.ledger);
         const hasInit = fs.existsSync(path.join(layer.diff, 'etc', 'hostname'));
         return lines(
-          `diff id ${layer.diffId} (the sha256 of ${CONTAINER}/diff as a tar)`,
-          `chain id on the image's top layer ${short(c.image)}…: ${layer.chainId}`,
-          `new layer ${short(layer.id)}…${layer.reused ? ' (the store had it: this very change was committed before)' : ''}: link=${layer.link}, lower=${layer.lower.map((l) => l.slice(0, 9) + '…').join(':')} (the image's layers, top first)`,
+          t`diff id ${layer.diffId} (the sha256 of ${CONTAINER}/diff as a tar)`,
+          t`chain id on the image's top layer ${short(c.image)}…: ${layer.chainId}`,
+          t`new layer ${short(layer.id)}…${layer.reused ? t` (the store had it: this very change was committed before)` : ''}: link=${layer.link}, lower=${layer.lower.map((l) => l.slice(0, 9) + '…').join(':')} (the image's layers, top first)`,
           ...walkUpper(layer.diff),
-          hasInit ? 'etc/hostname came along: wrong' : '# no etc/hostname, etc/hosts, etc/resolv.conf: those were in the init layer',
+          hasInit ? t`etc/hostname came along: wrong` : t`# no etc/hostname, etc/hosts, etc/resolv.conf: those were in the init layer`,
         );
       },
     },
@@ -270,8 +272,8 @@ const layers = defineLesson<State>({
   },
 
   hints: (lab) => [
-    "An image is a stack of read-only layers, and a container's root filesystem is one overlay mount of them: the image's layers, an init layer above them with this container's own /etc/hostname, /etc/hosts and /etc/resolv.conf, and on top an empty upper layer that takes the container's writes. Docker's overlay2 store keeps one directory per layer; a file of the image deleted in the container becomes a whiteout in the upper layer. A commit turns that upper layer alone, whiteouts and all, into one more layer on the image, named by its content: the chain id of its tar's digest on the image's top layer.",
-    `The store ${storePaths(lab).layers} is laid out like /var/lib/docker/overlay2: <id>/diff (the layer's files), <id>/link (its short name), <id>/lower (the layers below as l/<short>:..., nearest first) and l/<short> -> ../<id>/diff; an imported image's record is ${storePaths(lab).images}/<name>.json, whose "top" is its top layer's id. The container is one mount(2) of type overlay: lowerdir= the init layer's diff first, then the image from its top layer down (l/ of <top>/link, then <top>/lower); the check reads lowerdir in /proc/self/mountinfo. A commit is a new <id> directory like the others: its diff/ holds exactly what ${CONTAINER}/diff holds (tar -x of a tar of it keeps the 0/0 whiteouts and, with --xattrs, the ${OPAQUE_XATTR} mark), its lower is the image's top link then the top's own lower, l/<its link> -> ../<id>/diff, and <id> is the sha256 of "sha256:<top> sha256:<the tar's sha256>" (the chain id of its diff id on the image's top layer).`,
+    t`An image is a stack of read-only layers, and a container's root filesystem is one overlay mount of them: the image's layers, an init layer above them with this container's own /etc/hostname, /etc/hosts and /etc/resolv.conf, and on top an empty upper layer that takes the container's writes. Docker's overlay2 store keeps one directory per layer; a file of the image deleted in the container becomes a whiteout in the upper layer. A commit turns that upper layer alone, whiteouts and all, into one more layer on the image, named by its content: the chain id of its tar's digest on the image's top layer.`,
+    t`The store ${storePaths(lab).layers} is laid out like /var/lib/docker/overlay2: <id>/diff (the layer's files), <id>/link (its short name), <id>/lower (the layers below as l/<short>:..., nearest first) and l/<short> -> ../<id>/diff; an imported image's record is ${storePaths(lab).images}/<name>.json, whose "top" is its top layer's id. The container is one mount(2) of type overlay: lowerdir= the init layer's diff first, then the image from its top layer down (l/ of <top>/link, then <top>/lower); the check reads lowerdir in /proc/self/mountinfo. A commit is a new <id> directory like the others: its diff/ holds exactly what ${CONTAINER}/diff holds (tar -x of a tar of it keeps the 0/0 whiteouts and, with --xattrs, the ${OPAQUE_XATTR} mark), its lower is the image's top link then the top's own lower, l/<its link> -> ../<id>/diff, and <id> is the sha256 of "sha256:<top> sha256:<the tar's sha256>" (the chain id of its diff id on the image's top layer).`,
     [
       `container-lessons demo-image ${ociDir(lab)}; container-lessons import ${ociDir(lab)} --name ${IMAGE}`,
       `cd ${storePaths(lab).layers}; TOP=$(grep -o '"top": "[^"]*"' ${storePaths(lab).images}/${IMAGE}.json | cut -d'"' -f4)`,
@@ -307,7 +309,7 @@ const layers = defineLesson<State>({
           const comm = procfs.comm(pid);
           process.kill(pid, 'SIGKILL');
           killed.push(pid);
-          removed.push(`process ${pid} (${comm})`);
+          removed.push(t`process ${pid} (${comm})`);
         }
       } catch {
         /* gone, or not ours to read */
@@ -316,7 +318,7 @@ const layers = defineLesson<State>({
     await procfs.waitReaped(killed, 3000);
     for (const m of mounts.reverse()) {
       unmount(m.mountPoint);
-      removed.push(`mount ${m.mountPoint}`);
+      removed.push(t`mount ${m.mountPoint}`);
     }
     for (const p of [storePaths(lab).layers, storePaths(lab).images, storePaths(lab).imageSrc]) {
       if (fs.existsSync(p)) {
@@ -328,11 +330,8 @@ const layers = defineLesson<State>({
   },
 
   async shell(ctx: LessonContext<State>) {
-    return {
-      kind: 'host',
-      cwd: fs.existsSync(storePaths(ctx.lab).layers) ? storePaths(ctx.lab).layers : ctx.lab.root,
-      title: `a shell on the host in ${fs.existsSync(storePaths(ctx.lab).layers) ? storePaths(ctx.lab).layers : ctx.lab.root}`,
-    };
+    const cwd = fs.existsSync(storePaths(ctx.lab).layers) ? storePaths(ctx.lab).layers : ctx.lab.root;
+    return { kind: 'host', cwd, title: t`a shell on the host in ${cwd}` };
   },
 });
 
@@ -345,7 +344,7 @@ function walkUpper(root: string): string[] {
       const full = path.join(dir, name);
       const st = fs.lstatSync(full);
       const rel = path.relative(root, full);
-      if (isWhiteout(st)) out.push(`c 0/0  ${rel}   (whiteout: deleted)`);
+      if (isWhiteout(st)) out.push(t`c 0/0  ${rel}   (whiteout: deleted)`);
       else if (st.isDirectory()) walk(full);
       else out.push(`       ${rel}`);
     }
@@ -388,7 +387,7 @@ export async function checkLayers(lab: Lab): Promise<CheckResult[]> {
   // 1. The store's layout.
   if (!ids.length) {
     results.push(
-      fail(CHECKS.store, `${storePaths(lab).layers} holds no layer (a directory with diff/ and link)`, `write the lesson's image and import it: container-lessons demo-image; container-lessons import ${ociDir(lab)} --name ${IMAGE}`, [
+      fail(CHECKS.store, t`${storePaths(lab).layers} holds no layer (a directory with diff/ and link)`, t`write the lesson's image and import it: container-lessons demo-image; container-lessons import ${ociDir(lab)} --name ${IMAGE}`, [
         storePaths(lab).layers,
       ]),
     );
@@ -397,29 +396,31 @@ export async function checkLayers(lab: Lab): Promise<CheckResult[]> {
   const broken: string[] = [];
   for (const id of ids) {
     const i = s.info(id);
-    if (s.resolveLink(`l/${i.link}`) !== id) broken.push(`l/${i.link} does not point at ${id}/diff`);
-    for (const e of i.lower) if (!s.resolveLink(e)) broken.push(`${id}/lower names ${e}, which is not a link to a layer`);
+    if (s.resolveLink(`l/${i.link}`) !== id) broken.push(t`l/${i.link} does not point at ${id}/diff`);
+    for (const e of i.lower) if (!s.resolveLink(e)) broken.push(t`${id}/lower names ${e}, which is not a link to a layer`);
   }
   if (broken.length) {
-    results.push(fail(CHECKS.store, broken.slice(0, 3).join('; '), 'each layer needs link (its short id), l/<short id> -> ../<id>/diff, and lower listing the short links below it, nearest first', [storePaths(lab).layers]));
+    results.push(fail(CHECKS.store, broken.slice(0, 3).join('; '), t`each layer needs link (its short id), l/<short id> -> ../<id>/diff, and lower listing the short links below it, nearest first`, [storePaths(lab).layers]));
     return results;
   }
-  results.push(pass(CHECKS.store, `${ids.length} layers, each with diff/, link and l/<short id>; lower files name existing links`, [storePaths(lab).layers, `${storePaths(lab).layers}/l`]));
+  results.push(pass(CHECKS.store, t`${ids.length} layers, each with diff/, link and l/<short id>; lower files name existing links`, [storePaths(lab).layers, `${storePaths(lab).layers}/l`]));
 
   // 2. An image and its chain.
   const images = listImages(s).filter((im) => im.layers.every((l) => s.has(l.replace(/^sha256:/, ''))));
   const [firstImage] = images;
   if (!firstImage) {
-    results.push(fail(CHECKS.image, `no image record in ${storePaths(lab).images} whose layers are all in the store`, `container-lessons import ${ociDir(lab)} --name ${IMAGE}`, [storePaths(lab).images]));
+    results.push(fail(CHECKS.image, t`no image record in ${storePaths(lab).images} whose layers are all in the store`, `container-lessons import ${ociDir(lab)} --name ${IMAGE}`, [storePaths(lab).images]));
     return results;
   }
-  results.push(pass(CHECKS.image, images.map((im) => `${im.name} (${im.layers.length} layers)`).join(', '), [storePaths(lab).images]));
+  results.push(pass(CHECKS.image, images.map((im) => t`${im.name} (${im.layers.length} layers)`).join(', '), [storePaths(lab).images]));
 
   // 3. A container's mount: init layer first, then an image's layers, top first.
   const mi = '/proc/self/mountinfo';
   if (!mounts.length) {
     results.push(
-      fail(CHECKS.mounted, `no overlay mount has its upperdir in ${storePaths(lab).layers}`, `make the ${CONTAINER}-init and ${CONTAINER} layers and mount them (see the steps), or run container-lessons solve 7 --keep to look at one`, [mi]),
+      fail(CHECKS.mounted, t`no overlay mount has its upperdir in ${storePaths(lab).layers}`, t`make the ${CONTAINER}-init and ${CONTAINER} layers and mount them (see the steps), or run container-lessons solve 7 --keep to look at one`, [
+        mi,
+      ]),
     );
     return results;
   }
@@ -434,21 +435,23 @@ export async function checkLayers(lab: Lab): Promise<CheckResult[]> {
     if (im && initOk) {
       chosen = mt;
       imageOf = im;
-      judged = pass(CHECKS.mounted, `${mt.m.mountPoint}: lowerdir = ${first} (init: etc/hostname, hosts, resolv.conf), then ${im.name}'s ${rest.length} layers top first; upperdir ${path.relative(storePaths(lab).layers, mt.upper)}`, [mi]);
+      judged = pass(CHECKS.mounted, t`${mt.m.mountPoint}: lowerdir = ${first} (init: etc/hostname, hosts, resolv.conf), then ${im.name}'s ${rest.length} layers top first; upperdir ${path.relative(storePaths(lab).layers, mt.upper)}`, [mi]);
       break;
     }
     const expected = firstImage;
+    const listed = rest.map((r) => (r ? short(r) : '?')).join(':');
+    const wanted = [...expected.layers]
+      .reverse()
+      .map((l) => short(l.replace(/^sha256:/, '')))
+      .join(':');
     judged = fail(
       CHECKS.mounted,
       !first
-        ? `${mt.m.mountPoint}: lowerdir ${mt.lowers[0]} is not a layer of ${storePaths(lab).layers}`
+        ? t`${mt.m.mountPoint}: lowerdir ${mt.lowers[0]} is not a layer of ${storePaths(lab).layers}`
         : !initOk
-          ? `${mt.m.mountPoint}: the first lowerdir (${first}) is not an init layer: it has no etc/hostname`
-          : `${mt.m.mountPoint}: below the init layer, lowerdir lists ${rest.map((r) => (r ? short(r) : '?')).join(':')}, not an image's layers top first (${expected.name}: ${[...expected.layers]
-              .reverse()
-              .map((l) => short(l.replace(/^sha256:/, '')))
-              .join(':')})`,
-      'lowerdir= lists the top layer first: the init layer, then the image from its top layer down to the base (cat <top>/lower gives the order)',
+          ? t`${mt.m.mountPoint}: the first lowerdir (${first}) is not an init layer: it has no etc/hostname`
+          : t`${mt.m.mountPoint}: below the init layer, lowerdir lists ${listed}, not an image's layers top first (${expected.name}: ${wanted})`,
+      t`lowerdir= lists the top layer first: the init layer, then the image from its top layer down to the base (cat <top>/lower gives the order)`,
       [mi],
     );
     chosen = mt;
@@ -463,16 +466,16 @@ export async function checkLayers(lab: Lab): Promise<CheckResult[]> {
   const leaked = hidden.filter((h) => fs.existsSync(path.join(merged, h)));
   results.push(
     leaked.length
-      ? fail(CHECKS.merged, `${leaked.join(', ')} should be hidden by a whiteout in the image but is visible in merged`, 'a whiteout only hides what lies below it: check the lowerdir order', [merged])
-      : pass(CHECKS.merged, `${hidden.length ? `${hidden.join(', ')} deleted by a layer above: not in merged` : 'the image deletes nothing'}; ${fs.readdirSync(merged).length} entries at /`, [merged]),
+      ? fail(CHECKS.merged, t`${leaked.join(', ')} should be hidden by a whiteout in the image but is visible in merged`, t`a whiteout only hides what lies below it: check the lowerdir order`, [merged])
+      : pass(CHECKS.merged, t`${hidden.length ? t`${hidden.join(', ')} deleted by a layer above: not in merged` : t`the image deletes nothing`}; ${fs.readdirSync(merged).length} entries at /`, [merged]),
   );
 
   // 5. A deletion in the container: a whiteout in upper.
   const outs = listWhiteouts(chosen.upper).filter((w) => !fs.existsSync(path.join(merged, w.path)));
   results.push(
     outs.length
-      ? pass(CHECKS.whiteout, `${outs.map((w) => w.path).join(', ')}: character device 0/0 in ${path.relative(storePaths(lab).layers, chosen.upper)}, gone from merged`, [chosen.upper])
-      : fail(CHECKS.whiteout, `${path.relative(storePaths(lab).layers, chosen.upper)} has no whiteout yet`, `delete a file of the image through merged (rm ${merged}/srv/www/index.html, or inside the container) and look at upper again`, [
+      ? pass(CHECKS.whiteout, t`${outs.map((w) => w.path).join(', ')}: character device 0/0 in ${path.relative(storePaths(lab).layers, chosen.upper)}, gone from merged`, [chosen.upper])
+      : fail(CHECKS.whiteout, t`${path.relative(storePaths(lab).layers, chosen.upper)} has no whiteout yet`, t`delete a file of the image through merged (rm ${merged}/srv/www/index.html, or inside the container) and look at upper again`, [
           chosen.upper,
         ]),
   );
@@ -505,8 +508,8 @@ async function checkCommits(lab: Lab, commits: string[], upper: string, top: str
   if (!commits.length) {
     return fail(
       CHECKS.commit,
-      `no commit yet: ${L} has no layer besides the images' and the container's`,
-      `commit ${upperRel} as step 7 shows: a tar of it, its sha256 (the diff id), the chain id on the image's top layer as the new layer's name, the tar unpacked into <name>/diff, then link, l/<short> and lower`,
+      t`no commit yet: ${L} has no layer besides the images' and the container's`,
+      t`commit ${upperRel} as step 7 shows: a tar of it, its sha256 (the diff id), the chain id on the image's top layer as the new layer's name, the tar unpacked into <name>/diff, then link, l/<short> and lower`,
       looked,
     );
   }
@@ -516,7 +519,7 @@ async function checkCommits(lab: Lab, commits: string[], upper: string, top: str
   if (good?.pass) return pass(CHECKS.commit, good.pass, looked);
   const mtime = (id: string) => fs.statSync(path.join(L, id), { throwIfNoEntry: false })?.mtimeMs ?? 0;
   const newest = verdicts.sort((a, b) => mtime(b.id) - mtime(a.id))[0]!;
-  const others = verdicts.length > 1 ? ` (${verdicts.length - 1} other${verdicts.length > 2 ? 's' : ''} in the store, none a commit of ${upperRel} either)` : '';
+  const others = verdicts.length === 2 ? t` (1 other in the store, none a commit of ${upperRel} either)` : verdicts.length > 2 ? t` (${verdicts.length - 1} others in the store, none a commit of ${upperRel} either)` : '';
   return fail(CHECKS.commit, `${newest.fault!.reason}${others}`, newest.fault!.hint, looked);
 }
 
@@ -537,35 +540,41 @@ async function judgeCommit(lab: Lab, id: string, upper: string, top: string): Pr
   };
   // Its short id, and the link in l/ that names its diff by it.
   const link = read('link');
-  if (link === null) return no('it has no link file', "a layer's link file holds its short id: printf %s $SHORT > $NEW/link, with SHORT=$(tr -dc A-Z2-7 < /dev/urandom | head -c 26)");
+  if (link === null) return no(t`it has no link file`, t`a layer's link file holds its short id: printf %s $SHORT > $NEW/link, with SHORT=$(tr -dc A-Z2-7 < /dev/urandom | head -c 26)`);
   if (!/^[A-Z0-9]{26}$/.test(link))
-    return no(`its link file holds "${link.slice(0, 40)}", not a short id (26 characters, A-Z and 2-7 as overlay2 makes them)`, 'SHORT=$(tr -dc A-Z2-7 < /dev/urandom | head -c 26); printf %s $SHORT > $NEW/link');
+    return no(t`its link file holds "${link.slice(0, 40)}", not a short id (26 characters, A-Z and 2-7 as overlay2 makes them)`, 'SHORT=$(tr -dc A-Z2-7 < /dev/urandom | head -c 26); printf %s $SHORT > $NEW/link');
   const linkPath = path.join(L, 'l', link);
   const lst = fs.lstatSync(linkPath, { throwIfNoEntry: false });
   const wanted = path.join(dir, 'diff');
-  const fixLink = `ln -sfn ../${id}/diff l/${link} (run in ${L}: the link is relative to l/)`;
-  if (!lst) return no(`l/${link} is missing: nothing in l/ names this layer's diff`, fixLink);
-  if (!lst.isSymbolicLink()) return no(`l/${link} is not a symbolic link`, `rm -r l/${link}; ${fixLink}`);
+  const fixLink = t`ln -sfn ../${id}/diff l/${link} (run in ${L}: the link is relative to l/)`;
+  if (!lst) return no(t`l/${link} is missing: nothing in l/ names this layer's diff`, fixLink);
+  if (!lst.isSymbolicLink()) return no(t`l/${link} is not a symbolic link`, `rm -r l/${link}; ${fixLink}`);
   const target = fs.readlinkSync(linkPath);
   const resolved = path.resolve(path.join(L, 'l'), target);
   if (resolved !== wanted)
-    return no(`l/${link} points at ${target}, ${fs.existsSync(resolved) ? 'another directory' : 'which does not exist (a dangling link)'}, not ../${id}/diff`, `the link goes from l/ up one and into the layer: ${fixLink}`);
-  if (!fs.statSync(wanted, { throwIfNoEntry: false })?.isDirectory()) return no(`it has no diff/ directory`, `mkdir -p ${id}/diff and unpack the tar of upper into it`);
+    return no(t`l/${link} points at ${target}, ${fs.existsSync(resolved) ? t`another directory` : t`which does not exist (a dangling link)`}, not ../${id}/diff`, t`the link goes from l/ up one and into the layer: ${fixLink}`);
+  if (!fs.statSync(wanted, { throwIfNoEntry: false })?.isDirectory()) return no(t`it has no diff/ directory`, t`mkdir -p ${id}/diff and unpack the tar of upper into it`);
   // Its lower: the image's layers below it, nearest first.
-  const t = store(lab).info(top);
-  const expected = [`l/${t.link}`, ...t.lower];
+  const topInfo = store(lab).info(top);
+  const expected = [`l/${topInfo.link}`, ...topInfo.lower];
   const lowerText = read('lower');
-  const fixLower = `a commit lies on the image's top layer: its lower is that layer's link, then that layer's own lower: printf %s "l/$(cat $TOP/link):$(cat $TOP/lower)" > $NEW/lower`;
-  if (lowerText === null) return no('it has no lower file: overlay2 could not mount it on the image', fixLower);
+  const fixLower = t`a commit lies on the image's top layer: its lower is that layer's link, then that layer's own lower: printf %s "l/$(cat $TOP/link):$(cat $TOP/lower)" > $NEW/lower`;
+  if (lowerText === null) return no(t`it has no lower file: overlay2 could not mount it on the image`, fixLower);
   const lower = lowerText.split(':').filter(Boolean);
   if (lower.join(':') !== expected.join(':')) {
     const order =
       lower.length === expected.length && [...lower].sort().join() === [...expected].sort().join()
-        ? "the image's links in the wrong order"
+        ? t`the image's links in the wrong order`
         : lower.length < expected.length
-          ? `${expected.length - lower.length} of the image's links missing`
-          : "not the image's links";
-    return no(`its lower lists ${lower.length ? lower.map((e) => e.slice(0, 9) + '…').join(':') : 'nothing'}: ${order}; on ${short(top)}… it is ${expected.map((e) => e.slice(0, 9) + '…').join(':')} (nearest first)`, fixLower);
+          ? t`${expected.length - lower.length} of the image's links missing`
+          : t`not the image's links`;
+    const should = expected.map((e) => e.slice(0, 9) + '…').join(':');
+    return no(
+      lower.length
+        ? t`its lower lists ${lower.map((e) => e.slice(0, 9) + '…').join(':')}: ${order}; on ${short(top)}… it is ${should} (nearest first)`
+        : t`its lower lists nothing: ${order}; on ${short(top)}… it is ${should} (nearest first)`,
+      fixLower,
+    );
   }
   // Its diff: upper, exactly.
   const diffs = compareLayerTrees(upper, wanted, ['upper', 'diff']);
@@ -577,22 +586,22 @@ async function judgeCommit(lab: Lab, id: string, upper: string, top: string): Pr
       .join('; ');
     const hint =
       first!.kind === 'whiteout-as-file' || first!.kind === 'whiteout-lost'
-        ? 'a deletion is a whiteout, a character device 0/0, and stays one in a commit: unpack the tar of upper as root (tar -x makes device files), or cp -a; a copy that skips devices, or reads through merged, loses it'
+        ? t`a deletion is a whiteout, a character device 0/0, and stays one in a commit: unpack the tar of upper as root (tar -x makes device files), or cp -a; a copy that skips devices, or reads through merged, loses it`
         : first!.kind === 'opaque-lost'
-          ? `an opaque directory is marked by an xattr: tar needs ${LAYER_TAR_OPTIONS.filter((o) => o.startsWith('--xattrs')).join(' ')} when it writes and when it unpacks (cp -a keeps xattrs too)`
+          ? t`an opaque directory is marked by an xattr: tar needs ${LAYER_TAR_OPTIONS.filter((o) => o.startsWith('--xattrs')).join(' ')} when it writes and when it unpacks (cp -a keeps xattrs too)`
           : first!.kind === 'extra'
-            ? `a commit holds upper alone (tar -C ${path.relative(L, upper)}): not the init layer's etc/hostname, hosts, resolv.conf, not merged; if upper changed after the commit, commit again`
+            ? t`a commit holds upper alone (tar -C ${path.relative(L, upper)}): not the init layer's etc/hostname, hosts, resolv.conf, not merged; if upper changed after the commit, commit again`
             : first!.kind === 'missing'
-              ? `the commit lacks what ${path.relative(L, upper)} holds: commit again from it (a change made after a commit needs a commit of its own)`
-              : 'unpack the tar as root, which keeps modes and owners (or cp -a)';
-    return no(`its diff is not upper: ${said}${diffs.length > 3 ? `, and ${diffs.length - 3} more` : ''}`, hint);
+              ? t`the commit lacks what ${path.relative(L, upper)} holds: commit again from it (a change made after a commit needs a commit of its own)`
+              : t`unpack the tar as root, which keeps modes and owners (or cp -a)`;
+    return no(t`its diff is not upper: ${said}${diffs.length > 3 ? t`, and ${diffs.length - 3} more` : ''}`, hint);
   }
   // Its name: the chain id of its diff on the image's top layer.
   let diffId: string;
   try {
     diffId = await diffIdOf(wanted);
   } catch (err) {
-    return no(`its diff id could not be computed: ${(err as Error).message}`, err instanceof HintedError && err.hint ? err.hint : 'run the check as root');
+    return no(t`its diff id could not be computed: ${(err as Error).message}`, err instanceof HintedError && err.hint ? err.hint : t`run the check as root`);
   }
   const chainId = chainIdOf(`sha256:${top}`, diffId);
   if (chainId !== `sha256:${id}`) {
@@ -604,16 +613,16 @@ async function judgeCommit(lab: Lab, id: string, upper: string, top: string): Pr
     );
     if (ofUpper === `sha256:${id}`)
       return no(
-        `its name is the chain id of upper's tar, but the tar of its diff differs (diff id ${diffId.slice(0, 19)}…): the files are the same, so their times changed in diff after the commit (adding and removing a file changes its directory's mtime)`,
-        `unpack upper's tar again, in ${L}: rm -rf ${id}/diff; mkdir ${id}/diff; ${tarCreate(path.relative(L, upper), '-')} | ${tarExtract('-', `${id}/diff`)}`,
+        t`its name is the chain id of upper's tar, but the tar of its diff differs (diff id ${diffId.slice(0, 19)}…): the files are the same, so their times changed in diff after the commit (adding and removing a file changes its directory's mtime)`,
+        t`unpack upper's tar again, in ${L}: rm -rf ${id}/diff; mkdir ${id}/diff; ${tarCreate(path.relative(L, upper), '-')} | ${tarExtract('-', `${id}/diff`)}`,
       );
     return no(
-      `its name is not its chain id: its diff id is ${diffId.slice(0, 19)}…, which on the image's top layer ${short(top)}… gives ${chainId.slice(7, 19)}…`,
-      `name the layer by its chain id: DIFFID=sha256:$(sha256sum < web1.tar | cut -c1-64) of the tar made by ${tarCreate('web1/diff', 'web1.tar')}; NEW=$(printf 'sha256:%s %s' $TOP $DIFFID | sha256sum | cut -c1-64); then mv the layer to $NEW and point l/${link} at ../$NEW/diff`,
+      t`its name is not its chain id: its diff id is ${diffId.slice(0, 19)}…, which on the image's top layer ${short(top)}… gives ${chainId.slice(7, 19)}…`,
+      t`name the layer by its chain id: DIFFID=sha256:$(sha256sum < web1.tar | cut -c1-64) of the tar made by ${tarCreate('web1/diff', 'web1.tar')}; NEW=$(printf 'sha256:%s %s' $TOP $DIFFID | sha256sum | cut -c1-64); then mv the layer to $NEW and point l/${link} at ../$NEW/diff`,
     );
   }
   const outs = listWhiteouts(wanted).length;
   return {
-    pass: `${at} = chain id of diff id ${diffId.slice(0, 19)}… on ${short(top)}…; link ${link}, l/${link} -> ../${at}/diff; lower: the image's ${expected.length} links, top first; diff holds exactly upper${outs ? ` (whiteouts included: ${outs})` : ''}`,
+    pass: t`${at} = chain id of diff id ${diffId.slice(0, 19)}… on ${short(top)}…; link ${link}, l/${link} -> ../${at}/diff; lower: the image's ${expected.length} links, top first; diff holds exactly upper${outs ? t` (whiteouts included: ${outs})` : ''}`,
   };
 }

@@ -20,6 +20,7 @@ import { hostShell, inContainer, lines } from './show.js';
 import { rootfsStep, startLessonContainer, killLabContainers, type ContainerState } from './container-common.js';
 import { GROUP, SHELLS, holdGroupForLesson, resetWithGroupHeld } from './container-group.js';
 import { limitsGauge } from '../pictures/limits-gauge.js';
+import { t } from '../i18n/messages.js';
 
 const MIB = 2 ** 20;
 export const MEMORY_LIMIT_MIB = 64;
@@ -132,13 +133,13 @@ function limitFiles(g: Cgroup): string[] {
  */
 async function startInGroup(pid: number, g: Cgroup, payload: string): Promise<Running> {
   if (g.memoryLimit() === null || g.pidsLimit() === null) {
-    throw new CgroupError(`the group ${GROUP} has no memory or pids limit: the hog and the bomb run only in a limited group`, 'run the lesson from its first step (it sets the limits)');
+    throw new CgroupError(t`the group ${GROUP} has no memory or pids limit: the hog and the bomb run only in a limited group`, t`run the lesson from its first step (it sets the limits)`);
   }
   const script = `read go && [ "$go" = go ] || exit 99\n${payload}`;
   const r = await enterContainer(pid, NS, ['/bin/sh', '-c', script]);
   try {
     g.addProcess(r.pid);
-    if (!inGroup(r.pid, g)) throw new CgroupError(`pid ${r.pid} is not in the group ${GROUP} after it was moved there`, 'the group was removed meanwhile? reset the lesson and run it again');
+    if (!inGroup(r.pid, g)) throw new CgroupError(t`pid ${r.pid} is not in the group ${GROUP} after it was moved there`, t`the group was removed meanwhile? reset the lesson and run it again`);
   } catch (err) {
     r.stdin?.end();
     await r.kill();
@@ -168,7 +169,7 @@ async function killInGroup(g: Cgroup, keep: Set<number>): Promise<number> {
   return killed.size;
 }
 
-const mib = (bytes: number | null) => (bytes === null ? 'none' : `${(bytes / MIB).toFixed(bytes % MIB ? 1 : 0)} MiB`);
+const mib = (bytes: number | null) => (bytes === null ? t`none` : `${(bytes / MIB).toFixed(bytes % MIB ? 1 : 0)} MiB`);
 
 /** The checks, by the titles their results carry (the text lists each). */
 const CHECKS = {
@@ -183,28 +184,28 @@ const CHECKS = {
 
 /** Pure: whether the group's swap is held, from what the machine and the group's files say. */
 export function swapVerdict(v: { swaps: string[]; version: 1 | 2; swapFile: string; swapValue: string | null; memoryLimit: number | null }): { ok: boolean; reason: string; hint?: string } {
-  if (!v.swaps.length) return { ok: true, reason: 'this machine has no swap (/proc/swaps lists none): the group cannot swap' };
-  const on = `swap is on (${v.swaps.join(', ')})`;
+  if (!v.swaps.length) return { ok: true, reason: t`this machine has no swap (/proc/swaps lists none): the group cannot swap` };
+  const on = t`swap is on (${v.swaps.join(', ')})`;
   if (v.swapValue === null) {
     return {
       ok: false,
-      reason: `${on}, and the kernel keeps no swap account for groups (${v.swapFile} is missing)`,
-      hint: 'the hog would swap instead of being killed: turn swap off while you do this lesson (swapoff -a), or boot with swap accounting (swapaccount=1 on older kernels)',
+      reason: t`${on}, and the kernel keeps no swap account for groups (${v.swapFile} is missing)`,
+      hint: t`the hog would swap instead of being killed: turn swap off while you do this lesson (swapoff -a), or boot with swap accounting (swapaccount=1 on older kernels)`,
     };
   }
   const value = v.swapValue.trim();
   if (v.version === 2) {
     return value === '0'
-      ? { ok: true, reason: `${on}; ${path.basename(v.swapFile)} is 0` }
-      : { ok: false, reason: `${on}; ${path.basename(v.swapFile)} is ${value}`, hint: `swap is left unlimited, so the hog swaps instead of being killed: echo 0 > ${v.swapFile}` };
+      ? { ok: true, reason: t`${on}; ${path.basename(v.swapFile)} is 0` }
+      : { ok: false, reason: t`${on}; ${path.basename(v.swapFile)} is ${value}`, hint: t`swap is left unlimited, so the hog swaps instead of being killed: echo 0 > ${v.swapFile}` };
   }
   const memsw = Number(value);
   return v.memoryLimit !== null && memsw === v.memoryLimit
-    ? { ok: true, reason: `${on}; ${path.basename(v.swapFile)} equals the memory limit (${mib(memsw)})` }
+    ? { ok: true, reason: t`${on}; ${path.basename(v.swapFile)} equals the memory limit (${mib(memsw)})` }
     : {
         ok: false,
-        reason: `${on}; ${path.basename(v.swapFile)} is ${memsw >= 2 ** 62 ? 'unlimited' : mib(memsw)}, the memory limit ${mib(v.memoryLimit)}`,
-        hint: `swap is left unlimited, so the hog swaps instead of being killed: memory + swap must be the memory limit, echo ${MEMORY_LIMIT_MIB}M > ${v.swapFile}`,
+        reason: memsw >= 2 ** 62 ? t`${on}; ${path.basename(v.swapFile)} is unlimited, the memory limit ${mib(v.memoryLimit)}` : t`${on}; ${path.basename(v.swapFile)} is ${mib(memsw)}, the memory limit ${mib(v.memoryLimit)}`,
+        hint: t`swap is left unlimited, so the hog swaps instead of being killed: memory + swap must be the memory limit, echo ${MEMORY_LIMIT_MIB}M > ${v.swapFile}`,
       };
 }
 
@@ -227,11 +228,11 @@ const memoryPids = defineLesson<State>({
         const g = group();
         const swaps = swapDevices();
         return lines(
-          `cgroup mode: ${layout.mode}`,
-          `memory controller: cgroup v${g.versionOf('memory')} at ${path.dirname(g.dirOf('memory'))}`,
-          `pids controller: cgroup v${g.versionOf('pids')} at ${path.dirname(g.dirOf('pids'))}`,
+          t`cgroup mode: ${layout.mode}`,
+          t`memory controller: cgroup v${g.versionOf('memory')} at ${path.dirname(g.dirOf('memory'))}`,
+          t`pids controller: cgroup v${g.versionOf('pids')} at ${path.dirname(g.dirOf('pids'))}`,
           await hostShell('cat /proc/swaps'),
-          swaps.length ? `# swap is on: the group's swap must be held too (${cgroupFileName('memorySwapMax', g.versionOf('memory'))})` : '# no swap: a group over its memory limit has nowhere to put pages but the OOM killer',
+          swaps.length ? t`# swap is on: the group's swap must be held too (${cgroupFileName('memorySwapMax', g.versionOf('memory'))})` : t`# no swap: a group over its memory limit has nowhere to put pages but the OOM killer`,
         );
       },
     },
@@ -253,7 +254,7 @@ const memoryPids = defineLesson<State>({
       commands: (lab) => [byHand(lab, group()), 'cat /proc/1/cgroup   # inside'],
       container: CONTAINER,
       async run(ctx) {
-        const g = earlier(ctx.state.group, 'the group');
+        const g = earlier(ctx.state.group, t`the group`);
         const c = await startLessonContainer(ctx, CONTAINER);
         // The workbook's container starts from Node helpers, which do not belong in a group
         // of 20 tasks and 64 MiB: its PID 1 joins once it runs. The sleep its idle loop
@@ -270,7 +271,7 @@ const memoryPids = defineLesson<State>({
         return lines(
           `# echo ${c.pid} > ${g.procsFiles().join(' ; echo ... > ')}`,
           await inContainer(c, NS, 'cat /proc/1/cgroup | grep -E "memory|pids|^0::"'),
-          "# no cgroup namespace: the container sees the host's path of its group",
+          t`# no cgroup namespace: the container sees the host's path of its group`,
           await hostShell(`cat ${g.file('pidsCurrent')}`),
         );
       },
@@ -279,8 +280,8 @@ const memoryPids = defineLesson<State>({
       title: `Allocate ${HOG_MIB} MiB in the container: the kernel OOM-kills the hog`,
       commands: () => [`${HOG}   # inside: "Killed", and 0 bytes from tail`, `cat ${group().file('memoryEvents')} ${group().file('memoryPeak')}`],
       async run(ctx) {
-        const g = earlier(ctx.state.group, 'the group');
-        const c = earlier(ctx.state.container, 'the container');
+        const g = earlier(ctx.state.group, t`the group`);
+        const c = earlier(ctx.state.container, t`the container`);
         const before = g.memoryStats();
         const hog = await startInGroup(c.pid, g, `ulimit -t 20\n${HOG}`);
         const r = await collect(hog);
@@ -288,7 +289,7 @@ const memoryPids = defineLesson<State>({
         return lines(
           `[container]# ${HOG}`,
           (r.stdout + r.stderr).trimEnd(),
-          `oom_kill: ${before.oomKills} -> ${after.oomKills}; peak ${mib(after.peak)} of the ${mib(MEMORY_LIMIT)} limit`,
+          t`oom_kill: ${before.oomKills} -> ${after.oomKills}; peak ${mib(after.peak)} of the ${mib(MEMORY_LIMIT)} limit`,
           await hostShell(`grep -E '^(oom|oom_kill|under_oom) ' ${g.file('memoryEvents')}`),
         );
       },
@@ -297,8 +298,8 @@ const memoryPids = defineLesson<State>({
       title: `A fork bomb in the container hits the wall at ${PIDS_LIMIT} tasks`,
       commands: () => [`${BOMB}   # inside`, `cat ${group().file('pidsCurrent')} ${group().file('pidsEvents')}`],
       async run(ctx) {
-        const g = earlier(ctx.state.group, 'the group');
-        const c = earlier(ctx.state.container, 'the container');
+        const g = earlier(ctx.state.group, t`the group`);
+        const c = earlier(ctx.state.container, t`the container`);
         const before = g.pidsStats();
         // What is in the group now (the container's idle shell and its sleep) stays.
         const keep = new Set(g.allProcs());
@@ -319,8 +320,8 @@ const memoryPids = defineLesson<State>({
         const after = g.pidsStats();
         return lines(
           `[container]# ${BOMB}`,
-          `pids.current reached ${seen.current} of pids.max ${PIDS_LIMIT}; forks refused (pids.events max): ${before.refused} -> ${seen.refused}`,
-          `the bomb ended: ${after.current} task${after.current === 1 ? '' : 's'} left in the group (the container's shell and its sleep)`,
+          t`pids.current reached ${seen.current} of pids.max ${PIDS_LIMIT}; forks refused (pids.events max): ${before.refused} -> ${seen.refused}`,
+          after.current === 1 ? t`the bomb ended: 1 task left in the group (the container's shell and its sleep)` : t`the bomb ended: ${after.current} tasks left in the group (the container's shell and its sleep)`,
           await hostShell(`cat ${g.file('pidsEvents')}`),
         );
       },
@@ -341,8 +342,8 @@ const memoryPids = defineLesson<State>({
       return [
         fail(
           CHECKS.exists,
-          `${missing.join(' and ')} does not exist`,
-          `create it: ${limitCommands(g)
+          missing.length === 1 ? t`${missing[0]} does not exist` : t`${missing[0]} and ${missing[1]} does not exist`,
+          t`create it: ${limitCommands(g)
             .filter((c) => c.startsWith('mkdir') || c.includes('subtree_control'))
             .join('; ')}`,
           dirs,
@@ -355,8 +356,8 @@ const memoryPids = defineLesson<State>({
       return [
         fail(
           CHECKS.exists,
-          `${g.dir} has no ${path.basename(memFile)} or ${path.basename(pidsFile)}`,
-          `the controllers are not enabled for it: echo "+memory +pids" > ${parent}/cgroup.subtree_control (before mkdir, or rmdir and mkdir again)`,
+          t`${g.dir} has no ${path.basename(memFile)} or ${path.basename(pidsFile)}`,
+          t`the controllers are not enabled for it: echo "+memory +pids" > ${parent}/cgroup.subtree_control (before mkdir, or rmdir and mkdir again)`,
           [memFile, pidsFile],
         ),
       ];
@@ -365,17 +366,17 @@ const memoryPids = defineLesson<State>({
 
     const limit = g.memoryLimit();
     const parentFile = path.join(path.dirname(g.dirOf('memory')), path.basename(memFile));
-    if (limit === MEMORY_LIMIT) results.push(pass(CHECKS.memory, `${path.basename(memFile)}: ${limit} bytes`, [memFile]));
+    if (limit === MEMORY_LIMIT) results.push(pass(CHECKS.memory, t`${path.basename(memFile)}: ${limit} bytes`, [memFile]));
     else if (limit === null)
       results.push(
         fail(
           CHECKS.memory,
-          `${memFile} says ${g.versionOf('memory') === 2 ? 'max' : 'unlimited'}: no limit`,
-          `write the limit into the group's own file: echo ${MEMORY_LIMIT_MIB}M > ${memFile}. A limit of "max" is none; and one written into the parent's file (${parentFile}) is not this group's (the root group takes none)`,
+          g.versionOf('memory') === 2 ? t`${memFile} says max: no limit` : t`${memFile} says unlimited: no limit`,
+          t`write the limit into the group's own file: echo ${MEMORY_LIMIT_MIB}M > ${memFile}. A limit of "max" is none; and one written into the parent's file (${parentFile}) is not this group's (the root group takes none)`,
           [memFile, parentFile],
         ),
       );
-    else results.push(fail(CHECKS.memory, `${path.basename(memFile)}: ${limit} bytes (${mib(limit)})`, `${MEMORY_LIMIT_MIB} MiB is ${MEMORY_LIMIT} bytes: echo ${MEMORY_LIMIT_MIB}M > ${memFile}`, [memFile]));
+    else results.push(fail(CHECKS.memory, t`${path.basename(memFile)}: ${limit} bytes (${mib(limit)})`, t`${MEMORY_LIMIT_MIB} MiB is ${MEMORY_LIMIT} bytes: echo ${MEMORY_LIMIT_MIB}M > ${memFile}`, [memFile]));
 
     const swapFile = g.file('memorySwapMax');
     const swap = swapVerdict({ swaps: swapDevices(), version: g.versionOf('memory'), swapFile, swapValue: fs.existsSync(swapFile) ? readOr(swapFile, '') : null, memoryLimit: limit });
@@ -383,28 +384,30 @@ const memoryPids = defineLesson<State>({
 
     const pidsMax = g.pidsLimit();
     if (pidsMax === PIDS_LIMIT) results.push(pass(CHECKS.pids, `pids.max: ${pidsMax}`, [pidsFile]));
-    else results.push(fail(CHECKS.pids, `pids.max: ${pidsMax ?? 'max'}`, `${pidsMax === null ? 'no limit ("max")' : 'another limit'}: echo ${PIDS_LIMIT} > ${pidsFile}`, [pidsFile]));
+    else results.push(fail(CHECKS.pids, `pids.max: ${pidsMax ?? 'max'}`, pidsMax === null ? t`no limit ("max"): echo ${PIDS_LIMIT} > ${pidsFile}` : t`another limit: echo ${PIDS_LIMIT} > ${pidsFile}`, [pidsFile]));
 
     results.push(containerInGroup(lab, g));
 
     const mem = g.memoryStats();
     const events = g.file('memoryEvents');
     const peakFile = g.file('memoryPeak');
-    const peak = mem.peak === null ? `no ${path.basename(peakFile)} on this kernel` : `peak ${mib(mem.peak)}`;
+    const peak = mem.peak === null ? t`no ${path.basename(peakFile)} on this kernel` : t`peak ${mib(mem.peak)}`;
     if (mem.oomKills > 0 && (mem.peak === null || limit === null || mem.peak <= limit)) {
-      results.push(pass(CHECKS.oom, `oom_kill ${mem.oomKills}; ${peak}, limit ${mib(limit)}`, [events, peakFile]));
+      results.push(pass(CHECKS.oom, t`oom_kill ${mem.oomKills}; ${peak}, limit ${mib(limit)}`, [events, peakFile]));
     } else if (mem.oomKills > 0) {
       results.push(
-        fail(CHECKS.oom, `oom_kill ${mem.oomKills}, but ${peak} is over the limit of ${mib(limit)}`, 'the limit was raised or set after the group had used more: make the group again (rmdir, mkdir), set the limit first, then run the hog', [
-          events,
-          peakFile,
-        ]),
+        fail(
+          CHECKS.oom,
+          t`oom_kill ${mem.oomKills}, but ${peak} is over the limit of ${mib(limit)}`,
+          t`the limit was raised or set after the group had used more: make the group again (rmdir, mkdir), set the limit first, then run the hog`,
+          [events, peakFile],
+        ),
       );
     } else {
       const reachedLimit = mem.peak !== null && limit !== null && mem.peak >= limit - MIB;
       const hint = reachedLimit
-        ? "the group reached its limit and nothing was killed: its pages went to swap. Hold the group's swap (see the swap check), then run the hog again"
-        : `no process of the group was killed: the hog ran outside the group? Run it in the container's shell, which is in the group (${HOG}), or move its shell in first (echo $$ > ${g.file('procs')})`;
+        ? t`the group reached its limit and nothing was killed: its pages went to swap. Hold the group's swap (see the swap check), then run the hog again`
+        : t`no process of the group was killed: the hog ran outside the group? Run it in the container's shell, which is in the group (${HOG}), or move its shell in first (echo $$ > ${g.file('procs')})`;
       results.push(fail(CHECKS.oom, `oom_kill 0; ${peak}`, hint, [events, peakFile]));
     }
 
@@ -412,26 +415,26 @@ const memoryPids = defineLesson<State>({
     const pidsEvents = g.file('pidsEvents');
     const pidsLooked = [pidsEvents, g.file('pidsCurrent'), pidsFile];
     if (pidsMax !== null && pidsNow.current > pidsMax)
-      results.push(fail(CHECKS.pidsHeld, `pids.current ${pidsNow.current} is over pids.max ${pidsMax}`, 'processes were moved in past the limit (the limit holds forks, not moves): start them inside the group', pidsLooked));
-    else if (pidsNow.refused > 0) results.push(pass(CHECKS.pidsHeld, `pids.events max ${pidsNow.refused}; pids.current ${pidsNow.current} of ${pidsMax ?? 'max'}`, pidsLooked));
-    else results.push(fail(CHECKS.pidsHeld, `pids.events max 0: no fork was refused (pids.current ${pidsNow.current})`, `start the bomb in the container's shell, which is in the group: ${BOMB}`, pidsLooked));
+      results.push(fail(CHECKS.pidsHeld, t`pids.current ${pidsNow.current} is over pids.max ${pidsMax}`, t`processes were moved in past the limit (the limit holds forks, not moves): start them inside the group`, pidsLooked));
+    else if (pidsNow.refused > 0) results.push(pass(CHECKS.pidsHeld, t`pids.events max ${pidsNow.refused}; pids.current ${pidsNow.current} of ${pidsMax ?? 'max'}`, pidsLooked));
+    else results.push(fail(CHECKS.pidsHeld, t`pids.events max 0: no fork was refused (pids.current ${pidsNow.current})`, t`start the bomb in the container's shell, which is in the group: ${BOMB}`, pidsLooked));
     return results;
   },
 
   hints: (lab) => {
-    const idea = `The memory controller holds a group's pages to a limit: when the group needs more and nothing can be reclaimed, the kernel's OOM killer ends a process of that group (not of the machine). The pids controller counts the group's tasks: at its limit, fork() and clone() fail with EAGAIN. Make the group "${GROUP}" with ${MEMORY_LIMIT_MIB} MiB and ${PIDS_LIMIT} tasks, start the container inside it, and let a memory hog and a fork bomb run into the limits there.`;
+    const idea = t`The memory controller holds a group's pages to a limit: when the group needs more and nothing can be reclaimed, the kernel's OOM killer ends a process of that group (not of the machine). The pids controller counts the group's tasks: at its limit, fork() and clone() fail with EAGAIN. Make the group "${GROUP}" with ${MEMORY_LIMIT_MIB} MiB and ${PIDS_LIMIT} tasks, start the container inside it, and let a memory hog and a fork bomb run into the limits there.`;
     let g: Cgroup;
     try {
       g = group();
     } catch (err) {
-      const why = `This machine has no usable memory or pids controller: ${(err as Error).message}`;
+      const why = t`This machine has no usable memory or pids controller: ${(err as Error).message}`;
       return [idea, why, why];
     }
     return [
       idea,
-      `The limits are files of the group: ${g.file('memoryMax')} (bytes; 64M works), ${g.file('memorySwapMax')} (${g.versionOf('memory') === 2 ? 'swap alone: 0' : 'memory + swap: the same as the limit'}) and ${g.file('pidsMax')}. A process joins by writing its pid into cgroup.procs, and what it starts inherits the group. The counters: ${g.file('memoryEvents')} (oom_kill), ${g.file('memoryPeak')}, ${g.file('pidsCurrent')} and ${g.file('pidsEvents')} (max: forks refused).`,
+      t`The limits are files of the group: ${g.file('memoryMax')} (bytes; 64M works), ${g.file('memorySwapMax')} (${g.versionOf('memory') === 2 ? t`swap alone: 0` : t`memory + swap: the same as the limit`}) and ${g.file('pidsMax')}. A process joins by writing its pid into cgroup.procs, and what it starts inherits the group. The counters: ${g.file('memoryEvents')} (oom_kill), ${g.file('memoryPeak')}, ${g.file('pidsCurrent')} and ${g.file('pidsEvents')} (max: forks refused).`,
       // One line to paste: the comments of the step's commands would end it early.
-      `${[...limitCommands(g).filter((c) => !c.startsWith('cat ')), byHand(lab, g)].map((c) => c.replace(/\s+#.*$/, '')).join('; ')} — then, in the container's shell: ${HOG} — and: ${BOMB}`,
+      t`${[...limitCommands(g).filter((c) => !c.startsWith('cat ')), byHand(lab, g)].map((c) => c.replace(/\s+#.*$/, '')).join('; ')} — then, in the container's shell: ${HOG} — and: ${BOMB}`,
     ];
   },
 
@@ -456,9 +459,9 @@ const memoryPids = defineLesson<State>({
       const rest = g.allProcs();
       const shells = rest.filter((p) => SHELLS.has(procfs.comm(p) ?? '') && !rest.includes(procfs.ppid(p) ?? 0));
       g.moveOut(shells);
-      for (const p of shells) if (procfs.pidAlive(p)) removed.push(`moved your shell (pid ${p}, ${procfs.comm(p)}) out of ${g.dir}`);
+      for (const p of shells) if (procfs.pidAlive(p)) removed.push(t`moved your shell (pid ${p}, ${procfs.comm(p)}) out of ${g.dir}`);
       const killed = await killInGroup(g, new Set());
-      if (killed) removed.push(`${killed} process${killed === 1 ? '' : 'es'} left in ${g.dir} (a hog or a bomb started by hand), killed`);
+      if (killed) removed.push(killed === 1 ? t`1 process left in ${g.dir} (a hog or a bomb started by hand), killed` : t`${killed} processes left in ${g.dir} (a hog or a bomb started by hand), killed`);
       await g.remove();
       removed.push(...g.dirs);
       return removed;
@@ -474,7 +477,7 @@ const memoryPids = defineLesson<State>({
     } catch {
       /* no memory controller: the lab */
     }
-    return { kind: 'host', cwd, title: `a shell on the host in ${cwd}` };
+    return { kind: 'host', cwd, title: t`a shell on the host in ${cwd}` };
   },
 });
 
@@ -484,16 +487,16 @@ function containerInGroup(lab: Lab, g: Cgroup): CheckResult {
   const problem = rootfsProblem(lab.rootfs);
   if (problem) return fail(title, problem.message, problem.hint, [lab.rootfs]);
   const leaders = containerLeaders(findLabProcesses(readMarker(lab.rootfs)!.id));
-  if (!leaders.length) return fail(title, `no running process has ${lab.rootfs} as its root directory`, `start the container from a shell in the group and leave it running: ${byHand(lab, g)}`, ['/proc/*/root']);
+  if (!leaders.length) return fail(title, t`no running process has ${lab.rootfs} as its root directory`, t`start the container from a shell in the group and leave it running: ${byHand(lab, g)}`, ['/proc/*/root']);
   const looked = leaders.map((p) => `/proc/${p.pid}/cgroup`);
   const inside = leaders.find((p) => inGroup(p.pid, g));
-  if (inside) return pass(title, `${describe(inside)}: memory and pids group /${GROUP}`, looked);
+  if (inside) return pass(title, t`${describe(inside)}: memory and pids group /${GROUP}`, looked);
   const first = leaders[0]!;
   const where = groupOf(first.pid, g);
   return fail(
     title,
-    `${describe(first)} is in memory group ${where?.memory ?? '?'} and pids group ${where?.pids ?? '?'}, not /${GROUP}`,
-    `start it from a shell that joined the group first, so that it inherits it: ${byHand(lab, g)}`,
+    t`${describe(first)} is in memory group ${where?.memory ?? '?'} and pids group ${where?.pids ?? '?'}, not /${GROUP}`,
+    t`start it from a shell that joined the group first, so that it inherits it: ${byHand(lab, g)}`,
     looked,
   );
 }

@@ -12,6 +12,7 @@ import { hostShell, lines } from './show.js';
 import { rootfsStep, locateContainer, killLabContainers, IDLE_SHELL, LOCATED, type ContainerState } from './container-common.js';
 import { REDRAW_MS } from '../pictures/picture.js';
 import { drawIdMap } from '../pictures/id-map.js';
+import { t } from '../i18n/messages.js';
 
 /** The namespaces the core makes after the first stage made the user namespace. */
 const NS: Namespace[] = ['mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup'];
@@ -101,11 +102,11 @@ const otherNamespaces = defineLesson<ContainerState>({
       title: 'Node cannot make a user namespace: unshare(CLONE_NEWUSER) fails in a multithreaded process',
       commands: () => ['ls /proc/<pid of node>/task | wc -l        # a Node process has several threads', 'unshare --user id        # util-linux unshare: one thread, so it works (but see who you are)'],
       async run() {
-        const t = await tryUserNamespaceFromNode();
+        const tried = await tryUserNamespaceFromNode();
         return lines(
-          `# a fresh Node helper with koffi: ${t.threads} threads`,
-          `unshare(CLONE_NEWUSER) -> ${t.error ?? 'succeeded (this kernel lets a multithreaded process do it)'}`,
-          '# util-linux unshare, a single-threaded C program, can; with no uid_map its user is nobody:',
+          t`# a fresh Node helper with koffi: ${tried.threads} threads`,
+          `unshare(CLONE_NEWUSER) -> ${tried.error ?? t`succeeded (this kernel lets a multithreaded process do it)`}`,
+          t`# util-linux unshare, a single-threaded C program, can; with no uid_map its user is nobody:`,
           await hostShell('unshare --user sh -c "id; cat /proc/self/uid_map | wc -l"'),
         );
       },
@@ -132,7 +133,7 @@ const otherNamespaces = defineLesson<ContainerState>({
           'hostname other',
           'if command -v insmod >/dev/null; then insmod /dev/null; else echo "(no insmod here: loading a module needs CAP_SYS_MODULE in the host user namespace)"; fi',
         ].join('; ');
-        return lines(`# setpriv drops root (uid ${u.uid}, no passwd entry needed), then unshare makes the user namespace`, await hostShell(`${firstStage(u)} sh -c '${script}'`));
+        return lines(t`# setpriv drops root (uid ${u.uid}, no passwd entry needed), then unshare makes the user namespace`, await hostShell(`${firstStage(u)} sh -c '${script}'`));
       },
     },
     {
@@ -147,11 +148,11 @@ const otherNamespaces = defineLesson<ContainerState>({
         );
         ctx.state.container = c;
         return lines(
-          `${firstStage(u)} -- node nsinit.js run ...: then unshare(${NS.map((n) => n.toUpperCase()).join('|')}${timeOk ? '|TIME' : ''}), pivot_root, execve("/bin/sh") as in lessons 3-5`,
-          `container running: host pid ${c.pid}`,
-          '# from the host:',
+          t`${firstStage(u)} -- node nsinit.js run ...: then unshare(${NS.map((n) => n.toUpperCase()).join('|')}${timeOk ? '|TIME' : ''}), pivot_root, execve("/bin/sh") as in lessons 3-5`,
+          t`container running: host pid ${c.pid}`,
+          t`# from the host:`,
           await hostShell(`cat /proc/${c.pid}/uid_map /proc/${c.pid}/gid_map /proc/${c.pid}/setgroups; grep -E '^(Uid|Gid)' /proc/${c.pid}/status`),
-          '# inside:',
+          t`# inside:`,
           await asRootInside(c.pid, 'id; grep -E "^(Uid|Gid)" /proc/1/status; ls -ln / | head -3; touch /etc/x'),
         );
       },
@@ -160,31 +161,31 @@ const otherNamespaces = defineLesson<ContainerState>({
       title: 'cgroup: inside a cgroup namespace the container is at the root, /',
       commands: () => ['cat /proc/self/cgroup     # inside: 0::/', 'cat /proc/<pid>/cgroup    # the host: the real path'],
       async run(ctx) {
-        const c = earlier(ctx.state.container, 'the container');
-        return lines(await asRootInside(c.pid, 'cat /proc/self/cgroup'), '# the host:', await hostShell(`cat /proc/${c.pid}/cgroup`));
+        const c = earlier(ctx.state.container, t`the container`);
+        return lines(await asRootInside(c.pid, 'cat /proc/self/cgroup'), t`# the host:`, await hostShell(`cat /proc/${c.pid}/cgroup`));
       },
     },
     {
       title: `time: a boottime offset of ${BOOTTIME_OFFSET} s makes the uptime inside a day longer`,
       commands: () => ['cat /proc/uptime           # inside', 'cat /proc/uptime; cat /proc/<pid>/timens_offsets   # the host'],
       async run(ctx) {
-        const c = earlier(ctx.state.container, 'the container');
-        if (!fs.existsSync('/proc/self/ns/time')) return '# this kernel has no time namespaces (they came in Linux 5.6): nothing to show';
-        return lines(await asRootInside(c.pid, 'cat /proc/uptime'), '# the host:', await hostShell(`cat /proc/uptime; cat /proc/${c.pid}/timens_offsets`));
+        const c = earlier(ctx.state.container, t`the container`);
+        if (!fs.existsSync('/proc/self/ns/time')) return t`# this kernel has no time namespaces (they came in Linux 5.6): nothing to show`;
+        return lines(await asRootInside(c.pid, 'cat /proc/uptime'), t`# the host:`, await hostShell(`cat /proc/uptime; cat /proc/${c.pid}/timens_offsets`));
       },
     },
     {
       title: 'IPC: a message queue made inside is invisible outside',
       commands: () => ['nsenter --target <pid> --ipc ipcmk -Q      # a queue in the container', 'ipcs -q                                     # the host: not there', 'nsenter --target <pid> --ipc ipcs -q        # inside: there'],
       async run(ctx) {
-        const c = earlier(ctx.state.container, 'the container');
+        const c = earlier(ctx.state.container, t`the container`);
         const id = await makeMessageQueue(c.pid, QUEUE_KEY);
         return lines(
-          `msgget(0x${QUEUE_KEY.toString(16)}, IPC_CREAT|0600) in the container's IPC namespace: queue id ${id}`,
-          "# (its owner shows as 65534 inside: the helper that made it is the host's root, whom the container's map leaves out)",
-          "# inside (/proc/sysvipc lists the reader's IPC namespace):",
+          t`msgget(0x${QUEUE_KEY.toString(16)}, IPC_CREAT|0600) in the container's IPC namespace: queue id ${id}`,
+          t`# (its owner shows as 65534 inside: the helper that made it is the host's root, whom the container's map leaves out)`,
+          t`# inside (/proc/sysvipc lists the reader's IPC namespace):`,
           await asRootInside(c.pid, 'cat /proc/sysvipc/msg'),
-          '# the host:',
+          t`# the host:`,
           await hostShell('ipcs -q 2>/dev/null || cat /proc/sysvipc/msg'),
         );
       },
@@ -200,10 +201,10 @@ const otherNamespaces = defineLesson<ContainerState>({
 
     const userLooked = [`/proc/${pid}/ns/user`, '/proc/self/ns/user'];
     if (own.ns.user === hostUser) {
-      results.push(fail(CHECKS.userns, `${describe(own)} is in the host's user namespace (${own.ns.user}): its root is the host's root`, `start it through the first stage: ${firstStage(rootlessUser(lab))} ...`, userLooked));
+      results.push(fail(CHECKS.userns, t`${describe(own)} is in the host's user namespace (${own.ns.user}): its root is the host's root`, t`start it through the first stage: ${firstStage(rootlessUser(lab))} ...`, userLooked));
       return results;
     }
-    results.push(pass(CHECKS.userns, `${own.ns.user}, the host has ${hostUser}`, userLooked));
+    results.push(pass(CHECKS.userns, t`${own.ns.user}, the host has ${hostUser}`, userLooked));
 
     const mapFile = `/proc/${pid}/uid_map`;
     const uidMap = parseIdMap(read(mapFile) ?? '');
@@ -213,21 +214,24 @@ const otherNamespaces = defineLesson<ContainerState>({
       results.push(
         fail(
           CHECKS.mapped,
-          `${mapFile} is empty: no uid is mapped, so every process inside is uid 65534 (nobody, the overflow uid) and has no capability after its execve`,
-          'a user namespace needs a uid_map written once, by its creator or a process outside with the right to: unshare --user --map-root-user (as an ordinary user) writes "0 <your uid> 1"',
+          t`${mapFile} is empty: no uid is mapped, so every process inside is uid 65534 (nobody, the overflow uid) and has no capability after its execve`,
+          t`a user namespace needs a uid_map written once, by its creator or a process outside with the right to: unshare --user --map-root-user (as an ordinary user) writes "0 <your uid> 1"`,
           [mapFile],
         ),
       );
     } else if (!root) {
-      results.push(fail(CHECKS.mapped, `${mapFile} maps no uid 0 (${uidMap.map((m) => `${m.inside} ${m.outside} ${m.count}`).join('; ')}): nobody inside is root`, 'map root inside to your uid: unshare --user --map-root-user', [mapFile]));
+      results.push(fail(CHECKS.mapped, t`${mapFile} maps no uid 0 (${uidMap.map((m) => `${m.inside} ${m.outside} ${m.count}`).join('; ')}): nobody inside is root`, t`map root inside to your uid: unshare --user --map-root-user`, [mapFile]));
     } else if (root.outside === 0) {
       results.push(
-        fail(CHECKS.mapped, `${mapFile} maps 0 inside to 0 outside: root inside is the host's root, and the container is not rootless`, `the namespace was made by root: drop root before the first stage, ${firstStage(rootlessUser(lab))}`, [
-          mapFile,
-        ]),
+        fail(
+          CHECKS.mapped,
+          t`${mapFile} maps 0 inside to 0 outside: root inside is the host's root, and the container is not rootless`,
+          t`the namespace was made by root: drop root before the first stage, ${firstStage(rootlessUser(lab))}`,
+          [mapFile],
+        ),
       );
     } else {
-      results.push(pass(CHECKS.mapped, `${mapFile}: "0 ${root.outside} ${root.count}": root inside is uid ${root.outside} outside`, [mapFile]));
+      results.push(pass(CHECKS.mapped, t`${mapFile}: "0 ${root.outside} ${root.count}": root inside is uid ${root.outside} outside`, [mapFile]));
     }
 
     if (root && root.outside !== 0) {
@@ -235,69 +239,69 @@ const otherNamespaces = defineLesson<ContainerState>({
       const statusFile = `/proc/${pid}/status`;
       results.push(
         euid === root.outside
-          ? pass(CHECKS.euid, `Uid: ${statusUid} seen from the host: effective uid ${euid}`, [statusFile])
-          : fail(CHECKS.euid, `Uid: ${statusUid} seen from the host: effective uid ${euid}, not ${root.outside}`, 'the process changed its uid inside (su, setpriv): leave the shell as root inside', [statusFile]),
+          ? pass(CHECKS.euid, t`Uid: ${statusUid} seen from the host: effective uid ${euid}`, [statusFile])
+          : fail(CHECKS.euid, t`Uid: ${statusUid} seen from the host: effective uid ${euid}, not ${root.outside}`, t`the process changed its uid inside (su, setpriv): leave the shell as root inside`, [statusFile]),
       );
     }
 
-    const cgLooked = [`/proc/${pid}/ns/cgroup`, '/proc/self/ns/cgroup', `/proc/${pid}/cgroup (read inside its cgroup namespace)`];
+    const cgLooked = [`/proc/${pid}/ns/cgroup`, '/proc/self/ns/cgroup', t`/proc/${pid}/cgroup (read inside its cgroup namespace)`];
     let view: NsView | null = null;
     try {
       view = await viewNamespaces(pid);
     } catch (err) {
-      results.push(fail(CHECKS.cgroup, (err as Error).message, 'the container ended while it was checked: start it again', cgLooked));
+      results.push(fail(CHECKS.cgroup, (err as Error).message, t`the container ended while it was checked: start it again`, cgLooked));
       return results;
     }
     const hostCgroupNs = procfs.nsId('self', 'cgroup');
     const insidePaths = procfs.parseProcCgroup(view.cgroup).map((g) => g.path);
     if (own.ns.cgroup === hostCgroupNs) {
-      results.push(fail(CHECKS.cgroup, `${describe(own)} shares the host's cgroup namespace: inside, /proc/self/cgroup shows ${insidePaths.at(-1) ?? '?'}, the real path`, 'add --cgroup to unshare (CLONE_NEWCGROUP)', cgLooked));
+      results.push(fail(CHECKS.cgroup, t`${describe(own)} shares the host's cgroup namespace: inside, /proc/self/cgroup shows ${insidePaths.at(-1) ?? '?'}, the real path`, t`add --cgroup to unshare (CLONE_NEWCGROUP)`, cgLooked));
     } else if (insidePaths.some((p) => p !== '/')) {
-      results.push(fail(CHECKS.cgroup, `its own cgroup namespace, but inside it is at ${insidePaths.find((p) => p !== '/')}`, 'the process moved to another cgroup after its cgroup namespace was made: start the container anew', cgLooked));
+      results.push(fail(CHECKS.cgroup, t`its own cgroup namespace, but inside it is at ${insidePaths.find((p) => p !== '/')}`, t`the process moved to another cgroup after its cgroup namespace was made: start the container anew`, cgLooked));
     } else {
       const hostPaths = procfs.parseProcCgroup(read(`/proc/${pid}/cgroup`) ?? '').map((g) => g.path);
       const hostView = hostPaths.find((p) => p !== '/') ?? '/';
-      results.push(pass(CHECKS.cgroup, `inside, /proc/self/cgroup shows /; the host sees ${hostView}`, cgLooked));
+      results.push(pass(CHECKS.cgroup, t`inside, /proc/self/cgroup shows /; the host sees ${hostView}`, cgLooked));
     }
 
     const timeLooked = [`/proc/${pid}/ns/time`, `/proc/${pid}/timens_offsets`];
     const hostTime = procfs.nsId('self', 'time');
     if (hostTime === null) {
-      results.push(skip(CHECKS.time, 'this kernel has no time namespaces (Linux 5.6 brought them)', ['/proc/self/ns/time']));
+      results.push(skip(CHECKS.time, t`this kernel has no time namespaces (Linux 5.6 brought them)`, ['/proc/self/ns/time']));
     } else if (own.ns.time === hostTime) {
-      results.push(fail(CHECKS.time, `${describe(own)} is in the host's time namespace`, `add --time --boottime ${BOOTTIME_OFFSET} to unshare (CLONE_NEWTIME)`, timeLooked));
+      results.push(fail(CHECKS.time, t`${describe(own)} is in the host's time namespace`, t`add --time --boottime ${BOOTTIME_OFFSET} to unshare (CLONE_NEWTIME)`, timeLooked));
     } else {
       const boottime = parseTimeOffsets(read(`/proc/${pid}/timens_offsets`) ?? '').boottime ?? 0;
       results.push(
         boottime
-          ? pass(CHECKS.time, `${own.ns.time}, boottime offset ${boottime} s: uptime inside is that much longer`, timeLooked)
+          ? pass(CHECKS.time, t`${own.ns.time}, boottime offset ${boottime} s: uptime inside is that much longer`, timeLooked)
           : fail(
               CHECKS.time,
-              `its own time namespace (${own.ns.time}), but its boottime offset is 0: clocks inside read as outside`,
-              `the offsets are written once, before the first process enters: unshare --time --boottime ${BOOTTIME_OFFSET}`,
+              t`its own time namespace (${own.ns.time}), but its boottime offset is 0: clocks inside read as outside`,
+              t`the offsets are written once, before the first process enters: unshare --time --boottime ${BOOTTIME_OFFSET}`,
               timeLooked,
             ),
       );
     }
 
-    const ipcLooked = [`/proc/${pid}/ns/ipc`, '/proc/sysvipc/* (read inside its IPC namespace and on the host)'];
+    const ipcLooked = [`/proc/${pid}/ns/ipc`, t`/proc/sysvipc/* (read inside its IPC namespace and on the host)`];
     const hostIpc = procfs.nsId('self', 'ipc');
     const inside = [...view.sysvipc.msg, ...view.sysvipc.shm, ...view.sysvipc.sem];
     if (own.ns.ipc === hostIpc) {
-      results.push(fail(CHECKS.ipc, `${describe(own)} shares the host's IPC namespace: its objects are the host's`, 'add --ipc to unshare (CLONE_NEWIPC)', ipcLooked));
+      results.push(fail(CHECKS.ipc, t`${describe(own)} shares the host's IPC namespace: its objects are the host's`, t`add --ipc to unshare (CLONE_NEWIPC)`, ipcLooked));
     } else if (!inside.length) {
-      results.push(fail(CHECKS.ipc, 'its own IPC namespace holds no message queue, shared memory segment or semaphore set', `make one inside: nsenter --target ${pid} --ipc ipcmk -Q`, ipcLooked));
+      results.push(fail(CHECKS.ipc, t`its own IPC namespace holds no message queue, shared memory segment or semaphore set`, t`make one inside: nsenter --target ${pid} --ipc ipcmk -Q`, ipcLooked));
     } else {
       const kinds = (['msg', 'shm', 'sem'] as const).map((k) => `${view.sysvipc[k].length} ${k}`).join(', ');
-      results.push(pass(CHECKS.ipc, `${own.ns.ipc} holds ${kinds}; the host's ${hostIpc} has its own objects only`, ipcLooked));
+      results.push(pass(CHECKS.ipc, t`${own.ns.ipc} holds ${kinds}; the host's ${hostIpc} has its own objects only`, ipcLooked));
     }
     return results;
   },
 
   hints: (lab) => [
-    'A user namespace maps ids: uid 0 inside is an ordinary uid outside, with every capability inside and none outside. So root in a container can mount, set a hostname and make namespaces, while the host sees an ordinary user. A cgroup namespace makes its cgroup the root, a time namespace shifts the boottime and monotonic clocks, an IPC namespace has System V objects of its own.',
-    `unshare(2) with CLONE_NEWUSER needs a single-threaded caller, so util-linux unshare makes it (--map-root-user writes /proc/<pid>/uid_map "0 <uid> 1" and setgroups "deny"); setpriv --reuid drops root first. CLONE_NEWCGROUP, CLONE_NEWTIME (offsets in /proc/<pid>/timens_offsets, written before anything enters) and CLONE_NEWIPC. The check reads uid_map, the Uid: line of /proc/<pid>/status, /proc/<pid>/cgroup and /proc/sysvipc/* from inside, and timens_offsets.`,
-    `Leave a rootless container running: ${byHand(lab)}; then, from another terminal: nsenter --target <pid> --ipc ipcmk -Q`,
+    t`A user namespace maps ids: uid 0 inside is an ordinary uid outside, with every capability inside and none outside. So root in a container can mount, set a hostname and make namespaces, while the host sees an ordinary user. A cgroup namespace makes its cgroup the root, a time namespace shifts the boottime and monotonic clocks, an IPC namespace has System V objects of its own.`,
+    t`unshare(2) with CLONE_NEWUSER needs a single-threaded caller, so util-linux unshare makes it (--map-root-user writes /proc/<pid>/uid_map "0 <uid> 1" and setgroups "deny"); setpriv --reuid drops root first. CLONE_NEWCGROUP, CLONE_NEWTIME (offsets in /proc/<pid>/timens_offsets, written before anything enters) and CLONE_NEWIPC. The check reads uid_map, the Uid: line of /proc/<pid>/status, /proc/<pid>/cgroup and /proc/sysvipc/* from inside, and timens_offsets.`,
+    t`Leave a rootless container running: ${byHand(lab)}; then, from another terminal: nsenter --target <pid> --ipc ipcmk -Q`,
   ],
   picture: (lab) => {
     const views = new Map();
@@ -308,7 +312,7 @@ const otherNamespaces = defineLesson<ContainerState>({
   // unshare), so the learner types the first stage there.
   async shell(ctx) {
     ensureLabRoot(ctx.lab);
-    return { kind: 'host', cwd: ctx.lab.root, title: `a shell on the host; ${firstStage(rootlessUser(ctx.lab))} sh makes you root in a user namespace` };
+    return { kind: 'host', cwd: ctx.lab.root, title: t`a shell on the host; ${firstStage(rootlessUser(ctx.lab))} sh makes you root in a user namespace` };
   },
 });
 

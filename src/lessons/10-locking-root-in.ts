@@ -24,6 +24,7 @@ import {
   type Ledger,
 } from '../core/index.js';
 import { pass, fail, skip, type CheckResult } from '../checks/result.js';
+import { t } from '../i18n/messages.js';
 import { describe } from '../checks/containers.js';
 import { chownToInvoker, type Lab } from '../lab.js';
 import { defineLesson, earlier, type LessonContext } from './types.js';
@@ -161,10 +162,11 @@ function writeLabFile(ctx: LessonContext<LockState>, file: string, data: string 
 
 /** The escape's outcome, one line a syscall, as the text shows the program. */
 export function showEscape(e: EscapeResult, file: string): string {
+  const entries = `${e.rootEntries.slice(0, 8).join(' ')}${e.rootEntries.length > 8 ? ' ...' : ''}`;
   return lines(
     ...e.steps.map((s) => `${s.call} -> ${s.ok ? 'ok' : s.error}`),
-    `ended in ${e.reachedHostRoot ? "the host's /" : "a / that is not the host's"}: ${e.rootEntries.slice(0, 8).join(' ')}${e.rootEntries.length > 8 ? ' ...' : ''}`,
-    e.marker === null ? `${file}: not found from there` : `${file}: "${e.marker.trim()}"  <- read from inside the container`,
+    e.reachedHostRoot ? t`ended in the host's /: ${entries}` : t`ended in a / that is not the host's: ${entries}`,
+    e.marker === null ? t`${file}: not found from there` : t`${file}: "${e.marker.trim()}"  <- read from inside the container`,
   );
 }
 
@@ -231,7 +233,7 @@ const lesson = defineLesson<LockState>({
         const c = await startContainer({ rootfs: ctx.lab.rootfs, namespaces: [], argv: IDLE_SHELL }, ctx.ledger);
         try {
           const e = await runEscape(c.pid, file);
-          return lines(`chroot("${ctx.lab.rootfs}"), chdir("/"), execve("/bin/sh"): host pid ${c.pid}, in every namespace of the host`, '# the escape, run with its root and its capabilities (all of them):', showEscape(e, file));
+          return lines(t`chroot("${ctx.lab.rootfs}"), chdir("/"), execve("/bin/sh"): host pid ${c.pid}, in every namespace of the host`, t`# the escape, run with its root and its capabilities (all of them):`, showEscape(e, file));
         } finally {
           await c.kill();
         }
@@ -244,17 +246,17 @@ const lesson = defineLesson<LockState>({
         const file = writeMarker(ctx.lab, ctx.ledger);
         const c = await restart(ctx);
         const e = await runEscape(c.pid, file);
-        return lines(`unshare(${NS.map((n) => n.toUpperCase()).join('|')}), pivot_root, umount2(".old_root", MNT_DETACH), execve("/bin/sh"): host pid ${c.pid}`, showEscape(e, file));
+        return lines(t`unshare(${NS.map((n) => n.toUpperCase()).join('|')}), pivot_root, umount2(".old_root", MNT_DETACH), execve("/bin/sh"): host pid ${c.pid}`, showEscape(e, file));
       },
     },
     {
       title: 'Capabilities: root in that container holds all that root holds on the host',
       commands: () => ['grep -E "^Cap" /proc/<pid>/status', 'capsh --decode=<CapEff>', 'mount -t tmpfs none /mnt; ip link add br0 type bridge      # inside: both work'],
       async run(ctx) {
-        const c = earlier(ctx.state.container, 'the container');
+        const c = earlier(ctx.state.container, t`the container`);
         return lines(
           await hostShell(`grep -E '^Cap' /proc/${c.pid}/status`),
-          '# decoded:',
+          t`# decoded:`,
           showCaps(c.pid),
           await inside(c, 'mount -t tmpfs none /mnt && echo mounted a tmpfs; umount /mnt; ip link add br0 type bridge && ip -brief link show br0; ip link del br0'),
         );
@@ -272,14 +274,14 @@ const lesson = defineLesson<LockState>({
         const e = await runEscape(c.pid, marker(ctx.lab));
         setuidCopy(ctx);
         return lines(
-          `# PID 1, before its execve: prctl(PR_CAPBSET_DROP) for each capability not in Docker's list, capset(); host pid ${c.pid}`,
+          t`# PID 1, before its execve: prctl(PR_CAPBSET_DROP) for each capability not in Docker's list, capset(); host pid ${c.pid}`,
           showCaps(c.pid),
           await inside(c, 'mount -t tmpfs none /mnt; ip link add br0 type bridge; hostname other'),
-          '# the escape: chroot is still allowed (CAP_SYS_CHROOT is one of the 14), but there is nothing above the root:',
+          t`# the escape: chroot is still allowed (CAP_SYS_CHROOT is one of the 14), but there is nothing above the root:`,
           showEscape(e, marker(ctx.lab)),
-          '# a door the capabilities leave open: a user namespace needs no capability, and gives root in it every one',
+          t`# a door the capabilities leave open: a user namespace needs no capability, and gives root in it every one`,
           await inside(c, 'unshare --user --map-root-user --mount sh -c "mount -t tmpfs none /mnt && echo mounted a tmpfs in a user namespace of its own"'),
-          '# a setuid-root program still raises an ordinary user to root:',
+          t`# a setuid-root program still raises an ordinary user to root:`,
           await inside(c, `cp /bin/id ${SETUID_ID} && chmod u+s ${SETUID_ID} && ${asPlainUser(SETUID_ID)}`),
         );
       },
@@ -291,7 +293,7 @@ const lesson = defineLesson<LockState>({
         const c = await restart(ctx, { capabilities: [...DOCKER_DEFAULT_CAPS], noNewPrivs: true });
         setuidCopy(ctx);
         if (!fs.existsSync(path.join(ctx.lab.rootfs, SETUID_ID))) await inside(c, `cp /bin/id ${SETUID_ID} && chmod u+s ${SETUID_ID}`);
-        return lines(`# PID 1, before its execve: prctl(PR_SET_NO_NEW_PRIVS, 1); host pid ${c.pid}`, showCaps(c.pid), await inside(c, `ls -l ${SETUID_ID}; ${asPlainUser(SETUID_ID)}`));
+        return lines(t`# PID 1, before its execve: prctl(PR_SET_NO_NEW_PRIVS, 1); host pid ${c.pid}`, showCaps(c.pid), await inside(c, `ls -l ${SETUID_ID}; ${asPlainUser(SETUID_ID)}`));
       },
     },
     {
@@ -302,7 +304,7 @@ const lesson = defineLesson<LockState>({
         const filter = seccomp.lessonFilter(arch);
         const file = filterFile(ctx.lab);
         writeLabFile(ctx, file, seccomp.encodeFilter(filter));
-        return lines(`# ${arch.name}: ${filter.length} instructions; run for every syscall of the process, on the data of struct seccomp_data`, ...seccomp.disassemble(filter, arch), `# written to ${file} (${filter.length * 8} bytes)`);
+        return lines(t`# ${arch.name}: ${filter.length} instructions; run for every syscall of the process, on the data of struct seccomp_data`, ...seccomp.disassemble(filter, arch), t`# written to ${file} (${filter.length * 8} bytes)`);
       },
     },
     {
@@ -312,11 +314,11 @@ const lesson = defineLesson<LockState>({
         const c = await restart(ctx, lockedDown());
         const e = await runEscape(c.pid, marker(ctx.lab));
         return lines(
-          `# PID 1, before its execve: the bounding set, no_new_privs, seccomp(SECCOMP_SET_MODE_FILTER), capset; host pid ${c.pid}`,
+          t`# PID 1, before its execve: the bounding set, no_new_privs, seccomp(SECCOMP_SET_MODE_FILTER), capset; host pid ${c.pid}`,
           showCaps(c.pid),
           await inside(c, 'unshare --user --map-root-user true'),
           await inside(c, 'mount -t tmpfs none /mnt'),
-          '# the escape:',
+          t`# the escape:`,
           showEscape(e, marker(ctx.lab)),
         );
       },
@@ -331,9 +333,9 @@ const lesson = defineLesson<LockState>({
         writeLabFile(ctx, file, JSON.stringify(config, null, 2) + '\n');
         const runc = spawnSync('runc', ['--version'], { encoding: 'utf8' });
         return lines(
-          `# written to ${file}; the parts that lock root in:`,
-          JSON.stringify({ capabilities: config.process.capabilities.bounding.length + ' of them, as bounding, effective and permitted', noNewPrivileges: true, seccomp: config.linux.seccomp }, null, 2),
-          runc.status === 0 ? `# ${runc.stdout.split('\n')[0]} is installed: runc run --bundle ${dir} ${RUNC_ID}` : '# runc is not installed here (apt install runc, dnf install runc): the workbook does not need it',
+          t`# written to ${file}; the parts that lock root in:`,
+          JSON.stringify({ capabilities: t`${config.process.capabilities.bounding.length} of them, as bounding, effective and permitted`, noNewPrivileges: true, seccomp: config.linux.seccomp }, null, 2),
+          runc.status === 0 ? t`# ${runc.stdout.split('\n')[0]} is installed: runc run --bundle ${dir} ${RUNC_ID}` : t`# runc is not installed here (apt install runc, dnf install runc): the workbook does not need it`,
         );
       },
     },
@@ -347,13 +349,13 @@ const lesson = defineLesson<LockState>({
     const file = writeMarker(lab);
 
     // The mount namespace: its root must be the rootfs, with nothing of the host's left.
-    const mntLooked = [`/proc/${pid}/ns/mnt`, '/proc/self/ns/mnt', `${file} (from inside)`];
+    const mntLooked = [`/proc/${pid}/ns/mnt`, '/proc/self/ns/mnt', t`${file} (from inside)`];
     if (own.ns.mnt === host.mnt) {
       results.push(
         fail(
           CHECKS.pivoted,
-          `${describe(own)} is in the host's mount namespace: a chroot, with the host's whole tree still under it`,
-          'start it with unshare --mount, then pivot_root into the rootfs and detach the old root (lesson 3)',
+          t`${describe(own)} is in the host's mount namespace: a chroot, with the host's whole tree still under it`,
+          t`start it with unshare --mount, then pivot_root into the rootfs and detach the old root (lesson 3)`,
           mntLooked,
         ),
       );
@@ -362,37 +364,37 @@ const lesson = defineLesson<LockState>({
         const probe = await probeNamespaces(pid, [file]);
         results.push(
           probe.nsRootIsRootfs && !probe.visible[file]
-            ? pass(CHECKS.pivoted, `${own.ns.mnt}, whose root is the rootfs; ${file} is not there`, mntLooked)
+            ? pass(CHECKS.pivoted, t`${own.ns.mnt}, whose root is the rootfs; ${file} is not there`, mntLooked)
             : fail(
                 CHECKS.pivoted,
-                probe.visible[file] ? `${file} can be read from the root of its mount namespace` : "the root of its mount namespace is not the rootfs: a chroot inside a namespace that still holds the host's root",
-                'pivot_root . .old_root, then umount -l /.old_root (lesson 3)',
+                probe.visible[file] ? t`${file} can be read from the root of its mount namespace` : t`the root of its mount namespace is not the rootfs: a chroot inside a namespace that still holds the host's root`,
+                t`pivot_root . .old_root, then umount -l /.old_root (lesson 3)`,
                 mntLooked,
               ),
         );
       } catch (err) {
-        results.push(fail(CHECKS.pivoted, (err as Error).message, 'the container ended while it was checked: start it again', mntLooked));
+        results.push(fail(CHECKS.pivoted, (err as Error).message, t`the container ended while it was checked: start it again`, mntLooked));
         return results;
       }
     }
 
     // The escape, run with the container's root, namespaces and locks.
-    const escLooked = [`/proc/${pid}/root`, `/proc/${pid}/status (its capabilities and no_new_privs, taken on)`, `its seccomp filters (taken on)`, file];
+    const escLooked = [`/proc/${pid}/root`, t`/proc/${pid}/status (its capabilities and no_new_privs, taken on)`, t`its seccomp filters (taken on)`, file];
     try {
       const e = await runEscape(pid, file);
       const shown = e.steps.map((s) => `${s.call} ${s.ok ? 'ok' : s.error}`).join(', ');
       results.push(
         e.marker === null && !e.reachedHostRoot
-          ? pass(CHECKS.escape, `${shown}: ${file} not found`, escLooked)
+          ? pass(CHECKS.escape, t`${shown}: ${file} not found`, escLooked)
           : fail(
               CHECKS.escape,
-              `the escape reached the host's root and read ${file}: ${shown}. A chroot moves a process's root, not its working directory: chdir("..") from outside the new root climbs to the real one`,
-              'a chroot is no wall for root: give the container its own mount namespace and pivot_root, so that nothing is above its root (lesson 3), or take CAP_SYS_CHROOT away',
+              t`the escape reached the host's root and read ${file}: ${shown}. A chroot moves a process's root, not its working directory: chdir("..") from outside the new root climbs to the real one`,
+              t`a chroot is no wall for root: give the container its own mount namespace and pivot_root, so that nothing is above its root (lesson 3), or take CAP_SYS_CHROOT away`,
               escLooked,
             ),
       );
     } catch (err) {
-      results.push(fail(CHECKS.escape, (err as Error).message, 'the container ended while it was checked: start it again', escLooked));
+      results.push(fail(CHECKS.escape, (err as Error).message, t`the container ended while it was checked: start it again`, escLooked));
     }
 
     const statusFile = `/proc/${pid}/status`;
@@ -402,15 +404,12 @@ const lesson = defineLesson<LockState>({
     const extraBounding = wider(sec.bounding);
     const extraEffective = wider(sec.effective);
     const shortNames = (l: string[]) => l.map((c) => c.slice(4).toLowerCase());
+    const capsHeld = extraBounding.length ? t`CapBnd holds ${extraBounding.length} beyond Docker's: ${shortNames(extraBounding).join(' ')}` : t`CapEff holds ${shortNames(extraEffective).join(' ')}`;
+    const adminNote = extraBounding.includes('CAP_SYS_ADMIN') ? t` (CAP_SYS_ADMIN alone lets root mount, unshare and much else)` : '';
     results.push(
       extraBounding.length || extraEffective.length
-        ? fail(
-            CHECKS.caps,
-            `${extraBounding.length ? `CapBnd holds ${extraBounding.length} beyond Docker's: ${shortNames(extraBounding).join(' ')}` : `CapEff holds ${shortNames(extraEffective).join(' ')}`}${extraBounding.includes('CAP_SYS_ADMIN') ? ' (CAP_SYS_ADMIN alone lets root mount, unshare and much else)' : ''}`,
-            `drop them from the bounding set as PID 1's last step before its shell: setpriv --bounding-set ${SETPRIV_CAPS} --inh-caps -all sh (or capsh --drop=...)`,
-            [statusFile],
-          )
-        : pass(CHECKS.caps, `CapBnd ${decodeCaps(sec.bounding).length}, CapEff ${decodeCaps(sec.effective).length}, all among Docker's 14`, [statusFile]),
+        ? fail(CHECKS.caps, `${capsHeld}${adminNote}`, t`drop them from the bounding set as PID 1's last step before its shell: setpriv --bounding-set ${SETPRIV_CAPS} --inh-caps -all sh (or capsh --drop=...)`, [statusFile])
+        : pass(CHECKS.caps, t`CapBnd ${decodeCaps(sec.bounding).length}, CapEff ${decodeCaps(sec.effective).length}, all among Docker's 14`, [statusFile]),
     );
 
     results.push(
@@ -418,8 +417,8 @@ const lesson = defineLesson<LockState>({
         ? pass(CHECKS.nnp, 'NoNewPrivs: 1', [statusFile])
         : fail(
             CHECKS.nnp,
-            'NoNewPrivs: 0: a setuid program run inside still gains its owner (and file capabilities their capabilities)',
-            'set it before the shell: setpriv --no-new-privs (prctl PR_SET_NO_NEW_PRIVS), "noNewPrivileges": true for runc',
+            t`NoNewPrivs: 0: a setuid program run inside still gains its owner (and file capabilities their capabilities)`,
+            t`set it before the shell: setpriv --no-new-privs (prctl PR_SET_NO_NEW_PRIVS), "noNewPrivileges": true for runc`,
             [statusFile],
           ),
     );
@@ -429,9 +428,9 @@ const lesson = defineLesson<LockState>({
   },
 
   hints: (lab) => [
-    'chroot changes a process\'s root, not its working directory; root may chroot again and climb out with chdir(".."). A mount namespace with pivot_root leaves nothing above the root. Root in a container still holds every capability unless its bounding set is cut; no_new_privs stops execve from granting more (setuid); a seccomp filter refuses syscalls a capability does not guard (a user namespace needs none).',
-    `Read /proc/<pid>/status: CapBnd and CapEff (capsh --decode), NoNewPrivs, Seccomp and Seccomp_filters. The locks go on last, in PID 1 just before its shell: prctl(PR_CAPBSET_DROP), prctl(PR_SET_NO_NEW_PRIVS), seccomp(SECCOMP_SET_MODE_FILTER) with the program in ${filterFile(lab)} (written by the filter step). setpriv --seccomp-filter loads it (util-linux 2.41 and later); otherwise runc does it from ${bundleDir(lab)}/config.json.`,
-    `Leave one running: ${byHand(lab, filterFile(lab))}   (setpriv 2.41+), or, with runc: runc run --bundle ${bundleDir(lab)} ${RUNC_ID}`,
+    t`chroot changes a process's root, not its working directory; root may chroot again and climb out with chdir(".."). A mount namespace with pivot_root leaves nothing above the root. Root in a container still holds every capability unless its bounding set is cut; no_new_privs stops execve from granting more (setuid); a seccomp filter refuses syscalls a capability does not guard (a user namespace needs none).`,
+    t`Read /proc/<pid>/status: CapBnd and CapEff (capsh --decode), NoNewPrivs, Seccomp and Seccomp_filters. The locks go on last, in PID 1 just before its shell: prctl(PR_CAPBSET_DROP), prctl(PR_SET_NO_NEW_PRIVS), seccomp(SECCOMP_SET_MODE_FILTER) with the program in ${filterFile(lab)} (written by the filter step). setpriv --seccomp-filter loads it (util-linux 2.41 and later); otherwise runc does it from ${bundleDir(lab)}/config.json.`,
+    t`Leave one running: ${byHand(lab, filterFile(lab))}   (setpriv 2.41+), or, with runc: runc run --bundle ${bundleDir(lab)} ${RUNC_ID}`,
   ],
   picture: stillPicture((lab, opts) => drawCapabilities({ rootfs: lab.rootfs }, opts)),
 
@@ -439,7 +438,7 @@ const lesson = defineLesson<LockState>({
     const removed = await killLabContainers(lab);
     if (fs.existsSync(`/run/runc/${RUNC_ID}`)) {
       const r = spawnSync('runc', ['delete', '--force', RUNC_ID], { encoding: 'utf8' });
-      if (r.status === 0) removed.push(`runc container ${RUNC_ID}`);
+      if (r.status === 0) removed.push(t`runc container ${RUNC_ID}`);
     }
     for (const p of [path.join(lab.rootfs, SETUID_ID), marker(lab), filterFile(lab), path.dirname(filterFile(lab)), bundleDir(lab)]) {
       if (!fs.existsSync(p)) continue;
@@ -450,7 +449,7 @@ const lesson = defineLesson<LockState>({
   },
   async shell(ctx) {
     const c = ctx.state.container?.running ? ctx.state.container : await restart(ctx, lockedDown());
-    return { kind: 'container', pid: c.pid, namespaces: NS, confine: 'copy', title: `inside the container (host pid ${c.pid}), with its locks, as docker exec` };
+    return { kind: 'container', pid: c.pid, namespaces: NS, confine: 'copy', title: t`inside the container (host pid ${c.pid}), with its locks, as docker exec` };
   },
 });
 
@@ -460,17 +459,17 @@ async function checkSeccomp(pid: number, sec: ReturnType<typeof parseProcSecurit
   if (sec.seccomp !== 2) {
     return fail(
       title,
-      `Seccomp: ${sec.seccomp}: no filter, so every syscall reaches the kernel; unshare --user needs no capability at all`,
-      'install a filter as the last step before the shell: setpriv --seccomp-filter <file> (util-linux 2.41+) or runc with "seccomp" in config.json',
+      t`Seccomp: ${sec.seccomp}: no filter, so every syscall reaches the kernel; unshare --user needs no capability at all`,
+      t`install a filter as the last step before the shell: setpriv --seccomp-filter <file> (util-linux 2.41+) or runc with "seccomp" in config.json`,
       [statusFile],
     );
   }
-  const looked = [statusFile, `its ${sec.seccompFilters} seccomp filter(s), read with ptrace(PTRACE_SECCOMP_GET_FILTER) and run here`];
+  const looked = [statusFile, t`its ${sec.seccompFilters} seccomp filter(s), read with ptrace(PTRACE_SECCOMP_GET_FILTER) and run here`];
   let filters: seccomp.Filter[];
   try {
     filters = await readSeccompFilters(pid);
   } catch (err) {
-    return skip(title, `Seccomp: 2 with ${sec.seccompFilters} filter(s), but their programs cannot be read here: ${(err as Error).message}`, looked);
+    return skip(title, t`Seccomp: 2 with ${sec.seccompFilters} filter(s), but their programs cannot be read here: ${(err as Error).message}`, looked);
   }
   const arch = seccomp.seccompArch();
   // unshare is judged with CLONE_NEWUSER, what `unshare --user` asks for.
@@ -481,13 +480,13 @@ async function checkSeccomp(pid: number, sec: ReturnType<typeof parseProcSecurit
   if (allowed.length) {
     return fail(
       title,
-      `its filter (${size} instructions) lets through ${allowed.map((o) => o.name).join(', ')} on ${arch.name}`,
-      `refuse them with SECCOMP_RET_ERRNO | EPERM: the filter step's program refuses ${seccomp.REFUSED.join(', ')}`,
+      t`its filter (${size} instructions) lets through ${allowed.map((o) => o.name).join(', ')} on ${arch.name}`,
+      t`refuse them with SECCOMP_RET_ERRNO | EPERM: the filter step's program refuses ${seccomp.REFUSED.join(', ')}`,
       looked,
     );
   }
   const unshare = outcomes.find((o) => o.name === 'unshare')!;
-  return pass(title, `its filter (${size} instructions) answers ${seccomp.actionName(unshare.ret)} to unshare and refuses ${seccomp.REFUSED.length - 1} more on ${arch.name}`, looked);
+  return pass(title, t`its filter (${size} instructions) answers ${seccomp.actionName(unshare.ret)} to unshare and refuses ${seccomp.REFUSED.length - 1} more on ${arch.name}`, looked);
 }
 
 export default lesson;

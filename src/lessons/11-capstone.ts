@@ -16,6 +16,7 @@ import { SELF_ARGV } from '../package-dir.js';
 import { defineLesson, type LessonContext } from './types.js';
 import { hostShell, lines } from './show.js';
 import { drawRuntimeContainers } from '../pictures/runtime-containers.js';
+import { t, tr } from '../i18n/messages.js';
 
 /** Where the learner's runtime lives in the lab: what `capstone init` writes by default and
  * the check grades. Not a lab path of the lesson's (those a solve removes again): it holds the
@@ -42,7 +43,8 @@ async function runRuntime(ledger: Ledger, lab: Lab, runtime: string[], options: 
   await p.kill();
   entry.drop();
   const out = `${p.stdout}${p.stderr}`.trimEnd();
-  return `${out}${!ended ? `\n(stopped with SIGTERM: still running after ${RUN_MS / 1000} s)` : exitCode(ended) ? `\n(exit ${exitCode(ended)})` : ''}`;
+  if (!ended) return `${out}\n${t`(stopped with SIGTERM: still running after ${RUN_MS / 1000} s)`}`;
+  return exitCode(ended) ? `${out}\n${t`(exit ${exitCode(ended)})`}` : out;
 }
 
 const lesson = defineLesson<Record<string, never>>({
@@ -88,7 +90,7 @@ const lesson = defineLesson<Record<string, never>>({
         return lines(
           await hostShell(`grep '"top"' ${home}/images/${CAPSTONE_IMAGE}.json`),
           await hostShell(`find ${home}/layers/l -type l -printf '%f -> %l\\n'`),
-          `# one layer: the lab's root filesystem. lowerdir= gets the image's layers, top first:`,
+          t`# one layer: the lab's root filesystem. lowerdir= gets the image's layers, top first:`,
           `# ${image.layers.join(':')}`,
         );
       },
@@ -108,7 +110,7 @@ const lesson = defineLesson<Record<string, never>>({
       async run(ctx) {
         const skeleton = path.join(CAPSTONE_SOURCES, 'skeleton', 'mydocker.sh');
         const checks = await runSuite({ lab: ctx.lab, runtime: ['bash', skeleton], ledger: ctx.ledger, lockWaitMs: ctx.lockWaitMs, note: ctx.note });
-        return lines(`# the suite on the skeleton (${skeleton}), every piece still a TODO:`, ...checks.slice(0, 2).map(resultLine), `... and ${checks.length - 2} more not checked: the main container never started`);
+        return lines(t`# the suite on the skeleton (${skeleton}), every piece still a TODO:`, ...checks.slice(0, 2).map(resultLine), t`... and ${checks.length - 2} more not checked: the main container never started`);
       },
     },
     {
@@ -124,10 +126,10 @@ const lesson = defineLesson<Record<string, never>>({
       async run(ctx) {
         const file = gradedRuntime(mydockerDir(ctx.lab));
         const argv = file ? runtimeArgv(file) : null;
-        if (!file || !argv) return `# no runtime to run in ${mydockerDir(ctx.lab)}: the steps before this one write it`;
+        if (!file || !argv) return t`# no runtime to run in ${mydockerDir(ctx.lab)}: the steps before this one write it`;
         await ensureCapstoneImage(ctx.lab);
         const out = await withNames(ctx, () => runRuntime(ctx.ledger, ctx.lab, argv, ['--name', HELLO, '--hostname', HELLO]));
-        return file.endsWith('/mydocker') ? `# ${file} (the check grades it before mydocker.sh)\n${out}` : out;
+        return file.endsWith('/mydocker') ? `${t`# ${file} (the check grades it before mydocker.sh)`}\n${out}` : out;
       },
     },
   ],
@@ -135,10 +137,12 @@ const lesson = defineLesson<Record<string, never>>({
   async check(lab, opts) {
     const dir = mydockerDir(lab);
     const file = gradedRuntime(dir);
-    if (!file) return notStarted(`no runtime in ${dir}: neither mydocker nor mydocker.sh is there`, `write the starting point: container-lessons capstone init ${dir} (the lesson's first step), then fill in its TODOs`, [dir]);
+    if (!file) {
+      return notStarted(t`no runtime in ${dir}: neither mydocker nor mydocker.sh is there`, t`write the starting point: container-lessons capstone init ${dir} (the lesson's first step), then fill in its TODOs`, [dir]);
+    }
     const argv = runtimeArgv(file);
-    if (!argv) return notStarted(`${file} is not executable`, `chmod +x ${file}, or build it again (cc -O2 -Wall -o mydocker mydocker.c)`, [file]);
-    opts?.note?.(`grading ${file}`);
+    if (!argv) return notStarted(t`${file} is not executable`, t`chmod +x ${file}, or build it again (cc -O2 -Wall -o mydocker mydocker.c)`, [file]);
+    opts?.note?.(t`grading ${file}`);
     const checks = await runSuite({ lab, runtime: argv, note: opts?.note });
     // Which runtime was graded, said in the first result.
     const first = checks[0]!;
@@ -147,9 +151,9 @@ const lesson = defineLesson<Record<string, never>>({
   },
 
   hints: (lab) => [
-    "Your runtime puts together what each lesson built on its own: an overlay of the image's layers (1, 7), a cgroup with the limits (2, 8), new namespaces with pivot_root and a fresh /proc (3, 4, 9), a veth to the bridge (6), and a clean exit that removes it all. Each failing check names the lesson of the piece it looks at: open that piece's TODO.",
-    `Work on one piece at a time in ${mydockerDir(lab)}/mydocker.sh (or the C or Rust file, built to ${mydockerDir(lab)}/mydocker): the check grades mydocker when it is there, else mydocker.sh. Try a container by hand with CONTAINER_LESSONS_HOME=${capstoneHome(lab)} (the image ${CAPSTONE_IMAGE} is there), and read what it left with mount | grep ${capstoneHome(lab)}, ls /sys/fs/cgroup/*/ and ip link.`,
-    `The reference has every piece written: ${REFERENCE} (the C and Rust ones beside it in ${CAPSTONE_SOURCES}/c and /rust). Read the piece you are on there, or take it whole: cp ${REFERENCE} ${mydockerDir(lab)}/mydocker.sh`,
+    t`Your runtime puts together what each lesson built on its own: an overlay of the image's layers (1, 7), a cgroup with the limits (2, 8), new namespaces with pivot_root and a fresh /proc (3, 4, 9), a veth to the bridge (6), and a clean exit that removes it all. Each failing check names the lesson of the piece it looks at: open that piece's TODO.`,
+    t`Work on one piece at a time in ${mydockerDir(lab)}/mydocker.sh (or the C or Rust file, built to ${mydockerDir(lab)}/mydocker): the check grades mydocker when it is there, else mydocker.sh. Try a container by hand with CONTAINER_LESSONS_HOME=${capstoneHome(lab)} (the image ${CAPSTONE_IMAGE} is there), and read what it left with mount | grep ${capstoneHome(lab)}, ls /sys/fs/cgroup/*/ and ip link.`,
+    t`The reference has every piece written: ${REFERENCE} (the C and Rust ones beside it in ${CAPSTONE_SOURCES}/c and /rust). Read the piece you are on there, or take it whole: cp ${REFERENCE} ${mydockerDir(lab)}/mydocker.sh`,
   ],
 
   // Every half second: the suite's containers live a second or two each while it checks.
@@ -169,17 +173,17 @@ const lesson = defineLesson<Record<string, never>>({
   async shell(ctx) {
     const dir = mydockerDir(ctx.lab);
     if (!fs.existsSync(dir)) initRuntimeDir(dir, ctx.lab);
-    return { kind: 'host', cwd: dir, title: `your runtime's directory, ${dir}` };
+    return { kind: 'host', cwd: dir, title: t`your runtime's directory, ${dir}` };
   },
 });
 
 /** A check's result on a line or two, as the step shows it. */
-const resultLine = (r: CheckResult) => `${r.status === 'pass' ? '✔' : r.status === 'fail' ? '✘' : '–'} ${r.title}\n  ${r.reason}${r.hint ? `\n  hint: ${r.hint}` : ''}`;
+const resultLine = (r: CheckResult) => `${r.status === 'pass' ? '✔' : r.status === 'fail' ? '✘' : '–'} ${tr(r.title)}\n  ${r.reason}${r.hint ? `\n  ${t`hint: ${r.hint}`}` : ''}`;
 
 /** Hold the capstone's container names while a step's runtime uses one (another learner's
  * suite on this machine may be using them). */
 async function withNames<T>(ctx: LessonContext, fn: () => Promise<T>): Promise<T> {
-  const release = await holdMachineName(PROBE_NAMES_LOCK, { waitMs: ctx.lockWaitMs, onWait: (who) => ctx.note?.(`waiting: ${who} is using the capstone's container names`) });
+  const release = await holdMachineName(PROBE_NAMES_LOCK, { waitMs: ctx.lockWaitMs, onWait: (who) => ctx.note?.(t`waiting: ${who} is using the capstone's container names`) });
   try {
     return await fn();
   } finally {

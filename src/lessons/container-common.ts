@@ -6,6 +6,7 @@ import { findLabProcesses, containerLeaders, hostNamespaces, describe, type LabP
 import type { Lab } from '../lab.js';
 import type { LessonContext, LessonContainer, Step, ShellSpec } from './types.js';
 import { hostShell, lines } from './show.js';
+import { t } from '../i18n/messages.js';
 
 /** The state of a lesson that runs a container: its first process, once a step started it. */
 export interface ContainerState {
@@ -21,8 +22,8 @@ export const rootfsStep: Step = {
   async run(ctx) {
     const { marker, built, added } = ensureRootfs(ctx.lab.rootfs, ctx.ledger, { build: !ctx.lab.customRootfs });
     return lines(
-      built ? `built ${ctx.lab.rootfs} from this machine's own tools (${marker.tools?.length ?? 0} programs and their libraries)` : `using ${ctx.lab.rootfs} (${marker.kind}, made ${marker.created})`,
-      added ? `added what this version of the workbook copies in and it lacked: ${added.join(' ')}` : '',
+      built ? t`built ${ctx.lab.rootfs} from this machine's own tools (${marker.tools?.length ?? 0} programs and their libraries)` : t`using ${ctx.lab.rootfs} (${marker.kind}, made ${marker.created})`,
+      added ? t`added what this version of the workbook copies in and it lacked: ${added.join(' ')}` : '',
       await hostShell(`ls ${ctx.lab.rootfs}`),
     );
   },
@@ -67,12 +68,12 @@ export function locateContainer(lab: Lab, type: string, howto: string): Located 
   const leaders = containerLeaders(all);
   const [firstLeader] = leaders;
   if (!firstLeader) {
-    return [fail(title, `no running process has ${lab.rootfs} as its root directory`, `start a container on that root filesystem and leave it running while you check: ${howto}`, ['/proc/*/root'])];
+    return [fail(title, t`no running process has ${lab.rootfs} as its root directory`, t`start a container on that root filesystem and leave it running while you check: ${howto}`, ['/proc/*/root'])];
   }
   const host = hostNamespaces();
   const own = leaders.find((p) => p.ns[type] !== host[type]) ?? firstLeader;
-  const count = `${all.length} process${all.length === 1 ? '' : 'es'} in the rootfs`;
-  return { own, all, host, results: [pass(title, `${describe(own)} sees ${lab.rootfs} as / (${count})`, [`/proc/${own.pid}/root`])] };
+  const count = all.length === 1 ? t`1 process in the rootfs` : t`${all.length} processes in the rootfs`;
+  return { own, all, host, results: [pass(title, t`${describe(own)} sees ${lab.rootfs} as / (${count})`, [`/proc/${own.pid}/root`])] };
 }
 
 /** Every process in a PID namespace, with its pid there. */
@@ -102,7 +103,7 @@ export async function killLabContainers(lab: Lab): Promise<string[]> {
       for (const p of procs) {
         try {
           process.kill(p.pid, 'SIGKILL');
-          if (round === 0) removed.push(`process ${p.pid} (${p.comm}) in the lab rootfs`);
+          if (round === 0) removed.push(t`process ${p.pid} (${p.comm}) in the lab rootfs`);
         } catch {
           /* gone */
         }
@@ -122,6 +123,6 @@ export function containerShell(spec: LessonContainer) {
     ensureRootfs(ctx.lab.rootfs, ctx.ledger, { build: !ctx.lab.customRootfs });
     let c = ctx.state.container;
     if (!c?.running) c = await startLessonContainer(ctx, spec);
-    return { kind: 'container', pid: c.pid, namespaces: spec.namespaces, title: `inside the container (host pid ${c.pid})` };
+    return { kind: 'container', pid: c.pid, namespaces: spec.namespaces, title: t`inside the container (host pid ${c.pid})` };
   };
 }

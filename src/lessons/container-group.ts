@@ -4,10 +4,12 @@
 import { LockBusyError, describeHolder } from '../core/index.js';
 import { holdMachineName, type MachineName } from '../lab.js';
 import type { LessonContext } from './types.js';
+import { msg, t } from '../i18n/messages.js';
 
 export const GROUP = 'container';
-/** One name for the whole machine: one workbook uses the group at a time. */
-export const GROUP_NAME: MachineName = { key: `cgroup-${GROUP}`, what: `the cgroup "${GROUP}"` };
+/** One name for the whole machine: one workbook uses the group at a time. (`what` names GROUP;
+ * a msg, translated where it is shown.) */
+export const GROUP_NAME: MachineName = { key: `cgroup-${GROUP}`, what: msg('the cgroup "container"') };
 
 /** The shells a learner types in: in the group by mistake, they are moved out, not killed. */
 export const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'fish', 'ash', 'ksh', 'mksh', 'busybox']);
@@ -15,7 +17,7 @@ export const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'fish', 'ash', 'ksh'
 /** A step that makes the group takes its name until the lesson ends: a second learner's
  * workbook on this machine waits (or is told who has it). */
 export async function holdGroupForLesson(ctx: LessonContext): Promise<void> {
-  const release = await holdMachineName(GROUP_NAME, { waitMs: ctx.lockWaitMs, onWait: (who) => ctx.note?.(`waiting for the cgroup "${GROUP}": ${who} is using it`) });
+  const release = await holdMachineName(GROUP_NAME, { waitMs: ctx.lockWaitMs, onWait: (who) => ctx.note?.(t`waiting for the cgroup "${GROUP}": ${who} is using it`) });
   ctx.ledger.defer(`release the lock on the cgroup name "${GROUP}"`, release);
 }
 
@@ -26,7 +28,7 @@ export async function resetWithGroupHeld(dir: string, reset: () => Promise<strin
   try {
     release = await holdMachineName(GROUP_NAME);
   } catch (err) {
-    if (err instanceof LockBusyError) return [`left ${dir} alone: ${describeHolder(err.holder)} is using it`];
+    if (err instanceof LockBusyError) return [t`left ${dir} alone: ${describeHolder(err.holder)} is using it`];
     throw err;
   }
   try {

@@ -7,6 +7,7 @@ import { HintedError, type Controller, type Ledger, type Namespace, type WarmCon
 import type { Lab, MachineName } from '../lab.js';
 import type { CheckResult } from '../checks/result.js';
 import type { PictureSource } from '../pictures/picture.js';
+import { t } from '../i18n/messages.js';
 
 /** What a lesson's steps work with. `S` is the lesson's own state: what one step made and a
  * later one uses (a container, a pid), typed per lesson. */
@@ -128,7 +129,7 @@ export function labPath(lab: Lab, module: Pick<LessonModule, 'id' | 'labPaths'>,
 /** What a step needs from an earlier one: a missing one means the steps ran out of order. */
 export function earlier<T>(value: T | undefined | null, what: string): T {
   if (value === undefined || value === null) {
-    throw new HintedError(`${what} is not there: an earlier step of this lesson has not run`, 'run the lesson from its first step (Enter in the workbook, or container-lessons solve)');
+    throw new HintedError(t`${what} is not there: an earlier step of this lesson has not run`, t`run the lesson from its first step (Enter in the workbook, or container-lessons solve)`);
   }
   return value;
 }

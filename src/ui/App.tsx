@@ -12,6 +12,7 @@ import { TooSmall, MIN_COLUMNS, MIN_ROWS } from './Screens.js';
 import { lessonLines, pictureStart, workLines } from './text.js';
 import { usePicture } from './picture-hook.js';
 import { glyphsFor, type Glyphs } from '../pictures/glyphs.js';
+import { t } from '../i18n/messages.js';
 
 const HEADER_ROWS = 3;
 const FOOTER_ROWS = 2;
@@ -38,7 +39,7 @@ export function App({ store, color, glyphs = glyphsFor() }: { store: WorkbookSto
   const run = runOf(state, lesson);
   const picture = usePicture(lesson, store.lab, run, { width, glyphs, shown: state.pane === 'work', checking: state.checking });
   const work = workLines(lesson, run, store.lab, width, { picture, glyphs });
-  const lines = state.pane === 'text' ? (text ?? ['(rendering the lesson text...)']) : work;
+  const lines = state.pane === 'text' ? (text ?? [t`(rendering the lesson text...)`]) : work;
   const offset = state.scroll[state.pane];
   // From what is shown: after a step the store scrolls to "the bottom" (a very large offset),
   // from which a move up of a few lines would still be past the end and show nothing new.
@@ -77,7 +78,7 @@ export function App({ store, color, glyphs = glyphsFor() }: { store: WorkbookSto
       case 'y':
         return store.copyCommands();
       case 'p': {
-        if (!lesson.picture) return store.note('This lesson has no picture.');
+        if (!lesson.picture) return store.note(t`This lesson has no picture.`);
         return store.showWorkAt(pictureStart(work));
       }
       case 'x':

@@ -1,5 +1,7 @@
 import { Box, Text } from 'ink';
 import { runOf, type WorkbookStore, type UiState } from './store.js';
+import { t, tr } from '../i18n/messages.js';
+import { fitColumns } from './reflow.js';
 
 const MARK = { passed: '✔', open: '○', locked: '🔒' } as const;
 
@@ -8,11 +10,12 @@ export function Header({ store, state, width, color }: { store: WorkbookStore; s
   const lesson = store.lesson;
   const run = runOf(state, lesson);
   const done = run.steps.filter((s) => s.status === 'done').length;
-  const title = ` container-lessons · ${lesson.number}/${store.lessons.length} ${lesson.title} `;
+  const title = ` container-lessons · ${lesson.number}/${store.lessons.length} ${tr(lesson.title)} `;
+  const checks = run.checks ? (run.passedNow ? t`passed` : t`failed`) : t`not run`;
   return (
     <Box flexDirection="column" flexShrink={0}>
       <Text inverse bold wrap="truncate">
-        {title.padEnd(width)}
+        {fitColumns(title, width)}
       </Text>
       <Box>
         <Text wrap="truncate">
@@ -31,15 +34,15 @@ export function Header({ store, state, width, color }: { store: WorkbookStore; s
       <Box>
         <Text wrap="truncate">
           <Text inverse={state.pane === 'text'} bold={state.pane === 'text'}>
-            {' Text '}
+            {` ${t`Text`} `}
           </Text>
           <Text> </Text>
           <Text inverse={state.pane === 'work'} bold={state.pane === 'work'}>
-            {' Work '}
+            {` ${t`Work`} `}
           </Text>
           <Text dimColor>
-            {`  steps ${done}/${run.steps.length} · checks: ${run.checks ? (run.passedNow ? 'passed' : 'failed') : 'not run'}`}
-            {state.passed[lesson.id] ? ' · lesson passed' : ''}
+            {`  ${t`steps ${done}/${run.steps.length} · checks: ${checks}`}`}
+            {state.passed[lesson.id] ? ` · ${t`lesson passed`}` : ''}
           </Text>
         </Text>
       </Box>

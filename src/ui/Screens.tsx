@@ -1,5 +1,6 @@
 import { Box, Text, useInput } from 'ink';
 import type { DoctorReport } from '../doctor.js';
+import { label, t } from '../i18n/messages.js';
 
 export const MIN_COLUMNS = 60;
 export const MIN_ROWS = 16;
@@ -10,12 +11,8 @@ export function TooSmall({ columns, rows, onQuit }: { columns: number; rows: num
   });
   return (
     <Box flexDirection="column">
-      <Text bold>
-        The terminal is too small ({columns}x{rows}).
-      </Text>
-      <Text wrap="wrap">
-        The workbook needs at least {MIN_COLUMNS}x{MIN_ROWS}: make the window larger, or use the commands (container-lessons show 1). q quits.
-      </Text>
+      <Text bold>{t`The terminal is too small (${columns}x${rows}).`}</Text>
+      <Text wrap="wrap">{t`The workbook needs at least ${MIN_COLUMNS}x${MIN_ROWS}: make the window larger, or use the commands (container-lessons show 1). q quits.`}</Text>
     </Box>
   );
 }
@@ -30,18 +27,18 @@ export function Prereqs({ report, blocking, onContinue, onQuit, color }: { repor
   return (
     <Box flexDirection="column">
       <Text bold inverse>
-        {' container-lessons: this machine is not ready '}
+        {` ${t`container-lessons: this machine is not ready`} `}
       </Text>
       {bad.map((f) => (
         <Box key={f.name} flexDirection="column" marginTop={1}>
           <Text color={color ? (f.level === 'error' ? 'red' : 'yellow') : undefined} bold>
             {f.level === 'error' ? '✘' : '!'} {f.name}: {f.detail}
           </Text>
-          {f.fix ? <Text wrap="wrap">{'  fix: ' + f.fix}</Text> : null}
+          {f.fix ? <Text wrap="wrap">{`  ${label(t`fix:`)}${f.fix}`}</Text> : null}
         </Box>
       ))}
       <Box marginTop={1}>
-        <Text dimColor>{blocking ? 'q quits.' : 'Enter continues anyway (some lessons will fail), q quits.'}</Text>
+        <Text dimColor>{blocking ? t`q quits.` : t`Enter continues anyway (some lessons will fail), q quits.`}</Text>
       </Box>
     </Box>
   );

@@ -11,6 +11,7 @@ import type { CheckResult } from '../checks/result.js';
 import { errorInfo, judge, LessonSession, resetLesson } from '../runner.js';
 import { clipboardText, osc52 } from './clipboard.js';
 import { currentStep } from './shell-history.js';
+import { t, titled, tr } from '../i18n/messages.js';
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'error';
 
@@ -98,7 +99,7 @@ export class WorkbookStore {
       runs,
       passed,
       overlay: null,
-      message: message ?? { text: 'Read the lesson (↑↓ scroll), then press Enter to run its first step.', tone: 'info' },
+      message: message ?? { text: t`Read the lesson (↑↓ scroll), then press Enter to run its first step.`, tone: 'info' },
       busy: null,
       checking: false,
       exit: null,
@@ -180,12 +181,12 @@ export class WorkbookStore {
   select(i: number): void {
     if (i < 0 || i >= this.lessons.length || i === this.state.index || this.state.busy) return;
     if (!this.isUnlocked(i)) {
-      this.set({ message: { text: `Lesson ${i + 1} is locked: pass lesson ${i} first (or start with --unlock-all).`, tone: 'bad' } });
+      this.set({ message: { text: t`Lesson ${i + 1} is locked: pass lesson ${i} first (or start with --unlock-all).`, tone: 'bad' } });
       return;
     }
     const leaving = this.lesson;
     this.hintsSeen = null;
-    this.set({ index: i, scroll: { text: 0, work: 0 }, pane: 'text', overlay: null, message: { text: `Lesson ${i + 1}: read, then Enter runs the first step.`, tone: 'info' } });
+    this.set({ index: i, scroll: { text: 0, work: 0 }, pane: 'text', overlay: null, message: { text: t`Lesson ${i + 1}: read, then Enter runs the first step.`, tone: 'info' } });
     // What the lesson we left made is removed: lessons never share kernel state.
     void this.cleanupLesson(leaving);
     this.prepareNext();
@@ -225,19 +226,19 @@ export class WorkbookStore {
   showHint(): void {
     const lesson = this.lesson;
     const seen = this.hintsSeen?.lesson === lesson.id ? this.hintsSeen : { lesson: lesson.id, tier: 0, checks: null };
-    const tiers = lesson.hints(this.lab).filter((t) => t.trim());
-    const label = (n: number) => (tiers.length > 1 ? `hint ${n} of ${tiers.length}` : 'the hint');
+    const tiers = lesson.hints(this.lab).filter((h) => h.trim());
+    const label = (n: number) => (tiers.length > 1 ? t`hint ${n} of ${tiers.length}` : t`the hint`);
     const show = (title: string, text: string, next: number | null) => this.set({ overlay: { kind: 'hint', title, text, next: next === null ? null : label(next), more: () => this.showHint() } });
     const checks = runOf(this.state, lesson).checks;
     const failing = checks?.find((c) => c.status === 'fail' && c.hint);
     if (failing?.hint && seen.checks !== checks) {
       this.hintsSeen = { ...seen, checks };
-      show('What the check says', `${failing.title}: ${failing.reason}\n\n${failing.hint}`, tiers.length ? Math.min(seen.tier + 1, tiers.length) : null);
+      show(t`What the check says`, `${titled(tr(failing.title), failing.reason)}\n\n${failing.hint}`, tiers.length ? Math.min(seen.tier + 1, tiers.length) : null);
       return;
     }
     const tier = Math.min(seen.tier + 1, tiers.length);
     this.hintsSeen = { ...seen, tier };
-    show(tiers.length > 1 ? `Hint ${tier} of ${tiers.length}` : 'Hint', tiers[tier - 1] ?? 'This lesson has no hint.', tier < tiers.length ? tier + 1 : null);
+    show(tiers.length > 1 ? t`Hint ${tier} of ${tiers.length}` : t`Hint`, tiers[tier - 1] ?? t`This lesson has no hint.`, tier < tiers.length ? tier + 1 : null);
   }
 
   /** y: the commands of the step the learner is at (the next to run; after the last, the
@@ -247,13 +248,13 @@ export class WorkbookStore {
     const i = currentStep(runOf(this.state, lesson).steps);
     const step = lesson.steps[i];
     if (!step) {
-      this.set({ message: { text: 'This lesson has no steps to copy.', tone: 'bad' } });
+      this.set({ message: { text: t`This lesson has no steps to copy.`, tone: 'bad' } });
       return;
     }
     const commands = step.commands(this.lab);
     this.writeTerminal(osc52(clipboardText(commands)));
-    const what = `step ${i + 1}'s ${commands.length === 1 ? 'command' : `${commands.length} commands`}`;
-    this.set({ message: { text: `Copied ${what} (OSC 52; in tmux: set -g set-clipboard on).`, tone: 'info' } });
+    const what = commands.length === 1 ? t`step ${i + 1}'s command` : t`step ${i + 1}'s ${commands.length} commands`;
+    this.set({ message: { text: t`Copied ${what} (OSC 52; in tmux: set -g set-clipboard on).`, tone: 'info' } });
   }
 
   // ---- lesson work ----
@@ -266,7 +267,7 @@ export class WorkbookStore {
   async runNextStep(): Promise<void> {
     const next = runOf(this.state, this.lesson).steps.findIndex((s) => s.status !== 'done');
     if (next < 0) {
-      this.set({ message: { text: 'Every step has run. Press c to check.', tone: 'info' } });
+      this.set({ message: { text: t`Every step has run. Press c to check.`, tone: 'info' } });
       return;
     }
     return this.runStep(next);
@@ -287,17 +288,17 @@ export class WorkbookStore {
     // After the cleanup above, which ends the lesson's session: this step's work must be in
     // the session whose end undoes it.
     const session = this.session(lesson);
-    this.set({ pane: 'work', busy: `step ${i + 1}: ${step.title}`, message: null });
+    this.set({ pane: 'work', busy: t`step ${i + 1}: ${tr(step.title)}`, message: null });
     this.setStep(lesson, i, { status: 'running' });
     const report = await session.runStep(i);
     if (report.error) {
       this.setStep(lesson, i, { status: 'error', error: report.error });
-      this.set({ message: { text: `Step ${i + 1} failed: ${report.error.message}`, tone: 'bad' } });
+      this.set({ message: { text: t`Step ${i + 1} failed: ${report.error.message}`, tone: 'bad' } });
     } else {
       this.setStep(lesson, i, { status: 'done', output: report.output });
       this.prepareNext();
       const left = lesson.steps.length - i - 1;
-      this.set({ message: { text: left ? `Step ${i + 1} done. Enter runs step ${i + 2}.` : 'All steps done. Enter (or c) runs the checks.', tone: 'good' } });
+      this.set({ message: { text: left ? t`Step ${i + 1} done. Enter runs step ${i + 2}.` : t`All steps done. Enter (or c) runs the checks.`, tone: 'good' } });
     }
     this.set({ busy: null, scroll: { ...this.state.scroll, work: Number.MAX_SAFE_INTEGER } });
   }
@@ -305,8 +306,8 @@ export class WorkbookStore {
   async runChecks(): Promise<void> {
     if (this.state.busy) return;
     const lesson = this.lesson;
-    this.set({ pane: 'work', busy: `checking lesson ${lesson.number}: reading the kernel`, checking: true, message: null });
-    const { checks, passed } = await judge(lesson, this.lab, { note: (t) => this.set({ busy: `checking lesson ${lesson.number}: ${t}` }) });
+    this.set({ pane: 'work', busy: t`checking lesson ${lesson.number}: reading the kernel`, checking: true, message: null });
+    const { checks, passed } = await judge(lesson, this.lab, { note: (note) => this.set({ busy: t`checking lesson ${lesson.number}: ${note}` }) });
     this.setRun(lesson, { checks, passedNow: passed });
     this.set({ checking: false });
     let message: UiState['message'];
@@ -316,19 +317,19 @@ export class WorkbookStore {
         markPassed(this.lab, lesson.id);
       } catch (err) {
         saved = false;
-        message = { text: `Passed, but progress could not be saved: ${(err as Error).message}`, tone: 'bad' };
+        message = { text: t`Passed, but progress could not be saved: ${(err as Error).message}`, tone: 'bad' };
       }
       const newPassed = { ...this.state.passed, [lesson.id]: this.state.passed[lesson.id] ?? new Date().toISOString() };
       this.set({ passed: newPassed });
       const next = this.lessons[this.state.index + 1];
       if (saved) {
         message = next
-          ? { text: `Lesson ${lesson.number} passed! Lesson ${next.number} is unlocked: press → to go on.`, tone: 'good' }
-          : { text: `Lesson ${lesson.number} passed: that was the last one. You built a container by hand!`, tone: 'good' };
+          ? { text: t`Lesson ${lesson.number} passed! Lesson ${next.number} is unlocked: press → to go on.`, tone: 'good' }
+          : { text: t`Lesson ${lesson.number} passed: that was the last one. You built a container by hand!`, tone: 'good' };
       }
     } else {
       const failedCount = checks.filter((c) => c.status === 'fail').length;
-      message = { text: `${failedCount} check${failedCount === 1 ? '' : 's'} failed: read the hints, fix it (s opens a shell), then c again.`, tone: 'bad' };
+      message = { text: failedCount === 1 ? t`1 check failed: read the hints, fix it (s opens a shell), then c again.` : t`${failedCount} checks failed: read the hints, fix it (s opens a shell), then c again.`, tone: 'bad' };
     }
     this.set({ busy: null, message: message!, scroll: { ...this.state.scroll, work: Number.MAX_SAFE_INTEGER } });
   }
@@ -338,7 +339,7 @@ export class WorkbookStore {
     if (this.state.busy) return;
     const lesson = this.lesson;
     this.hintsSeen = null;
-    this.set({ overlay: null, busy: `resetting lesson ${lesson.number}` });
+    this.set({ overlay: null, busy: t`resetting lesson ${lesson.number}` });
     let removed: string[] = [];
     try {
       await this.warm.close();
@@ -347,12 +348,16 @@ export class WorkbookStore {
       this.setRun(lesson, emptyRun(lesson));
       this.set({
         message: {
-          text: removed.length ? `Reset: removed ${removed.length} thing${removed.length === 1 ? '' : 's'} (${removed.slice(0, 2).join('; ')}${removed.length > 2 ? '; ...' : ''}).` : 'Reset: nothing was left to remove.',
+          text: removed.length
+            ? removed.length === 1
+              ? t`Reset: removed 1 thing (${removed[0]}).`
+              : t`Reset: removed ${removed.length} things (${removed.slice(0, 2).join('; ')}${removed.length > 2 ? '; ...' : ''}).`
+            : t`Reset: nothing was left to remove.`,
           tone: 'info',
         },
       });
     } catch (err) {
-      this.set({ message: { text: `Reset failed: ${errorInfo(err).message}`, tone: 'bad' } });
+      this.set({ message: { text: t`Reset failed: ${errorInfo(err).message}`, tone: 'bad' } });
     } finally {
       this.set({ busy: null, scroll: { text: 0, work: 0 } });
     }
@@ -363,32 +368,32 @@ export class WorkbookStore {
     if (this.state.busy) return;
     const lesson = this.lesson;
     if (!lesson.shell) {
-      this.set({ message: { text: 'This lesson has no shell.', tone: 'bad' } });
+      this.set({ message: { text: t`This lesson has no shell.`, tone: 'bad' } });
       return;
     }
-    this.set({ busy: 'preparing a shell' });
+    this.set({ busy: t`preparing a shell` });
     try {
       ensureLabRoot(this.lab);
       const spec = await lesson.shell(this.session(lesson).ctx);
       this.set({ busy: null });
       this.requestExit({ type: 'shell', spec, lesson });
     } catch (err) {
-      this.set({ busy: null, message: { text: `No shell: ${errorInfo(err).message}`, tone: 'bad' } });
+      this.set({ busy: null, message: { text: t`No shell: ${errorInfo(err).message}`, tone: 'bad' } });
     }
   }
 
   /** Back from the s shell: what the learner did there is checked at once (as c does), and
    * the message still says how the shell ended when it was not a plain exit. */
   async afterShell(code: number | null): Promise<void> {
-    const back = `Back from the shell${code ? ` (exit ${code})` : ''}`;
+    const back = code ? t`Back from the shell (exit ${code})` : t`Back from the shell`;
     if (this.state.busy) {
-      this.set({ exit: null, message: { text: `${back}. Press c to check what you did.`, tone: 'info' } });
+      this.set({ exit: null, message: { text: t`${back}. Press c to check what you did.`, tone: 'info' } });
       return;
     }
     this.set({ exit: null });
     await this.runChecks();
     const m = this.state.message;
-    if (m) this.set({ message: { ...m, text: `${back}. ${m.text}` } });
+    if (m) this.set({ message: { ...m, text: t`${back}. ${m.text}` } });
   }
 
   quit(): void {

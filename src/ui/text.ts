@@ -3,22 +3,35 @@ import type { Lab } from '../lab.js';
 import type { Lesson } from '../lessons/index.js';
 import type { LessonRun, StepState } from './store.js';
 import { wrapCommands } from './command-wrap.js';
-import { reflow } from './reflow.js';
+import { reflow, visible } from './reflow.js';
+import { label, language, t, titled, tr } from '../i18n/messages.js';
 import { pictureLines, type Picture, type PictureLine } from '../pictures/picture.js';
 import type { Glyphs } from '../pictures/glyphs.js';
 
 export type Line = PictureLine;
 
-/** Hard-wrap plain text (command output has no ANSI codes) to a width. */
+/** Hard-wrap plain text (command output has no ANSI codes) to a width in columns. */
 export function wrap(text: string, width: number, indent = ''): string[] {
   const out: string[] = [];
   const w = Math.max(10, width - indent.length);
   for (const raw of text.replace(/\t/g, '    ').split('\n')) {
-    if (raw.length <= w) {
+    if (visible(raw) <= w) {
       out.push(indent + raw);
       continue;
     }
-    for (let i = 0; i < raw.length; i += w) out.push(indent + raw.slice(i, i + w));
+    let line = '';
+    let cols = 0;
+    for (const ch of raw) {
+      const n = visible(ch);
+      if (cols + n > w) {
+        out.push(indent + line);
+        line = '';
+        cols = 0;
+      }
+      line += ch;
+      cols += n;
+    }
+    if (line) out.push(indent + line);
   }
   return out;
 }
@@ -34,7 +47,7 @@ export function preloadRenderer(): void {
 
 /** The lesson's text, rendered for the terminal (marked-terminal), as lines. */
 export async function lessonLines(lesson: Lesson, lab: Lab, width: number, color: boolean): Promise<string[]> {
-  const key = `${lesson.id}|${width}|${color}|${lab.root}`;
+  const key = `${lesson.id}|${width}|${color}|${lab.root}|${language()}`;
   const hit = cache.get(key);
   if (hit) return hit;
   preloadRenderer();
@@ -54,6 +67,12 @@ export function commandLines(commands: string[], width: number, prompt = '$ '): 
 
 const MARK = { pending: '○', running: '◐', done: '✔', error: '✘' } as const;
 
+/** Text behind a label ("hint: ..."), the lines after the first under the text. */
+function labelled(text: string, width: number, indent: string, name: string): string[] {
+  const first = `${indent}${label(name)}`;
+  return reflow(text, width, first, ' '.repeat(visible(first)));
+}
+
 /** Where the picture starts in the work pane's lines (p scrolls there), or -1. */
 export function pictureStart(lines: Line[]): number {
   return lines.findIndex((l) => l.picture);
@@ -66,32 +85,32 @@ export function workLines(lesson: Lesson, run: LessonRun, lab: Lab, width: numbe
   lesson.steps.forEach((step, i) => {
     const st: StepState = run.steps[i] ?? { status: 'pending' }; // not in the run: not run yet
     const color = st.status === 'done' ? 'green' : st.status === 'error' ? 'red' : st.status === 'running' ? 'yellow' : undefined;
-    for (const t of reflow(`${i + 1}. ${step.title}`, width, `${MARK[st.status]} `, '     ')) lines.push({ text: t, color, bold: st.status !== 'pending' });
+    for (const l of reflow(`${i + 1}. ${tr(step.title)}`, width, `${MARK[st.status]} `, '     ')) lines.push({ text: l, color, bold: st.status !== 'pending' });
     // The commands stay after the step ran, above what they printed: what ran is what a
     // learner reads again and copies.
-    for (const t of commandLines(step.commands(lab), width, '     $ ')) lines.push({ text: t, dim: true });
-    if (st.output) for (const t of wrap(st.output, width, '   ')) lines.push({ text: t });
+    for (const l of commandLines(step.commands(lab), width, '     $ ')) lines.push({ text: l, dim: true });
+    if (st.output) for (const l of wrap(st.output, width, '   ')) lines.push({ text: l });
     if (st.error) {
-      for (const t of reflow(st.error.message, width, '   error: ', '          ')) lines.push({ text: t, color: 'red' });
-      if (st.error.hint) for (const t of reflow(st.error.hint, width, '   hint: ', '         ')) lines.push({ text: t, color: 'yellow' });
+      for (const l of labelled(st.error.message, width, '   ', t`error:`)) lines.push({ text: l, color: 'red' });
+      if (st.error.hint) for (const l of labelled(st.error.hint, width, '   ', t`hint:`)) lines.push({ text: l, color: 'yellow' });
     }
     lines.push({ text: '' });
   });
   if (run.checks) {
-    lines.push({ text: run.passedNow ? 'Checks: passed' : 'Checks: not passed yet', bold: true, color: run.passedNow ? 'green' : 'red' });
+    lines.push({ text: run.passedNow ? t`Checks: passed` : t`Checks: not passed yet`, bold: true, color: run.passedNow ? 'green' : 'red' });
     for (const c of run.checks) {
-      const mark = c.status === 'pass' ? '✔ pass' : c.status === 'fail' ? '✘ fail' : '– skip';
+      const mark = c.status === 'pass' ? `✔ ${t`pass`}` : c.status === 'fail' ? `✘ ${t`fail`}` : `– ${t`skip`}`;
       const color = c.status === 'pass' ? 'green' : c.status === 'fail' ? 'red' : 'yellow';
-      for (const [j, t] of reflow(`${c.title}: ${c.reason}`, width, `${mark}  `, '        ').entries()) lines.push({ text: t, color: j ? undefined : color });
-      if (c.hint) for (const t of reflow(c.hint, width, '        hint: ', '              ')) lines.push({ text: t, color: 'yellow' });
-      if (c.looked.length) for (const t of reflow(c.looked.join(', '), width, '        looked at: ', '                   ')) lines.push({ text: t, dim: true });
+      for (const [j, l] of reflow(titled(tr(c.title), c.reason), width, `${mark}  `, '        ').entries()) lines.push({ text: l, color: j ? undefined : color });
+      if (c.hint) for (const l of labelled(c.hint, width, '        ', t`hint:`)) lines.push({ text: l, color: 'yellow' });
+      if (c.looked.length) for (const l of labelled(c.looked.join(', '), width, '        ', t`looked at:`)) lines.push({ text: l, dim: true });
     }
   } else {
-    lines.push({ text: 'Checks: not run yet (c)', dim: true });
+    lines.push({ text: t`Checks: not run yet (c)`, dim: true });
   }
   if (picture && lesson.picture) {
     lines.push({ text: '' });
-    const drawn = picture.picture ? pictureLines(picture.picture, width, picture.glyphs) : [{ text: '(drawing the picture...)', dim: true }];
+    const drawn = picture.picture ? pictureLines(picture.picture, width, picture.glyphs) : [{ text: t`(drawing the picture...)`, dim: true }];
     drawn[0] = { ...drawn[0]!, picture: true };
     lines.push(...drawn);
   }

@@ -21,6 +21,7 @@ import { historyEntries, currentStep, writeHistory, hostHistoryPlace, containerH
 import { App } from './App.js';
 import { preloadRenderer } from './text.js';
 import { Prereqs } from './Screens.js';
+import { label, msg, t } from '../i18n/messages.js';
 
 const ALT_ON = '\x1b[?1049h\x1b[2J\x1b[H';
 const ALT_OFF = '\x1b[?1049l';
@@ -31,7 +32,7 @@ interface Out {
 }
 
 export function noTerminalText(lab: Lab): string {
-  return `container-lessons: the workbook needs a terminal (stdin and stdout are not a TTY).
+  return t`container-lessons: the workbook needs a terminal (stdin and stdout are not a TTY).
 Without one, use the commands:
   container-lessons list             the lessons and your progress
   container-lessons show <lesson>    read a lesson
@@ -56,7 +57,7 @@ export interface ShellTrip {
 
 /** The line on top of the shell's screen; `note` says what is not as usual. */
 function banner(title: string, note?: string): string {
-  return `\x1b[2J\x1b[H── container-lessons: ${title}. Type exit (or Ctrl-D) to go back to the workbook.${note ? ` ${note}` : ''} ──\n\n`;
+  return `\x1b[2J\x1b[H── ${t`container-lessons: ${title}. Type exit (or Ctrl-D) to go back to the workbook.`}${note ? ` ${note}` : ''} ──\n\n`;
 }
 
 /**
@@ -109,11 +110,11 @@ async function containerShell(spec: Extract<ShellSpec, { kind: 'container' }>, t
     try {
       pty = openContainerPty(spec.pid, { rows: process.stdout.rows, columns: process.stdout.columns });
     } catch (err) {
-      noPty = `no pty could be opened there: ${(err as Error).message}`;
+      noPty = t`no pty could be opened there: ${(err as Error).message}`;
     }
   }
   if (!pty) {
-    process.stdout.write(banner(spec.title, `(No terminal of its own: ${noPty}. This shell shares the workbook's, where job control and Ctrl-C may not work as usual.)`));
+    process.stdout.write(banner(spec.title, t`(No terminal of its own: ${noPty}. This shell shares the workbook's, where job control and Ctrl-C may not work as usual.)`));
     const running = await enterContainer(spec.pid, spec.namespaces, argv, { stdio: 'inherit', env, confine: spec.confine });
     return (await running.exited).code;
   }
@@ -145,19 +146,19 @@ async function containerShell(spec: Extract<ShellSpec, { kind: 'container' }>, t
  */
 export function closingReport(store: WorkbookStore, errors: string[]): { text: string; code: number } {
   const { passed } = store.getSnapshot();
-  const head = `container-lessons: ${store.lessons.filter((l) => passed[l.id]).length} of ${store.lessons.length} lessons passed`;
-  if (!errors.length) return { text: `${head}; everything the lessons made was removed. Lab: ${store.lab.root}\n`, code: 0 };
+  const head = t`container-lessons: ${store.lessons.filter((l) => passed[l.id]).length} of ${store.lessons.length} lessons passed`;
+  if (!errors.length) return { text: `${t`${head}; everything the lessons made was removed. Lab: ${store.lab.root}`}\n`, code: 0 };
   const n = errors.length;
   const home = process.env.CONTAINER_LESSONS_HOME ? `CONTAINER_LESSONS_HOME=${store.lab.root} ` : '';
   const lines = [
-    `${head}; ${n === 1 ? 'one thing' : `${n} things`} the lessons made could not be removed:`,
-    ...errors.map((e) => `  cleanup: ${e}`),
-    `To remove what is left, run as root: ${home}container-lessons reset. Lab: ${store.lab.root}`,
+    n === 1 ? t`${head}; one thing the lessons made could not be removed:` : t`${head}; ${n} things the lessons made could not be removed:`,
+    ...errors.map((e) => `  ${label(t`cleanup:`)}${e}`),
+    t`To remove what is left, run as root: ${home}container-lessons reset. Lab: ${store.lab.root}`,
   ];
   return { text: `${lines.join('\n')}\n`, code: 1 };
 }
 
-export async function runTui(opts: { lab: Lab; unlockAll?: boolean; out: Out }): Promise<number> {
+export async function runTui(opts: { lab: Lab; unlockAll?: boolean; out: Out; note?: string }): Promise<number> {
   const { lab, out } = opts;
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
     out.write(noTerminalText(lab));
@@ -166,11 +167,12 @@ export async function runTui(opts: { lab: Lab; unlockAll?: boolean; out: Out }):
   const color = out.color;
   preloadRenderer();
   // One workbook per lab; what a killed run left is removed before anything starts.
-  const release = await lockLab(lab, 'the workbook (TUI)');
+  const release = await lockLab(lab, msg('the workbook (TUI)'));
   process.once('exit', release);
   const recovered = await recoverLab(lab);
   const store = new WorkbookStore({ lessons: LESSONS, lab, unlockAll: opts.unlockAll });
-  if (recovered.removed.length) store.note(`An earlier run was interrupted; removed what it left (${recovered.removed.length} thing${recovered.removed.length === 1 ? '' : 's'}).`);
+  if (opts.note) store.note(opts.note);
+  if (recovered.removed.length) store.note(recovered.removed.length === 1 ? t`An earlier run was interrupted; removed what it left (1 thing).` : t`An earlier run was interrupted; removed what it left (${recovered.removed.length} things).`);
   let onAlt = false;
   const alt = (on: boolean) => {
     if (on !== onAlt) process.stdout.write(on ? ALT_ON : ALT_OFF);
@@ -209,7 +211,7 @@ export async function runTui(opts: { lab: Lab; unlockAll?: boolean; out: Out }):
         const history = historyEntries(req.lesson.steps, store.lab, currentStep(steps));
         shellExit = await holdInterrupts(runShell(req.spec, { lessonNumber: req.lesson.number, lab: store.lab, history }));
       } catch (err) {
-        process.stdout.write(`container-lessons: the shell could not start: ${(err as Error).message}\n`);
+        process.stdout.write(`${t`container-lessons: the shell could not start: ${(err as Error).message}`}\n`);
         await new Promise((r) => setTimeout(r, 1500));
       }
       try {
@@ -225,7 +227,7 @@ export async function runTui(opts: { lab: Lab; unlockAll?: boolean; out: Out }):
     try {
       errors = await store.cleanupAll();
     } catch (err) {
-      errors = [`the cleanup stopped: ${(err as Error).message}`];
+      errors = [t`the cleanup stopped: ${(err as Error).message}`];
     }
     unregister();
     release();

@@ -7,6 +7,7 @@
 // copy of the project with one more lesson).
 import type { Lab } from '../../src/lab.js';
 import type { Lesson } from '../../src/lessons/types.js';
+import { marked, type Token } from 'marked';
 import { fill, placeholders, placeholdersUsed } from '../../src/render.js';
 
 export interface CurriculumSources {
@@ -25,10 +26,66 @@ const ID = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 /** Hint tiers a lesson gives: the idea, the file or syscall involved, the exact commands. */
 export const HINT_TIERS = 3;
 
+/** The heading of the section that says what the check looks at, in each language. */
+export const CHECK_HEADING = { en: 'What the check looks at', zh: '检查看的是什么' } as const;
+
 /** The section of a text that says what the check looks at: from its heading to the next. */
-export function checkSection(text: string): string | null {
-  const m = /^## What the check looks at\s*$([\s\S]*?)(?=^## |(?![\s\S]))/m.exec(text);
+export function checkSection(text: string, heading: string = CHECK_HEADING.en): string | null {
+  const m = new RegExp(`^## ${heading}\\s*$([\\s\\S]*?)(?=^## |(?![\\s\\S]))`, 'm').exec(text);
   return m ? m[1]!.replace(/\s+/g, ' ') : null;
+}
+
+/** What a translation must keep of a text: its headings' levels in order, its code blocks
+ * (commands are never translated) and its placeholders. */
+export function textShape(md: string): { headings: number[]; code: string[]; placeholders: string[] } {
+  const headings: number[] = [];
+  const code: string[] = [];
+  marked.walkTokens(marked.lexer(md), (t: Token) => {
+    if (t.type === 'heading') headings.push(t.depth);
+    if (t.type === 'code') code.push(t.text);
+  });
+  return { headings, code, placeholders: placeholdersUsed(md).sort() };
+}
+
+export interface TranslationSources {
+  lang: 'zh';
+  /** A lesson's English text, and its text in `lang` (null: missing). */
+  englishOf: (lesson: Lesson) => string | null;
+  textOf: (lesson: Lesson) => string | null;
+  /** The language's word for a title the lesson declares. */
+  tr: (english: string) => string;
+  lab: Lab;
+}
+
+/** Every way a lesson's translated text differs in shape from the English, one line each. */
+export function translationProblems(lessons: readonly Lesson[], src: TranslationSources): string[] {
+  const problems: string[] = [];
+  const where = (l: Lesson) => `lessons/${src.lang}/${l.text}`;
+  for (const l of lessons) {
+    const say = (what: string) => problems.push(`lesson ${l.number} (${l.id}): ${what}`);
+    const text = src.textOf(l);
+    const english = src.englishOf(l);
+    if (text === null) {
+      say(`${where(l)} is missing`);
+      continue;
+    }
+    if (english === null) continue; // the English self-check says so
+    const got = textShape(text);
+    const want = textShape(english);
+    if (got.headings.join() !== want.headings.join()) say(`${where(l)} has headings at levels ${got.headings.join(' ')}; the English text at ${want.headings.join(' ')}`);
+    if (got.placeholders.join() !== want.placeholders.join()) say(`${where(l)} uses the placeholders ${got.placeholders.join(' ') || 'none'}; the English text ${want.placeholders.join(' ') || 'none'}`);
+    const n = Math.max(got.code.length, want.code.length);
+    for (let i = 0; i < n; i++) {
+      if (got.code[i] !== want.code[i]) {
+        say(`${where(l)}: code block ${i + 1} is not the English text's (commands are never translated)`);
+        break;
+      }
+    }
+    const section = checkSection(fill(text, placeholders(l, src.lab)), CHECK_HEADING[src.lang]);
+    if (section === null) say(`${where(l)} has no "## ${CHECK_HEADING[src.lang]}" section`);
+    else for (const c of l.checks) if (!section.includes(src.tr(c))) say(`the check "${c}" (${src.tr(c)}) is not listed in ${where(l)}'s "${CHECK_HEADING[src.lang]}"`);
+  }
+  return problems;
 }
 
 /** `check ID NAME EXPECTED ['TITLE']` lines of cases.sh: lesson id -> the exit codes its cases expect. */

@@ -12,6 +12,8 @@ import { curriculum, type Lesson, type LessonModule } from '../../src/lessons/in
 import type { CheckResult } from '../../src/checks/result.js';
 import { readProgress } from '../../src/lab.js';
 import { tempLab } from '../support/lab.js';
+import stringWidth from 'string-width';
+import { useLanguage } from '../../src/i18n/messages.js';
 import { until, tick, PASS, FAIL, Term, Keys } from '../support/tui.js';
 
 const ENTER = '\r';
@@ -357,6 +359,41 @@ describe('every terminal size', () => {
       expect(lines[4]).toBe('');
       expect(lines.at(-1)).toMatch(/q quit/);
       for (const l of lines) expect(l.length).toBeLessThanOrEqual(columns);
+    } finally {
+      inst.unmount();
+    }
+  });
+});
+
+describe('in Chinese', () => {
+  afterEach(() => useLanguage('en'));
+  it.each([
+    [60, 16],
+    [80, 24],
+  ])('%ix%i: the text, the work and the frame fit the terminal in columns (a Chinese character takes two)', async (columns, rows) => {
+    await useLanguage('zh');
+    const lab = tempLab('cl-tui-');
+    disposers.push(() => lab.dispose());
+    const store = new WorkbookStore({ lessons: curriculum([fakeLesson(1, { checks: FAIL }, [])]), lab });
+    const term = new Term(columns, rows);
+    const inst = inkRender(<App store={store} color={false} />, { stdout: term as never, stdin: new Keys() as never, debug: true, patchConsole: false });
+    const fits = () => {
+      const lines = term.frames.at(-1)!.split('\n');
+      expect(lines).toHaveLength(rows - 1);
+      for (const l of lines) expect(stringWidth(l), l).toBeLessThanOrEqual(columns);
+      return lines;
+    };
+    try {
+      await until(() => (term.frames.at(-1) ?? '').includes('联合挂载'), 'the Chinese text of lesson 1');
+      let lines = fits();
+      expect(lines[0]).toMatch(/container-lessons · 1\/1 /);
+      expect(lines.at(-1)).toMatch(/q 退出/);
+      await store.advance();
+      await store.advance();
+      await store.advance();
+      await until(() => (term.frames.at(-1) ?? '').includes('未通过'), 'the checks');
+      lines = fits();
+      expect(lines.join('\n')).toMatch(/项检查未通过/);
     } finally {
       inst.unmount();
     }

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { LESSONS, curriculum, type Lesson, type LessonModule } from '../../src/lessons/index.js';
 import { lessonSource } from '../../src/render.js';
 import { labFor } from '../../src/lab.js';
-import { curriculumProblems, checkSection } from '../support/curriculum-check.js';
+import { curriculumProblems, checkSection, translationProblems, type TranslationSources } from '../support/curriculum-check.js';
+import { ZH } from '../../src/i18n/zh/index.js';
 
 const lab = labFor({ CONTAINER_LESSONS_HOME: '/tmp/cl-curriculum-lab' });
 const real = { textOf: lessonSource, cases: fs.readFileSync(path.resolve('test/vm/cases.sh'), 'utf8'), readme: fs.readFileSync(path.resolve('README.md'), 'utf8'), lab };
@@ -14,6 +15,11 @@ const real = { textOf: lessonSource, cases: fs.readFileSync(path.resolve('test/v
 describe('the curriculum', () => {
   it('passes its self-check', () => {
     expect(curriculumProblems(LESSONS, real)).toEqual([]);
+  });
+
+  it('has a Chinese text of the same shape for every lesson, listing the Chinese checks', () => {
+    const zh: TranslationSources = { lang: 'zh', englishOf: (l) => lessonSource(l), textOf: (l) => lessonSource(l, 'zh'), tr: (s) => ZH[s] ?? s, lab };
+    expect(translationProblems(LESSONS, zh)).toEqual([]);
   });
 
   it('numbers lessons by their place and refuses a duplicate id', () => {
@@ -89,5 +95,41 @@ describe('the self-check finds', () => {
   it('the section ends at the next heading', () => {
     expect(checkSection(text)).toContain('the thing is there');
     expect(checkSection(text)).not.toContain('After');
+  });
+});
+
+describe('the translation check finds', () => {
+  const english = ['# A lesson', '', 'Run {{thing}}:', '', '```sh', 'touch {{thing}}', '```', '', '## What the check looks at', '', '- the thing is there: reads it.', ''].join('\n');
+  const chinese = ['# 一课', '', '运行 {{thing}}：', '', '```sh', 'touch {{thing}}', '```', '', '## 检查看的是什么', '', '- 东西在那里：读它。', ''].join('\n');
+  const lesson = curriculum([
+    {
+      id: 'small',
+      title: 'A lesson',
+      text: 'small.md',
+      labPaths: { thing: 'thing' },
+      newState: () => ({}),
+      steps: [],
+      checks: ['the thing is there'],
+      check: async () => [],
+      hints: () => [],
+      reset: async () => [],
+    },
+  ]);
+  const problems = (text: string | null, tr: Record<string, string> = { 'the thing is there': '东西在那里' }) => translationProblems(lesson, { lang: 'zh', englishOf: () => english, textOf: () => text, tr: (s) => tr[s] ?? s, lab });
+
+  it('nothing in a faithful translation', () => {
+    expect(problems(chinese)).toEqual([]);
+  });
+  it('a missing text, a heading lost, a placeholder changed', () => {
+    expect(problems(null)).toEqual(['lesson 1 (small): lessons/zh/small.md is missing']);
+    expect(problems(chinese.replace('# 一课', '一课'))).toEqual(['lesson 1 (small): lessons/zh/small.md has headings at levels 2; the English text at 1 2']);
+    expect(problems(chinese.replace('运行 {{thing}}', '运行 {{lab}}'))).toEqual(['lesson 1 (small): lessons/zh/small.md uses the placeholders lab thing; the English text thing']);
+  });
+  it('a translated command', () => {
+    expect(problems(chinese.replace('touch {{thing}}\n', 'touch {{thing}}  # 创建\n'))).toEqual(["lesson 1 (small): lessons/zh/small.md: code block 1 is not the English text's (commands are never translated)"]);
+  });
+  it('no check section, or a check it does not list in Chinese', () => {
+    expect(problems(chinese.replace('## 检查看的是什么', '## 检查'))).toEqual(['lesson 1 (small): lessons/zh/small.md has no "## 检查看的是什么" section']);
+    expect(problems(chinese, { 'the thing is there': '那个东西存在' })).toEqual(['lesson 1 (small): the check "the thing is there" (那个东西存在) is not listed in lessons/zh/small.md\'s "检查看的是什么"']);
   });
 });

@@ -1,0 +1,57 @@
+import type { Catalog } from '../messages.js';
+
+export default {
+  'merged is an overlay mount': 'merged 是一个 overlay 挂载',
+  'merged shows every layer': 'merged 显示出每一层',
+  'upper wins over the lowers': 'upper 优先于各下层',
+  'lowerdir lists the top layer first': 'lowerdir 先列出最上面的层',
+  'a deletion leaves a whiteout': '删除会留下一个 whiteout',
+  'the lower layers are untouched': '下层未被改动',
+  'A union mount with overlayfs': '用 overlayfs 做联合挂载',
+  'Lay out two lower layers, an upper layer and a work directory': '布置两个下层、一个上层和一个工作目录',
+  '{0} already exists': '{0} 已经存在',
+  '`container-lessons reset overlay` removes it (and unmounts merged)': '`container-lessons reset overlay` 会删除它（并卸载 merged）',
+  'Mount them as one: lowerdir=lower2:lower1 (top first), upperdir, workdir': '把它们挂载成一个：lowerdir=lower2:lower1（最上层在前）、upperdir、workdir',
+  'Delete a lower file through merged: the upper layer records a whiteout': '通过 merged 删除一个下层文件：上层记下一个 whiteout',
+  '# whiteouts in upper: {0}': '# upper 中的 whiteout：{0}',
+  '{0} is a {1} mount, not overlay': '{0} 是一个 {1} 挂载，不是 overlay',
+  'nothing is mounted at {0}': '{0} 上没有挂载任何东西',
+  'mount the layers: cd {0} && mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged':
+    '挂载这些层：cd {0} && mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged',
+  '{0} mounts are stacked at {1} ({2}, the last one on top): it was mounted {3} times': '{1} 上叠了 {0} 个挂载（{2}，最后一个在最上面）：它被挂载了 {3} 次',
+  'unmount until nothing is left (cd {0} && while mountpoint -q merged; do umount merged; done), then mount once: mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged':
+    '反复卸载，直到一个不剩（cd {0} && while mountpoint -q merged; do umount merged; done），然后只挂载一次：mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged',
+  'merged lists {0}; missing {1}': 'merged 列出了 {0}；缺少 {1}',
+  'merged lists nothing; missing {0}': 'merged 什么也没有列出；缺少 {0}',
+  'a missing name means a layer is not in the mount: lowerdir needs both lower2 and lower1, upperdir needs upper': '缺了某个名字，说明有一层不在这个挂载里：lowerdir 要同时包含 lower2 和 lower1，upperdir 要是 upper',
+  'merged lists {0}: b from lower2, c from upper (a, deleted, is hidden)': 'merged 列出了 {0}：b 来自 lower2，c 来自 upper（a 已删除，被遮住了）',
+  'merged lists {0}: a from lower1, b from lower2, c from upper': 'merged 列出了 {0}：a 来自 lower1，b 来自 lower2，c 来自 upper',
+  'merged/x.txt reads "upper"': 'merged/x.txt 的内容是 "upper"',
+  'merged/x.txt reads "{0}", expected "upper"': 'merged/x.txt 的内容是 "{0}"，应为 "upper"',
+  '(missing)': '（不存在）',
+  'upper/x.txt must exist and upperdir must be ./upper: the upper layer always sits on top': 'upper/x.txt 必须存在，且 upperdir 必须是 ./upper：上层总是在最上面',
+  'merged/n.txt reads "lower2": lower2 lies above lower1': 'merged/n.txt 的内容是 "lower2"：lower2 位于 lower1 之上',
+  'merged/n.txt reads "{0}", expected "lower2"': 'merged/n.txt 的内容是 "{0}"，应为 "lower2"',
+  'the lowerdir order is swapped: the first directory in lowerdir= is the top one, so use lowerdir=./lower2:./lower1': 'lowerdir 的顺序反了：lowerdir= 中的第一个目录是最上面的一层，所以要用 lowerdir=./lower2:./lower1',
+  'lower2/n.txt should hold "lower2" and lower1/n.txt "lower1"': 'lower2/n.txt 的内容应为 "lower2"，lower1/n.txt 的应为 "lower1"',
+  'upper/a.txt is a character device 0/0 and merged no longer shows a.txt': 'upper/a.txt 是一个 0/0 字符设备，merged 也不再显示 a.txt',
+  'upper/a.txt is there but not a 0/0 character device (mode {0}, rdev {1})': 'upper/a.txt 存在，但不是 0/0 字符设备（mode {0}，rdev {1}）',
+  'merged still shows a.txt': 'merged 仍然显示 a.txt',
+  'a.txt is gone from merged but upper holds no whiteout for it': 'a.txt 已从 merged 中消失，但 upper 中没有它的 whiteout',
+  'a whiteout is made by the kernel when you delete through merged; do not create upper/a.txt by hand': 'whiteout 是你通过 merged 删除文件时由内核创建的；不要手动创建 upper/a.txt',
+  'delete it through the union: rm {0} (never in lower1 directly)': '通过联合挂载删除它：rm {0}（绝不要直接在 lower1 中删除）',
+  '{0}/{1} (new)': '{0}/{1}（新增）',
+  'changed: {0}': '有改动：{0}',
+  'all writes through merged must land in upper; were files edited in lower1/lower2 directly? `container-lessons reset overlay` starts over':
+    '通过 merged 的所有写入都必须落到 upper 中；是不是直接改动了 lower1/lower2 中的文件？`container-lessons reset overlay` 可以从头再来',
+  'lower1 and lower2 hold exactly their original files; every change went to upper': 'lower1 和 lower2 中恰好是原来的那些文件；所有改动都进了 upper',
+  'overlayfs shows several directories as one: the lower layers are read-only and stacked, the upper layer takes every write (a lower file is copied up before it changes), and deleting a file that lives in a lower layer leaves a whiteout in upper that hides it. Here lower2 lies above lower1, and upper above both.':
+    'overlayfs 把几个目录显示为一个：各下层只读，层层叠放；上层承接所有写入（下层的文件在被修改之前，会先被复制到上层）；删除一个位于下层的文件，会在 upper 中留下一个 whiteout，把它遮住。这里 lower2 在 lower1 之上，upper 又在两者之上。',
+  'It is one mount(2) of type overlay with the options lowerdir= (a colon-separated list, the top layer first), upperdir= and workdir= (an empty directory on the same filesystem as upper), in {0}. The mount shows in /proc/self/mountinfo; a whiteout is a character device 0/0 in upper (ls -l shows "c ... 0, 0").':
+    '这是在 {0} 中的一次 mount(2)，类型为 overlay，选项为 lowerdir=（以冒号分隔的列表，最上面的层在前）、upperdir= 和 workdir=（与 upper 位于同一文件系统上的一个空目录）。这个挂载会出现在 /proc/self/mountinfo 中；whiteout 是 upper 中的一个 0/0 字符设备（ls -l 显示为 "c ... 0, 0"）。',
+  'Mount with the top lower layer first, once (a second mount stacks on the first): cd {0} && mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged ; then rm merged/a.txt and look at upper with ls -l.':
+    '挂载时把最上面的下层放在最前，并且只挂载一次（第二次挂载会叠在第一次之上）：cd {0} && mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ./merged ；然后执行 rm merged/a.txt，再用 ls -l 查看 upper。',
+  'a shell on the host in {0}': '宿主机上的 shell，位于 {0}',
+  'mount {0}': '挂载 {0}',
+  'mount {0}: {1} mounts stacked there, every one unmounted': '挂载 {0}：那里叠了 {1} 个挂载，已全部卸载',
+} satisfies Catalog;
