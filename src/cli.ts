@@ -10,7 +10,7 @@ import { ensureRootfs, Ledger, LockBusyError, HintedError } from './core/index.j
 import type { CheckResult } from './checks/result.js';
 import { drawOnce, pictureText } from './pictures/picture.js';
 import { glyphsFor } from './pictures/glyphs.js';
-import { label, msg, t, titled, tr, useLanguage } from './i18n/messages.js';
+import { label, msg, t, titled, tr, setLanguage } from './i18n/messages.js';
 import { chooseLanguage, isLanguage } from './i18n/language.js';
 
 /** The help text, in the language in use. */
@@ -40,8 +40,9 @@ usage: sudo container-lessons [--unlock-all]      the workbook (a terminal UI)
                                     syscall involved, 3 the exact commands; all: every tier
   reset [lesson] [--all]            remove what a lesson left, made by solve or by hand
                                     (all lessons if none given; progress is kept;
-                                    --all also removes the root filesystem, the
-                                    capstone's image and progress, never your mydocker/)
+                                    --all also removes your progress, the root
+                                    filesystem and the capstone's image, never
+                                    your mydocker/)
   rootfs                            build the default root filesystem now
   run [--name N] [--hostname H] [--cpus C] [--memory M] [--pids P] [--ip ADDR/PREFIX] IMAGE CMD [ARG...]
   run --rootfs DIR|lab [same options] CMD [ARG...]
@@ -466,7 +467,7 @@ async function speak(flag: string | undefined, opts: { json: boolean; lab: Lab }
   }
   const given = isLanguage(flag) ? flag : undefined;
   const choice = chooseLanguage({ flag: given, saved, env: process.env });
-  await useLanguage(opts.json ? 'en' : choice.lang);
+  await setLanguage(opts.json ? 'en' : choice.lang);
   if (flag !== undefined && !given) throw new UsageError(t`--lang is zh or en, not "${flag}"`, t`for example: container-lessons --lang zh (kept for the next time; the locale decides when it is not given)`);
   if (given && given !== saved) {
     try {

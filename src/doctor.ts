@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cgroupLayout, missingController, rootfsProblem, NAMESPACES, NAMESPACE_TYPES, findHostTool, REQUIRED_TOOLS, usernsSettings, usernsBlocked, describeUserns, type Controller, type UsernsSettings } from './core/index.js';
-import { t } from './i18n/messages.js';
+import { t, tr } from './i18n/messages.js';
 import type { Lab } from './lab.js';
 import { LESSONS, type Lesson } from './lessons/index.js';
 import type { Needs } from './lessons/types.js';
@@ -137,8 +137,9 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
   for (const type of NAMESPACE_TYPES) {
     const ok = probe.hasNamespace(NAMESPACES[type].proc);
     const ns = nsLessons.get(type);
-    const { title } = NAMESPACES[type];
-    const option = `${NAMESPACES[type].clone.replace('CLONE_NEW', 'CONFIG_')}_NS`;
+    const title = tr(NAMESPACES[type].title);
+    // Mount namespaces have no option of their own (every kernel has them since 2.4.19).
+    const option = type === 'mnt' ? null : `${NAMESPACES[type].clone.replace('CLONE_NEW', 'CONFIG_')}_NS`;
     f.push(
       ok
         ? { name: `namespace ${type}`, level: 'ok', detail: `/proc/self/ns/${type}` }
@@ -146,7 +147,7 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
             name: `namespace ${type}`,
             level: 'error',
             detail: ns ? t`the kernel has no ${title} namespaces (${forLessons(ns)})` : t`the kernel has no ${title} namespaces`,
-            fix: t`use a kernel built with ${option}`,
+            fix: option ? t`use a kernel built with ${option}` : t`every Linux kernel has mount namespaces: is /proc mounted?`,
           },
     );
   }

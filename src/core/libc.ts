@@ -505,10 +505,10 @@ export function getWindowSize(fd: number): { rows: number; columns: number } {
 
 // ---- flag names, for messages and the lesson texts ----
 export const NAMESPACES = {
-  mnt: { flag: CLONE.NEWNS, clone: 'CLONE_NEWNS', proc: 'mnt', title: 'mount' },
-  uts: { flag: CLONE.NEWUTS, clone: 'CLONE_NEWUTS', proc: 'uts', title: 'UTS (hostname)' },
+  mnt: { flag: CLONE.NEWNS, clone: 'CLONE_NEWNS', proc: 'mnt', title: msg('mount') },
+  uts: { flag: CLONE.NEWUTS, clone: 'CLONE_NEWUTS', proc: 'uts', title: msg('UTS (hostname)') },
   ipc: { flag: CLONE.NEWIPC, clone: 'CLONE_NEWIPC', proc: 'ipc', title: 'IPC' },
-  net: { flag: CLONE.NEWNET, clone: 'CLONE_NEWNET', proc: 'net', title: 'network' },
+  net: { flag: CLONE.NEWNET, clone: 'CLONE_NEWNET', proc: 'net', title: msg('network') },
   pid: { flag: CLONE.NEWPID, clone: 'CLONE_NEWPID', proc: 'pid', title: 'PID' },
   cgroup: { flag: CLONE.NEWCGROUP, clone: 'CLONE_NEWCGROUP', proc: 'cgroup', title: 'cgroup' },
 } as const;

@@ -59,7 +59,7 @@ export function language(): Language {
 }
 
 /** Use a language from now on: its table is loaded only when it is not English. */
-export async function useLanguage(lang: Language): Promise<void> {
+export async function setLanguage(lang: Language): Promise<void> {
   table = lang === 'zh' ? (await import('./zh/index.js')).ZH : null;
   current = lang;
 }

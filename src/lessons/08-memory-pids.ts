@@ -321,7 +321,7 @@ const memoryPids = defineLesson<State>({
         return lines(
           `[container]# ${BOMB}`,
           t`pids.current reached ${seen.current} of pids.max ${PIDS_LIMIT}; forks refused (pids.events max): ${before.refused} -> ${seen.refused}`,
-          after.current === 1 ? t`the bomb ended: 1 task left in the group (the container's shell and its sleep)` : t`the bomb ended: ${after.current} tasks left in the group (the container's shell and its sleep)`,
+          after.current === 1 ? t`the bomb ended: 1 task left in the group (the container's shell)` : t`the bomb ended: ${after.current} tasks left in the group (the container's shell and its sleep)`,
           await hostShell(`cat ${g.file('pidsEvents')}`),
         );
       },
@@ -342,7 +342,7 @@ const memoryPids = defineLesson<State>({
       return [
         fail(
           CHECKS.exists,
-          missing.length === 1 ? t`${missing[0]} does not exist` : t`${missing[0]} and ${missing[1]} does not exist`,
+          missing.length === 1 ? t`${missing[0]} does not exist` : t`${missing[0]} and ${missing[1]} do not exist`,
           t`create it: ${limitCommands(g)
             .filter((c) => c.startsWith('mkdir') || c.includes('subtree_control'))
             .join('; ')}`,

@@ -226,7 +226,7 @@ const otherNamespaces = defineLesson<ContainerState>({
         fail(
           CHECKS.mapped,
           t`${mapFile} maps 0 inside to 0 outside: root inside is the host's root, and the container is not rootless`,
-          t`the namespace was made by root: drop root before the first stage, ${firstStage(rootlessUser(lab))}`,
+          t`the namespace was made by root: make it as an unprivileged user, as the first stage does with setpriv: ${firstStage(rootlessUser(lab))}`,
           [mapFile],
         ),
       );

@@ -32,7 +32,7 @@ interface Out {
 }
 
 export function noTerminalText(lab: Lab): string {
-  return t`container-lessons: the workbook needs a terminal (stdin and stdout are not a TTY).
+  return t`container-lessons: the workbook needs a terminal (stdin or stdout is not a TTY).
 Without one, use the commands:
   container-lessons list             the lessons and your progress
   container-lessons show <lesson>    read a lesson

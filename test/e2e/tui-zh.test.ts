@@ -39,7 +39,7 @@ async function waitFor(re: RegExp, ms = 30_000): Promise<string> {
   }
   throw new Error(`the screen never showed ${re}; it shows:\n${last}`);
 }
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe.skipIf(!hasTmux)('the TUI in Chinese', () => {
   it('runs lessons 1 and 2 to their pass at 80x24, every line within the terminal', async () => {
@@ -47,7 +47,7 @@ describe.skipIf(!hasTmux)('the TUI in Chinese', () => {
     for (const l of LESSONS.slice(0, 2)) {
       const title = zh(l.title);
       expect(title).not.toBe(l.title);
-      let s = await waitFor(new RegExp(`container-lessons · ${l.number}/${N} ${escape(title.slice(0, 8))}`));
+      let s = await waitFor(new RegExp(`container-lessons · ${l.number}/${N} ${escapeRegExp(title.slice(0, 8))}`));
       // The lesson's Chinese text, in the Text pane.
       const heading = lessonSource(l, 'zh')!
         .split('\n')[0]!
@@ -60,7 +60,7 @@ describe.skipIf(!hasTmux)('the TUI in Chinese', () => {
       }
       // The Work pane from its top: the steps' Chinese titles.
       term.keys('g');
-      await waitFor(new RegExp(`✔ 1\\. ${escape(zh(l.steps[0]!.title).slice(0, 6))}`));
+      await waitFor(new RegExp(`✔ 1\\. ${escapeRegExp(zh(l.steps[0]!.title).slice(0, 6))}`));
       term.keys('Enter');
       s = await waitFor(new RegExp(`第 ${l.number} 课通过！第 ${l.number + 1} 课已解锁`), 60_000);
       expect(s).toContain('检查：通过');

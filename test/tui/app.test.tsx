@@ -13,7 +13,7 @@ import type { CheckResult } from '../../src/checks/result.js';
 import { readProgress } from '../../src/lab.js';
 import { tempLab } from '../support/lab.js';
 import stringWidth from 'string-width';
-import { useLanguage } from '../../src/i18n/messages.js';
+import { setLanguage } from '../../src/i18n/messages.js';
 import { until, tick, PASS, FAIL, Term, Keys } from '../support/tui.js';
 
 const ENTER = '\r';
@@ -366,12 +366,12 @@ describe('every terminal size', () => {
 });
 
 describe('in Chinese', () => {
-  afterEach(() => useLanguage('en'));
+  afterEach(() => setLanguage('en'));
   it.each([
     [60, 16],
     [80, 24],
   ])('%ix%i: the text, the work and the frame fit the terminal in columns (a Chinese character takes two)', async (columns, rows) => {
-    await useLanguage('zh');
+    await setLanguage('zh');
     const lab = tempLab('cl-tui-');
     disposers.push(() => lab.dispose());
     const store = new WorkbookStore({ lessons: curriculum([fakeLesson(1, { checks: FAIL }, [])]), lab });

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import stringWidth from 'string-width';
 import { chooseLanguage, languageOfLocale } from '../../src/i18n/language.js';
-import { format, templateKey, t, tr, useLanguage, language } from '../../src/i18n/messages.js';
+import { format, templateKey, t, tr, setLanguage, language } from '../../src/i18n/messages.js';
 import { ZH } from '../../src/i18n/zh/index.js';
 import { breakable, reflow, visible } from '../../src/ui/reflow.js';
 
@@ -29,7 +29,7 @@ describe('choosing the language', () => {
 });
 
 describe('messages', () => {
-  afterEach(() => useLanguage('en'));
+  afterEach(() => setLanguage('en'));
   it('keys a template by its text with each value numbered', () => {
     const key = (s: TemplateStringsArray, ..._v: unknown[]) => templateKey(s);
     expect(key`${'a'} is a ${'b'} mount`).toBe('{0} is a {1} mount');
@@ -39,7 +39,7 @@ describe('messages', () => {
   it('speaks English without a table, and Chinese from its table', async () => {
     const p = '/tmp/lab';
     expect(t`${p} already exists`).toBe('/tmp/lab already exists');
-    await useLanguage('zh');
+    await setLanguage('zh');
     expect(language()).toBe('zh');
     const [key, zh] = Object.entries(ZH).find(([k]) => k.startsWith('{0} ') && !k.includes('{1}'))!;
     expect(format(key, ['/tmp/lab'])).toBe(zh.replace('{0}', '/tmp/lab'));

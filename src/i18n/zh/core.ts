@@ -198,7 +198,7 @@ export default {
   'seccomp: no syscall table for the architecture "{0}"': 'seccomp：没有架构 "{0}" 的系统调用表',
   "The lesson's filter knows {0}.": '这一课的过滤器认得这些架构：{0}。',
   'seccomp filter': 'seccomp 过滤器',
-  'seccomp filter, instruction {0}': 'seccomp 过滤器，第 {0} 条指令',
+  'seccomp filter, instruction {0}': 'seccomp 过滤器，指令 {0}',
   'The kernel would refuse this program with EINVAL (kernel/seccomp.c seccomp_check_filter, net/core/filter.c bpf_check_classic).':
     '内核会以 EINVAL 拒绝这个程序（kernel/seccomp.c 中的 seccomp_check_filter，net/core/filter.c 中的 bpf_check_classic）。',
   'it has no instruction': '它一条指令也没有',
@@ -248,5 +248,8 @@ export default {
   '{0} needs the {1} cgroup controller, which this machine does not offer (container-lessons doctor)': '{0} 需要 {1} cgroup 控制器，而这台机器没有提供（见 container-lessons doctor）',
   'the name "{0}" is in use by a running container ({1})': '名字 "{0}" 正被一个运行中的容器使用（{1}）',
   'veth {0} to eth0 in the container: {1}': 'veth {0} 到容器中的 eth0：{1}',
-  'lesson 6 makes the same pair: container-lessons doctor says what this kernel offers': '第 6 课创建的也是这样一对设备：container-lessons doctor 会告诉你这个内核提供了什么',
+  'lesson 6 makes the same pair: container-lessons doctor says what this kernel offers': '第 6 课创建的也是这样的 veth 设备对：container-lessons doctor 会告诉你这个内核提供了什么',
+  mount: '挂载',
+  'UTS (hostname)': 'UTS（主机名）',
+  network: '网络',
 } satisfies Catalog;

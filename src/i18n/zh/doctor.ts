@@ -19,8 +19,8 @@ export default {
   '{0} is read-only': '{0} 是只读的',
   'this looks like a container without cgroup delegation: run the workbook in a VM': '这看起来是一个没有 cgroup 委派的容器：请在虚拟机里运行练习册',
   '{0} controller: v{1} at {2}': '{0} 控制器：v{1}，位于 {2}',
-  'the kernel has no {0} namespaces ({1})': '内核没有 {0} 命名空间（{1}）',
-  'the kernel has no {0} namespaces': '内核没有 {0} 命名空间',
+  'the kernel has no {0} namespaces ({1})': '内核没有这种命名空间：{0}（{1}）',
+  'the kernel has no {0} namespaces': '内核没有这种命名空间：{0}',
   'use a kernel built with {0}': '使用编译时启用了 {0} 的内核',
   'an unprivileged user cannot make one: {0} ({1})': '非特权用户不能创建用户命名空间：{0}（{1}）',
   "no {0} for a rootless container's first stage ({1})": '缺少 {0}，无 root 容器（rootless）的第一阶段要用到它（{1}）',
@@ -57,4 +57,5 @@ export default {
   '{0} cannot be written ({1} is read-only or not ours)': '{0} 不可写（{1} 是只读的，或者不属于我们）',
   '{0} is ready': '{0} 已就绪',
   "{0} is built on first use (from the host's own tools, no network)": '{0} 会在首次使用时构建（用宿主机自己的工具，不需要网络）',
+  'every Linux kernel has mount namespaces: is /proc mounted?': '每个 Linux 内核都有挂载命名空间：/proc 挂载了吗？',
 } satisfies Catalog;

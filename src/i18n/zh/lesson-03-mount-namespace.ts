@@ -38,7 +38,8 @@ export default {
   '{0} share a peer group with the host': '{0} 与宿主机处于同一个对等组（peer group）',
   "those mounts were made in the host's namespace (or propagated to it): mount inside the new namespace only, after mount --make-rprivate /":
     '这些挂载是在宿主机的命名空间中做的（或是传播过去的）：先执行 mount --make-rprivate /，然后只在新的命名空间内挂载',
-  'shared propagation sends every mount inside to the host: run mount --make-rprivate / first (util-linux unshare does it for you)': '共享传播会把内部的每个挂载都传到宿主机上：先运行 mount --make-rprivate /（util-linux 的 unshare 会替你做）',
+  'shared propagation sends every mount inside to the host: run mount --make-rprivate / first (util-linux unshare does it for you)':
+    '共享传播会把内部的每个挂载都传到宿主机上：先运行 mount --make-rprivate /（util-linux 的 unshare 会替你做）',
   'no mount of the container is in a peer group with the host, and the host has nothing mounted under {0}': '容器的挂载都不与宿主机处于同一个对等组，宿主机在 {0} 之下也没有挂载任何东西',
   "{0} shares the host's UTS namespace (hostname {1})": '{0} 与宿主机共用 UTS 命名空间（主机名 {1}）',
   'add --uts (CLONE_NEWUTS) or `hostname` inside renames the host': '加上 --uts（CLONE_NEWUTS），否则在里面执行 `hostname` 改的是宿主机的名字',

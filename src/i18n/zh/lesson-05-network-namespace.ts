@@ -21,5 +21,5 @@ export default {
     '带 CLONE_NEWNET 的 unshare(2)（即 unshare --net）。/proc/<pid>/ns/net 标识一个进程的网络命名空间（拿它与 /proc/self/ns/net 比较），/proc/<pid>/net/dev 列出该命名空间的网络接口：检查两个都读。',
   'Leave a shell running in a new network namespace as well: {0}': '让一个 shell 保持运行，这次还要在新的网络命名空间中：{0}',
   'interfaces inside: lo, and {0}, which the kernel adds to every new network namespace while their tunnel modules are loaded; the host has {1}':
-    '内部的接口：lo，以及 {0}（隧道模块加载时，内核会把它们加进每个新的网络命名空间）；宿主机有 {1}',
+    '内部的网络接口：lo，以及 {0}（隧道模块加载时，内核会把它们加进每个新的网络命名空间）；宿主机有 {1}',
 } satisfies Catalog;

@@ -19,7 +19,7 @@ export default {
   'the subnet {0} ({1}) collides with the host route {2}: the host could no longer tell which link its packets belong on': '子网 {0}（{1}）与宿主机路由 {2} 冲突：宿主机将无法判断它的数据包该走哪个网络接口',
   'choose a private subnet no host route uses (see ip route), e.g. {0}={1}': '选一个没有任何宿主机路由用到的私有子网（见 ip route），例如 {0}={1}',
   'set it to a private subnet such as {0}, or unset it': '把它设为一个私有子网，如 {0}，或者取消设置',
-  'every subnet lesson 6 would use ({0}) collides with a host route': '第 6 课可用的每个子网（{0}）都与某条宿主机路由冲突',
+  'every subnet lesson 6 would use ({0}) collides with a host route': '第 6 课的每个候选子网（{0}）都与某条宿主机路由冲突',
   'pick a free private /24 (see ip route) and set {0}, e.g. {1}=10.123.0.0/24': '挑一个空闲的私有 /24 子网（见 ip route）并设置 {0}，例如 {1}=10.123.0.0/24',
   'waiting for the bridge {0}: {1} is using it': '正在等待网桥 {0}：{1} 正在使用它',
   'the kernel cannot make a {0} link ({1})': '内核无法创建 {0} 类型的网络接口（{1}）',

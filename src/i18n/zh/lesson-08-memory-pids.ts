@@ -37,9 +37,9 @@ export default {
   'oom_kill: {0} -> {1}; peak {2} of the {3} limit': 'oom_kill: {0} -> {1}；峰值 {2}，上限 {3}',
   'A fork bomb in the container hits the wall at 20 tasks': '容器里的 fork 炸弹在 20 个任务处撞墙',
   'pids.current reached {0} of pids.max {1}; forks refused (pids.events max): {2} -> {3}': 'pids.current 最高达到 {0}（pids.max 为 {1}）；被拒绝的 fork（pids.events 的 max）：{2} -> {3}',
-  "the bomb ended: 1 task left in the group (the container's shell and its sleep)": 'fork 炸弹已结束：控制组里还剩 1 个任务（容器的 shell 和它的 sleep）',
+  "the bomb ended: 1 task left in the group (the container's shell)": 'fork 炸弹已结束：控制组里还剩 1 个任务（容器的 shell）',
   "the bomb ended: {0} tasks left in the group (the container's shell and its sleep)": 'fork 炸弹已结束：控制组里还剩 {0} 个任务（容器的 shell 和它的 sleep）',
-  '{0} and {1} does not exist': '{0} 和 {1} 不存在',
+  '{0} and {1} do not exist': '{0} 和 {1} 不存在',
   'create it: {0}': '创建它：{0}',
   '{0} has no {1} or {2}': '{0} 里没有 {1} 或 {2}',
   'the controllers are not enabled for it: echo "+memory +pids" > {0}/cgroup.subtree_control (before mkdir, or rmdir and mkdir again)':
@@ -72,7 +72,7 @@ export default {
     'memory 控制器把控制组的内存页限制在上限之内：控制组需要更多内存而又没有可回收的内存时，内核的 OOM killer（内存耗尽杀手）会结束这个控制组里的一个进程（而不是整台机器上的某个进程）。pids 控制器统计控制组的任务数：到达上限时，fork() 和 clone() 以 EAGAIN 失败。建立控制组“{0}”，设为 {1} MiB 内存和 {2} 个任务，在其中启动容器，让一个内存吞噬程序和一个 fork 炸弹在那里撞上这些上限。',
   'This machine has no usable memory or pids controller: {0}': '这台机器没有可用的 memory 或 pids 控制器：{0}',
   'The limits are files of the group: {0} (bytes; 64M works), {1} ({2}) and {3}. A process joins by writing its pid into cgroup.procs, and what it starts inherits the group. The counters: {4} (oom_kill), {5}, {6} and {7} (max: forks refused).':
-    '上限就是控制组里的文件：{0}（单位是字节；写 64M 也行）、{1}（{2}）和 {3}。进程把自己的 pid 写进 cgroup.procs 就加入了控制组，它之后启动的进程也继承这个控制组。计数器：{4}（oom_kill）、{5}、{6} 和 {7}（max：被拒绝的 fork）。',
+    '上限就是控制组里的文件：{0}（单位是字节；写 64M 也行）、{1}（{2}）和 {3}。只要把进程的 pid 写进 cgroup.procs，它就加入了控制组，它之后启动的进程也继承这个控制组。计数器：{4}（oom_kill）、{5}、{6} 和 {7}（max：被拒绝的 fork）。',
   'swap alone: 0': '只算交换空间：0',
   'memory + swap: the same as the limit': '内存 + 交换空间：与上限相同',
   "{0} — then, in the container's shell: {1} — and: {2}": '{0} —— 然后在容器的 shell 里：{1} —— 再运行：{2}',

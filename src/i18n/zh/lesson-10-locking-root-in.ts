@@ -23,7 +23,8 @@ export default {
   '# the escape, run with its root and its capabilities (all of them):': '# 逃逸程序，以它的根目录和它的能力（全部能力）运行：',
   'unshare({0}), pivot_root, umount2(".old_root", MNT_DETACH), execve("/bin/sh"): host pid {1}': 'unshare({0}), pivot_root, umount2(".old_root", MNT_DETACH), execve("/bin/sh")：宿主机 pid {1}',
   '# decoded:': '# 解码后：',
-  "# PID 1, before its execve: prctl(PR_CAPBSET_DROP) for each capability not in Docker's list, capset(); host pid {0}": '# PID 1 在它的 execve 之前：对每个不在 Docker 清单里的能力调用 prctl(PR_CAPBSET_DROP)，再调用 capset()；宿主机 pid {0}',
+  "# PID 1, before its execve: prctl(PR_CAPBSET_DROP) for each capability not in Docker's list, capset(); host pid {0}":
+    '# PID 1 在它的 execve 之前：对每个不在 Docker 清单里的能力调用 prctl(PR_CAPBSET_DROP)，再调用 capset()；宿主机 pid {0}',
   '# the escape: chroot is still allowed (CAP_SYS_CHROOT is one of the 14), but there is nothing above the root:': '# 逃逸：chroot 仍然允许（CAP_SYS_CHROOT 是那 14 个之一），但根之上什么也没有：',
   '# a door the capabilities leave open: a user namespace needs no capability, and gives root in it every one': '# 能力没有关上的一扇门：创建用户命名空间不需要任何能力，而它给其中的 root 全部能力',
   '# a setuid-root program still raises an ordinary user to root:': '# setuid-root 程序仍然能把普通用户提升为 root：',

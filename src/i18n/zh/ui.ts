@@ -86,8 +86,8 @@ export default {
   'fix:': '修正：',
   'q quits.': 'q 退出。',
   'Enter continues anyway (some lessons will fail), q quits.': 'Enter 仍然继续（有些课会失败），q 退出。',
-  'container-lessons: the workbook needs a terminal (stdin and stdout are not a TTY).\nWithout one, use the commands:\n  container-lessons list             the lessons and your progress\n  container-lessons show <lesson>    read a lesson\n  container-lessons solve <lesson>   run its steps for real, then its checks\n  container-lessons check <lesson>   check what you did by hand\nLab: {0}\n':
-    'container-lessons：练习册需要一个终端（stdin 和 stdout 都不是 TTY）。\n没有终端时，请用这些命令：\n  container-lessons list             课程列表和你的进度\n  container-lessons show <lesson>    阅读一课\n  container-lessons solve <lesson>   真正运行它的步骤，然后运行检查\n  container-lessons check <lesson>   检查你手动做的结果\n实验目录：{0}\n',
+  'container-lessons: the workbook needs a terminal (stdin or stdout is not a TTY).\nWithout one, use the commands:\n  container-lessons list             the lessons and your progress\n  container-lessons show <lesson>    read a lesson\n  container-lessons solve <lesson>   run its steps for real, then its checks\n  container-lessons check <lesson>   check what you did by hand\nLab: {0}\n':
+    'container-lessons：练习册需要一个终端（stdin 或 stdout 不是 TTY）。\n没有终端时，请用这些命令：\n  container-lessons list             课程列表和你的进度\n  container-lessons show <lesson>    阅读一课\n  container-lessons solve <lesson>   真正运行它的步骤，然后运行检查\n  container-lessons check <lesson>   检查你手动做的结果\n实验目录：{0}\n',
   'container-lessons: {0}. Type exit (or Ctrl-D) to go back to the workbook.': 'container-lessons：{0}。输入 exit（或按 Ctrl-D）回到练习册。',
   'no pty could be opened there: {0}': '无法在那里打开 pty：{0}',
   "(No terminal of its own: {0}. This shell shares the workbook's, where job control and Ctrl-C may not work as usual.)": '（没有自己的终端：{0}。这个 shell 与练习册共用终端，作业控制和 Ctrl-C 可能不像平常那样工作。）',
