@@ -476,7 +476,9 @@ async function speak(flag: string | undefined, opts: { json: boolean; lab: Lab }
       /* not kept (a lab this user cannot write): it still holds for this run */
     }
   }
-  return choice.fallback && !opts.json ? t`the lessons are written in simplified Chinese; traditional characters are not available (--lang en for English)` : '';
+  if (opts.json) return '';
+  if (choice.notUtf8) return t`the locale asks for Chinese, but its character set is not UTF-8: shown in English (a UTF-8 locale such as zh_CN.UTF-8, or --lang zh, shows Chinese)`;
+  return choice.fallback ? t`the lessons are written in simplified Chinese; traditional characters are not available (--lang en for English)` : '';
 }
 
 /** The terms of the lessons in both languages, with the kernel's name for each. */

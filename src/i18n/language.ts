@@ -17,6 +17,16 @@ export interface LanguageChoice {
   from: 'flag' | 'saved' | 'locale';
   /** Said once to the learner: traditional Chinese is shown in simplified characters. */
   fallback?: boolean;
+  /** Said once: the locale is Chinese, but its character set is not UTF-8 (the workbook
+   * writes UTF-8 only), so English is shown. */
+  notUtf8?: boolean;
+}
+
+/** Whether the locale's character set is UTF-8, as C's setlocale would decide it: the first
+ * of LC_ALL, LC_CTYPE and LANG that is set names the locale; none set is the C locale. */
+export function localeIsUtf8(env: NodeJS.ProcessEnv): boolean {
+  const locale = env.LC_ALL || env.LC_CTYPE || env.LANG || '';
+  return /utf-?8/i.test(locale);
 }
 
 /** The locale that names the language of messages, or '' (C). */
@@ -34,5 +44,7 @@ export function chooseLanguage(opts: { flag?: Language; saved?: Language; env: N
   if (opts.flag) return { lang: opts.flag, from: 'flag' };
   if (opts.saved) return { lang: opts.saved, from: 'saved' };
   const { lang, fallback } = languageOfLocale(messagesLocale(opts.env));
+  // zh_CN alone is GB2312 and zh_CN.GB18030 is GB18030: Chinese in UTF-8 would be garbled.
+  if (lang !== 'en' && !localeIsUtf8(opts.env)) return { lang: 'en', from: 'locale', notUtf8: true };
   return fallback ? { lang, from: 'locale', fallback } : { lang, from: 'locale' };
 }

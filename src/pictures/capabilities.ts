@@ -12,6 +12,8 @@ import { CAP_NAMES, DOCKER_DEFAULT_CAPS, parseProcSecurity, procfs, readMarker, 
 import { containerLeaders, findLabProcesses, hostNamespaces, innerPid, type LabProcess } from '../checks/containers.js';
 import type { Glyphs } from './glyphs.js';
 import { cell, clip, line, type DrawOptions, type Picture, type PictureLine } from './picture.js';
+import { visible } from '../columns.js';
+import { t } from '../i18n/messages.js';
 
 export interface CapabilityPlaces {
   /** The lab's root filesystem: a process whose root holds its marker is the container's. */
@@ -71,7 +73,13 @@ export function shortCapName(n: number): string {
   return name ? name.slice(4).toLowerCase() : `cap_${n}`;
 }
 
-const SECCOMP_MODES: Record<number, string> = { 0: '0 off', 1: '1 strict', 2: '2 filter' };
+/** Seccomp's mode as the table shows it: its number and its name. */
+function seccompMode(mode: number): string {
+  if (mode === 0) return t`0 off`;
+  if (mode === 1) return t`1 strict`;
+  if (mode === 2) return t`2 filter`;
+  return String(mode);
+}
 
 /** Two locks and their comparison: everything the table shows of a process. */
 function sameLocks(a: ProcSecurity, b: ProcSecurity): boolean {
@@ -88,7 +96,8 @@ function sameLocks(a: ProcSecurity, b: ProcSecurity): boolean {
 }
 
 // The table's columns: who (10), pid (7), five sets (7 each), NoNewPrivs (11), Seccomp (9),
-// filters (8): 80 characters in all.
+// filters (8): 80 columns in all, each cell measured in columns (cell()): a Chinese
+// character takes two.
 function tableHead(): string {
   return `${' '.repeat(10)}${'pid'.padStart(7)} CapBnd CapPrm CapEff CapInh CapAmb NoNewPrivs Seccomp  filters`;
 }
@@ -96,8 +105,7 @@ function tableHead(): string {
 function tableRow(r: Row, g: Glyphs): string {
   const s = r.sec;
   const sets = [s.bounding, s.permitted, s.effective, s.inheritable, s.ambient].map((m) => String(count(m)).padStart(6)).join(' ');
-  const seccomp = SECCOMP_MODES[s.seccomp] ?? String(s.seccomp);
-  return `${cell(r.who, 9, g)} ${String(r.pid).padStart(7)} ${sets} ${cell(s.noNewPrivs ? '1 on' : '0 off', 10, g)} ${cell(seccomp, 8, g)} ${String(s.seccompFilters).padStart(7)}`;
+  return `${cell(r.who, 9, g)} ${String(r.pid).padStart(7)} ${sets} ${cell(s.noNewPrivs ? t`1 on` : t`0 off`, 10, g)} ${cell(seccompMode(s.seccomp), 8, g)} ${String(s.seccompFilters).padStart(7)}`;
 }
 
 /** Capabilities as a grid of marked short names, numbered down each column. */
@@ -121,11 +129,11 @@ function grid(caps: number[], markOf: (n: number) => string, width: number, g: G
 /** "14 held, 2 bounding only, 26 dropped": the marks of a part of the grid, counted. */
 export function tally(marks: CapMark[]): string {
   const n = (m: CapMark) => marks.filter((x) => x === m).length;
-  const parts = [`${n('held')} held`];
-  if (n('bounding')) parts.push(`${n('bounding')} bounding only`);
-  parts.push(`${n('dropped')} dropped`);
-  if (n('absent')) parts.push(`${n('absent')} not on the host`);
-  return parts.join(', ');
+  const parts = [t`${n('held')} held`];
+  if (n('bounding')) parts.push(t`${n('bounding')} bounding only`);
+  parts.push(t`${n('dropped')} dropped`);
+  if (n('absent')) parts.push(t`${n('absent')} not on the host`);
+  return parts.reduce((a, b) => t`${a}, ${b}`);
 }
 
 /** The host's root: this process, or pid 1 when this one is not root. */
@@ -133,7 +141,7 @@ function hostRow(hostPid: number | undefined): Row | null {
   const pids = hostPid !== undefined ? [hostPid] : [process.pid, 1];
   for (const pid of pids) {
     const sec = security(pid);
-    if (sec && (hostPid !== undefined || sec.uid[1] === 0)) return { who: 'host root', pid, sec };
+    if (sec && (hostPid !== undefined || sec.uid[1] === 0)) return { who: t`host root`, pid, sec };
   }
   return null;
 }
@@ -142,45 +150,45 @@ function hostRow(hostPid: number | undefined): Row | null {
  * own (lessons/container-common.ts locateContainer), and every process in the lab rootfs. */
 function findContainer(rootfs: string): { init: LabProcess; all: LabProcess[] } | string {
   const marker = readMarker(rootfs);
-  if (!marker) return `no root filesystem at ${rootfs} yet: no container to compare with`;
+  if (!marker) return t`no root filesystem at ${rootfs} yet: no container to compare with`;
   const all = findLabProcesses(marker.id);
   const leaders = containerLeaders(all);
   const host = hostNamespaces();
   const init = leaders.find((p) => p.ns.mnt !== host.mnt) ?? leaders[0];
-  if (!init) return `no process has ${rootfs} as its root: no container to compare with yet`;
+  if (!init) return t`no process has ${rootfs} as its root: no container to compare with yet`;
   return { init, all };
 }
 
 export function drawCapabilities(places: CapabilityPlaces, { width, glyphs: g }: DrawOptions): Picture {
   const lines: PictureLine[] = [];
   const legend = [
-    `${g.on} held (CapEff)`,
-    `${g.off} in the bounding set, not held`,
-    `${g.cut} dropped: the host's root has it`,
-    `${g.none} the host's root lacks it too`,
-    `${g.arrow} another process there, its locks not the container's`,
-    'NoNewPrivs 1: execve grants nothing more',
-    'Seccomp 2: a filter judges each syscall',
-    'CapBnd..CapAmb: how many in each set',
+    t`${g.on} held (CapEff)`,
+    t`${g.off} in the bounding set, not held`,
+    t`${g.cut} dropped: the host's root has it`,
+    t`${g.none} the host's root lacks it too`,
+    t`${g.arrow} another process there, its locks not the container's`,
+    t`NoNewPrivs 1: execve grants nothing more`,
+    t`Seccomp 2: a filter judges each syscall`,
+    t`CapBnd..CapAmb: how many in each set`,
   ];
   const host = hostRow(places.hostPid);
   const found = findContainer(places.rootfs);
   const init = typeof found === 'string' ? null : found.init;
   const initSec = init ? security(init.pid) : null;
-  const title = init ? `root's locks: the host's root beside the container (host pid ${init.pid})` : "root's locks: the host's root, and no container yet";
+  const title = init ? t`root's locks: the host's root beside the container (host pid ${init.pid})` : t`root's locks: the host's root, and no container yet`;
 
   lines.push(line(clip(tableHead(), width, g), { bold: true }));
   if (host) lines.push(line(clip(tableRow(host, g), width, g)));
-  else lines.push(line(clip(`(the host's root cannot be read: /proc/${places.hostPid ?? process.pid}/status)`, width, g), { dim: true }));
+  else lines.push(line(clip(t`(the host's root cannot be read: /proc/${places.hostPid ?? process.pid}/status)`, width, g), { dim: true }));
   if (typeof found === 'string' || !init) {
-    lines.push(line(clip(typeof found === 'string' ? found : 'no container', width, g), { dim: true }));
+    lines.push(line(clip(typeof found === 'string' ? found : t`no container`, width, g), { dim: true }));
     return { title, lines, legend };
   }
   if (!initSec) {
-    lines.push(line(clip(`the container's first process (pid ${init.pid}) has just exited`, width, g), { dim: true }));
+    lines.push(line(clip(t`the container's first process (pid ${init.pid}) has just exited`, width, g), { dim: true }));
     return { title, lines, legend };
   }
-  lines.push(line(clip(tableRow({ who: 'container', pid: init.pid, sec: initSec }, g), width, g), { bold: true, color: 'green' }));
+  lines.push(line(clip(tableRow({ who: t`container`, pid: init.pid, sec: initSec }, g), width, g), { bold: true, color: 'green' }));
 
   // The other processes of the lab rootfs, in three kinds: those in the container (its PID
   // namespace: what `docker exec` starts, or a learner's nsenter), those of another
@@ -199,7 +207,7 @@ export function drawCapabilities(places: CapabilityPlaces, { width, glyphs: g }:
   let saidElsewhere = false;
   for (const o of rows.slice(0, SHOWN)) {
     if (o.kind === 'elsewhere' && !saidElsewhere) {
-      lines.push(line(clip('another container on the same rootfs (a mount namespace of its own):', width, g), { dim: true }));
+      lines.push(line(clip(t`another container on the same rootfs (a mount namespace of its own):`, width, g), { dim: true }));
       saidElsewhere = true;
     }
     lines.push(line(clip(tableRow({ who: `${g.arrow} ${o.p.comm}`, pid: o.p.pid, sec: o.sec }, g), width, g), { color: 'yellow' }));
@@ -207,12 +215,13 @@ export function drawCapabilities(places: CapabilityPlaces, { width, glyphs: g }:
   const joined = differing.filter((o) => o.kind === 'joined');
   const sameCount = others.length - differing.length;
   const notes: string[] = [];
-  if (rows.length > SHOWN) notes.push(`${rows.length - SHOWN} more that differ`);
-  if (sameCount) notes.push(`${sameCount} more process${sameCount === 1 ? '' : 'es'} with the same locks as pid ${innerPid(init)} inside`);
-  if (joined.length) notes.push(`${[...new Set(joined.map((o) => o.p.comm))].join(' ')}: in its mount namespace, outside its PID namespace`);
-  for (const note of notes) lines.push(line(clip(`(${note})`, width, g), { dim: true }));
+  if (rows.length > SHOWN) notes.push(t`(${rows.length - SHOWN} more that differ)`);
+  if (sameCount === 1) notes.push(t`(1 more process with the same locks as pid ${innerPid(init)} inside)`);
+  else if (sameCount) notes.push(t`(${sameCount} more processes with the same locks as pid ${innerPid(init)} inside)`);
+  if (joined.length) notes.push(t`(${[...new Set(joined.map((o) => o.p.comm))].join(' ')}: in its mount namespace, outside its PID namespace)`);
+  for (const note of notes) lines.push(line(clip(note, width, g), { dim: true }));
   if (init.ns.user !== hostNamespaces().user) {
-    lines.push(line(clip("in a user namespace of its own: its capabilities count there, not on the host's objects", width, g), { color: 'yellow' }));
+    lines.push(line(clip(t`in a user namespace of its own: its capabilities count there, not on the host's objects`, width, g), { color: 'yellow' }));
   }
 
   // The grid: Docker's 14 first, then the rest, each in the kernel's numbering.
@@ -223,12 +232,13 @@ export function drawCapabilities(places: CapabilityPlaces, { width, glyphs: g }:
   const marks = all.map((n) => capMark(n, initSec, hostSec));
   const glyph = (n: number) => ({ held: g.on, bounding: g.off, dropped: g.cut, absent: g.none })[marks[n]!];
   const parts = [
-    { caps: all.filter((n) => docker.has(n)), head: `Docker's ${docker.size} (it keeps them)` },
-    { caps: all.filter((n) => !docker.has(n)), head: `the other ${total - docker.size} (Docker drops them)` },
+    { caps: all.filter((n) => docker.has(n)), head: t`Docker's ${docker.size} (it keeps them)` },
+    { caps: all.filter((n) => !docker.has(n)), head: t`the other ${total - docker.size} (Docker drops them)` },
   ];
   for (const part of parts) {
-    const head = `${part.head}: ${tally(part.caps.map((n) => marks[n]!))}`;
-    lines.push(line(clip(`${g.h}${g.h} ${head} `.padEnd(Math.min(width, 60), g.h), width, g), { bold: true }));
+    const head = `${g.h}${g.h} ${t`${part.head}: ${tally(part.caps.map((n) => marks[n]!))}`} `;
+    // A rule to 60 columns (or the width), the head in it measured in columns.
+    lines.push(line(clip(head + g.h.repeat(Math.max(0, Math.min(width, 60) - visible(head))), width, g), { bold: true }));
     for (const text of grid(part.caps, glyph, width, g)) lines.push(line(text));
   }
   return { title, lines, legend };

@@ -2,7 +2,9 @@
 // from the kernel's per-task CPU counters (/proc/<pid>/schedstat, what the check measures),
 // with the moment the loop came under the quota and the check's measuring window marked,
 // and the group's nr_throttled beside it.
+import { visible } from '../columns.js';
 import { procfs, type Cgroup } from '../core/index.js';
+import { t } from '../i18n/messages.js';
 import { cell, clip, line, sparkline, type DrawOptions, type Picture, type PictureLine, type PictureSource } from './picture.js';
 
 export interface CpuShareSubject {
@@ -108,6 +110,8 @@ export function cpuSharePicture(subject: CpuShareSubject, sampleMs = SAMPLE_MS):
 }
 
 const pct = (x: number) => `${Math.round(x)} %`;
+/** The mark under the line where the loop came under the quota. */
+const CAME_UNDER = '^';
 
 /** A column of the sparkline: one sample, or several averaged when the history is longer
  * than the line. */
@@ -149,8 +153,9 @@ export function drawCpuShare(samples: Sample[], info: { name: string; before: nu
   const latest = samples.slice(-5);
   const latestFollowed = latest.filter((x) => x.followed);
   const now = latestFollowed.length ? latestFollowed.reduce((s, x) => s + x.percent, 0) / latestFollowed.length : 0;
-  const tail = `  now ${pct(now)}`;
-  const cols = Math.max(10, width - axis - 1 - tail.length);
+  const tail = `  ${t`now ${pct(now)}`}`;
+  // In terminal columns: the words after the line may be Chinese (two columns a character).
+  const cols = Math.max(10, width - axis - 1 - visible(tail));
   const shown = columns(samples, cols);
   // One CPU is the top unless the group clearly uses more (a sample runs a few % over from
   // timer jitter; several loops can use several CPUs).
@@ -158,25 +163,25 @@ export function drawCpuShare(samples: Sample[], info: { name: string; before: nu
   const top = most > 110 ? Math.ceil(most / 100) * 100 : 100;
   const lines: PictureLine[] = [];
   if (shown.every((s) => !s.followed)) {
-    lines.push(line(`(nothing busy to follow yet: the loop of step 3, or what is in "${info.name}")`, { dim: true }));
+    lines.push(line(clip(t`(nothing busy to follow yet: the loop of step 3, or what is in "${info.name}")`, width, g), { dim: true }));
   }
   const spark = shown.map((s) => (s.followed ? sparkline([s.percent], top, g) : ' ')).join('');
   // Under the line: where the loop came under the quota (^), the check's window (the rule).
-  const marks = shown.map((s) => (s.cameUnder ? '^' : s.checking ? g.h : ' '));
+  const marks = shown.map((s) => (s.cameUnder ? CAME_UNDER : s.checking ? g.h : ' '));
   lines.push(line(clip(`${cell(pct(top), axis - 1, g).padStart(axis - 1)} ${g.v}${spark}${tail}`, width, g), { bold: true }));
   lines.push(line(clip(`${'0 %'.padStart(axis - 1)} ${g.v}${marks.join('').trimEnd()}`, width, g), { color: 'yellow' }));
   const throttled = samples.at(-1)?.nrThrottled;
   const earlier = samples.at(-Math.min(samples.length, Math.round(1000 / info.sampleMs)))?.nrThrottled;
   const parts = [
-    info.before !== null ? `before the quota: ${pct(info.before)}` : null,
-    info.after !== null ? `under the quota: ${pct(info.after)}` : null,
-    throttled !== null && throttled !== undefined ? `nr_throttled ${throttled}${earlier !== null && earlier !== undefined && throttled > earlier ? ` (+${throttled - earlier} in 1 s)` : ''}` : null,
+    info.before !== null ? t`before the quota: ${pct(info.before)}` : null,
+    info.after !== null ? t`under the quota: ${pct(info.after)}` : null,
+    throttled !== null && throttled !== undefined ? `nr_throttled ${throttled}${earlier !== null && earlier !== undefined && throttled > earlier ? ` ${t`(+${throttled - earlier} in 1 s)`}` : ''}` : null,
   ].filter((x): x is string => !!x);
   if (parts.length) lines.push(line(clip(parts.join('   '), width, g)));
   const seconds = Math.max(1, Math.round((shown.reduce((n, c) => n + c.samples, 0) * info.sampleMs) / 1000));
   return {
-    title: `CPU share of the busy loop, the last ${seconds} s, newest right`,
+    title: t`CPU share of the busy loop, the last ${seconds} s, newest right`,
     lines,
-    legend: [`^ the loop came under the quota (in "${info.name}", quota set)`, `${g.h} the check was measuring`, `${g.bars[g.bars.length - 1]} = ${pct(top)} of one CPU`],
+    legend: [t`${CAME_UNDER} the loop came under the quota (in "${info.name}", quota set)`, t`${g.h} the check was measuring`, t`${g.bars[g.bars.length - 1]} = ${pct(top)} of one CPU`],
   };
 }

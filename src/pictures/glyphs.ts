@@ -3,6 +3,8 @@
 // whose locale says nothing of UTF-8: there tmux and many terminals show those as "_" or
 // as mojibake). Every picture draws through one of these two sets, so both always work.
 
+import { localeIsUtf8 } from '../i18n/language.js';
+
 export interface Glyphs {
   utf8: boolean;
   /** Box corners and lines: ┌ ┐ └ ┘ ─ │ */
@@ -92,13 +94,6 @@ export const ASCII_GLYPHS: Glyphs = {
   full: '#',
   empty: '.',
 };
-
-/** Whether the locale's character set is UTF-8, as C's setlocale would decide it: the first
- * of LC_ALL, LC_CTYPE and LANG that is set names the locale; none set is the C locale. */
-export function localeIsUtf8(env: NodeJS.ProcessEnv = process.env): boolean {
-  const locale = env.LC_ALL || env.LC_CTYPE || env.LANG || '';
-  return /utf-?8/i.test(locale);
-}
 
 /** The glyphs for this terminal's locale. */
 export function glyphsFor(env: NodeJS.ProcessEnv = process.env): Glyphs {

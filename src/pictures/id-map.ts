@@ -11,6 +11,8 @@ import { containerLeaders, hostNamespaces, innerPid, type LabProcess } from '../
 import { locateContainer } from '../lessons/container-common.js';
 import type { parseIdMap, parseTimeOffsets } from '../lessons/09-namespaces.js';
 import type { Lab } from '../lab.js';
+import { padColumns, visible } from '../columns.js';
+import { t } from '../i18n/messages.js';
 import type { Glyphs } from './glyphs.js';
 // fit is imported as clip: biome's noFocusedTests takes fit("...") for a focused test.
 import { cell, clip, line, type DrawOptions, type Picture, type PictureLine } from './picture.js';
@@ -58,17 +60,28 @@ function nameOf(file: '/etc/passwd' | '/etc/group', id: number): string | null {
   return null;
 }
 
-/** Words wrapped into lines of `width`, the lines after the first indented (a word longer
- * than a line is left to be cut). */
+/** Chinese (wide) characters, and the punctuation a line may not end or begin with. */
+const WIDE = '\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef';
+const OPENING = '（《“‘';
+const CLOSING = '，。：；、！？）》”’';
+/** The pieces of a word a line may break between: a word of Latin letters is one piece, a
+ * Chinese one breaks between its characters (never before a closing mark, nor after an
+ * opening one). */
+const PIECES = new RegExp(`[${OPENING}]*[${WIDE}][${CLOSING}]*|[^${WIDE}]+`, 'gu');
+
+/** Words wrapped into lines of `width` columns, the lines after the first indented (a word
+ * longer than a line is left to be cut; Chinese breaks between characters). */
 function wrap(text: string, width: number, indent = ''): string[] {
   const out: string[] = [];
   let cur = '';
   for (const word of text.split(' ')) {
-    const next = cur ? `${cur} ${word}` : out.length ? indent + word : word;
-    if (cur && next.length > width) {
-      out.push(cur);
-      cur = indent + word;
-    } else cur = next;
+    for (const [i, piece] of (word.match(PIECES) ?? ['']).entries()) {
+      const next = cur ? `${cur}${i === 0 ? ' ' : ''}${piece}` : out.length ? indent + piece : piece;
+      if (cur && visible(next) > width) {
+        out.push(cur);
+        cur = indent + piece;
+      } else cur = next;
+    }
   }
   if (cur) out.push(cur);
   return out;
@@ -84,17 +97,18 @@ const inode = (ns: string | null | undefined) => ns?.match(/\[(\d+)\]/)?.[1] ?? 
  * arrow between them on each row (cut to the width only when narrower than the boxes). */
 function mapBoxes(rows: Array<{ inside: string; host: string; style?: Omit<PictureLine, 'text'> }>, width: number, g: Glyphs): PictureLine[] {
   const arrow = ` ${g.h.repeat(3)}${g.arrow} `;
-  const gap = ' '.repeat(arrow.length);
-  const leftInner = Math.max('inside'.length + 5, ...rows.map((r) => r.inside.length + 2));
+  const gap = ' '.repeat(visible(arrow));
+  const [insideTitle, hostTitle] = [t`inside`, t`the host`];
+  const leftInner = Math.max(visible(insideTitle) + 5, ...rows.map((r) => visible(r.inside) + 2));
   // The host's side takes what is left of the width, no more than its rows need.
-  const room = width - 1 - (leftInner + 2) - arrow.length - 2;
-  const rightInner = Math.max(4, Math.min(room, Math.max('the host'.length + 3, ...rows.map((r) => r.host.length + 2))));
+  const room = width - 1 - (leftInner + 2) - visible(arrow) - 2;
+  const rightInner = Math.max(4, Math.min(room, Math.max(visible(hostTitle) + 3, ...rows.map((r) => visible(r.host) + 2))));
   const edge = (title: string, inner: number, left: string, right: string) => {
     const head = clip(`${g.h} ${title} `, inner, g);
-    return left + head + g.h.repeat(Math.max(0, inner - head.length)) + right;
+    return left + head + g.h.repeat(Math.max(0, inner - visible(head))) + right;
   };
   const drawn = (text: string, style?: Omit<PictureLine, 'text'>) => line(clip(text, width, g), style);
-  const out: PictureLine[] = [drawn(` ${edge('inside', leftInner, g.tl, g.tr)}${gap}${edge('the host', rightInner, g.tl, g.tr)}`)];
+  const out: PictureLine[] = [drawn(` ${edge(insideTitle, leftInner, g.tl, g.tr)}${gap}${edge(hostTitle, rightInner, g.tl, g.tr)}`)];
   for (const r of rows) out.push(drawn(` ${g.v}${cell(` ${r.inside}`, leftInner, g)}${g.v}${arrow}${g.v}${cell(` ${r.host}`, rightInner, g)}${g.v}`, r.style));
   out.push(drawn(` ${g.bl}${g.h.repeat(leftInner)}${g.br}${gap}${g.bl}${g.h.repeat(rightInner)}${g.br}`));
   return out;
@@ -103,35 +117,35 @@ function mapBoxes(rows: Array<{ inside: string; host: string; style?: Omit<Pictu
 /** The words after a host uid: whose it is, and that the host's root is no rootless one. */
 function uidWords(range: IdRange, s: IdMapSubject): { words: string; root: boolean } {
   const { outside, count } = range;
-  if (outside === 0) return { words: count === 1 ? "the host's root: not rootless" : "from the host's root up: not rootless", root: true };
-  if (count > 1) return { words: 'unprivileged ids', root: false };
+  if (outside === 0) return { words: count === 1 ? t`the host's root: not rootless` : t`from the host's root up: not rootless`, root: true };
+  if (count > 1) return { words: t`unprivileged ids`, root: false };
   const name = nameOf('/etc/passwd', outside);
   // The lesson's own user is the one who ran sudo, or (root without sudo) a free id.
-  if (outside === s.lab.invoker.uid) return { words: `unprivileged (${name ?? s.lab.invoker.user}, who ran sudo)`, root: false };
-  if (outside === s.lessonUser.uid && !name) return { words: 'unprivileged (a free id)', root: false };
-  return { words: `unprivileged (${name ?? 'no passwd entry'})`, root: false };
+  if (outside === s.lab.invoker.uid) return { words: t`unprivileged (${name ?? s.lab.invoker.user}, who ran sudo)`, root: false };
+  if (outside === s.lessonUser.uid && !name) return { words: t`unprivileged (a free id)`, root: false };
+  return { words: t`unprivileged (${name ?? t`no passwd entry`})`, root: false };
 }
 
 /** One container's maps as two boxes: its ids inside, the host's ids they are. */
 function drawMaps(p: LabProcess, host: Record<string, string | null>, s: IdMapSubject, checked: boolean, width: number, g: Glyphs): PictureLine[] {
-  const inside = p.nspid.length > 1 ? ` (pid ${innerPid(p)} inside)` : '';
-  const head = `pid ${p.pid}${inside} ${p.comm}  ${p.ns.user ?? ''}${checked ? '  (the check reads this one)' : ''}`;
+  const who = p.nspid.length > 1 ? t`pid ${p.pid} (pid ${innerPid(p)} inside)` : `pid ${p.pid}`;
+  const head = `${who} ${p.comm}  ${p.ns.user ?? ''}${checked ? `  ${t`(the check reads this one)`}` : ''}`;
   const out: PictureLine[] = [line(clip(head, width, g), { bold: true })];
   if (p.ns.user === host.user) {
-    out.push(line(clip(`  ${g.cut} in the host's user namespace (${p.ns.user}): its uid 0 is the host's root`, width, g), { color: 'red' }));
+    out.push(line(clip(`  ${t`${g.cut} in the host's user namespace (${p.ns.user}): its uid 0 is the host's root`}`, width, g), { color: 'red' }));
     return out;
   }
   const uidText = read(`/proc/${p.pid}/uid_map`);
   const gidText = read(`/proc/${p.pid}/gid_map`);
   if (uidText === null || gidText === null) {
-    out.push(line('  (it ended while it was read)', { dim: true }));
+    out.push(line(clip(`  ${t`(it ended while it was read)`}`, width, g), { dim: true }));
     return out;
   }
   const uids = s.parseIdMap(uidText);
   const gids = s.parseIdMap(gidText);
   if (!uids.length) {
     const overflow = read('/proc/sys/kernel/overflowuid')?.trim() ?? '65534';
-    out.push(line(clip(`  ${g.cut} uid_map is empty: every id inside is ${overflow} (the overflow id, nobody)`, width, g), { color: 'red' }));
+    out.push(line(clip(`  ${t`${g.cut} uid_map is empty: every id inside is ${overflow} (the overflow id, nobody)`}`, width, g), { color: 'red' }));
   }
   const rows = [
     ...uids.map((r) => {
@@ -149,15 +163,15 @@ function drawMaps(p: LabProcess, host: Record<string, string | null>, s: IdMapSu
 
 /** Which namespaces the container has of its own: its ns links against this process's. */
 function namespaceTable(p: LabProcess, host: Record<string, string | null>, width: number, g: Glyphs): PictureLine[] {
-  const entry = (t: string) => {
-    const mine = p.ns[t];
-    const theirs = host[t];
-    if (!mine || !theirs) return { text: `${g.none} ${t.padEnd(6)} ${cell('(none)', 10, g)}   ${cell('(none)', 10, g)}`, own: false };
+  const entry = (type: string) => {
+    const mine = p.ns[type];
+    const theirs = host[type];
+    if (!mine || !theirs) return { text: `${g.none} ${type.padEnd(6)} ${cell(t`(none)`, 10, g)}   ${cell(t`(none)`, 10, g)}`, own: false };
     const own = mine !== theirs;
-    return { text: `${own ? g.on : g.off} ${t.padEnd(6)} ${cell(inode(mine) ?? mine, 10, g)} ${own ? '!=' : '= '} ${cell(inode(theirs) ?? theirs, 10, g)}`, own };
+    return { text: `${own ? g.on : g.off} ${type.padEnd(6)} ${cell(inode(mine) ?? mine, 10, g)} ${own ? '!=' : '= '} ${cell(inode(theirs) ?? theirs, 10, g)}`, own };
   };
-  const head = `  ${'ns'.padEnd(6)} ${'container'.padEnd(10)}    ${'host'.padEnd(10)}`;
-  const colW = head.length;
+  const head = `  ${'ns'.padEnd(6)} ${cell(t`container`, 10, g)}    ${cell(t`host`, 10, g)}`;
+  const colW = visible(head);
   const out: PictureLine[] = [];
   const two = width >= colW * 2 + 4;
   out.push(line(clip(two ? `${head}    ${head}` : head, width, g), { dim: true }));
@@ -179,25 +193,34 @@ function offsetWords(secs: number): string {
   return `${sign}${a} s${size ? ` (${size})` : ''}`;
 }
 
+/** The words "inside" and "host" before the two views of the cgroup and ipc lines, padded to
+ * one width (in columns) and a gap of two, so that what follows them lines up. */
+function sides(): [string, string] {
+  const [inside, host] = [t`inside`, t`host`];
+  const w = Math.max(visible(inside), visible(host)) + 2;
+  return [padColumns(inside, w), padColumns(host, w)];
+}
+
 /** The line of /proc/<pid>/cgroup to show: the first hierarchy where the host sees the
  * container below the root (as the check picks it), else the unified one. */
 function cgroupLines(p: LabProcess, host: Record<string, string | null>, inside: string | null, width: number, g: Glyphs): PictureLine[] {
   const hostView = procfs.parseProcCgroup(read(`/proc/${p.pid}/cgroup`) ?? '');
   const pick = hostView.find((c) => c.path !== '/') ?? hostView.find((c) => c.hierarchy === 0) ?? hostView[0];
-  if (!pick) return [line('cgroup  (it ended while it was read)', { dim: true })];
+  if (!pick) return [line(clip(`cgroup  ${t`(it ended while it was read)`}`, width, g), { dim: true })];
   const label = `${pick.hierarchy}:${pick.controllers.join(',')}:`;
   const shared = p.ns.cgroup === host.cgroup;
   const insidePath = shared ? pick.path : inside === null ? null : procfs.parseProcCgroup(inside).find((c) => c.hierarchy === pick.hierarchy)?.path;
   const mark = shared ? g.off : g.on;
+  const [inSide, hostSide] = sides();
   return [
-    line(clip(`${mark} cgroup  inside  ${label}${insidePath ?? '?'}${shared ? "  (the host's namespace: the real path)" : '  (its own namespace: its cgroup is /)'}`, width, g)),
-    line(clip(`          host    ${label}${pick.path}`, width, g), { dim: true }),
+    line(clip(`${mark} cgroup  ${inSide}${label}${insidePath ?? '?'}  ${shared ? t`(the host's namespace: the real path)` : t`(its own namespace: its cgroup is /)`}`, width, g)),
+    line(clip(`          ${hostSide}${label}${pick.path}`, width, g), { dim: true }),
   ];
 }
 
 function timeLine(p: LabProcess, host: Record<string, string | null>, s: IdMapSubject, width: number, g: Glyphs): PictureLine {
-  if (!host.time) return line('time    this kernel has no time namespaces (Linux 5.6 brought them)', { dim: true });
-  if (p.ns.time === host.time) return line(clip(`${g.off} time    the host's clocks: no offsets`, width, g));
+  if (!host.time) return line(clip(`time    ${t`this kernel has no time namespaces (Linux 5.6 brought them)`}`, width, g), { dim: true });
+  if (p.ns.time === host.time) return line(clip(`${g.off} time    ${t`the host's clocks: no offsets`}`, width, g));
   const offsets = s.parseTimeOffsets(read(`/proc/${p.pid}/timens_offsets`) ?? '');
   const shown = ['boottime', 'monotonic'].map((c) => `${c} ${offsetWords(offsets[c] ?? 0)}`).join(', ');
   return line(clip(`${g.on} time    ${shown}`, width, g), { color: offsets.boottime ? undefined : 'yellow' });
@@ -209,8 +232,10 @@ function ipcSummary(sysvipc: NsView['sysvipc']): string {
     const key = Number(l.trim().split(/\s+/)[0]);
     return `0x${(key >>> 0).toString(16).padStart(8, '0')}`;
   });
-  const queues = `${sysvipc.msg.length} msg queue${sysvipc.msg.length === 1 ? '' : 's'}${keys.length ? ` (key ${keys.slice(0, 3).join(' ')}${keys.length > 3 ? ' ...' : ''})` : ''}`;
-  return `${queues}, ${sysvipc.shm.length} shm, ${sysvipc.sem.length} sem`;
+  const n = sysvipc.msg.length;
+  const count = n === 1 ? t`1 msg queue` : t`${n} msg queues`;
+  const queues = keys.length ? t`${count} (key ${keys.slice(0, 3).join(' ')}${keys.length > 3 ? ' ...' : ''})` : count;
+  return t`${queues}, ${sysvipc.shm.length} shm, ${sysvipc.sem.length} sem`;
 }
 
 /** This process's own System V objects: /proc/sysvipc lists the reader's IPC namespace. */
@@ -225,23 +250,24 @@ function hostSysvipc(): NsView['sysvipc'] {
 
 function ipcLines(p: LabProcess, host: Record<string, string | null>, inside: NsView | null, width: number, g: Glyphs): PictureLine[] {
   const hostObjects = ipcSummary(hostSysvipc());
-  if (p.ns.ipc === host.ipc) return [line(clip(`${g.off} ipc     the host's namespace, the same objects: ${hostObjects}`, width, g))];
+  if (p.ns.ipc === host.ipc) return [line(clip(`${g.off} ipc     ${t`the host's namespace, the same objects: ${hostObjects}`}`, width, g))];
+  const [inSide, hostSide] = sides();
   return [
-    line(clip(`${g.on} ipc     inside  ${inside ? ipcSummary(inside.sysvipc) : '?'}`, width, g), { color: inside && !inside.sysvipc.msg.length && !inside.sysvipc.shm.length && !inside.sysvipc.sem.length ? 'yellow' : undefined }),
-    line(clip(`          host    ${hostObjects}`, width, g), { dim: true }),
+    line(clip(`${g.on} ipc     ${inSide}${inside ? ipcSummary(inside.sysvipc) : '?'}`, width, g), { color: inside && !inside.sysvipc.msg.length && !inside.sysvipc.shm.length && !inside.sysvipc.sem.length ? 'yellow' : undefined }),
+    line(clip(`          ${hostSide}${hostObjects}`, width, g), { dim: true }),
   ];
 }
 
 export async function drawIdMap(s: IdMapSubject, { width, glyphs: g }: DrawOptions): Promise<Picture> {
-  const title = `ids inside ${g.arrow} ids on the host, and the other namespaces`;
+  const title = t`ids inside ${g.arrow} ids on the host, and the other namespaces`;
   const overflow = read('/proc/sys/kernel/overflowuid')?.trim() ?? '65534';
-  const legend = [`${g.on} its own, or an unprivileged id`, `${g.off} the host's (shared)`, `${g.cut} the host's root, or nothing mapped`, `an id not in the map reads as ${overflow} inside`];
+  const legend = [t`${g.on} its own, or an unprivileged id`, t`${g.off} the host's (shared)`, t`${g.cut} the host's root, or nothing mapped`, t`an id not in the map reads as ${overflow} inside`];
   const located = locateContainer(s.lab, 'user', s.howto);
   if (Array.isArray(located)) {
     // The check's own reason (no rootfs, or nothing running in it) and the command to start
     // one, wrapped rather than cut: the command is the point of the line.
-    const why = located[0]?.reason ?? 'no container';
-    return { title, lines: [...wrap(`(nothing runs: ${why})`, width), ...wrap(`start one: ${s.howto}`, width, '  ')].map((t) => line(clip(t, width, g), { dim: true })), legend };
+    const why = located[0]?.reason ?? t`no container`;
+    return { title, lines: [...wrap(t`(nothing runs: ${why})`, width), ...wrap(t`start one: ${s.howto}`, width, '  ')].map((l) => line(clip(l, width, g), { dim: true })), legend };
   }
   const { own, all } = located;
   const host = hostNamespaces();
@@ -249,7 +275,7 @@ export async function drawIdMap(s: IdMapSubject, { width, glyphs: g }: DrawOptio
 
   const lines: PictureLine[] = [];
   for (const p of leaders.slice(0, MAX_MAPS)) lines.push(...drawMaps(p, host, s, leaders.length > 1 && p === own, width, g));
-  if (leaders.length > MAX_MAPS) lines.push(line(`(${leaders.length - MAX_MAPS} more containers on the rootfs)`, { dim: true }));
+  if (leaders.length > MAX_MAPS) lines.push(line(clip(t`(${leaders.length - MAX_MAPS} more containers on the rootfs)`, width, g), { dim: true }));
 
   // What the check reads inside: the cgroup path and the System V objects, through a helper
   // that joins the container's cgroup and IPC namespaces (the reader's namespaces decide
@@ -266,11 +292,11 @@ export async function drawIdMap(s: IdMapSubject, { width, glyphs: g }: DrawOptio
       viewError = (err as Error).message;
     }
   }
-  lines.push(line(clip(`namespaces: /proc/${own.pid}/ns/* against the host's /proc/self/ns/*`, width, g), { bold: true }));
+  lines.push(line(clip(t`namespaces: /proc/${own.pid}/ns/* against the host's /proc/self/ns/*`, width, g), { bold: true }));
   lines.push(...namespaceTable(own, host, width, g));
   lines.push(...cgroupLines(own, host, view?.cgroup ?? null, width, g));
   lines.push(timeLine(own, host, s, width, g));
   lines.push(...ipcLines(own, host, view, width, g));
-  if (viewError) for (const t of wrap(`(could not look inside: ${viewError})`, width)) lines.push(line(clip(t, width, g), { dim: true }));
+  if (viewError) for (const l of wrap(t`(could not look inside: ${viewError})`, width)) lines.push(line(clip(l, width, g), { dim: true }));
   return { title, lines, legend };
 }

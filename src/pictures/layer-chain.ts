@@ -8,6 +8,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LayerStore, chainIdOfDir, isWhiteout, listImages, procfs } from '../core/index.js';
+import { padColumns, visible } from '../columns.js';
+import { t } from '../i18n/messages.js';
 import type { Glyphs } from './glyphs.js';
 import { besides, box, clip, line, type DrawOptions, type Picture, type PictureLine } from './picture.js';
 
@@ -98,6 +100,20 @@ function overlayDirs(m: procfs.MountInfo): { lowers: string[]; upper: string | n
 }
 
 type Role = 'upper' | 'init' | 'image' | 'commit' | 'layer' | '?';
+const ROLES: readonly Role[] = ['upper', 'init', 'image', 'commit', 'layer', '?'];
+
+/** A row's role as the learner reads it (init and ? as they are). */
+const roleName = (r: Role): string => ({ upper: t`upper`, init: 'init', image: t`image`, commit: t`commit`, layer: t`layer`, '?': '?' })[r];
+
+/** Who stands on layers, by kind: "images web, web-debug". */
+function usersOfKind(kind: 'image' | 'container' | 'commit', names: string): string {
+  const many = names.includes(', ');
+  if (kind === 'image') return many ? t`images ${names}` : t`image ${names}`;
+  if (kind === 'container') return many ? t`containers ${names}` : t`container ${names}`;
+  return many ? t`commits ${names}` : t`commit ${names}`;
+}
+
+const layersCount = (n: number) => (n === 1 ? t`1 layer` : t`${n} layers`);
 
 interface Row {
   role: Role;
@@ -127,11 +143,11 @@ interface Columns {
 export function drawLayerChain(layersDir: string, { width, glyphs: g }: DrawOptions): Picture {
   const store = new LayerStore(layersDir);
   const ids = store.ids();
-  const legend = [`${g.on}N shared by N images, containers, commits`, `${g.off} used once`, `${g.cut}N whiteouts`, 'upper: read-write, the rest read-only'];
+  const legend = [t`${g.on}N shared by N images, containers, commits`, t`${g.off} used once`, t`${g.cut}N whiteouts`, t`upper: read-write, the rest read-only`];
   if (!ids.length) {
     return {
-      title: 'layer chains: the store holds no layer yet',
-      lines: [line(`${layersDir} holds no layer yet: import an image to fill it`, { dim: true })],
+      title: t`layer chains: the store holds no layer yet`,
+      lines: [line(clip(t`${layersDir} holds no layer yet: import an image to fill it`, width, g), { dim: true })],
       legend: [],
     };
   }
@@ -174,7 +190,14 @@ export function drawLayerChain(layersDir: string, { width, glyphs: g }: DrawOpti
   };
   const short = (id: string) => (chainIdOfDir(id) ? id.slice(0, 12) : id);
   /** A directory that is no layer of the store, by its end (where its name is). */
-  const tail = (p: string) => (p.length > 12 ? g.ellipsis + p.slice(-(12 - g.ellipsis.length)) : p);
+  const tail = (p: string) => {
+    if (visible(p) <= 12) return p;
+    // Its last characters that fit in 12 columns with the ellipsis (a path may hold wide ones).
+    const chars = [...p];
+    let end = '';
+    while (chars.length && visible(chars.at(-1)! + end) <= 12 - visible(g.ellipsis)) end = chars.pop()! + end;
+    return g.ellipsis + end;
+  };
   // A layer under several containers is walked once per drawing.
   const counted = new Map<string, DiffCount | null>();
   const countOnce = (dir: string) => {
@@ -226,7 +249,7 @@ export function drawLayerChain(layersDir: string, { width, glyphs: g }: DrawOpti
     const under = rows.filter((r) => r.role === 'image').map((r) => r.id);
     const on = images.filter((im) => im.layers.length === under.length && [...im.layers].reverse().every((l, j) => l === under[j])).map((im) => im.name);
     // Image layers in an order no image has (a learner's lowerdir upside down) say so.
-    const title = on.length ? `${name} on ${on.join(', ')}` : under.length ? `${name}: no image has this order` : name;
+    const title = on.length ? t`${name} on ${on.join(', ')}` : under.length ? t`${name}: no image has this order` : name;
     chains.push({ title, rows });
   }
   for (const c of commits) for (const below of lowerOf(c)) use(below, `commit ${short(c)}`);
@@ -243,13 +266,16 @@ export function drawLayerChain(layersDir: string, { width, glyphs: g }: DrawOpti
   const boxed: Chain[] = chains.length ? chains : imageChains.map((c) => ({ title: c.names.join(', '), rows: imageRows(c.layers) }));
 
   const countText = (c: DiffCount | null, cols: Columns) => {
-    if (!c) return 'no diff';
+    if (!c) return t`no diff`;
     const n = `${c.files}${c.capped ? '+' : ''}`;
-    return `${n} file${c.files === 1 ? '' : 's'}${c.whiteouts ? ` ${g.cut}${c.whiteouts}` : ''}${cols.size ? ` ${human(c.bytes)}` : ''}`;
+    return `${c.files === 1 ? t`${n} file` : t`${n} files`}${c.whiteouts ? ` ${g.cut}${c.whiteouts}` : ''}${cols.size ? ` ${human(c.bytes)}` : ''}`;
   };
   const markOf = (r: Row) => (r.role === '?' ? '?' : usersMark(users.get(r.id ?? '')?.size ?? 0, g));
-  const markW = Math.max(2, ...boxed.flatMap((b) => b.rows.map((r) => markOf(r).length)));
-  const rowText = (r: Row, cols: Columns) => [markOf(r).padEnd(markW), r.role.padEnd(6), clip(r.label, 12, g).padEnd(12), ...(cols.link ? [(r.link ? `l/${r.link.slice(0, 7)}` : '-').padEnd(9)] : []), countText(r.count, cols)].join(' ');
+  const markW = Math.max(2, ...boxed.flatMap((b) => b.rows.map((r) => visible(markOf(r)))));
+  // The role column as wide as its widest word in the language in use (commit: 6 columns).
+  const roleW = Math.max(...ROLES.map((r) => visible(roleName(r))));
+  const rowText = (r: Row, cols: Columns) =>
+    [padColumns(markOf(r), markW), padColumns(roleName(r.role), roleW), padColumns(clip(r.label, 12, g), 12), ...(cols.link ? [padColumns(r.link ? `l/${r.link.slice(0, 7)}` : '-', 9)] : []), countText(r.count, cols)].join(' ');
   // The richest columns that let as many boxes as there are (up to three) stand side by side.
   const variants: Columns[] = [
     { link: true, size: true },
@@ -257,7 +283,7 @@ export function drawLayerChain(layersDir: string, { width, glyphs: g }: DrawOpti
     { link: false, size: true },
     { link: false, size: false },
   ];
-  const boxWidth = (cols: Columns) => Math.min(width, Math.max(...boxed.flatMap((b) => b.rows.map((r) => rowText(r, cols).length + 2))) + 2);
+  const boxWidth = (cols: Columns) => Math.min(width, Math.max(...boxed.flatMap((b) => b.rows.map((r) => visible(rowText(r, cols)) + 2))) + 2);
   const fits = (side: number) => variants.find((v) => side * boxWidth(v) + (side - 1) <= width);
   const cols =
     [3, 2, 1]
@@ -294,32 +320,37 @@ export function drawLayerChain(layersDir: string, { width, glyphs: g }: DrawOpti
     const parts = (['image', 'container', 'commit'] as const)
       .map((k) => [k, kind(k)] as const)
       .filter(([, v]) => v)
-      .map(([k, v]) => `${k}${v.includes(', ') ? 's' : ''} ${v}`);
+      .map(([k, v]) => usersOfKind(k, v))
+      .reduce((a, b) => (a ? t`${a}; ${b}` : b), '');
     // Who first: the layers are the rows with this mark; their ids only tell groups apart.
-    const which = groups.size > 1 ? layerIds.map(short).join(' ') : `${layerIds.length} layer${layerIds.length === 1 ? '' : 's'}`;
-    lines.push(line(clip(`${usersMark(who.length, g)}: ${parts.join('; ')} (${which})`, width, g)));
+    const which = groups.size > 1 ? layerIds.map(short).join(' ') : layersCount(layerIds.length);
+    lines.push(line(clip(t`${usersMark(who.length, g)}: ${parts} (${which})`, width, g)));
   }
   if (chains.length) {
     for (const c of imageChains) {
       const top = c.layers.at(-1);
-      lines.push(line(clip(`image${c.names.length > 1 ? 's' : ''} ${c.names.join(', ')}: ${c.layers.length} layer${c.layers.length === 1 ? '' : 's'}, top ${top ? short(top) : 'none'}`, width, g)));
+      const names = c.names.join(', ');
+      const which = c.names.length > 1 ? t`images ${names}` : t`image ${names}`;
+      const count = layersCount(c.layers.length);
+      lines.push(line(clip(top ? t`${which}: ${count}, top ${short(top)}` : t`${which}: ${count}, top none`, width, g)));
     }
   }
   for (const c of commits) {
     const parent = lowerOf(c)[0] ?? null;
     const of = parent ? images.filter((im) => im.layers.at(-1) === parent).map((im) => im.name) : [];
     const count = countText(countOnce(path.join(layersDir, c, 'diff')), { link: true, size: true });
-    const on = of.length ? `top of ${of.join(', ')}` : parent ? short(parent) : 'no layer';
-    lines.push(line(clip(`commit ${short(c)}: ${count}, on ${on}`, width, g), { color: 'magenta' }));
+    const id = short(c);
+    const text = of.length ? t`commit ${id}: ${count}, on top of ${of.join(', ')}` : parent ? t`commit ${id}: ${count}, on ${short(parent)}` : t`commit ${id}: ${count}, on no layer`;
+    lines.push(line(clip(text, width, g), { color: 'magenta' }));
   }
   // A container's layers that are in the store but not mounted now (stopped, or unmounted).
   const idle = ids.filter((id) => !imageLayers.has(id) && !commits.includes(id) && !mountedIds.has(id));
-  if (idle.length) lines.push(line(clip(`in the store, not mounted: ${idle.join(', ')}`, width, g), { dim: true }));
-  if (!chains.length) lines.push(line(clip('no container is mounted (no overlay in mountinfo has its upper in the store)', width, g), { dim: true }));
-  if (!boxed.length) lines.push(line('no image record names these layers', { dim: true }));
+  if (idle.length) lines.push(line(clip(t`in the store, not mounted: ${idle.join(', ')}`, width, g), { dim: true }));
+  if (!chains.length) lines.push(line(clip(t`no container is mounted (no overlay in mountinfo has its upper in the store)`, width, g), { dim: true }));
+  if (!boxed.length) lines.push(line(clip(t`no image record names these layers`, width, g), { dim: true }));
   return {
-    title: chains.length ? "layer chains, top first, in lowerdir's order from mountinfo" : "layer chains: the store's images, top layer first",
+    title: chains.length ? t`layer chains, top first, in lowerdir's order from mountinfo` : t`layer chains: the store's images, top layer first`,
     lines,
-    legend: [...legend, ...(cols.link ? ['l/<link>: its short link, first 7'] : []), ...(boxed.some((b) => b.rows.some((r) => r.role === '?')) ? ['? not a layer of the store'] : [])],
+    legend: [...legend, ...(cols.link ? [t`l/<link>: its short link, first 7`] : []), ...(boxed.some((b) => b.rows.some((r) => r.role === '?')) ? [t`? not a layer of the store`] : [])],
   };
 }

@@ -6,6 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Cgroup, cgroupFileName, procfs } from '../core/index.js';
+import { padColumns, visible } from '../columns.js';
+import { t } from '../i18n/messages.js';
 import type { Glyphs } from './glyphs.js';
 import { clip, gauge, line, type DrawOptions, type Picture, type PictureLine, type PictureSource } from './picture.js';
 
@@ -55,12 +57,12 @@ const isMissing = (r: MemoryReading | PidsReading | Missing): r is Missing => 'm
 /** A group that may vanish while it is read (reset, rmdir): its files missing are an ordinary
  * state, said in words, never an error. */
 function attempt<T>(dir: string, read: () => T): T | Missing {
-  if (!fs.existsSync(dir)) return { missing: `no group here yet: mkdir ${dir} makes it` };
+  if (!fs.existsSync(dir)) return { missing: t`no group here yet: mkdir ${dir} makes it` };
   try {
     return read();
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    return { missing: e.code === 'ENOENT' ? `${dir} is not there any more (removed while it was read)` : `could not read ${dir}: ${e.code ?? e.message}` };
+    return { missing: e.code === 'ENOENT' ? t`${dir} is not there any more (removed while it was read)` : t`could not read ${dir}: ${e.code ?? e.message}` };
   }
 }
 
@@ -130,27 +132,33 @@ function gaugeWithPeak(value: number, max: number, peak: number | null, peakLabe
   const at = Math.max(1, Math.min(width, Math.round((peak / (max || 1)) * width))) - 1;
   cells[at] = g.v;
   const left = `${peakLabel} ${g.h}`;
-  const under = left.length <= at ? left + g.h.repeat(at - left.length) + g.br : `${' '.repeat(at)}${g.bl}${g.h} ${peakLabel}`;
+  const under = visible(left) <= at ? left + g.h.repeat(at - visible(left)) + g.br : `${' '.repeat(at)}${g.bl}${g.h} ${peakLabel}`;
   return [indent + cells.join(''), indent + under];
 }
+
+/** " (+2 just now)" after a count that went up lately; nothing otherwise. */
+const justNow = (fresh: number) => (fresh > 0 ? t` (+${fresh} just now)` : '');
+
+/** In place of a peak line, when the kernel keeps no peak file. */
+const noPeak = (file: string) => t`(no ${file} on this kernel: no peak to mark)`;
 
 function memoryLines(m: MemoryReading | Missing, fresh: number, gaugeW: number, g: Glyphs): PictureLine[] {
   if (isMissing(m)) return [line(`  (${m.missing})`, { dim: true })];
   const out: PictureLine[] = [];
   const limitFile = cgroupFileName('memoryMax', m.version);
   if (m.limit === null) {
-    out.push(line(`  ${mib(m.current)} MiB in use; no limit (${limitFile}: ${m.version === 2 ? 'max' : 'unlimited'}): nothing to fill`, { dim: true }));
+    out.push(line(`  ${t`${mib(m.current)} MiB in use; no limit (${limitFile}: ${m.version === 2 ? 'max' : t`unlimited`}): nothing to fill`}`, { dim: true }));
   } else {
     const pct = Math.round((m.current / (m.limit || 1)) * 100);
-    const above = m.peak !== null && m.peak > m.limit ? ', above the limit now' : '';
-    const [bar, under] = gaugeWithPeak(m.current, m.limit, m.peak, `peak ${mib(m.peak ?? 0)} MiB${above}`, gaugeW, '  ', g);
-    out.push(line(`${bar} ${mib(m.current)} of ${mib(m.limit)} MiB ${pct}%`, { color: pct >= 90 ? 'red' : pct >= 60 ? 'yellow' : 'green' }));
+    const peak = mib(m.peak ?? 0);
+    const peakLabel = m.peak !== null && m.peak > m.limit ? t`peak ${peak} MiB, above the limit now` : t`peak ${peak} MiB`;
+    const [bar, under] = gaugeWithPeak(m.current, m.limit, m.peak, peakLabel, gaugeW, '  ', g);
+    out.push(line(`${bar} ${t`${mib(m.current)} of ${mib(m.limit)} MiB`} ${pct}%`, { color: pct >= 90 ? 'red' : pct >= 60 ? 'yellow' : 'green' }));
     if (under) out.push(line(under, { dim: true }));
-    else out.push(line(`  (no ${cgroupFileName('memoryPeak', m.version)} on this kernel: no peak to mark)`, { dim: true }));
+    else out.push(line(`  ${noPeak(cgroupFileName('memoryPeak', m.version))}`, { dim: true }));
   }
   const kills = m.oomKills;
-  const freshText = fresh > 0 ? ` (+${fresh} just now)` : '';
-  out.push(kills > 0 ? line(`  ${g.cut} OOM kills: ${kills}${freshText}: the OOM killer ended a process of the group`, { color: 'red', bold: fresh > 0 }) : line(`  ${g.off} OOM kills: 0: nothing killed yet`));
+  out.push(kills > 0 ? line(`  ${g.cut} ${t`OOM kills: ${kills}${justNow(fresh)}: the OOM killer ended a process of the group`}`, { color: 'red', bold: fresh > 0 }) : line(`  ${g.off} ${t`OOM kills: 0: nothing killed yet`}`));
   return out;
 }
 
@@ -158,17 +166,18 @@ function pidsLines(p: PidsReading | Missing, fresh: number, gaugeW: number, g: G
   if (isMissing(p)) return [line(`  (${p.missing})`, { dim: true })];
   const out: PictureLine[] = [];
   if (p.limit === null) {
-    out.push(line(`  ${p.current} tasks; no limit (pids.max: max): nothing to fill`, { dim: true }));
+    out.push(line(`  ${t`${p.current} tasks; no limit (pids.max: max): nothing to fill`}`, { dim: true }));
   } else {
     const pct = Math.round((p.current / (p.limit || 1)) * 100);
-    const [bar, under] = gaugeWithPeak(p.current, p.limit, p.peak, `peak ${p.peak ?? 0}`, gaugeW, '  ', g);
-    out.push(line(`${bar} ${p.current} of ${p.limit} tasks`, { color: pct >= 90 ? 'red' : pct >= 60 ? 'yellow' : 'green' }));
+    const [bar, under] = gaugeWithPeak(p.current, p.limit, p.peak, t`peak ${p.peak ?? 0}`, gaugeW, '  ', g);
+    out.push(line(`${bar} ${t`${p.current} of ${p.limit} tasks`}`, { color: pct >= 90 ? 'red' : pct >= 60 ? 'yellow' : 'green' }));
     if (under) out.push(line(under, { dim: true }));
-    else out.push(line('  (no pids.peak on this kernel: no peak to mark)', { dim: true }));
+    else out.push(line(`  ${noPeak('pids.peak')}`, { dim: true }));
   }
-  const freshText = fresh > 0 ? ` (+${fresh} just now)` : '';
-  out.push(p.refused > 0 ? line(`  ${g.cut} forks refused: ${p.refused}${freshText}: fork() failed at pids.max`, { color: 'red', bold: fresh > 0 }) : line(`  ${g.off} forks refused: 0: none yet`));
-  out.push(line(p.procs.count ? `  ${p.procs.count} process${p.procs.count === 1 ? '' : 'es'} (cgroup.procs): ${p.procs.names.join(', ')}` : '  no process in it (cgroup.procs)', { dim: true }));
+  out.push(p.refused > 0 ? line(`  ${g.cut} ${t`forks refused: ${p.refused}${justNow(fresh)}: fork() failed at pids.max`}`, { color: 'red', bold: fresh > 0 }) : line(`  ${g.off} ${t`forks refused: 0: none yet`}`));
+  const names = p.procs.names.join(', ');
+  const procs = p.procs.count === 1 ? t`1 process (cgroup.procs): ${names}` : t`${p.procs.count} processes (cgroup.procs): ${names}`;
+  out.push(line(`  ${p.procs.count ? procs : t`no process in it (cgroup.procs)`}`, { dim: true }));
   return out;
 }
 
@@ -180,17 +189,18 @@ export function drawLimits(r: LimitsReading, { width, glyphs: g }: DrawOptions, 
   if (r.problem) {
     lines.push(line(`(${r.problem})`, { dim: true }));
   } else {
-    const head = (what: string, x: MemoryReading | PidsReading | Missing) => line(isMissing(x) ? what : `${what.padEnd(7)} ${x.dir} (cgroup v${x.version})`, { bold: true });
+    // memory and pids: the controllers' names, as the kernel spells them.
+    const head = (what: string, x: MemoryReading | PidsReading | Missing) => line(isMissing(x) ? what : `${padColumns(what, 7)} ${x.dir} (cgroup v${x.version})`, { bold: true });
     lines.push(head('memory', r.memory), ...memoryLines(r.memory, fresh.oomKills ?? 0, gaugeW, g));
     lines.push(head('pids', r.pids), ...pidsLines(r.pids, fresh.refused ?? 0, gaugeW, g));
   }
   // The files each number comes from, named as this machine's cgroup version names them.
   const memV = isMissing(r.memory) ? null : r.memory.version;
-  const files = memV ? [`memory: ${cgroupFileName('memoryCurrent', memV)} of ${cgroupFileName('memoryMax', memV)}`, `peak ${cgroupFileName('memoryPeak', memV)}`, `OOM kills: oom_kill in ${cgroupFileName('memoryEvents', memV)}`] : [];
+  const files = memV ? [t`memory: ${cgroupFileName('memoryCurrent', memV)} of ${cgroupFileName('memoryMax', memV)}`, t`peak ${cgroupFileName('memoryPeak', memV)}`, t`OOM kills: oom_kill in ${cgroupFileName('memoryEvents', memV)}`] : [];
   return {
-    title: `memory and pids of the group "${r.group}", live`,
+    title: t`memory and pids of the group "${r.group}", live`,
     lines: lines.map((l) => ({ ...l, text: clip(l.text, width, g) })),
-    legend: [`${g.full} in use`, `${g.empty} room left`, `${g.v} peak`, `${g.cut} the kernel acted`, `${g.off} not yet`, ...files, 'pids: pids.current of pids.max', 'peak pids.peak', 'forks refused: max in pids.events'],
+    legend: [t`${g.full} in use`, t`${g.empty} room left`, t`${g.v} peak`, t`${g.cut} the kernel acted`, t`${g.off} not yet`, ...files, t`pids: pids.current of pids.max`, t`peak ${'pids.peak'}`, t`forks refused: max in pids.events`],
   };
 }
 

@@ -13,6 +13,7 @@
 import { findLabProcesses, containerLeaders, type LabProcess } from '../checks/containers.js';
 import { procfs, probeNamespaces, readMarker, rootfsProblem } from '../core/index.js';
 import type { Lab } from '../lab.js';
+import { t } from '../i18n/messages.js';
 import type { Glyphs } from './glyphs.js';
 import { clip, line, REDRAW_MS, tree, type DrawOptions, type Picture, type PictureLine, type PictureSource, type TreeNode } from './picture.js';
 
@@ -53,9 +54,9 @@ function safely<T>(read: () => T, otherwise: T): T {
 /** Find the lesson's container and read its namespace's mount table. */
 export function findMountView(lab: Lab): MountView {
   const problem = rootfsProblem(lab.rootfs);
-  if (problem) return { kind: 'missing', why: `no root filesystem yet (${problem.message}): container-lessons rootfs builds it` };
+  if (problem) return { kind: 'missing', why: t`no root filesystem yet (${problem.message}): container-lessons rootfs builds it` };
   const marker = readMarker(lab.rootfs);
-  if (!marker) return { kind: 'missing', why: `${lab.rootfs} has no marker` };
+  if (!marker) return { kind: 'missing', why: t`${lab.rootfs} has no marker` };
   const hostNs = procfs.nsId('self', 'mnt');
   const hostRoot = safely(() => procfs.readMountinfo('self'), [] as Mount[])
     .filter((m) => m.mountPoint === '/')
@@ -92,7 +93,7 @@ export function findMountView(lab: Lab): MountView {
   if (!nsId) {
     const chrooted = rooted[0];
     if (chrooted) return { kind: 'host-namespace', pid: chrooted.pid, who: `pid ${chrooted.pid} (${chrooted.comm})` };
-    return { kind: 'missing', why: 'no container runs on the rootfs yet: run the steps, or build one by hand' };
+    return { kind: 'missing', why: t`no container runs on the rootfs yet: run the steps, or build one by hand` };
   }
   const pids = byNs.get(nsId) ?? [pid];
   let mounts: Mount[] = [];
@@ -105,7 +106,7 @@ export function findMountView(lab: Lab): MountView {
     }
   }
   // A chrooted process with nothing mounted under its root lists no mount at all.
-  if (!mounts.length && !own) return { kind: 'missing', why: `${who} ended while its mountinfo was read` };
+  if (!mounts.length && !own) return { kind: 'missing', why: t`${who} ended while its mountinfo was read` };
   return { kind: 'namespace', pid, who, nsId, mounts, readFrom, rootedInRootfs: own !== undefined, hostRoot, rootfs: lab.rootfs };
 }
 
@@ -158,7 +159,14 @@ function shape(mounts: Mount[]): Shape {
   return { children, below };
 }
 
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+/** "1 mount", "N mounts": a whole message each (Chinese has no plural). */
+const mountCount = (n: number) => (n === 1 ? t`1 mount` : t`${n} mounts`);
+
+/** What a folded list of mounts ends in: how many more, the host's or the container's own. */
+function moreMounts(n: number, host: boolean): string {
+  if (host) return n === 1 ? t`+1 more mount of the host` : t`+${n} more mounts of the host`;
+  return n === 1 ? t`+1 more mount` : t`+${n} more mounts`;
+}
 
 interface Drawing {
   g: Glyphs;
@@ -188,7 +196,7 @@ function node(m: Mount, d: Drawing): TreeNode {
   if (!d.expanded(m) && !note) {
     // A folded mount: only how much hangs under it.
     const n = d.s.below(m);
-    return { label: n ? `${label}  +${n} under it` : label, style: styleOf(kind) };
+    return { label: n ? `${label}  ${t`+${n} under it`}` : label, style: styleOf(kind) };
   }
   const open = kids.filter((k) => d.expanded(k) || d.notes.has(k.id));
   const folded = kids.filter((k) => !open.includes(k));
@@ -200,7 +208,7 @@ function node(m: Mount, d: Drawing): TreeNode {
   const children: TreeNode[] = [...[...open, ...shown].sort((a, b) => order(a) - order(b)).map((k) => node(k, d))];
   if (rest.length) {
     const restKind = d.kindOf(rest[0]!);
-    children.push({ label: `${mark(restKind, d.g)} +${plural(restMounts, 'more mount')}${restKind === 'own' ? '' : ' of the host'}`, style: styleOf(restKind) });
+    children.push({ label: `${mark(restKind, d.g)} ${moreMounts(restMounts, restKind !== 'own')}`, style: styleOf(restKind) });
   }
   const extra = d.extra.get(m.id);
   if (extra) children.push(extra);
@@ -208,12 +216,12 @@ function node(m: Mount, d: Drawing): TreeNode {
 }
 
 /** The steps the lesson goes through, each marked done or not as the kernel shows it now. */
-function stages(done: Array<[string, boolean]>, g: Glyphs): PictureLine {
-  return line(done.map(([name, ok]) => `${ok ? g.on : g.off} ${name}`).join(` ${g.arrow} `), { bold: true });
+function stages(done: Array<[string, boolean]>, g: Glyphs, width: number): PictureLine {
+  return line(clip(done.map(([name, ok]) => `${ok ? g.on : g.off} ${name}`).join(` ${g.arrow} `), width, g), { bold: true });
 }
 
 /** The legend, the same in every state so a reader learns it once. */
-const legendOf = (g: Glyphs) => [`${g.on} the container's own`, `${g.off} a copy of the host's`, `${g.cut} under the old root: umount -l detaches it`, 'tree: parent ids from mountinfo'];
+const legendOf = (g: Glyphs) => [`${g.on} ${t`the container's own`}`, `${g.off} ${t`a copy of the host's`}`, `${g.cut} ${t`under the old root: umount -l detaches it`}`, t`tree: parent ids from mountinfo`];
 
 /** What the source learned of the namespace's own root (a helper entered it and looked). */
 export interface RootFacts {
@@ -226,11 +234,11 @@ export interface RootFacts {
 /** Draw the mount tree. `memory` is what the source saw in earlier draws (updated here). */
 export function drawMountTree(view: MountView, facts: RootFacts, memory: MountTreeState, { width, glyphs: g }: DrawOptions): Picture {
   const legend = legendOf(g);
-  if (view.kind === 'missing') return { title: 'the mount tree', lines: [line(clip(view.why, width, g), { dim: true })], legend: [] };
+  if (view.kind === 'missing') return { title: t`the mount tree`, lines: [line(clip(view.why, width, g), { dim: true })], legend: [] };
   if (view.kind === 'host-namespace') {
     return {
-      title: clip(`the mount tree of ${view.who}`, width, g),
-      lines: [stages([['unshare --mount', false]], g), line(clip(`${view.who}: chroot alone, in the host's mount namespace`, width, g), { color: 'yellow' })],
+      title: clip(t`the mount tree of ${view.who}`, width, g),
+      lines: [stages([['unshare --mount', false]], g, width), line(clip(t`${view.who}: chroot alone, in the host's mount namespace`, width, g), { color: 'yellow' })],
       legend: [],
     };
   }
@@ -280,23 +288,24 @@ export function drawMountTree(view: MountView, facts: RootFacts, memory: MountTr
           ['umount -l', false],
         ],
         g,
+        width,
       ),
     );
     warn();
     if (view.rootedInRootfs) {
-      lines.push(line(clip(`${view.who} is in a chroot; the namespace's root is still the host's`, width, g), { color: 'yellow' }));
+      lines.push(line(clip(t`${view.who} is in a chroot; the namespace's root is still the host's`, width, g), { color: 'yellow' }));
     }
-    if (root) notes.set(root.id, chrootView ? "the chroot's root (the namespace's is out of its view)" : "the host's root, still / here");
-    if (bound && bound !== root) notes.set(bound.id, 'bound on itself, / after pivot_root');
+    if (root) notes.set(root.id, chrootView ? t`the chroot's root (the namespace's is out of its view)` : t`the host's root, still / here`);
+    if (bound && bound !== root) notes.set(bound.id, t`bound on itself, / after pivot_root`);
     const top = root ?? mounts[0];
     if (top) {
       const kindOf = (m: Mount): Kind => (ownIds.has(m.id) ? 'own' : 'host');
       const expanded = (m: Mount) => pathToRootfs.has(m.id) || (ownIds.has(m.id) && small(m));
       lines.push(...tree([node(top, drawing(kindOf, expanded))], g, width));
     } else {
-      lines.push(line(clip(`${view.who} sees no mount at all from its root`, width, g), { dim: true }));
+      lines.push(line(clip(t`${view.who} sees no mount at all from its root`, width, g), { dim: true }));
     }
-    return { title: clip(`the mount tree of ${view.who} before pivot_root`, width, g), lines, legend };
+    return { title: clip(t`the mount tree of ${view.who} before pivot_root`, width, g), lines, legend };
   }
 
   // After pivot_root: the rootfs is /, and the old root is the copy of the host's root
@@ -306,11 +315,11 @@ export function drawMountTree(view: MountView, facts: RootFacts, memory: MountTr
   if (oldRoot) {
     const count = 1 + s.below(oldRoot);
     memory.oldRoot = { mountPoint: oldRoot.mountPoint, mounts: count };
-    notes.set(oldRoot.id, `the old root, the host's /: ${plural(count, 'mount')}`);
+    notes.set(oldRoot.id, t`the old root, the host's /: ${mountCount(count)}`);
   }
-  if (root) notes.set(root.id, root.root === '/' ? 'the new root' : 'the new root: the rootfs, bind-mounted');
+  if (root) notes.set(root.id, root.root === '/' ? t`the new root` : t`the new root: the rootfs, bind-mounted`);
   const proc = mounts.find((m) => m.mountPoint === '/proc' && m.fstype === 'proc' && !goingIds.has(m.id));
-  if (proc) notes.set(proc.id, "the container's own proc");
+  if (proc) notes.set(proc.id, t`the container's own proc`);
   lines.push(
     stages(
       [
@@ -321,13 +330,14 @@ export function drawMountTree(view: MountView, facts: RootFacts, memory: MountTr
         ['umount -l', !oldRoot],
       ],
       g,
+      width,
     ),
   );
   warn();
   if (!oldRoot && root) {
     const gone = memory.oldRoot;
     extra.set(root.id, {
-      label: gone ? `${g.cut} ${gone.mountPoint}  detached by umount -l: its ${plural(gone.mounts, 'mount')} went with it` : `${g.cut} the old root  detached: no path inside leads to the host's files`,
+      label: gone ? `${g.cut} ${gone.mountPoint}  ${t`detached by umount -l: its ${mountCount(gone.mounts)} went with it`}` : `${g.cut} ${t`the old root  detached: no path inside leads to the host's files`}`,
       style: { dim: true },
     });
   }
@@ -348,13 +358,13 @@ export function drawMountTree(view: MountView, facts: RootFacts, memory: MountTr
       ),
     );
   } else {
-    lines.push(line(clip(`${view.who}: its mountinfo shows no mount at /`, width, g), { dim: true }));
+    lines.push(line(clip(t`${view.who}: its mountinfo shows no mount at /`, width, g), { dim: true }));
   }
   // Mounts that hang from no mount shown: the root's own parent is never listed, others are.
   const listed = new Set(mounts.map((m) => m.id));
   const orphans = mounts.filter((m) => m !== root && !listed.has(m.parent) && !goingIds.has(m.id));
-  if (orphans.length) lines.push(line(clip(`also: ${orphans.map((m) => `${m.mountPoint} (${m.fstype})`).join(', ')}`, width, g), { dim: true }));
-  return { title: clip(`the mount tree of ${view.who} after pivot_root`, width, g), lines, legend };
+  if (orphans.length) lines.push(line(clip(t`also: ${orphans.map((m) => `${m.mountPoint} (${m.fstype})`).join(', ')}`, width, g), { dim: true }));
+  return { title: clip(t`the mount tree of ${view.who} after pivot_root`, width, g), lines, legend };
 }
 
 /** The picture of lesson 3 while it is shown. It keeps, per mount namespace, whether
@@ -393,7 +403,7 @@ export function mountTreePicture(lab: Lab): PictureSource {
           st.pivoted = (await probeNamespaces(view.readFrom)).nsRootIsRootfs;
           st.probedTable = table;
         } catch (err) {
-          return drawMountTree(view, { pivoted: true, warning: `could not enter its mount namespace to look at its root: ${(err as Error).message}` }, st, opts);
+          return drawMountTree(view, { pivoted: true, warning: t`could not enter its mount namespace to look at its root: ${(err as Error).message}` }, st, opts);
         }
       }
       return drawMountTree(st.pivoted ? view : { ...view, rootedInRootfs: true }, { pivoted: !!st.pivoted }, st, opts);

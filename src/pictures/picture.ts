@@ -4,6 +4,8 @@
 // every `everyMs` for a live one); `container-lessons picture N` prints it.
 import type { Lab } from '../lab.js';
 import type { Glyphs } from './glyphs.js';
+import { headColumns, padColumns, visible } from '../columns.js';
+import { t } from '../i18n/messages.js';
 
 export interface PictureLine {
   text: string;
@@ -52,25 +54,25 @@ export function stillPicture(draw: (lab: Lab, opts: DrawOptions) => Picture | Pr
 
 export const line = (text: string, style: Omit<PictureLine, 'text'> = {}): PictureLine => ({ text, ...style });
 
-/** Cut a string to `width` characters, ending in the ellipsis when cut. (Not named fit:
+/** Cut a string to `width` columns, ending in the ellipsis when cut. (Not named fit:
  * biome takes a call of fit() for a focused test.) */
 export function clip(text: string, width: number, g: Glyphs): string {
-  if (text.length <= width) return text;
-  if (width <= g.ellipsis.length) return text.slice(0, Math.max(0, width));
-  return text.slice(0, width - g.ellipsis.length) + g.ellipsis;
+  if (visible(text) <= width) return text;
+  if (width <= g.ellipsis.length) return headColumns(text, Math.max(0, width));
+  return headColumns(text, width - g.ellipsis.length) + g.ellipsis;
 }
 
-/** Pad or cut to exactly `width` characters. */
+/** Pad or cut to exactly `width` columns. */
 export function cell(text: string, width: number, g: Glyphs): string {
-  return clip(text, width, g).padEnd(width);
+  return padColumns(clip(text, width, g), width);
 }
 
 /** A box around lines: a title in its top edge, lines padded to the inner width. */
 export function box(title: string, inner: string[], g: Glyphs, width?: number): string[] {
-  const w = width ?? Math.max(title.length + 2, ...inner.map((l) => l.length)) + 2;
+  const w = width ?? Math.max(visible(title) + 2, ...inner.map(visible)) + 2;
   const innerW = Math.max(1, w - 2);
   const head = title ? `${g.h}${clip(` ${title} `, innerW - 1, g)}` : '';
-  return [g.tl + head + g.h.repeat(Math.max(0, innerW - head.length)) + g.tr, ...inner.map((l) => g.v + cell(l, innerW, g) + g.v), g.bl + g.h.repeat(innerW) + g.br];
+  return [g.tl + head + g.h.repeat(Math.max(0, innerW - visible(head))) + g.tr, ...inner.map((l) => g.v + cell(l, innerW, g) + g.v), g.bl + g.h.repeat(innerW) + g.br];
 }
 
 /** How boxes of these widths share rows when set side by side in `width` columns, one
@@ -101,7 +103,7 @@ export function besidesWith<B>(boxes: B[], width: number, box: { lines: (b: B) =
     for (let i = 0; i < h; i++)
       out.push({
         text: row
-          .map((b) => (box.lines(b)[i] ?? '').padEnd(box.width(b)))
+          .map((b) => padColumns(box.lines(b)[i] ?? '', box.width(b)))
           .join(' ')
           .trimEnd(),
         row,
@@ -114,7 +116,7 @@ export function besidesWith<B>(boxes: B[], width: number, box: { lines: (b: B) =
 /** Boxes side by side, as many on a row as fit in `width` (one space between), rows of
  * boxes one under the other; each box is a list of lines of one width. */
 export function besides(boxes: string[][], width: number): string[] {
-  return besidesWith(boxes, width, { lines: (b) => b, width: (b) => b[0]?.length ?? 0 }).map((l) => l.text);
+  return besidesWith(boxes, width, { lines: (b) => b, width: (b) => visible(b[0] ?? '') }).map((l) => l.text);
 }
 
 /** A sparkline of values between 0 and max, one character each. */
@@ -154,7 +156,7 @@ export function legendLines(legend: string[], width: number, g: Glyphs): string[
   let cur = '';
   for (const e of legend) {
     const next = cur ? `${cur}   ${e}` : e;
-    if (cur && next.length > width) {
+    if (cur && visible(next) > width) {
       out.push(cur);
       cur = clip(e, width, g);
     } else cur = clip(next, width, g);
@@ -167,7 +169,7 @@ export function legendLines(legend: string[], width: number, g: Glyphs): string[
 export function pictureLines(p: Picture, width: number, g: Glyphs): PictureLine[] {
   const head = clip(`${g.h}${g.h} ${p.title} `, width, g);
   return [
-    line(head + g.h.repeat(Math.max(0, Math.min(width, 60) - head.length)), { bold: true, color: 'cyan' }),
+    line(head + g.h.repeat(Math.max(0, Math.min(width, 60) - visible(head))), { bold: true, color: 'cyan' }),
     ...p.lines.map((l) => ({ ...l, text: clip(l.text, width, g) })),
     ...legendLines(p.legend, width, g).map((t) => line(t, { dim: true })),
   ];
@@ -179,7 +181,7 @@ export async function drawSafely(source: PictureSource, opts: DrawOptions): Prom
   try {
     return await source.draw(opts);
   } catch (err) {
-    return { title: 'the picture', lines: [line(`could not draw it: ${(err as Error).message}`, { color: 'red' })], legend: [] };
+    return { title: t`the picture`, lines: [line(t`could not draw it: ${(err as Error).message}`, { color: 'red' })], legend: [] };
   }
 }
 

@@ -7,6 +7,8 @@
 // entered with nsenter, are host processes the container cannot see.
 import { procfs, readMarker } from '../core/index.js';
 import { containerLeaders, findLabProcesses, innerPid, type LabProcess } from '../checks/containers.js';
+import { headColumns, visible } from '../columns.js';
+import { t } from '../i18n/messages.js';
 import type { Glyphs } from './glyphs.js';
 import { cell, clip, line, type DrawOptions, type Picture, type PictureLine } from './picture.js';
 
@@ -34,6 +36,9 @@ interface Proc {
 const MAX_ROWS = 12;
 /** Further containers get one line each, up to this many, then a count. */
 const MAX_OTHERS = 3;
+
+/** Spaces before a string up to `cols` columns (a Chinese head takes two a character). */
+const padStartColumns = (s: string, cols: number) => ' '.repeat(Math.max(0, cols - visible(s))) + s;
 
 function readProc(pid: number): Proc | null {
   const ppid = procfs.ppid(pid);
@@ -101,7 +106,7 @@ function treeRows(members: Set<number>, all: Map<number, Proc>, level: number, o
     const inside = insidePid(p);
     rows.push({ host: p.pid, inside, text: prefix + lead + p.label, style: inside === 1 ? { bold: true } : undefined });
     const kids = (children.get(p.pid) ?? []).sort(byInside);
-    const next = prefix + (lead === '' ? '' : lead === g.lastBranch ? ' '.repeat(g.lastBranch.length) : g.stem);
+    const next = prefix + (lead === '' ? '' : lead === g.lastBranch ? ' '.repeat(visible(g.lastBranch)) : g.stem);
     for (const [i, k] of kids.entries()) walk(k, next, i === kids.length - 1 ? g.lastBranch : g.branch);
   };
   roots.sort(byInside);
@@ -113,7 +118,7 @@ function treeRows(members: Set<number>, all: Map<number, Proc>, level: number, o
   const parents = [...new Set(roots.map((r) => r.ppid))];
   for (const pp of parents) {
     const parent = all.get(pp);
-    rows.push({ host: pp, inside: null, text: parent?.label ?? '(gone)', style: { dim: true } });
+    rows.push({ host: pp, inside: null, text: parent?.label ?? t`(gone)`, style: { dim: true } });
     const kids = roots.filter((r) => r.ppid === pp);
     for (const [i, k] of kids.entries()) walk(k, '', i === kids.length - 1 ? g.lastBranch : g.branch);
   }
@@ -122,17 +127,19 @@ function treeRows(members: Set<number>, all: Map<number, Proc>, level: number, o
 
 /** The rows as a table: host pid, pid inside (PID 1 marked), the process in its tree. */
 function tableLines(rows: Row[], width: number, g: Glyphs): PictureLine[] {
-  const hostW = Math.max(4, ...rows.map((r) => String(r.host).length));
-  const insideW = Math.max(6, ...rows.map((r) => String(r.inside ?? '').length + 2));
+  // The heads in the language in use, the columns as wide as they or their numbers are.
+  const [hostHead, insideHead, processHead] = [t`host`, t`inside`, t`process`];
+  const hostW = Math.max(visible(hostHead), ...rows.map((r) => String(r.host).length));
+  const insideW = Math.max(visible(insideHead), ...rows.map((r) => String(r.inside ?? '').length + 2));
   const sep = ` ${g.v} `;
-  const insideCell = (r: Row) => (r.inside === null ? g.none : `${r.inside === 1 ? g.on : ' '} ${r.inside}`).padStart(insideW);
-  const out: PictureLine[] = [line(clip(`${'host'.padStart(hostW)}${sep}${'inside'.padStart(insideW)}${sep}process`, width, g), { bold: true })];
+  const insideCell = (r: Row) => padStartColumns(r.inside === null ? g.none : `${r.inside === 1 ? g.on : ' '} ${r.inside}`, insideW);
+  const out: PictureLine[] = [line(clip(`${padStartColumns(hostHead, hostW)}${sep}${padStartColumns(insideHead, insideW)}${sep}${processHead}`, width, g), { bold: true })];
   // The rule under the heads, crossing the column lines; as long as the heads and 40 more.
   const ruleTail = Math.max(0, Math.min(width, hostW + insideW + 45) - (hostW + insideW + 5));
-  out.push(line(`${g.h.repeat(hostW + 1)}${g.cross}${g.h.repeat(insideW + 2)}${g.cross}${g.h.repeat(ruleTail)}`.slice(0, width), { dim: true }));
+  out.push(line(headColumns(`${g.h.repeat(hostW + 1)}${g.cross}${g.h.repeat(insideW + 2)}${g.cross}${g.h.repeat(ruleTail)}`, width), { dim: true }));
   const shown = rows.length > MAX_ROWS ? rows.slice(0, MAX_ROWS - 1) : rows;
-  for (const r of shown) out.push(line(clip(`${String(r.host).padStart(hostW)}${sep}${insideCell(r)}${sep}${r.text}`, width, g), r.style ?? {}));
-  if (shown.length < rows.length) out.push(line(clip(`${cell('', hostW, g)}${sep}${cell('', insideW, g)}${sep}+${rows.length - shown.length} more processes`, width, g), { dim: true }));
+  for (const r of shown) out.push(line(clip(`${padStartColumns(String(r.host), hostW)}${sep}${insideCell(r)}${sep}${r.text}`, width, g), r.style ?? {}));
+  if (shown.length < rows.length) out.push(line(clip(`${cell('', hostW, g)}${sep}${cell('', insideW, g)}${sep}${t`+${rows.length - shown.length} more processes`}`, width, g), { dim: true }));
   return out;
 }
 
@@ -142,7 +149,7 @@ function wrapWords(text: string, width: number, indent: string, g: Glyphs): stri
   const out: string[] = [];
   let cur = '';
   for (const word of text.split(' ')) {
-    if (cur && indent.length + cur.length + 1 + word.length > width) {
+    if (cur && visible(indent) + visible(cur) + 1 + visible(word) > width) {
       out.push(cur);
       cur = word;
     } else cur = cur ? `${cur} ${word}` : word;
@@ -152,22 +159,22 @@ function wrapWords(text: string, width: number, indent: string, g: Glyphs): stri
 }
 
 export function drawPidViews(spec: PidViewsSpec, { width, glyphs: g }: DrawOptions): Picture {
-  const title = "the container's processes: the pid the host sees, the pid inside";
+  const title = t`the container's processes: the pid the host sees, the pid inside`;
   const legend = [
-    `${g.on} 1  PID 1, the namespace's init: when it exits, the kernel kills the rest`,
-    `${g.none}  a host process the container cannot see (inside, its child's parent pid is 0)`,
-    'host: first number of NSpid in /proc/<pid>/status; inside: the last',
+    t`${g.on} 1  PID 1, the namespace's init: when it exits, the kernel kills the rest`,
+    t`${g.none}  a host process the container cannot see (inside, its child's parent pid is 0)`,
+    t`host: first number of NSpid in /proc/<pid>/status; inside: the last`,
   ];
   const marker = readMarker(spec.rootfs);
   if (!marker) {
-    return { title, lines: [line(clip(`(no root filesystem at ${spec.rootfs} yet: the first step builds it)`, width, g), { dim: true })], legend };
+    return { title, lines: [line(clip(t`(no root filesystem at ${spec.rootfs} yet: the first step builds it)`, width, g), { dim: true })], legend };
   }
   const labProcs = findLabProcesses(marker.id);
   const leaders = containerLeaders(labProcs);
   if (!leaders.length) {
     return {
       title,
-      lines: [line(clip(`(no container is running in the rootfs: run step ${spec.startStep}, or in a second terminal:)`, width, g), { dim: true }), ...wrapWords(spec.howto, width, '  ', g).map((t) => line(t, { dim: true }))],
+      lines: [line(clip(t`(no container is running in the rootfs: run step ${spec.startStep}, or in a second terminal:)`, width, g), { dim: true }), ...wrapWords(spec.howto, width, '  ', g).map((l) => line(l, { dim: true }))],
       legend,
     };
   }
@@ -187,14 +194,17 @@ export function drawPidViews(spec: PidViewsSpec, { width, glyphs: g }: DrawOptio
     const members = membersOf(ns!, all);
     const rows = treeRows(members, all, leader.nspid.length, true, g);
     for (const r of rows) drawn.add(r.host);
-    lines.push(line(clip(`PID namespaces: the host's ${hostNs ?? '?'}, the container's ${ns}`, width, g)));
+    lines.push(line(clip(t`PID namespaces: the host's ${hostNs ?? '?'}, the container's ${ns}`, width, g)));
     lines.push(...tableLines(rows, width, g));
   }
   for (const [i, [ns, leader]] of others.slice(0, MAX_OTHERS).entries()) {
     const count = membersOf(ns!, all).size;
-    lines.push(line(clip(`+ container ${i + 2}: ${ns}, host pid ${leader.pid} is its pid ${innerPid(leader)} ${leader.comm}, ${count} process${count === 1 ? '' : 'es'}`, width, g)));
+    const n = i + 2;
+    const inner = innerPid(leader);
+    const text = count === 1 ? t`+ container ${n}: ${ns}, host pid ${leader.pid} is its pid ${inner} ${leader.comm}, 1 process` : t`+ container ${n}: ${ns}, host pid ${leader.pid} is its pid ${inner} ${leader.comm}, ${count} processes`;
+    lines.push(line(clip(text, width, g)));
   }
-  if (others.length > MAX_OTHERS) lines.push(line(clip(`+${others.length - MAX_OTHERS} more containers`, width, g)));
+  if (others.length > MAX_OTHERS) lines.push(line(clip(t`+${others.length - MAX_OTHERS} more containers`, width, g)));
 
   // Processes in the rootfs but in the host's PID namespace (a chroot, nsenter --mount
   // without --pid): no second number, their pid inside is the host's. nsenter itself is
@@ -202,7 +212,7 @@ export function drawPidViews(spec: PidViewsSpec, { width, glyphs: g }: DrawOptio
   const shared = labProcs.filter((p) => p.ns.pid === hostNs && !drawn.has(p.pid));
   if (shared.length) {
     const names = shared.map((p) => `${p.pid} ${p.comm}`).join(', ');
-    lines.push(line(clip(`${first ? '+ ' : ''}in the rootfs without a PID namespace of its own (same pid inside): ${names}`, width, g), { dim: !!first }));
+    lines.push(line(clip(`${first ? '+ ' : ''}${t`in the rootfs without a PID namespace of its own (same pid inside): ${names}`}`, width, g), { dim: !!first }));
   }
   return { title, lines, legend };
 }

@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { cgroupFileName, cgroupLayout, parseCpuMax, parseLimit, procfs, type Controller } from '../core/index.js';
 import { besides, box, clip, line, type DrawOptions, type Picture, type PictureLine } from './picture.js';
+import { padColumns, visible } from '../columns.js';
+import { t } from '../i18n/messages.js';
 
 /** The namespaces INTERFACE.md asks for, in its order. */
 const NAMESPACES = ['mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup'] as const;
@@ -87,11 +89,11 @@ function limits(pid: number): { group: string; cpu: string; memory: string; pids
     }
   };
   const cpuText = read('cpu', 'cpuQuota');
-  let cpu = cpuText === null ? '?' : 'no limit';
+  let cpu = cpuText === null ? '?' : t`no limit`;
   if (cpuText !== null) {
     const d = dirOf('cpu')!;
     const quota = d.version === 2 ? parseCpuMax(cpuText) : { quotaUs: parseLimit(cpuText), periodUs: Number(fs.readFileSync(path.join(d.dir, 'cpu.cfs_period_us'), 'utf8')) };
-    if (quota.quotaUs !== null) cpu = `${Math.round((quota.quotaUs / quota.periodUs) * 100)} % of a CPU`;
+    if (quota.quotaUs !== null) cpu = t`${Math.round((quota.quotaUs / quota.periodUs) * 100)} % of a CPU`;
   }
   const mem = read('memory', 'memoryMax');
   const memLimit = mem === null ? undefined : parseLimit(mem);
@@ -100,8 +102,8 @@ function limits(pid: number): { group: string; cpu: string; memory: string; pids
   return {
     group: dirOf('cpu')?.path ?? dirOf('memory')?.path ?? '?',
     cpu,
-    memory: memLimit === undefined ? '?' : memLimit === null ? 'no limit' : `${Math.round(memLimit / 2 ** 20)} MiB`,
-    pids: pidsLimit === undefined ? '?' : pidsLimit === null ? 'no limit' : String(pidsLimit),
+    memory: memLimit === undefined ? '?' : memLimit === null ? t`no limit` : `${Math.round(memLimit / 2 ** 20)} MiB`,
+    pids: pidsLimit === undefined ? '?' : pidsLimit === null ? t`no limit` : String(pidsLimit),
   };
 }
 
@@ -123,7 +125,7 @@ function addresses(pid: number): string[] {
 }
 
 function describe(c: Found, width: number, g: DrawOptions['glyphs']): string[] {
-  const own = NAMESPACES.map((t) => `${t} ${procfs.nsId(c.pid, t) !== procfs.nsId('self', t) ? g.on : g.off}`).join('  ');
+  const own = NAMESPACES.map((ns) => `${ns} ${procfs.nsId(c.pid, ns) !== procfs.nsId('self', ns) ? g.on : g.off}`).join('  ');
   const l = limits(c.pid);
   let links: string[] = [];
   try {
@@ -133,36 +135,41 @@ function describe(c: Found, width: number, g: DrawOptions['glyphs']): string[] {
   }
   const addrs = addresses(c.pid);
   const cmd = procfs.cmdline(c.pid) ?? '?';
-  const inner = [
-    `PID 1    host pid ${c.pid}: ${cmd}`,
-    `root     overlay: ${c.layers} lower layer${c.layers === 1 ? '' : 's'} + upper ${c.upper.split('/').slice(-2).join('/')}`,
-    `own ns   ${own}`,
-    `cgroup   ${l.group}`,
-    `limits   cpu ${l.cpu} ${g.v} memory ${l.memory} ${g.v} pids ${l.pids}`,
-    `links    ${links.join(', ') || '?'}${addrs.length ? ` (${addrs.join(', ')})` : ''}`,
-    `procs    ${c.processes}`,
-  ].map((s) => ` ${clip(s, width - 4, g)} `);
-  return box(`${c.name}`, inner, g, Math.min(width, Math.max(...inner.map((s) => s.length)) + 2));
+  const upper = c.upper.split('/').slice(-2).join('/');
+  const rows: Array<[string, string]> = [
+    ['PID 1', t`host pid ${c.pid}: ${cmd}`],
+    [t`root`, c.layers === 1 ? t`overlay: 1 lower layer + upper ${upper}` : t`overlay: ${c.layers} lower layers + upper ${upper}`],
+    [t`own ns`, own],
+    ['cgroup', l.group],
+    [t`limits`, `cpu ${l.cpu} ${g.v} memory ${l.memory} ${g.v} pids ${l.pids}`],
+    [t`links`, `${links.join(', ') || '?'}${addrs.length ? ` (${addrs.join(', ')})` : ''}`],
+    [t`procs`, `${c.processes}`],
+  ];
+  // The labels in a column of their own, measured in columns (a Chinese character takes
+  // two): nine, or two more than the widest label.
+  const labelW = Math.max(9, ...rows.map(([label]) => visible(label) + 2));
+  const inner = rows.map(([label, text]) => ` ${clip(padColumns(label, labelW) + text, width - 4, g)} `);
+  return box(`${c.name}`, inner, g, Math.min(width, Math.max(...inner.map(visible)) + 2));
 }
 
 export function drawRuntimeContainers(opts: { layers: string; startHint: string }, { width, glyphs: g }: DrawOptions): Picture {
   const found = findStoreContainers(opts.layers);
   const lines: PictureLine[] = [];
   if (!found.length) {
-    lines.push(line(clip("(no container of the capstone's image runs now)", width, g), { dim: true }));
-    lines.push(line(clip(`start one: ${opts.startHint}`, width, g), { dim: true }));
-    lines.push(line(clip('or c: the suite runs its containers, which show here while it checks', width, g), { dim: true }));
+    lines.push(line(clip(t`(no container of the capstone's image runs now)`, width, g), { dim: true }));
+    lines.push(line(clip(t`start one: ${opts.startHint}`, width, g), { dim: true }));
+    lines.push(line(clip(t`or c: the suite runs its containers, which show here while it checks`, width, g), { dim: true }));
   }
   const shown = found.slice(0, 3);
-  for (const t of besides(
+  for (const text of besides(
     shown.map((c) => describe(c, width, g)),
     width,
   ))
-    lines.push(line(t));
-  if (found.length > shown.length) lines.push(line(`+${found.length - shown.length} more`, { dim: true }));
+    lines.push(line(text));
+  if (found.length > shown.length) lines.push(line(clip(t`+${found.length - shown.length} more`, width, g), { dim: true }));
   return {
-    title: "containers on the capstone's image, as the kernel shows them",
+    title: t`containers on the capstone's image, as the kernel shows them`,
     lines,
-    legend: [`${g.on} a namespace of its own`, `${g.off} the host's`, 'limits: from the files of its cgroup'],
+    legend: [t`${g.on} a namespace of its own`, t`${g.off} the host's`, t`limits: from the files of its cgroup`],
   };
 }

@@ -3,7 +3,9 @@
 // cell says whether the layer has the name, and which layer the name in merged comes from.
 import fs from 'node:fs';
 import path from 'node:path';
+import { padColumns, visible } from '../columns.js';
 import { isWhiteout, procfs } from '../core/index.js';
+import { t } from '../i18n/messages.js';
 import { cell, clip, line, type DrawOptions, type Picture, type PictureLine } from './picture.js';
 
 export interface UnionDirs {
@@ -74,9 +76,10 @@ export function drawUnion(d: UnionDirs, { width, glyphs: g }: DrawOptions): Pict
   });
 
   // Rows are numbered: merged's row names the layer each of its files comes from by number.
+  // Widths are in terminal columns (a wide character in a name takes two).
   const labelOf = (l: Layer, i: number) => `${i + 1} ${l.label}`;
-  const labelW = Math.min(16, Math.max(8, ...layers.map((l, i) => labelOf(l, i).length)));
-  const colW = Math.max(3, ...all.map((n) => Math.min(n.length, 10))) + 1;
+  const labelW = Math.min(16, Math.max(8, ...layers.map((l, i) => visible(labelOf(l, i)))));
+  const colW = Math.max(3, ...all.map((n) => Math.min(visible(n), 10))) + 1;
   const room = Math.max(1, Math.floor((width - labelW - 2) / colW));
   const shown = all.length > room ? room - 1 : all.length;
   const more = all.length - shown;
@@ -84,30 +87,30 @@ export function drawUnion(d: UnionDirs, { width, glyphs: g }: DrawOptions): Pict
   const tail = more > 0 ? ` +${more}` : '';
 
   const lines: PictureLine[] = [];
-  lines.push(line(' '.repeat(labelW + 2) + cols.map((n) => cell(n, colW - 1, g) + ' ').join('') + tail, { bold: true }));
+  lines.push(line(clip(' '.repeat(labelW + 2) + cols.map((n) => cell(n, colW - 1, g) + ' ').join('') + tail, width, g), { bold: true }));
   layers.forEach((l, i) => {
     const marks = cols.map((_, j) => {
       const p = grid[i]![j];
       // Mounted: filled for the copy merged shows, hollow for one hidden. Not mounted, there
       // is no merged: filled for every file a layer has.
       const mark = p === 'whiteout' ? g.cut : p === 'file' ? (!overlay || source[j] === i ? g.on : g.off) : g.none;
-      return mark.padEnd(colW);
+      return padColumns(mark, colW);
     });
     lines.push(line(clip(`${cell(labelOf(l, i), labelW, g)}  ${marks.join('')}`.trimEnd(), width, g), { color: l.kind === 'upper' ? 'yellow' : undefined }));
   });
   lines.push(line(g.h.repeat(Math.min(width, labelW + 2 + cols.length * colW))));
   if (overlay) {
-    const marks = cols.map((n, j) => (inMerged.has(n) ? (source[j]! >= 0 ? String(source[j]! + 1) : '?') : g.none).padEnd(colW));
+    const marks = cols.map((n, j) => padColumns(inMerged.has(n) ? (source[j]! >= 0 ? String(source[j]! + 1) : '?') : g.none, colW));
     lines.push(line(clip(`${cell('merged', labelW, g)}  ${marks.join('')}`.trimEnd(), width, g), { bold: true, color: 'green' }));
   } else {
-    lines.push(line(clip(`${cell('merged', labelW, g)}  (nothing is mounted there yet)`, width, g), { dim: true }));
+    lines.push(line(clip(`${cell('merged', labelW, g)}  ${t`(nothing is mounted there yet)`}`, width, g), { dim: true }));
   }
-  if (!all.length) lines.push(line('(the layers hold no files yet)', { dim: true }));
+  if (!all.length) lines.push(line(clip(t`(the layers hold no files yet)`, width, g), { dim: true }));
   return {
-    title: overlay ? `the union at ${rel(d.merged)}: layers top first, as mountinfo lists them` : 'the layers (not mounted yet)',
+    title: overlay ? t`the union at ${rel(d.merged)}: layers top first, as mountinfo lists them` : t`the layers (not mounted yet)`,
     lines,
     legend: overlay
-      ? [`${g.on} merged shows this one`, `${g.off} hidden by a layer above`, `${g.cut} whiteout (deleted)`, `${g.none} absent`, 'merged: the layer (row number) each name comes from']
-      : [`${g.on} the layer has it`, `${g.cut} whiteout`, `${g.none} absent`],
+      ? [t`${g.on} merged shows this one`, t`${g.off} hidden by a layer above`, t`${g.cut} whiteout (deleted)`, t`${g.none} absent`, t`merged: the layer (row number) each name comes from`]
+      : [t`${g.on} the layer has it`, t`${g.cut} whiteout`, t`${g.none} absent`],
   };
 }

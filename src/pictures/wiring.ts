@@ -12,6 +12,8 @@ import { Netlink, netOps, probeNamespaces, readMarker, routes as rt, type Addres
 import type { NetState } from '../core/init-protocol.js';
 import { containerLeaders, findLabProcesses, hostNamespaces, type LabProcess } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
+import { padColumns, visible } from '../columns.js';
+import { t } from '../i18n/messages.js';
 import type { Glyphs } from './glyphs.js';
 import { besidesWith, box, clip, line, REDRAW_MS, type DrawOptions, type Picture, type PictureLine, type PictureSource } from './picture.js';
 
@@ -91,13 +93,13 @@ function packetCounts(pid: number | 'self'): Map<string, number> {
  * namespace, and the containers that share the host's. */
 function labNamespaces(rootfs: string): { own: LabProcess[]; sharing: LabProcess[]; missing?: string } {
   const marker = readMarker(rootfs);
-  if (!marker) return { own: [], sharing: [], missing: 'no root filesystem yet: no container to look into' };
+  if (!marker) return { own: [], sharing: [], missing: t`no root filesystem yet: no container to look into` };
   const hostNet = hostNamespaces().net;
   const leaders = containerLeaders(findLabProcesses(marker.id));
   const seen = new Set<string>();
   const own = leaders.filter((p) => p.ns.net && p.ns.net !== hostNet && !seen.has(p.ns.net) && seen.add(p.ns.net));
   const sharing = leaders.filter((p) => p.ns.net === hostNet);
-  return { own, sharing, missing: leaders.length ? undefined : 'no container is running on the lab root filesystem' };
+  return { own, sharing, missing: leaders.length ? undefined : t`no container is running on the lab root filesystem` };
 }
 
 /** Counters of the host's links and of every lab namespace's, keyed by namespace and name. */
@@ -213,13 +215,13 @@ function findCables(host: Space, spaces: Space[]): Array<[End, End]> {
   spaces.forEach((s, i) => {
     for (const a of veths(s)) {
       if (used.has(a)) continue;
-      for (const t of spaces.slice(i + 1)) {
-        const b = veths(t).find((x) => !used.has(x) && pairs(a, x));
+      for (const other of spaces.slice(i + 1)) {
+        const b = veths(other).find((x) => !used.has(x) && pairs(a, x));
         if (!b) continue;
         used.add(a).add(b);
         cables.push([
           { space: s, iface: a },
-          { space: t, iface: b },
+          { space: other, iface: b },
         ]);
         break;
       }
@@ -317,11 +319,11 @@ interface Boxed extends Drawn {
 
 /** A box around rows, under the first of the titles (longest first) that fits in max. */
 function makeBox(titles: string[], rows: Row[], g: Glyphs, o: { min?: number; max: number }): Boxed {
-  const rowsW = Math.max(0, ...rows.map((r) => r.text.length)) + 2;
+  const rowsW = Math.max(0, ...rows.map((r) => visible(r.text))) + 2;
   const base = Math.max(o.min ?? 0, rowsW);
   // box() draws a title as corner, edge, space, title, space; then at least one edge here.
-  const title = titles.find((t) => t.length + 6 <= o.max) ?? titles.at(-1) ?? '';
-  const width = Math.min(o.max, Math.max(base, title.length + 6));
+  const title = titles.find((x) => visible(x) + 6 <= o.max) ?? titles.at(-1) ?? '';
+  const width = Math.min(o.max, Math.max(base, visible(title) + 6));
   return {
     lines: box(
       title,
@@ -340,10 +342,25 @@ function sideBySide(boxes: Boxed[], width: number): Drawn {
   return { lines: laid.map((l) => l.text), hot: laid.map((l) => l.row.some((b) => b.hot[l.line])) };
 }
 
-/** Write text over a string at a column (padding it with spaces to get there). */
+/** Write text over a string at a column (padding it with spaces to get there), in
+ * terminal columns: a wide character the text covers even in part gives way, and the
+ * columns of it the text leaves uncovered become spaces. */
 function put(s: string, at: number, text: string): string {
-  const base = s.padEnd(at + text.length);
-  return base.slice(0, at) + text + base.slice(at + text.length);
+  const end = at + visible(text);
+  let before = '';
+  let after = '';
+  let afterAt = end; // the column where `after` starts
+  let col = 0;
+  for (const ch of s) {
+    const w = visible(ch);
+    if (col + w <= at) before += ch;
+    else if (col >= end) {
+      if (!after) afterAt = col;
+      after += ch;
+    }
+    col += w;
+  }
+  return padColumns(before, at) + text + ' '.repeat(after ? afterAt - end : 0) + after;
 }
 
 const rowWidth = (bs: Boxed[], gap: number) => bs.reduce((n, b) => n + b.width, 0) + gap * Math.max(0, bs.length - 1);
@@ -367,7 +384,7 @@ function drawWiring(w: Wiring, active: Set<string>, o: WiringOptions, { width, g
   const titles = (s: Space) => [`${s.label} pid ${s.pid} ${s.ns}`, `${s.label} pid ${s.pid}`, s.label];
   const out: PictureLine[] = [];
   const emit = (d: Drawn) => {
-    for (const [i, t] of d.lines.entries()) out.push(line(clip(t.trimEnd(), width, g), d.hot[i] ? { bold: true, color: 'green' } : {}));
+    for (const [i, l] of d.lines.entries()) out.push(line(clip(l.trimEnd(), width, g), d.hot[i] ? { bold: true, color: 'green' } : {}));
   };
   const cableWords = (c: [End, End]) => line(clip(`${endName(c[0])} ${g.h}${g.h} veth ${g.h}${g.h} ${endName(c[1])}${cableHot(c) ? ` ${g.on}` : ''}`, width, g), cableHot(c) ? { bold: true, color: 'green' } : {});
 
@@ -387,18 +404,22 @@ function drawWiring(w: Wiring, active: Set<string>, o: WiringOptions, { width, g
   const hostRows: Row[] = [];
   if (w.bridge) {
     const b = w.bridge;
-    const what = b.link.kind === 'bridge' ? 'bridge (a switch)' : `a ${b.link.kind ?? 'plain'} link, no bridge`;
-    hostRows.push({ text: `${mark(host, b)}${b.link.name} ${what} ${b.addrs.join(' ') || 'no address'} ${state(b.link)}`, hot: isHot(host, b) });
-  } else if (o.bridge) hostRows.push({ text: ` no ${o.bridge} yet`, hot: false });
-  if (strayPorts.length) hostRows.push({ text: ` ports to no container: ${strayPorts.map((p) => p.link.name).join(' ')}`, hot: false });
+    const what = b.link.kind === 'bridge' ? t`bridge (a switch)` : b.link.kind ? t`a ${b.link.kind} link, no bridge` : t`a plain link, no bridge`;
+    hostRows.push({ text: `${mark(host, b)}${b.link.name} ${what} ${b.addrs.join(' ') || t`no address`} ${state(b.link)}`, hot: isHot(host, b) });
+  } else if (o.bridge) hostRows.push({ text: ` ${t`no ${o.bridge} yet`}`, hot: false });
+  if (strayPorts.length) {
+    const stray = strayPorts.map((p) => p.link.name).join(' ');
+    hostRows.push({ text: ` ${t`ports to no container: ${stray}`}`, hot: false });
+  }
   if (!w.bridge) {
     // Lesson 5's point: the host's links stay with the host. Named, not drawn.
     const names = host.ifaces.filter((i) => !hostEnds.includes(i)).map((i) => i.link.name);
-    hostRows.push({ text: ` its own links: ${names.slice(0, 4).join(' ')}${names.length > 4 ? ` +${names.length - 4}` : ''}`, hot: false });
+    const listed = `${names.slice(0, 4).join(' ')}${names.length > 4 ? ` +${names.length - 4}` : ''}`;
+    hostRows.push({ text: ` ${t`its own links: ${listed}`}`, hot: false });
   }
   // A space after each: the host's rows do not run into its right edge.
   for (const r of hostRows) r.text += ' ';
-  const hostTitles = [`host ${host.ns}`, 'host'];
+  const hostTitles = [t`host ${host.ns}`, t`host`];
 
   // ---- the containers cabled to the host hang under it, each cable going up ----
   const under = [...hung, ...alone];
@@ -416,7 +437,7 @@ function drawWiring(w: Wiring, active: Set<string>, o: WiringOptions, { width, g
     const xs: number[] = [];
     boxes.reduce((x, b) => (xs.push(x), x + b.width + gap), 0);
     const cableAt = (i: number) => xs[i]! + 1;
-    const hostW = Math.min(width, Math.max(rowWidth(boxes, gap), ...hostRows.map((r) => r.text.length + 2), host.ns.length + 10));
+    const hostW = Math.min(width, Math.max(rowWidth(boxes, gap), ...hostRows.map((r) => visible(r.text) + 2), visible(host.ns) + 10));
     const hostBox = makeBox(hostTitles, hostRows, g, { min: hostW, max: hostW });
     const lines = hostBox.lines.slice(0, -1);
     const hot = hostBox.hot.slice(0, -1);
@@ -468,16 +489,16 @@ function drawWiring(w: Wiring, active: Set<string>, o: WiringOptions, { width, g
   for (const c of between.filter(([a, b]) => !linked.includes(a.space) || !linked.includes(b.space))) out.push(cableWords(c));
 
   // ---- NAT: each namespace's rules, with the addresses they rewrite ----
-  for (const s of w.spaces) for (const t of natLines(s, g, width)) out.push(line(clip(t, width, g), { color: 'magenta' }));
+  for (const s of w.spaces) for (const l of natLines(s, g, width)) out.push(line(clip(l, width, g), { color: 'magenta' }));
 
-  for (const p of w.sharing) out.push(line(clip(`pid ${p.pid} ${p.comm} shares the host's network namespace: it sees the host's links`, width, g), { color: 'yellow' }));
-  if (w.missing) out.push(line(clip(`(${w.missing})`, width, g), { dim: true }));
-  else if (!w.spaces.length && !w.sharing.length) out.push(line(clip('(no container has a network namespace of its own)', width, g), { dim: true }));
+  for (const p of w.sharing) out.push(line(clip(t`pid ${p.pid} ${p.comm} shares the host's network namespace: it sees the host's links`, width, g), { color: 'yellow' }));
+  if (w.missing) out.push(line(clip(t`(${w.missing})`, width, g), { dim: true }));
+  else if (!w.spaces.length && !w.sharing.length) out.push(line(clip(t`(no container has a network namespace of its own)`, width, g), { dim: true }));
 
   return {
-    title: 'network namespaces: their links inside, veth cables between',
+    title: t`network namespaces: their links inside, veth cables between`,
     lines: out,
-    legend: [`${g.on} carried the last packets`, `${g.v} ${g.h} a veth pair (a cable)`, 'up/down: link state'],
+    legend: [t`${g.on} carried the last packets`, t`${g.v} ${g.h} a veth pair (a cable)`, t`up/down: link state`],
   };
 }
 
@@ -551,7 +572,7 @@ function drawChain(group: Space[], all: Array<[End, End]>, row: (s: Space, i: If
     let text = '';
     let hot = false;
     boxes.forEach((b, i) => {
-      let piece = (b.lines[r] ?? '').padEnd(b.width);
+      let piece = padColumns(b.lines[r] ?? '', b.width);
       hot ||= b.hot[r] ?? false;
       // The cable between box i - 1 and box i is on line i (line 0 is the top edges).
       if (i > 0) {
@@ -601,11 +622,14 @@ const hp = (a: string, p?: string) => (p ? `${a}:${p}` : a);
 function natLines(s: Space, g: Glyphs, width: number): string[] {
   const out: string[] = [];
   // What conntrack saw is added where it fits: the rule is the line's point.
-  const rule = (text: string, seen?: string | false) => out.push(seen && text.length + seen.length + 2 <= width ? `${text}; ${seen}` : text);
+  const rule = (text: string, seen?: string | false) => {
+    const both = seen ? t`${text}; ${seen}` : '';
+    out.push(both && visible(both) <= width ? both : text);
+  };
   const addrOf = (name: string) => s.ifaces.find((i) => i.link.name === name)?.addrs[0]?.split('/')[0];
-  const tracked = s.conntrack.map(parseConntrack).filter((t): t is Tracked => t !== null);
-  for (const t of s.tables ?? []) {
-    for (const r of t.rules) {
+  const tracked = s.conntrack.map(parseConntrack).filter((c): c is Tracked => c !== null);
+  for (const table of s.tables ?? []) {
+    for (const r of table.rules) {
       const masq = /^\w+: oifname "([^"]+)" masquerade$/.exec(r);
       const dnat = /^\w+: iifname "([^"]+)" (tcp|udp) dport (\d+) dnat to ([\d.]+):(\d+)$/.exec(r);
       if (masq) {
@@ -614,13 +638,13 @@ function natLines(s: Space, g: Glyphs, width: number): string[] {
         const inside = [...new Set(s.ifaces.filter((i) => i.link.name !== out0 && i.link.name !== 'lo').flatMap((i) => i.addrs.map(networkOf)))];
         // Seen: a connection whose answers come back to another address than it left from.
         const seen = tracked.find((c) => c.rdst !== c.src && (!as || c.rdst === as));
-        rule(`${s.label} masquerade: ${inside.join(' ') || 'any source'} ${g.arrow} ${as ?? `${out0}'s address`} leaving by ${out0}`, seen && `seen ${hp(seen.src, seen.sport)} as ${hp(seen.rdst, seen.rdport)}`);
+        rule(t`${s.label} masquerade: ${inside.join(' ') || t`any source`} ${g.arrow} ${as ?? t`${out0}'s address`} leaving by ${out0}`, seen && t`seen ${hp(seen.src, seen.sport)} as ${hp(seen.rdst, seen.rdport)}`);
       } else if (dnat) {
         const [, inIf, , port, to, toPort] = dnat;
-        const at = addrOf(inIf!) ?? `${inIf}'s address`;
+        const at = addrOf(inIf!) ?? t`${inIf}'s address`;
         const seen = tracked.find((c) => c.rsrc === to && c.dst !== to && c.dport === port);
-        rule(`${s.label} dnat: ${at}:${port} ${g.arrow} ${to}:${toPort} arriving by ${inIf} (-p ${port}:${toPort})`, seen && `seen from ${hp(seen.src, seen.sport)}`);
-      } else rule(`${s.label} nft ${t.name}: ${r}`);
+        rule(t`${s.label} dnat: ${at}:${port} ${g.arrow} ${to}:${toPort} arriving by ${inIf} (-p ${port}:${toPort})`, seen && t`seen from ${hp(seen.src, seen.sport)}`);
+      } else rule(`${s.label} nft ${table.name}: ${r}`);
     }
   }
   return out;

@@ -4,10 +4,9 @@
 // written without spaces, so a line may break between any two of its characters (but not
 // before a closing mark such as ，。） or after an opening one such as （).
 import { stripVTControlCharacters } from 'node:util';
-import stringWidth from 'string-width';
+import { cutToColumns, visible } from '../columns.js';
 
-/** The columns a string that may hold colour codes takes on a terminal. */
-export const visible = (s: string) => stringWidth(s);
+export { fitColumns, visible } from '../columns.js';
 
 /** Characters of scripts written without spaces, and their full-width punctuation. */
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\u3000-\u303f\uff00-\uffef]/u;
@@ -52,28 +51,6 @@ export function breakable(word: string): string[] {
   cur += pending;
   if (cur) parts.push(cur);
   return parts;
-}
-
-/** Cut a string (no colour codes) into pieces of at most `cols` columns each. */
-function cutToColumns(plain: string, cols: number): [string, string] {
-  let n = 0;
-  let i = 0;
-  for (const ch of plain) {
-    const w = stringWidth(ch);
-    if (n + w > cols && i > 0) break;
-    n += w;
-    i += ch.length;
-  }
-  return [plain.slice(0, i), plain.slice(i)];
-}
-
-/** Plain text (no colour codes) fitted to exactly `cols` columns: cut with … when longer,
- * padded with spaces when shorter. */
-export function fitColumns(plain: string, cols: number): string {
-  const n = stringWidth(plain);
-  if (n <= cols) return plain + ' '.repeat(cols - n);
-  const [head] = cutToColumns(plain, Math.max(0, cols - 1));
-  return (cols > 0 ? `${head}…` : '') + ' '.repeat(Math.max(0, cols - 1 - stringWidth(head)));
 }
 
 /** Word-wrap text that may hold colour codes to `width` columns: the first line after

@@ -77,6 +77,17 @@ describe('the CLI in Chinese', () => {
     }
   });
 
+  it('stays English under a Chinese locale that is not UTF-8, and says why', () => {
+    const fresh = tempLab('cl-lang-gb-');
+    try {
+      const gb = spawnSync(process.execPath, [BIN, 'list'], { env: { ...process.env, CONTAINER_LESSONS_HOME: fresh.root, NO_COLOR: '1', LANG: 'zh_CN.GB18030', LC_ALL: '' }, encoding: 'utf8' });
+      expect(gb.stdout).toContain(first.title);
+      expect(gb.stderr).toMatch(/character set is not UTF-8: shown in English/);
+    } finally {
+      fresh.dispose();
+    }
+  });
+
   it('prints the same JSON in either language (check and list)', () => {
     for (const args of [
       ['check', '1', '--json'],

@@ -5,6 +5,7 @@
 // on the same rootfs, each of which must get its own row. Nothing may be left behind.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
+import stringWidth from 'string-width';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { findLesson, type Lesson } from '../../src/lessons/index.js';
 import { solveLesson, resetLesson } from '../../src/runner.js';
@@ -13,7 +14,7 @@ import { drawCapabilities, shortCapName } from '../../src/pictures/capabilities.
 import { ASCII_GLYPHS, UNICODE_GLYPHS, type Glyphs } from '../../src/pictures/glyphs.js';
 import type { Picture } from '../../src/pictures/picture.js';
 import { tempLab } from '../support/lab.js';
-import { BOTH_GLYPHS, shown } from '../support/picture.js';
+import { BOTH_GLYPHS, shown, shownInChinese } from '../support/picture.js';
 import { snapshot, leaks } from '../support/kernel-state.mjs';
 
 const lab = tempLab('cl-pic-caps-');
@@ -162,6 +163,28 @@ describe("lesson 10's picture: root's locks", () => {
     const asciiMarks = gridMarks(ascii, ASCII_GLYPHS);
     const toAscii: Record<string, string> = { '●': '*', '○': 'o', '✕': 'x', '·': '.' };
     for (const [name, m] of marks) expect(asciiMarks.get(name), name).toBe(toAscii[m]);
+
+    // In Chinese: the same table and grid, the words translated where the English ones
+    // were, every line within its width (a Chinese character takes two columns).
+    const zhRow = (p: Picture, pid: number) => p.lines.map((l) => l.text).find((t) => new RegExp(`^\\S+\\s+${pid} `).test(t));
+    for (const width of [80, 60]) {
+      const zh = await shownInChinese(async (opts) => drawCapabilities({ rootfs: lab.rootfs }, opts), width);
+      expect(zh.picture.title).toContain(`容器（宿主机 pid ${initPid}）`);
+      expect(zhRow(zh.picture, initPid), zh.text).toMatch(/^容器 /);
+      expect(zhRow(zh.picture, process.pid), zh.text).toMatch(/^宿主机 /);
+      expect(zh.text).toContain('Docker 的 14 个（它保留）：14 个持有，0 个已去掉');
+      expect(zh.text).toContain('（还有 1 个进程的锁与里面的 pid 1 相同）');
+      expect(gridMarks(zh.picture, UNICODE_GLYPHS)).toEqual(marks);
+      if (width < 80) continue;
+      // At 80 columns the row is whole, each value under its head as in English.
+      const initRow = zhRow(zh.picture, initPid)!;
+      expect(initRow).toMatch(/\s1 开启\s+2 过滤\s+\d+$/);
+      const columnOf = (text: string, part: string) => stringWidth(text.slice(0, text.indexOf(part)));
+      const head = zh.picture.lines[0]!.text;
+      expect(columnOf(initRow, '1 开启')).toBe(head.indexOf('NoNewPrivs'));
+      expect(columnOf(initRow, '2 过滤')).toBe(head.indexOf('Seccomp'));
+      expect(stringWidth(initRow)).toBe(stringWidth(row(picture, initPid)!));
+    }
   });
 
   it('gives a row to each process there whose locks differ: nsenter with setpriv, no_new_privs alone, a second container', async () => {

@@ -10,6 +10,7 @@ import { Cgroup } from '../../src/core/index.js';
 import { ASCII_GLYPHS, UNICODE_GLYPHS } from '../../src/pictures/glyphs.js';
 import { pictureLines, type PictureSource } from '../../src/pictures/picture.js';
 import { tempLab } from '../support/lab.js';
+import { shownInChinese } from '../support/picture.js';
 import { snapshot, leaks } from '../support/kernel-state.mjs';
 
 const lab = tempLab('cl-pic-cpu-');
@@ -66,6 +67,12 @@ describe("lesson 2's picture", () => {
     expect(marks.indexOf('^')).toBeGreaterThan(0);
     expect(marks).toMatch(/─{3,}/);
     expect(marks.indexOf('─')).toBeGreaterThan(marks.indexOf('^'));
+    // In Chinese: the same line and marks, the words beside them translated, within 80 columns.
+    const zh = await shownInChinese((opts) => source!.draw(opts), 80);
+    expect(zh.lines[0]).toMatch(/忙循环的 CPU 占用，最近 \d+ s/);
+    expect(zh.text).toMatch(/│[▇█]{5,}.*[▁▂▃]{10,}\s+当前 (1[5-9]|2[0-5]) %/);
+    expect(zh.text).toMatch(/受配额限制前：(9\d|100) % +受配额限制时：(1[5-9]|2[0-5]) % +nr_throttled [1-9]\d*/);
+    expect(zh.text).toMatch(/\^ 循环从此受配额限制（已在 "container" 中，配额已设）/);
 
     const a120 = await text(120, ASCII_GLYPHS);
     expect(a120).toMatch(/^[\x20-\x7e\n]*$/);

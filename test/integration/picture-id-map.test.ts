@@ -15,7 +15,8 @@ import { findLabProcesses, containerLeaders } from '../../src/checks/containers.
 import { drawIdMap } from '../../src/pictures/id-map.js';
 import { UNICODE_GLYPHS } from '../../src/pictures/glyphs.js';
 import { tempLab } from '../support/lab.js';
-import { BOTH_GLYPHS, shown } from '../support/picture.js';
+import stringWidth from 'string-width';
+import { BOTH_GLYPHS, shown, shownInChinese } from '../support/picture.js';
 import { ByHand } from '../support/by-hand.js';
 import { snapshot, leaks } from '../support/kernel-state.mjs';
 
@@ -112,6 +113,29 @@ describe("lesson 9's picture: the id map and the other namespaces", () => {
     expect(text).toContain('● ipc     inside  1 msg queue (key 0x636c6e73), 0 shm, 0 sem');
     expect(text).toMatch(new RegExp(`host    ${hostQueues()} msg queues?, \\d+ shm, \\d+ sem`));
     expect(text).toMatch(/an id not in the map reads as 65534 inside/);
+
+    // In Chinese, at 80 columns and at 60: the boxes, the table and the lines below in
+    // Chinese words, each box's lines one width in columns (a Chinese character takes two).
+    for (const width of [80, 60]) {
+      const zh = await shownInChinese((opts) => drawIdMap(subject, opts), width);
+      expect(zh.text).toContain(`pid ${pid}（容器内 pid 1） sh`);
+      expect(zh.text).toMatch(/┌─ 容器内 ─+┐ +┌─ 宿主机 ─+┐/);
+      const boxLines = zh.lines.filter((l) => /^ [┌│└]/.test(l));
+      expect(boxLines.length).toBeGreaterThanOrEqual(4);
+      expect(new Set(boxLines.map((l) => stringWidth(l))).size).toBe(1);
+      expect(zh.text).toMatch(new RegExp(`│ uid 0 +│ ───→ │ ● uid ${user.uid}  非特权（`));
+      expect(zh.text).toMatch(/^ {2}ns +容器 +宿主机/m);
+      expect(zh.text).toContain(`● time    boottime +${BOOTTIME_OFFSET} s (1 d), monotonic +0 s`);
+      // The two views line up under each other; at 60 columns their ends are cut.
+      if (hostPath) {
+        const label = `${hostPath.hierarchy}:${hostPath.controllers.join(',')}:`;
+        expect(zh.text).toContain(width === 80 ? `● cgroup  容器内  ${label}/  （自己的命名空间：它的 cgroup 是 /）` : `● cgroup  容器内  ${label}/  （`);
+        expect(zh.text).toContain(`          宿主机  ${label}`);
+      }
+      expect(zh.text).toContain(width === 80 ? '● ipc     容器内  1 个 msg 队列（键 0x636c6e73），0 个 shm，0 个 sem' : '● ipc     容器内  1 个 msg 队列（键 0x636c6e73）');
+      expect(zh.text).toMatch(/^ {10}宿主机  \d+ 个 msg 队列/m);
+      expect(zh.text).toContain('不在映射中的 ID 在容器内显示为 65534');
+    }
   });
 
   it('shows a queue made inside by hand with ipcmk, and not on the host', async () => {

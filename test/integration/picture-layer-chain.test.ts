@@ -11,11 +11,11 @@ import { findLesson, type Lesson } from '../../src/lessons/index.js';
 import { solveLesson, resetLesson } from '../../src/runner.js';
 import { writeDemoImage, storePaths } from '../../src/lessons/07-layers.js';
 import { ensureRootfs, LayerStore, importImage, procfs } from '../../src/core/index.js';
-import { drawOnce } from '../../src/pictures/picture.js';
+import { drawOnce, type DrawOptions } from '../../src/pictures/picture.js';
 import { drawLayerChain } from '../../src/pictures/layer-chain.js';
 import { ASCII_GLYPHS, UNICODE_GLYPHS } from '../../src/pictures/glyphs.js';
 import { tempLab } from '../support/lab.js';
-import { shown } from '../support/picture.js';
+import { shown, shownInChinese } from '../support/picture.js';
 import { snapshot, leaks } from '../support/kernel-state.mjs';
 
 const lab = tempLab('cl-pic-layers-');
@@ -54,6 +54,23 @@ function boxRows(text: string, title: string): string[] {
   }
   return rows;
 }
+
+/** The rows of the box titled `title` that starts a line (a Chinese drawing: its lines are
+ * cut in columns, not characters, so only a box at the left edge is read here). */
+function leftBoxRows(text: string, title: string): string[] {
+  const lines = text.split('\n');
+  const top = lines.findIndex((l) => l.startsWith(`${UNICODE_GLYPHS.tl}${UNICODE_GLYPHS.h} ${title} `));
+  if (top < 0) throw new Error(`no box "${title}" at the left edge of:\n${text}`);
+  const rows: string[] = [];
+  for (const l of lines.slice(top + 1)) {
+    if (l.startsWith(UNICODE_GLYPHS.bl)) break;
+    rows.push(l.slice(1, l.indexOf(UNICODE_GLYPHS.v, 1)).trim());
+  }
+  return rows;
+}
+
+/** The lesson's picture drawn through its wiring, as shownInChinese draws it. */
+const drawLesson = (opts: DrawOptions) => drawOnce(lesson.picture!.bind(lesson), lab, opts);
 
 /** A row's fields: mark, role, id, (link), and what its diff holds. */
 const fields = (row: string) => row.split(/\s+/);
@@ -116,6 +133,20 @@ describe("lesson 7's picture: the layer chains", () => {
     expect(p.a80).toContain('*4 image ');
     expect(p.u80).not.toMatch(/no container is mounted/);
 
+    // In Chinese: the same chain, its words translated where the English ones were, the
+    // columns lined up in terminal columns (a Chinese character takes two).
+    for (const width of [80, 60]) {
+      const zh = await shownInChinese(drawLesson, width);
+      const zhRows = leftBoxRows(zh.text, 'web1 基于 web, web-debug').map(fields);
+      expect(zhRows.map((r) => [r[0], r[1], r[2]])).toEqual([['○', '上层', 'web1'], ['○', 'init', 'web1-init'], ...top.map((id) => ['●4', '镜像', id.slice(0, 12)])]);
+      expect(zhRows[0]!.slice(3).join(' ')).toMatch(/1 个文件 ✕1/);
+      expect(zh.text).toContain('●4：镜像 web, web-debug；容器 web1；提交 ');
+      expect(zh.text).toContain('层链，顶层在前，按 mountinfo 里 lowerdir 的顺序');
+    }
+    const zh80 = (await shownInChinese(drawLesson, 80)).text;
+    expect(zh80).toMatch(new RegExp(`提交 ${commit!.slice(0, 12)}：1 个文件 ✕1 \\d+B，位于 web, web-debug 的顶层之上`));
+    expect(zh80).toContain('上层：可读写，其余只读');
+
     // A second container on the same image, mounted by hand: side by side at 80 columns,
     // and every image layer has one user more.
     mountByHand('web2', top);
@@ -129,6 +160,10 @@ describe("lesson 7's picture: the layer chains", () => {
     }
     expect(fields(boxRows(p.u80, 'web2 on web, web-debug')[0]!).slice(-2).join(' ')).toBe('0 files');
     expect(p.u80).toContain('containers web1, web2;');
+    // Two boxes with Chinese in them still stand side by side within 80 columns.
+    const zhPair = await shownInChinese(drawLesson, 80);
+    expect(zhPair.lines.find((l) => l.includes('web1 基于 web') && l.includes('web2 基于 web'))).toBeTruthy();
+    expect(zhPair.text).toContain('容器 web1, web2；');
 
     // A file written through web2's merged lands in its upper; one put into the top image
     // layer's diff shows in every chain that has the layer.
@@ -173,5 +208,12 @@ describe("lesson 7's picture: the layer chains", () => {
     fs.writeFileSync(path.join(L, base, 'diff', 'one-more'), '');
     expect(count((await drawAll()).u80)).toBe(n + 1);
     for (const l of drawLayerChain(L, { width: 40, glyphs: ASCII_GLYPHS }).lines) expect(l.text.length).toBeLessThanOrEqual(40);
+    // In Chinese, at 80 and 40 columns: the chain of both images, and the same dim line.
+    const zh = await shownInChinese(async (opts) => drawLayerChain(L, opts), 80);
+    expect(leftBoxRows(zh.text, 'web, web-debug').map((r) => fields(r).slice(0, 3))).toEqual(imageTopFirst().map((id) => ['●2', '镜像', id.slice(0, 12)]));
+    expect(zh.text).toContain('没有已挂载的容器');
+    expect(zh.text).toContain('●2：镜像 web, web-debug（3 个层）');
+    expect(zh.picture.title).toBe('层链：存储中的镜像，顶层在前');
+    await shownInChinese(async (opts) => drawLayerChain(L, opts), 40);
   });
 });

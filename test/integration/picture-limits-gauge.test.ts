@@ -15,7 +15,7 @@ import { drawLimits, limitsGauge, readLimits } from '../../src/pictures/limits-g
 import { ASCII_GLYPHS, UNICODE_GLYPHS } from '../../src/pictures/glyphs.js';
 import type { Picture, PictureSource } from '../../src/pictures/picture.js';
 import { tempLab } from '../support/lab.js';
-import { shown } from '../support/picture.js';
+import { shown, shownInChinese } from '../support/picture.js';
 import { snapshot, leaks } from '../support/kernel-state.mjs';
 
 const MIB = 2 ** 20;
@@ -130,6 +130,18 @@ describe("lesson 8's picture: gauges of the group's memory and pids", () => {
     expect(text).toMatch(/\d+ process(es)? \(cgroup\.procs\): .*\bsh\b/);
     // No count went up between the source's readings: nothing is marked "just now".
     expect(text).not.toContain('just now');
+
+    // In Chinese: the same gauges, the words translated where the English ones were.
+    const zh = await shownInChinese((opts) => source.draw(opts), 80);
+    expect(zh.picture.title).toBe(`控制组“${GROUP}”的内存和进程数（实时）`);
+    expect(zh.text).toContain(`memory  ${M} (cgroup v${v2 ? 2 : 1})`);
+    expect(zh.text).toMatch(new RegExp(`│ \\d+\\.\\d / ${(MEMORY_LIMIT / MIB).toFixed(1)} MiB \\d+%`));
+    if (mem.peak !== null) expect(zh.text).toMatch(/峰值 6[34]\.\d MiB ─+┘/);
+    expect(zh.text).toContain(`✕ OOM 杀死次数：${mem.oomKills}：OOM killer 结束了控制组里的一个进程`);
+    expect(zh.text).toMatch(new RegExp(` \\d+ / ${PIDS_LIMIT} 个任务`));
+    expect(zh.text).toContain(`✕ 被拒绝的 fork：${pids.refused}：fork() 在 pids.max 处失败`);
+    expect(zh.text).toMatch(/\d+ 个进程（cgroup\.procs）：.*\bsh\b/);
+    expect(zh.text).not.toContain('刚刚');
   });
 
   it('changed by hand: a lower limit, 16 MiB held in the group, an OOM kill, forks refused: the gauges follow', async () => {

@@ -13,7 +13,7 @@ import { mountTreePicture } from '../../src/pictures/mount-tree.js';
 import { drawOnce, pictureLines, type PictureSource } from '../../src/pictures/picture.js';
 import { UNICODE_GLYPHS } from '../../src/pictures/glyphs.js';
 import { tempLab } from '../support/lab.js';
-import { BOTH_GLYPHS, shown } from '../support/picture.js';
+import { BOTH_GLYPHS, shown, shownInChinese } from '../support/picture.js';
 import { ByHand } from '../support/by-hand.js';
 import { snapshot, leaks } from '../support/kernel-state.mjs';
 
@@ -160,6 +160,12 @@ describe("lesson 3's mount tree", () => {
     expect(text).toContain(`└─ ✕ /.old_root  ext4  the old root, the host's /: ${hostMounts + 1} mounts`);
     expect(text.length).toBeLessThanOrEqual(16);
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(` ${lab.root} `);
+    // In Chinese: the same tree, the notes and the folded lines translated.
+    const zhOld = await shownInChinese((opts) => source.draw(opts), 80);
+    expect(zhOld.lines[0]).toContain(`pid ${pid} (unshare) 在 pivot_root 之后的挂载树`);
+    expect(zhOld.lines).toContain(`└─ ✕ /.old_root  ext4  旧根，即宿主机的 /：${hostMounts + 1} 个挂载`);
+    expect(zhOld.text).toMatch(/├─ ● \/sys  sysfs  其下有 \d+ 个挂载/);
+    expect(zhOld.text).toMatch(/ {3}└─ ✕ 另有 \d+ 个宿主机的挂载/);
 
     await t.type('umount -l /.old_root');
     await t.type('rmdir /.old_root');
@@ -215,6 +221,19 @@ describe("lesson 3's mount tree", () => {
       '│  └─ ● /dev/pts  devpts',
       "└─ ✕ the old root  detached: no path inside leads to the host's files",
       expect.stringMatching(/^● the container's own {3}○ a copy of the host's/),
+    ]);
+
+    // The same picture in Chinese: the notes where the English ones were, names and commands as they are.
+    const zh = await shownInChinese((opts) => lesson.picture!(lab).draw(opts), 80);
+    expect(zh.lines[0]).toContain(`pid ${leader.pid} (${leader.comm}) 在 pivot_root 之后的挂载树`);
+    expect(zh.lines.slice(1, 8)).toEqual([
+      '● unshare --mount → ● bind → ● pivot_root → ● proc → ● umount -l',
+      '● /  ext4  新的根：绑定挂载的 rootfs',
+      '├─ ● /proc  proc  容器自己的 proc',
+      '├─ ● /dev  tmpfs',
+      '│  └─ ● /dev/pts  devpts',
+      '└─ ✕ 旧根  已分离：里面没有任何路径能通到宿主机的文件',
+      expect.stringMatching(/^● 容器自己的挂载 {3}○ 宿主机挂载的副本/),
     ]);
 
     execFileSync('nsenter', ['--target', String(leader.pid), '--mount', 'mount', '-t', 'tmpfs', 'tmpfs', '/tmp']);

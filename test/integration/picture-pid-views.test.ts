@@ -13,7 +13,8 @@ import { findLabProcesses, containerLeaders } from '../../src/checks/containers.
 import { drawPidViews } from '../../src/pictures/pid-views.js';
 import { UNICODE_GLYPHS, ASCII_GLYPHS } from '../../src/pictures/glyphs.js';
 import { tempLab } from '../support/lab.js';
-import { BOTH_GLYPHS, shown } from '../support/picture.js';
+import stringWidth from 'string-width';
+import { BOTH_GLYPHS, shown, shownInChinese } from '../support/picture.js';
 import { ByHand } from '../support/by-hand.js';
 import { snapshot, leaks } from '../support/kernel-state.mjs';
 
@@ -46,6 +47,10 @@ const draw80 = () =>
 /** A table row: host pid, then the pid inside (● for PID 1, · for a host process), then the
  * process, as the 120-column UNICODE drawing writes it. */
 const row = (host: number, inside: string, process: string) => new RegExp(`^ *${host} │ +${inside} │ .*${process.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm');
+
+/** The columns of a line's column rules (│), as a terminal shows them: a Chinese character
+ * takes two. */
+const ruleColumns = (l: string) => [...l.matchAll(/│/g)].map((m) => stringWidth(l.slice(0, m.index)));
 
 /** The host pid of the PID 1 of each container in the rootfs, as the check finds them. */
 const pid1s = () =>
@@ -111,6 +116,16 @@ describe("lesson 4's picture: two views of one process tree", () => {
     expect(idleInside).toHaveLength(2);
     expect(text).toMatch(row(idleSleep, String(idleInside[1]), '─ sleep 3600'));
 
+    // In Chinese: the same tree under Chinese heads, lined up in columns, within 80 of them.
+    const zh = await shownInChinese(async (opts) => drawPidViews({ rootfs: R, howto: HOWTO, startStep: 3 }, opts), 80);
+    expect(zh.text).toContain(`PID 命名空间：宿主机的 ${procfs.nsId('self', 'pid')}，容器的 ${ns}`);
+    const head = zh.lines.find((l) => /宿主机 │ .*容器内 │ 进程$/.test(l))!;
+    expect(head).toBeDefined();
+    expect(zh.text).toMatch(row(init!, '● 1', '/bin/sh -c while : ; do sleep 3600; done'));
+    const initRow = zh.lines.find((l) => row(init!, '● 1', '').test(l))!;
+    expect(ruleColumns(head)).toEqual(ruleColumns(initRow));
+    expect(zh.text).toContain('PID 1，命名空间的 init：它一退出，内核就杀死其余的进程');
+
     // By hand: a process entered into the container's PID (and mount) namespace.
     const nsenter = spawn('nsenter', ['--target', String(init), '--pid', '--mount', 'sleep', '30'], { stdio: 'ignore' });
     entered.push(nsenter);
@@ -139,6 +154,8 @@ describe("lesson 4's picture: two views of one process tree", () => {
     text = draw();
     expect(text).toMatch(new RegExp(`^\\+ container 2: pid:\\[\\d+\\], host pid ${learner} is its pid 1 sh, 1 process$`, 'm'));
     expect(draw80()).toMatch(new RegExp(`^\\+ container 2: pid:\\[\\d+\\], host pid ${learner} is its pid 1 sh, 1 process$`, 'm'));
+    const zh2 = await shownInChinese(async (opts) => drawPidViews({ rootfs: R, howto: HOWTO, startStep: 3 }, opts), 80);
+    expect(zh2.text).toMatch(new RegExp(`^\\+ 容器 2：pid:\\[\\d+\\]，宿主机 pid ${learner} 即容器内 pid 1 sh，1 个进程$`, 'm'));
 
     // Kill the workbook's PID 1 from the host: the kernel ends every process in its
     // namespace, the entered sleep too, and the learner's container is drawn in full.

@@ -5,6 +5,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
+import stringWidth from 'string-width';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { findLesson, type Lesson } from '../../src/lessons/index.js';
 import { ensureCapstoneImage, capstoneHome } from '../../src/capstone/suite.js';
@@ -14,6 +15,7 @@ import { labJournal } from '../../src/lab.js';
 import { ASCII_GLYPHS, UNICODE_GLYPHS } from '../../src/pictures/glyphs.js';
 import { pictureLines } from '../../src/pictures/picture.js';
 import { tempLab } from '../support/lab.js';
+import { shownInChinese } from '../support/picture.js';
 import { snapshot, leaks } from '../support/kernel-state.mjs';
 
 const lab = tempLab('cl-pic-cap-');
@@ -66,6 +68,22 @@ describe("lesson 11's picture", () => {
     const ascii = await draw(120, ASCII_GLYPHS);
     expect(ascii).toMatch(/^[\x20-\x7e\n]*$/);
     expect(ascii).toMatch(/own ns +mnt \* +uts \* +ipc \* +pid \* +net \* +cgroup \*/);
+
+    // In Chinese: the labels translated, the kernel's names and values as they are, the
+    // labels' column as wide as the widest (in columns), no line wider than drawn for.
+    for (const width of [80, 60]) {
+      const zh = await shownInChinese((opts) => lesson.picture!(lab).draw(opts), width);
+      expect(zh.text).toMatch(/─ picdemo ─/);
+      expect(zh.text).toMatch(/PID 1 +宿主机 pid \d+：sleep 60/);
+      expect(zh.text).toMatch(/根目录 +overlay：1 个下层 \+ 上层 picdemo\//);
+      expect(zh.text).toMatch(/命名空间 +mnt ● +uts ● +ipc ● +pid ● +net ● +cgroup ●/);
+      expect(zh.text).toMatch(/限制 +cpu 一个 CPU 的 50 % │ memory 64 MiB │ pids 64/);
+      expect(zh.text).toMatch(/网络接口 +lo /);
+      // Each label's text starts in the same column.
+      const starts = zh.lines.filter((l) => /│ (PID 1|根目录|命名空间|cgroup|限制|网络接口|进程数) /.test(l)).map((l) => stringWidth(/^.*?│ \S+( \d)? +/.exec(l)![0]));
+      expect(starts).toHaveLength(7);
+      expect(new Set(starts).size, zh.text).toBe(1);
+    }
 
     // By hand: fewer pids in its group.
     const pid = Number(/host pid (\d+)/.exec(shown)![1]);

@@ -11,6 +11,7 @@ import { resetLesson, solveLesson } from '../../src/runner.js';
 import { ASCII_GLYPHS, UNICODE_GLYPHS } from '../../src/pictures/glyphs.js';
 import { drawOnce, pictureLines } from '../../src/pictures/picture.js';
 import { tempLab } from '../support/lab.js';
+import { shownInChinese } from '../support/picture.js';
 import { snapshot, leaks } from '../support/kernel-state.mjs';
 
 const lab = tempLab('cl-pic-union-');
@@ -49,6 +50,14 @@ describe("lesson 1's picture", () => {
     const ascii = await draw(120, ASCII_GLYPHS);
     for (const l of ascii) expect(l).toMatch(/^[\x20-\x7e]*$/);
     expect(row(ascii, '1 upper')).toMatch(/^1 upper +x +\. +\* +\. +\*$/);
+    // In Chinese: the same grid (layer and file names are not translated), the words around it
+    // translated and still within 80 columns.
+    const zh = await shownInChinese((opts) => drawOnce(lesson.picture!.bind(lesson), lab, opts), 80);
+    expect(zh.lines[0]).toMatch(/merged 处的联合挂载：各层自上而下/);
+    expect(row(zh.lines, '1 upper')).toMatch(/^1 upper +✕ +· +● +· +●$/);
+    expect(row(zh.lines, 'merged')).toMatch(/^merged +· +2 +1 +2 +1$/);
+    expect(zh.text).toMatch(/● merged 显示的是这一份 +○ 被上面的层遮住/);
+    expect(zh.text).toMatch(/merged 行：每一项来自哪一层（行号）/);
   });
 
   it('follows the mount as the kernel got it: the lowers swapped by hand, and a file added by hand', async () => {

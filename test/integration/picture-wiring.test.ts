@@ -13,7 +13,7 @@ import { containerLeaders, findLabProcesses, hostNamespaces } from '../../src/ch
 import type { Picture, PictureSource } from '../../src/pictures/picture.js';
 import { ASCII_GLYPHS, UNICODE_GLYPHS } from '../../src/pictures/glyphs.js';
 import { tempLab } from '../support/lab.js';
-import { shown } from '../support/picture.js';
+import { shown, shownInChinese } from '../support/picture.js';
 import { snapshot, leaks } from '../support/kernel-state.mjs';
 
 const lab = tempLab('cl-pic-wiring-');
@@ -135,6 +135,13 @@ describe("lesson 5's picture: the host's namespace beside the container's", () =
         expect(boxRows(d.u80, 'host net:')[0]).toMatch(/^its own links: lo /);
         expect(d.a80.some((l) => /^\+- host net:\[\d+\] -+\+ \+- container pid \d+/.test(l))).toBe(true);
         expect(boxRows(d.a80, `container pid ${c.pid}`)).toEqual(['lo down']);
+        // In Chinese: the host's box and its words, the container's box beside it as before.
+        const zh = await shownInChinese((opts) => source.draw(opts), 80);
+        console.log(`lesson 5 (80, UNICODE, zh):\n${zh.text}`);
+        expect(zh.text).toMatch(/^── 网络命名空间：里面是各自的网络接口，之间是 veth 网线 /);
+        expect(zh.lines.some((l) => new RegExp(`^┌─ 宿主机 (net:\\[\\d+\\] )?─+┐ ┌─ container pid ${c.pid}`).test(l))).toBe(true);
+        expect(zh.lines.some((l) => /^│ 自己的网络接口：lo .*│ │ lo down +│$/.test(l))).toBe(true);
+        expect(zh.lines.at(-1)).toMatch(/^● 最近的数据包经过这里 {3}│ ─ veth 设备对（一根网线）/);
 
         // An extra veth, by hand: its peer lands in the container's namespace.
         sh(`ip link add ${TEST_LINK} type veth peer name ${TEST_PEER} netns ${c.pid}`);
@@ -204,6 +211,20 @@ describe("lesson 6's picture: the bridge and its cables, the NAT world and its r
         // The Work pane at 80x24: the whole picture, title and legend, in 18 lines.
         expect(d.u80.length).toBeLessThanOrEqual(18);
         expect(d.u120.length).toBeLessThanOrEqual(d.u80.length);
+        // In Chinese, at 80 and 60: the host's bridge and the NAT rules in words, the cables
+        // still under the host's ports and between the NAT world's boxes (widths in columns).
+        const zh = await shownInChinese((opts) => source.draw(opts), 80);
+        console.log(`lesson 6 (80, UNICODE, zh):\n${zh.text}`);
+        expect(zh.text).toMatch(new RegExp(`│${M}${BRIDGE} 网桥（交换机） ${dots(plan.gateway)}/${plan.prefix} up +│`));
+        expect(zh.lines.some((l) => /^└┬ clveth0 up ─+┬ clveth1 up ─+┘$/.test(l))).toBe(true);
+        expect(zh.text).toMatch(new RegExp(`│${M}eth0 10\\.0\\.0\\.2/24 up├[─●]{3}┤${M}in0 10\\.0\\.0\\.1/24 up`));
+        expect(zh.text).toContain('router masquerade：10.0.0.0/24 → 198.51.100.1，从 out0 出去');
+        expect(zh.text).toContain('router dnat：198.51.100.1:8080 → 10.0.0.2:80，从 out0 进来（-p 8080:80）');
+        expect(zh.lines.length).toBeLessThanOrEqual(18);
+        const zh60 = await shownInChinese((opts) => source.draw(opts), 60);
+        console.log(`lesson 6 (60, UNICODE, zh):\n${zh60.text}`);
+        expect(zh60.text).toMatch(new RegExp(`${BRIDGE} 网桥（交换机）`));
+        expect(zh60.text).toContain('router masquerade：');
 
         // An extra veth by hand into the first container: a second cable from the host.
         sh(`ip link add ${TEST_LINK} type veth peer name ${TEST_PEER} netns ${a.pid}`);

@@ -5,17 +5,27 @@ import { chooseLanguage, languageOfLocale } from '../../src/i18n/language.js';
 import { format, templateKey, t, tr, setLanguage, language } from '../../src/i18n/messages.js';
 import { ZH } from '../../src/i18n/zh/index.js';
 import { breakable, reflow, visible } from '../../src/ui/reflow.js';
+import { fitColumns, headColumns, padColumns } from '../../src/columns.js';
+import { box, cell, clip } from '../../src/pictures/picture.js';
+import { UNICODE_GLYPHS } from '../../src/pictures/glyphs.js';
 
 describe('choosing the language', () => {
   it('reads the locale as setlocale does for messages: LC_ALL, LC_MESSAGES, LANG', () => {
     expect(chooseLanguage({ env: { LANG: 'zh_CN.UTF-8' } })).toEqual({ lang: 'zh', from: 'locale' });
     expect(chooseLanguage({ env: { LANG: 'zh_CN.UTF-8', LC_ALL: 'C' } }).lang).toBe('en');
     expect(chooseLanguage({ env: { LANG: 'en_US.UTF-8', LC_MESSAGES: 'zh_SG.UTF-8' } }).lang).toBe('zh');
-    expect(chooseLanguage({ env: { LC_ALL: '', LANG: 'zh_CN.GB18030' } }).lang).toBe('zh');
+    expect(chooseLanguage({ env: { LC_ALL: '', LANG: 'zh_CN.utf8' } }).lang).toBe('zh');
     expect(chooseLanguage({ env: {} }).lang).toBe('en');
     expect(chooseLanguage({ env: { LANG: 'C.UTF-8' } }).lang).toBe('en');
     expect(languageOfLocale('zh').lang).toBe('zh');
     expect(languageOfLocale('zu_ZA.UTF-8').lang).toBe('en');
+  });
+  it('shows English, and says why, where the locale is Chinese but not UTF-8 (unless chosen)', () => {
+    expect(chooseLanguage({ env: { LANG: 'zh_CN.GB18030' } })).toEqual({ lang: 'en', from: 'locale', notUtf8: true });
+    expect(chooseLanguage({ env: { LANG: 'zh_CN' } })).toEqual({ lang: 'en', from: 'locale', notUtf8: true });
+    expect(chooseLanguage({ env: { LC_MESSAGES: 'zh_CN.UTF-8', LC_CTYPE: 'C' } }).lang).toBe('en');
+    expect(chooseLanguage({ env: { LC_MESSAGES: 'zh_CN.UTF-8', LC_CTYPE: 'C.UTF-8' } }).lang).toBe('zh');
+    expect(chooseLanguage({ flag: 'zh', env: { LANG: 'zh_CN.GB18030' } })).toEqual({ lang: 'zh', from: 'flag' });
   });
   it('shows traditional Chinese locales the simplified text, and says so', () => {
     expect(chooseLanguage({ env: { LANG: 'zh_TW.UTF-8' } })).toEqual({ lang: 'zh', from: 'locale', fallback: true });
@@ -72,6 +82,17 @@ describe('wrapping text by terminal columns', () => {
       for (const l of lines.slice(1)) expect(l.slice(2)).not.toMatch(/^[，。）：]/);
       if (width < 80) expect(lines.slice(0, -1).every((l) => stringWidth(l) >= width - 10)).toBe(true);
     }
+  });
+  it('fits, pads and cuts by columns, never splitting a wide character across the edge', () => {
+    expect(fitColumns('命名空间', 6)).toBe('命名… ');
+    expect(fitColumns('ns', 4)).toBe('ns  ');
+    expect(headColumns('命名空间', 3)).toBe('命');
+    expect(headColumns('命名空间', 1)).toBe('');
+    expect(padColumns('宽', 4)).toBe('宽  ');
+    expect(clip('命名空间 namespace', 9, UNICODE_GLYPHS)).toBe('命名空间…');
+    expect(stringWidth(cell('挂载 mount', 6, UNICODE_GLYPHS))).toBe(6);
+    const drawn = box('层', ['上层 upper', 'lower'], UNICODE_GLYPHS);
+    expect(new Set(drawn.map((l) => stringWidth(l))).size).toBe(1);
   });
   it('keeps English wrapped at spaces as before', () => {
     expect(reflow('the lowerdir order is swapped: the first directory', 20)).toEqual(['the lowerdir order', 'is swapped: the', 'first directory']);

@@ -1,6 +1,7 @@
 // The pictures' drawing primitives and the choice of glyphs, as pure functions.
 import { describe, it, expect } from 'vitest';
-import { ASCII_GLYPHS, UNICODE_GLYPHS, glyphsFor, localeIsUtf8 } from '../../src/pictures/glyphs.js';
+import { ASCII_GLYPHS, UNICODE_GLYPHS, glyphsFor } from '../../src/pictures/glyphs.js';
+import { localeIsUtf8 } from '../../src/i18n/language.js';
 import { box, besides, clip, gauge, legendLines, pictureLines, sparkline, tree } from '../../src/pictures/picture.js';
 import { columns, drawCpuShare, type Sample } from '../../src/pictures/cpu-share.js';
 

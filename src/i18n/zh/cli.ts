@@ -78,4 +78,6 @@ export default {
   'container-lessons: could not remove: {0}': 'container-lessons：无法删除：{0}',
   'container-lessons: to remove what is left, run as root: container-lessons reset': 'container-lessons：要删除剩下的东西，请以 root 身份运行：container-lessons reset',
   'container-lessons: {0}: cleaning up before exit...': 'container-lessons：{0}：退出前正在清理……',
+  'the locale asks for Chinese, but its character set is not UTF-8: shown in English (a UTF-8 locale such as zh_CN.UTF-8, or --lang zh, shows Chinese)':
+    'locale 要求中文，但它的字符集不是 UTF-8：以英文显示（换成 zh_CN.UTF-8 这样的 UTF-8 locale，或用 --lang zh，即显示中文）',
 } satisfies Catalog;

@@ -17,6 +17,12 @@ import lesson08MemoryPids from './lesson-08-memory-pids.js';
 import lesson09Namespaces from './lesson-09-namespaces.js';
 import lesson10LockingRootIn from './lesson-10-locking-root-in.js';
 import lesson11Capstone from './lesson-11-capstone.js';
+import pictureCapsRuntime from './picture-caps-runtime.js';
+import pictureLayersLimits from './picture-layers-limits.js';
+import pictureMountTree from './picture-mount-tree.js';
+import picturePidsIds from './picture-pids-ids.js';
+import pictureUnionCpu from './picture-union-cpu.js';
+import pictureWiring from './picture-wiring.js';
 import render from './render.js';
 import runner from './runner.js';
 import ui from './ui.js';
@@ -37,6 +43,12 @@ export const PARTS: Record<string, Catalog> = {
   'lesson-09-namespaces': lesson09Namespaces,
   'lesson-10-locking-root-in': lesson10LockingRootIn,
   'lesson-11-capstone': lesson11Capstone,
+  'picture-caps-runtime': pictureCapsRuntime,
+  'picture-layers-limits': pictureLayersLimits,
+  'picture-mount-tree': pictureMountTree,
+  'picture-pids-ids': picturePidsIds,
+  'picture-union-cpu': pictureUnionCpu,
+  'picture-wiring': pictureWiring,
   render: render,
   runner: runner,
   ui: ui,

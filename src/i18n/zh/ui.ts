@@ -49,6 +49,8 @@ export default {
   'looked at:': '读取了：',
   'Checks: not run yet (c)': '检查：尚未运行（c）',
   '(drawing the picture...)': '（正在绘制图示……）',
+  'the picture': '图示',
+  'could not draw it: {0}': '无法绘制：{0}',
   '(rendering the lesson text...)': '（正在排版课文……）',
   'This lesson has no picture.': '这一课没有图示。',
   'Enter next · c check · s shell · h hint · ←→ lesson · Tab text/work · ? help · q quit': 'Enter 下一步 · c 检查 · s shell · h 提示 · ←→ 换课 · Tab 课文/操作 · ? 帮助 · q 退出',
