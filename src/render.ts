@@ -117,6 +117,14 @@ export function renderMarkdown(md: string, opts: { color: boolean; width?: numbe
         if (!('tokens' in token) || !token.tokens) return false;
         return this.parser.parseInline(token.tokens);
       },
+      // A heading of Chinese, broken between characters, styled as marked-terminal styles
+      // headings (green bold; the first level magenta, underlined, bold).
+      heading(token: Tokens.Heading) {
+        const text = this.parser.parseInline(token.tokens);
+        if (!hasCjk(text)) return false;
+        const style = token.depth === 1 ? (l: string) => `\x1b[35m\x1b[4m\x1b[1m${l}\x1b[22m\x1b[24m\x1b[39m` : (l: string) => `\x1b[32m\x1b[1m${l}\x1b[22m\x1b[39m`;
+        return `${reflow(text, width).map(style).join('\n')}\n\n`;
+      },
       // A paragraph of Chinese, broken between characters (marked-terminal breaks only at
       // spaces and counts a wide character as one column).
       paragraph(token: Tokens.Paragraph) {

@@ -122,3 +122,26 @@ describe('a Chinese lesson text on the terminal', () => {
     }
   });
 });
+
+describe('every Chinese lesson text, laid out', () => {
+  it('fits 60 and 80 columns on every line, as the TUI shows it', async () => {
+    const { renderMarkdown, lessonMarkdown } = await import('../../src/render.js');
+    const { LESSONS } = await import('../../src/lessons/index.js');
+    const { labFor } = await import('../../src/lab.js');
+    const lab = labFor({ CONTAINER_LESSONS_HOME: '/tmp/cl-i18n-layout-lab' });
+    await setLanguage('zh');
+    try {
+      const wide: string[] = [];
+      for (const l of LESSONS) {
+        const md = lessonMarkdown(l, lab);
+        expect(md, `lesson ${l.number} in Chinese`).toMatch(/[\u4e00-\u9fff]/);
+        for (const width of [60, 80]) {
+          for (const line of renderMarkdown(md, { color: false, layout: true, width }).split('\n')) if (stringWidth(line) > width) wide.push(`lesson ${l.number} at ${width}: ${line}`);
+        }
+      }
+      expect(wide).toEqual([]);
+    } finally {
+      await setLanguage('en');
+    }
+  });
+});
