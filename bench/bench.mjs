@@ -244,12 +244,18 @@ const ratioOf = (variants, name, refMed) => {
 const round = (/** @type {number} */ x, d = 1) => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : null);
 const messageOf = (/** @type {unknown} */ err) => (err instanceof Error ? err.message : String(err));
 
-/** One TUI start under a pseudo-terminal (script(1)): time until its first frame (the
- * header) and until the lesson's text is on screen, and its peak memory. */
-async function tuiStart() {
+/** What the first lesson's text begins with on screen, in each language (its heading). */
+const FIRST_TEXT = { en: /# 1\. A union mount/, zh: /1\. 用 overlayfs/ };
+
+/** One TUI start under a pseudo-terminal (script(1)) in a language: time until its first
+ * frame (the header) and until the lesson's text is on screen, and its peak memory. */
+async function tuiStart(lang = 'en') {
   const home = path.join(tmp, 'tui-lab');
   const t0 = performance.now();
-  const child = spawn('script', ['-qfec', `${process.execPath} ${BIN}`, '/dev/null'], { env: { ...process.env, CONTAINER_LESSONS_HOME: home, TERM: 'xterm-256color', COLUMNS: '100', LINES: '30' }, stdio: ['pipe', 'pipe', 'ignore'] });
+  const child = spawn('script', ['-qfec', `${process.execPath} ${BIN}`, '/dev/null'], {
+    env: { ...process.env, CONTAINER_LESSONS_HOME: home, TERM: 'xterm-256color', COLUMNS: '100', LINES: '30', LC_ALL: '', LANG: lang === 'zh' ? 'zh_CN.UTF-8' : 'C.UTF-8' },
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
   cleanups.push(() => child.kill('SIGKILL'));
   let out = '';
   /** @type {number | null} */
@@ -261,7 +267,7 @@ async function tuiStart() {
       out += d;
       const plain = out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
       if (frameMs === null && /container-lessons · 1\//.test(plain)) frameMs = ms(t0);
-      if (/# 1\. A union mount/.test(plain)) {
+      if (FIRST_TEXT[lang].test(plain)) {
         clearTimeout(timer);
         res(ms(t0));
       }
@@ -277,7 +283,7 @@ async function tuiStart() {
 
 /** The TUI's start, alternated with `node -e ''` (this machine's floor for any Node
  * program), medians of a few rounds: one start alone is too noisy here. */
-async function firstFrame(rounds = Math.min(ROUNDS, 9)) {
+async function firstFrame(rounds = Math.min(ROUNDS, 9), lang = 'en') {
   /** @type {number[]} */
   const frames = [];
   /** @type {number[]} */
@@ -287,7 +293,7 @@ async function firstFrame(rounds = Math.min(ROUNDS, 9)) {
   /** @type {number[]} */
   const peaks = [];
   for (let i = 0; i < rounds; i++) {
-    const r = await tuiStart();
+    const r = await tuiStart(lang);
     if (r.frameMs !== null) frames.push(r.frameMs);
     if (r.textMs !== null) texts.push(r.textMs);
     if (r.peakMiB !== null) peaks.push(r.peakMiB);
@@ -320,6 +326,8 @@ async function containerMemory() {
 
 async function workbookBench() {
   const frame = await firstFrame();
+  // In Chinese the message table (its own chunk) is loaded before the first frame.
+  const frameZh = await firstFrame(undefined, 'zh');
   const env = { ...process.env, CONTAINER_LESSONS_HOME: path.join(tmp, 'solve-lab') };
   const lessons = [];
   const t0 = performance.now();
@@ -350,6 +358,7 @@ async function workbookBench() {
   }
   return {
     tui: frame,
+    tuiZh: frameZh,
     solveAll: { ms: round(allMs, 0), passed: all.status === 0, byLesson: inAll, oneByOneMs: round(splitTotal, 0), oneByOne: lessons },
     cpuWindow,
     container: await containerMemory(),
@@ -434,6 +443,7 @@ try {
       if (result.workbook) {
         const w = result.workbook;
         console.log(`TUI first frame: ${w.tui.firstFrameMs} ms, lesson text shown: ${w.tui.textShownMs} ms (medians of ${w.tui.rounds}; node -e '' ${w.tui.nodeMs} ms; peak memory ${w.tui.peakMiB} MiB)`);
+        console.log(`TUI in Chinese (LANG=zh_CN.UTF-8): first frame: ${w.tuiZh.firstFrameMs} ms, lesson text shown: ${w.tuiZh.textShownMs} ms (peak memory ${w.tuiZh.peakMiB} MiB)`);
         const l15 = w.solveAll.byLesson.filter((l) => l.lesson <= 5).reduce((a, l) => a + l.ms, 0);
         console.log(`solve all: ${w.solveAll.ms} ms (${w.solveAll.passed ? 'passed' : 'FAILED'}), lessons 1-5: ${l15} ms; by lesson (of which checks): ${w.solveAll.byLesson.map((l) => `${l.lesson}: ${l.ms} (${l.checkMs})`).join(', ')} ms`);
         console.log(`solve N one at a time, each a fresh process: ${w.solveAll.oneByOne.map((l) => `${l.lesson}: ${l.ms}`).join(', ')} ms (total ${w.solveAll.oneByOneMs})`);
