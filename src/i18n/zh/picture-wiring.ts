@@ -25,5 +25,5 @@ export default {
   "{0}'s address": '{0} 的地址',
   'seen {0} as {1}': '已见 {0} 被改写为 {1}',
   '{0} dnat: {1}:{2} {3} {4}:{5} arriving by {6} (-p {7}:{8})': '{0} dnat：{1}:{2} {3} {4}:{5}，从 {6} 进来（-p {7}:{8}）',
-  'seen from {0}': '已见来自 {0}',
+  'seen from {0}': '已见来自 {0} 的连接',
 } satisfies Catalog;
