@@ -245,10 +245,11 @@ const round = (/** @type {number} */ x, d = 1) => (Number.isFinite(x) ? Math.rou
 const messageOf = (/** @type {unknown} */ err) => (err instanceof Error ? err.message : String(err));
 
 /** What the first lesson's text begins with on screen, in each language (its heading). */
-const FIRST_TEXT = { en: /# 1\. A union mount/, zh: /1\. 用 overlayfs/ };
+const FIRST_TEXT = { en: /1\. A union mount/, zh: /1\. 用 overlayfs/ };
 
 /** One TUI start under a pseudo-terminal (script(1)) in a language: time until its first
  * frame (the header) and until the lesson's text is on screen, and its peak memory. */
+/** @param {'en' | 'zh'} lang */
 async function tuiStart(lang = 'en') {
   const home = path.join(tmp, 'tui-lab');
   const t0 = performance.now();
@@ -283,6 +284,7 @@ async function tuiStart(lang = 'en') {
 
 /** The TUI's start, alternated with `node -e ''` (this machine's floor for any Node
  * program), medians of a few rounds: one start alone is too noisy here. */
+/** @param {'en' | 'zh'} lang */
 async function firstFrame(rounds = Math.min(ROUNDS, 9), lang = 'en') {
   /** @type {number[]} */
   const frames = [];

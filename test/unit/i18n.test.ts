@@ -63,6 +63,18 @@ describe('wrapping text by terminal columns', () => {
     expect(visible('命名空间')).toBe(8);
     expect(visible('\x1b[1m命名\x1b[22m')).toBe(4);
   });
+  it('measures as string-width does every line the workbook writes: the Chinese table, the texts, the glyphs', async () => {
+    const fs = await import('node:fs');
+    const { LESSONS_DIR } = await import('../../src/render.js');
+    const { GLOSSARY } = await import('../../src/i18n/glossary.js');
+    const { ASCII_GLYPHS } = await import('../../src/pictures/glyphs.js');
+    const zhDir = `${LESSONS_DIR}/zh`;
+    const texts = fs.readdirSync(zhDir).flatMap((f) => fs.readFileSync(`${zhDir}/${f}`, 'utf8').split('\n'));
+    const glyphs = [...Object.values(UNICODE_GLYPHS), ...Object.values(ASCII_GLYPHS)].flat().filter((g): g is string => typeof g === 'string');
+    const lines = [...Object.values(ZH).flatMap((v) => v.split('\n')), ...texts, ...GLOSSARY.flatMap((g) => [g.en, g.zh, g.kernel]), ...glyphs, '✔ ○ 🔒 ◐ ✘ – ← → ↑ ↓ µs', '\x1b[1m宽\x1b[22m x'];
+    const differ = lines.filter((l) => visible(l) !== stringWidth(l));
+    expect(differ).toEqual([]);
+  });
   it('breaks Chinese between characters, never before a closing mark or after an opening one', () => {
     expect(breakable('命名空间（namespace）。')).toEqual(['命', '名', '空', '间', '（namespace）。']);
     expect(breakable('plain-word')).toEqual(['plain-word']);
