@@ -8,7 +8,7 @@ import stringWidth from 'string-width';
 import { tempLab } from '../support/lab.js';
 import { hasTmux, Tmux } from '../support/tmux.js';
 import { LESSONS } from '../../src/lessons/index.js';
-import { readMarker } from '../../src/core/index.js';
+import { procfs, readMarker } from '../../src/core/index.js';
 import { findLabProcesses } from '../../src/checks/containers.js';
 import { ZH } from '../../src/i18n/zh/index.js';
 import { lessonSource } from '../../src/render.js';
@@ -20,7 +20,16 @@ const zh = (english: string) => ZH[english] ?? english;
 const N = LESSONS.length;
 
 afterAll(async () => {
+  // A test that failed midway leaves the workbook running: it cleans up on the SIGHUP of the
+  // kill, and the lab goes only once it has (else its unmount races the removal).
+  let tui: number | undefined;
+  try {
+    tui = procfs.descendants(term.panePid()).find((p) => (procfs.cmdline(p) ?? '').includes('container-lessons.js'));
+  } catch {
+    tui = undefined; // no session (skipped, or never started)
+  }
   term.kill();
+  if (tui !== undefined) await procfs.waitReaped([tui], 10_000);
   const marker = readMarker(lab.rootfs);
   for (let i = 0; marker && i < 100 && findLabProcesses(marker.id).length; i++) await new Promise((r) => setTimeout(r, 50));
   lab.dispose();
