@@ -1,22 +1,56 @@
 #!/usr/bin/env node
 // The `container-lessons` command. Checks the platform before loading anything that needs it.
-const [major] = process.versions.node.split('.').map(Number);
-if (major < 20) {
-  process.stderr.write(`container-lessons needs Node.js 20 or newer (this is ${process.version}).\n`);
+//
+// The checks must run on the old Nodes a learner may have: Debian 11 and Ubuntu 22.04 ship
+// Node 12, Debian 12 and Ubuntu 24.04 Node 18. Node parses the whole file before it runs a
+// line of it, so this file holds no syntax newer than those Nodes read (no top-level await,
+// no ?. or ??, no import.meta: a Node before 12.17 even reads it as a CommonJS script), and
+// it loads the workbook (modern code) only once the checks have passed.
+
+/** --json among the workbook's own options: not after `--`, not in what `run` runs. */
+function asksForJson(argv) {
+  if (argv[0] === 'run') return false;
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).indexOf('--json') >= 0;
+}
+
+/** Stop with exit 3 (the machine is not ready): a message and a hint, as JSON when asked. */
+function fail(message, hint) {
+  if (asksForJson(process.argv.slice(2))) process.stdout.write(JSON.stringify({ error: message, hint: hint, exit: 3 }) + '\n');
+  else process.stderr.write('container-lessons: ' + message + '\nhint: ' + hint + '\n');
   process.exit(3);
 }
+
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 20) {
+  fail(
+    'this needs Node.js 20 or newer; this is ' + process.version + ' (22 and 24 are fine)',
+    [
+      'Debian 12 and Ubuntu 24.04 give Node 18 with `apt install nodejs`. A current Node:',
+      '  NodeSource: curl -fsSL https://deb.nodesource.com/setup_22.x | sudo bash -',
+      '              sudo apt-get install -y nodejs',
+      '  nvm:        nvm install 22   (https://github.com/nvm-sh/nvm); sudo does not see',
+      '              its node: sudo env "PATH=$PATH" npx container-lessons',
+      '  no Node:    the one-file binary container-lessons-linux-x64 needs none',
+      '              (README.md, "One-file binary")',
+    ].join('\n'),
+  );
+}
 if (process.platform !== 'linux') {
-  process.stderr.write(`container-lessons teaches Linux kernel features and runs on Linux only (this is ${process.platform}); use a Linux VM.\n`);
-  process.exit(3);
+  fail('the workbook teaches Linux kernel features and runs on Linux only (this is ' + process.platform + ')', 'use a Linux VM');
 }
 // bundle/ is the workbook packed into a few files by `npm run build` (scripts/bundle.mjs):
 // Node 20 would otherwise load some 300 module files before the first frame.
-let cli;
-try {
-  cli = await import('../bundle/cli.js');
-} catch (err) {
-  if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !String(err.message).includes('bundle/cli.js')) throw err;
-  process.stderr.write('container-lessons: this copy is not built (bundle/cli.js is missing).\nhint: run `npm run build` in ' + new URL('..', import.meta.url).pathname + '\n');
-  process.exit(3);
-}
-await cli.run();
+// With CONTAINER_LESSONS_DEBUG a failure prints its stack (src/cli.ts run()): Node maps the
+// bundle's positions back to src/*.ts through bundle/*.js.map. Only then: Node reads each
+// module's map as it loads it, which a normal start should not pay for.
+if (process.env.CONTAINER_LESSONS_DEBUG) process.setSourceMapsEnabled(true);
+import('../bundle/cli.js').then(
+  (cli) => cli.run(),
+  (err) => {
+    if (!(err instanceof Error) || err.code !== 'ERR_MODULE_NOT_FOUND' || String(err.message).indexOf('bundle/cli.js') < 0) throw err;
+    // The message names the file it looked for: /path/to/container-lessons/bundle/cli.js.
+    const missing = /'([^']*)bundle\/cli\.js'/.exec(String(err.message));
+    fail('this copy is not built (bundle/cli.js is missing)', 'run `npm run build` in ' + (missing ? missing[1] : 'the package directory'));
+  },
+);

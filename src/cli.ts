@@ -10,76 +10,19 @@ import { ensureRootfs, Ledger, LockBusyError, HintedError } from './core/index.j
 import type { CheckResult } from './checks/result.js';
 import { drawOnce, pictureText } from './pictures/picture.js';
 import { glyphsFor } from './pictures/glyphs.js';
-import { label, msg, t, titled, tr, setLanguage } from './i18n/messages.js';
+import { label, t, titled, tr, setLanguage } from './i18n/messages.js';
 import { chooseLanguage, isLanguage } from './i18n/language.js';
-
-/** The help text, in the language in use. */
-function usage(): string {
-  return t`container-lessons: build a Linux container by hand, lesson by lesson
-
-usage: sudo container-lessons [--unlock-all]      the workbook (a terminal UI)
-       sudo container-lessons <command>
-
-  list [--json]                     the lessons and your progress
-  show <lesson>                     a lesson's text and its steps as commands
-  solve <lesson|all> [--json] [--keep]
-                                    run a lesson's steps for real, then its checks;
-                                    everything is removed afterwards unless --keep
-  capstone init [DIR]               the capstone's starting point: mydocker in bash, C
-                                    and Rust with TODOs (DIR: ~/container-lessons/mydocker)
-  check capstone [--runtime R] [--json]
-                                    the capstone: your own runtime (capstone/INTERFACE.md)
-                                    judged by a black-box conformance suite; R defaults to
-                                    mydocker (or mydocker.sh) in the lab's mydocker/
-  check <lesson> [--json] [--watch]
-                                    check what you built by hand (exit 0 pass, 1 fail);
-                                    --watch: look again every 2 s, print what changed,
-                                    end on a pass (exit 0) or Ctrl-C (exit 130)
-  hint <lesson> [--level 1|2|3|all]
-                                    a hint: 1 the idea (the default), 2 the file or
-                                    syscall involved, 3 the exact commands; all: every tier
-  reset [lesson] [--all]            remove what a lesson left, made by solve or by hand
-                                    (all lessons if none given; progress is kept;
-                                    --all also removes your progress, the root
-                                    filesystem and the capstone's image, never
-                                    your mydocker/)
-  rootfs                            build the default root filesystem now
-  run [--name N] [--hostname H] [--cpus C] [--memory M] [--pids P] [--ip ADDR/PREFIX] IMAGE CMD [ARG...]
-  run --rootfs DIR|lab [same options] CMD [ARG...]
-                                    your own docker run: CMD as PID 1 in new mount, UTS,
-                                    IPC, PID, network and cgroup namespaces, on an overlay
-                                    of an imported IMAGE (or on DIR; lab: the lab's rootfs),
-                                    in a cgroup of its own; --ip puts eth0 on the bridge
-                                    $MYDOCKER_BRIDGE, routed via $MYDOCKER_GATEWAY; exits
-                                    with CMD's code, 125 for bad input (run --help)
-  import <image> [--name N]         import a docker save tarball or an OCI image layout
-                                    (a directory or its tar) into the lab's layer store
-  demo-image [DIR] [--format oci|docker-save]
-                                    write the layers lesson's three-layer image, to import
-  picture <lesson>                  the lesson's picture, drawn from the kernel's state
-                                    now (what the Work pane shows at its end)
-  doctor [--json]                   what this machine offers the lessons
-  glossary                          the lessons' terms in English and Chinese, with
-                                    the kernel's name for each
-  help                              this text
-
-Options for every command: --lang zh|en   the language of the lessons and messages
-(kept for the next time; without it, the locale decides: LANG, LC_ALL). --json output
-is always English.
-
-A lesson is named by number (1-${LESSONS.length}) or id (${LESSONS.map((l) => l.id).join(', ')}).
-The lab lives in ~/container-lessons of the invoking user (CONTAINER_LESSONS_HOME overrides).
-`;
-}
-
-/** Color on a terminal unless NO_COLOR or TERM=dumb (`wants`, not `use`: it is no React hook). */
-export function wantsColor(stream: NodeJS.WriteStream = process.stdout): boolean {
-  return !!stream.isTTY && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb';
-}
+import { COMMANDS, commandHelp, usage, verbUsage } from './cli-help.js';
+import { alignChalk, colorWanted } from './color.js';
+import { sudoCommand } from './sudo-hint.js';
 
 /** The command line was wrong: exit 2. */
 export class UsageError extends HintedError {
   readonly exitCode = 2;
+}
+
+function unknownCommand(verb: string): UsageError {
+  return new UsageError(t`unknown command "${verb}"`, t`the commands are ${COMMANDS.map((c) => c.verb).join(', ')}; container-lessons help explains each`);
 }
 
 /** The machine or the lab is not ready: exit 3. */
@@ -114,16 +57,13 @@ function hintLevel(given: string | undefined, lesson: Lesson, tiers: number): nu
   throw new UsageError(t`--level is ${levels.join(', ')} or all, not "${given}"`, t`type, for example: container-lessons hint ${lesson.number} --level ${tiers} (from 1, the idea, to ${tiers}, the exact commands), or --level all`);
 }
 
-const WHY_ROOT: Record<string, string> = {
-  solve: msg('it makes mounts, cgroups and namespaces'),
-  check: msg("it reads other processes' namespaces, roots and cgroup files"),
-  reset: msg('it unmounts, removes cgroups and ends container processes'),
-  rootfs: msg('the root filesystem belongs to root'),
-};
+/** The command line as typed, for the "needs root" hint (main's own argv when tests call it). */
+let typed: readonly string[] = process.argv.slice(2);
 
 function requireRoot(verb: string): void {
   if (process.getuid?.() !== 0) {
-    throw new EnvError(t`\`${verb}\` needs root: ${WHY_ROOT[verb] ? tr(WHY_ROOT[verb]) : t`it changes kernel state`}`, t`run it with sudo: sudo npx container-lessons ${process.argv.slice(2).join(' ')}`);
+    const why = commandHelp(verb)?.root;
+    throw new EnvError(t`\`${verb}\` needs root: ${why ? tr(why) : t`it changes kernel state`}`, t`run it with sudo: ${sudoCommand(typed)}`);
   }
 }
 
@@ -404,15 +344,16 @@ function cmdDoctor(opts: { json: boolean }, lab: Lab, out: Out): number {
  * (options end at IMAGE, so the command's own options are its own) and, as docker run does,
  * answers a bad one, and any failure before the command runs, with one line and exit 125. */
 async function cmdRun(argv: string[], lab: Lab, out: Out): Promise<number> {
-  const { parseRunArgs, runContainer, startFailureCode, saidByHelper, RunInputError, RUN_USAGE } = await import('./runtime.js');
+  const { parseRunArgs, runContainer, startFailureCode, saidByHelper, RunInputError } = await import('./runtime.js');
   const say = (message: string) => process.stderr.write(`container-lessons run: ${message.split('\n')[0]}\n`);
   try {
     const args = parseRunArgs(argv);
     if (args.help) {
-      out.write(tr(RUN_USAGE));
+      out.write(verbUsage(commandHelp('run')!));
       return 0;
     }
-    if (process.getuid?.() !== 0) throw new RunInputError(t`run needs root: it makes mounts, cgroups and namespaces (sudo container-lessons run ...)`);
+    // One line, as every answer of run before its command starts: the command that works.
+    if (process.getuid?.() !== 0) throw new RunInputError(t`run needs root: it makes mounts, cgroups and namespaces; as root: ${sudoCommand(typed)}`);
     const { code, leftovers } = await runContainer(args, lab, { prepareLab: () => prepareLab(lab, 'run', out, { lock: false }) });
     reportLeftovers(leftovers);
     return code;
@@ -458,7 +399,7 @@ async function cmdDemoImage(args: string[], opts: { format?: string }, lab: Lab,
  * time), else the language kept, else the locale's. What is printed as JSON stays English
  * whatever the learner reads, so that an instructor's tools read every learner's alike.
  * Returns a note to show once, or ''. */
-async function speak(flag: string | undefined, opts: { json: boolean; lab: Lab }): Promise<string> {
+async function speak(flag: string | undefined, opts: { json: boolean; lab: Lab; keep?: boolean }): Promise<string> {
   let saved: ReturnType<typeof readProgress>['language'];
   try {
     saved = readProgress(opts.lab).language;
@@ -469,7 +410,7 @@ async function speak(flag: string | undefined, opts: { json: boolean; lab: Lab }
   const choice = chooseLanguage({ flag: given, saved, env: process.env });
   await setLanguage(opts.json ? 'en' : choice.lang);
   if (flag !== undefined && !given) throw new UsageError(t`--lang is zh or en, not "${flag}"`, t`for example: container-lessons --lang zh (kept for the next time; the locale decides when it is not given)`);
-  if (given && given !== saved) {
+  if (given && given !== saved && opts.keep !== false) {
     try {
       saveLanguage(opts.lab, given);
     } catch {
@@ -494,7 +435,8 @@ async function cmdGlossary(out: Out): Promise<number> {
   return 0;
 }
 
-export async function main(argv: string[], out: Out = { color: wantsColor(), write: (s) => process.stdout.write(s) }): Promise<number> {
+export async function main(argv: string[], out: Out = { color: colorWanted(), write: (s) => process.stdout.write(s) }): Promise<number> {
+  typed = argv;
   // run reads its own command line: everything after IMAGE belongs to the command.
   if (argv[0] === 'run') {
     const lab = labFor();
@@ -524,11 +466,21 @@ export async function main(argv: string[], out: Out = { color: wantsColor(), wri
     },
   });
   const [verb, ...args] = positionals;
+  const helping = values.help || verb === 'help';
   const lab = labFor();
-  const languageNote = await speak(values.lang, { json: values.json, lab });
+  // Help reads no lab and keeps nothing: a --lang given with it holds for this run only.
+  const languageNote = await speak(values.lang, { json: values.json, lab, keep: !helping });
   if (languageNote && verb !== undefined) process.stderr.write(`container-lessons: ${languageNote}\n`);
-  if (values.help || verb === 'help') {
-    out.write(usage());
+  if (helping) {
+    // `--help` and `help`: every command; `solve --help` and `help solve`: one.
+    const which = values.help ? verb : args[0];
+    if (which === undefined) {
+      out.write(usage());
+      return 0;
+    }
+    const help = commandHelp(which);
+    if (!help) throw unknownCommand(which);
+    out.write(verbUsage(help));
     return 0;
   }
   if (values.version) {
@@ -546,8 +498,12 @@ export async function main(argv: string[], out: Out = { color: wantsColor(), wri
         // as "\n", which ink does not report as return. In raw mode it stays "\r".
         process.stdin.setRawMode(true);
       }
+      await alignChalk(out.color);
       const { runTui } = await import('./ui/tui.js');
-      return runTui({ lab, unlockAll: values['unlock-all'], out, note: languageNote });
+      const code = await runTui({ lab, unlockAll: values['unlock-all'], out, note: languageNote });
+      // Quit from the "needs root" screen: the command to type, on the normal screen.
+      if (code === 3 && process.getuid?.() !== 0) process.stderr.write(`${t`container-lessons: the workbook needs root: it makes mounts, cgroups and namespaces`}\n${label(t`hint:`)}${t`run it with sudo: ${sudoCommand(typed)}`}\n`);
+      return code;
     }
     case 'list':
       return cmdList(values, lab, out);
@@ -557,6 +513,7 @@ export async function main(argv: string[], out: Out = { color: wantsColor(), wri
       const lesson = lessonArg(args[0]);
       // marked-terminal brings a syntax highlighter: loaded only when a text is shown.
       const { lessonMarkdown, renderMarkdown } = await import('./render.js');
+      await alignChalk(out.color);
       out.write(renderMarkdown(lessonMarkdown(lesson, lab), { color: out.color, width: Math.min(process.stdout.columns || 80, 100) }) + '\n');
       return 0;
     }
@@ -596,7 +553,7 @@ export async function main(argv: string[], out: Out = { color: wantsColor(), wri
     case 'demo-image':
       return cmdDemoImage(args, values, lab, out);
     default:
-      throw new UsageError(`${t`unknown command "${verb}"`}\n\n${usage()}`);
+      throw unknownCommand(verb);
   }
 }
 
@@ -630,13 +587,23 @@ export async function run(argv = process.argv.slice(2)): Promise<void> {
   try {
     code = await main(argv);
   } catch (err) {
-    const e = err as Error & { exitCode?: number; hint?: string; code?: string };
+    const e = err as Error & { exitCode?: number; code?: string };
     const info = errorInfo(err);
-    process.stderr.write(`container-lessons: ${info.message}\n${info.hint ? `${label(t`hint:`)}${info.hint}\n` : ''}`);
-    if (process.env.CONTAINER_LESSONS_DEBUG) process.stderr.write(String(e.stack) + '\n');
     const usage = ['ERR_PARSE_ARGS_UNKNOWN_OPTION', 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL', 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'];
     code = e.exitCode ?? (err instanceof LockBusyError ? 3 : usage.includes(e.code ?? '') ? 2 : 1);
+    // A script that asked for JSON gets its failure as JSON too (in English, as all of it),
+    // and nothing else on stdout.
+    if (asksForJson(argv)) process.stdout.write(`${JSON.stringify({ error: info.message, hint: info.hint ?? null, exit: code })}\n`);
+    else process.stderr.write(`container-lessons: ${info.message}\n${info.hint ? `${label(t`hint:`)}${info.hint}\n` : ''}`);
+    if (process.env.CONTAINER_LESSONS_DEBUG) process.stderr.write(String(e.stack) + '\n');
     reportLeftovers(await cleanupActive());
   }
   process.exitCode = code;
+}
+
+/** --json among the workbook's own options (not after `--`, not in what `run` runs). */
+function asksForJson(argv: readonly string[]): boolean {
+  if (argv[0] === 'run') return false;
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
 }

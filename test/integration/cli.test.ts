@@ -226,6 +226,27 @@ describe('container-lessons CLI', () => {
     expect(fs.existsSync(ufs)).toBe(false);
   });
 
+  it.skipIf(!nobodyCanRun)('without root: the hint is the command that runs this very workbook as root, every word quoted', () => {
+    fs.chmodSync(lab.root, 0o755);
+    const runtime = path.join(lab.root, 'my runtimes/it\'s "here"');
+    const args = ['check', 'capstone', '--runtime', runtime];
+    const r = cli(args, { user: 'nobody' });
+    expect(r.code).toBe(3);
+    const hint = /^hint: run it with sudo: (.*)$/m.exec(r.err)?.[1];
+    if (!hint) throw new Error(`no sudo hint in: ${r.err}`);
+    // The words a shell makes of it: sudo, the lab's variable through env, this node, this
+    // script (nvm's node is not on sudo's PATH: both by their paths), the arguments as given.
+    const words = spawnSync('sh', ['-c', `printf '%s\\0' ${hint}`], { encoding: 'utf8' })
+      .stdout.split('\0')
+      .slice(0, -1);
+    expect(words).toEqual(['sudo', 'env', `CONTAINER_LESSONS_HOME=${lab.root}`, process.execPath, BIN, ...args]);
+    // With --json, the same failure as JSON on stdout.
+    const json = cli([...args, '--json'], { user: 'nobody' });
+    expect(json.code).toBe(3);
+    expect(json.err).toBe('');
+    expect(JSON.parse(json.out)).toEqual({ error: "`check` needs root: it reads other processes' namespaces, roots and cgroup files", hint: `run it with sudo: ${hint} --json`, exit: 3 });
+  });
+
   it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('%s in the middle of a lesson: cleans up, then exits', async (sig) => {
     const child = spawn(process.execPath, [BIN, 'solve', 'pid-namespace'], { env: { ...process.env, CONTAINER_LESSONS_HOME: lab.root, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -254,3 +275,106 @@ describe('container-lessons CLI', () => {
     expect(await procfs.waitReaped([loop], 3000)).toBe(true);
   });
 });
+
+describe('CLI conventions', () => {
+  const fresh = () => path.join(os.tmpdir(), `cl-cli-nolab-${process.pid}-${Math.random().toString(36).slice(2)}`);
+
+  it("<command> --help, -h and help <command>: that command's help, exit 0, as any user, no lab made", () => {
+    const home = fresh();
+    try {
+      const user = nobodyCanRunBin() ? 'nobody' : undefined;
+      const ways = [
+        ['solve', '--help'],
+        ['solve', '-h'],
+        ['help', 'solve'],
+        ['--help', 'solve'],
+      ].map((args) => cli(args, { user, env: { CONTAINER_LESSONS_HOME: home } }));
+      for (const r of ways) {
+        expect(r.code).toBe(0);
+        expect(r.err).toBe('');
+        expect(r.out).toBe(ways[0]!.out);
+      }
+      expect(ways[0]!.out).toMatch(/^usage:\n {2}sudo container-lessons solve <lesson\|all> \[--json\] \[--keep\]\n/);
+      expect(ways[0]!.out).toMatch(/^ {2}--keep +leave what the lesson made/m);
+      expect(ways[0]!.out).toMatch(/example:\n {2}sudo container-lessons solve 1 --keep\n$/);
+      // In the language asked for, which help does not keep.
+      const zh = cli(['check', '--help', '--lang', 'zh'], { env: { CONTAINER_LESSONS_HOME: home } });
+      expect(zh.code).toBe(0);
+      expect(zh.out).toMatch(/^用法：\n {2}sudo container-lessons check <lesson> \[--json\] \[--watch\]$/m);
+      expect(zh.out).toContain('选项：');
+      // run reads its own options: its --help is the same entry.
+      const run = cli(['run', '--help'], { env: { CONTAINER_LESSONS_HOME: home } });
+      expect(run.code).toBe(0);
+      expect(run.out).toBe(cli(['help', 'run'], { env: { CONTAINER_LESSONS_HOME: home } }).out);
+      expect(run.out).toMatch(/^ {2}--ip ADDR\/PREFIX +eth0 with this address/m);
+      // The whole list still comes with help alone.
+      const all = cli(['help'], { env: { CONTAINER_LESSONS_HOME: home } });
+      expect(all.out).toMatch(/^ {2}solve <lesson\|all> \[--json\] \[--keep\]$/m);
+      expect(all.out).toMatch(/^ {2}doctor \[--json\] +what this machine offers the lessons$/m);
+      expect(fs.existsSync(home)).toBe(false);
+      const unknown = cli(['help', 'frobnicate'], { env: { CONTAINER_LESSONS_HOME: home } });
+      expect(unknown.code).toBe(2);
+      expect(unknown.err).toMatch(/^container-lessons: unknown command "frobnicate"\nhint: the commands are list, show, solve/);
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('with --json, a usage error is JSON on stdout (English, its hint, its exit code), nothing on stderr', () => {
+    const cases: Array<[string[], RegExp, RegExp | null]> = [
+      [['list', '--bogus', '--json'], /^Unknown option '--bogus'/, null],
+      [['check', '42', '--json'], /^there is no lesson "42"; the lessons are:\n {2}1 {2}overlay/, null],
+      [['frobnicate', '--json'], /^unknown command "frobnicate"$/, /^the commands are list, show/],
+      [['hint', '2', '--level', '9', '--json'], /^--level is 1, 2, 3 or all, not "9"$/, /^type, for example: container-lessons hint 2 --level 3/],
+      [['list', '--json', '--lang', 'fr'], /^--lang is zh or en, not "fr"$/, /container-lessons --lang zh/],
+    ];
+    for (const [args, error, hint] of cases) {
+      const r = cli(args, { env: { LANG: 'zh_CN.UTF-8' } });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err, args.join(' ')).toBe('');
+      expect(r.out.endsWith('}\n')).toBe(true);
+      const data = JSON.parse(r.out) as { error: string; hint: string | null; exit: number };
+      expect(Object.keys(data)).toEqual(['error', 'hint', 'exit']);
+      expect(data.error).toMatch(error);
+      if (hint) expect(data.hint).toMatch(hint);
+      else expect(data.hint).toBeNull();
+      expect(data.exit).toBe(2);
+    }
+    // Without --json: the same failure for a reader, on stderr.
+    const human = cli(['frobnicate']);
+    expect(human.out).toBe('');
+    expect(human.err).toMatch(/^container-lessons: unknown command "frobnicate"\nhint: /);
+  });
+
+  it('colour: FORCE_COLOR into a pipe, FORCE_COLOR=0 never, NO_COLOR only when not empty', () => {
+    const colored = (env: Record<string, string>) => /\x1b\[/.test(cli(['list'], { env: { NO_COLOR: '', ...env } }).out);
+    expect(colored({})).toBe(false); // a pipe
+    expect(colored({ FORCE_COLOR: '1' })).toBe(true);
+    expect(colored({ FORCE_COLOR: '' })).toBe(true);
+    expect(colored({ FORCE_COLOR: '0' })).toBe(false);
+    expect(colored({ FORCE_COLOR: '1', NO_COLOR: '1' })).toBe(false);
+    // The lesson text's styling (marked-terminal, through chalk) follows the same rule.
+    const show = cli(['show', '1'], { env: { NO_COLOR: '', FORCE_COLOR: '1' } });
+    expect(show.out).toMatch(/\x1b\[35m\x1b\[4m\x1b\[1m1\. /);
+  });
+
+  // script(1) gives the CLI a terminal.
+  const hasScript = spawnSync('sh', ['-c', 'command -v script']).status === 0;
+  it.skipIf(!hasScript)('on a terminal whose TERM chalk does not know, the lesson text is coloured as the rest', () => {
+    const onTerminal = (env: Record<string, string>) =>
+      spawnSync('script', ['-qec', `"${process.execPath}" "${BIN}" show 1`, '/dev/null'], {
+        env: { PATH: process.env.PATH!, HOME: os.tmpdir(), LANG: 'C.UTF-8', CONTAINER_LESSONS_HOME: lab.root, ...env },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 60_000,
+      }).stdout;
+    expect(onTerminal({ TERM: 'unknown' })).toMatch(/\x1b\[35m\x1b\[4m\x1b\[1m1\. /);
+    expect(onTerminal({ TERM: 'dumb' })).toMatch(/^# 1\. /);
+    expect(onTerminal({ TERM: 'xterm', NO_COLOR: '1' })).toMatch(/^# 1\. /);
+  });
+});
+
+/** An unprivileged user can read the project (a clone under /root is not readable). */
+function nobodyCanRunBin(): boolean {
+  return spawnSync('runuser', ['-u', 'nobody', '--', 'test', '-r', BIN]).status === 0;
+}
