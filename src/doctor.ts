@@ -9,6 +9,7 @@ import { t, tr } from './i18n/messages.js';
 import type { Lab } from './lab.js';
 import { LESSONS, type Lesson } from './lessons/index.js';
 import type { Needs } from './lessons/types.js';
+import { sudoCommand } from './sudo-hint.js';
 
 export type Level = 'ok' | 'warn' | 'error';
 
@@ -85,7 +86,9 @@ export function doctor(lab: Lab, probe: Probes = machine, opts: { quick?: boolea
   const lessons = opts.lessons ?? LESSONS;
   const f: Finding[] = [];
   const isRoot = probe.uid() === 0;
-  f.push(isRoot ? { name: 'root', level: 'ok', detail: t`running as root` } : { name: 'root', level: 'error', detail: t`running as uid ${probe.uid()}`, fix: t`mounts, cgroups and namespaces need root: run it with sudo` });
+  f.push(
+    isRoot ? { name: 'root', level: 'ok', detail: t`running as root` } : { name: 'root', level: 'error', detail: t`running as uid ${probe.uid()}`, fix: t`mounts, cgroups and namespaces need root: ${sudoCommand(process.argv.slice(2))}` },
+  );
 
   // A release that does not parse (NaN) is 'before 5.4': only a warning.
   const [maj = Number.NaN, min = Number.NaN] = os.release().split('.').map(Number);

@@ -8,7 +8,7 @@
 // With --rootfs there is no IMAGE: every word after the options is the command; `lab` names
 // the lab's own root filesystem (a directory called lab is `./lab`).
 
-import { msg, t } from './i18n/messages.js';
+import { t } from './i18n/messages.js';
 
 /** A bad command line: one line for the user, exit 125 (as `docker run` gives). */
 export class RunInputError extends Error {}
@@ -29,11 +29,6 @@ export interface RunArgs {
   argv: string[];
   help: boolean;
 }
-
-/** `run --help`: one string (msg), translated where it is written (tr). */
-export const RUN_USAGE = msg(
-  "usage: container-lessons run [OPTIONS] IMAGE CMD [ARG...]\n       container-lessons run --rootfs DIR|lab [OPTIONS] CMD [ARG...]\n\n  CMD runs as PID 1 in new mount, UTS, IPC, PID, network and cgroup namespaces, on an\n  overlay of IMAGE's layers (an image imported into the lab: container-lessons import),\n  or on a directory (--rootfs; lab: the lab's own root filesystem); exit code: CMD's.\n  --name N          the container's name (default mydocker-<pid>), unique while it runs\n  --hostname H      its hostname (default: its name)\n  --cpus C          CPU quota: C CPUs (0.01 and up)\n  --memory M        memory limit in bytes, or with k, m, g (swap held to none)\n  --pids P          at most P processes\n  --ip ADDR/PREFIX  eth0 with this address, on the bridge MYDOCKER_BRIDGE, default route\n                    via MYDOCKER_GATEWAY (both set by the caller; without --ip: lo only)\n",
-);
 
 const VALUE_OPTIONS = ['name', 'hostname', 'cpus', 'memory', 'pids', 'ip', 'rootfs'] as const;
 type ValueOption = (typeof VALUE_OPTIONS)[number];

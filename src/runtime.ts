@@ -37,7 +37,7 @@ import { onCleanup } from './runner.js';
 import { CPU_PERIOD_US, RunInputError, type RunArgs } from './runtime-args.js';
 import { t } from './i18n/messages.js';
 
-export { RunInputError, parseRunArgs, RUN_USAGE, type RunArgs } from './runtime-args.js';
+export { RunInputError, parseRunArgs, type RunArgs } from './runtime-args.js';
 
 export const RUNTIME_NAMESPACES: Namespace[] = ['mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup'];
 export const BRIDGE_VAR = 'MYDOCKER_BRIDGE';

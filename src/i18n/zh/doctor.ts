@@ -3,7 +3,7 @@ import type { Catalog } from '../messages.js';
 export default {
   'running as root': '以 root 身份运行',
   'running as uid {0}': '以 uid {0} 运行',
-  'mounts, cgroups and namespaces need root: run it with sudo': '挂载、cgroup 和命名空间都需要 root：请用 sudo 运行',
+  'mounts, cgroups and namespaces need root: {0}': '挂载、cgroup 和命名空间都需要 root：{0}',
   'kernels before 5.4 lack parts of cgroup v2 and overlay the lessons use; a current distribution VM is best': '5.4 之前的内核缺少各课用到的部分 cgroup v2 和 overlay 功能；最好使用装有当前发行版的虚拟机',
   'lesson {0}': '第 {0} 课',
   'lessons {0}': '第 {0} 课',
