@@ -135,6 +135,20 @@ export const COMMANDS: CommandHelp[] = [
     example: 'sudo container-lessons demo-image /tmp/web --format oci',
   },
   {
+    verb: 'class',
+    forms: [
+      {
+        usage: 'class report [--json] FILE|DIR...',
+        summary: msg("for instructors: the class table from the files the classroom playbook collects (classroom/ansible): learners as rows, lessons as columns, the capstone's checks, the check each learner is stuck on"),
+      },
+    ],
+    options: [
+      ['FILE|DIR', msg('one file per VM, written by the collect play; a DIR: every *.json in it')],
+      ['--json', msg('the table as JSON (always English)')],
+    ],
+    example: 'container-lessons class report results/',
+  },
+  {
     verb: 'picture',
     forms: [{ usage: 'picture <lesson>', summary: msg("the lesson's picture, drawn from the kernel's state now (what the Work pane shows at its end)") }],
     root: WHY_READ,

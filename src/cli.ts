@@ -552,6 +552,11 @@ export async function main(argv: string[], out: Out = { color: colorWanted(), wr
       return cmdCapstone(args, lab, out);
     case 'demo-image':
       return cmdDemoImage(args, values, lab, out);
+    case 'class': {
+      // The instructor's side (classroom/): loaded only when asked for.
+      const { classCommand } = await import('./classroom/report.js');
+      return classCommand(args, { json: values.json }, { ...out, width: process.stdout.isTTY ? Math.max(60, process.stdout.columns) : undefined });
+    }
     default:
       throw unknownCommand(verb);
   }

@@ -134,4 +134,8 @@ export default {
   'container-lessons: {0}: cleaning up before exit...': 'container-lessons：{0}：退出前正在清理……',
   'the locale asks for Chinese, but its character set is not UTF-8: shown in English (a UTF-8 locale such as zh_CN.UTF-8, or --lang zh, shows Chinese)':
     'locale 要求中文，但它的字符集不是 UTF-8：以英文显示（换成 zh_CN.UTF-8 这样的 UTF-8 locale，或用 --lang zh，即显示中文）',
+  "for instructors: the class table from the files the classroom playbook collects (classroom/ansible): learners as rows, lessons as columns, the capstone's checks, the check each learner is stuck on":
+    '供讲师使用：根据课堂 playbook（classroom/ansible）收集的文件生成全班总表：每行一位学员，每列一课，另有结业项目的检查结果，以及每位学员卡住的那项检查',
+  'one file per VM, written by the collect play; a DIR: every *.json in it': '每台虚拟机一个文件，由 collect play 写出；给出 DIR 时：读取其中所有 *.json',
+  'the table as JSON (always English)': '以 JSON 输出总表（始终是英文）',
 } satisfies Catalog;

@@ -3,6 +3,7 @@
 // on a message used in English with no translation here, and on a translation nobody uses.
 import type { Catalog } from '../messages.js';
 import capstone from './capstone.js';
+import classroom from './classroom.js';
 import cli from './cli.js';
 import core from './core.js';
 import doctor from './doctor.js';
@@ -29,6 +30,7 @@ import ui from './ui.js';
 
 export const PARTS: Record<string, Catalog> = {
   capstone: capstone,
+  classroom: classroom,
   cli: cli,
   core: core,
   doctor: doctor,
