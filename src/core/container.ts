@@ -18,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { HintedError } from './errors.js';
 import { t } from '../i18n/messages.js';
 import { checkRootlessReach, rootlessCommand, type Rootless } from './rootless.js';
+import { HELPER_ARG, IN_SEA, SELF_EXE } from '../sea.js';
 import { checkConfinement, type Confinement } from './confine.js';
 import type { Insn } from './seccomp.js';
 import type { EscapeResult } from './escape.js';
@@ -33,6 +34,21 @@ export function nsinitPath(): string {
   const candidates = [path.join(here, 'nsinit.js'), path.resolve(here, '../../dist/core/nsinit.js')];
   for (const c of candidates) if (fs.existsSync(c)) return c;
   throw new Error(`nsinit.js not found (looked at ${candidates.join(', ')}): run \`npm run build\``);
+}
+
+/** What follows node in a helper's command line, before its mode: nsinit.js; in the one-file
+ * binary, which is node and nsinit at once, the argument that makes it its own helper. */
+export function nsinitArgs(): string[] {
+  if (IN_SEA) return [HELPER_ARG];
+  // Debugging, a helper's stack names src/ lines too (bundle/nsinit.js.map), as the CLI's does.
+  return [...(process.env.CONTAINER_LESSONS_DEBUG ? ['--enable-source-maps'] : []), nsinitPath()];
+}
+
+/** The program a helper runs: node, or the one-file binary itself again, by /proc/self/exe
+ * (the way containers-from-scratch starts its child). Not through setpriv and unshare:
+ * /proc/self/exe is the program that reads it, so a rootless start names process.execPath. */
+export function helperProgram(): string {
+  return IN_SEA ? SELF_EXE : process.execPath;
 }
 
 /**
@@ -191,7 +207,7 @@ function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: Stdio, 
   const rootless = mode === 'run' ? (spec as RunSpec).rootless : undefined;
   // A rootless container's helper starts inside a new user namespace: made by util-linux
   // unshare, a single-threaded program, because Node cannot (rootless.ts).
-  const [file, args] = rootless ? rootlessCommand(rootless, [process.execPath, nsinitPath(), mode, JSON.stringify(spec)]) : [process.execPath, [nsinitPath(), mode, JSON.stringify(spec)]];
+  const [file, args] = rootless ? rootlessCommand(rootless, [process.execPath, ...nsinitArgs(), mode, JSON.stringify(spec)]) : [helperProgram(), [...nsinitArgs(), mode, JSON.stringify(spec)]];
   return new Promise((resolve, reject) => {
     const std = typeof stdio === 'object' ? stdio.terminal : stdio;
     const helper = spawn(file, args, {
@@ -331,7 +347,8 @@ export async function startContainer(opts: ContainerOptions, ledger?: Ledger): P
   if (opts.confine) checkConfinement(opts.confine);
   if (opts.rootless) {
     if (opts.cgroup) throw new HintedError(t`a rootless container cannot be put in a cgroup by the core`, t`leave out the cgroup, or run it as root`);
-    checkRootlessReach(opts.rootless, [process.execPath, nsinitPath(), path.resolve(opts.rootfs)]);
+    // The files the unprivileged uid runs: node and nsinit.js, or the binary that is both.
+    checkRootlessReach(opts.rootless, [process.execPath, ...(IN_SEA ? [] : [nsinitPath()]), path.resolve(opts.rootfs)]);
   }
   return launch('run', runSpec(opts, opts.argv), opts.stdio ?? 'pipe', opts.detach, ledger, t`container`);
 }
@@ -453,7 +470,7 @@ type AnsweringMode = 'net' | 'probe' | 'tcp' | 'nsview' | 'ipcmk' | 'userns' | '
 type AnsweringSpec = NetSpec | ProbeSpec | TcpSpec | NsViewSpec | IpcMakeSpec | FiltersSpec | EscapeSpec | Record<string, never>;
 function askHelper<T>(mode: AnsweringMode, spec: AnsweringSpec, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const helper = spawn(process.execPath, [nsinitPath(), mode, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: helperEnv() });
+    const helper = spawn(helperProgram(), [...nsinitArgs(), mode, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: helperEnv() });
     let out = '';
     let control = '';
     let err = '';

@@ -38,6 +38,7 @@ import type { NatRules } from './nftables.js';
 import type { InitMessage, WarmCommand, NetState, ProbeResult, NsView } from './init-protocol.js';
 import { TAG_VAR } from './journal.js';
 import type { Rootless } from './rootless.js';
+import { HELPER_ARG, IN_SEA, SELF_EXE } from '../sea.js';
 import { applyConfinement, readConfinement, readFilters, type Confinement } from './confine.js';
 import { escapeChroot } from './escape.js';
 
@@ -392,8 +393,11 @@ function stageRun(spec: RunSpec): void {
     setupAndExec(spec);
   }
   // The next child of this (main) thread is PID 1 of the new namespace.
-  const self = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, [self, 'init', JSON.stringify(spec)], {
+  // Started as this helper was: node and this file, or the one-file binary as its own helper
+  // (by /proc/self/exe: this process's own program, also when setpriv and unshare ran it).
+  // Node's own options (--enable-source-maps when debugging) carry over to PID 1's stage.
+  const [program, self] = IN_SEA ? [SELF_EXE, [HELPER_ARG]] : [process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)]];
+  const child = spawn(program, [...self, 'init', JSON.stringify(spec)], {
     stdio: spec.warm ? [0, 1, 2, 3, 4] : [0, 1, 2, 3],
     detached: false,
   });
@@ -685,7 +689,9 @@ async function stageTcp(spec: TcpSpec): Promise<void> {
   });
 }
 
-const [mode, json] = process.argv.slice(2);
+// `node nsinit.js <mode> <json>`, or in the one-file binary `<binary> __nsinit <mode> <json>`,
+// whose argv repeats the binary's path where a script's would be.
+const [mode, json] = process.argv.slice(IN_SEA ? 3 : 2);
 if (!mode || !json) {
   process.stderr.write('nsinit is started by container-lessons (modes: run, init, enter, probe, net, tcp, nsview, ipcmk, userns, filters, escape)\n');
   process.exit(2);

@@ -220,8 +220,6 @@ export default {
   'Choose from {0}.': '请从中选择：{0}。',
   'seccomp_data has 6 arguments, not {0}': 'seccomp_data 有 6 个参数，而不是 {0} 个',
   'ran off its end': '运行到了末尾之外',
-  "usage: container-lessons run [OPTIONS] IMAGE CMD [ARG...]\n       container-lessons run --rootfs DIR|lab [OPTIONS] CMD [ARG...]\n\n  CMD runs as PID 1 in new mount, UTS, IPC, PID, network and cgroup namespaces, on an\n  overlay of IMAGE's layers (an image imported into the lab: container-lessons import),\n  or on a directory (--rootfs; lab: the lab's own root filesystem); exit code: CMD's.\n  --name N          the container's name (default mydocker-<pid>), unique while it runs\n  --hostname H      its hostname (default: its name)\n  --cpus C          CPU quota: C CPUs (0.01 and up)\n  --memory M        memory limit in bytes, or with k, m, g (swap held to none)\n  --pids P          at most P processes\n  --ip ADDR/PREFIX  eth0 with this address, on the bridge MYDOCKER_BRIDGE, default route\n                    via MYDOCKER_GATEWAY (both set by the caller; without --ip: lo only)\n":
-    '用法：container-lessons run [OPTIONS] IMAGE CMD [ARG...]\n      container-lessons run --rootfs DIR|lab [OPTIONS] CMD [ARG...]\n\n  CMD 作为 PID 1 运行在新的挂载、UTS、IPC、PID、网络和 cgroup 命名空间中，\n  根目录是 IMAGE 各层叠成的 overlay（导入到实验目录中的镜像：container-lessons import），\n  或者是一个目录（--rootfs；lab：实验目录自己的根文件系统）；退出码就是 CMD 的退出码。\n  --name N          容器的名字（默认为 mydocker-<pid>），在运行期间唯一\n  --hostname H      容器的主机名（默认为它的名字）\n  --cpus C          CPU 配额：C 个 CPU（0.01 及以上）\n  --memory M        内存上限，以字节为单位，也可以带 k、m、g（不允许使用 swap）\n  --pids P          最多 P 个进程\n  --ip ADDR/PREFIX  带这个地址的 eth0，接在网桥 MYDOCKER_BRIDGE 上，默认路由\n                    经由 MYDOCKER_GATEWAY（两者都由调用者设置；没有 --ip 时只有 lo）\n',
   '--cpus is a number of CPUs such as 0.5, not "{0}"': '--cpus 是 CPU 的个数，例如 0.5，而不是 "{0}"',
   '--cpus {0} is less than the smallest quota the kernel takes (0.01)': '--cpus {0} 小于内核接受的最小配额（0.01）',
   '--memory is an amount such as 64m (bytes, or with k, m, g), not "{0}"': '--memory 是一个数量，例如 64m（字节数，或者带 k、m、g），而不是 "{0}"',
@@ -252,4 +250,9 @@ export default {
   mount: '挂载',
   'UTS (hostname)': 'UTS（主机名）',
   network: '网络',
+  // The one-file binary (src/sea-addon.ts, src/sea-files.ts).
+  'the one-file binary cannot load its native module {0} from a temporary file: {1}': '单文件程序无法从临时文件加载它的原生模块 {0}：{1}',
+  'set TMPDIR to a directory this user can write and that is not mounted noexec': '把 TMPDIR 设为当前用户可写、且没有以 noexec 挂载的目录',
+  'the one-file binary cannot write its files into {0}: {1}': '单文件程序无法把它的文件写入 {0}：{1}',
+  'set TMPDIR to a directory this user can write': '把 TMPDIR 设为当前用户可写的目录',
 } satisfies Catalog;
