@@ -190,8 +190,10 @@ function report(msg: InitMessage): void {
 
 function fail(step: string, err: unknown): never {
   const e = err as Error & { hint?: string };
-  report({ event: 'error', step, error: e instanceof libc.SyscallError ? e.toJSON() : { message: e.message }, hint: e.hint });
+  // The line first, the report after: the driver, once it has the report, may end this
+  // process's namespace (PID 1 with it) before a later write would have happened.
   process.stderr.write(`container-lessons: ${step}: ${e.message}\n`);
+  report({ event: 'error', step, error: e instanceof libc.SyscallError ? e.toJSON() : { message: e.message }, hint: e.hint });
   process.exit(126);
 }
 

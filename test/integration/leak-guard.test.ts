@@ -25,6 +25,20 @@ const hasNft = (() => {
 
 /** Undo steps, run in reverse at the end even when an expectation failed. */
 const undo: Array<() => void> = [];
+// The first `ip netns add` on a machine makes /run/netns (and a bind mount of it on itself,
+// which `ip netns del` leaves): put back what this file found.
+const NETNS_DIR = '/run/netns';
+const netnsMounted = () =>
+  fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[4] === NETNS_DIR);
+const netnsDirBefore = fs.existsSync(NETNS_DIR);
+const netnsMountBefore = netnsMounted();
+undo.push(() => {
+  if (!netnsMountBefore && netnsMounted()) sh(`umount ${NETNS_DIR}`);
+  if (!netnsDirBefore) fs.rmdirSync(NETNS_DIR);
+});
 const children: ChildProcess[] = [];
 const quietly = (fn: () => void) => {
   try {

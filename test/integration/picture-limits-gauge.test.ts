@@ -189,8 +189,9 @@ describe("lesson 8's picture: gauges of the group's memory and pids", () => {
     // a fork: the limit lets it in) tries to fork, and the kernel refuses (EAGAIN).
     // The hog's processes gone first (a task leaves pids.current when it is reaped).
     await until("the hog's processes gone from the group", () => g.pidsStats().current <= tasksBefore);
-    const filler = startInGroup('sleep 10 & sleep 10 & wait');
+    // Counted before the start: the filler's shell may join the group before spawn returns.
     const full = g.pidsStats().current + 4;
+    const filler = startInGroup('sleep 10 & sleep 10 & wait');
     await until('the two sleeps in the group', () => g.pidsStats().current === full);
     sh(`echo ${full} > ${P}/pids.max`);
     const refused = g.pidsStats().refused;

@@ -124,7 +124,9 @@ describe("lesson 3's mount tree", () => {
     expect(text[1]).toBe('● unshare --mount → ● bind → ○ pivot_root → ○ proc → ○ umount -l');
     expect(text[2]).toBe("○ /  ext4  the host's root, still / here");
     expect(text).toContain(`├─ ● ${R}  ext4  bound on itself, / after pivot_root`);
-    expect(text.join('\n')).toMatch(/○ \+\d+ more mounts of the host/);
+    // The host's mounts are drawn as the host's: the first ones named, the rest counted in
+    // "+N more" when this host has more than fit.
+    expect(text.join('\n')).toMatch(/○ \+\d+ more mounts of the host|[├└]─ ○ \/proc {2}proc/);
     expect(text.length).toBeLessThanOrEqual(16);
 
     await t.type(`cd ${R}; mkdir -p .old_root`);
