@@ -14,7 +14,7 @@
 // (dist/sea-cli.js) or a container's helper (dist/core/nsinit.js), each built as bundle/ is,
 // in CommonJS parts loaded when first needed (koffi's JavaScript among them). As assets: the
 // parts, koffi.node (src/sea-addon.ts loads it) and the package's files (src/sea-files.ts
-// writes them out for a run). Their names: SEA_ASSETS in src/sea.ts.
+// writes them into the lab's package/, once per binary). Their names: SEA_ASSETS in src/sea.ts.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { builtinModules } from 'node:module';

@@ -87,7 +87,7 @@ export const COMMANDS: CommandHelp[] = [
     verb: 'reset',
     forms: [{ usage: 'reset [lesson] [--all]', summary: msg('remove what a lesson left, made by solve or by hand (all lessons if none given; progress is kept)') }],
     root: msg('it unmounts, removes cgroups and ends container processes'),
-    options: [['--all', msg("also remove your progress, the root filesystem and the capstone's image, never your mydocker/")]],
+    options: [['--all', msg("also remove your progress, the root filesystem, the capstone's image and the one-file binary's copy of the lessons' files (package/), never your mydocker/")]],
     example: 'sudo container-lessons reset 3',
   },
   {

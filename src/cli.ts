@@ -313,7 +313,10 @@ async function cmdReset(args: string[], opts: { all: boolean }, lab: Lab, out: O
     // The capstone's lab holds an image made from the rootfs: it goes with it. The learner's
     // runtime (the lab's mydocker/) is their work: it stays.
     const { capstoneHome } = await import('./capstone/suite.js');
-    for (const p of custom ? [lab.progressFile] : [lab.rootfs, capstoneHome(lab), lab.progressFile]) {
+    // The one-file binary's copy of the package's files (src/sea-files.ts): its next run
+    // writes them again.
+    const { labPackagePaths } = await import('./sea-files.js');
+    for (const p of [...(custom ? [lab.progressFile] : [lab.rootfs, capstoneHome(lab), lab.progressFile]), ...labPackagePaths(lab)]) {
       if (fs.existsSync(p)) {
         fs.rmSync(p, { recursive: true, force: true });
         removed.push(p);

@@ -1,7 +1,8 @@
 // Where the package's own files are (lessons/, capstone/, bin/): one directory up from this
 // module, whether it runs from src/ (tests), dist/ (built) or bundle/ (packed), because it
-// is a top-level module in each. The one-file binary has no such directory: it writes the
-// files it carries into one of its own, for this run, when this module is first loaded.
+// is a top-level module in each. The one-file binary has no such directory: when this module
+// is first loaded it writes the files it carries into the learner's lab (src/sea-files.ts),
+// where the paths the workbook shows stay good after the run.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IN_SEA } from './sea.js';

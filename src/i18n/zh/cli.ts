@@ -31,7 +31,8 @@ export default {
   "a lesson's hints, from the idea to the exact commands": '一课的提示，从思路到具体命令',
   '1 the idea (the default), 2 the file or syscall involved, 3 the exact commands; all: every tier': '1 思路（默认），2 涉及的文件或系统调用，3 具体命令；all：全部各级',
   'remove what a lesson left, made by solve or by hand (all lessons if none given; progress is kept)': '删除一课留下的东西，不论是 solve 还是手动做的（不指定课就是所有课；进度保留）',
-  "also remove your progress, the root filesystem and the capstone's image, never your mydocker/": '还会删除进度、根文件系统和结业项目的镜像，但绝不删除你的 mydocker/',
+  "also remove your progress, the root filesystem, the capstone's image and the one-file binary's copy of the lessons' files (package/), never your mydocker/":
+    '还会删除进度、根文件系统、结业项目的镜像和单文件程序放在实验目录里的课程文件副本（package/），但绝不删除你的 mydocker/',
   'build the default root filesystem now': '现在就构建默认的根文件系统',
   '(a variable) use this directory as the root filesystem instead: it is never built or removed': '（环境变量）改用这个目录作为根文件系统：它既不会被构建，也不会被删除',
   'your own docker run: CMD as PID 1 in new mount, UTS, IPC, PID, network and cgroup namespaces, on an overlay of an imported IMAGE, in a cgroup of its own; exits with its code, 125 for bad input':

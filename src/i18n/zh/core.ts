@@ -253,6 +253,7 @@ export default {
   // The one-file binary (src/sea-addon.ts, src/sea-files.ts).
   'the one-file binary cannot load its native module {0} from a temporary file: {1}': '单文件程序无法从临时文件加载它的原生模块 {0}：{1}',
   'set TMPDIR to a directory this user can write and that is not mounted noexec': '把 TMPDIR 设为当前用户可写、且没有以 noexec 挂载的目录',
-  'the one-file binary cannot write its files into {0}: {1}': '单文件程序无法把它的文件写入 {0}：{1}',
-  'set TMPDIR to a directory this user can write': '把 TMPDIR 设为当前用户可写的目录',
+  "{0} is in the way of the workbook's files: it is not one the one-file binary wrote (it has no {1})": '{0} 挡住了练习册文件的位置：它不是单文件程序写出的目录（里面没有 {1}）',
+  'move it away, or set CONTAINER_LESSONS_HOME to another lab': '把它移走，或者把 CONTAINER_LESSONS_HOME 设为另一个实验目录',
+  "cannot write the workbook's files into {0}": '无法把练习册的文件写入 {0}',
 } satisfies Catalog;
