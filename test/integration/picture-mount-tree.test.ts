@@ -141,7 +141,9 @@ describe("lesson 3's mount tree", () => {
     const hostMounts = underOld();
     expect(hostMounts).toBeGreaterThan(5);
     expect(text).toContain(`└─ ✕ /.old_root  ext4  the old root, the host's /: ${hostMounts} mounts`);
-    expect(text.join('\n')).toMatch(/ {3}└─ ✕ \+\d+ more mounts of the host/);
+    // Under the old root, the host's mounts: named, or folded into "+N more" on a host with
+    // more than fit (a fresh VM has four or five under /).
+    expect(text.join('\n')).toMatch(/ {3}└─ ✕ \+\d+ more mounts of the host| {3}[├└]─ ✕ \/\.old_root\/proc {2}proc/);
     expect(text.length).toBeLessThanOrEqual(16);
 
     await t.type('mount -t proc proc /proc');
