@@ -7,7 +7,8 @@
 // no ?. or ??, no import.meta: a Node before 12.17 even reads it as a CommonJS script), and
 // it loads the workbook (modern code) only once the checks have passed.
 
-/** --json among the workbook's own options: not after `--`, not in what `run` runs. */
+/** --json among the workbook's own options: not after `--`, not in what `run` runs (the
+ * rule of src/cli.ts's asksForJson, written again here in syntax an old Node reads). */
 function asksForJson(argv) {
   if (argv[0] === 'run') return false;
   const end = argv.indexOf('--');

@@ -13,7 +13,7 @@ import { glyphsFor } from './pictures/glyphs.js';
 import { label, t, titled, tr, setLanguage } from './i18n/messages.js';
 import { chooseLanguage, isLanguage } from './i18n/language.js';
 import { COMMANDS, commandHelp, usage, verbUsage } from './cli-help.js';
-import { alignChalk, colorWanted } from './color.js';
+import { alignChalk, colorWanted, paint } from './color.js';
 import { sudoCommand } from './sudo-hint.js';
 
 /** The command line was wrong: exit 2. */
@@ -33,11 +33,6 @@ class EnvError extends HintedError {
 interface Out {
   color: boolean;
   write: (s: string) => void;
-}
-
-function paint(out: Out) {
-  const wrap = (code: string) => (s: string) => (out.color ? `\x1b[${code}m${s}\x1b[0m` : s);
-  return { green: wrap('32'), red: wrap('31'), yellow: wrap('33'), dim: wrap('2'), bold: wrap('1'), cyan: wrap('36') };
 }
 
 function lessonArg(name: string | undefined): Lesson {
@@ -75,7 +70,7 @@ async function prepareLab(lab: Lab, what: string, out: Out, opts: { lock: boolea
   }
   readProgress(lab); // a progress file we cannot read stops us before any work, not after
   const { removed, errors } = await recoverLab(lab);
-  const c = paint(out);
+  const c = paint(out.color);
   if (removed.length) process.stderr.write(c.dim(t`container-lessons: an earlier run was interrupted; removed what it left: ${removed.map((r) => `${r.kind} ${r.name}`).join('; ')}`) + '\n');
   for (const e of errors) process.stderr.write(c.red(t`container-lessons: could not remove what an interrupted run left: ${e}`) + '\n');
 }
@@ -86,7 +81,7 @@ function lessonHeading(lesson: Lesson): string {
 }
 
 function formatChecks(results: CheckResult[], out: Out): string {
-  const c = paint(out);
+  const c = paint(out.color);
   return results
     .map((r) => {
       const mark = r.status === 'pass' ? c.green(`✔ ${t`pass`}`) : r.status === 'fail' ? c.red(`✘ ${t`fail`}`) : c.yellow(`– ${t`skip`}`);
@@ -106,7 +101,7 @@ function indent(text: string, by = '    '): string {
 }
 
 function formatVerdict(passed: boolean, out: Out, what: string): string {
-  const c = paint(out);
+  const c = paint(out.color);
   return passed ? c.green(t`${what}: passed`) : c.red(t`${what}: not passed yet`);
 }
 
@@ -114,7 +109,7 @@ async function cmdSolve(args: string[], opts: { json: boolean; keep: boolean }, 
   requireRoot('solve');
   await prepareLab(lab, `solve ${args.join(' ')}`, out, { lock: true });
   const which = args[0] === 'all' ? LESSONS : [lessonArg(args[0])];
-  const c = paint(out);
+  const c = paint(out.color);
   const reports: LessonReport[] = [];
   for (const lesson of which) {
     if (!opts.json) out.write(`\n${c.bold(c.cyan(lessonHeading(lesson)))}\n`);
@@ -164,7 +159,7 @@ async function cmdPicture(args: string[], lab: Lab, out: Out): Promise<number> {
   requireRoot('picture');
   const lesson = lessonArg(args[0]);
   await prepareLab(lab, `picture ${lesson.number}`, out, { lock: false });
-  out.write(`${paint(out).bold(lessonHeading(lesson))}\n${await pictureReport(lesson, lab)}\n`);
+  out.write(`${paint(out.color).bold(lessonHeading(lesson))}\n${await pictureReport(lesson, lab)}\n`);
   return 0;
 }
 
@@ -174,11 +169,11 @@ async function cmdCheck(args: string[], opts: { json: boolean; watch: boolean; r
   const lesson = lessonArg(args[0]);
   await prepareLab(lab, `check ${lesson.number}`, out, { lock: false });
   if (opts.watch) return watchCheck(lesson, opts, lab, out);
-  const c = paint(out);
+  const c = paint(out.color);
   const { checks, passed } = await checkLesson(lesson, lab, { note: opts.json ? undefined : (note) => out.write(c.dim(`  ... ${note}`) + '\n') });
   if (opts.json) out.write(JSON.stringify({ id: lesson.id, number: lesson.number, passed, checks }, null, 2) + '\n');
   else {
-    out.write(`${paint(out).bold(lessonHeading(lesson))}\n${formatChecks(checks, out)}\n${formatVerdict(passed, out, t`Lesson ${lesson.number}`)}\n`);
+    out.write(`${paint(out.color).bold(lessonHeading(lesson))}\n${formatChecks(checks, out)}\n${formatVerdict(passed, out, t`Lesson ${lesson.number}`)}\n`);
     if (passed) {
       const next = LESSONS[lesson.number];
       if (next) out.write(`${t`next: container-lessons show ${next.number}   (${tr(next.title)})`}\n`);
@@ -203,7 +198,7 @@ async function checkCapstone(opts: { json: boolean; runtime?: string }, lab: Lab
   if (!runtime) throw new UsageError(t`${file} is not executable`, t`chmod +x ${opts.runtime}, or build it (cc -O2 -Wall -o mydocker mydocker.c)`);
   await prepareLab(lab, 'check capstone', out, { lock: false });
   const { runSuite } = await import('./capstone/suite.js');
-  const c = paint(out);
+  const c = paint(out.color);
   const checks = await runSuite({ lab, runtime, note: opts.json ? undefined : (note) => out.write(c.dim(`  ... ${note}`) + '\n') });
   const passed = checks.every((x) => x.status !== 'fail');
   if (passed) markPassed(lab, 'capstone');
@@ -239,7 +234,7 @@ const WATCH_MS = 2000;
  * a pass (exit 0, recorded like `check`) or Ctrl-C (exit 130). It only reads: a Ctrl-C
  * lets the look under way finish (a second one ends at once) and leaves nothing behind. */
 async function watchCheck(lesson: Lesson, opts: { json: boolean }, lab: Lab, out: Out): Promise<number> {
-  const c = paint(out);
+  const c = paint(out.color);
   const stop = new AbortController();
   const onInterrupt = () => {
     if (stop.signal.aborted) process.exit(130);
@@ -290,7 +285,7 @@ function cmdList(opts: { json: boolean }, lab: Lab, out: Out): number {
     out.write(JSON.stringify({ labRoot: lab.root, lessons: rows, warning: warning || undefined }, null, 2) + '\n');
     return 0;
   }
-  const c = paint(out);
+  const c = paint(out.color);
   for (const r of rows) {
     const mark = r.state === 'passed' ? c.green('✔') : r.state === 'current' ? c.cyan('▶') : ' ';
     out.write(`${mark} ${r.number}  ${r.id.padEnd(18)} ${tr(r.title)}\n`);
@@ -333,7 +328,7 @@ function cmdDoctor(opts: { json: boolean }, lab: Lab, out: Out): number {
     out.write(JSON.stringify(report, null, 2) + '\n');
     return report.ok ? 0 : 1;
   }
-  const c = paint(out);
+  const c = paint(out.color);
   for (const f of report.findings) {
     const mark = f.level === 'ok' ? c.green('✔') : f.level === 'warn' ? c.yellow('!') : c.red('✘');
     out.write(`${mark} ${f.name.padEnd(18)} ${f.detail}\n`);
@@ -429,7 +424,7 @@ async function speak(flag: string | undefined, opts: { json: boolean; lab: Lab; 
 async function cmdGlossary(out: Out): Promise<number> {
   const { GLOSSARY } = await import('./i18n/glossary.js');
   const { visible } = await import('./ui/reflow.js');
-  const c = paint(out);
+  const c = paint(out.color);
   const pad = (s: string, n: number) => s + ' '.repeat(Math.max(0, n - visible(s)));
   const en = Math.max(...GLOSSARY.map((g) => visible(g.en)));
   const zh = Math.max(...GLOSSARY.map((g) => visible(g.zh)));

@@ -34,3 +34,10 @@ export async function alignChalk(wanted: boolean): Promise<void> {
   const { default: chalk } = await import('chalk');
   if (chalk.level === 0) chalk.level = 1;
 }
+
+/** The CLI's own escapes: each colour a function that wraps its text, or leaves it be when
+ * `color` is off (colorWanted decides it). */
+export function paint(color: boolean) {
+  const wrap = (code: string) => (s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  return { green: wrap('32'), red: wrap('31'), yellow: wrap('33'), dim: wrap('2'), bold: wrap('1'), cyan: wrap('36') };
+}

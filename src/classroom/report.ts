@@ -10,6 +10,7 @@
 // the JSON under "errors"), and the others are still reported; 2 for a usage error.
 import { HintedError } from '../core/errors.js';
 import { fitColumns, visible } from '../columns.js';
+import { paint } from '../color.js';
 import { t, tr } from '../i18n/messages.js';
 import { localeIsUtf8 } from '../i18n/language.js';
 import { readCollected, type BadFile, type LearnerRecord, type LessonRef } from './collected.js';
@@ -76,11 +77,6 @@ function stuckCell(l: LearnerRecord): { text: string; kind: 'fail' | 'done' | 'p
   if (!first) return { text: `${l.current.number} ${tr(l.current.title)}`, kind: 'plain' };
   const more = l.current.failing.length > 1 ? ` ${t`(+${l.current.failing.length - 1} more)`}` : '';
   return { text: `${l.current.number} ${tr(first.title)}${more}`, kind: 'fail' };
-}
-
-function paint(color: boolean) {
-  const wrap = (code: string) => (s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
-  return { green: wrap('32'), red: wrap('31'), cyan: wrap('36'), dim: wrap('2'), bold: wrap('1'), yellow: wrap('33') };
 }
 
 /** The table as text, at most `width` columns (a narrow width cuts names and the last cell, never the lessons). */
