@@ -136,10 +136,18 @@ async function startReference(name: string): Promise<{ child: ReturnType<typeof 
   for (let i = 0; i < 300; i++) {
     // The runtime's own argv ends in the token too: the container is the one that is PID 1.
     const pid = procfs.listPids().find((p) => (procfs.cmdline(p) ?? '').startsWith('sh -c') && (procfs.cmdline(p) ?? '').endsWith(token));
-    if (pid && /NSpid:.*\s1$/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))) return { child, pid };
+    if (pid && isNamespacePid1(pid)) return { child, pid };
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`the reference did not start its container: ${err}`);
+}
+
+function isNamespacePid1(pid: number): boolean {
+  try {
+    return /NSpid:.*\s1$/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false; // gone between the listing and the read
+  }
 }
 
 describe('what a killed runtime leaves', () => {
@@ -168,7 +176,8 @@ describe('what a killed runtime leaves', () => {
     // Killed once the second network container is up: the bridge, two runtimes, their veths.
     let up = 0;
     for (let i = 0; i < 1200 && up < 2; i++) {
-      up = procfs.listPids().filter((p) => /^sh -c echo ready; while/.test(procfs.cmdline(p) ?? '')).length;
+      // Each container's PID 1 alone: a shell forking for its sleep shows the same argv for a moment.
+      up = procfs.listPids().filter((p) => /^sh -c echo ready; while/.test(procfs.cmdline(p) ?? '') && isNamespacePid1(p)).length;
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(up).toBe(2);
