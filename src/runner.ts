@@ -8,6 +8,7 @@ import { ensureLabRoot, markPassed, labJournal, holdMachineName, chownToInvoker 
 import type { Lesson, LessonContext, Step } from './lessons/index.js';
 import { allPassed, type CheckResult } from './checks/result.js';
 import { msg, t } from './i18n/messages.js';
+import { withWorkSink, type WorkProgress, type WorkSink } from './progress.js';
 
 export interface StepReport {
   title: string;
@@ -34,6 +35,10 @@ export interface LessonReport {
 
 export interface SolveHooks {
   onStepStart?: (lesson: Lesson, step: Step, index: number) => void;
+  /** While the step runs: each line its commands print, and the progress of its long work
+   * (an import, the rootfs build). Its report's output, at the end, is the whole of it. */
+  onStepLine?: (lesson: Lesson, line: string, index: number) => void;
+  onStepProgress?: (lesson: Lesson, progress: WorkProgress, index: number) => void;
   onStepDone?: (lesson: Lesson, report: StepReport, index: number) => void;
   onChecking?: (lesson: Lesson) => void;
   onNote?: (text: string) => void;
@@ -199,14 +204,15 @@ export class LessonSession {
     active.add(this.ctx.ledger);
   }
 
-  /** Run step i; its failure is reported, not thrown. */
-  async runStep(i: number): Promise<StepReport> {
+  /** Run step i; its failure is reported, not thrown. `watch` hears, while it runs, the lines
+   * its commands print and the progress of its long work (see progress.ts). */
+  async runStep(i: number, watch: WorkSink = {}): Promise<StepReport> {
     const step = this.lesson.steps[i];
     if (!step) throw new Error(`lesson ${this.lesson.id} has no step ${i + 1}`);
     const report: StepReport = { title: step.title, commands: step.commands(this.ctx.lab) };
     const t0 = performance.now();
     try {
-      report.output = await step.run(this.ctx);
+      report.output = await withWorkSink(watch, () => step.run(this.ctx));
     } catch (err) {
       report.error = errorInfo(err);
     }
@@ -299,7 +305,11 @@ export async function solveLesson(lesson: Lesson, lab: Lab, opts: { keep?: boole
   try {
     for (const [i, step] of lesson.steps.entries()) {
       opts.hooks?.onStepStart?.(lesson, step, i);
-      const sr = await session.runStep(i);
+      const hooks = opts.hooks;
+      const sr = await session.runStep(i, {
+        line: hooks?.onStepLine && ((line) => hooks.onStepLine?.(lesson, line, i)),
+        progress: hooks?.onStepProgress && ((p) => hooks.onStepProgress?.(lesson, p, i)),
+      });
       report.steps.push(sr);
       opts.hooks?.onStepDone?.(lesson, sr, i);
       if (sr.error) break;

@@ -11,6 +11,10 @@ import { short } from './image-digest.js';
 import { t, tr } from '../i18n/messages.js';
 import { planImage, type ImageFormat } from './image-manifest.js';
 import { extractArchive, unpackLayer } from './image-unpack.js';
+import { workProgress, type WorkProgress } from '../progress.js';
+
+/** How far an import is: the archive (when a tarball is given), then each layer. */
+export type ImportProgress = Extract<WorkProgress, { kind: 'archive' | 'layer' }>;
 
 export interface ImportedLayer {
   chainId: string;
@@ -41,8 +45,10 @@ const imageFileName = (name: string) => {
  * <config>.json; and the Docker 25+ form whose manifest.json points into blobs/sha256/), or
  * from an OCI image layout given as a directory or as a tar of one. Layers already in the
  * store (same chain id) are reused. A failure leaves no half-made layer: the layers made
- * before it are complete and verified; the failing one does not exist. */
-export async function importImage(source: string, store: LayerStore, opts: { name?: string; ledger?: Ledger } = {}): Promise<ImportedImage> {
+ * before it are complete and verified; the failing one does not exist. How far it is goes to
+ * `onProgress` (at each chunk read: a renderer throttles), else to the open work sink. */
+export async function importImage(source: string, store: LayerStore, opts: { name?: string; ledger?: Ledger; onProgress?: (p: ImportProgress) => void } = {}): Promise<ImportedImage> {
+  const report = opts.onProgress ?? workProgress;
   const src = path.resolve(source);
   const st = fs.statSync(src, { throwIfNoEntry: false });
   if (!st) throw new ImageError(t`no such file or directory: ${source}`, t`give the path of a \`docker save\` tarball, or of an OCI layout (a directory or a tar of one)`);
@@ -56,7 +62,13 @@ export async function importImage(source: string, store: LayerStore, opts: { nam
       tmp = path.join(store.root, `.import-${crypto.randomBytes(6).toString('hex')}`);
       tmpEntry = opts.ledger?.add({ kind: 'file', path: tmp });
       fs.mkdirSync(tmp);
-      await extractArchive(src, tmp, source);
+      const totalBytes = st.size;
+      let files = 0;
+      await extractArchive(src, tmp, source, (c) => {
+        files = c.files;
+        report({ kind: 'archive', bytes: c.bytes, totalBytes, files, done: false });
+      });
+      report({ kind: 'archive', bytes: totalBytes, totalBytes, files, done: true });
       root = tmp;
     }
     const plan = planImage(root, source, opts.name);
@@ -71,13 +83,26 @@ export async function importImage(source: string, store: LayerStore, opts: { nam
       if (chainId === undefined || diffId === undefined) throw new ImageError(t`layer ${i + 1} has no diff id in the image config`, tr(HINT_RESAVE));
       const id = layerDirName(chainId);
       const what = t`layer ${i + 1} of ${chains.length} (${short(diffId)})`;
+      const totalBytes = fs.statSync(layer.file, { throwIfNoEntry: false })?.size ?? 0;
+      const at = { kind: 'layer', layer: i + 1, layers: chains.length, diffId, totalBytes, reused: false } as const;
+      let files = 0;
       let made: { reused: boolean };
       try {
-        made = await store.create(id, parent, (diff) => unpackLayer(layer, diffId, diff, what), { ledger: opts.ledger });
+        made = await store.create(
+          id,
+          parent,
+          (diff) =>
+            unpackLayer(layer, diffId, diff, what, (c) => {
+              files = c.files;
+              report({ ...at, bytes: c.bytes, files, done: false });
+            }),
+          { ledger: opts.ledger },
+        );
       } catch (err) {
         if (err instanceof ImageError) throw err;
         throw new ImageError(t`${what}: could not unpack: ${(err as Error).message}`, t`importing needs root (whiteouts are device files, opaque directories trusted.* xattrs), and room in ${store.root}`);
       }
+      report({ ...at, bytes: totalBytes, files, done: true, reused: made.reused });
       layers.push({ chainId, diffId, id, reused: made.reused });
       parent = id;
     }

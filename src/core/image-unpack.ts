@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Header, UnpackSync, type ReadEntry } from 'tar';
 import { OPAQUE_XATTR } from './overlay.js';
@@ -32,15 +32,36 @@ function unpackSink(unpack: UnpackSync, state: { failure?: Error }) {
   };
 }
 
+/** How far an unpacking is: bytes of its source file read, tar entries seen. */
+export interface UnpackCount {
+  bytes: number;
+  files: number;
+}
+
+/** A pass-through that counts the bytes of the source file as they are read, and tells. */
+function counter(count: UnpackCount, tell?: (c: UnpackCount) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      count.bytes += chunk.length;
+      tell?.(count);
+      cb(null, chunk);
+    },
+  });
+}
+
 /** Extract a source tarball (plain or gzip) into `dir`. Only files, directories and links:
- * an image archive holds nothing else. */
-export async function extractArchive(file: string, dir: string, source: string): Promise<void> {
+ * an image archive holds nothing else. `onCount` hears how far it is, at each chunk read. */
+export async function extractArchive(file: string, dir: string, source: string, onCount?: (c: UnpackCount) => void): Promise<void> {
   const state: { failure?: Error } = {};
+  const count: UnpackCount = { bytes: 0, files: 0 };
   const unpack = new UnpackSync({
     cwd: dir,
     strict: true,
     preserveOwner: false,
-    filter: (_p, e) => ['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link'].includes((e as ReadEntry).type),
+    filter: (_p, e) => {
+      count.files++;
+      return ['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link'].includes((e as ReadEntry).type);
+    },
   });
   // Told apart first, so that a wrong file is called that and not "a damaged archive".
   const head = Buffer.alloc(512);
@@ -57,7 +78,8 @@ export async function extractArchive(file: string, dir: string, source: string):
     throw new ImageError(t`${source} is not a tar archive`, t`give a file made by \`docker save NAME -o NAME.tar\`, or an OCI layout as a directory or a tar of one`);
   }
   try {
-    await pipeline(fs.createReadStream(file), unpackSink(unpack, state));
+    await pipeline(fs.createReadStream(file), counter(count, onCount), unpackSink(unpack, state));
+    onCount?.(count); // the entries of the last chunk, counted once it was unpacked
   } catch (err) {
     throw new ImageError(t`${source} is damaged: ${(err as Error).message}`, tr(HINT_RESAVE));
   }
@@ -100,6 +122,8 @@ const lstatOrNull = (p: string) => fs.lstatSync(p, { throwIfNoEntry: false }) ??
  *    1755), and chown clears setuid bits: the archive's modes are set again at the end. */
 class LayerUnpacker {
   readonly state: { failure?: Error } = {};
+  /** Bytes of the blob read (counter()) and entries of its tar seen (filter()). */
+  readonly count: UnpackCount = { bytes: 0, files: 0 };
   readonly unpack: UnpackSync;
   private files: Array<{ rel: string; mode: number }> = [];
   private dirs: Array<{ rel: string; mode: number; mtime?: Date }> = [];
@@ -127,6 +151,7 @@ class LayerUnpacker {
   }
 
   private filter(e: ReadEntry): boolean {
+    this.count.files++;
     const parts = entryParts(e.path);
     if (!parts) {
       this.fail(t`entry ${JSON.stringify(e.path)} leaves the layer ("..")`);
@@ -254,8 +279,9 @@ class LayerUnpacker {
   }
 }
 
-/** Unpack a layer blob into `diff`, checking its blob digest and its diff id in the same pass. */
-export async function unpackLayer(layer: Plan['layers'][number], diffId: string, diff: string, what: string): Promise<void> {
+/** Unpack a layer blob into `diff`, checking its blob digest and its diff id in the same
+ * pass. `onCount` hears how far it is (bytes of the blob, entries of its tar), at each chunk. */
+export async function unpackLayer(layer: Plan['layers'][number], diffId: string, diff: string, what: string, onCount?: (c: UnpackCount) => void): Promise<void> {
   let head: Buffer;
   try {
     const fd = fs.openSync(layer.file, 'r');
@@ -274,7 +300,7 @@ export async function unpackLayer(layer: Plan['layers'][number], diffId: string,
   const diffHash = sha256();
   const x = new LayerUnpacker(diff, what);
   try {
-    await pipeline(fs.createReadStream(layer.file), tap(blobHash), gzip ? zlib.createGunzip() : new PassThrough(), tap(diffHash), unpackSink(x.unpack, x.state));
+    await pipeline(fs.createReadStream(layer.file), counter(x.count, onCount), tap(blobHash), gzip ? zlib.createGunzip() : new PassThrough(), tap(diffHash), unpackSink(x.unpack, x.state));
   } catch (err) {
     // A damaged blob explains any failure to read it: say that, when its digest shows it.
     const expected = layer.digest ?? (gzip ? undefined : diffId);
@@ -283,6 +309,7 @@ export async function unpackLayer(layer: Plan['layers'][number], diffId: string,
     if (err instanceof ImageError) throw err;
     throw new ImageError(gzip ? t`${what} is not a readable gzip tar: ${(err as Error).message}` : t`${what} is not a readable tar: ${(err as Error).message}`, tr(HINT_RESAVE));
   }
+  onCount?.(x.count); // the entries of the last chunk, counted once it was unpacked
   const blobDigest = `sha256:${blobHash.digest('hex')}`;
   if (layer.digest && blobDigest !== layer.digest) throw digestMismatch(t`${what}, blob`, layer.digest, blobDigest);
   const gotDiffId = `sha256:${diffHash.digest('hex')}`;

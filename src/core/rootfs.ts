@@ -6,11 +6,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { ROOTFS_MARKER } from './rootfs-marker.js';
 import type { Ledger } from './ledger.js';
 import { HintedError } from './errors.js';
 import { t } from '../i18n/messages.js';
+import { workProgress, type WorkProgress } from '../progress.js';
 
 export { ROOTFS_MARKER };
 
@@ -84,8 +85,28 @@ function copyFileInto(root: string, hostPath: string, asPath = hostPath): void {
   fs.chmodSync(dest, fs.statSync(hostPath).mode & 0o7777);
 }
 
-/** Build the default root filesystem at `dir` (which must not exist yet). */
-export function buildHostRootfs(dir: string, ledger?: Ledger, tools = DEFAULT_TOOLS): RootfsMarker {
+/** How far a build of the default rootfs is (see progress.ts). */
+export type RootfsProgress = Extract<WorkProgress, { kind: 'rootfs' }>;
+
+/** Ask `ldd` for a binary's shared libraries, without blocking (the TUI keeps drawing). */
+function sharedLibrariesAsync(binary: string): Promise<string[]> {
+  return new Promise((resolve) => {
+    execFile('ldd', [binary], { encoding: 'utf8' }, (err, stdout) => resolve(err ? [] : parseLdd(stdout)));
+  });
+}
+
+/** What a build copies: each tool the host has, and where. */
+function toolsToCopy(tools: string[]): Array<{ tool: string; host: string }> {
+  return tools.flatMap((tool) => {
+    const host = findHostTool(tool);
+    return host ? [{ tool, host }] : [];
+  });
+}
+
+/** The build itself, for both drivers below: it yields each tool to copy and is sent back
+ * that tool's shared libraries (ldd, which is most of a build's time: the synchronous
+ * driver asks it tool by tool, the asynchronous one several at once). */
+function* buildSteps(dir: string, ledger: Ledger | undefined, copy: Array<{ tool: string; host: string }>): Generator<{ tool: string; host: string }, RootfsMarker, string[]> {
   if (fs.existsSync(dir)) throw new RootfsError(t`${dir} already exists`, t`remove it, or \`container-lessons reset --all\`, to build it anew`);
   const missing = REQUIRED_TOOLS.filter((t) => !findHostTool(t));
   if (missing.length) {
@@ -96,6 +117,7 @@ export function buildHostRootfs(dir: string, ledger?: Ledger, tools = DEFAULT_TO
   // Built aside and renamed into place: a crash leaves only the temporary tree, which the
   // journal knows about.
   const entry = ledger?.add({ kind: 'file', path: tmp });
+  let placed = false;
   try {
     for (const d of ['bin', 'etc', 'proc', 'sys', 'dev', 'root', 'run', 'var/tmp', 'home', 'mnt', 'usr']) fs.mkdirSync(path.join(tmp, d), { recursive: true });
     fs.mkdirSync(path.join(tmp, 'tmp'), { mode: 0o1777 });
@@ -105,12 +127,11 @@ export function buildHostRootfs(dir: string, ledger?: Ledger, tools = DEFAULT_TO
     const links = { sbin: 'bin', 'usr/bin': '../bin', 'usr/sbin': '../bin' };
     for (const [link, target] of Object.entries(links)) fs.symlinkSync(target, path.join(tmp, link));
     const copied: string[] = [];
-    for (const tool of tools) {
-      const host = findHostTool(tool);
-      if (!host) continue;
-      copyFileInto(tmp, host, path.join('/bin', tool));
-      for (const lib of sharedLibraries(host)) copyFileInto(tmp, lib);
-      copied.push(tool);
+    for (const c of copy) {
+      const libs = yield c;
+      copyFileInto(tmp, c.host, path.join('/bin', c.tool));
+      for (const lib of libs) copyFileInto(tmp, lib);
+      copied.push(c.tool);
     }
     // Terminal descriptions, so that top, less and the shell's line editing work.
     for (const base of ['/lib/terminfo', '/usr/share/terminfo', '/etc/terminfo']) {
@@ -130,16 +151,88 @@ export function buildHostRootfs(dir: string, ledger?: Ledger, tools = DEFAULT_TO
     const marker: RootfsMarker = { id: crypto.randomUUID(), kind: 'host-tools', created: new Date().toISOString(), tools: copied };
     fs.writeFileSync(path.join(tmp, ROOTFS_MARKER), JSON.stringify(marker, null, 2) + '\n');
     fs.renameSync(tmp, dir);
+    placed = true;
     entry?.drop();
     return marker;
   } catch (err) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    entry?.drop();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC' || code === 'EDQUOT') throw new RootfsError(t`no space left to build the root filesystem at ${dir} (it needs about 20 MiB)`, t`free some space, or set CONTAINER_LESSONS_HOME to a roomier place`);
     if (code === 'EROFS' || code === 'EACCES') throw new RootfsError(t`cannot write the root filesystem at ${dir} (${code})`, t`set CONTAINER_LESSONS_HOME to a writable directory`);
     throw err;
+  } finally {
+    // Also when a driver stops the build early (steps.return()): nothing half-built stays.
+    if (!placed) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      entry?.drop();
+    }
   }
+}
+
+/** Progress after each tool copied: to `onProgress`, else to the open work sink. */
+function reporter(total: number, onProgress?: (p: RootfsProgress) => void): (copied: number, tool: string) => void {
+  const report = onProgress ?? workProgress;
+  return (copied, tool) => report({ kind: 'rootfs', copied, total, tool, done: copied === total });
+}
+
+/** Build the default root filesystem at `dir` (which must not exist yet). Synchronous: the
+ * TUI cannot draw while it runs; buildHostRootfsAsync is the same build, drawn. */
+export function buildHostRootfs(dir: string, ledger?: Ledger, tools = DEFAULT_TOOLS, onProgress?: (p: RootfsProgress) => void): RootfsMarker {
+  const copy = toolsToCopy(tools);
+  const report = reporter(copy.length, onProgress);
+  const steps = buildSteps(dir, ledger, copy);
+  let copied = 0;
+  let next = steps.next();
+  try {
+    while (!next.done) {
+      const c = next.value;
+      next = steps.next(sharedLibraries(c.host));
+      report(++copied, c.tool);
+    }
+  } finally {
+    if (!next.done) steps.return(undefined as never); // a report threw: the build stops clean
+  }
+  return next.value;
+}
+
+/** How many ldd run at once: enough to keep two cores busy while files are copied. */
+const LDD_AT_ONCE = 4;
+
+/** Builds under way in this process, by directory: a second caller waits for the first. */
+const building = new Map<string, Promise<RootfsMarker>>();
+
+/** buildHostRootfs without blocking: the libraries of several tools are asked for at once,
+ * and progress is reported after each tool copied. */
+export function buildHostRootfsAsync(dir: string, ledger?: Ledger, tools = DEFAULT_TOOLS, onProgress?: (p: RootfsProgress) => void): Promise<RootfsMarker> {
+  const under = building.get(dir);
+  if (under) return under;
+  const build = (async () => {
+    const copy = toolsToCopy(tools);
+    const report = reporter(copy.length, onProgress);
+    // Asked ahead, a few at a time, answered in order.
+    const asked: Array<Promise<string[]>> = [];
+    const ask = (i: number) => {
+      const c = copy[i];
+      if (c && !asked[i]) asked[i] = sharedLibrariesAsync(c.host);
+    };
+    for (let i = 0; i < LDD_AT_ONCE; i++) ask(i);
+    const steps = buildSteps(dir, ledger, copy);
+    let copied = 0;
+    let next = steps.next();
+    try {
+      while (!next.done) {
+        const c = next.value;
+        const libs = await asked[copied]!;
+        ask(copied + LDD_AT_ONCE);
+        next = steps.next(libs);
+        report(++copied, c.tool);
+      }
+    } finally {
+      if (!next.done) steps.return(undefined as never); // a report threw: the build stops clean
+    }
+    return next.value;
+  })();
+  building.set(dir, build);
+  return build.finally(() => building.delete(dir));
 }
 
 export function readMarker(dir: string): RootfsMarker | null {
@@ -195,12 +288,27 @@ export function rootfsProblem(dir: string): RootfsError | null {
   return null;
 }
 
-/** The default rootfs at `dir`: built if missing, checked if present. */
-export function ensureRootfs(dir: string, ledger?: Ledger, opts: { build?: boolean } = {}): { marker: RootfsMarker; built: boolean; added?: string[] } {
+/** The default rootfs at `dir`: built if missing, checked if present. A build reports its
+ * progress to `onProgress`, else to the open work sink (progress.ts). */
+export function ensureRootfs(dir: string, ledger?: Ledger, opts: { build?: boolean; onProgress?: (p: RootfsProgress) => void } = {}): { marker: RootfsMarker; built: boolean; added?: string[] } {
   if (!fs.existsSync(dir) && opts.build !== false) {
-    const marker = buildHostRootfs(dir, ledger);
+    const marker = buildHostRootfs(dir, ledger, DEFAULT_TOOLS, opts.onProgress);
     return { marker, built: true };
   }
+  return checkRootfs(dir, opts);
+}
+
+/** ensureRootfs without blocking while it builds (the TUI draws the progress meanwhile). */
+export async function ensureRootfsAsync(dir: string, ledger?: Ledger, opts: { build?: boolean; onProgress?: (p: RootfsProgress) => void } = {}): Promise<{ marker: RootfsMarker; built: boolean; added?: string[] }> {
+  if (!fs.existsSync(dir) && opts.build !== false) {
+    const marker = await buildHostRootfsAsync(dir, ledger, DEFAULT_TOOLS, opts.onProgress);
+    return { marker, built: true };
+  }
+  return checkRootfs(dir, opts);
+}
+
+/** A rootfs that is there: usable, and topped up if the workbook built it. */
+function checkRootfs(dir: string, opts: { build?: boolean }): { marker: RootfsMarker; built: boolean; added?: string[] } {
   const problem = rootfsProblem(dir);
   if (problem) throw problem;
   const marker = readMarker(dir)!;

@@ -139,4 +139,12 @@ export default {
     '供讲师使用：根据课堂 playbook（classroom/ansible）收集的文件生成全班总表：每行一位学员，每列一课，另有结业项目的检查结果，以及每位学员卡住的那项检查',
   'one file per VM, written by the collect play; a DIR: every *.json in it': '每台虚拟机一个文件，由 collect play 写出；给出 DIR 时：读取其中所有 *.json',
   'the table as JSON (always English)': '以 JSON 输出总表（始终是英文）',
+  'importing {0} into {1}': '正在把 {0} 导入到 {1}',
+  'archive unpacked: {0}, {1} files': '归档已解开：{0}，{1} 个文件',
+  'unpacking the archive: {0} of {1}, {2} files': '正在解开归档：{0} / {1}，{2} 个文件',
+  'layer {0} of {1}: already in the store': '第 {0} 层（共 {1} 层）：层存储里已经有了',
+  'layer {0} of {1}: unpacked {2}, {3} files': '第 {0} 层（共 {1} 层）：已解包 {2}，{3} 个文件',
+  'layer {0} of {1}: {2} of {3}, {4} files': '第 {0} 层（共 {1} 层）：{2} / {3}，{4} 个文件',
+  'root filesystem built: {0} programs copied': '根文件系统已构建：复制了 {0} 个程序',
+  'building the root filesystem: {0} of {1} programs copied ({2})': '正在构建根文件系统：已复制 {0} / {1} 个程序（{2}）',
 } satisfies Catalog;

@@ -104,4 +104,6 @@ export default {
   'container-lessons: the shell could not start: {0}': 'container-lessons：shell 无法启动：{0}',
   'the cleanup stopped: {0}': '清理中断：{0}',
   'the workbook (TUI)': '练习册（终端界面）',
+  '({0} lines before these)': '（前面还有 {0} 行）',
+  '{0} s': '{0} 秒',
 } satisfies Catalog;
