@@ -46,12 +46,51 @@ if (process.platform !== 'linux') {
 // bundle's positions back to src/*.ts through bundle/*.js.map. Only then: Node reads each
 // module's map as it loads it, which a normal start should not pay for.
 if (process.env.CONTAINER_LESSONS_DEBUG) process.setSourceMapsEnabled(true);
-import('../bundle/cli.js').then(
-  (cli) => cli.run(),
-  (err) => {
-    if (!(err instanceof Error) || err.code !== 'ERR_MODULE_NOT_FOUND' || String(err.message).indexOf('bundle/cli.js') < 0) throw err;
-    // The message names the file it looked for: /path/to/container-lessons/bundle/cli.js.
-    const missing = /'([^']*)bundle\/cli\.js'/.exec(String(err.message));
-    fail('this copy is not built (bundle/cli.js is missing)', 'run `npm run build` in ' + (missing ? missing[1] : 'the package directory'));
-  },
-);
+
+/**
+ * Node's compile cache (Node 22.1 and newer; Node 20 has none and starts as before): the V8
+ * code of the bundle's files kept on disk, so that a later start reads it instead of
+ * compiling them again. Set up before the bundle is imported, since only what is compiled
+ * after this call is cached.
+ *
+ * Where: <tmp>/container-lessons-compile-cache-<uid>, made here 0700. Not Node's default
+ * <tmp>/node-compile-cache, which any user may create first: root would then run code that
+ * user wrote there. So a directory is used only when it is one (not a link), this user owns
+ * it and nobody else can write to it; otherwise nothing is cached. Per user, because the
+ * workbook runs as root (sudo, which leaves TMPDIR out: /tmp) and some commands as the
+ * learner. In the temporary directory because it is a cache: the system empties it, and it
+ * is never the learner's to clean up. Node keys each entry by its file's content and
+ * Node's version, so an updated workbook is compiled again, not run from stale code.
+ * NODE_COMPILE_CACHE, when set, is the learner's choice: Node has used it since it started.
+ */
+function compileCache() {
+  if (major < 22 || process.env.NODE_COMPILE_CACHE) return Promise.resolve();
+  return Promise.all([import('node:module'), import('node:fs'), import('node:os'), import('node:path')])
+    .then((m) => {
+      const mod = m[0].default;
+      const fs = m[1].default;
+      if (typeof mod.enableCompileCache !== 'function') return;
+      const uid = process.getuid();
+      const dir = m[3].default.join(m[2].default.tmpdir(), 'container-lessons-compile-cache-' + uid);
+      try {
+        fs.mkdirSync(dir, { mode: 0o700 });
+      } catch (err) {
+        if (err.code !== 'EEXIST') return;
+      }
+      const st = fs.lstatSync(dir);
+      if (st.isDirectory() && st.uid === uid && (st.mode & 0o022) === 0) mod.enableCompileCache(dir);
+    })
+    .catch(() => {}); // a cache that cannot be used is no cache: the workbook starts as before
+}
+
+compileCache()
+  .then(() => import('../bundle/cli.js'))
+  .then(
+    (cli) => cli.run(),
+    (err) => {
+      if (!(err instanceof Error) || err.code !== 'ERR_MODULE_NOT_FOUND' || String(err.message).indexOf('bundle/cli.js') < 0) throw err;
+      // The message names the file it looked for: /path/to/container-lessons/bundle/cli.js.
+      const missing = /'([^']*)bundle\/cli\.js'/.exec(String(err.message));
+      fail('this copy is not built (bundle/cli.js is missing)', 'run `npm run build` in ' + (missing ? missing[1] : 'the package directory'));
+    },
+  );

@@ -31,14 +31,40 @@ const distMaps = {
   },
 };
 
+const NSINIT = path.join(ROOT, 'dist/core/nsinit.js');
+/** The modules a container's init stage (bundle/nsinit.js) loads at its start, and the
+ * others it may load later (its dynamic imports: the net helper's netlink, icmp, nftables):
+ * found once the graph is read (buildEnd), used when the chunks are made (build.write). */
+const nsinitModules = new Set();
+const nsinitLater = new Set();
+/** @type {import('rolldown').Plugin} */
+const nsinitGraph = {
+  name: 'container-lessons-nsinit-graph',
+  buildEnd() {
+    /** `id` and what it imports statically, at any depth, unless `stop` has it. */
+    const walk = (/** @type {string} */ id, /** @type {Set<string>} */ into, /** @type {Set<string>} */ stop) => {
+      if (into.has(id) || stop.has(id)) return;
+      into.add(id);
+      for (const dep of this.getModuleInfo(id)?.importedIds ?? []) walk(dep, into, stop);
+    };
+    walk(NSINIT, nsinitModules, new Set());
+    for (const id of this.getModuleInfo(NSINIT)?.dynamicallyImportedIds ?? []) walk(id, nsinitLater, nsinitModules);
+  },
+};
+
 fs.rmSync(OUT, { recursive: true, force: true });
 const build = await rolldown({
-  input: { cli: path.join(ROOT, 'dist/cli.js'), nsinit: path.join(ROOT, 'dist/core/nsinit.js') },
+  input: { cli: path.join(ROOT, 'dist/cli.js'), nsinit: NSINIT },
   platform: 'node',
   // koffi is a native addon: it stays a package, found in node_modules at run time.
   external: ['koffi'],
-  plugins: [trim, distMaps],
+  plugins: [trim, distMaps, nsinitGraph],
   logLevel: 'warn',
+  // The CLI imports some modules both ways; they stay in the chunk that loads first. Said
+  // once per module, it is not news (scripts/sea.mjs leaves it out too).
+  onLog: (level, log, handler) => {
+    if (log.code !== 'INEFFECTIVE_DYNAMIC_IMPORT') handler(level, log);
+  },
   transform: { define: { 'process.env.NODE_ENV': '"production"' } },
 });
 // Source maps beside each file (bundle/*.js.map), for stacks only: Node reads them when
@@ -51,6 +77,21 @@ const { output } = await build.write({
   entryFileNames: '[name].js',
   chunkFileNames: '[name]-[hash].js',
   minify: !process.env.BUNDLE_DEBUG,
+  // What a start loads in as few files as it can: Node loads ES modules one file at a time,
+  // and left to itself rolldown cut the command's graph into some 25 files, which made every
+  // start measurably slower (npm run bench, TUI first frame). So: a container's init stage
+  // (nsinit.js) loads init-*.js, exactly the modules it imports, and the net helper's
+  // modules (netlink, icmp, nftables) from init-net-*.js when it needs them; every command
+  // (cli.js) loads those and start-*.js, the rest of what cli.js imports statically (tag
+  // $initial). What a command loads later (the TUI, ink, the markdown renderer, the Chinese
+  // messages) stays in chunks of its own.
+  codeSplitting: {
+    groups: [
+      { name: 'init', test: (id) => id !== NSINIT && nsinitModules.has(id), priority: 3 },
+      { name: 'init-net', test: (id) => nsinitLater.has(id), priority: 2 },
+      { name: 'start', tags: ['$initial'], test: (id) => id !== NSINIT, priority: 1 },
+    ],
+  },
   sourcemap: true,
   sourcemapExcludeSources: true,
 });

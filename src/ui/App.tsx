@@ -9,27 +9,23 @@ import { Pane, clampOffset, scrollInfo } from './Pane.js';
 import { Footer } from './Footer.js';
 import { Overlay } from './Overlay.js';
 import { TooSmall, MIN_COLUMNS, MIN_ROWS } from './Screens.js';
-import { lessonLines, pictureStart, workLines } from './text.js';
+import { lessonLines, pictureStart, renderedLessonLines, workLines } from './text.js';
+import { screenLayout } from './frame.js';
 import { usePicture } from './picture-hook.js';
 import { glyphsFor, type Glyphs } from '../pictures/glyphs.js';
 import { t } from '../i18n/messages.js';
-
-const HEADER_ROWS = 3;
-const FOOTER_ROWS = 2;
 
 export function App({ store, color, glyphs = glyphsFor() }: { store: WorkbookStore; color: boolean; glyphs?: Glyphs }) {
   const state = useStore(store);
   const { columns, rows } = useTerminalSize();
   const lesson = store.lesson;
-  // Ink redraws in place only while the frame is shorter than the terminal.
-  const height = Math.max(1, rows - 1);
-  const bodyHeight = Math.max(1, height - HEADER_ROWS - FOOTER_ROWS);
-  const width = Math.max(20, columns - 1);
+  const { height, bodyHeight, width } = screenLayout(columns, rows);
 
-  const [text, setText] = useState<string[] | null>(null);
+  // Rendered already for the first frame (frame.ts): ink's first frame shows it too.
+  const [text, setText] = useState<string[] | null>(() => renderedLessonLines(lesson, store.lab, width, color));
   useEffect(() => {
     let live = true;
-    setText(null);
+    setText(renderedLessonLines(lesson, store.lab, width, color));
     void lessonLines(lesson, store.lab, width, color).then((l) => live && setText(l));
     return () => {
       live = false;

@@ -1,51 +1,25 @@
 import { Box, Text } from 'ink';
-import { runOf, type WorkbookStore, type UiState } from './store.js';
-import { t, tr } from '../i18n/messages.js';
-import { fitColumns } from './reflow.js';
+import type { WorkbookStore, UiState } from './store.js';
+import { headerRows, type Piece } from './frame.js';
 
-const MARK = { passed: '✔', open: '○', locked: '🔒' } as const;
+// A piece's key is its place in its row: pieces carry no id, and the same text recurs.
+const pieceText = (p: Piece, i: number) => (
+  <Text key={i} inverse={p.inverse} bold={p.bold} dimColor={p.dim} color={p.color}>
+    {p.text}
+  </Text>
+);
 
-/** Title, the lessons with their state, and which pane is shown. */
+/** Title, the lessons with their state, and which pane is shown: the rows frame.ts says,
+ * which the first frame shows too. */
 export function Header({ store, state, width, color }: { store: WorkbookStore; state: UiState; width: number; color: boolean }) {
-  const lesson = store.lesson;
-  const run = runOf(state, lesson);
-  const done = run.steps.filter((s) => s.status === 'done').length;
-  const title = ` container-lessons · ${lesson.number}/${store.lessons.length} ${tr(lesson.title)} `;
-  const checks = run.checks ? (run.passedNow ? t`passed` : t`failed`) : t`not run`;
   return (
     <Box flexDirection="column" flexShrink={0}>
-      <Text inverse bold wrap="truncate">
-        {fitColumns(title, width)}
-      </Text>
-      <Box>
-        <Text wrap="truncate">
-          {store.lessons.map((l, i) => {
-            const st = store.lessonState(i);
-            const current = i === state.index;
-            const label = current ? ` ${MARK[st]} ${l.number} ${l.id} ` : ` ${MARK[st]} ${l.number} `;
-            return (
-              <Text key={l.id} inverse={current} bold={current} dimColor={st === 'locked' && !current} color={color && st === 'passed' ? 'green' : undefined}>
-                {label}
-              </Text>
-            );
-          })}
+      {headerRows(store, state, width, color).map((row, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: the header's rows are fixed, first to third
+        <Text key={i} wrap="truncate">
+          {row.map(pieceText)}
         </Text>
-      </Box>
-      <Box>
-        <Text wrap="truncate">
-          <Text inverse={state.pane === 'text'} bold={state.pane === 'text'}>
-            {` ${t`Text`} `}
-          </Text>
-          <Text> </Text>
-          <Text inverse={state.pane === 'work'} bold={state.pane === 'work'}>
-            {` ${t`Work`} `}
-          </Text>
-          <Text dimColor>
-            {`  ${t`steps ${done}/${run.steps.length} · checks: ${checks}`}`}
-            {state.passed[lesson.id] ? ` · ${t`lesson passed`}` : ''}
-          </Text>
-        </Text>
-      </Box>
+      ))}
     </Box>
   );
 }

@@ -1,16 +1,9 @@
 import { Box, Text } from 'ink';
 import type { Line } from './text.js';
 
-/** The first line shown when a window of `height` lines over `total` starts at `offset`. */
-export function clampOffset(total: number, offset: number, height: number): number {
-  return Math.min(Math.max(0, offset), Math.max(0, total - height));
-}
+import { clampOffset } from './frame.js';
 
-export function scrollInfo(total: number, offset: number, height: number): string {
-  if (total <= height) return '';
-  const start = clampOffset(total, offset, height);
-  return `${start + 1}-${Math.min(total, start + height)}/${total}`;
-}
+export { clampOffset, scrollInfo } from './frame.js';
 
 /** A window of `height` lines from `lines`, starting at `offset` (clamped). */
 export function Pane({ lines, offset, height, color }: { lines: Array<string | Line>; offset: number; height: number; color: boolean }) {

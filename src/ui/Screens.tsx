@@ -2,8 +2,9 @@ import { Box, Text, useInput } from 'ink';
 import type { DoctorReport } from '../doctor.js';
 import { label, t } from '../i18n/messages.js';
 
-export const MIN_COLUMNS = 60;
-export const MIN_ROWS = 16;
+import { MIN_COLUMNS, MIN_ROWS } from './frame.js';
+
+export { MIN_COLUMNS, MIN_ROWS } from './frame.js';
 
 export function TooSmall({ columns, rows, onQuit }: { columns: number; rows: number; onQuit: () => void }) {
   useInput((input, key) => {

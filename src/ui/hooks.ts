@@ -1,12 +1,11 @@
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { useStdout } from 'ink';
 import type { WorkbookStore, UiState } from './store.js';
+import { terminalSize as sizeOf } from './frame.js';
 
 export function useStore(store: WorkbookStore): UiState {
   return useSyncExternalStore(store.subscribe, store.getSnapshot);
 }
-
-const sizeOf = (stdout: NodeJS.WriteStream) => ({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
 
 /** The terminal's size, updated when it is resized. */
 export function useTerminalSize(): { columns: number; rows: number } {

@@ -39,15 +39,23 @@ export function wrap(text: string, width: number, indent = ''): string[] {
 const cache = new Map<string, string[]>();
 let renderModule: Promise<typeof import('../render.js')> | undefined;
 
-/** Start loading the markdown renderer (its own chunk, about 100 KB) while the first frame
- * is drawn, so that the lesson text follows the frame instead of waiting for it. */
+/** Start loading the markdown renderer (its own chunk, about 100 KB) as early as the TUI
+ * can: the first frame (frame.ts) waits for the first lesson's text. */
 export function preloadRenderer(): void {
   renderModule ??= import('../render.js');
 }
 
+const cacheKey = (lesson: Lesson, lab: Lab, width: number, color: boolean) => `${lesson.id}|${width}|${color}|${lab.root}|${language()}`;
+
+/** The lesson's lines if lessonLines rendered them already, else null: a screen drawn after
+ * the first frame (which renders the first lesson's) shows them in its own first frame. */
+export function renderedLessonLines(lesson: Lesson, lab: Lab, width: number, color: boolean): string[] | null {
+  return cache.get(cacheKey(lesson, lab, width, color)) ?? null;
+}
+
 /** The lesson's text, rendered for the terminal (marked-terminal), as lines. */
 export async function lessonLines(lesson: Lesson, lab: Lab, width: number, color: boolean): Promise<string[]> {
-  const key = `${lesson.id}|${width}|${color}|${lab.root}|${language()}`;
+  const key = cacheKey(lesson, lab, width, color);
   const hit = cache.get(key);
   if (hit) return hit;
   preloadRenderer();

@@ -8,7 +8,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { render } from 'ink';
 import { LESSONS } from '../lessons/index.js';
 import type { ShellSpec } from '../lessons/types.js';
 import { lockLab, recoverLab, labJournal, type Lab } from '../lab.js';
@@ -18,13 +17,14 @@ import { onCleanup, holdInterrupts } from '../runner.js';
 import { WorkbookStore, runOf } from './store.js';
 import { relayTerminal } from './pty-relay.js';
 import { historyEntries, currentStep, writeHistory, hostHistoryPlace, containerHistoryPlace } from './shell-history.js';
-import { App } from './App.js';
-import { preloadRenderer } from './text.js';
-import { Prereqs } from './Screens.js';
+import { lessonLines, preloadRenderer } from './text.js';
+import { firstFrameText, screenLayout, terminalSize, takeOverFirstFrame, endTakeOver } from './frame.js';
 import { label, msg, t } from '../i18n/messages.js';
 
 const ALT_ON = '\x1b[?1049h\x1b[2J\x1b[H';
-const ALT_OFF = '\x1b[?1049l';
+// The cursor shown again too: the first frame hides it before ink does (ink shows it again
+// when it unmounts, but a failure before ink drew would leave it hidden).
+const ALT_OFF = '\x1b[?1049l\x1b[?25h';
 
 interface Out {
   color: boolean;
@@ -158,6 +158,25 @@ export function closingReport(store: WorkbookStore, errors: string[]): { text: s
   return { text: `${lines.join('\n')}\n`, code: 1 };
 }
 
+/** ink and the screens drawn with it: loaded once the first frame is on the screen. */
+async function loadInk() {
+  const [{ render }, { App }, { Prereqs }] = await Promise.all([import('ink'), import('./App.js'), import('./Screens.js')]);
+  return { render, App, Prereqs };
+}
+
+/** The first frame (frame.ts): the header, the current lesson's text and the footer,
+ * written to the terminal before ink is loaded. False when it was not drawn (a terminal
+ * too small). */
+async function paintFirstFrame(store: WorkbookStore, color: boolean): Promise<boolean> {
+  const { columns, rows } = terminalSize(process.stdout);
+  const { width } = screenLayout(columns, rows);
+  const text = await lessonLines(store.lesson, store.lab, width, color);
+  const frame = firstFrameText({ store, color, columns, rows, text });
+  if (frame === null) return false;
+  process.stdout.write(frame);
+  return true;
+}
+
 export async function runTui(opts: { lab: Lab; unlockAll?: boolean; out: Out; note?: string }): Promise<number> {
   const { lab, out } = opts;
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
@@ -165,6 +184,7 @@ export async function runTui(opts: { lab: Lab; unlockAll?: boolean; out: Out; no
     return 0;
   }
   const color = out.color;
+  // The lesson text first: the markdown renderer loads while the lab is taken and recovered.
   preloadRenderer();
   // One workbook per lab; what a killed run left is removed before anything starts.
   const release = await lockLab(lab, msg('the workbook (TUI)'));
@@ -188,17 +208,34 @@ export async function runTui(opts: { lab: Lab; unlockAll?: boolean; out: Out; no
   try {
     // The machine first: not root (or no overlay, no cgroups...) gets a screen with fixes.
     let report = doctor(lab, undefined, { quick: true });
+    // Then, when nothing blocks, the first frame, drawn without ink (frame.ts), and only
+    // then ink: ink, React and yoga take longer to load and to draw their first frame than
+    // the lesson's text takes to render.
+    let painted = report.ok && (await paintFirstFrame(store, color));
+    const { render, App, Prereqs } = await loadInk();
+    /** ink's render, over the first frame when one was painted (see takeOverFirstFrame). */
+    const draw: typeof render = (node, options) => {
+      if (!painted) return render(node, options);
+      const write = (s: string) => process.stdout.write(s);
+      takeOverFirstFrame(write);
+      painted = false;
+      try {
+        return render(node, options);
+      } finally {
+        endTakeOver(write);
+      }
+    };
     if (!report.ok) report = doctor(lab);
     const notRoot = report.findings.some((f) => f.name === 'root' && f.level !== 'ok');
     if (!report.ok) {
       const go = await new Promise<boolean>((resolve) => {
-        const inst = render(<Prereqs report={report} blocking={notRoot} color={color} onContinue={() => (inst.unmount(), resolve(true))} onQuit={() => (inst.unmount(), resolve(false))} />, { exitOnCtrlC: false, patchConsole: false });
+        const inst = draw(<Prereqs report={report} blocking={notRoot} color={color} onContinue={() => (inst.unmount(), resolve(true))} onQuit={() => (inst.unmount(), resolve(false))} />, { exitOnCtrlC: false, patchConsole: false });
       });
       releaseStdin();
       if (!go) code = notRoot ? 3 : 1;
     }
     while (code === 0) {
-      const inst = render(<App store={store} color={color} />, { exitOnCtrlC: false, patchConsole: false });
+      const inst = draw(<App store={store} color={color} />, { exitOnCtrlC: false, patchConsole: false });
       const req = await store.waitForExit();
       inst.unmount();
       await inst.waitUntilExit().catch(() => undefined);
