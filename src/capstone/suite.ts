@@ -444,8 +444,9 @@ async function runProbes(opts: SuiteOptions, ledger: Ledger): Promise<CheckResul
     note(t`a burst of forks under --pids 16`);
     // 40 sleeps at once, each a fork: under pids.max 16 some are refused (dash stops at the
     // first with "Cannot fork", bash retries and says "fork: retry"). Not xargs: GNU xargs
-    // waits forever once a fork of its is refused.
-    const forks = probe(['--name', 'capstone-forks', '--pids', '16'], '{ for i in $(seq 40); do sleep 2 & done; wait; echo all 40 started; } 2>&1');
+    // waits forever once a fork of its is refused. A second outlasts forking 40 many times
+    // over, so they are all alive at once.
+    const forks = probe(['--name', 'capstone-forks', '--pids', '16'], '{ for i in $(seq 40); do sleep 1 & done; wait; echo all 40 started; } 2>&1');
     const forksEnd = await forks.end(60_000);
     // dash: "Cannot fork"; bash: "fork: retry: Resource temporarily unavailable".
     const refused = /cannot fork|fork: (retry|resource)|resource temporarily unavailable/i.test(forks.stdout + forks.stderr);

@@ -42,12 +42,13 @@ export function openNetlink(protocol: number, timeoutMs = NETLINK_TIMEOUT_MS): n
   return fd;
 }
 
-export const RTM = { NEWLINK: 16, DELLINK: 17, GETLINK: 18, NEWADDR: 20, GETADDR: 22, NEWROUTE: 24 } as const;
+export const RTM = { NEWLINK: 16, DELLINK: 17, GETLINK: 18, NEWADDR: 20, GETADDR: 22, NEWROUTE: 24, GETNSID: 90 } as const;
 type RtmType = (typeof RTM)[keyof typeof RTM];
 const NLM_F = { REQUEST: 1, MULTI: 2, ACK: 4, EXCL: 0x200, CREATE: 0x400, DUMP: 0x300 } as const;
 const NLMSG_ERROR = 2;
 const NLMSG_DONE = 3;
-const IFLA = { ADDRESS: 1, IFNAME: 3, MTU: 4, LINK: 5, MASTER: 10, LINKINFO: 18, NET_NS_PID: 19, IFALIAS: 20 } as const;
+const IFLA = { ADDRESS: 1, IFNAME: 3, MTU: 4, LINK: 5, MASTER: 10, LINKINFO: 18, NET_NS_PID: 19, IFALIAS: 20, LINK_NETNSID: 37 } as const;
+const NETNSA = { NSID: 1, PID: 2 } as const;
 const IFLA_INFO = { KIND: 1, DATA: 2 } as const;
 const VETH_INFO_PEER = 1;
 const IFA = { ADDRESS: 1, LOCAL: 2 } as const;
@@ -59,7 +60,7 @@ const RTPROT_BOOT = 3;
 const RT_SCOPE_UNIVERSE = 0;
 const RTN_UNICAST = 1;
 
-const NAMES: Record<RtmType, string> = { 16: 'RTM_NEWLINK', 17: 'RTM_DELLINK', 18: 'RTM_GETLINK', 20: 'RTM_NEWADDR', 22: 'RTM_GETADDR', 24: 'RTM_NEWROUTE' };
+const NAMES: Record<RtmType, string> = { 16: 'RTM_NEWLINK', 17: 'RTM_DELLINK', 18: 'RTM_GETLINK', 20: 'RTM_NEWADDR', 22: 'RTM_GETADDR', 24: 'RTM_NEWROUTE', 90: 'RTM_GETNSID' };
 
 // ---- message building (pure) ----
 const align = (n: number) => (n + 3) & ~3;
@@ -137,6 +138,9 @@ export interface Link {
   kind: string | null;
   /** A veth's peer: its ifindex, in the peer's own network namespace. */
   peer: number | null;
+  /** The id, in this socket's namespace, of the namespace the peer lives in (`ip link`'s
+   * link-netnsid); null when the peer is in the same namespace, or the link has none. */
+  peerNetnsId: number | null;
   /** `ip link set NAME alias TEXT`: the project marks the host links it makes. */
   alias: string | null;
 }
@@ -205,6 +209,7 @@ export class Netlink {
         master: attrs.get(IFLA.MASTER)?.readUInt32LE(0) ?? null,
         kind: kind ? kind.toString().replace(/\0.*$/s, '') : null,
         peer: attrs.get(IFLA.LINK)?.readUInt32LE(0) ?? null,
+        peerNetnsId: attrs.get(IFLA.LINK_NETNSID)?.readInt32LE(0) ?? null,
         alias: attrs.get(IFLA.IFALIAS)?.toString().replace(/\0.*$/s, '') ?? null,
       };
     });
@@ -224,6 +229,17 @@ export class Netlink {
       const a = attrs.get(IFA.LOCAL) ?? attrs.get(IFA.ADDRESS);
       return { index: m.readUInt32LE(4), addr: a ? [...a.subarray(0, 4)].join('.') : '?', prefix: m.readUInt8(1) };
     });
+  }
+
+  /** The id this namespace gives the network namespace of `pid` (`ip netns list-id`), or
+   * null when it gave none. The kernel gives one as soon as a link here has its peer
+   * there (a veth's other end), so a namespace without an id has no cable to this one.
+   * Read only: this never makes an id. */
+  netnsIdOf(pid: number): number | null {
+    const [reply] = this.request(RTM.GETNSID, 0, Buffer.concat([Buffer.alloc(4), attr(NETNSA.PID, u32(pid))]), [`pid ${pid}`]);
+    // struct rtgenmsg, padded to 4 bytes, then the attributes
+    const id = reply ? parseAttrs(reply, 4, reply.length).get(NETNSA.NSID)?.readInt32LE(0) : undefined;
+    return id === undefined || id < 0 ? null : id;
   }
 
   /** ip link add NAME type KIND (bridge, dummy...); a kind the kernel lacks is EOPNOTSUPP. */

@@ -64,12 +64,12 @@ const mountNamespace = defineLesson<ContainerState>({
         fs.writeFileSync(hostMarker(ctx.lab), 'only the host can read this\n');
         chownToInvoker(ctx.lab, hostMarker(ctx.lab));
         const c = await startLessonContainer(ctx, CONTAINER);
+        // Three commands that only read, each entered by its own helper: run at once.
+        const inside = await Promise.all(['hostname; ls /', 'cat /proc/self/mountinfo', `cat ${hostMarker(ctx.lab)}`].map((cmd) => inContainer(c, NS, cmd)));
         return lines(
           `unshare(CLONE_NEWNS|CLONE_NEWUTS), mount --make-rprivate /, bind ${ctx.lab.rootfs}, pivot_root(".", ".old_root"), umount2("/.old_root", MNT_DETACH), sethostname("${HOSTNAME}"), execve("/bin/sh")`,
           t`container running: host pid ${c.pid}`,
-          await inContainer(c, NS, 'hostname; ls /'),
-          await inContainer(c, NS, 'cat /proc/self/mountinfo'),
-          await inContainer(c, NS, `cat ${hostMarker(ctx.lab)}`),
+          ...inside,
         );
       },
     },
@@ -78,13 +78,14 @@ const mountNamespace = defineLesson<ContainerState>({
       commands: (lab) => [`grep ${lab.rootfs} /proc/self/mountinfo`, 'ls -l /proc/<pid>/ns/mnt /proc/self/ns/mnt', 'hostname'],
       async run(ctx) {
         const c = earlier(ctx.state.container, t`the container`);
-        return lines(
-          await hostShell(`grep -c ' ${ctx.lab.rootfs}' /proc/self/mountinfo`),
-          await hostShell(`readlink /proc/${c.pid}/ns/mnt /proc/self/ns/mnt /proc/${c.pid}/ns/uts /proc/self/ns/uts`),
-          await hostShell('hostname'),
-          t`# and the container still sees only its own processes? not yet: ps inside shows every host process (lesson 4)`,
-          await inContainer(c, NS, 'ps -e | head -5'),
-        );
+        // All of it only reads: the host's shells and the one inside run at once.
+        const [mounts, namespaces, hostname, ps] = await Promise.all([
+          hostShell(`grep -c ' ${ctx.lab.rootfs}' /proc/self/mountinfo`),
+          hostShell(`readlink /proc/${c.pid}/ns/mnt /proc/self/ns/mnt /proc/${c.pid}/ns/uts /proc/self/ns/uts`),
+          hostShell('hostname'),
+          inContainer(c, NS, 'ps -e | head -5'),
+        ]);
+        return lines(mounts, namespaces, hostname, t`# and the container still sees only its own processes? not yet: ps inside shows every host process (lesson 4)`, ps);
       },
     },
   ],

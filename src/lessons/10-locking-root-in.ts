@@ -271,18 +271,26 @@ const lesson = defineLesson<LockState>({
       ],
       async run(ctx) {
         const c = await restart(ctx, { capabilities: [...DOCKER_DEFAULT_CAPS] });
-        const e = await runEscape(c.pid, marker(ctx.lab));
         setuidCopy(ctx);
+        // Four independent looks, each its own helper, run at once. They may overlap only
+        // because this container has no seccomp filter: copying one takes a ptrace attach,
+        // and a process has one tracer at a time (the steps with a filter run theirs in turn).
+        const [e, refused, userns, setuid] = await Promise.all([
+          runEscape(c.pid, marker(ctx.lab)),
+          inside(c, 'mount -t tmpfs none /mnt; ip link add br0 type bridge; hostname other'),
+          inside(c, 'unshare --user --map-root-user --mount sh -c "mount -t tmpfs none /mnt && echo mounted a tmpfs in a user namespace of its own"'),
+          inside(c, `cp /bin/id ${SETUID_ID} && chmod u+s ${SETUID_ID} && ${asPlainUser(SETUID_ID)}`),
+        ]);
         return lines(
           t`# PID 1, before its execve: prctl(PR_CAPBSET_DROP) for each capability not in Docker's list, capset(); host pid ${c.pid}`,
           showCaps(c.pid),
-          await inside(c, 'mount -t tmpfs none /mnt; ip link add br0 type bridge; hostname other'),
+          refused,
           t`# the escape: chroot is still allowed (CAP_SYS_CHROOT is one of the 14), but there is nothing above the root:`,
           showEscape(e, marker(ctx.lab)),
           t`# a door the capabilities leave open: a user namespace needs no capability, and gives root in it every one`,
-          await inside(c, 'unshare --user --map-root-user --mount sh -c "mount -t tmpfs none /mnt && echo mounted a tmpfs in a user namespace of its own"'),
+          userns,
           t`# a setuid-root program still raises an ordinary user to root:`,
-          await inside(c, `cp /bin/id ${SETUID_ID} && chmod u+s ${SETUID_ID} && ${asPlainUser(SETUID_ID)}`),
+          setuid,
         );
       },
     },
@@ -348,6 +356,15 @@ const lesson = defineLesson<LockState>({
     const pid = own.pid;
     const file = writeMarker(lab);
 
+    // The probe and the escape are two helpers that only read: both start at once. The
+    // filters (checkSeccomp) are read after the escape, as both attach with ptrace, and a
+    // process has one tracer at a time.
+    const probing = own.ns.mnt === host.mnt ? null : probeNamespaces(pid, [file]);
+    const escaping = runEscape(pid, file);
+    // Each is awaited below; a rejection seen only after an early return is still handled.
+    probing?.catch(() => undefined);
+    escaping.catch(() => undefined);
+
     // The mount namespace: its root must be the rootfs, with nothing of the host's left.
     const mntLooked = [`/proc/${pid}/ns/mnt`, '/proc/self/ns/mnt', t`${file} (from inside)`];
     if (own.ns.mnt === host.mnt) {
@@ -361,7 +378,7 @@ const lesson = defineLesson<LockState>({
       );
     } else {
       try {
-        const probe = await probeNamespaces(pid, [file]);
+        const probe = await probing!;
         results.push(
           probe.nsRootIsRootfs && !probe.visible[file]
             ? pass(CHECKS.pivoted, t`${own.ns.mnt}, whose root is the rootfs; ${file} is not there`, mntLooked)
@@ -374,6 +391,7 @@ const lesson = defineLesson<LockState>({
         );
       } catch (err) {
         results.push(fail(CHECKS.pivoted, (err as Error).message, t`the container ended while it was checked: start it again`, mntLooked));
+        await escaping.catch(() => undefined); // no helper outlives the check
         return results;
       }
     }
@@ -381,7 +399,7 @@ const lesson = defineLesson<LockState>({
     // The escape, run with the container's root, namespaces and locks.
     const escLooked = [`/proc/${pid}/root`, t`/proc/${pid}/status (its capabilities and no_new_privs, taken on)`, t`its seccomp filters (taken on)`, file];
     try {
-      const e = await runEscape(pid, file);
+      const e = await escaping;
       const shown = e.steps.map((s) => `${s.call} ${s.ok ? 'ok' : s.error}`).join(', ');
       results.push(
         e.marker === null && !e.reachedHostRoot

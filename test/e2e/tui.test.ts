@@ -162,11 +162,11 @@ describe.skipIf(!hasTmux)('the TUI in tmux', () => {
       if (l.id === 'cgroup-cpu') {
         expect(s).toMatch(/measured (1[89]|2[0-2])\.\d %/);
         // Its picture at the Work pane's end: the loop's share fell from most of a CPU (it
-        // shares two with the TUI and this test) to about 20 %, in high bars, then low ones
-        // after the mark of the quota.
-        expect(s).toMatch(/before the quota: ([6-9]\d|1\d\d) % +under the quota: (1[5-9]|2[0-5]) %/);
+        // shares two with the TUI, its helpers starting and this test) to about 20 %, in high bars, then low ones
+        // after the mark of the quota (high for as long as the test took to press Enter).
+        expect(s).toMatch(/before the quota: ([4-9]\d|1\d\d) % +under the quota: (1[5-9]|2[0-5]) %/);
         const spark = s.split('\n').find((x) => /^100 % │/.test(x)) ?? s;
-        expect(spark).toMatch(/│ *[▅▆▇█]{3,}.*[▁▂▃]{5,} +now (1[5-9]|2[0-5]) %$/);
+        expect(spark).toMatch(/│ *[▅▆▇█]+.*[▁▂▃]{5,} +now (1[5-9]|2[0-5]) %$/);
       }
       expect(s).toMatch(l.number < N ? new RegExp(`Lesson ${l.number + 1} is unlocked`) : /that was the last one/);
     }

@@ -150,6 +150,30 @@ describe('lesson 6 by hand with ip and nsenter', () => {
     expect(f.title).toBe(`a veth from a container to ${BRIDGE}`);
     expect(f.reason).toMatch(/has lo\)/);
   });
+
+  it('containers cabled only to each other are passed over: the one whose cable reaches the host is found, by the namespace id the host gives it', async () => {
+    const p = networkPlan();
+    sh(`ip link add ${BRIDGE} type bridge && ip addr add ${p.gateway}/${p.prefix} dev ${BRIDGE} && ip link set ${BRIDGE} up`);
+    // Two containers wired to each other, like the NAT step's, started first.
+    const x = await byHandContainer();
+    const y = await byHandContainer();
+    sh(`ip link add clpair0 netns ${x} type veth peer name clpair1 netns ${y}`);
+    const a = await byHandContainer();
+    wireByHand(a, 1);
+    const nl = new Netlink();
+    try {
+      const cable = nl.links().find((l) => l.name === 'clveth0')!;
+      expect(cable.peerNetnsId).not.toBeNull();
+      expect(nl.netnsIdOf(a)).toBe(cable.peerNetnsId);
+      expect(nl.netnsIdOf(process.pid)).toBeNull(); // the host's own namespace has no id in itself
+      expect(nl.links().some((l) => l.kind === 'veth' && l.peerNetnsId !== null && l.peerNetnsId === nl.netnsIdOf(x))).toBe(false);
+    } finally {
+      nl.close();
+    }
+    const checks = await lesson.check(lab);
+    expect(checks.find((c) => c.title === `a veth from a container to ${BRIDGE}`)).toMatchObject({ status: 'pass', reason: expect.stringContaining(`pid ${a} `) });
+    expect(firstFail(checks)).toMatchObject({ title: 'a second container reaches the first', reason: `only one container is plugged into ${BRIDGE}` });
+  });
 });
 
 describe('lesson 6 with bad input', () => {
