@@ -6,15 +6,17 @@ import { LESSONS, findLesson, type Lesson } from './lessons/index.js';
 import { labFor, readProgress, lockLab, recoverLab, labJournal, markPassed, saveLanguage, type Lab } from './lab.js';
 import { solveLesson, checkLesson, watchLesson, cleanupActive, errorInfo, holdInterrupts, interruptsHeld, resetLesson, type LessonReport, type WatchLook } from './runner.js';
 import { doctor } from './doctor.js';
-import { ensureRootfs, Ledger, LockBusyError, HintedError } from './core/index.js';
+import { ensureRootfsAsync, idleHelpers, Ledger, LockBusyError, HintedError } from './core/index.js';
 import type { CheckResult } from './checks/result.js';
 import { drawOnce, pictureText } from './pictures/picture.js';
 import { glyphsFor } from './pictures/glyphs.js';
 import { label, t, titled, tr, setLanguage } from './i18n/messages.js';
 import { chooseLanguage, isLanguage } from './i18n/language.js';
+import type { WorkProgress } from './progress.js';
 import { COMMANDS, commandHelp, usage, verbUsage } from './cli-help.js';
 import { alignChalk, colorWanted, paint } from './color.js';
 import { sudoCommand } from './sudo-hint.js';
+import { LiveTail, ProgressView } from './progress-view.js';
 
 /** The command line was wrong: exit 2. */
 export class UsageError extends HintedError {
@@ -33,6 +35,14 @@ class EnvError extends HintedError {
 interface Out {
   color: boolean;
   write: (s: string) => void;
+  /** A terminal, where a step's output may be drawn as it comes and then replaced (solve). */
+  live?: { columns?: number; rows?: number };
+}
+
+/** Where the progress of long work goes: stderr, so that stdout keeps only the result. */
+function progressView(): ProgressView {
+  const err = process.stderr;
+  return new ProgressView({ write: (s) => err.write(s), isTTY: err.isTTY, columns: err.columns });
 }
 
 function lessonArg(name: string | undefined): Lesson {
@@ -109,37 +119,63 @@ async function cmdSolve(args: string[], opts: { json: boolean; keep: boolean }, 
   requireRoot('solve');
   await prepareLab(lab, `solve ${args.join(' ')}`, out, { lock: true });
   const which = args[0] === 'all' ? LESSONS : [lessonArg(args[0])];
+  // Steps follow one another at once: while one works, the helpers of the next are starting.
+  if (!opts.keep) idleHelpers.start();
   const c = paint(out.color);
   const reports: LessonReport[] = [];
-  for (const lesson of which) {
-    if (!opts.json) out.write(`\n${c.bold(c.cyan(lessonHeading(lesson)))}\n`);
-    const report = await solveLesson(lesson, lab, {
-      keep: opts.keep,
-      hooks: opts.json
-        ? {}
-        : {
-            onStepStart: (_l, step, i) => out.write(`\n${c.bold(`── ${t`step ${i + 1}/${lesson.steps.length}: ${tr(step.title)}`}`)}\n${c.dim(indent(step.commands(lab).join('\n'), '   '))}\n`),
-            onStepDone: (_l, sr) => {
-              if (sr.output) out.write(indent(sr.output) + '\n');
-              if (sr.error) out.write(c.red(`    ${label(t`error:`)}${sr.error.message}`) + (sr.error.hint ? `\n    ${c.yellow(label(t`hint:`))}${sr.error.hint}` : '') + '\n');
-            },
-            onChecking: () => out.write(`\n${c.bold(`── ${t`checks`}`)} ${c.dim(t`(reading the kernel)`)}\n`),
-            onNote: (text) => out.write(c.yellow(`    ${text}`) + '\n'),
-            beforeEnd: async (l) => {
-              if (l.picture) out.write(`\n${await pictureReport(l, lab)}\n`);
-            },
+  // On a terminal, the last lines a step prints show while it runs; its whole output
+  // replaces them when it ends (a pipe gets the whole output only, as before).
+  const term = out.live;
+  const live =
+    term && !opts.json
+      ? new LiveTail({
+          write: out.write,
+          isTTY: true,
+          get columns() {
+            return term.columns;
           },
-    });
-    reports.push(report);
-    if (!opts.json) {
-      if (report.reset.length) out.write(c.dim(`  ${t`(cleared first: ${report.reset.join('; ')})`}`) + '\n');
-      if (report.checks.length) out.write(formatChecks(report.checks, out) + '\n');
-      const made = report.cleanup.removed.map((e) => `${e.kind} ${e.name}`).join('; ') || t`nothing`;
-      if (report.cleanup.kept) out.write(c.dim(`  ${t`kept (--keep): ${made}; \`container-lessons reset ${lesson.number}\` removes it`}`) + '\n');
-      else out.write(c.dim(`  ${t`removed: ${made}`}`) + '\n');
-      for (const e of report.cleanup.errors) out.write(c.red(`  ${label(t`cleanup:`)}${e}`) + '\n');
-      out.write(formatVerdict(report.passed, out, t`Lesson ${lesson.number}`) + '\n');
+          get rows() {
+            return term.rows;
+          },
+        })
+      : null;
+  try {
+    for (const lesson of which) {
+      if (!opts.json) out.write(`\n${c.bold(c.cyan(lessonHeading(lesson)))}\n`);
+      const report = await solveLesson(lesson, lab, {
+        keep: opts.keep,
+        hooks: opts.json
+          ? {}
+          : {
+              onStepStart: (_l, step, i) => out.write(`\n${c.bold(`── ${t`step ${i + 1}/${lesson.steps.length}: ${tr(step.title)}`}`)}\n${c.dim(indent(step.commands(lab).join('\n'), '   '))}\n`),
+              ...(live ? { onStepLine: (_l: Lesson, line: string) => live.line(line), onStepProgress: (_l: Lesson, p: WorkProgress) => live.progress(p) } : {}),
+              onStepDone: (_l, sr) => {
+                live?.clear();
+                if (sr.output) out.write(indent(sr.output) + '\n');
+                if (sr.error) out.write(c.red(`    ${label(t`error:`)}${sr.error.message}`) + (sr.error.hint ? `\n    ${c.yellow(label(t`hint:`))}${sr.error.hint}` : '') + '\n');
+              },
+              onChecking: () => out.write(`\n${c.bold(`── ${t`checks`}`)} ${c.dim(t`(reading the kernel)`)}\n`),
+              // Above the live tail, if one is drawn: the tail stays below it.
+              onNote: (text) => (live ? live.above(`${c.yellow(`    ${text}`)}\n`) : out.write(c.yellow(`    ${text}`) + '\n')),
+              beforeEnd: async (l) => {
+                if (l.picture) out.write(`\n${await pictureReport(l, lab)}\n`);
+              },
+            },
+      });
+      reports.push(report);
+      if (!opts.json) {
+        if (report.reset.length) out.write(c.dim(`  ${t`(cleared first: ${report.reset.join('; ')})`}`) + '\n');
+        if (report.checks.length) out.write(formatChecks(report.checks, out) + '\n');
+        const made = report.cleanup.removed.map((e) => `${e.kind} ${e.name}`).join('; ') || t`nothing`;
+        if (report.cleanup.kept) out.write(c.dim(`  ${t`kept (--keep): ${made}; \`container-lessons reset ${lesson.number}\` removes it`}`) + '\n');
+        else out.write(c.dim(`  ${t`removed: ${made}`}`) + '\n');
+        for (const e of report.cleanup.errors) out.write(c.red(`  ${label(t`cleanup:`)}${e}`) + '\n');
+        out.write(formatVerdict(report.passed, out, t`Lesson ${lesson.number}`) + '\n');
+      }
     }
+  } finally {
+    // Ended here, not by the exit: one still starting has no parent-death signal yet.
+    idleHelpers.stop();
   }
   const ok = reports.every((r) => r.passed && !r.cleanup.errors.length);
   if (opts.json) out.write(JSON.stringify({ passed: ok, lessons: reports }, null, 2) + '\n');
@@ -371,13 +407,17 @@ async function cmdImport(args: string[], opts: { name?: string }, lab: Lab, out:
   const { storePaths } = await import('./lessons/07-layers.js');
   const { layers } = storePaths(lab);
   const ledger = new Ledger(labJournal(lab));
+  const view = progressView();
+  process.stderr.write(`${t`importing ${args[0]} into ${layers}`}\n`);
   try {
-    const img = await importImage(path.resolve(args[0]), new LayerStore(layers), { name: opts.name, ledger });
+    const img = await importImage(path.resolve(args[0]), new LayerStore(layers), { name: opts.name, ledger, onProgress: (p) => view.update(p) });
+    view.end();
     out.write(`${t`imported ${img.name} (${img.format}, ${img.layers.length} layers) into ${layers}`}\n`);
     for (const [i, l] of img.layers.entries()) out.write(`  ${t`layer ${i + 1}: ${l.id.slice(0, 12)}  ${l.reused ? t`already there` : t`unpacked`}  (diff ${l.diffId.slice(0, 19)}…)`}\n`);
     out.write(`${t`top layer: ${img.top}`}\n`);
     return 0;
   } finally {
+    view.end();
     await ledger.cleanup(); // only half-made pieces of a failed import are in it
   }
 }
@@ -391,6 +431,25 @@ async function cmdDemoImage(args: string[], opts: { format?: string }, lab: Lab,
   const target = await writeDemoImage(lab, format, args[0] ? path.resolve(args[0]) : undefined);
   out.write(`${format === 'oci' ? t`wrote an OCI image layout: ${target}` : t`wrote a docker save tarball: ${target}`}\n${t`import it with: container-lessons import ${target}`}\n`);
   return 0;
+}
+
+/** stdout; on a terminal, one whose size the live output of `solve` follows. */
+function defaultOut(): Out {
+  const so = process.stdout;
+  return {
+    color: colorWanted(),
+    write: (s) => so.write(s),
+    live: so.isTTY
+      ? {
+          get columns() {
+            return so.columns;
+          },
+          get rows() {
+            return so.rows;
+          },
+        }
+      : undefined,
+  };
 }
 
 /** Speak the learner's language from here on: --lang (kept with the progress for the next
@@ -433,7 +492,7 @@ async function cmdGlossary(out: Out): Promise<number> {
   return 0;
 }
 
-export async function main(argv: string[], out: Out = { color: colorWanted(), write: (s) => process.stdout.write(s) }): Promise<number> {
+export async function main(argv: string[], out: Out = defaultOut()): Promise<number> {
   typed = argv;
   // run reads its own command line: everything after IMAGE belongs to the command.
   if (argv[0] === 'run') {
@@ -537,7 +596,8 @@ export async function main(argv: string[], out: Out = { color: colorWanted(), wr
     case 'rootfs': {
       requireRoot('rootfs');
       await prepareLab(lab, 'rootfs', out, { lock: true });
-      const { marker, built } = ensureRootfs(lab.rootfs, new Ledger(labJournal(lab)), { build: !lab.customRootfs });
+      const view = progressView();
+      const { marker, built } = await ensureRootfsAsync(lab.rootfs, new Ledger(labJournal(lab)), { build: !lab.customRootfs, onProgress: (p) => view.update(p) }).finally(() => view.end());
       out.write(`${built ? t`built: ${lab.rootfs}` : t`already there: ${lab.rootfs}`} (${marker.kind}${marker.tools ? `: ${marker.tools.join(' ')}` : ''})\n`);
       return 0;
     }

@@ -1,10 +1,8 @@
 // Starting containers, from the driver's side. The namespace work happens in nsinit.ts,
 // in a helper process; this file spawns it, reads its progress on fd 3, and hands back
 // the container's host PID, its output and its exit status. See nsinit.ts for the design.
-import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
 import type { Namespace } from './libc.js';
 import type { RunSpec, EnterSpec, ProbeSpec, NetSpec, NetOp, TcpSpec, TcpResult, NsViewSpec, IpcMakeSpec, TimeOffsets, FiltersSpec, EscapeSpec } from './nsinit.js';
@@ -18,7 +16,9 @@ import { randomUUID } from 'node:crypto';
 import { HintedError } from './errors.js';
 import { t } from '../i18n/messages.js';
 import { checkRootlessReach, rootlessCommand, type Rootless } from './rootless.js';
-import { HELPER_ARG, IN_SEA, SELF_EXE } from '../sea.js';
+import { IN_SEA } from '../sea.js';
+import { helperEnv, helperProgram, nsinitArgs, nsinitPath } from './helper-command.js';
+import { idleHelpers } from './helper-pool.js';
 import { checkConfinement, type Confinement } from './confine.js';
 import type { Insn } from './seccomp.js';
 import type { EscapeResult } from './escape.js';
@@ -27,41 +27,7 @@ export type { NetState, ProbeResult, NsView } from './init-protocol.js';
 export type { TimeOffsets } from './nsinit.js';
 export type { Confinement } from './confine.js';
 export type { EscapeResult, EscapeStep } from './escape.js';
-
-/** nsinit.js beside this file; when running from the TypeScript sources, the built one. */
-export function nsinitPath(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.join(here, 'nsinit.js'), path.resolve(here, '../../dist/core/nsinit.js')];
-  for (const c of candidates) if (fs.existsSync(c)) return c;
-  throw new Error(`nsinit.js not found (looked at ${candidates.join(', ')}): run \`npm run build\``);
-}
-
-/** What follows node in a helper's command line, before its mode: nsinit.js; in the one-file
- * binary, which is node and nsinit at once, the argument that makes it its own helper. */
-export function nsinitArgs(): string[] {
-  if (IN_SEA) return [HELPER_ARG];
-  // Debugging, a helper's stack names src/ lines too (bundle/nsinit.js.map), as the CLI's does.
-  return [...(process.env.CONTAINER_LESSONS_DEBUG ? ['--enable-source-maps'] : []), nsinitPath()];
-}
-
-/** The program a helper runs: node, or the one-file binary itself again, by /proc/self/exe
- * (the way containers-from-scratch starts its child). Not through setpriv and unshare:
- * /proc/self/exe is the program that reads it, so a rootless start names process.execPath. */
-export function helperProgram(): string {
-  return IN_SEA ? SELF_EXE : process.execPath;
-}
-
-/**
- * The environment of a helper (nsinit): the driver's, less what only slows a Node start.
- * NODE_EXTRA_CA_CERTS makes every Node process read and parse a certificate bundle as it
- * starts, on the path of every container start; a helper never opens a TLS connection.
- * A container's command does not get this environment: nsinit gives it its own.
- */
-export function helperEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-  delete env.NODE_EXTRA_CA_CERTS;
-  return env;
-}
+export { helperEnv, helperProgram, nsinitArgs, nsinitPath } from './helper-command.js';
 
 export class ContainerError extends HintedError {
   constructor(
@@ -202,19 +168,29 @@ function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: Stdio, 
   // (the JSON argument) and all of them, down to the last child of the learner's command,
   // in their environment (CONTAINER_LESSONS_TAG). So a recovery finds them even if this
   // process dies before it learns their pids. Recorded before anything is started.
-  spec.tag = `container-lessons-${randomUUID()}`;
-  const entry = ledger?.add({ kind: 'procs', tag: spec.tag });
   const rootless = mode === 'run' ? (spec as RunSpec).rootless : undefined;
-  // A rootless container's helper starts inside a new user namespace: made by util-linux
-  // unshare, a single-threaded program, because Node cannot (rootless.ts).
-  const [file, args] = rootless ? rootlessCommand(rootless, [process.execPath, ...nsinitArgs(), mode, JSON.stringify(spec)]) : [helperProgram(), [...nsinitArgs(), mode, JSON.stringify(spec)]];
+  // A helper started ahead (helper-pool.ts) has pipes for stdio and is no session of its
+  // own: it serves the common start, not a detached, rootless or terminal one; nor a warm
+  // one, which is made ahead anyway and whose prepared PID 1 shows its spec in its argv.
+  const idle = stdio === 'pipe' && !detach && !rootless && !warm ? idleHelpers.take() : null;
+  spec.tag = idle?.tag ?? `container-lessons-${randomUUID()}`;
+  const entry = ledger?.add({ kind: 'procs', tag: spec.tag });
   return new Promise((resolve, reject) => {
-    const std = typeof stdio === 'object' ? stdio.terminal : stdio;
-    const helper = spawn(file, args, {
-      env: helperEnv({ [TAG_VAR]: spec.tag! }),
-      stdio: detach ? ['ignore', 'ignore', 'ignore', 'pipe'] : [std, std, std, 'pipe', ...(warm ? (['pipe'] as const) : [])],
-      detached: detach,
-    });
+    let helper: ChildProcess;
+    if (idle) {
+      helper = idle.child;
+      idle.give({ mode, spec });
+    } else {
+      // A rootless container's helper starts inside a new user namespace: made by util-linux
+      // unshare, a single-threaded program, because Node cannot (rootless.ts).
+      const [file, args] = rootless ? rootlessCommand(rootless, [process.execPath, ...nsinitArgs(), mode, JSON.stringify(spec)]) : [helperProgram(), [...nsinitArgs(), mode, JSON.stringify(spec)]];
+      const std = typeof stdio === 'object' ? stdio.terminal : stdio;
+      helper = spawn(file, args, {
+        env: helperEnv({ [TAG_VAR]: spec.tag! }),
+        stdio: detach ? ['ignore', 'ignore', 'ignore', 'pipe'] : [std, std, std, 'pipe', ...(warm ? (['pipe'] as const) : [])],
+        detached: detach,
+      });
+    }
     const control = helper.stdio[3] as Readable;
     let buf = '';
     let pid: number | null = null;
@@ -367,11 +343,13 @@ export function prepareContainer(opts: Omit<ContainerOptions, 'argv' | 'detach'>
 export type ContainerShape = Omit<ContainerOptions, 'argv' | 'detach' | 'stdio'>;
 
 /**
- * The TUI's warm start. The workbook knows which container the next step will start, so
- * it prepares that one (prepareContainer) while the learner reads, and the keypress that
- * runs the step takes it: a pipe write and an execve instead of two Node starts (`npm run
- * bench` measures both, beside `runc run`). One slot: asking for another shape ends the
- * prepared one.
+ * The TUI's warm start. The workbook knows which containers the next step will start, so
+ * it prepares them (prepareContainer) while the learner reads, and the keypress that runs
+ * the step takes them: a pipe write and an execve instead of two Node starts (`npm run
+ * bench` measures both, beside `runc run`). Asking for other shapes ends the prepared ones
+ * that are no longer wanted. Every other start of a running workbook (a command entered
+ * into a container, the network and probe helpers, a container no step declared) takes a
+ * helper started ahead (helper-pool.ts), which saves one Node start of its two.
  *
  * A prepared container is a real process with the lab rootfs as its root, so the checks
  * and a lesson's reset skip it (isPreparedContainer): it is the workbook's, and it ends
@@ -379,41 +357,55 @@ export type ContainerShape = Omit<ContainerOptions, 'argv' | 'detach' | 'stdio'>
  * otherwise (a learner's kill), take() gives null and the step starts cold.
  */
 export class WarmContainers {
-  private slot: { key: string; ledger?: Ledger; prepared: Promise<Prepared | null> } | null = null;
+  private slots: Array<{ key: string; ledger?: Ledger; prepared: Promise<Prepared | null> }> = [];
 
-  /** Prepare a container of this shape (null: none), unless one is already there. */
-  want(shape: ContainerShape | null, ledger?: Ledger): void {
-    const key = shape ? JSON.stringify(shape) : '';
-    if (this.slot && this.slot.key === key && this.slot.ledger === ledger) return;
-    void this.close();
-    if (!shape) return;
-    this.slot = { key, ledger, prepared: prepareContainer({ ...shape, stdio: 'pipe' }, ledger).catch(() => null) };
+  /** Prepare one container of each of these shapes (a shape twice: two), keeping those
+   * already prepared; end the others. */
+  want(shapes: ContainerShape | ContainerShape[] | null, ledger?: Ledger): void {
+    idleHelpers.start();
+    const keys = (Array.isArray(shapes) ? shapes : shapes ? [shapes] : []).map((shape) => ({ shape, key: JSON.stringify(shape) }));
+    const kept: typeof this.slots = [];
+    for (const slot of this.slots) {
+      const i = keys.findIndex((k) => k.key === slot.key && slot.ledger === ledger);
+      if (i >= 0) {
+        keys.splice(i, 1);
+        kept.push(slot);
+      } else void endSlot(slot);
+    }
+    for (const { shape, key } of keys) kept.push({ key, ledger, prepared: prepareContainer({ ...shape, stdio: 'pipe' }, ledger).catch(() => null) });
+    this.slots = kept;
   }
 
-  /** The prepared container of this shape, alive and waiting for its command; or null. */
+  /** A prepared container of this shape, alive and waiting for its command; or null. */
   async take(shape: ContainerShape, ledger?: Ledger): Promise<Prepared | null> {
-    const slot = this.slot;
-    if (!slot || slot.key !== JSON.stringify(shape) || slot.ledger !== ledger) return null;
-    this.slot = null;
-    const p = await slot.prepared;
+    const key = JSON.stringify(shape);
+    const i = this.slots.findIndex((s) => s.key === key && s.ledger === ledger);
+    if (i < 0) return null;
+    const [slot] = this.slots.splice(i, 1);
+    const p = await slot!.prepared;
     if (p && pidAlive(p.pid)) return p;
     await p?.close().catch(() => undefined);
     return null;
   }
 
-  /** End the prepared container, if any (a reset, the exit). */
+  /** End the prepared containers and the helpers started ahead (a reset, the exit); the
+   * next want() starts them again. */
   async close(): Promise<void> {
-    const slot = this.slot;
-    this.slot = null;
-    const p = await slot?.prepared;
-    await p?.close().catch(() => undefined);
+    idleHelpers.stop();
+    await Promise.all(this.slots.splice(0).map(endSlot));
   }
+}
+
+async function endSlot(slot: { prepared: Promise<Prepared | null> }): Promise<void> {
+  const p = await slot.prepared;
+  await p?.close().catch(() => undefined);
 }
 
 /** A prepared container still waiting for its command: not the learner's work. Its
  * process is nsinit, and its spec (in the command line) says warm. */
 export function isPreparedContainer(cmdline: string): boolean {
-  return /nsinit\.js (run|init) \{/.test(cmdline) && cmdline.includes('"warm":true');
+  // nsinit.js in a package; the one-file binary's own helper argument (sea.ts) in the binary.
+  return /nsinit(\.js)? (run|init) \{/.test(cmdline) && cmdline.includes('"warm":true');
 }
 
 export interface RunResult extends ExitStatus {
@@ -470,7 +462,10 @@ type AnsweringMode = 'net' | 'probe' | 'tcp' | 'nsview' | 'ipcmk' | 'userns' | '
 type AnsweringSpec = NetSpec | ProbeSpec | TcpSpec | NsViewSpec | IpcMakeSpec | FiltersSpec | EscapeSpec | Record<string, never>;
 function askHelper<T>(mode: AnsweringMode, spec: AnsweringSpec, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const helper = spawn(helperProgram(), [...nsinitArgs(), mode, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: helperEnv() });
+    const idle = idleHelpers.take();
+    idle?.child.stdin?.end(); // stdin as the cold start has it: nothing to read
+    idle?.give({ mode, spec });
+    const helper = idle?.child ?? spawn(helperProgram(), [...nsinitArgs(), mode, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: helperEnv() });
     let out = '';
     let control = '';
     let err = '';

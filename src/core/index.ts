@@ -6,6 +6,7 @@ export * from './ledger.js';
 export * from './cgroup.js';
 export * from './overlay.js';
 export * from './container.js';
+export { idleHelpers } from './helper-pool.js';
 export * from './capabilities.js';
 // Confinement types and the check of one; applying and reading one happen in helpers only.
 export { checkConfinement } from './confine.js';

@@ -36,6 +36,7 @@ import * as libc from './libc.js';
 import { ROOTFS_MARKER } from './rootfs-marker.js';
 import type { NatRules } from './nftables.js';
 import type { InitMessage, WarmCommand, NetState, ProbeResult, NsView } from './init-protocol.js';
+import type { HelperJob } from './helper-pool.js';
 import { TAG_VAR } from './journal.js';
 import type { Rootless } from './rootless.js';
 import { HELPER_ARG, IN_SEA, SELF_EXE } from '../sea.js';
@@ -341,8 +342,9 @@ function setupAndExec(spec: RunSpec): never {
   process.exit(127); // not reached
 }
 
-/** One JSON line from fd, read blocking (this process has nothing else to do meanwhile). */
-function readCommandLine(fd: number): WarmCommand {
+/** One JSON line from fd, read blocking (this process has nothing else to do meanwhile);
+ * null at EOF. The fd is left open. */
+function readLine(fd: number): unknown {
   const buf = Buffer.alloc(65536);
   let text = '';
   for (;;) {
@@ -353,16 +355,20 @@ function readCommandLine(fd: number): WarmCommand {
       if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
       throw err;
     }
-    if (n === 0) process.exit(0); // the driver closed the pipe: never used, nothing to run
+    if (n === 0) return null;
     text += buf.toString('utf8', 0, n);
     const nl = text.indexOf('\n');
-    if (nl >= 0) {
-      fs.closeSync(fd);
-      const cmd = JSON.parse(text.slice(0, nl)) as WarmCommand;
-      if (!Array.isArray(cmd.argv) || !cmd.argv.length) throw new Error('no command given');
-      return cmd;
-    }
+    if (nl >= 0) return JSON.parse(text.slice(0, nl));
   }
+}
+
+/** A warm start's command from fd 4, which is then closed. */
+function readCommandLine(fd: number): WarmCommand {
+  const cmd = readLine(fd) as WarmCommand | null;
+  if (!cmd) process.exit(0); // the driver closed the pipe: never used, nothing to run
+  fs.closeSync(fd);
+  if (!Array.isArray(cmd.argv) || !cmd.argv.length) throw new Error('no command given');
+  return cmd;
 }
 
 function relayExit(child: ReturnType<typeof spawn>): void {
@@ -691,26 +697,43 @@ async function stageTcp(spec: TcpSpec): Promise<void> {
   });
 }
 
+/** Do what a helper started as `nsinit <mode> <json>` does. */
+function dispatch(mode: string, spec: ReturnType<typeof JSON.parse>): void {
+  if (mode === 'run') stageRun(spec);
+  else if (mode === 'init') stageInit(spec);
+  else if (mode === 'enter') stageEnter(spec);
+  else if (mode === 'probe') stageProbe(spec);
+  else if (mode === 'net') void stageNet(spec);
+  else if (mode === 'tcp') void stageTcp(spec);
+  else if (mode === 'nsview') stageNsView(spec);
+  else if (mode === 'ipcmk') stageIpcMake(spec);
+  else if (mode === 'userns') stageUserns();
+  else if (mode === 'filters') stageFilters(spec);
+  else if (mode === 'escape') stageEscape(spec);
+  else {
+    process.stderr.write(`nsinit: unknown mode ${mode}\n`);
+    process.exit(2);
+  }
+}
+
+/** A helper started ahead (helper-pool.ts): Node and koffi are loaded; wait for the job, one
+ * HelperJob line on fd 4, and be that helper. EOF first: the workbook ended or no longer
+ * wants it. */
+function stageIdle(): void {
+  step('prctl', () => libc.setParentDeathSignal(SIGKILL));
+  // The workbook may have died before the prctl: then its end of fd 4 is closed already.
+  const job = step('wait for a job', () => readLine(4)) as HelperJob | null;
+  if (!job) process.exit(0);
+  // Nothing else comes on fd 4 (a warm start is never made from here): not for the command.
+  fs.closeSync(4);
+  dispatch(job.mode, job.spec);
+}
+
 // `node nsinit.js <mode> <json>`, or in the one-file binary `<binary> __nsinit <mode> <json>`,
-// whose argv repeats the binary's path where a script's would be.
+// whose argv repeats the binary's path where a script's would be; `idle` takes no json.
 const [mode, json] = process.argv.slice(IN_SEA ? 3 : 2);
-if (!mode || !json) {
-  process.stderr.write('nsinit is started by container-lessons (modes: run, init, enter, probe, net, tcp, nsview, ipcmk, userns, filters, escape)\n');
+if (mode === 'idle') stageIdle();
+else if (!mode || !json) {
+  process.stderr.write('nsinit is started by container-lessons (modes: idle, run, init, enter, probe, net, tcp, nsview, ipcmk, userns, filters, escape)\n');
   process.exit(2);
-}
-const spec = JSON.parse(json);
-if (mode === 'run') stageRun(spec);
-else if (mode === 'init') stageInit(spec);
-else if (mode === 'enter') stageEnter(spec);
-else if (mode === 'probe') stageProbe(spec);
-else if (mode === 'net') void stageNet(spec);
-else if (mode === 'tcp') void stageTcp(spec);
-else if (mode === 'nsview') stageNsView(spec);
-else if (mode === 'ipcmk') stageIpcMake(spec);
-else if (mode === 'userns') stageUserns();
-else if (mode === 'filters') stageFilters(spec);
-else if (mode === 'escape') stageEscape(spec);
-else {
-  process.stderr.write(`nsinit: unknown mode ${mode}\n`);
-  process.exit(2);
-}
+} else dispatch(mode, JSON.parse(json));

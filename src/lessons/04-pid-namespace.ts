@@ -1,7 +1,7 @@
 // Lesson 4: a PID namespace. The first process is PID 1; ps needs a /proc of its own.
 import fs from 'node:fs';
 import path from 'node:path';
-import { runContainer, procfs, type Namespace } from '../core/index.js';
+import { procfs, type ContainerShape, type Namespace } from '../core/index.js';
 import { pass, fail } from '../checks/result.js';
 import { describe } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
@@ -10,11 +10,13 @@ import { t } from '../i18n/messages.js';
 import { hostShell, inContainer, lines } from './show.js';
 import { stillPicture, type Picture } from '../pictures/picture.js';
 import { drawPidViews } from '../pictures/pid-views.js';
-import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, pidsInNamespace, containerShell, LOCATED, type ContainerState } from './container-common.js';
+import { rootfsStep, startLessonContainer, runStepContainer, locateContainer, killLabContainers, pidsInNamespace, containerShell, LOCATED, type ContainerState } from './container-common.js';
 
 const NS: Namespace[] = ['mnt', 'uts', 'ipc', 'pid'];
 /** The lesson's container; its step declares it, so the TUI can prepare it ahead. */
 const CONTAINER: LessonContainer = { namespaces: NS, hostname: 'container', mountProc: true };
+/** The first step's container: a PID namespace without a /proc of its own. */
+const withoutProc = (lab: Lab): ContainerShape => ({ rootfs: lab.rootfs, namespaces: NS, mountProc: false });
 
 const byHand = (lab: Lab) => `unshare --mount --uts --ipc --pid --fork --mount-proc=${lab.rootfs}/proc chroot ${lab.rootfs} sh`;
 
@@ -37,8 +39,9 @@ const pidNamespace = defineLesson<ContainerState>({
     {
       title: 'A new PID namespace without its own /proc: ps has nothing to read',
       commands: (lab) => [`unshare --mount --pid --fork chroot ${lab.rootfs} sh -c 'echo my pid is $$; ps'`],
+      alsoStarts: (lab) => [withoutProc(lab)],
       async run(ctx) {
-        const r = await runContainer({ rootfs: ctx.lab.rootfs, namespaces: NS, mountProc: false, argv: ['/bin/sh', '-c', 'echo "my pid is $$"; ls /proc | head -3; ps'] });
+        const r = await runStepContainer(ctx, withoutProc(ctx.lab), ['/bin/sh', '-c', 'echo "my pid is $$"; ls /proc | head -3; ps']);
         return lines(`[container]# echo "my pid is $$"; ls /proc; ps`, (r.stdout + r.stderr).trimEnd(), `(exit ${r.code})`);
       },
     },

@@ -1,17 +1,19 @@
 // Lesson 5: a network namespace: inside there is only lo.
-import { runContainer, procfs, type Namespace } from '../core/index.js';
+import { procfs, type ContainerShape, type Namespace } from '../core/index.js';
 import { pass, fail } from '../checks/result.js';
 import { describe } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
 import { defineLesson, type LessonContainer } from './types.js';
 import { hostShell, inContainer, lines } from './show.js';
-import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, containerShell, LOCATED, type ContainerState } from './container-common.js';
+import { rootfsStep, startLessonContainer, runStepContainer, locateContainer, killLabContainers, containerShell, LOCATED, type ContainerState } from './container-common.js';
 import { wiringPicture } from '../pictures/wiring.js';
 import { t } from '../i18n/messages.js';
 
 const NS: Namespace[] = ['mnt', 'uts', 'ipc', 'pid', 'net'];
 /** The lesson's container; its step declares it, so the TUI can prepare it ahead. */
 const CONTAINER: LessonContainer = { namespaces: NS, hostname: 'container', mountProc: true };
+/** The first step's container: every namespace but the network's. */
+const withoutNet = (lab: Lab): ContainerShape => ({ rootfs: lab.rootfs, namespaces: ['mnt', 'uts', 'ipc', 'pid'] });
 
 const byHand = (lab: Lab) => `unshare --mount --uts --ipc --pid --net --fork --mount-proc=${lab.rootfs}/proc chroot ${lab.rootfs} sh`;
 
@@ -38,8 +40,9 @@ const networkNamespace = defineLesson<ContainerState>({
     {
       title: "Without a network namespace the container sees the host's interfaces",
       commands: (lab) => [`unshare --mount --pid --fork --mount-proc=${lab.rootfs}/proc chroot ${lab.rootfs} ip link`],
+      alsoStarts: (lab) => [withoutNet(lab)],
       async run(ctx) {
-        const r = await runContainer({ rootfs: ctx.lab.rootfs, namespaces: ['mnt', 'uts', 'ipc', 'pid'], argv: ['/bin/sh', '-c', 'ip -brief link 2>&1 || cat /proc/net/dev'] });
+        const r = await runStepContainer(ctx, withoutNet(ctx.lab), ['/bin/sh', '-c', 'ip -brief link 2>&1 || cat /proc/net/dev']);
         return lines('[container]# ip -brief link', (r.stdout + r.stderr).trimEnd());
       },
     },

@@ -1,7 +1,7 @@
 // Lesson 6: give the container a network: a bridge on the host (a switch), a veth pair (a
 // cable) from it into the container, addresses, a default route; a second container on the
 // same bridge; and NAT with a published port, between namespaces the lesson makes itself.
-import { Netlink, HintedError, SyscallError, netOps, pingFrom, tcpBetween, routes as rt, type Link, type Address, type Namespace, type Running, type NetOp, startContainer, LockBusyError, describeHolder } from '../core/index.js';
+import { Netlink, HintedError, SyscallError, netOps, pingFrom, tcpBetween, routes as rt, type Link, type Address, type Namespace, type Running, type NetOp, type ContainerShape, LockBusyError, describeHolder } from '../core/index.js';
 import { pass, fail, type CheckResult } from '../checks/result.js';
 import { containerLeaders, describe, type LabProcess } from '../checks/containers.js';
 import fs from 'node:fs';
@@ -9,11 +9,13 @@ import { randomUUID } from 'node:crypto';
 import { holdMachineName, type Lab, type MachineName } from '../lab.js';
 import { defineLesson, earlier, type LessonContext, type LessonContainer } from './types.js';
 import { inContainer, lines } from './show.js';
-import { rootfsStep, startLessonContainer, locateContainer, killLabContainers, containerShell, IDLE_SHELL, LOCATED, type ContainerState } from './container-common.js';
+import { rootfsStep, startLessonContainer, startStepContainer, locateContainer, killLabContainers, containerShell, IDLE_SHELL, LOCATED, type ContainerState } from './container-common.js';
 import { wiringPicture } from '../pictures/wiring.js';
 import { msg, t } from '../i18n/messages.js';
 
 const NS: Namespace[] = ['mnt', 'uts', 'ipc', 'pid', 'net'];
+/** A container of this lesson other than its first (the second one, the NAT world's three). */
+const otherContainer = (lab: Lab, hostname: string): ContainerShape => ({ rootfs: lab.rootfs, namespaces: NS, hostname, mountProc: true });
 /** The lesson's container; its step declares it, so the TUI can prepare it ahead. */
 const CONTAINER: LessonContainer = { namespaces: NS, hostname: 'container', mountProc: true };
 /** The bridge has one name for the whole machine, like docker0. */
@@ -226,6 +228,8 @@ const NAT = {
   appPort: 80,
   clientPort: 9000,
 };
+/** How long the connection made without NAT (which cannot succeed) is given. */
+const BEFORE_NAT_WAIT_MS = 300;
 
 /** The checks, by the titles their results carry (the text lists each). */
 const CHECKS = {
@@ -326,22 +330,22 @@ const network = defineLesson<State>({
       async run(ctx) {
         const plan = earlier(ctx.state.plan, t`the network plan`);
         const c = earlier(ctx.state.container, t`the container`);
-        const out = await pingFrom(c.pid, plan.gateway);
-        const back = await pingFrom(0, plan.address(1));
+        // Two namespaces, two helpers: neither echo waits for the other.
+        const [out, back] = await Promise.all([pingFrom(c.pid, plan.gateway), pingFrom(0, plan.address(1))]);
         return lines(fmtPing(t`the container`, out), fmtPing(t`the host`, back), t`# (ICMP echo sent by the workbook from each namespace: the default root filesystem may have no ping)`);
       },
     },
     {
       title: 'A second container on the same bridge reaches the first',
       commands: (lab) => [`${byHandContainer(lab)}   # a third terminal`, 'PID2=<its pid, as above>', ...byHandWire(networkPlan(), 2, 'PID2'), `nsenter -t $PID2 -n ping -c1 ${networkPlan().address(1)}`],
+      alsoStarts: (lab) => [otherContainer(lab, 'container2')],
       async run(ctx) {
         const plan = earlier(ctx.state.plan, t`the network plan`);
         const a = earlier(ctx.state.container, t`the container`);
-        const b = await startContainer({ rootfs: ctx.lab.rootfs, namespaces: NS, argv: IDLE_SHELL, hostname: 'container2', mountProc: true, detach: ctx.keep }, ctx.ledger);
+        const b = await startStepContainer(ctx, otherContainer(ctx.lab, 'container2'), IDLE_SHELL);
         ctx.state.container2 = b;
         const hostEnd = await wire(ctx, plan, b, 2);
-        const r = await pingFrom(b.pid, plan.address(1));
-        const r2 = await pingFrom(a.pid, plan.address(2));
+        const [r, r2] = await Promise.all([pingFrom(b.pid, plan.address(1)), pingFrom(a.pid, plan.address(2))]);
         return lines(
           t`second container, host pid ${b.pid}, cable ${hostEnd} into ${BRIDGE}`,
           fmtPing('container2', r),
@@ -369,11 +373,15 @@ const network = defineLesson<State>({
         `ip netns exec router nft add rule ip nat prerouting iifname out0 tcp dport ${NAT.published} dnat to ${NAT.app}:${NAT.appPort}`,
         'ip netns del router; ip netns del app; ip netns del outside   # when done: the links go with them',
       ],
+      alsoStarts: (lab) => ['router', 'app', 'outside'].map((name) => otherContainer(lab, name)),
       async run(ctx) {
-        const start = (hostname: string) => startContainer({ rootfs: ctx.lab.rootfs, namespaces: NS, argv: IDLE_SHELL, hostname, mountProc: true, detach: ctx.keep }, ctx.ledger);
-        const router = await start('router');
-        const app = await start('app');
-        const outside = await start('outside');
+        const start = (hostname: string) => startStepContainer(ctx, otherContainer(ctx.lab, hostname), IDLE_SHELL);
+        // Three independent containers: started together, each its own helper. Every start
+        // ends (in the ledger) before a failure is thrown, so the clean-up misses none.
+        const started = await Promise.allSettled([start('router'), start('app'), start('outside')]);
+        const refused = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (refused) throw refused.reason;
+        const [router, app, outside] = started.map((r) => (r as PromiseFulfilledResult<Running>).value) as [Running, Running, Running];
         const up = (...names: string[]): NetOp[] => names.map((name) => ({ op: 'up', name }));
         await netOps(router.pid, [
           { op: 'veth', name: 'in0', peer: 'eth0', peerNetnsPid: app.pid },
@@ -383,19 +391,26 @@ const network = defineLesson<State>({
           ...up('lo', 'in0', 'out0'),
           { op: 'sysctl', key: 'net/ipv4/ip_forward', value: '1' },
         ]);
-        await netOps(app.pid, [{ op: 'address', name: 'eth0', cidr: `${NAT.app}/24` }, ...up('lo', 'eth0'), { op: 'defaultRoute', gateway: NAT.routerIn }]);
-        // "outside" knows nothing of 10.0.0.0/24, like the internet knows nothing of your LAN.
-        await netOps(outside.pid, [{ op: 'address', name: 'eth0', cidr: `${NAT.client}/24` }, ...up('lo', 'eth0')]);
-        const toOutside = () => tcpBetween({ server: { pid: outside.pid, port: NAT.clientPort }, client: { pid: app.pid, to: NAT.client, port: NAT.clientPort }, timeoutMs: 1000 });
-        const before = await toOutside();
+        // The router made both cables; each end's own namespace is set up independently.
+        await Promise.all([
+          netOps(app.pid, [{ op: 'address', name: 'eth0', cidr: `${NAT.app}/24` }, ...up('lo', 'eth0'), { op: 'defaultRoute', gateway: NAT.routerIn }]),
+          // "outside" knows nothing of 10.0.0.0/24, like the internet knows nothing of your LAN.
+          netOps(outside.pid, [{ op: 'address', name: 'eth0', cidr: `${NAT.client}/24` }, ...up('lo', 'eth0')]),
+        ]);
+        const toOutside = (timeoutMs: number) => tcpBetween({ server: { pid: outside.pid, port: NAT.clientPort }, client: { pid: app.pid, to: NAT.client, port: NAT.clientPort }, timeoutMs });
+        // Without NAT the SYN-ACK has no route back and nothing else answers: the attempt can
+        // only end by its timeout. Across veths a connection that works is made in about a
+        // millisecond, so a short wait still tells the two apart; the NAT-ed attempts below
+        // end as soon as they connect and keep the long timeout.
+        const before = await toOutside(BEFORE_NAT_WAIT_MS);
         await netOps(router.pid, [{ op: 'nat', rules: { table: 'container_lessons', masqueradeOut: 'out0', publish: [{ inIf: 'out0', port: NAT.published, to: NAT.app, toPort: NAT.appPort }] } }]).catch((err: Error) => {
           throw new NetworkError(
             t`the kernel refused the NAT rules: ${err.message}`,
             t`NAT needs nf_tables with nat and masquerade (modprobe nf_tables nft_chain_nat nft_nat nft_masq); \`container-lessons doctor\` shows what this kernel has. The bridge and the containers above do not need it.`,
           );
         });
-        const after = await toOutside();
-        const published = await tcpBetween({ server: { pid: app.pid, port: NAT.appPort }, client: { pid: outside.pid, to: NAT.routerOut, port: NAT.published }, timeoutMs: 1000 });
+        // Two separate connections (app -> outside:9000, outside -> router:8080), each with its own listener.
+        const [after, published] = await Promise.all([toOutside(1000), tcpBetween({ server: { pid: app.pid, port: NAT.appPort }, client: { pid: outside.pid, to: NAT.routerOut, port: NAT.published }, timeoutMs: 1000 })]);
         if (before.ok || !after.ok || !published.ok || after.serverSaw?.split(':')[0] !== NAT.routerOut) {
           throw new Error(
             `the NAT demonstration did not behave: without NAT ${before.ok ? 'connected' : 'no answer'}, masquerade ${after.ok ? `seen as ${after.serverSaw}` : after.error}, published port ${published.ok ? 'answered' : published.error}`,
@@ -509,6 +524,25 @@ async function look(p: LabProcess, hostLinks: Link[], bridge: Link | undefined):
   }
 }
 
+/** The containers worth looking inside for a cable to the host: those whose network
+ * namespace the peer of a host link lives in (by the namespace ids the host gives them),
+ * so that namespaces wired only among themselves (the NAT step's) cost no helper. With no
+ * such container, the first one, whose links the failure then lists. */
+function cabled(own: LabProcess[], hostLinks: Link[]): LabProcess[] {
+  const peers = new Set(hostLinks.filter((l) => l.kind === 'veth' && l.peerNetnsId !== null).map((l) => l.peerNetnsId));
+  const ids = hostNetlink((nl) =>
+    own.map((p) => {
+      try {
+        return nl.netnsIdOf(p.pid);
+      } catch {
+        return null; // it ended while we looked
+      }
+    }),
+  );
+  const wired = own.filter((_, i) => ids[i] !== null && peers.has(ids[i]!));
+  return wired.length ? wired : own.slice(0, 1);
+}
+
 export async function checkNetwork(lab: Lab): Promise<CheckResult[]> {
   const plan = networkPlan();
   const located = locateContainer(lab, 'net', byHandContainer(lab));
@@ -548,7 +582,7 @@ export async function checkNetwork(lab: Lab): Promise<CheckResult[]> {
   const subnetText = `${subnet.network}/${subnet.prefix}`;
   results.push(pass(CHECKS.bridge, t`${BRIDGE} is up with ${gateway}/${bridgeAddr.prefix}`, looked));
 
-  const insides = (await Promise.all(own.map((p) => look(p, hostNet.links, bridge)))).filter((x): x is Inside => x !== null);
+  const insides = (await Promise.all(cabled(own, hostNet.links).map((p) => look(p, hostNet.links, bridge)))).filter((x): x is Inside => x !== null);
   const plugged = insides.filter((x) => x.cable && x.cable.outer.master === bridge.index);
   const [a] = plugged;
   if (!a) {
@@ -613,23 +647,25 @@ export async function checkNetwork(lab: Lab): Promise<CheckResult[]> {
   const addrA = a.addresses.find((ad) => ad.index === a.cable!.inner.index)!.addr;
   results.push(pass(CHECKS.wiredA, t`${a.cable!.inner.name} ${addrA}/${subnet.prefix} up, lo up, default via ${gateway}`, [`/proc/${a.p.pid}/net/route`]));
 
-  const out = await pingFrom(a.p.pid, gateway, { count: 2, waitMs: 500 });
-  const back = await pingFrom(0, addrA, { count: 2, waitMs: 500 });
+  // Every echo the check may report is sent at once: each comes from its own namespace
+  // and helper, and none changes anything. Which of them count is decided as before:
+  // the second container's only once the first reaches and is reached by the host.
+  const b = plugged[1];
+  const wrongB = b ? wiring(b, CHECKS.wiredB) : null;
+  const [out, back, ab] = await Promise.all([pingFrom(a.p.pid, gateway, { count: 2, waitMs: 500 }), pingFrom(0, addrA, { count: 2, waitMs: 500 }), b && !wrongB ? pingFrom(b.p.pid, addrA, { count: 2, waitMs: 500 }) : null]);
   results.push(out.ok ? pass(CHECKS.out, fmtPing(t`the container`, out), ['ICMP echo']) : fail(CHECKS.out, fmtPing(t`the container`, out), t`look at both ends with ip link; the host's firewall may drop ICMP on ${BRIDGE}`, ['ICMP echo']));
   results.push(back.ok ? pass(CHECKS.back, fmtPing(t`the host`, back), ['ICMP echo']) : fail(CHECKS.back, fmtPing(t`the host`, back), t`is ${addrA} unique on ${subnetText}? (ip neigh show dev ${BRIDGE})`, ['ICMP echo']));
   if (!out.ok || !back.ok) return results;
 
-  const b = plugged[1];
   if (!b) {
     results.push(fail(CHECKS.second, t`only one container is plugged into ${BRIDGE}`, t`start a second one the same way, with ${plan.address(2)}/${subnet.prefix}`, ['RTM_GETLINK']));
     return results;
   }
-  const wrongB = wiring(b, CHECKS.wiredB);
   if (wrongB) {
     results.push(wrongB);
     return results;
   }
-  const ab = await pingFrom(b.p.pid, addrA, { count: 2, waitMs: 500 });
+  if (!ab) return results; // not reached: the echo above is sent whenever b is wired
   results.push(
     ab.ok ? pass(CHECKS.second, `${describe(b.p)}: ${fmtPing(t`it`, ab)}`, ['ICMP echo']) : fail(CHECKS.second, fmtPing(describe(b.p), ab), bridgedFirewallHint() ?? t`both veths must be on ${BRIDGE} and up (bridge link)`, ['ICMP echo']),
   );

@@ -26,10 +26,10 @@ import {
   diffIdOf,
   compareLayerTrees,
   HintedError,
-  startContainer,
-  ensureRootfs,
+  ensureRootfsAsync,
   procfs,
   type ContainerFs,
+  type ContainerShape,
   type ImportedImage,
   type Running,
 } from '../core/index.js';
@@ -38,7 +38,7 @@ import { t } from '../i18n/messages.js';
 import type { Lab } from '../lab.js';
 import { defineLesson, earlier, type LessonContext } from './types.js';
 import { hostShell, inContainer, lines } from './show.js';
-import { IDLE_SHELL } from './container-common.js';
+import { IDLE_SHELL, startStepContainer } from './container-common.js';
 import { stillPicture } from '../pictures/picture.js';
 import { drawLayerChain } from '../pictures/layer-chain.js';
 
@@ -48,6 +48,9 @@ const IMAGE = 'web';
  * images the lesson writes to import. */
 const PATHS = { layers: 'layers', images: 'images', imageSrc: 'image-src' };
 /** The lab's layer store and image records, where `container-lessons import` puts an image. */
+/** The container of the image: on the merged directory of its layers. */
+const onMerged = (merged: string): ContainerShape => ({ rootfs: merged, namespaces: [...NS], hostname: CONTAINER, mountProc: true });
+
 export const storePaths = (lab: Lab) => ({ layers: path.join(lab.root, PATHS.layers), images: path.join(lab.root, PATHS.images), imageSrc: path.join(lab.root, PATHS.imageSrc) });
 
 interface State {
@@ -88,7 +91,7 @@ function demoLayers(lab: Lab): [base: string, app: string, update: string] {
 
 /** The demo image as a learner gets it from `container-lessons demo-image`. */
 export async function writeDemoImage(lab: Lab, format: 'oci' | 'docker-save', target?: string): Promise<string> {
-  ensureRootfs(lab.rootfs, undefined, { build: !lab.customRootfs });
+  await ensureRootfsAsync(lab.rootfs, undefined, { build: !lab.customRootfs });
   const to = target ?? (format === 'oci' ? ociDir(lab) : saveTar(lab));
   await writeImage(to, demoLayers(lab), { format, name: `${IMAGE}:1` });
   return to;
@@ -148,7 +151,7 @@ const layers = defineLesson<State>({
       title: 'An image to start from: three layers, written as an OCI image layout',
       commands: (lab) => [`container-lessons demo-image ${ociDir(lab)}   # or: docker save busybox -o busybox.tar`, `cat ${ociDir(lab)}/index.json`, `ls ${ociDir(lab)}/blobs/sha256`],
       async run(ctx) {
-        ensureRootfs(ctx.lab.rootfs, ctx.ledger, { build: !ctx.lab.customRootfs });
+        await ensureRootfsAsync(ctx.lab.rootfs, ctx.ledger, { build: !ctx.lab.customRootfs });
         fs.rmSync(storePaths(ctx.lab).imageSrc, { recursive: true, force: true });
         ctx.ledger.add({ kind: 'file', path: storePaths(ctx.lab).imageSrc });
         await writeImage(ociDir(ctx.lab), demoLayers(ctx.lab), { format: 'oci', name: `${IMAGE}:1` });
@@ -232,9 +235,10 @@ const layers = defineLesson<State>({
         `unshare --mount --uts --ipc --pid --fork --mount-proc=${storePaths(lab).layers}/${CONTAINER}/merged/proc chroot ${storePaths(lab).layers}/${CONTAINER}/merged sh -c 'hostname "$(cat /etc/hostname)"; exec sh'`,
         'hostname; cat /etc/hostname   # inside: both say web1, in the UTS namespace of its own',
       ],
+      alsoStarts: (lab) => [onMerged(path.join(storePaths(lab).layers, CONTAINER, 'merged'))],
       async run(ctx) {
         const c = earlier(ctx.state.fs, t`the container's layers`);
-        const r = await startContainer({ rootfs: c.merged, namespaces: [...NS], argv: IDLE_SHELL, hostname: CONTAINER, mountProc: true, detach: ctx.keep }, ctx.ledger);
+        const r = await startStepContainer(ctx, onMerged(c.merged), IDLE_SHELL);
         ctx.state.container = r;
         return lines(t`container started on ${c.merged}, host pid ${r.pid}`, await inContainer(r, [...NS], 'hostname; cat /etc/motd; ls /srv/www /srv/data'));
       },

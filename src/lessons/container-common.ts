@@ -1,6 +1,6 @@
 // What lessons 3-6 share: the root filesystem, a long-lived lesson container, finding the
 // learner's container from the host, and tearing containers down.
-import { ensureRootfs, readMarker, rootfsProblem, startContainer, type Running, type ContainerShape, procfs } from '../core/index.js';
+import { collect, ensureRootfsAsync, readMarker, rootfsProblem, runContainer, startContainer, type Running, type RunResult, type ContainerShape, procfs } from '../core/index.js';
 import { pass, fail, type CheckResult } from '../checks/result.js';
 import { findLabProcesses, containerLeaders, hostNamespaces, describe, type LabProcess } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
@@ -20,7 +20,8 @@ export const rootfsStep: Step = {
   title: 'Prepare the root filesystem the container will see as /',
   commands: (lab) => [`ls ${lab.rootfs}`],
   async run(ctx) {
-    const { marker, built, added } = ensureRootfs(ctx.lab.rootfs, ctx.ledger, { build: !ctx.lab.customRootfs });
+    // Built without blocking: the TUI keeps drawing, and shows the copy's progress.
+    const { marker, built, added } = await ensureRootfsAsync(ctx.lab.rootfs, ctx.ledger, { build: !ctx.lab.customRootfs });
     return lines(
       built ? t`built ${ctx.lab.rootfs} from this machine's own tools (${marker.tools?.length ?? 0} programs and their libraries)` : t`using ${ctx.lab.rootfs} (${marker.kind}, made ${marker.created})`,
       added ? t`added what this version of the workbook copies in and it lacked: ${added.join(' ')}` : '',
@@ -34,14 +35,24 @@ export function lessonContainerShape(lab: Lab, spec: LessonContainer): Container
   return { rootfs: lab.rootfs, namespaces: spec.namespaces, hostname: spec.hostname, mountProc: spec.mountProc };
 }
 
-/** Start the lesson's container: the one the TUI prepared for this step if there is one
- * (warm: only the execve is left), or from scratch. */
-export async function startLessonContainer(ctx: LessonContext<ContainerState>, spec: LessonContainer): Promise<Running> {
-  const shape = lessonContainerShape(ctx.lab, spec);
+/** Start a container a step declared (its lesson container, or one of alsoStarts): the one
+ * the TUI prepared for this shape if there is one (warm: only the execve is left), or from
+ * scratch. */
+export async function startStepContainer(ctx: LessonContext, shape: ContainerShape, argv: string[]): Promise<Running> {
   const prepared = ctx.warm && !ctx.keep ? await ctx.warm.take(shape, ctx.ledger) : null;
-  let c: Running | null = null;
-  if (prepared) c = await prepared.run(IDLE_SHELL).catch(() => null);
-  c ??= await startContainer({ ...shape, argv: IDLE_SHELL, detach: ctx.keep }, ctx.ledger);
+  const c = prepared ? await prepared.run(argv).catch(() => null) : null;
+  return c ?? startContainer({ ...shape, argv, detach: ctx.keep }, ctx.ledger);
+}
+
+/** Run a command to its end in a container a step declared (startStepContainer). */
+export async function runStepContainer(ctx: LessonContext, shape: ContainerShape, argv: string[]): Promise<RunResult> {
+  if (ctx.keep) return runContainer({ ...shape, argv }); // nothing of it outlives the step
+  return collect(await startStepContainer(ctx, shape, argv));
+}
+
+/** Start the lesson's container (startStepContainer). */
+export async function startLessonContainer(ctx: LessonContext<ContainerState>, spec: LessonContainer): Promise<Running> {
+  const c = await startStepContainer(ctx, lessonContainerShape(ctx.lab, spec), IDLE_SHELL);
   ctx.state.container = c;
   return c;
 }
@@ -120,7 +131,7 @@ export async function killLabContainers(lab: Lab): Promise<string[]> {
 /** The lessons' shell: inside the running lesson container, started first if needed. */
 export function containerShell(spec: LessonContainer) {
   return async (ctx: LessonContext<ContainerState>): Promise<ShellSpec> => {
-    ensureRootfs(ctx.lab.rootfs, ctx.ledger, { build: !ctx.lab.customRootfs });
+    await ensureRootfsAsync(ctx.lab.rootfs, ctx.ledger, { build: !ctx.lab.customRootfs });
     let c = ctx.state.container;
     if (!c?.running) c = await startLessonContainer(ctx, spec);
     return { kind: 'container', pid: c.pid, namespaces: spec.namespaces, title: t`inside the container (host pid ${c.pid})` };

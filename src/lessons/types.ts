@@ -3,7 +3,7 @@
 // and its number, which is its place in the curriculum (index.ts). Nothing outside a
 // lesson's module knows it by id or number.
 import path from 'node:path';
-import { HintedError, type Controller, type Ledger, type Namespace, type WarmContainers } from '../core/index.js';
+import { HintedError, type ContainerShape, type Controller, type Ledger, type Namespace, type WarmContainers } from '../core/index.js';
 import type { Lab, MachineName } from '../lab.js';
 import type { CheckResult } from '../checks/result.js';
 import type { PictureSource } from '../pictures/picture.js';
@@ -45,6 +45,9 @@ export interface Step<S = unknown> {
   run(ctx: LessonContext<S>): Promise<string>;
   /** The lesson container this step starts, if it starts one. */
   container?: LessonContainer;
+  /** The other containers this step starts (startStepContainer, runStepContainer), by shape:
+   * a running workbook prepares them while the learner reads, as it does the lesson container. */
+  alsoStarts?(lab: Lab): ContainerShape[];
 }
 
 /** Where a learner's shell opens for a lesson: on the host, or inside its container. */

@@ -12,6 +12,13 @@ import { errorInfo, judge, LessonSession, resetLesson } from '../runner.js';
 import { clipboardText, osc52 } from './clipboard.js';
 import { currentStep } from './shell-history.js';
 import { t, titled, tr } from '../i18n/messages.js';
+import type { WorkSink } from '../progress.js';
+import { bar, plainLine, progressFraction, progressText } from '../progress-view.js';
+
+/** How often a running step's output is redrawn, and how many of its last lines are kept
+ * while it runs (its whole output comes with its report). */
+const LIVE_MS = 100;
+const LIVE_LINES = 400;
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'error';
 
@@ -48,6 +55,8 @@ export interface UiState {
   message: { text: string; tone: 'info' | 'good' | 'bad' } | null;
   /** What is running now (a spinner shows it); keys that start work wait. */
   busy: string | null;
+  /** While a step runs: the last line its commands printed, or how far its long work is. */
+  live: string | null;
   /** A check is reading the kernel now (a live picture marks its window). */
   checking: boolean;
   exit: ExitRequest | null;
@@ -101,6 +110,7 @@ export class WorkbookStore {
       overlay: null,
       message: message ?? { text: t`Read the lesson (↑↓ scroll), then press Enter to run its first step.`, tone: 'info' },
       busy: null,
+      live: null,
       checking: false,
       exit: null,
     };
@@ -152,7 +162,7 @@ export class WorkbookStore {
     return this.isUnlocked(i) ? 'open' : 'locked';
   }
 
-  /** The container the next step starts, prepared while the learner reads: a keypress
+  /** The containers the next step starts, prepared while the learner reads: a keypress
    * then costs an execve, not two Node starts (WarmContainers in core/container.ts). */
   private readonly warm = new WarmContainers();
 
@@ -161,11 +171,12 @@ export class WorkbookStore {
     const next = runOf(this.state, lesson).steps.findIndex((s) => s.status !== 'done');
     // Step 1 starts by resetting the lesson, which would end a prepared container.
     const step = next > 0 ? lesson.steps[next] : undefined;
-    if (!step?.container || rootfsProblem(this.lab.rootfs)) {
+    const shapes = step ? [...(step.container ? [lessonContainerShape(this.lab, step.container)] : []), ...(step.alsoStarts?.(this.lab) ?? [])] : [];
+    if (!shapes.length || rootfsProblem(this.lab.rootfs)) {
       this.warm.want(null);
       return;
     }
-    this.warm.want(lessonContainerShape(this.lab, step.container), this.session(lesson).ctx.ledger);
+    this.warm.want(shapes, this.session(lesson).ctx.ledger);
   }
 
   private session(lesson: Lesson): LessonSession {
@@ -288,9 +299,10 @@ export class WorkbookStore {
     // After the cleanup above, which ends the lesson's session: this step's work must be in
     // the session whose end undoes it.
     const session = this.session(lesson);
-    this.set({ pane: 'work', busy: t`step ${i + 1}: ${tr(step.title)}`, message: null });
+    this.set({ pane: 'work', busy: t`step ${i + 1}: ${tr(step.title)}`, live: null, message: null });
     this.setStep(lesson, i, { status: 'running' });
-    const report = await session.runStep(i);
+    const feed = this.liveFeed(lesson, i);
+    const report = await session.runStep(i, feed.sink).finally(feed.stop);
     if (report.error) {
       this.setStep(lesson, i, { status: 'error', error: report.error });
       this.set({ message: { text: t`Step ${i + 1} failed: ${report.error.message}`, tone: 'bad' } });
@@ -300,7 +312,49 @@ export class WorkbookStore {
       const left = lesson.steps.length - i - 1;
       this.set({ message: { text: left ? t`Step ${i + 1} done. Enter runs step ${i + 2}.` : t`All steps done. Enter (or c) runs the checks.`, tone: 'good' } });
     }
-    this.set({ busy: null, scroll: { ...this.state.scroll, work: Number.MAX_SAFE_INTEGER } });
+    this.set({ busy: null, live: null, scroll: { ...this.state.scroll, work: Number.MAX_SAFE_INTEGER } });
+  }
+
+  /** What a running step prints, into its output a few times a second (a command printing
+   * thousands of lines costs a redraw per tick, not per line), and the last of it, or its
+   * progress, for the status line. The step's report replaces it all when it ends. */
+  private liveFeed(lesson: Lesson, i: number): { sink: WorkSink; stop: () => void } {
+    const lines: string[] = [];
+    let dropped = 0;
+    let live: string | null = null;
+    let timer: NodeJS.Timeout | null = null;
+    // Work the step left running (a command of a Promise.all that lost the race) may still
+    // print after the step ended: its report is the output now, and its status stays.
+    let stopped = false;
+    const flush = () => {
+      timer = null;
+      const output = lines.length ? (dropped ? [t`(${dropped} lines before these)`, ...lines] : lines).join('\n') : undefined;
+      this.setStep(lesson, i, { status: 'running', output });
+      this.set({ live, scroll: { ...this.state.scroll, work: Number.MAX_SAFE_INTEGER } });
+    };
+    const soon = () => {
+      if (!stopped) timer ??= setTimeout(flush, LIVE_MS);
+    };
+    return {
+      sink: {
+        line: (text) => {
+          lines.push(text);
+          if (lines.length > LIVE_LINES) dropped += lines.splice(0, lines.length - LIVE_LINES).length;
+          if (text.trim()) live = plainLine(text);
+          soon();
+        },
+        progress: (p) => {
+          const fraction = progressFraction(p);
+          live = fraction === undefined ? progressText(p) : `${bar(fraction, 12)} ${progressText(p)}`;
+          soon();
+        },
+      },
+      stop: () => {
+        stopped = true;
+        if (timer) clearTimeout(timer);
+        timer = null;
+      },
+    };
   }
 
   async runChecks(): Promise<void> {

@@ -226,7 +226,7 @@ describe('containers', () => {
       warm.want(shape, ledger);
       const again = (await warm.take(shape, ledger))!;
       warm.want(shape, ledger);
-      const victim = await (warm as unknown as { slot: { prepared: Promise<{ pid: number }> } }).slot.prepared;
+      const victim = await (warm as unknown as { slots: Array<{ prepared: Promise<{ pid: number }> }> }).slots[0]!.prepared;
       process.kill(victim.pid, 'SIGKILL');
       expect(await procfs.waitReaped([victim.pid], 3000)).toBe(true);
       expect(await warm.take(shape, ledger)).toBeNull();
@@ -235,7 +235,7 @@ describe('containers', () => {
       await expect(again.run(['/bin/true'])).rejects.toThrow(/ended before the command started/);
       // One left untaken ends with the ledger that prepared it.
       warm.want(shape, ledger);
-      const left = await (warm as unknown as { slot: { prepared: Promise<{ pid: number }> } }).slot.prepared;
+      const left = await (warm as unknown as { slots: Array<{ prepared: Promise<{ pid: number }> }> }).slots[0]!.prepared;
       expect(procfs.pidAlive(left.pid)).toBe(true);
       expect(await ledger.cleanup()).toEqual([]);
       expect(await procfs.waitReaped([left.pid], 3000)).toBe(true);

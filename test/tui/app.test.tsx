@@ -15,6 +15,7 @@ import { tempLab } from '../support/lab.js';
 import stringWidth from 'string-width';
 import { setLanguage } from '../../src/i18n/messages.js';
 import { until, tick, PASS, FAIL, Term, Keys } from '../support/tui.js';
+import { idleHelpers } from '../../src/core/helper-pool.js';
 
 const ENTER = '\r';
 const RIGHT = '\u001B[C';
@@ -64,6 +65,8 @@ const disposers: Array<() => void> = [];
 afterEach(() => {
   cleanup();
   for (const d of disposers.splice(0)) d();
+  // A store starts helpers ahead (core/helper-pool.ts) once it prepares a step; a quit ends them.
+  idleHelpers.stop();
 });
 
 describe('the workbook screen', () => {

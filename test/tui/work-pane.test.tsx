@@ -9,6 +9,7 @@ import { curriculum, type LessonModule } from '../../src/lessons/index.js';
 import { tempLab } from '../support/lab.js';
 import { joinShown } from '../support/shown-command.js';
 import { until, tick } from '../support/tui.js';
+import { idleHelpers } from '../../src/core/helper-pool.js';
 
 const LONG = `mount -t overlay overlay -o lowerdir=./lower2:./lower1,upperdir=./upper,workdir=./work ${'./merged '.repeat(6).trim()}   # the top layer first, then the ones beneath it`;
 
@@ -29,6 +30,8 @@ const disposers: Array<() => void> = [];
 afterEach(() => {
   cleanup();
   for (const d of disposers.splice(0)) d();
+  // A store starts helpers ahead (core/helper-pool.ts) once it prepares a step; a quit ends them.
+  idleHelpers.stop();
 });
 
 describe('the work pane after a step ran', () => {
