@@ -3,7 +3,11 @@
 // container-start variant runs alternated, round after round, and is reported as a median
 // and as a ratio to `runc run` measured in the same rounds.
 //
-//   node bench/bench.mjs [--rounds N] [--json] [--only start|workbook|pictures]
+// It prints first the table of issue 23 (speed): this run's figures beside the targets.
+//
+//   node bench/bench.mjs [--rounds N] [--json] [--only start|workbook|pictures|scale] [--quick]
+//
+// --quick leaves out the 1 GB import (the slowest part of the scale table).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,12 +16,22 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { windowAccuracy } from './window.mjs';
+import { START, summaryRows, summaryTable } from './summary.mjs';
+import { importScale, runSolves, solveScale, tuiMemory } from './scale.mjs';
+import { keypressStarts } from './keypresses.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin', 'container-lessons.js');
 /** @type {typeof import('../src/core/index.js')} (built: dist/core) */
 const core = await import(path.join(ROOT, 'dist', 'core', 'index.js'));
-const { values: opts } = parseArgs({ options: { rounds: { type: 'string', default: '25' }, json: { type: 'boolean', default: false }, only: { type: 'string' } } });
+/** @type {typeof import('../src/lessons/index.js')} (built: dist/lessons) */
+const { LESSONS } = await import(path.join(ROOT, 'dist', 'lessons', 'index.js'));
+const { values: opts } = parseArgs({ options: { rounds: { type: 'string', default: '25' }, json: { type: 'boolean', default: false }, only: { type: 'string' }, quick: { type: 'boolean', default: false } } });
+const ONLY = ['start', 'workbook', 'pictures', 'scale'];
+if (opts.only !== undefined && !ONLY.includes(opts.only)) {
+  console.error(`--only is one of ${ONLY.join(', ')}, not "${opts.only}"`);
+  process.exit(2);
+}
 const ROUNDS = Number(opts.rounds);
 // Learners start the workbook with sudo, which resets the environment. A variable some
 // VMs set (this development VM does) makes every Node process parse a certificate bundle
@@ -59,6 +73,25 @@ const median = (/** @type {number[]} */ xs) => {
   return lo === undefined || hi === undefined ? NaN : (lo + hi) / 2;
 };
 const ms = (/** @type {number} */ t0) => performance.now() - t0;
+
+/** How long each part of the run took, in seconds, in the order they ran. @type {Record<string, number | null>} */
+const partSeconds = {};
+/** Run one part of the bench, and note how long it took.
+ * @template T @param {string} name @param {() => Promise<T>} f @returns {Promise<T>} */
+async function timed(name, f) {
+  const t = performance.now();
+  log(`[${name}]`);
+  try {
+    return await f();
+  } finally {
+    partSeconds[name] = round(ms(t) / 1000, 1);
+    log(`[${name}: ${partSeconds[name]} s]`);
+  }
+}
+/** @type {typeof import('../src/core/helper-pool.js')} */
+const { idleHelpers } = await import(path.join(ROOT, 'dist', 'core', 'helper-pool.js'));
+/** Let helpers just started finish loading (they do nothing more once they wait for a job). */
+const settleHelpers = () => new Promise((r) => setTimeout(r, 400));
 const has = (/** @type {string} */ cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
 /** The same container for everyone: /bin/true in new mnt, uts, ipc, net and pid
@@ -122,19 +155,39 @@ async function startBench() {
   /** @type {Array<Spec & { times: number[], error?: string }>} */
   const variants = [];
   const add = (/** @type {Spec} */ v) => variants.push({ ...v, times: [] });
-  const spawnTimed = (/** @type {string} */ cmd, /** @type {string[]} */ args) => async () => {
+  const spawnTimed =
+    (/** @type {string} */ cmd, /** @type {string[]} */ args, cwd = process.cwd()) =>
+    async () => {
+      const t0 = performance.now();
+      const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd });
+      if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}: ${String(r.stderr).trim().slice(0, 300)}`);
+      return ms(t0);
+    };
+  const coreRun = async () => {
     const t0 = performance.now();
-    const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}: ${String(r.stderr).trim().slice(0, 300)}`);
+    const r = await core.runContainer({ rootfs, namespaces: NS, argv: ['/bin/true'], hostname: 'container', mountProc: true });
+    if (r.code !== 0) throw new Error(`core: exit ${r.code} ${r.stderr}`);
     return ms(t0);
   };
+  // A start no step declared, as a running workbook makes it: its first stage is a helper
+  // started ahead (core/helper-pool.ts), so one Node start is left, PID 1's. The helper that
+  // replaces it starts at once: wait for it, or it would slow the next variant.
+  cleanups.push(() => idleHelpers.stop());
   add({
-    name: 'core, from a running workbook',
+    name: START.cold,
     run: async () => {
-      const t0 = performance.now();
-      const r = await core.runContainer({ rootfs, namespaces: NS, argv: ['/bin/true'], hostname: 'container', mountProc: true });
-      if (r.code !== 0) throw new Error(`core: exit ${r.code} ${r.stderr}`);
-      return ms(t0);
+      idleHelpers.start(1);
+      await settleHelpers();
+      const t = await coreRun();
+      await settleHelpers();
+      return t;
+    },
+  });
+  add({
+    name: START.coldNoPool,
+    run: async () => {
+      idleHelpers.stop();
+      return coreRun();
     },
   });
   // What Enter in the TUI costs (container.ts, WarmContainers): the step's container is
@@ -150,7 +203,7 @@ async function startBench() {
     return p;
   };
   add({
-    name: 'core, from a running workbook, warm',
+    name: START.warm,
     run: async () => {
       const p = await takeWarm();
       const t0 = performance.now();
@@ -177,8 +230,11 @@ async function startBench() {
       return t;
     },
   });
-  add({ name: 'container-lessons run (fresh CLI)', run: spawnTimed(process.execPath, [BIN, 'run', '--rootfs', rootfs, '--', '/bin/true']) });
+  add({ name: START.cli, run: spawnTimed(process.execPath, [BIN, 'run', '--rootfs', rootfs, '--', '/bin/true']) });
   add({ name: "node -e '' (Node's own start)", run: spawnTimed(process.execPath, ['-e', '']) });
+  // The floor of a cold start: the PID-1 stage is a Node with koffi. Run from the project,
+  // where koffi resolves.
+  add({ name: START.koffi, run: spawnTimed(process.execPath, ['-e', "require('koffi')"], ROOT) });
   /** @type {string[]} */
   const skipped = [];
   if (has('runc')) {
@@ -225,8 +281,8 @@ async function startBench() {
   const kp = variants.find((v) => v.keypress && !v.error);
   return {
     targets: {
-      'running workbook (warm) / runc': ratioOf(variants, 'core, from a running workbook, warm', refMed),
-      'fresh CLI / runc': ratioOf(variants, 'container-lessons run (fresh CLI)', refMed),
+      'running workbook (warm) / runc': ratioOf(variants, START.warm, refMed),
+      'fresh CLI / runc': ratioOf(variants, START.cli, refMed),
       'keypress / crun start-to-exit': kp && crun ? round(median(kp.times) / median(crun.times), 2) : null,
     },
     rounds: ROUNDS,
@@ -327,44 +383,25 @@ async function containerMemory() {
 }
 
 async function workbookBench() {
-  const frame = await firstFrame();
+  const frame = await timed('workbook: TUI start', () => firstFrame());
   // In Chinese the message table (its own chunk) is loaded before the first frame.
-  const frameZh = await firstFrame(undefined, 'zh');
-  const env = { ...process.env, CONTAINER_LESSONS_HOME: path.join(tmp, 'solve-lab') };
-  const lessons = [];
-  const t0 = performance.now();
-  for (let n = 1; n <= 7; n++) {
-    const t = performance.now();
-    const r = spawnSync(process.execPath, [BIN, 'solve', String(n)], { env, stdio: 'ignore' });
-    lessons.push({ lesson: n, ms: round(ms(t), 0), passed: r.status === 0 });
-  }
-  const splitTotal = ms(t0);
-  const t1 = performance.now();
-  const all = spawnSync(process.execPath, [BIN, 'solve', 'all', '--json'], { env, encoding: 'utf8' });
-  const allMs = ms(t1);
-  /** @type {Array<{ lesson: number, ms: number, checkMs: number, passed: boolean }>} */
-  let inAll = [];
-  try {
-    /** @type {{ lessons: Array<{ number: number, ms: number, checkMs: number, passed: boolean }> }} */
-    const solved = JSON.parse(all.stdout);
-    inAll = solved.lessons.map((l) => ({ lesson: l.number, ms: l.ms, checkMs: l.checkMs, passed: l.passed }));
-  } catch {
-    /* no JSON: the run failed; passed says so */
-  }
+  const frameZh = await timed('workbook: TUI start in Chinese', () => firstFrame(undefined, 'zh'));
+  const solves = await timed('workbook: solve each, solve all', async () => runSolves({ tmp, bin: BIN, lessons: LESSONS.length }));
   /** @type {Awaited<ReturnType<typeof windowAccuracy>> | { error: string }} */
   let cpuWindow;
   try {
-    cpuWindow = await windowAccuracy({ rounds: 5 });
+    cpuWindow = await timed('workbook: CPU check window', () => windowAccuracy({ rounds: 5 }));
   } catch (err) {
     cpuWindow = { error: messageOf(err) };
   }
   return {
     tui: frame,
     tuiZh: frameZh,
-    solveAll: { ms: round(allMs, 0), passed: all.status === 0, byLesson: inAll, oneByOneMs: round(splitTotal, 0), oneByOne: lessons },
+    solveAll: { ...solves.all, oneByOneMs: solves.aloneMs, oneByOne: solves.alone },
+    keypresses: await timed('workbook: keypress walk', () => keypressStarts({ tmp, bin: BIN, lessons: LESSONS, log }).catch((err) => ({ error: messageOf(err) }))),
     cpuWindow,
     container: await containerMemory(),
-    pictures: await pictureDraws(),
+    pictures: await timed('workbook: pictures', () => pictureDraws()),
   };
 }
 
@@ -410,21 +447,61 @@ function table(rows, cols) {
   return [line(cols), line(w.map((n) => '-'.repeat(n))), ...rows.map((r) => line(cols.map((c) => r[c])))].join('\n');
 }
 
+/** The scale table: cost against the size of the work. The solves are the workbook part's
+ * when it ran (the same lab, the same run).
+ * @param {{ all: { ms: number | null, byLesson: Array<{ lesson: number, ms: number, passed: boolean }> }, alone: Array<{ lesson: number, ms: number, passed: boolean }> } | undefined} solved */
+async function scaleBench(solved) {
+  const sizesMiB = opts.quick ? [10, 100] : [10, 100, 1024];
+  const imports = await timed('scale: import', () => importScale({ tmp, bin: BIN, core, sizesMiB, log }));
+  if (opts.quick) imports.skipped.push('1024 MiB: left out (--quick)');
+  const solves = solved ?? (await timed('scale: solve each, solve all', async () => runSolves({ tmp, bin: BIN, lessons: LESSONS.length, name: 'scale-solve-lab' })));
+  const memory = await timed('scale: TUI memory', () => tuiMemory({ tmp, bin: BIN, core, lessons: LESSONS, log }));
+  return { imports, solve: solveScale(solves), memory };
+}
+
+/** @param {Awaited<ReturnType<typeof scaleBench>>} sc */
+function printScale(sc) {
+  const im = sc.imports;
+  console.log(`Import time against layer size: a single-layer OCI image (uncompressed, ${im.fileBytes / 1024} KiB files), \`container-lessons import\` from a fresh CLI into a fresh lab, beside \`umoci unpack\` of the same image:\n`);
+  console.log(table(im.rows, ['MiB', 'files', 'importMs', 'import MB/s', 'umociMs', 'import / umoci', 'error']));
+  for (const s of im.skipped) console.log(`skipped: ${s}`);
+  const so = sc.solve;
+  console.log(
+    `\nSolve time against the number of lessons: one \`solve all --json\` (${so.solveAllMs} ms; its lessons ${so.lessonsMs} ms, the rest ${so.outsideLessonsMs} ms is the CLI's start and end), the first k lessons' times summed; beside each, that lesson alone (\`solve k\`, a fresh CLI, the same lab):\n`,
+  );
+  console.log(table(so.rows, ['k', 'lesson', 'in solve all ms', 'first k ms', 'ms per lesson', 'alone ms (fresh CLI)', 'passed']));
+  const me = sc.memory;
+  if ('error' in me) console.log(`\nTUI memory after walking every lesson twice: not measured: ${me.error}`);
+  else {
+    console.log(`\nTUI memory after walking every lesson twice (→ through all ${me.lessons} lessons and ← back is one walk, ${me.walkMs} ms; --unlock-all, nothing run):\n`);
+    console.log(table(me.samples, ['after', 'rssMiB', 'hwmMiB']));
+    console.log(`growth from walk 1 to walk 2: ${me.growthMiB} MiB VmRSS (target: about 0; VmRSS holds garbage not yet collected, so a few MiB either way is the collector's timing: compare runs)`);
+  }
+}
+
 try {
   const machine = { kernel: os.release(), cpus: os.cpus().length, node: process.version, cgroups: core.cgroupLayout().mode, droppedEnv };
   if (opts.only === 'pictures') {
     const pictures = await pictureDraws();
     console.log(opts.json ? JSON.stringify({ machine, pictures }, null, 2) : table(pictures, ['lesson', 'firstMs', 'redrawMs', 'everyMs', 'lines', 'solved']));
   } else {
-    const start = opts.only !== 'workbook' ? await startBench() : undefined;
-    const workbook = opts.only !== 'start' ? await workbookBench() : undefined;
-    const result = { machine, start, workbook }; // JSON leaves out what was not measured
+    const all = opts.only === undefined;
+    const start = all || opts.only === 'start' ? await timed('start', () => startBench()) : undefined;
+    const workbook = all || opts.only === 'workbook' ? await workbookBench() : undefined;
+    const scale = all || opts.only === 'scale' ? await scaleBench(workbook && { all: workbook.solveAll, alone: workbook.solveAll.oneByOne }) : undefined;
+    const summary = start || workbook ? summaryRows({ start, workbook }) : undefined;
+    const result = { machine, summary, start, workbook, scale, partSeconds }; // JSON leaves out what was not measured
     if (opts.json) {
       console.log(JSON.stringify(result, null, 2));
     } else {
       const m = result.machine;
       console.log(`container-lessons bench · kernel ${m.kernel} · ${m.cpus} CPUs · Node ${m.node} · cgroups ${m.cgroups}`);
       console.log(m.droppedEnv.length ? `(run without ${m.droppedEnv.join(', ')}, as sudo would: it slows every Node start)\n` : '');
+      if (summary) {
+        console.log(`Issue 23 (speed): this run beside the targets (medians; ratios to ${start?.reference ?? 'runc run'} in the same rounds):\n`);
+        console.log(summaryTable(summary));
+        console.log('');
+      }
       if (result.start) {
         console.log(`Container start to exit of /bin/true (mnt, uts, ipc, net, pid; pivot_root; /proc), median of ${result.start.rounds} alternated rounds, ratio to ${result.start.reference ?? '(no reference)'}:\n`);
         console.log(
@@ -457,7 +534,23 @@ try {
           `pictures at 80 columns on a solved lesson, first draw / redraw (median of 5) in ms, redrawn every: ${w.pictures.map((p) => `${p.lesson}: ${p.firstMs} / ${p.redrawMs} (${p.everyMs ?? '-'} ms)${p.solved ? '' : ' [solve failed]'}`).join(', ')}`,
         );
         console.log('  (target: a redraw well under its interval; the TUI skips a redraw while one is drawing)');
+        const kp = w.keypresses;
+        if ('error' in kp) console.log(`keypress walk: not measured: ${kp.error}`);
+        else
+          console.log(
+            `keypress walk (the TUI through every lesson by its keys, ${kp.ms} ms): ${kp.keys} keys, ${kp.helpers} helpers started, ${kp.preparedAhead} of them ahead; ${kp.coldOnKeypress} started cold on a keypress${kp.where.length ? `: ${kp.where.join('; ')}` : ''}${kp.failed ? `; stopped early: ${kp.failed}` : ''}; slowest keys: ${kp.slowest.join(', ')}`,
+          );
+        console.log('');
       }
+      if (result.scale) {
+        printScale(result.scale);
+        console.log('');
+      }
+      console.log(
+        `time taken: ${Object.entries(partSeconds)
+          .map(([k, v]) => `${k} ${v} s`)
+          .join(', ')}`,
+      );
     }
   }
 } finally {

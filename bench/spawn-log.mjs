@@ -1,0 +1,60 @@
+// Loaded into the TUI by the bench (NODE_OPTIONS=--import this file): every helper (nsinit)
+// the workbook's process starts, and every job it hands to a helper started ahead (an idle
+// helper: core/helper-pool.ts), is written as one JSON line to $CL_BENCH_SPAWN_LOG, with the
+// time. bench/keypresses.mjs matches these against its keypresses.
+//
+// Only the workbook's own process logs (the helpers get NODE_OPTIONS too, and skip), and
+// only what goes through node:child_process on its main thread: a helper started from a
+// worker thread would not be seen here.
+import cp from 'node:child_process';
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+import { performance } from 'node:perf_hooks';
+
+const file = process.env.CL_BENCH_SPAWN_LOG;
+const now = () => performance.timeOrigin + performance.now();
+/** A helper started: its mode (`idle`: started ahead, to be given a job later), and whether
+ * it prepares a container ahead (a warm one, whose command comes later). */
+/** @typedef {{ t: number, mode: string, prepared: boolean }} Start */
+/** A job given to an idle helper, and when that helper was started. */
+/** @typedef {{ t: number, job: string, prepared: boolean, helperStarted: number }} Job */
+
+if (file && /container-lessons(\.js)?$/.test(process.argv[1] ?? '')) {
+  const write = (/** @type {Start | Job} */ entry) => fs.appendFileSync(file, JSON.stringify(entry) + '\n');
+  /** @param {unknown} args @returns {Start | null} */
+  const helperStart = (args) => {
+    if (!Array.isArray(args)) return null;
+    const at = args.findIndex((a) => typeof a === 'string' && (a.endsWith('nsinit.js') || a === '__nsinit'));
+    if (at < 0) return null;
+    const mode = String(args[at + 1] ?? '');
+    return { t: now(), mode, prepared: mode === 'idle' || String(args[at + 2] ?? '').includes('"warm":true') };
+  };
+  /** An idle helper reads its job on fd 4: log the job when it is written there.
+   * @param {unknown} child @param {Start} start */
+  const watchJobs = (child, start) => {
+    const pipe = /** @type {{ stdio?: Array<{ write?: Function, end?: Function } | null> }} */ (child).stdio?.[4];
+    if (!pipe) return;
+    for (const m of /** @type {const} */ (['write', 'end'])) {
+      const orig = pipe[m];
+      if (typeof orig !== 'function') continue;
+      pipe[m] = function (/** @type {unknown[]} */ ...a) {
+        const text = typeof a[0] === 'string' || Buffer.isBuffer(a[0]) ? String(a[0]) : '';
+        if (text) write({ t: now(), job: /"mode":"([^"]*)"/.exec(text)?.[1] ?? '?', prepared: text.includes('"warm":true'), helperStarted: start.t });
+        return orig.apply(this, a);
+      };
+    }
+  };
+  for (const name of /** @type {const} */ (['spawn', 'spawnSync', 'execFile', 'execFileSync'])) {
+    const orig = /** @type {(...a: unknown[]) => unknown} */ (cp[name]);
+    // @ts-expect-error: the same function, wrapped
+    cp[name] = function (/** @type {unknown[]} */ ...a) {
+      const start = helperStart(a[1]);
+      if (start) write(start);
+      const child = orig.apply(this, a);
+      if (start?.mode === 'idle') watchJobs(child, start);
+      return child;
+    };
+  }
+  // The workbook imports these by name (ESM): update those bindings too.
+  syncBuiltinESMExports();
+}
