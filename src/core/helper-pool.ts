@@ -14,13 +14,10 @@ import type { Writable } from 'node:stream';
 import type { Socket } from 'node:net';
 import { TAG_VAR } from './journal.js';
 import { pidAlive } from './procfs.js';
+import { POOL_PARENT_VAR, type HelperJob } from './helper-pool-protocol.js';
 import { helperEnv, helperProgram, nsinitArgs } from './helper-command.js';
 
-/** What an idle helper reads on fd 4: the mode and spec it would otherwise get as arguments. */
-export interface HelperJob {
-  mode: string;
-  spec: unknown;
-}
+export type { HelperJob } from './helper-pool-protocol.js';
 
 /** An idle helper, taken: its process (stdin, stdout, stderr, fd 3 and fd 4 are pipes) and
  * the tag its environment carries. */
@@ -37,10 +34,14 @@ const streams = (c: ChildProcess) => c.stdio.filter((s) => !!s) as unknown as So
 class HelperPool {
   private idle: Array<{ child: ChildProcess; tag: string }> = [];
   private size = 0;
+  private exitHook: (() => void) | null = null;
 
   /** Keep `size` helpers started (again, after stop). */
   start(size = 3): void {
     this.size = size;
+    // Whatever way the workbook exits (a signal's cleanup ends in process.exit), the idle
+    // ones end with it at once, also one still starting (no parent-death signal yet).
+    if (!this.exitHook) process.once('exit', (this.exitHook = () => this.stop()));
     this.fill();
   }
 
@@ -81,7 +82,7 @@ class HelperPool {
   private fill(): void {
     while (this.idle.length < this.size) {
       const tag = `container-lessons-${randomUUID()}`;
-      const child = spawn(helperProgram(), [...nsinitArgs(), 'idle'], { env: helperEnv({ [TAG_VAR]: tag }), stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'] });
+      const child = spawn(helperProgram(), [...nsinitArgs(), 'idle'], { env: helperEnv({ [TAG_VAR]: tag, [POOL_PARENT_VAR]: String(process.pid) }), stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'] });
       child.on('error', () => {}); // could not start: take() skips it, a cold start follows
       child.unref();
       for (const s of streams(child)) s.unref();

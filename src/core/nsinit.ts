@@ -36,7 +36,7 @@ import * as libc from './libc.js';
 import { ROOTFS_MARKER } from './rootfs-marker.js';
 import type { NatRules } from './nftables.js';
 import type { InitMessage, WarmCommand, NetState, ProbeResult, NsView } from './init-protocol.js';
-import type { HelperJob } from './helper-pool.js';
+import { POOL_PARENT_VAR, type HelperJob } from './helper-pool-protocol.js';
 import { TAG_VAR } from './journal.js';
 import type { Rootless } from './rootless.js';
 import { HELPER_ARG, IN_SEA, SELF_EXE } from '../sea.js';
@@ -283,17 +283,31 @@ function setupAndExec(spec: RunSpec): never {
     if (spec.mountDev !== false) step('mount /dev', () => setupDev(path.join(root, 'dev'), !!spec.rootless));
     step('enter the new root', () => libc.chdir(root));
     const putOld = '.old_root';
+    // Containers on one rootfs share this directory: another one's rmdir may take it away
+    // between this mkdir and the pivot_root (ENOENT), so make it again and retry.
     let haveDir = true;
-    try {
-      fs.mkdirSync(putOld);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') haveDir = false; // read-only rootfs
+    for (let attempt = 1; haveDir; attempt++) {
+      try {
+        fs.mkdirSync(putOld);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') haveDir = false; // read-only rootfs
+      }
+      if (!haveDir) break;
+      try {
+        libc.pivotRoot('.', putOld);
+        break;
+      } catch (err) {
+        if (!(err instanceof libc.SyscallError && err.code === 'ENOENT' && attempt < 10)) fail('pivot_root', err);
+      }
     }
     if (haveDir) {
-      step('pivot_root', () => libc.pivotRoot('.', putOld));
       step('chdir /', () => libc.chdir('/'));
       step('detach the old root', () => libc.umount2('/' + putOld, libc.MNT_DETACH));
-      fs.rmdirSync('/' + putOld);
+      try {
+        fs.rmdirSync('/' + putOld);
+      } catch {
+        /* another container on this rootfs removed it, or holds its old root there now */
+      }
     } else {
       // Same effect without a directory: the old root is stacked under the new one at "/".
       step('pivot_root', () => libc.pivotRoot('.', '.'));
@@ -721,9 +735,14 @@ function dispatch(mode: string, spec: ReturnType<typeof JSON.parse>): void {
  * wants it. */
 function stageIdle(): void {
   step('prctl', () => libc.setParentDeathSignal(SIGKILL));
-  // The workbook may have died before the prctl: then its end of fd 4 is closed already.
+  // The workbook may have died before the prctl, which then never fires: this process has
+  // another parent now. A job it had written may still wait in the pipe: not done then.
+  const parent = Number(process.env[POOL_PARENT_VAR]);
+  delete process.env[POOL_PARENT_VAR];
+  const orphaned = () => !!parent && process.ppid !== parent;
+  if (orphaned()) process.exit(0);
   const job = step('wait for a job', () => readLine(4)) as HelperJob | null;
-  if (!job) process.exit(0);
+  if (!job || orphaned()) process.exit(0);
   // Nothing else comes on fd 4 (a warm start is never made from here): not for the command.
   fs.closeSync(4);
   dispatch(job.mode, job.spec);

@@ -10,6 +10,7 @@ export const BUNDLE = path.join(PACKAGE_ROOT, 'bundle');
 export const NOTICES = path.join(PACKAGE_ROOT, 'THIRD-PARTY-NOTICES');
 
 export function ensureBuilt(): void {
-  if (fs.existsSync(path.join(BUNDLE, 'cli.js.map')) && fs.existsSync(NOTICES)) return;
+  // nsinit.js has code of its own, so a map; cli.js only names the start chunk (no map).
+  if (fs.existsSync(path.join(BUNDLE, 'nsinit.js.map')) && fs.existsSync(NOTICES)) return;
   execFileSync('npm', ['run', 'build'], { cwd: PACKAGE_ROOT, stdio: 'pipe' });
 }
