@@ -34,14 +34,17 @@ const streams = (c: ChildProcess) => c.stdio.filter((s) => !!s) as unknown as So
 class HelperPool {
   private idle: Array<{ child: ChildProcess; tag: string }> = [];
   private size = 0;
-  private exitHook: (() => void) | null = null;
+  private exitHooked = false;
 
   /** Keep `size` helpers started (again, after stop). */
   start(size = 3): void {
     this.size = size;
     // Whatever way the workbook exits (a signal's cleanup ends in process.exit), the idle
     // ones end with it at once, also one still starting (no parent-death signal yet).
-    if (!this.exitHook) process.once('exit', (this.exitHook = () => this.stop()));
+    if (!this.exitHooked) {
+      this.exitHooked = true;
+      process.once('exit', () => this.stop());
+    }
     this.fill();
   }
 
