@@ -523,6 +523,12 @@ function components(spaces: Space[], cables: Array<[End, End]>): Space[][] {
   return out;
 }
 
+/** An IPv4 address (with or without its prefix length) in RFC 1918's private ranges. */
+function isPrivateV4(addr: string): boolean {
+  const [a, b] = addr.split('/')[0]!.split('.').map(Number);
+  return a === 10 || (a === 172 && b !== undefined && b >= 16 && b <= 31) || (a === 192 && b === 168);
+}
+
 /** A group of namespaces as a chain of boxes, left to right, each cable a line between two
  * neighbours at the row of its two ends (app -- router -- outside). Null when the group is
  * no chain (a namespace with three neighbours, a ring) or the chain is wider than `width`. */
@@ -530,10 +536,13 @@ function drawChain(group: Space[], all: Array<[End, End]>, row: (s: Space, i: If
   const cables = all.filter(([a, b]) => group.includes(a.space) && group.includes(b.space));
   const degree = (s: Space) => cables.filter(([a, b]) => a.space === s || b.space === s).length;
   if (cables.length !== group.length - 1 || group.some((s) => degree(s) > 2)) return null;
-  // From an end of the chain: of the two, the one started first (lesson 6: app, the inside).
+  // From an end of the chain: the inside, the one with a private address (lesson 6: app,
+  // behind the router's NAT); of two alike, the one started first. Not by start order
+  // alone: the lesson starts its three at once.
   const order: Space[] = [];
   const links: Array<[End, End]> = []; // links[i]: order[i]'s end, then order[i + 1]'s
-  let cur = group.filter((s) => degree(s) <= 1).sort((a, b) => a.pid - b.pid)[0] ?? group[0]!;
+  const inside = (s: Space) => (s.ifaces.some((i) => i.addrs.some(isPrivateV4)) ? 0 : 1);
+  let cur = group.filter((s) => degree(s) <= 1).sort((a, b) => inside(a) - inside(b) || a.pid - b.pid)[0] ?? group[0]!;
   for (;;) {
     order.push(cur);
     const here = cur;
