@@ -27,7 +27,6 @@ export type { NetState, ProbeResult, NsView } from './init-protocol.js';
 export type { TimeOffsets } from './nsinit.js';
 export type { Confinement } from './confine.js';
 export type { EscapeResult, EscapeStep } from './escape.js';
-export { helperEnv, helperProgram, nsinitArgs, nsinitPath } from './helper-command.js';
 
 export class ContainerError extends HintedError {
   constructor(
