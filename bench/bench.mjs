@@ -156,10 +156,10 @@ async function startBench() {
   const variants = [];
   const add = (/** @type {Spec} */ v) => variants.push({ ...v, times: [] });
   const spawnTimed =
-    (/** @type {string} */ cmd, /** @type {string[]} */ args, cwd = process.cwd()) =>
+    (/** @type {string} */ cmd, /** @type {string[]} */ args, cwd = process.cwd(), env = process.env) =>
     async () => {
       const t0 = performance.now();
-      const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd });
+      const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd, env });
       if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}: ${String(r.stderr).trim().slice(0, 300)}`);
       return ms(t0);
     };
@@ -192,7 +192,8 @@ async function startBench() {
   });
   // What Enter in the TUI costs (container.ts, WarmContainers): the step's container is
   // prepared ahead and waits for its command. Each round takes the prepared one; the next
-  // is prepared in the background while the other variants run, as while a learner reads.
+  // is prepared before the next variant runs (as while a learner reads): two Node starts
+  // beside it would slow whatever is measured next.
   const warm = new core.WarmContainers();
   const shape = { rootfs, namespaces: NS, hostname: 'container', mountProc: true };
   cleanups.push(() => void warm.close());
@@ -210,6 +211,7 @@ async function startBench() {
       const r = await core.collect(await p.run(['/bin/true']));
       const t = ms(t0);
       warm.want(shape);
+      await warm.settled();
       if (r.code !== 0) throw new Error(`warm: exit ${r.code}`);
       return t;
     },
@@ -227,10 +229,13 @@ async function startBench() {
       keypress.push(t);
       await c.exited;
       warm.want(shape);
+      await warm.settled();
       return t;
     },
   });
   add({ name: START.cli, run: spawnTimed(process.execPath, [BIN, 'run', '--rootfs', rootfs, '--', '/bin/true']) });
+  // The same without PID 1 started while the command loads (src/run-early.ts): a Node stage A.
+  add({ name: START.cliNoEarly, run: spawnTimed(process.execPath, [BIN, 'run', '--rootfs', rootfs, '--', '/bin/true'], process.cwd(), { ...process.env, CONTAINER_LESSONS_NO_EARLY: '1' }) });
   add({ name: "node -e '' (Node's own start)", run: spawnTimed(process.execPath, ['-e', '']) });
   // The floor of a cold start: the PID-1 stage is a Node with koffi. Run from the project,
   // where koffi resolves.

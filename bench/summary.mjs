@@ -9,6 +9,7 @@ export const START = {
   cold: 'core, from a running workbook (helpers started ahead)',
   coldNoPool: 'core, from a process with no helper started ahead',
   cli: 'container-lessons run (fresh CLI)',
+  cliNoEarly: 'the same without the early start (a Node stage A)',
   koffi: `node -e "require('koffi')" (one Node start with koffi)`,
 };
 

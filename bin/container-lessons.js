@@ -83,7 +83,21 @@ function compileCache() {
     .catch(() => {}); // a cache that cannot be used is no cache: the workbook starts as before
 }
 
+/**
+ * `run` first starts its container's stage A and PID 1 (bundle/run-early.js, a few small
+ * modules): PID 1's Node start then overlaps the loading of the command itself. Anything
+ * wrong here is left to the command, which starts its container the usual way.
+ */
+function runEarly() {
+  if (process.argv[2] !== 'run') return Promise.resolve();
+  return import('../bundle/run-early.js').then(
+    (early) => early.startForRun(process.argv.slice(2)),
+    () => {},
+  );
+}
+
 compileCache()
+  .then(runEarly)
   .then(() => import('../bundle/cli.js'))
   .then(
     (cli) => cli.run(),

@@ -32,6 +32,10 @@ const distMaps = {
 };
 
 const NSINIT = path.join(ROOT, 'dist/core/nsinit.js');
+/** `run`'s early start (src/run-early.ts), which bin/ loads before the command: it loads as
+ * little as it can, so its modules go in no shared chunk with anything larger. */
+const RUN_EARLY = path.join(ROOT, 'dist/run-early.js');
+const EARLY_MODULES = new Set([path.join(ROOT, 'dist/core/tag.js'), path.join(ROOT, 'dist/core/host-tools.js')]);
 /** The modules a container's init stage (bundle/nsinit.js) loads at its start, and the
  * others it may load later (its dynamic imports: the net helper's netlink, icmp, nftables):
  * found once the graph is read (buildEnd), used when the chunks are made (build.write). */
@@ -54,7 +58,7 @@ const nsinitGraph = {
 
 fs.rmSync(OUT, { recursive: true, force: true });
 const build = await rolldown({
-  input: { cli: path.join(ROOT, 'dist/cli.js'), nsinit: NSINIT },
+  input: { cli: path.join(ROOT, 'dist/cli.js'), nsinit: NSINIT, 'run-early': RUN_EARLY },
   platform: 'node',
   // koffi is a native addon: it stays a package, found in node_modules at run time.
   external: ['koffi'],
@@ -87,9 +91,10 @@ const { output } = await build.write({
   // messages) stays in chunks of its own.
   codeSplitting: {
     groups: [
+      { name: 'early', test: (id) => EARLY_MODULES.has(id), priority: 4 },
       { name: 'init', test: (id) => id !== NSINIT && nsinitModules.has(id), priority: 3 },
       { name: 'init-net', test: (id) => nsinitLater.has(id), priority: 2 },
-      { name: 'start', tags: ['$initial'], test: (id) => id !== NSINIT, priority: 1 },
+      { name: 'start', tags: ['$initial'], test: (id) => id !== NSINIT && id !== RUN_EARLY, priority: 1 },
     ],
   },
   sourcemap: true,

@@ -14,32 +14,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  Cgroup,
-  cgroupLayout,
-  ContainerError,
-  HintedError,
-  LayerStore,
-  Ledger,
-  mountOverlay,
-  Netlink,
-  netOps,
-  prepareContainer,
-  rootfsProblem,
-  ensureRootfs,
-  CONTROLLERS,
-  type Controller,
-  type Namespace,
-  type Running,
-} from './core/index.js';
+import { Cgroup, cgroupLayout, ContainerError, HintedError, LayerStore, Ledger, mountOverlay, Netlink, type NetOp, prepareContainer, rootfsProblem, ensureRootfs, CONTROLLERS, type Controller, type Running } from './core/index.js';
 import { labJournal, type Lab } from './lab.js';
 import { onCleanup } from './runner.js';
 import { CPU_PERIOD_US, RunInputError, type RunArgs } from './runtime-args.js';
 import { t } from './i18n/messages.js';
+import { RUNTIME_NAMESPACES, takeEarly } from './run-early.js';
 
 export { RunInputError, parseRunArgs, type RunArgs } from './runtime-args.js';
 
-export const RUNTIME_NAMESPACES: Namespace[] = ['mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup'];
 export const BRIDGE_VAR = 'MYDOCKER_BRIDGE';
 export const GATEWAY_VAR = 'MYDOCKER_GATEWAY';
 /** Host links this runtime makes carry this alias and the run's name (lesson 6's rule: a
@@ -184,19 +167,19 @@ export async function runContainer(args: RunArgs, lab: Lab, opts: { prepareLab?:
     if (args.pids !== null) cgroup.setPidsLimit(args.pids);
 
     // PID 1 set up and waiting for the command: the network is wired before it runs.
-    const prepared = await prepareContainer({ rootfs, namespaces: RUNTIME_NAMESPACES, hostname, mountProc: true, cgroup, cgroupAtExec: true, stdio: 'inherit' }, ledger);
-    await netOps(prepared.pid, [{ op: 'up', name: 'lo' }]);
+    // PID 1 may have been started while this command loaded (run-early.ts): then only its
+    // spec is left to send.
+    const preStarted = takeEarly(RUNTIME_NAMESPACES) ?? undefined;
+    const prepared = await prepareContainer({ rootfs, namespaces: RUNTIME_NAMESPACES, hostname, mountProc: true, cgroup, cgroupAtExec: true, stdio: 'inherit', preStarted }, ledger);
+    // Done by PID 1 in the container's network namespace right before the execve.
+    const netInside: NetOp[] = [{ op: 'up', name: 'lo' }];
     if (args.ip && net) {
       plugIn(prepared.pid, net.bridge, name, ledger);
-      await netOps(prepared.pid, [
-        { op: 'address', name: 'eth0', cidr: `${args.ip.address}/${args.ip.prefix}` },
-        { op: 'up', name: 'eth0' },
-        { op: 'defaultRoute', gateway: net.gateway },
-      ]);
+      netInside.push({ op: 'address', name: 'eth0', cidr: `${args.ip.address}/${args.ip.prefix}` }, { op: 'up', name: 'eth0' }, { op: 'defaultRoute', gateway: net.gateway });
     }
     let running: Running;
     try {
-      running = await prepared.run(args.argv);
+      running = await prepared.run(args.argv, { net: netInside });
     } catch (err) {
       throw Object.assign(err as Error, { exitCode: startFailureCode(err) });
     }

@@ -73,6 +73,16 @@ export interface ContainerOptions {
   /** Only the command joins the cgroup, right before its execve (see RunSpec.cgroupAtExec):
    * for limits a Node helper would not fit in. */
   cgroupAtExec?: boolean;
+  /** Use this PID 1 started ahead (a warm start only: prepareContainer). */
+  preStarted?: PreStarted;
+}
+
+/** A PID 1 started before its spec was known, waiting for it on fd 4 (nsinit's `init -`):
+ * `container-lessons run`'s early start (run-early.ts). `helper` is its stage A. */
+export interface PreStarted {
+  helper: ChildProcess;
+  /** In PID 1's environment since its start: the ledger records it. */
+  tag: string;
 }
 
 /** A process tree the helper started; `pid` is its first process, as the host sees it. */
@@ -151,8 +161,9 @@ function stepError(what: string, ev: Failure): ContainerError {
 export interface Prepared {
   /** PID 1's host pid. */
   readonly pid: number;
-  /** Run the command: only the execve is left. Resolves once it is about to exec. */
-  run(argv: string[], env?: string[]): Promise<Running>;
+  /** Run the command: only the execve is left (and `net`, network operations PID 1 does
+   * first in the container's network namespace). Resolves once it is about to exec. */
+  run(argv: string[], opts?: { env?: string[]; net?: NetOp[] }): Promise<Running>;
   /** Never used: end it. */
   close(): Promise<void>;
 }
@@ -160,8 +171,8 @@ export interface Prepared {
 /** Spawn nsinit in a mode and wait until it reports that the command runs (or failed).
  * With spec.warm, resolve at "ready" instead with a Prepared whose run() sends the command. */
 function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: Stdio, detach?: boolean, ledger?: Ledger, what?: string): Promise<Running>;
-function launch(mode: 'run', spec: RunSpec & { warm: true }, stdio: StdioMode, detach: false, ledger: Ledger | undefined, what: string): Promise<Prepared>;
-function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: Stdio, detach = false, ledger?: Ledger, what = t`container`): Promise<Running | Prepared> {
+function launch(mode: 'run', spec: RunSpec & { warm: true }, stdio: StdioMode, detach: false, ledger: Ledger | undefined, what: string, preStarted?: PreStarted): Promise<Prepared>;
+function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: Stdio, detach = false, ledger?: Ledger, what = t`container`, preStarted?: PreStarted): Promise<Running | Prepared> {
   const warm = 'warm' in spec && !!spec.warm;
   // Every process of this container carries the tag: the helpers in their command line
   // (the JSON argument) and all of them, down to the last child of the learner's command,
@@ -172,11 +183,17 @@ function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: Stdio, 
   // own: it serves the common start, not a detached, rootless or terminal one; nor a warm
   // one, which is made ahead anyway and whose prepared PID 1 shows its spec in its argv.
   const idle = stdio === 'pipe' && !detach && !rootless && !warm ? idleHelpers.take() : null;
-  spec.tag = idle?.tag ?? `container-lessons-${randomUUID()}`;
+  spec.tag = preStarted?.tag ?? idle?.tag ?? `container-lessons-${randomUUID()}`;
   const entry = ledger?.add({ kind: 'procs', tag: spec.tag });
   return new Promise((resolve, reject) => {
     let helper: ChildProcess;
-    if (idle) {
+    if (preStarted) {
+      // Its namespaces are made and PID 1 has loaded: it needs only the spec (then the command).
+      helper = preStarted.helper;
+      const specPipe = helper.stdio[4] as Writable;
+      specPipe.on('error', () => {}); // PID 1 gone: the end of fd 3 says so
+      specPipe.write(JSON.stringify(spec) + '\n');
+    } else if (idle) {
       helper = idle.child;
       idle.give({ mode, spec });
     } else {
@@ -222,12 +239,12 @@ function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: Stdio, 
       let closing: Promise<void> | null = null;
       const prepared: Prepared = {
         pid: pid ?? readyPid,
-        run: (argv, env) => {
+        run: (argv, opts = {}) => {
           if (used) return Promise.reject(new Error('a prepared container runs one command'));
           used = true;
           return new Promise<Running>((res, rej) => {
             execWaiter = { resolve: res, reject: rej };
-            const command: WarmCommand = { argv, env };
+            const command: WarmCommand = { argv, ...opts };
             commandPipe.end(JSON.stringify(command) + '\n');
           });
         },
@@ -272,7 +289,9 @@ function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: Stdio, 
           ev satisfies never;
       }
     };
+    let heard = false;
     control.on('data', (d) => {
+      heard = true;
       buf += String(d);
       for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
         const line = buf.slice(0, nl);
@@ -289,6 +308,13 @@ function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: Stdio, 
     // Every writer of the control pipe has closed it (the helper exited, PID 1 exec'd or
     // died) without an exec or error event: the command never started.
     control.on('end', () => {
+      // A PID 1 started ahead whose stage A ended without a word: it never ran (util-linux
+      // too old for an option run-early.ts gives): the caller starts its own.
+      if (preStarted && !heard) {
+        entry?.drop();
+        settle(() => reject(new PreStartFailed()));
+        return;
+      }
       // A prepared PID 1 that died while waiting (killed by a reset): its run() fails.
       if (execWaiter) execWaiter.reject(new ContainerError(t`${what}: the prepared container ended before the command started`, 'start'));
       helper.once('exit', (code, signal) => settle(() => reject(new ContainerError(t`${what}: the helper exited (${signal ?? code}) before the command started`, 'start'))));
@@ -332,11 +358,23 @@ export async function startContainer(opts: ContainerOptions, ledger?: Ledger): P
  * namespaces, PID 1, /proc, /dev, pivot_root, hostname. This is the part that costs (two
  * Node starts); done ahead, while the learner reads, a keypress costs only a pipe write and
  * an execve. WarmContainers keeps the next step's one ready. */
-export function prepareContainer(opts: Omit<ContainerOptions, 'argv' | 'detach'>, ledger?: Ledger): Promise<Prepared> {
+export async function prepareContainer(opts: Omit<ContainerOptions, 'argv' | 'detach'>, ledger?: Ledger): Promise<Prepared> {
   if (opts.confine) checkConfinement(opts.confine);
-  const spec = { ...runSpec(opts, ['(given later)']), warm: true as const };
-  return launch('run', spec, opts.stdio ?? 'pipe', false, ledger, t`container`);
+  // A PID 1 started ahead makes the cgroup namespace only at its execve.
+  if (opts.preStarted && opts.namespaces.includes('cgroup') && !opts.cgroupAtExec) throw new Error('prepareContainer: a PID 1 started ahead needs cgroupAtExec for its cgroup namespace');
+  const spec = () => ({ ...runSpec(opts, ['(given later)']), warm: true as const });
+  if (opts.preStarted) {
+    try {
+      return await launch('run', spec(), opts.stdio ?? 'pipe', false, ledger, t`container`, opts.preStarted);
+    } catch (err) {
+      if (!(err instanceof PreStartFailed)) throw err;
+    }
+  }
+  return launch('run', spec(), opts.stdio ?? 'pipe', false, ledger, t`container`);
 }
+
+/** A PID 1 started ahead that never ran: prepareContainer starts one of its own instead. */
+class PreStartFailed extends Error {}
 
 /** Options that make two containers alike (everything but the command and stdio). */
 export type ContainerShape = Omit<ContainerOptions, 'argv' | 'detach' | 'stdio'>;
@@ -385,6 +423,12 @@ export class WarmContainers {
     if (p && pidAlive(p.pid)) return p;
     await p?.close().catch(() => undefined);
     return null;
+  }
+
+  /** Resolves once every wanted container is prepared (or failed to be): for a measurement
+   * that must not run beside a preparation (bench/). */
+  async settled(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.prepared));
   }
 
   /** End the prepared containers and the helpers started ahead (a reset, the exit); the

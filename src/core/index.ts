@@ -13,6 +13,7 @@ export { checkConfinement } from './confine.js';
 export * from './pty.js';
 export * from './rootless.js';
 export * from './rootfs.js';
+export { findHostTool } from './host-tools.js';
 export * as procfs from './procfs.js';
 export * as seccomp from './seccomp.js';
 export * from './journal.js';

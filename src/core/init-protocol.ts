@@ -10,6 +10,7 @@
 import type { SyscallError } from './libc.js';
 import type { Link, Address } from './netlink.js';
 import type { PingResult } from './icmp.js';
+import type { NetOp } from './nsinit.js';
 
 /** A SyscallError as its toJSON gives it. */
 export type SyscallFailure = ReturnType<SyscallError['toJSON']>;
@@ -30,6 +31,9 @@ export type InitMessage =
 export interface WarmCommand {
   argv: string[];
   env?: string[];
+  /** Network operations PID 1 does in the container's network namespace before the execve
+   * (bring lo up, give eth0 its address): no helper of their own. */
+  net?: NetOp[];
 }
 
 /** The answer of the net mode: the namespace's links and addresses after the operations. */

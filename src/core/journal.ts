@@ -14,6 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { flock, LOCK_EX, LOCK_NB, SyscallError } from './libc.js';
+import { TAG_VAR } from './tag.js';
 
 export type Undo =
   /** Unmount (every layer stacked there). */
@@ -56,7 +57,7 @@ export function describeUndo(u: Undo): { kind: string; name: string } {
   }
 }
 
-export const TAG_VAR = 'CONTAINER_LESSONS_TAG';
+export { TAG_VAR };
 
 type Record = { id: number; undo: Undo } | { done: number };
 

@@ -30,6 +30,7 @@ const c = {
   prctl: lib.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),
   fcntl: lib.func('int fcntl(int fd, int cmd, ...)'),
   getpid: lib.func('int getpid(void)'),
+  dup2: lib.func('int dup2(int oldfd, int newfd)'),
   getpgrp: lib.func('int getpgrp(void)'),
   flock: lib.func('int flock(int fd, int operation)'),
   tcgetpgrp: lib.func('int tcgetpgrp(int fd)'),
@@ -288,6 +289,11 @@ export function waitpid(pid: number, options = 0): { pid: number; status: number
 
 export function setParentDeathSignal(sig: number): void {
   check(c.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0), 'prctl', [new Raw('PR_SET_PDEATHSIG'), sig]);
+}
+
+/** Make `to` a copy of `from` (dup2), closing what `to` was. */
+export function dup2(from: number, to: number): void {
+  check(c.dup2(from, to), 'dup2', [from, to]);
 }
 
 export function setCloexec(fd: number, on: boolean): void {

@@ -22,10 +22,11 @@
 //   two of them. A warm start (spec.warm) does all of the above ahead and waits on fd 4
 //   for the command, so that what is left is a pipe write and an execve; the TUI prepares
 //   the next step's container while the learner reads (WarmContainers in container.ts).
-//   A fresh `container-lessons run` pays four Node starts (the CLI, both stages, and the
-//   net helper that brings lo up, and eth0 with --ip, before the command runs): no
-//   Node program gets near runc's time from a cold process. `npm run bench` measures each
-//   of these beside runc.
+//   A fresh `container-lessons run` pays two Node starts, the CLI's and PID 1's, and the
+//   second overlaps the first: its stage A is util-linux unshare, started before the CLI
+//   has loaded (run-early.ts; PID 1 waits for its spec on fd 4, `init -`), and PID 1 brings
+//   up lo, and eth0 with --ip, itself before the execve (WarmCommand.net), where a net
+//   helper used to cost a third. `npm run bench` measures each of these beside runc.
 // Progress and errors go to the driver as JSON lines on fd 3, which is closed on exec.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -267,7 +268,7 @@ function setupDev(dev: string, rootless = false): void {
 }
 
 /** Stage B (or A without a PID namespace): set up the root filesystem and exec. */
-function setupAndExec(spec: RunSpec): never {
+function setupAndExec(spec: RunSpec, netLoaded?: Awaited<ReturnType<typeof netModules>>): never {
   const ns = new Set(spec.namespaces);
   const root = spec.rootfs;
   // Opened now, while the host's /sys/fs/cgroup is still in view; written right before the exec.
@@ -330,7 +331,20 @@ function setupAndExec(spec: RunSpec): never {
     const cmd = step('wait for the command', () => readCommandLine(4));
     spec.argv = cmd.argv;
     if (cmd.env) spec.env = cmd.env;
+    // The network the driver wired while this waited (lo up, eth0's address): done here, in
+    // the container's network namespace, rather than by a helper of its own (a Node start).
+    if (cmd.net?.length) {
+      // Never the host's network: only a container with a namespace of its own (netLoaded).
+      if (!netLoaded) fail('network operations', new Error('network operations before the command need a network namespace (add "net")'));
+      netOpsHere(cmd.net, netLoaded, { answer: false });
+    }
   }
+  execCommand(spec, ns, lateCgroup);
+}
+
+/** The last steps before the command replaces this process: its environment and program,
+ * the cgroup joined at exec, the confinement, then execve. */
+function execCommand(spec: RunSpec, ns: Set<libc.Namespace>, lateCgroup: Array<{ file: string; fd: number }>): never {
   const env = [...(spec.env ?? DEFAULT_ENV()), ...tagEnv(spec.tag)];
   const [cmd] = spec.argv;
   if (cmd === undefined) fail('find the command', new Error('no command given'));
@@ -382,6 +396,7 @@ function readCommandLine(fd: number): WarmCommand {
   if (!cmd) process.exit(0); // the driver closed the pipe: never used, nothing to run
   fs.closeSync(fd);
   if (!Array.isArray(cmd.argv) || !cmd.argv.length) throw new Error('no command given');
+  if (cmd.net !== undefined && !Array.isArray(cmd.net)) throw new Error('net is a list of operations');
   return cmd;
 }
 
@@ -412,7 +427,8 @@ function stageRun(spec: RunSpec): void {
   }
   if (!spec.namespaces.includes('pid')) {
     report({ event: 'started', pid: process.pid });
-    setupAndExec(spec);
+    void startInside(spec);
+    return;
   }
   // The next child of this (main) thread is PID 1 of the new namespace.
   // Started as this helper was: node and this file, or the one-file binary as its own helper
@@ -437,7 +453,38 @@ function stageRun(spec: RunSpec): void {
 
 function stageInit(spec: RunSpec): void {
   if (!spec.detach) step('prctl', () => libc.setParentDeathSignal(SIGKILL));
-  setupAndExec(spec);
+  void startInside(spec);
+}
+
+/** PID 1 started before its spec was known (`init -`: run's early start, run-early.ts):
+ * Node and koffi load while the driver is still reading its command line; the spec then
+ * comes as the first line on fd 4, and the command, as for any warm start, as the next.
+ * Its stage A (util-linux unshare) made every namespace but the mount namespace, which is
+ * made here once the spec has come: the driver mounts the container's root (an image's
+ * overlay) after this process started, and a mount namespace copied before would lack it. */
+function stageInitLater(): void {
+  // The driver's stderr came as fd 5: stage A's own went nowhere, so that an old util-linux
+  // that refuses an option says nothing (the driver then starts its container as usual).
+  step('take stderr', () => {
+    libc.dup2(5, 2);
+    fs.closeSync(5);
+  });
+  step('prctl', () => libc.setParentDeathSignal(SIGKILL));
+  // Stage A (util-linux unshare) does not say PID 1's host pid, which the driver needs: this
+  // /proc is still the host's (its own is mounted later), so /proc/self names it.
+  report({ event: 'started', pid: Number(step('read /proc/self', () => fs.readlinkSync('/proc/self'))) });
+  const spec = step('wait for the spec', () => readLine(4)) as RunSpec | null;
+  if (!spec) process.exit(0); // EOF: the run ended before it needed a container
+  if (!spec.warm) fail('wait for the spec', new Error('a PID 1 started ahead is a warm start'));
+  // Only this (the main) thread moves: it is the one that mounts, pivots and execs.
+  if (spec.namespaces.includes('mnt')) step('unshare the mount namespace', () => libc.unshare(libc.CLONE.NEWNS));
+  void startInside(spec);
+}
+
+/** setupAndExec, once a warm start with a network namespace has loaded rtnetlink: its
+ * command may come with network operations for PID 1 (WarmCommand.net). */
+async function startInside(spec: RunSpec): Promise<void> {
+  setupAndExec(spec, spec.warm && spec.namespaces.includes('net') ? await netModules('links only') : undefined);
 }
 
 /** Namespaces are joined in this order; mnt last, because after it /proc/<pid> may be gone. */
@@ -602,19 +649,37 @@ async function stageNet(spec: NetSpec): Promise<void> {
     const fd = step(`open /proc/${spec.pid}/ns/net`, () => fs.openSync(`/proc/${spec.pid}/ns/net`, 'r'));
     step('setns', () => libc.setns(fd, libc.CLONE.NEWNET, `/proc/${spec.pid}/ns/net`));
   }
-  const { Netlink } = await import('./netlink.js');
-  const nl = step('open a netlink socket', () => new Netlink());
-  const icmp = spec.ops.some((o) => o.op === 'ping') ? await import('./icmp.js') : null;
-  const nft = spec.ops.some((o) => o.op === 'nat' || o.op === 'readTables') ? await import('./nftables.js') : null;
+  const modules = await netModules(spec.ops);
+  process.stdout.write(JSON.stringify(netOpsHere(spec.ops, modules, { answer: true })) + '\n');
+}
+
+/** The modules these network operations need. Loaded before they run: PID 1 loads them
+ * before its pivot_root, after which the workbook's files are out of its sight. */
+async function netModules(ops: NetOp[] | 'links only') {
+  const some = (pick: (o: NetOp) => boolean) => ops !== 'links only' && ops.some(pick);
+  return {
+    netlink: await import('./netlink.js'),
+    icmp: some((o) => o.op === 'ping') ? await import('./icmp.js') : null,
+    nft: some((o) => o.op === 'nat' || o.op === 'readTables') ? await import('./nftables.js') : null,
+  };
+}
+
+/** Do network operations in this thread's network namespace (a failed one is reported as
+ * the step that failed, and the process exits); with `answer`, the namespace's links and
+ * addresses afterwards. */
+function netOpsHere(ops: NetOp[], modules: Awaited<ReturnType<typeof netModules>>, opts: { answer: boolean }): NetState {
+  const { netlink, icmp, nft } = modules;
+  const nl = step('open a netlink socket', () => new netlink.Netlink());
   const results: NetState['results'] = [];
   let tables: NetState['tables'];
   let tablesError: string | undefined;
-  for (const o of spec.ops) {
+  for (const o of ops) {
     const label = o.op === 'ping' ? `ping ${o.to}` : o.op === 'sysctl' ? `sysctl ${o.key}` : o.op === 'nat' ? `nat table ${o.rules.table}` : `${o.op} ${'name' in o ? o.name : ''}`.trim();
     step(label, () => {
       switch (o.op) {
         case 'ping': {
-          const { ping } = icmp!;
+          if (!icmp) throw new Error('ping is not among the operations PID 1 does before its command');
+          const { ping } = icmp;
           results.push(ping(o.to, { count: o.count, waitMs: o.waitMs }));
           return;
         }
@@ -624,7 +689,8 @@ async function stageNet(spec: NetSpec): Promise<void> {
         case 'alias':
           return nl.setAlias(o.name, o.alias);
         case 'nat': {
-          const t = new nft!.Nftables();
+          if (!nft) throw new Error('nf_tables is not among the operations PID 1 does before its command');
+          const t = new nft.Nftables();
           try {
             t.applyNat(o.rules);
           } finally {
@@ -634,7 +700,8 @@ async function stageNet(spec: NetSpec): Promise<void> {
         }
         case 'readTables': {
           try {
-            const t = new nft!.Nftables();
+            if (!nft) throw new Error('nf_tables is not among the operations PID 1 does before its command');
+            const t = new nft.Nftables();
             try {
               tables = t.tables().map((name) => ({ name, rules: t.rules(name) }));
             } finally {
@@ -666,9 +733,9 @@ async function stageNet(spec: NetSpec): Promise<void> {
       }
     });
   }
-  const answer: NetState = { links: nl.links(), addresses: nl.addresses(), results, ...(tables ? { tables } : {}), ...(tablesError ? { tablesError } : {}) };
-  process.stdout.write(JSON.stringify(answer) + '\n');
+  const answer: NetState = opts.answer ? { links: nl.links(), addresses: nl.addresses(), results, ...(tables ? { tables } : {}), ...(tablesError ? { tablesError } : {}) } : { links: [], addresses: [], results };
   nl.close();
+  return answer;
 }
 
 /** One TCP connection between two namespaces. A socket stays in the namespace it was
@@ -752,6 +819,7 @@ function stageIdle(): void {
 // whose argv repeats the binary's path where a script's would be; `idle` takes no json.
 const [mode, json] = process.argv.slice(IN_SEA ? 3 : 2);
 if (mode === 'idle') stageIdle();
+else if (mode === 'init' && json === '-') stageInitLater();
 else if (!mode || !json) {
   process.stderr.write('nsinit is started by container-lessons (modes: idle, run, init, enter, probe, net, tcp, nsview, ipcmk, userns, filters, escape)\n');
   process.exit(2);

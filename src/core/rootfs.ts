@@ -8,6 +8,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { execFile, execFileSync } from 'node:child_process';
 import { ROOTFS_MARKER } from './rootfs-marker.js';
+import { findHostTool } from './host-tools.js';
 import type { Ledger } from './ledger.js';
 import { HintedError } from './errors.js';
 import { t } from '../i18n/messages.js';
@@ -29,8 +30,6 @@ const TERMINALS = ['xterm', 'xterm-256color', 'xterm-color', 'screen', 'screen-2
 /** Without these the lessons cannot run; the rest are a comfort. */
 export const REQUIRED_TOOLS = ['sh', 'ls', 'cat', 'ps', 'sleep', 'hostname', 'mount'];
 
-const HOST_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
-
 export interface RootfsMarker {
   id: string;
   kind: string;
@@ -44,19 +43,6 @@ export class RootfsError extends HintedError {
   constructor(message: string, hint: string) {
     super(message, hint);
   }
-}
-
-export function findHostTool(name: string): string | null {
-  for (const dir of HOST_PATH) {
-    const p = path.join(dir, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      if (fs.statSync(p).isFile()) return p;
-    } catch {
-      /* next */
-    }
-  }
-  return null;
 }
 
 /** Pure: the library paths in `ldd` output ("libc.so.6 => /lib/.../libc.so.6 (0x..)", "/lib64/ld-linux-x86-64.so.2 (0x..)"). */

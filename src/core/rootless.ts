@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { HintedError } from './errors.js';
 import { t } from '../i18n/messages.js';
-import { findHostTool } from './rootfs.js';
+import { findHostTool } from './host-tools.js';
 
 /** The unprivileged uid and gid a rootless container runs as (root inside maps to them). */
 export interface Rootless {

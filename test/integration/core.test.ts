@@ -27,6 +27,7 @@ import {
   WarmContainers,
   isPreparedContainer,
   readMarker,
+  Netlink,
   type Namespace,
 } from '../../src/core/index.js';
 import { findLabProcesses } from '../../src/checks/containers.js';
@@ -195,6 +196,46 @@ describe('containers', () => {
     expect(procfs.pidAlive(p.pid)).toBe(true);
     await p.close();
     expect(await procfs.waitReaped([p.pid], 3000)).toBe(true);
+  });
+
+  it("run's early start: PID 1 started by util-linux unshare before its spec is known gets it on fd 4, makes its mount namespace, brings lo up itself; one whose stage A never ran is replaced", async () => {
+    const { startForRun, takeEarly, RUNTIME_NAMESPACES } = await import('../../src/run-early.js');
+    startForRun(['run', 'some-image', 'true']);
+    const pre = takeEarly(RUNTIME_NAMESPACES);
+    expect(pre).not.toBeNull();
+    const ledger = new Ledger();
+    try {
+      const p = await prepareContainer({ rootfs, namespaces: RUNTIME_NAMESPACES, hostname: 'early', mountProc: true, cgroupAtExec: true, stdio: 'inherit', preStarted: pre! }, ledger);
+      // Its host pid, as PID 1 itself read it from the host's /proc before its own.
+      expect(fs.readFileSync(`/proc/${p.pid}/status`, 'utf8')).toMatch(new RegExp(`^NSpid:\\s+${p.pid}\\s+1$`, 'm'));
+      for (const ns of ['mnt', 'uts', 'ipc', 'pid', 'net']) expect(fs.readlinkSync(`/proc/${p.pid}/ns/${ns}`), ns).not.toBe(fs.readlinkSync(`/proc/self/ns/${ns}`));
+      const out = path.join(rootfs, 'tmp', `early-${process.pid}`);
+      const c = await p.run(['/bin/sh', '-c', `{ hostname; cat /sys/class/net/lo/flags 2>/dev/null || ip -o link show lo; } > /tmp/early-${process.pid}`], { net: [{ op: 'up', name: 'lo' }] });
+      expect(await c.exited).toEqual({ code: 0, signal: null });
+      const [hostname, lo] = fs.readFileSync(out, 'utf8').split('\n');
+      fs.rmSync(out);
+      expect(hostname).toBe('early');
+      expect(lo).toMatch(/LOOPBACK,UP|^0x9$/); // IFF_UP | IFF_LOOPBACK
+    } finally {
+      expect(await ledger.cleanup()).toEqual([]);
+    }
+    // A stage A that ends without a word (an old util-linux refusing an option): the
+    // container is started the usual way instead.
+    const dud = spawn('/bin/false', [], { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'] });
+    const p2 = await prepareContainer({ rootfs, namespaces: ['mnt', 'uts', 'pid', 'cgroup'], hostname: 'instead', cgroupAtExec: true, preStarted: { helper: dud, tag: 'container-lessons-dud' } });
+    expect((await collect(await p2.run(['/bin/hostname']))).stdout).toBe('instead\n');
+  });
+
+  it('network operations before the command only in a network namespace of its own: never on the host', async () => {
+    const p = await prepareContainer({ rootfs, namespaces: ['mnt', 'pid'] });
+    await expect(p.run(['/bin/true'], { net: [{ op: 'down', name: 'lo' }] })).rejects.toThrow(/need a network namespace/);
+    expect(await procfs.waitReaped([p.pid], 3000)).toBe(true);
+    const nl = new Netlink();
+    try {
+      expect(nl.links().find((l) => l.name === 'lo')?.up).toBe(true);
+    } finally {
+      nl.close();
+    }
   });
 
   it("the TUI's warm slot: take() gives the prepared container of that shape, or null (other shape, killed by a reset); the ledger ends an untaken one", async () => {

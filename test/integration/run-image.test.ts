@@ -247,12 +247,38 @@ describe('container-lessons run IMAGE CMD', () => {
     const pid = await findProbe(p);
     p.child.kill('SIGKILL');
     await p.exited;
-    await procfs.waitExited([pid], 5000); // PID 1 dies with its parent (PR_SET_PDEATHSIG)
+    // PID 1 dies with its stage A, and that with the runtime (parent-death signals), before
+    // any recovery runs.
+    expect(await procfs.waitExited([pid], 5000)).toBe(true);
     expect(fs.existsSync(path.join(containers, 'killed'))).toBe(true);
     const next = runtime(['--name', 'killed', 'base', 'true']); // the name is free again
     expect(next.code).toBe(0);
     expect(next.err).toMatch(/an earlier run was interrupted; removed what it left: .*killed/);
     expect(leftovers(p.child.pid)).toEqual(nothingLeft);
+  });
+
+  it("PID 1 started while the command loads (util-linux unshare as its stage A), or by the command's own Node stage with CONTAINER_LESSONS_NO_EARLY: the same container either way", async () => {
+    const parentOf = (pid: number) => {
+      const ppid = Number(/^PPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+      return fs.readFileSync(`/proc/${ppid}/comm`, 'utf8').trim();
+    };
+    for (const [env, stageA] of [
+      [{}, 'unshare'],
+      [{ CONTAINER_LESSONS_NO_EARLY: '1' }, 'node'],
+    ] as const) {
+      const p = startProbe(['--name', `early-${stageA}`], `cat /proc/self/cgroup > /dev/null; ${WAIT}`, env);
+      try {
+        const pid = await findProbe(p);
+        expect(parentOf(pid), JSON.stringify(env)).toBe(stageA);
+        // Its namespaces: six of its own either way, the mount namespace included.
+        for (const ns of ['mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup']) expect(fs.readlinkSync(`/proc/${pid}/ns/${ns}`), ns).not.toBe(fs.readlinkSync(`/proc/self/ns/${ns}`));
+        expect(procfs.readMountinfo(pid).find((m) => m.mountPoint === '/')?.fstype).toBe('overlay');
+      } finally {
+        p.child.kill('SIGTERM');
+        await p.exited;
+      }
+      expect(leftovers(p.child.pid)).toEqual(nothingLeft);
+    }
   });
 
   it('bad input: an unknown image, --cpus abc, no command, --ip without a bridge: exit 125, one line, nothing made', () => {
