@@ -79,9 +79,12 @@ export function summaryRows(r) {
   const solve = r.workbook?.solveAll;
   const six = solve?.byLesson.find((l) => l.lesson === 6);
   const s = (/** @type {number} */ x) => `${Math.round(x / 100) / 10} s`;
+  // The target was set when the workbook had seven lessons: their share is said beside it.
+  const seven = solve?.byLesson.filter((l) => l.lesson <= 7).reduce((sum, l) => sum + l.ms, 0);
+  const sevenNote = seven !== undefined && solve && solve.byLesson.length > 7 ? `; lessons 1-7: ${s(seven)}` : '';
   rows.push({
     what: '`solve all` (lesson 6 alone)',
-    ...(solve && solve.ms !== null && six ? { now: `${s(solve.ms)} (${s(six.ms)})`, ratio: '', met: solve.passed ? verdict(solve.ms <= 5000 && six.ms <= 1500) : 'NOT MET: solve all failed' } : notMeasured(noWorkbook)),
+    ...(solve && solve.ms !== null && six ? { now: `${s(solve.ms)} (${s(six.ms)}${sevenNote})`, ratio: '', met: solve.passed ? verdict(solve.ms <= 5000 && six.ms <= 1500) : 'NOT MET: solve all failed' } : notMeasured(noWorkbook)),
     target: '<= 5 s (lesson 6 <= 1.5 s)',
   });
   return rows;

@@ -2,13 +2,14 @@
 // solve/check and the TUI both drive lessons through here (LessonSession, judge).
 import fs from 'node:fs';
 import path from 'node:path';
-import { Ledger, LockBusyError, describeUndo, undo, type Undo, type WarmContainers } from './core/index.js';
+import { Ledger, LockBusyError, WarmContainers, describeUndo, idleHelpers, rootfsProblem, undo, type Undo } from './core/index.js';
 import type { Lab } from './lab.js';
 import { ensureLabRoot, markPassed, labJournal, holdMachineName, chownToInvoker } from './lab.js';
 import type { Lesson, LessonContext, Step } from './lessons/index.js';
 import { allPassed, type CheckResult } from './checks/result.js';
 import { msg, t } from './i18n/messages.js';
 import { withWorkSink, type WorkProgress, type WorkSink } from './progress.js';
+import { stepShapes } from './lessons/container-common.js';
 
 export interface StepReport {
   title: string;
@@ -301,9 +302,20 @@ export async function solveLesson(lesson: Lesson, lab: Lab, opts: { keep?: boole
     passed: false,
     cleanup: { removed: [], errors: [], kept: !!opts.keep },
   };
-  const session = new LessonSession(lesson, lab, { keep: opts.keep, lockWaitMs: 300_000, note: opts.hooks?.onNote });
+  // As in the TUI, the containers a step declares are made while the step before it runs
+  // (WarmContainers): a step that waits (a timeout, a measuring window) hides their Node
+  // starts. Not with --keep, whose containers outlive this process (a prepared one cannot).
+  const warm = opts.keep ? undefined : new WarmContainers();
+  // want() starts the helpers ahead too: a caller that kept none (a test) gets none left.
+  const poolWasStarted = idleHelpers.started;
+  const session = new LessonSession(lesson, lab, { keep: opts.keep, lockWaitMs: 300_000, note: opts.hooks?.onNote, warm });
+  const prepare = (from: number) => {
+    if (!warm || rootfsProblem(lab.rootfs)) return;
+    warm.want([...stepShapes(lab, lesson.steps[from]), ...stepShapes(lab, lesson.steps[from + 1])], session.ctx.ledger);
+  };
   try {
     for (const [i, step] of lesson.steps.entries()) {
+      prepare(i);
       opts.hooks?.onStepStart?.(lesson, step, i);
       const hooks = opts.hooks;
       const sr = await session.runStep(i, {
@@ -314,6 +326,8 @@ export async function solveLesson(lesson: Lesson, lab: Lab, opts: { keep?: boole
       opts.hooks?.onStepDone?.(lesson, sr, i);
       if (sr.error) break;
     }
+    // Nothing prepared is left to run beside the checks.
+    await warm?.release();
     if (report.steps.every((s) => !s.error)) {
       opts.hooks?.onChecking?.(lesson);
       const judged = await judge(lesson, lab);
@@ -324,6 +338,8 @@ export async function solveLesson(lesson: Lesson, lab: Lab, opts: { keep?: boole
     }
     await opts.hooks?.beforeEnd?.(lesson);
   } finally {
+    await warm?.release();
+    if (!poolWasStarted) idleHelpers.stop();
     report.cleanup = await session.end();
   }
   report.ms = Math.round(performance.now() - t0);

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ensureRootfs, importImage, listImages, writeImage, LayerStore, Ledger, cgroupLayout, procfs, probeNamespaces, netOps, pingFrom, routes, type Controller } from '../core/index.js';
 import { makeBridge, networkPlan } from '../lessons/06-network.js';
+import { WINDOW_MS as CPU_WINDOW_MS } from '../lessons/02-cgroup-cpu.js';
 import { pass, fail, type CheckResult } from '../checks/result.js';
 import { hostNamespaces } from '../checks/containers.js';
 import { holdMachineName, labJournal, type Lab, type MachineName } from '../lab.js';
@@ -516,13 +517,14 @@ function cpuLimit(dir: string): { quota: number; period: number } | null {
   return q > 0 && p > 0 ? { quota: q, period: p } : null;
 }
 
-/** The CPU share of a process and its descendants over a second, as lesson 2 measures it. */
+/** The CPU share of a process and its descendants over lesson 2's window, as lesson 2's check
+ * measures it. */
 async function measure(pid: number): Promise<number> {
   const pids = [pid, ...procfs.descendants(pid)];
   const cpu = () => pids.reduce((s, p) => s + (procfs.processCpuNs(p) ?? 0), 0);
   const c0 = cpu();
   const t0 = process.hrtime.bigint();
-  await new Promise((r) => setTimeout(r, 1000));
+  await new Promise((r) => setTimeout(r, CPU_WINDOW_MS));
   const c1 = cpu();
   const t1 = process.hrtime.bigint();
   return ((c1 - c0) / Number(t1 - t0)) * 100;
@@ -598,11 +600,11 @@ async function networkChecks(probe: ProbeMaker, outer: Ledger, results: CheckRes
       return left;
     }
     // Inside: eth0, its address, up; a default route via the gateway. Outside: its peer on the bridge.
-    const inside = await netOps(pid1, []);
+    const [inside, host] = await Promise.all([netOps(pid1, []), netOps(0, [])]);
     const eth0 = inside.links.find((l) => l.name === 'eth0');
     const addr = eth0 && inside.addresses.find((a) => a.index === eth0.index && a.addr === plan.address(1));
     const defaultRoute = routes.readRoutes(pid1).find((r) => r.dest === '0.0.0.0' && r.prefix === 0);
-    const hostLinks = (await netOps(0, [])).links;
+    const hostLinks = host.links;
     const bridge = hostLinks.find((l) => l.name === plan.bridge);
     const peer = eth0?.peer != null ? hostLinks.find((l) => l.index === eth0.peer) : undefined;
     const netLooked = [t`/proc/${pid1}/ns/net (its links and addresses)`, `/proc/${pid1}/net/route`, t`the host's links`];
@@ -630,8 +632,7 @@ async function networkChecks(probe: ProbeMaker, outer: Ledger, results: CheckRes
         : pass(CHECKS.network, t`eth0 ${plan.address(1)}/${plan.prefix}, its peer ${peer!.name} on ${plan.bridge}, default via ${plan.gateway}`, netLooked),
     );
 
-    const out = await pingFrom(0, plan.address(1), { waitMs: 2000 });
-    const back = await pingFrom(pid1, plan.gateway, { waitMs: 2000 });
+    const [out, back] = await Promise.all([pingFrom(0, plan.address(1), { waitMs: 2000 }), pingFrom(pid1, plan.gateway, { waitMs: 2000 })]);
     results.push(
       out.ok && back.ok
         ? pass(CHECKS.icmp, t`the host -> ${plan.address(1)}: a reply; the container -> ${plan.gateway}: a reply`, [t`ICMP echoes`])

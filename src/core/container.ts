@@ -166,6 +166,9 @@ export interface Prepared {
   run(argv: string[], opts?: { env?: string[]; net?: NetOp[] }): Promise<Running>;
   /** Never used: end it. */
   close(): Promise<void>;
+  /** Its ledger entry made the newest (Ledger.renew): taken by a step now, it is undone
+   * before what that step made since it was prepared. */
+  claim(): void;
 }
 
 /** Spawn nsinit in a mode and wait until it reports that the command runs (or failed).
@@ -247,6 +250,9 @@ function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: Stdio, 
             const command: WarmCommand = { argv, ...opts };
             commandPipe.end(JSON.stringify(command) + '\n');
           });
+        },
+        claim: () => {
+          if (entry) ledger?.renew(entry);
         },
         // Once only: a ledger cleanup and the warm slot may both close it, and a second
         // SIGKILL to a reaped pid could hit a process that reuses the number.
@@ -420,7 +426,10 @@ export class WarmContainers {
     if (i < 0) return null;
     const [slot] = this.slots.splice(i, 1);
     const p = await slot!.prepared;
-    if (p && pidAlive(p.pid)) return p;
+    if (p && pidAlive(p.pid)) {
+      p.claim();
+      return p;
+    }
     await p?.close().catch(() => undefined);
     return null;
   }
@@ -431,11 +440,16 @@ export class WarmContainers {
     await Promise.all(this.slots.map((s) => s.prepared));
   }
 
+  /** End the prepared containers; the helpers started ahead stay. */
+  async release(): Promise<void> {
+    await Promise.all(this.slots.splice(0).map(endSlot));
+  }
+
   /** End the prepared containers and the helpers started ahead (a reset, the exit); the
    * next want() starts them again. */
   async close(): Promise<void> {
     idleHelpers.stop();
-    await Promise.all(this.slots.splice(0).map(endSlot));
+    await this.release();
   }
 }
 

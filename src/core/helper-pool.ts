@@ -48,6 +48,11 @@ class HelperPool {
     this.fill();
   }
 
+  /** Whether helpers are kept started (start() was called, stop() was not since). */
+  get started(): boolean {
+    return this.size > 0;
+  }
+
   /** End the idle helpers, and start no more until start(). */
   stop(): void {
     this.size = 0;

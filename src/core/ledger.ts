@@ -40,18 +40,32 @@ export class Ledger {
 
   add(u: Undo, live?: Entry['live']): Entry {
     if (stopping && u.kind !== 'none') throw new Error(`not started: ${stopping}`);
-    const id = u.kind === 'none' ? undefined : this.journal?.record(u);
     const entry: Entry & { id?: number } = {
       undo: u,
       live,
-      id,
+      id: u.kind === 'none' ? undefined : this.journal?.record(u),
       drop: () => {
         this.entries = this.entries.filter((e) => e !== entry);
-        if (id !== undefined) this.journal?.done(id);
+        if (entry.id !== undefined) this.journal?.done(entry.id);
       },
     };
     this.entries.push(entry);
     return entry;
+  }
+
+  /** Make an entry the newest, as if what it undoes were made now (a prepared container
+   * taken by a step): what was made since it was recorded (the group that container joins)
+   * is then undone before it, here and in the journal. */
+  renew(entry: Entry): void {
+    const e = this.entries.find((x) => x === entry);
+    if (!e) return;
+    this.entries = this.entries.filter((x) => x !== e);
+    if (e.id !== undefined) {
+      const old = e.id;
+      e.id = this.journal?.record(e.undo);
+      this.journal?.done(old);
+    }
+    this.entries.push(e);
   }
 
   /** Something to do at cleanup that leaves nothing in the kernel if skipped (a lock). */

@@ -265,11 +265,13 @@ export class Netlink {
     this.request(RTM.NEWLINK, 0, body, [name, `alias ${alias}`]);
   }
 
-  /** ip link add NAME type veth peer name PEER [netns PID] */
-  addVeth(name: string, peer: string, peerNetnsPid?: number): void {
-    const peerMsg = Buffer.concat([ifinfomsg(), attr(IFLA.IFNAME, str(peer)), ...(peerNetnsPid ? [attr(IFLA.NET_NS_PID, u32(peerNetnsPid))] : [])]);
-    const body = Buffer.concat([ifinfomsg(), attr(IFLA.IFNAME, str(name)), nest(IFLA.LINKINFO, attr(IFLA_INFO.KIND, str('veth')), nest(IFLA_INFO.DATA, attr(VETH_INFO_PEER, peerMsg)))]);
-    this.request(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, body, [name, `type veth peer name ${peer}`]);
+  /** ip link add NAME [netns PID] type veth peer name PEER [netns PEERPID]: each end made
+   * in its own network namespace, or this socket's. */
+  addVeth(name: string, peer: string, peerNetnsPid?: number, netnsPid?: number): void {
+    const netns = (pid?: number) => (pid ? [attr(IFLA.NET_NS_PID, u32(pid))] : []);
+    const peerMsg = Buffer.concat([ifinfomsg(), attr(IFLA.IFNAME, str(peer)), ...netns(peerNetnsPid)]);
+    const body = Buffer.concat([ifinfomsg(), attr(IFLA.IFNAME, str(name)), ...netns(netnsPid), nest(IFLA.LINKINFO, attr(IFLA_INFO.KIND, str('veth')), nest(IFLA_INFO.DATA, attr(VETH_INFO_PEER, peerMsg)))]);
+    this.request(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, body, [name, ...(netnsPid ? [`netns ${netnsPid}`] : []), `type veth peer name ${peer}`, ...(peerNetnsPid ? [`netns ${peerNetnsPid}`] : [])]);
   }
 
   /** ip link set NAME up|down */

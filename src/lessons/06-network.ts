@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { holdMachineName, type Lab, type MachineName } from '../lab.js';
 import { defineLesson, earlier, type LessonContext, type LessonContainer } from './types.js';
 import { inContainer, lines } from './show.js';
-import { rootfsStep, startLessonContainer, startStepContainer, locateContainer, killLabContainers, containerShell, IDLE_SHELL, LOCATED, type ContainerState } from './container-common.js';
+import { rootfsStep, startLessonContainer, prepareStepContainer, locateContainer, killLabContainers, containerShell, IDLE_SHELL, LOCATED, type ContainerState, type StepContainer } from './container-common.js';
 import { wiringPicture } from '../pictures/wiring.js';
 import { msg, t } from '../i18n/messages.js';
 
@@ -164,7 +164,25 @@ export async function makeBridge(ctx: BridgeCaller, plan: NetworkPlan): Promise<
 /** A veth pair from the bridge into the container's network namespace, named eth0 there,
  * then lo, an address and a default route inside. Returns the host end's name. */
 async function wire(ctx: LessonContext<State>, plan: NetworkPlan, c: Running, n: number): Promise<string> {
-  const hostEnd = hostNetlink((nl) => {
+  const hostEnd = plugIn(ctx, c.pid);
+  await netOps(c.pid, insideOps(plan, n));
+  return hostEnd;
+}
+
+/** The container's side of the cable: lo and eth0 up, its address, a default route via the bridge. */
+function insideOps(plan: NetworkPlan, n: number): NetOp[] {
+  return [
+    { op: 'up', name: 'lo' },
+    { op: 'address', name: 'eth0', cidr: `${plan.address(n)}/${plan.prefix}` },
+    { op: 'up', name: 'eth0' },
+    { op: 'defaultRoute', gateway: plan.gateway },
+  ];
+}
+
+/** The host's side: a veth pair from the bridge into the network namespace of `pid`, named
+ * eth0 there. Returns the host end's name. */
+function plugIn(ctx: LessonContext<State>, pid: number): string {
+  return hostNetlink((nl) => {
     const taken = new Set(nl.links().map((l) => l.name));
     let i = 0;
     while (taken.has(`${HOST_END}${i}`)) i++;
@@ -173,7 +191,7 @@ async function wire(ctx: LessonContext<State>, plan: NetworkPlan, c: Running, n:
     const alias = runAlias();
     const entry = ctx.ledger.add({ kind: 'link', name, alias });
     try {
-      nl.addVeth(name, 'eth0', c.pid);
+      nl.addVeth(name, 'eth0', pid);
     } catch (err) {
       entry.drop();
       explainNetlink(err, 'veth');
@@ -183,13 +201,6 @@ async function wire(ctx: LessonContext<State>, plan: NetworkPlan, c: Running, n:
     nl.setUp(name);
     return name;
   });
-  await netOps(c.pid, [
-    { op: 'up', name: 'lo' },
-    { op: 'address', name: 'eth0', cidr: `${plan.address(n)}/${plan.prefix}` },
-    { op: 'up', name: 'eth0' },
-    { op: 'defaultRoute', gateway: plan.gateway },
-  ]);
-  return hostEnd;
 }
 
 const fmtPing = (from: string, r: { to: string; ok: boolean; rttMs?: number; error?: string }) => (r.ok ? t`ping ${r.to} from ${from}: echo reply in ${r.rttMs!.toFixed(2)} ms` : t`ping ${r.to} from ${from}: ${r.error}`);
@@ -229,7 +240,7 @@ const NAT = {
   clientPort: 9000,
 };
 /** How long the connection made without NAT (which cannot succeed) is given. */
-const BEFORE_NAT_WAIT_MS = 300;
+const BEFORE_NAT_WAIT_MS = 150;
 
 /** The checks, by the titles their results carry (the text lists each). */
 const CHECKS = {
@@ -342,9 +353,11 @@ const network = defineLesson<State>({
       async run(ctx) {
         const plan = earlier(ctx.state.plan, t`the network plan`);
         const a = earlier(ctx.state.container, t`the container`);
-        const b = await startStepContainer(ctx, otherContainer(ctx.lab, 'container2'), IDLE_SHELL);
+        // Wired before its command runs: its PID 1 sets up its side itself (no helper).
+        const made = await prepareStepContainer(ctx, otherContainer(ctx.lab, 'container2'), IDLE_SHELL);
+        const hostEnd = plugIn(ctx, made.pid);
+        const b = await made.start(insideOps(plan, 2));
         ctx.state.container2 = b;
-        const hostEnd = await wire(ctx, plan, b, 2);
         const [r, r2] = await Promise.all([pingFrom(b.pid, plan.address(1)), pingFrom(a.pid, plan.address(2))]);
         return lines(
           t`second container, host pid ${b.pid}, cable ${hostEnd} into ${BRIDGE}`,
@@ -375,27 +388,30 @@ const network = defineLesson<State>({
       ],
       alsoStarts: (lab) => ['router', 'app', 'outside'].map((name) => otherContainer(lab, name)),
       async run(ctx) {
-        const start = (hostname: string) => startStepContainer(ctx, otherContainer(ctx.lab, hostname), IDLE_SHELL);
-        // Three independent containers: started together, each its own helper. Every start
-        // ends (in the ledger) before a failure is thrown, so the clean-up misses none.
-        const started = await Promise.allSettled([start('router'), start('app'), start('outside')]);
-        const refused = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        const prepare = (hostname: string) => prepareStepContainer(ctx, otherContainer(ctx.lab, hostname), IDLE_SHELL);
+        // Three independent containers: made together. Every one is in the ledger before a
+        // failure is thrown, so the clean-up misses none.
+        const made = await Promise.allSettled([prepare('router'), prepare('app'), prepare('outside')]);
+        const refused = made.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (refused) throw refused.reason;
-        const [router, app, outside] = started.map((r) => (r as PromiseFulfilledResult<Running>).value) as [Running, Running, Running];
+        const [routerMade, appMade, outsideMade] = made.map((r) => (r as PromiseFulfilledResult<StepContainer>).value) as [StepContainer, StepContainer, StepContainer];
+        // Both cables, each end made in its own namespace (as `ip link add in0 netns router
+        // type veth peer name eth0 netns app` does); then each PID 1 sets up its own side
+        // before its command runs, all three at once.
+        hostNetlink((nl) => {
+          try {
+            nl.addVeth('in0', 'eth0', appMade.pid, routerMade.pid);
+            nl.addVeth('out0', 'eth0', outsideMade.pid, routerMade.pid);
+          } catch (err) {
+            explainNetlink(err, 'veth'); // nothing on the host: the pairs go with the namespaces
+          }
+        });
         const up = (...names: string[]): NetOp[] => names.map((name) => ({ op: 'up', name }));
-        await netOps(router.pid, [
-          { op: 'veth', name: 'in0', peer: 'eth0', peerNetnsPid: app.pid },
-          { op: 'veth', name: 'out0', peer: 'eth0', peerNetnsPid: outside.pid },
-          { op: 'address', name: 'in0', cidr: `${NAT.routerIn}/24` },
-          { op: 'address', name: 'out0', cidr: `${NAT.routerOut}/24` },
-          ...up('lo', 'in0', 'out0'),
-          { op: 'sysctl', key: 'net/ipv4/ip_forward', value: '1' },
-        ]);
-        // The router made both cables; each end's own namespace is set up independently.
-        await Promise.all([
-          netOps(app.pid, [{ op: 'address', name: 'eth0', cidr: `${NAT.app}/24` }, ...up('lo', 'eth0'), { op: 'defaultRoute', gateway: NAT.routerIn }]),
+        const [router, app, outside] = await Promise.all([
+          routerMade.start([{ op: 'address', name: 'in0', cidr: `${NAT.routerIn}/24` }, { op: 'address', name: 'out0', cidr: `${NAT.routerOut}/24` }, ...up('lo', 'in0', 'out0'), { op: 'sysctl', key: 'net/ipv4/ip_forward', value: '1' }]),
+          appMade.start([{ op: 'address', name: 'eth0', cidr: `${NAT.app}/24` }, ...up('lo', 'eth0'), { op: 'defaultRoute', gateway: NAT.routerIn }]),
           // "outside" knows nothing of 10.0.0.0/24, like the internet knows nothing of your LAN.
-          netOps(outside.pid, [{ op: 'address', name: 'eth0', cidr: `${NAT.client}/24` }, ...up('lo', 'eth0')]),
+          outsideMade.start([{ op: 'address', name: 'eth0', cidr: `${NAT.client}/24` }, ...up('lo', 'eth0')]),
         ]);
         const toOutside = (timeoutMs: number) => tcpBetween({ server: { pid: outside.pid, port: NAT.clientPort }, client: { pid: app.pid, to: NAT.client, port: NAT.clientPort }, timeoutMs });
         // Without NAT the SYN-ACK has no route back and nothing else answers: the attempt can

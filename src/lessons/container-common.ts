@@ -1,6 +1,6 @@
 // What lessons 3-6 share: the root filesystem, a long-lived lesson container, finding the
 // learner's container from the host, and tearing containers down.
-import { collect, ensureRootfsAsync, readMarker, rootfsProblem, runContainer, startContainer, type Running, type RunResult, type ContainerShape, procfs } from '../core/index.js';
+import { collect, ensureRootfsAsync, netOps, prepareContainer, readMarker, rootfsProblem, runContainer, startContainer, type Running, type RunResult, type ContainerShape, type NetOp, procfs } from '../core/index.js';
 import { pass, fail, type CheckResult } from '../checks/result.js';
 import { findLabProcesses, containerLeaders, hostNamespaces, describe, type LabProcess } from '../checks/containers.js';
 import type { Lab } from '../lab.js';
@@ -35,6 +35,13 @@ export function lessonContainerShape(lab: Lab, spec: LessonContainer): Container
   return { rootfs: lab.rootfs, namespaces: spec.namespaces, hostname: spec.hostname, mountProc: spec.mountProc };
 }
 
+/** The containers a step declares it starts (its lesson container and alsoStarts): what a
+ * running workbook, or solve, prepares while the step before it runs or is read. */
+export function stepShapes(lab: Lab, step: Step | undefined): ContainerShape[] {
+  if (!step) return [];
+  return [...(step.container ? [lessonContainerShape(lab, step.container)] : []), ...(step.alsoStarts?.(lab) ?? [])];
+}
+
 /** Start a container a step declared (its lesson container, or one of alsoStarts): the one
  * the TUI prepared for this shape if there is one (warm: only the execve is left), or from
  * scratch. */
@@ -42,6 +49,32 @@ export async function startStepContainer(ctx: LessonContext, shape: ContainerSha
   const prepared = ctx.warm && !ctx.keep ? await ctx.warm.take(shape, ctx.ledger) : null;
   const c = prepared ? await prepared.run(argv).catch(() => null) : null;
   return c ?? startContainer({ ...shape, argv, detach: ctx.keep }, ctx.ledger);
+}
+
+/** A container a step declared, made up to its command (prepareStepContainer). */
+export interface StepContainer {
+  /** PID 1's host pid: a veth can be put into its network namespace before start(). */
+  readonly pid: number;
+  /** Run its command; `net`: what PID 1 does in its network namespace first (WarmCommand.net),
+   * so that no helper is started for it. */
+  start(net?: NetOp[]): Promise<Running>;
+}
+
+/** startStepContainer in two halves, for a step that wires a container before its command
+ * runs: PID 1 made (the TUI's prepared one, or a new one), then its command. With solve
+ * --keep the container is detached, which a prepared one cannot be: it is started at once,
+ * and the network operations are a helper's. */
+export async function prepareStepContainer(ctx: LessonContext, shape: ContainerShape, argv: string[]): Promise<StepContainer> {
+  if (ctx.keep) {
+    const c = await startContainer({ ...shape, argv, detach: true }, ctx.ledger);
+    const start = async (net: NetOp[] = []) => {
+      if (net.length) await netOps(c.pid, net);
+      return c;
+    };
+    return { pid: c.pid, start };
+  }
+  const prepared = (ctx.warm ? await ctx.warm.take(shape, ctx.ledger) : null) ?? (await prepareContainer({ ...shape, stdio: 'pipe' }, ctx.ledger));
+  return { pid: prepared.pid, start: (net = []) => prepared.run(argv, { net }) };
 }
 
 /** Run a command to its end in a container a step declared (startStepContainer). */

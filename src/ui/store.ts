@@ -6,7 +6,7 @@ import type { Lab } from '../lab.js';
 import { readProgress, markPassed, ensureLabRoot } from '../lab.js';
 import type { Lesson } from '../lessons/index.js';
 import type { ShellSpec } from '../lessons/types.js';
-import { lessonContainerShape } from '../lessons/container-common.js';
+import { stepShapes } from '../lessons/container-common.js';
 import type { CheckResult } from '../checks/result.js';
 import { errorInfo, judge, LessonSession, resetLesson } from '../runner.js';
 import { clipboardText, osc52 } from './clipboard.js';
@@ -171,7 +171,7 @@ export class WorkbookStore {
     const next = runOf(this.state, lesson).steps.findIndex((s) => s.status !== 'done');
     // Step 1 starts by resetting the lesson, which would end a prepared container.
     const step = next > 0 ? lesson.steps[next] : undefined;
-    const shapes = step ? [...(step.container ? [lessonContainerShape(this.lab, step.container)] : []), ...(step.alsoStarts?.(this.lab) ?? [])] : [];
+    const shapes = stepShapes(this.lab, step);
     if (!shapes.length || rootfsProblem(this.lab.rootfs)) {
       this.warm.want(null);
       return;

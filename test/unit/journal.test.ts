@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pendingUndos, replayJournals, type Undo } from '../../src/core/journal.js';
+import { Journal, pendingUndos, replayJournals, type Undo } from '../../src/core/journal.js';
 
 describe('pendingUndos', () => {
   it('keeps what was recorded and not done, in order; skips a torn last line', () => {
@@ -83,6 +83,37 @@ describe('Ledger.cleanup', () => {
       expect(() => ledger.add({ kind: 'file', path: '/nowhere' })).toThrow(/not started: a test/);
     } finally {
       Ledger.stopAll(null);
+    }
+  });
+
+  it('renew (a prepared container taken by a step) makes an entry the newest, in memory and in the journal: it is undone before what was made since', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-renew-'));
+    try {
+      const journal = new Journal(dir);
+      const ledger = new Ledger(journal);
+      const order: string[] = [];
+      const container = ledger.add({ kind: 'procs', tag: 'prepared' }, () => {
+        order.push('container');
+      });
+      ledger.add({ kind: 'file', path: '/nowhere/group' }, () => {
+        order.push('group');
+      });
+      ledger.renew(container);
+      // What a replay after a crash would undo, oldest first: the container now after the group.
+      const file = fs.readdirSync(dir).find((f) => f.endsWith('.jsonl'))!;
+      expect(pendingUndos(fs.readFileSync(path.join(dir, file), 'utf8'))).toEqual([
+        { kind: 'file', path: '/nowhere/group' },
+        { kind: 'procs', tag: 'prepared' },
+      ]);
+      container.drop();
+      expect(pendingUndos(fs.readFileSync(path.join(dir, file), 'utf8'))).toEqual([{ kind: 'file', path: '/nowhere/group' }]);
+      ledger.renew(container); // dropped: nothing to move
+      expect(ledger.size).toBe(1);
+      await ledger.cleanup();
+      expect(order).toEqual(['group']);
+      journal.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
