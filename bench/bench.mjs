@@ -543,7 +543,7 @@ try {
         if ('error' in kp) console.log(`keypress walk: not measured: ${kp.error}`);
         else
           console.log(
-            `keypress walk (the TUI through every lesson by its keys, ${kp.ms} ms): ${kp.keys} keys, ${kp.helpers} helpers started, ${kp.preparedAhead} of them ahead; ${kp.coldOnKeypress} started cold on a keypress${kp.where.length ? `: ${kp.where.join('; ')}` : ''}${kp.failed ? `; stopped early: ${kp.failed}` : ''}; slowest keys: ${kp.slowest.join(', ')}`,
+            `keypress walk (the TUI through every lesson by its keys, ${kp.ms} ms): ${kp.keys} keys, ${kp.helpers} helpers started, ${kp.preparedAhead} of them ahead; ${kp.coldOnKeypress} started cold on a keypress${kp.where.length ? `: ${kp.where.join('; ')}` : ''}; ${kp.pictureHelpers} started for pictures meanwhile (no key waits for them)${kp.failed ? `; stopped early: ${kp.failed}` : ''}; slowest keys: ${kp.slowest.join(', ')}`,
           );
         console.log('');
       }

@@ -67,7 +67,7 @@ export async function keypressStarts({ tmp, bin, lessons, log }) {
     await new Promise((r) => setTimeout(r, 500));
     spawnSync(process.execPath, [bin, 'reset', '--all'], { env: { ...process.env, CONTAINER_LESSONS_HOME: home }, stdio: 'ignore' });
   }
-  /** @type {Array<{ t: number, mode?: string, job?: string, prepared: boolean, helperStarted?: number }>} */
+  /** @type {Array<{ t: number, mode?: string, job?: string, prepared: boolean, background?: boolean, helperStarted?: number }>} */
   const entries = fs
     .readFileSync(spawnLog, 'utf8')
     .split('\n')
@@ -75,15 +75,22 @@ export async function keypressStarts({ tmp, bin, lessons, log }) {
     .map((l) => JSON.parse(l));
   /** @type {Array<{ lesson: number, key: string, mode: string, kind: string }>} */
   const cold = [];
+  // Helpers of a picture's redraw during a key's work: nothing on screen that the key
+  // brings waits for them (counted apart).
+  let background = 0;
   for (const e of entries) {
     const p = presses.find((x) => e.t >= x.t0 && e.t <= x.t1);
     if (!p || e.prepared) continue;
+    if (e.background) {
+      background++;
+      continue;
+    }
     if (e.job === undefined) cold.push({ lesson: p.lesson, key: p.key, mode: e.mode ?? '?', kind: e.mode ?? '?' });
     else if ((e.helperStarted ?? 0) >= p.t0) cold.push({ lesson: p.lesson, key: p.key, mode: `${e.job} (its helper started after the key)`, kind: e.job });
   }
   const spawns = entries.filter((e) => e.job === undefined);
   const prepared = spawns.filter((s) => s.prepared).length;
-  log(`keypress walk: ${presses.length} keys, ${spawns.length} helpers started (${prepared} ahead), ${cold.length} cold on a keypress`);
+  log(`keypress walk: ${presses.length} keys, ${spawns.length} helpers started (${prepared} ahead), ${cold.length} cold on a keypress, ${background} for pictures`);
   const slowest = [...presses]
     .sort((a, b) => b.t1 - b.t0 - (a.t1 - a.t0))
     .slice(0, 5)
@@ -95,6 +102,8 @@ export async function keypressStarts({ tmp, bin, lessons, log }) {
     helpers: spawns.length,
     preparedAhead: prepared,
     coldOnKeypress: cold.length,
+    /** Helpers a picture's redraw started while a key's work ran (no keypress waits for them). */
+    pictureHelpers: background,
     /** "lesson 4 step 2: run x2" */
     where: summarize(cold),
     lessons: [...new Set(cold.map((c) => c.lesson))],

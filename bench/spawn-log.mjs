@@ -15,19 +15,22 @@ const file = process.env.CL_BENCH_SPAWN_LOG;
 const now = () => performance.timeOrigin + performance.now();
 /** A helper started: its mode (`idle`: started ahead, to be given a job later), and whether
  * it prepares a container ahead (a warm one, whose command comes later). */
-/** @typedef {{ t: number, mode: string, prepared: boolean }} Start */
+/** A helper started for work no keypress waits for (a picture's redraw) carries
+ * CONTAINER_LESSONS_BACKGROUND in its environment (core/helper-pool.ts background). */
+/** @typedef {{ t: number, mode: string, prepared: boolean, background?: boolean }} Start */
 /** A job given to an idle helper, and when that helper was started. */
 /** @typedef {{ t: number, job: string, prepared: boolean, helperStarted: number }} Job */
 
 if (file && /container-lessons(\.js)?$/.test(process.argv[1] ?? '')) {
   const write = (/** @type {Start | Job} */ entry) => fs.appendFileSync(file, JSON.stringify(entry) + '\n');
-  /** @param {unknown} args @returns {Start | null} */
-  const helperStart = (args) => {
+  /** @param {unknown} args @param {unknown} options @returns {Start | null} */
+  const helperStart = (args, options) => {
     if (!Array.isArray(args)) return null;
     const at = args.findIndex((a) => typeof a === 'string' && (a.endsWith('nsinit.js') || a === '__nsinit'));
     if (at < 0) return null;
     const mode = String(args[at + 1] ?? '');
-    return { t: now(), mode, prepared: mode === 'idle' || String(args[at + 2] ?? '').includes('"warm":true') };
+    const env = /** @type {{ env?: Record<string, string | undefined> } | undefined} */ (options)?.env;
+    return { t: now(), mode, prepared: mode === 'idle' || String(args[at + 2] ?? '').includes('"warm":true'), background: !!env?.CONTAINER_LESSONS_BACKGROUND };
   };
   /** An idle helper reads its job on fd 4: log the job when it is written there.
    * @param {unknown} child @param {Start} start */
@@ -48,7 +51,7 @@ if (file && /container-lessons(\.js)?$/.test(process.argv[1] ?? '')) {
     const orig = /** @type {(...a: unknown[]) => unknown} */ (cp[name]);
     // @ts-expect-error: the same function, wrapped
     cp[name] = function (/** @type {unknown[]} */ ...a) {
-      const start = helperStart(a[1]);
+      const start = helperStart(a[1], a[2]);
       if (start) write(start);
       const child = orig.apply(this, a);
       if (start?.mode === 'idle') watchJobs(child, start);

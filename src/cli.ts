@@ -175,7 +175,7 @@ async function cmdSolve(args: string[], opts: { json: boolean; keep: boolean }, 
     }
   } finally {
     // Ended here, not by the exit: one still starting has no parent-death signal yet.
-    idleHelpers.stop();
+    await idleHelpers.stop();
   }
   const ok = reports.every((r) => r.passed && !r.cleanup.errors.length);
   if (opts.json) out.write(JSON.stringify({ passed: ok, lessons: reports }, null, 2) + '\n');

@@ -339,7 +339,7 @@ export async function solveLesson(lesson: Lesson, lab: Lab, opts: { keep?: boole
     await opts.hooks?.beforeEnd?.(lesson);
   } finally {
     await warm?.release();
-    if (!poolWasStarted) idleHelpers.stop();
+    if (!poolWasStarted) await idleHelpers.stop();
     report.cleanup = await session.end();
   }
   report.ms = Math.round(performance.now() - t0);

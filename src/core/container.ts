@@ -205,7 +205,7 @@ function launch(mode: 'run' | 'enter', spec: RunSpec | EnterSpec, stdio: Stdio, 
       const [file, args] = rootless ? rootlessCommand(rootless, [process.execPath, ...nsinitArgs(), mode, JSON.stringify(spec)]) : [helperProgram(), [...nsinitArgs(), mode, JSON.stringify(spec)]];
       const std = typeof stdio === 'object' ? stdio.terminal : stdio;
       helper = spawn(file, args, {
-        env: helperEnv({ [TAG_VAR]: spec.tag! }),
+        env: helperEnv({ [TAG_VAR]: spec.tag!, ...idleHelpers.coldEnv() }),
         stdio: detach ? ['ignore', 'ignore', 'ignore', 'pipe'] : [std, std, std, 'pipe', ...(warm ? (['pipe'] as const) : [])],
         detached: detach,
       });
@@ -448,8 +448,7 @@ export class WarmContainers {
   /** End the prepared containers and the helpers started ahead (a reset, the exit); the
    * next want() starts them again. */
   async close(): Promise<void> {
-    idleHelpers.stop();
-    await this.release();
+    await Promise.all([idleHelpers.stop(), this.release()]);
   }
 }
 
@@ -522,7 +521,7 @@ function askHelper<T>(mode: AnsweringMode, spec: AnsweringSpec, what: string): P
     const idle = idleHelpers.take();
     idle?.child.stdin?.end(); // stdin as the cold start has it: nothing to read
     idle?.give({ mode, spec });
-    const helper = idle?.child ?? spawn(helperProgram(), [...nsinitArgs(), mode, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: helperEnv() });
+    const helper = idle?.child ?? spawn(helperProgram(), [...nsinitArgs(), mode, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: helperEnv(idleHelpers.coldEnv()) });
     let out = '';
     let control = '';
     let err = '';

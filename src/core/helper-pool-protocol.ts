@@ -9,3 +9,8 @@ export interface HelperJob {
 
 /** The pid of the workbook that started an idle helper, in the helper's environment. */
 export const POOL_PARENT_VAR = 'CONTAINER_LESSONS_POOL_PARENT';
+
+/** In the environment of a helper started for work no keypress waits for (a picture's
+ * redraw: helper-pool.ts background): it took no helper started ahead. The bench's keypress
+ * walk counts these apart. */
+export const BACKGROUND_VAR = 'CONTAINER_LESSONS_BACKGROUND';

@@ -8,13 +8,14 @@
 // start (in its environment), so once it has a job the ledger's entry for that tag finds it
 // and everything it starts (undo.ts). It never keeps the workbook's event loop alive, and it
 // ends with the workbook: PR_SET_PDEATHSIG, and EOF on fd 4 if that races its start.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type { Socket } from 'node:net';
-import { TAG_VAR } from './journal.js';
+import { TAG_VAR } from './tag.js';
 import { pidAlive } from './procfs.js';
-import { POOL_PARENT_VAR, type HelperJob } from './helper-pool-protocol.js';
+import { BACKGROUND_VAR, POOL_PARENT_VAR, type HelperJob } from './helper-pool-protocol.js';
 import { helperEnv, helperProgram, nsinitArgs } from './helper-command.js';
 
 export type { HelperJob } from './helper-pool-protocol.js';
@@ -31,10 +32,25 @@ export interface IdleHelper {
 /** Its pipes, as the sockets they are (ref and unref). */
 const streams = (c: ChildProcess) => c.stdio.filter((s) => !!s) as unknown as Socket[];
 
+/** Set while work runs that no keypress waits for (background). */
+const backgroundWork = new AsyncLocalStorage<true>();
+
 class HelperPool {
   private idle: Array<{ child: ChildProcess; tag: string }> = [];
   private size = 0;
   private exitHooked = false;
+
+  /** Run `work` taking no helper started ahead: a picture redrawn every second while a step
+   * runs would otherwise take the helpers that step's keypress was to find waiting. Its
+   * helpers start as they are needed, marked (BACKGROUND_VAR) in their environment. */
+  background<T>(work: () => Promise<T>): Promise<T> {
+    return backgroundWork.run(true, work);
+  }
+
+  /** What a helper started now for the running work adds to its environment. */
+  coldEnv(): Record<string, string> {
+    return backgroundWork.getStore() ? { [BACKGROUND_VAR]: '1' } : {};
+  }
 
   /** Keep `size` helpers started (again, after stop). */
   start(size = 3): void {
@@ -43,7 +59,7 @@ class HelperPool {
     // ones end with it at once, also one still starting (no parent-death signal yet).
     if (!this.exitHooked) {
       this.exitHooked = true;
-      process.once('exit', () => this.stop());
+      process.once('exit', () => void this.stop());
     }
     this.fill();
   }
@@ -53,10 +69,20 @@ class HelperPool {
     return this.size > 0;
   }
 
-  /** End the idle helpers, and start no more until start(). */
-  stop(): void {
+  /** End the idle helpers, and start no more until start(). Resolves once they have exited
+   * (a caller that must leave nothing behind waits for it). */
+  stop(): Promise<void> {
     this.size = 0;
-    for (const { child } of this.idle.splice(0)) child.kill('SIGKILL');
+    const ending = this.idle.splice(0).map(({ child }) => {
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+      // Held (ref) until its exit is heard: a wait on an unref'd child would let the
+      // process end first, in the middle of whatever awaited this.
+      child.ref();
+      const gone = new Promise<void>((done) => child.once('exit', () => done()));
+      child.kill('SIGKILL');
+      return gone;
+    });
+    return Promise.all(ending).then(() => undefined);
   }
 
   /** The pids of the helpers waiting for a job. */
@@ -66,6 +92,7 @@ class HelperPool {
 
   /** An idle helper, alive, or null (none started, or none left); another is started in its place. */
   take(): IdleHelper | null {
+    if (backgroundWork.getStore()) return null;
     for (let h = this.idle.shift(); h; h = this.idle.shift()) {
       const { child, tag } = h;
       // Dead (a learner's kill) before this process heard of it: /proc says so already.

@@ -7,7 +7,9 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Header, UnpackSync, type ReadEntry } from 'tar';
+// node-tar is loaded when an archive is read, not with the workbook: most commands never
+// read one, and every start would parse it (it is a good part of the command's code).
+import type { ReadEntry, UnpackSync } from 'tar';
 import { OPAQUE_XATTR } from './overlay.js';
 import { lsetxattr, makedev, mknod, S_IFCHR } from './libc.js';
 import { ImageError, HINT_RESAVE, HINT_ZSTD, digestMismatch } from './image-error.js';
@@ -52,6 +54,7 @@ function counter(count: UnpackCount, tell?: (c: UnpackCount) => void): Transform
 /** Extract a source tarball (plain or gzip) into `dir`. Only files, directories and links:
  * an image archive holds nothing else. `onCount` hears how far it is, at each chunk read. */
 export async function extractArchive(file: string, dir: string, source: string, onCount?: (c: UnpackCount) => void): Promise<void> {
+  const { Header, UnpackSync } = await import('tar');
   const state: { failure?: Error } = {};
   const count: UnpackCount = { bytes: 0, files: 0 };
   const unpack = new UnpackSync({
@@ -134,8 +137,9 @@ class LayerUnpacker {
   constructor(
     readonly diff: string,
     readonly what: string,
+    tar: typeof import('tar'),
   ) {
-    this.unpack = new UnpackSync({
+    this.unpack = new tar.UnpackSync({
       cwd: diff,
       filter: (_p, e) => this.filter(e as ReadEntry),
       // Leading "/" stripped from a path is harmless (TAR_ENTRY_INFO); every other warning
@@ -298,7 +302,7 @@ export async function unpackLayer(layer: Plan['layers'][number], diffId: string,
 
   const blobHash = sha256();
   const diffHash = sha256();
-  const x = new LayerUnpacker(diff, what);
+  const x = new LayerUnpacker(diff, what, await import('tar'));
   try {
     await pipeline(fs.createReadStream(layer.file), counter(x.count, onCount), tap(blobHash), gzip ? zlib.createGunzip() : new PassThrough(), tap(diffHash), unpackSink(x.unpack, x.state));
   } catch (err) {

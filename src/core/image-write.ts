@@ -5,7 +5,8 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
-import { create as tarCreate, type WriteEntry } from 'tar';
+// node-tar is loaded when an image is written (image-unpack.ts says why).
+import type { WriteEntry } from 'tar';
 import { sha256, hashFile, hexOf, type Digest } from './image-digest.js';
 import { MT, REF_NAME, goArch } from './image-manifest.js';
 
@@ -33,6 +34,7 @@ async function writeLayer(dir: string, file: string, gzip: boolean): Promise<{ d
   const list = treeList(dir).map((p) => (p.startsWith('@') ? `./${p}` : p));
   // Synchronous: node-tar 7.5's async Pack mishandles hard links (a second end-of-archive
   // write after end, or a stall that leaves a cut archive: isaacs/node-tar#458, #460).
+  const { create: tarCreate } = await import('tar');
   if (list.length) tarCreate({ sync: true, file: tarFile, cwd: dir, noDirRecurse: true, onWriteEntry: stripTimes }, list);
   else fs.writeFileSync(tarFile, Buffer.alloc(1024)); // an empty layer: just the end-of-archive blocks
   const diffId = await hashFile(tarFile);
@@ -76,6 +78,7 @@ export async function writeImage(target: string, layerDirs: string[], opts: { fo
       fs.writeFileSync(path.join(work, configFile), configBytes);
       fs.writeFileSync(path.join(work, 'manifest.json'), JSON.stringify([{ Config: configFile, RepoTags: [opts.name], Layers: layers.map((l) => l.file) }]));
       const entries = [...new Set(layers.map((l) => path.dirname(l.file))), configFile, 'manifest.json'];
+      const { create: tarCreate } = await import('tar');
       tarCreate({ sync: true, file: target, cwd: work, portable: true }, entries);
       return;
     }

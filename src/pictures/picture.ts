@@ -6,6 +6,7 @@ import type { Lab } from '../lab.js';
 import type { Glyphs } from './glyphs.js';
 import { headColumns, padColumns, visible } from '../columns.js';
 import { t } from '../i18n/messages.js';
+import { idleHelpers } from '../core/helper-pool.js';
 
 export interface PictureLine {
   text: string;
@@ -179,7 +180,8 @@ export function pictureLines(p: Picture, width: number, g: Glyphs): PictureLine[
  * worth a crash: the kernel's state may change under it at any moment). */
 export async function drawSafely(source: PictureSource, opts: DrawOptions): Promise<Picture> {
   try {
-    return await source.draw(opts);
+    // No keypress waits for a picture: it leaves the helpers started ahead to the steps.
+    return await idleHelpers.background(() => source.draw(opts));
   } catch (err) {
     return { title: t`the picture`, lines: [line(t`could not draw it: ${(err as Error).message}`, { color: 'red' })], legend: [] };
   }

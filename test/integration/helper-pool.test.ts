@@ -71,6 +71,35 @@ describe('helpers started ahead', () => {
     expect(await until(() => idlePids().length === 0)).toBe(true);
   });
 
+  it("work nobody waits for (a picture's redraw: background) takes no helper started ahead, and its helpers say so; stop() resolves once they have exited", async () => {
+    idleHelpers.start(1);
+    expect(await until(() => idlePids().length === 1)).toBe(true);
+    const [waiting] = idlePids();
+    // Seen while it runs: the helper's environment carries the mark.
+    const marked: boolean[] = [];
+    const seen = setInterval(() => {
+      for (const p of procfs.listPids().filter((x) => procfs.ppid(x) === process.pid && / net /.test(procfs.cmdline(x) ?? ''))) {
+        const env = environ(p);
+        if (env.length) marked.push(env.includes('CONTAINER_LESSONS_BACKGROUND=1')); // (none: it ended meanwhile)
+      }
+    }, 2);
+    try {
+      const state = await idleHelpers.background(() => netOps(0, []));
+      expect(state.links.some((l) => l.name === 'lo')).toBe(true);
+    } finally {
+      clearInterval(seen);
+    }
+    expect(idlePids()).toEqual([waiting]); // still there, still idle
+    expect(marked.length).toBeGreaterThan(0); // the helper was seen
+    expect(marked.every(Boolean)).toBe(true);
+    // Outside background the same call takes it.
+    await netOps(0, []);
+    expect(idlePids()).not.toContain(waiting);
+    const left = idleHelpers.pids();
+    await idleHelpers.stop();
+    expect(left.filter((p) => procfs.pidAlive(p) && procfs.cmdline(p) !== '')).toEqual([]);
+  });
+
   it('a dead idle helper is passed over; failures still name their step; none is used for a detached start', async () => {
     idleHelpers.start(1);
     expect(await until(() => idlePids().length === 1)).toBe(true);
