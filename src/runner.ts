@@ -311,7 +311,8 @@ export async function solveLesson(lesson: Lesson, lab: Lab, opts: { keep?: boole
   const session = new LessonSession(lesson, lab, { keep: opts.keep, lockWaitMs: 300_000, note: opts.hooks?.onNote, warm });
   const prepare = (from: number) => {
     if (!warm || rootfsProblem(lab.rootfs)) return;
-    warm.want([...stepShapes(lab, lesson.steps[from]), ...stepShapes(lab, lesson.steps[from + 1])], session.ctx.ledger);
+    const [now, next] = [lesson.steps[from], lesson.steps[from + 1]];
+    warm.want([...stepShapes(lab, now), ...stepShapes(lab, next)], session.ctx.ledger, Math.max(now?.helpers ?? 0, next?.helpers ?? 0));
   };
   try {
     for (const [i, step] of lesson.steps.entries()) {

@@ -18,7 +18,7 @@ import { t } from '../i18n/messages.js';
 import { checkRootlessReach, rootlessCommand, type Rootless } from './rootless.js';
 import { IN_SEA } from '../sea.js';
 import { helperEnv, helperProgram, nsinitArgs, nsinitPath } from './helper-command.js';
-import { idleHelpers } from './helper-pool.js';
+import { HELPERS_AHEAD, idleHelpers } from './helper-pool.js';
 import { checkConfinement, type Confinement } from './confine.js';
 import type { Insn } from './seccomp.js';
 import type { EscapeResult } from './escape.js';
@@ -403,9 +403,9 @@ export class WarmContainers {
   private slots: Array<{ key: string; ledger?: Ledger; prepared: Promise<Prepared | null> }> = [];
 
   /** Prepare one container of each of these shapes (a shape twice: two), keeping those
-   * already prepared; end the others. */
-  want(shapes: ContainerShape | ContainerShape[] | null, ledger?: Ledger): void {
-    idleHelpers.start();
+   * already prepared; end the others. Keep `helpers` helpers started ahead meanwhile. */
+  want(shapes: ContainerShape | ContainerShape[] | null, ledger?: Ledger, helpers = HELPERS_AHEAD): void {
+    idleHelpers.start(Math.max(HELPERS_AHEAD, helpers));
     const keys = (Array.isArray(shapes) ? shapes : shapes ? [shapes] : []).map((shape) => ({ shape, key: JSON.stringify(shape) }));
     const kept: typeof this.slots = [];
     for (const slot of this.slots) {

@@ -32,6 +32,11 @@ export interface IdleHelper {
 /** Its pipes, as the sockets they are (ref and unref). */
 const streams = (c: ChildProcess) => c.stdio.filter((s) => !!s) as unknown as Socket[];
 
+/** How many helpers a running workbook keeps started ahead, unless the next step says it
+ * takes more (Step.helpers). Each costs about 9 MiB of its own (the rest of its memory is
+ * Node's binary, shared). */
+export const HELPERS_AHEAD = 3;
+
 /** Set while work runs that no keypress waits for (background). */
 const backgroundWork = new AsyncLocalStorage<true>();
 
@@ -53,7 +58,7 @@ class HelperPool {
   }
 
   /** Keep `size` helpers started (again, after stop). */
-  start(size = 3): void {
+  start(size = HELPERS_AHEAD): void {
     this.size = size;
     // Whatever way the workbook exits (a signal's cleanup ends in process.exit), the idle
     // ones end with it at once, also one still starting (no parent-death signal yet).

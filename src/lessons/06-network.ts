@@ -387,6 +387,8 @@ const network = defineLesson<State>({
         'ip netns del router; ip netns del app; ip netns del outside   # when done: the links go with them',
       ],
       alsoStarts: (lab) => ['router', 'app', 'outside'].map((name) => otherContainer(lab, name)),
+      // The NAT rules' helper and three TCP tries (two at once).
+      helpers: 4,
       async run(ctx) {
         const prepare = (hostname: string) => prepareStepContainer(ctx, otherContainer(ctx.lab, hostname), IDLE_SHELL);
         // Three independent containers: made together. Every one is in the ledger before a
@@ -447,6 +449,8 @@ const network = defineLesson<State>({
   async check(lab) {
     return checkNetwork(lab);
   },
+  // Each plugged container's links read in its namespace, and three pings at once.
+  checkHelpers: 5,
 
   hints: (lab) => {
     const p = networkPlan();

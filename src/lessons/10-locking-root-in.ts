@@ -264,6 +264,8 @@ const lesson = defineLesson<LockState>({
     },
     {
       title: "Docker's 14: the bounding set dropped to match, and what root can no longer do",
+      // Its container's first stage, then four looks at once.
+      helpers: 5,
       commands: () => [
         `setpriv --bounding-set ${SETPRIV_CAPS} --inh-caps -all sh     # as PID 1's last step`,
         'mount -t tmpfs none /mnt; ip link add br0 type bridge; hostname other    # inside: EPERM',
@@ -317,6 +319,8 @@ const lesson = defineLesson<LockState>({
     },
     {
       title: "All three locks: Docker's capabilities, no_new_privs and the filter",
+      // Its container's first stage, the escape, two commands inside.
+      helpers: 4,
       commands: () => ['grep -E "^(Cap|NoNewPrivs|Seccomp)" /proc/<pid>/status', 'unshare --user --map-root-user true      # inside: Operation not permitted'],
       async run(ctx) {
         const c = await restart(ctx, lockedDown());

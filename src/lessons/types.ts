@@ -48,6 +48,10 @@ export interface Step<S = unknown> {
   /** The other containers this step starts (startStepContainer, runStepContainer), by shape:
    * a running workbook prepares them while the learner reads, as it does the lesson container. */
   alsoStarts?(lab: Lab): ContainerShape[];
+  /** How many helpers its run takes (network, probe and entered commands: container.ts),
+   * when more than the workbook keeps started ahead anyway (HELPERS_AHEAD): it then keeps
+   * this many while the step is next, so that its keypress waits for none to start. */
+  helpers?: number;
 }
 
 /** Where a learner's shell opens for a lesson: on the host, or inside its container. */
@@ -101,6 +105,8 @@ export interface LessonModule<S = unknown> {
   /** Observe the kernel and judge the learner's current state. A check that takes long (the
    * capstone's suite) says how far it is through `note`. */
   check(lab: Lab, opts?: { note?: (text: string) => void }): Promise<CheckResult[]>;
+  /** As Step.helpers, for the checks. */
+  checkHelpers?: number;
   /** Hints in tiers, from a nudge to the whole answer. */
   hints(lab: Lab): string[];
   /** Remove what this lesson (done by the workbook or by hand) left: returns what was removed. */

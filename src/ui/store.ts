@@ -172,11 +172,13 @@ export class WorkbookStore {
     // Step 1 starts by resetting the lesson, which would end a prepared container.
     const step = next > 0 ? lesson.steps[next] : undefined;
     const shapes = stepShapes(this.lab, step);
+    // All steps done: the checks are next.
+    const helpers = next < 0 ? lesson.checkHelpers : step?.helpers;
     if (!shapes.length || rootfsProblem(this.lab.rootfs)) {
-      this.warm.want(null);
+      this.warm.want(null, undefined, helpers);
       return;
     }
-    this.warm.want(shapes, this.session(lesson).ctx.ledger);
+    this.warm.want(shapes, this.session(lesson).ctx.ledger, helpers);
   }
 
   private session(lesson: Lesson): LessonSession {

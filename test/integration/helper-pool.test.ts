@@ -100,6 +100,25 @@ describe('helpers started ahead', () => {
     expect(left.filter((p) => procfs.pidAlive(p) && procfs.cmdline(p) !== '')).toEqual([]);
   });
 
+  it('a step that takes more helpers than are kept ahead (Step.helpers) has that many waiting while it is next', async () => {
+    const warm = new WarmContainers();
+    try {
+      warm.want(null, undefined, 5);
+      expect(await until(() => idlePids().length === 5)).toBe(true);
+      // The next step takes no more than usual: three taken leave the five's other two, and
+      // one started to make three again (not five).
+      warm.want(null);
+      const five = idlePids();
+      for (let i = 0; i < 3; i++) await netOps(0, []);
+      expect(await until(() => idlePids().length === 3)).toBe(true);
+      await new Promise((r) => setTimeout(r, 300)); // none more comes
+      expect(idlePids().length).toBe(3);
+      expect(idlePids().filter((p) => five.includes(p)).length).toBe(2);
+    } finally {
+      await warm.close();
+    }
+  });
+
   it('a dead idle helper is passed over; failures still name their step; none is used for a detached start', async () => {
     idleHelpers.start(1);
     expect(await until(() => idlePids().length === 1)).toBe(true);
