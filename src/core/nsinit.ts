@@ -336,6 +336,9 @@ function setupAndExec(spec: RunSpec, netLoaded?: Awaited<ReturnType<typeof netMo
     if (cmd.net?.length) {
       // Never the host's network: only a container with a namespace of its own (netLoaded).
       if (!netLoaded) fail('network operations', new Error('network operations before the command need a network namespace (add "net")'));
+      // A pid here is one of this PID namespace's, not the host's the driver means.
+      const byPid = cmd.net.find((o) => o.op === 'netns' || (o.op === 'veth' && o.peerNetnsPid));
+      if (byPid) fail('network operations', new Error(`${byPid.op} names a process by its host pid, which PID 1 cannot: do it from the host`));
       netOpsHere(cmd.net, netLoaded, { answer: false });
     }
   }

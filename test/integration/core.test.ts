@@ -226,10 +226,14 @@ describe('containers', () => {
     expect((await collect(await p2.run(['/bin/hostname']))).stdout).toBe('instead\n');
   });
 
-  it('network operations before the command only in a network namespace of its own: never on the host', async () => {
+  it('network operations before the command only in a network namespace of its own, and none that names a host pid: never on the host', async () => {
     const p = await prepareContainer({ rootfs, namespaces: ['mnt', 'pid'] });
     await expect(p.run(['/bin/true'], { net: [{ op: 'down', name: 'lo' }] })).rejects.toThrow(/need a network namespace/);
     expect(await procfs.waitReaped([p.pid], 3000)).toBe(true);
+    // Nor an operation that names a process by pid: PID 1 sees only its own namespace's.
+    const q = await prepareContainer({ rootfs, namespaces: ['mnt', 'pid', 'net'] });
+    await expect(q.run(['/bin/true'], { net: [{ op: 'netns', name: 'lo', pid: process.pid }] })).rejects.toThrow(/by its host pid/);
+    expect(await procfs.waitReaped([q.pid], 3000)).toBe(true);
     const nl = new Netlink();
     try {
       expect(nl.links().find((l) => l.name === 'lo')?.up).toBe(true);
