@@ -35,7 +35,7 @@ const NSINIT = path.join(ROOT, 'dist/core/nsinit.js');
 /** `run`'s early start (src/run-early.ts), which bin/ loads before the command: it loads as
  * little as it can, so its modules go in no shared chunk with anything larger. */
 const RUN_EARLY = path.join(ROOT, 'dist/run-early.js');
-const EARLY_MODULES = new Set([path.join(ROOT, 'dist/core/tag.js'), path.join(ROOT, 'dist/core/host-tools.js')]);
+const EARLY_MODULES = new Set(['dist/core/tag.js', 'dist/core/host-tools.js', 'dist/core/helper-command.js', 'dist/sea.js'].map((f) => path.join(ROOT, f)));
 /** The modules a container's init stage (bundle/nsinit.js) loads at its start, and the
  * others it may load later (its dynamic imports: the net helper's netlink, icmp, nftables):
  * found once the graph is read (buildEnd), used when the chunks are made (build.write). */

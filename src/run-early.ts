@@ -17,16 +17,14 @@
 // namespace copied earlier would not see; and the cgroup namespace at its execve, as every
 // `run` container's (cgroupAtExec).
 //
-// This module loads only Node's own and two small modules: anything more would delay what it
+// This module loads only Node's own and a few small modules: anything more would delay what it
 // exists to start early. Without util-linux's two programs the command starts its container
 // the usual way. Not used by the one-file binary (no bin/ there).
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TAG_VAR } from './core/tag.js';
 import { findHostTool } from './core/host-tools.js';
+import { helperEnv, nsinitArgs } from './core/helper-command.js';
 import type { PreStarted } from './core/container.js';
 import type { Namespace } from './core/libc.js';
 
@@ -38,29 +36,24 @@ const UNSHARE_OPTIONS: Partial<Record<Namespace, string>> = { uts: '--uts', ipc:
 
 let early: (PreStarted & { namespaces: readonly Namespace[] }) | null = null;
 
-/** nsinit.js beside this file (bundle/), in core/ beside it (dist/), or the built one when
- * this runs from the TypeScript sources (the tests). */
-function nsinitFile(): string | null {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  return [path.join(here, 'nsinit.js'), path.join(here, 'core', 'nsinit.js'), path.resolve(here, '../dist/core/nsinit.js')].find((f) => fs.existsSync(f)) ?? null;
-}
-
 /** Start `run`'s PID 1 now, if this is a run as root (the only one that could use it) and the
  * programs are there. CONTAINER_LESSONS_NO_EARLY=1 turns it off (the bench compares). */
 export function startForRun(argv: readonly string[] = process.argv.slice(2)): void {
   if (early || argv[0] !== 'run' || process.getuid?.() !== 0 || process.env.CONTAINER_LESSONS_NO_EARLY) return;
   if (argv.includes('--help') || argv.includes('-h')) return;
-  const nsinit = nsinitFile();
   const setpriv = findHostTool('setpriv');
   const unshare = findHostTool('unshare');
-  if (!nsinit || !setpriv || !unshare) return;
+  if (!setpriv || !unshare) return;
+  let node: string[];
+  try {
+    node = [process.execPath, ...nsinitArgs(), 'init', '-'];
+  } catch {
+    return; // not built: the command says so
+  }
   const tag = `container-lessons-${randomUUID()}`;
-  const env: NodeJS.ProcessEnv = { ...process.env, [TAG_VAR]: tag };
-  delete env.NODE_EXTRA_CA_CERTS; // it only slows a Node start (helper-command.ts helperEnv)
   const namespaces = RUNTIME_NAMESPACES.filter((n) => UNSHARE_OPTIONS[n]);
-  const node = [process.execPath, ...(process.env.CONTAINER_LESSONS_DEBUG ? ['--enable-source-maps'] : []), nsinit, 'init', '-'];
   const helper = spawn(setpriv, ['--pdeathsig', 'KILL', '--', unshare, ...namespaces.map((n) => UNSHARE_OPTIONS[n]!), '--fork', '--kill-child=KILL', '--', ...node], {
-    env,
+    env: helperEnv({ [TAG_VAR]: tag }),
     // Stage A's stderr goes nowhere (see PreStartFailed in container.ts); PID 1 takes the
     // command's from fd 5 (nsinit.ts stageInitLater).
     stdio: ['inherit', 'inherit', 'ignore', 'pipe', 'pipe', 2],
