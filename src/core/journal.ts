@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { flock, LOCK_EX, LOCK_NB, SyscallError } from './libc.js';
 import { TAG_VAR } from './tag.js';
+import { t } from '../i18n/messages.js';
 
 export type Undo =
   /** Unmount (every layer stacked there). */
@@ -129,6 +130,78 @@ export function pendingUndos(text: string): Undo[] {
   return [...pending.values()];
 }
 
+/** How long a journal whose writer has ended may stay locked by another process before
+ * recovery gives up on it: a child the writer was forking holds the lock (flock's lock
+ * belongs to the open file, which fork shares) until its exec closes the file, and on a
+ * busy machine that child may not have run yet when the writer's death is reported. */
+const HELD_AFTER_DEATH_MS = 3000;
+
+/** The process that wrote `file` (named <pid>-<ms>.jsonl) has ended: no such process, or
+ * only its zombie. (A reused pid counts as alive: the journal is then left for later.) */
+function writerEnded(file: string): boolean {
+  const pid = Number(path.basename(file).split('-')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return true;
+  }
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+}
+
+/** The processes other than this one that have `file` open (to name them when one holds a
+ * dead process's journal). */
+function holdersOf(file: string): string[] {
+  const found: string[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x) && Number(x) !== process.pid)) {
+    let fds: string[];
+    try {
+      fds = fs.readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // gone
+    }
+    const has = fds.some((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === file;
+      } catch {
+        return false;
+      }
+    });
+    if (!has) continue;
+    let comm = '?';
+    try {
+      comm = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      /* gone meanwhile */
+    }
+    found.push(`${pid} (${comm})`);
+  }
+  return found;
+}
+
+/** Take the lock of a journal whose process may be dead: 'locked' when taken; 'live' when its
+ * writer still runs; an error message when its writer ended but another process kept the
+ * lock past HELD_AFTER_DEATH_MS (a child that inherited the open file and never exec'd). */
+async function lockDeadJournal(fd: number, file: string): Promise<'locked' | 'live' | string> {
+  const deadline = Date.now() + HELD_AFTER_DEATH_MS;
+  for (;;) {
+    try {
+      flock(fd, LOCK_EX | LOCK_NB);
+      return 'locked';
+    } catch (err) {
+      if (!(err instanceof SyscallError && (err.code === 'EWOULDBLOCK' || err.code === 'EAGAIN'))) throw err;
+    }
+    if (!writerEnded(file)) return 'live';
+    if (Date.now() >= deadline) {
+      const held = holdersOf(file);
+      const holders = held.length ? held.join(', ') : t`another process`;
+      return t`journal ${file}: its process ended, but ${holders} still holds it open`;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 /** Replay the journals of dead processes in `dir`: carry out what they left with `run`,
  * newest first (`recover` in undo.ts passes the executor). */
 export async function replayJournals(dir: string, run: (u: Undo) => Promise<void>): Promise<{ removed: Array<{ kind: string; name: string }>; errors: string[] }> {
@@ -149,12 +222,11 @@ export async function replayJournals(dir: string, run: (u: Undo) => Promise<void
       continue;
     }
     try {
-      try {
-        flock(fd, LOCK_EX | LOCK_NB);
-      } catch (err) {
-        if (err instanceof SyscallError && err.code === 'EWOULDBLOCK') continue; // its process lives
-        if (err instanceof SyscallError && err.code === 'EAGAIN') continue;
-        throw err;
+      const lock = await lockDeadJournal(fd, file);
+      if (lock === 'live') continue; // its process lives: its work is its own
+      if (lock !== 'locked') {
+        errors.push(lock);
+        continue;
       }
       const undos = pendingUndos(fs.readFileSync(fd, 'utf8'));
       for (const u of undos.reverse()) {

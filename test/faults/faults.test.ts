@@ -76,6 +76,15 @@ function solveAll(lab: Lab, args: string[] = []) {
   return { child, exited, output: () => out, reaches, ended: () => ended };
 }
 
+/** The lab's journals as recovery found them (for a failure's message). */
+function journalsOf(lab: Lab): string {
+  const dir = path.join(lab.root, '.journal');
+  return fs
+    .readdirSync(dir)
+    .map((f) => `${f}: ${fs.readFileSync(path.join(dir, f), 'utf8').trim().replace(/\n/g, ' | ') || '(empty)'}`)
+    .join('\n');
+}
+
 /** Every file in the lab but the cached rootfs and the progress, which a run may change. */
 function labFiles(lab: Lab): string[] {
   const out: string[] = [];
@@ -135,11 +144,12 @@ describe('faults during solve all', () => {
         run.child.kill('SIGKILL');
         const { signal } = await run.exited;
         const at = whereIs(run.output());
+        const journals = journalsOf(lab);
         const { removed, errors } = await recoverLab(lab);
         expect(errors, `killed in ${target}`).toEqual([]);
         const left = await settled(kernelBefore);
-        expect(left, `killed in ${target}, after recovery:\n${describeLeaks(left)}`).toEqual({});
-        expect(labFiles(lab), `lab files after a kill in ${target}`).toEqual(filesBefore);
+        expect(left, `killed in ${target}, after recovery:\n${describeLeaks(left)}\nthe journals it recovered from:\n${journals}`).toEqual({});
+        expect(labFiles(lab), `lab files after a kill in ${target}; the journals it recovered from:\n${journals}`).toEqual(filesBefore);
         // A kill that came after the run had ended proves nothing.
         if (signal !== 'SIGKILL' || at.finished || at.lesson === null) continue;
         kills.push({ target, lesson: at.lesson, step: at.step, removed: removed.length, kinds: [...new Set(removed.map((r) => r.kind))].join(', ') });

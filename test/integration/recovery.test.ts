@@ -1,7 +1,7 @@
 // A process that made kernel objects is killed with SIGKILL: its journal lets the next
 // process remove exactly those objects, and nothing of a live process's.
 import { describe, it, expect, afterAll } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +14,7 @@ const drivers: ReturnType<typeof spawn>[] = [];
 afterAll(async () => {
   // Whatever a failed test left: its driver ended, the same recovery, then the directory.
   for (const d of drivers) d.kill('SIGKILL');
-  for (const j of ['journal', 'journal2', 'journal-link']) await recover(path.join(tmp, j));
+  for (const j of ['journal', 'journal2', 'journal-link', 'journal-held', 'journal-held-long']) await recover(path.join(tmp, j));
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -25,7 +25,7 @@ function driver(journalDir: string, group: string) {
   const d = (n: string) => path.join(tmp, 'ov', n);
   const script = `
 import fs from 'node:fs';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { Journal, Ledger, mountOverlay, Cgroup, startContainer } from ${JSON.stringify(DIST)};
 const ledger = new Ledger(new Journal(${JSON.stringify(journalDir)}));
 ledger.add({ kind: 'file', path: ${JSON.stringify(d('made'))} });
@@ -195,5 +195,60 @@ setInterval(() => {}, 1000);
       nl.delete(name);
       nl.close();
     }
+  });
+});
+
+describe('a journal held past its process', () => {
+  /** A driver that records a file, makes it, hands its journal's open file to `holder` (as a
+   * child it was forking would hold it until its exec), and dies by SIGKILL. */
+  async function killedWhileShared(journalDir: string, made: string, holder: string[]) {
+    const script = `
+import fs from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { Journal, Ledger } from ${JSON.stringify(DIST)};
+const journal = new Journal(${JSON.stringify(journalDir)});
+new Ledger(journal).add({ kind: 'file', path: ${JSON.stringify(made)} });
+fs.writeFileSync(${JSON.stringify(made)}, 'x');
+const held = spawn(${JSON.stringify(holder[0])}, ${JSON.stringify(holder.slice(1))}, { stdio: ['ignore', 'ignore', 'ignore', journal.fd], detached: true });
+console.log(held.pid);
+`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    drivers.push(child);
+    const holderPid = Number(await new Promise<string>((res) => child.stdout!.once('data', (d) => res(String(d)))));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    return holderPid;
+  }
+  const lockedNow = (dir: string) => fs.readdirSync(dir).some((f) => spawnSync('flock', ['-n', path.join(dir, f), 'true']).status !== 0);
+
+  it('recovery waits for a dead process journal that another process still holds for a moment', async () => {
+    const journalDir = path.join(tmp, 'journal-held');
+    const made = path.join(tmp, 'held-file');
+    await killedWhileShared(journalDir, made, ['sleep', '0.5']);
+    // The writer is dead and reaped; its lock is not yet free: the case recovery must wait out.
+    expect(lockedNow(journalDir)).toBe(true);
+    const { removed, errors } = await recover(journalDir);
+    expect(errors).toEqual([]);
+    expect(removed).toEqual([{ kind: 'file', name: made }]);
+    expect(fs.existsSync(made)).toBe(false);
+    expect(fs.readdirSync(journalDir)).toEqual([]);
+  });
+
+  it('one held for good is reported with the process that holds it, and kept for later', async () => {
+    const journalDir = path.join(tmp, 'journal-held-long');
+    const made = path.join(tmp, 'held-long-file');
+    const holder = await killedWhileShared(journalDir, made, ['sleep', '60']);
+    try {
+      const { removed, errors } = await recover(journalDir);
+      expect(removed).toEqual([]);
+      expect(errors).toEqual([expect.stringMatching(new RegExp(`its process ended, but ${holder} \\(sleep\\) still holds it open`))]);
+      expect(fs.readdirSync(journalDir)).toHaveLength(1);
+    } finally {
+      process.kill(holder, 'SIGKILL');
+    }
+    // Once the holder is gone, the next recovery does the work.
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await recover(journalDir)).removed).toEqual([{ kind: 'file', name: made }]);
+    expect(fs.existsSync(made)).toBe(false);
   });
 });

@@ -155,6 +155,7 @@ export default {
   'No child processes': '没有子进程',
   'no writable place for locks (/run or the temp directory)': '没有可写的地方存放锁（/run 或临时目录）',
   'another process': '另一个进程',
+  'journal {0}: its process ended, but {1} still holds it open': '日志 {0}：写它的进程已经结束，但 {1} 仍然打开着它',
   'pid {0}, user {1}, {2}, since {3}': 'pid {0}，用户 {1}，{2}，从 {3} 起',
   'pid {0}, {1}, since {2}': 'pid {0}，{1}，从 {2} 起',
   'overlay options are {0} bytes, more than a page: shorten the lower paths (overlay2 uses l/<short id> links for this)': 'overlay 选项有 {0} 字节，超过了一页：请缩短下层的路径（overlay2 为此使用 l/<short id> 链接）',
