@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadEntry, UnpackSync } from 'tar';
 import { OPAQUE_XATTR } from './overlay.js';
 import { lsetxattr, makedev, mknod, S_IFCHR } from './libc.js';
-import { ImageError, HINT_RESAVE, HINT_ZSTD, digestMismatch } from './image-error.js';
+import { ImageError, HINT_RESAVE, HINT_UNSAFE, HINT_ZSTD, digestMismatch } from './image-error.js';
 import { sha256, tap, hashFile } from './image-digest.js';
 import type { Plan } from './image-manifest.js';
 import { t, tr } from '../i18n/messages.js';
@@ -63,7 +63,15 @@ export async function extractArchive(file: string, dir: string, source: string, 
     preserveOwner: false,
     filter: (_p, e) => {
       count.files++;
-      return ['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link'].includes((e as ReadEntry).type);
+      const entry = e as ReadEntry;
+      const name = JSON.stringify(entry.path);
+      if (!entryParts(entry.path)) state.failure ??= new ImageError(t`${source}: entry ${name} leaves the archive: a path may not climb out with ".."`, tr(HINT_UNSAFE));
+      else if (entry.type === 'Link' && !entryParts(entry.linkpath ?? '')) {
+        const linkpath = JSON.stringify(entry.linkpath);
+        state.failure ??= new ImageError(t`${source}: hard link ${name} -> ${linkpath} leaves the archive: a link target may not climb out with ".."`, tr(HINT_UNSAFE));
+      }
+      if (state.failure) return false;
+      return ['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link'].includes(entry.type);
     },
   });
   // Told apart first, so that a wrong file is called that and not "a damaged archive".
@@ -84,11 +92,14 @@ export async function extractArchive(file: string, dir: string, source: string, 
     await pipeline(fs.createReadStream(file), counter(count, onCount), unpackSink(unpack, state));
     onCount?.(count); // the entries of the last chunk, counted once it was unpacked
   } catch (err) {
-    throw new ImageError(t`${source} is damaged: ${(err as Error).message}`, tr(HINT_RESAVE));
+    // What was refused, not how the pipeline reported being stopped (an AbortError).
+    const failure = state.failure ?? (err as Error);
+    if (failure instanceof ImageError) throw failure;
+    if ((failure as { code?: string }).code === 'TAR_SYMLINK_ERROR') throw new ImageError(t`${source}: ${failure.message}`, tr(HINT_UNSAFE));
+    throw new ImageError(t`${source} is damaged: ${failure.message}`, tr(HINT_RESAVE));
   }
 }
 
-const S_IFBLK = 0o060000;
 const S_IFIFO = 0o010000;
 
 /** A layer entry written after node-tar is done (see LayerUnpacker). */
@@ -122,7 +133,13 @@ const lstatOrNull = (p: string) => fs.lstatSync(p, { throwIfNoEntry: false }) ??
  *    layer can be written through one;
  *  - device nodes and fifos, which node-tar does not make;
  *  - modes: node-tar applies the umask and forces u+rwx on directories (/tmp's 1777 would be
- *    1755), and chown clears setuid bits: the archive's modes are set again at the end. */
+ *    1755), and chown clears setuid bits: the archive's modes are set again at the end.
+ *
+ * Entries no honest layer has are refused by name, with the rule they break (unsafe()): a
+ * path that climbs out with "..", a hard link whose target is not an earlier entry of the
+ * layer, anything below a symlink the layer itself makes, a device node (the host's disk,
+ * say, made readable in the lab) other than overlayfs's 0/0 whiteout, a whiteout of "." or
+ * "..". */
 class LayerUnpacker {
   readonly state: { failure?: Error } = {};
   /** Bytes of the blob read (counter()) and entries of its tar seen (filter()). */
@@ -150,18 +167,45 @@ class LayerUnpacker {
     });
   }
 
+  /** Entries of this layer that are files, hard links or nodes made by now: what a later
+   * hard link may join. */
+  private made = new Set<string>();
+
   private fail(message: string) {
     this.state.failure ??= new ImageError(`${this.what}: ${message}`, tr(HINT_RESAVE));
   }
 
+  /** An entry breaks a rule that keeps a layer inside its directory: refuse the layer. */
+  private unsafe(message: string) {
+    this.state.failure ??= new ImageError(`${this.what}: ${message}`, tr(HINT_UNSAFE));
+  }
+
+  /** The symlink this layer makes that `parts` would go through (one of its directories), if any. */
+  private symlinkAbove(parts: string[]): { rel: string; target: string } | null {
+    for (let i = 1; i < parts.length; i++) {
+      const rel = parts.slice(0, i).join('/');
+      const d = this.deferred.get(rel);
+      if (d?.kind === 'symlink') return { rel, target: d.target };
+    }
+    return null;
+  }
+
   private filter(e: ReadEntry): boolean {
     this.count.files++;
+    const entry = JSON.stringify(e.path);
     const parts = entryParts(e.path);
     if (!parts) {
-      this.fail(t`entry ${JSON.stringify(e.path)} leaves the layer ("..")`);
+      this.unsafe(t`entry ${entry} leaves the layer: a path may not climb out with ".."`);
       return false;
     }
     const rel = parts.join('/');
+    const above = this.symlinkAbove(parts);
+    if (above) {
+      const link = JSON.stringify(above.rel);
+      const to = JSON.stringify(above.target);
+      this.unsafe(t`entry ${entry} goes through ${link}, a symbolic link this layer makes (to ${to}): a layer may not write through its own symlinks`);
+      return false;
+    }
     const base = parts[parts.length - 1] ?? '';
     if (base.startsWith('.wh.')) {
       const dir = parts.slice(0, -1);
@@ -169,29 +213,48 @@ class LayerUnpacker {
       else if (!base.startsWith('.wh..wh.')) {
         // (other .wh..wh. names are aufs bookkeeping: nothing to make)
         const name = base.slice(4);
-        if (name === '.' || name === '..') this.fail(t`bad whiteout ${JSON.stringify(e.path)}`);
+        if (name === '.' || name === '..') this.unsafe(t`whiteout ${entry} hides "${name}": a whiteout may hide only an entry of its own directory`);
         else this.whiteouts.push({ dir, name });
       }
       return false;
     }
     // A later entry of the same path replaces an earlier one, as tar does.
     this.deferred.delete(rel);
+    this.made.delete(rel);
     switch (e.type) {
       case 'SymbolicLink':
         this.deferred.set(rel, { kind: 'symlink', target: e.linkpath ?? '', uid: e.uid, gid: e.gid, mtime: e.mtime });
+        this.made.add(rel);
         return false;
       case 'CharacterDevice':
       case 'BlockDevice':
       case 'FIFO': {
-        const type = e.type === 'FIFO' ? S_IFIFO : e.type === 'BlockDevice' ? S_IFBLK : S_IFCHR;
-        const dev = makedev(e.header.devmaj ?? 0, e.header.devmin ?? 0);
-        this.deferred.set(rel, { kind: 'node', type, mode: (e.mode ?? 0o600) & 0o7777, dev, uid: e.uid, gid: e.gid, mtime: e.mtime });
+        const [major, minor] = [e.header.devmaj ?? 0, e.header.devmin ?? 0];
+        if (e.type === 'BlockDevice' || (e.type === 'CharacterDevice' && (major !== 0 || minor !== 0))) {
+          const kind = e.type === 'BlockDevice' ? t`a block device` : t`a character device`;
+          this.unsafe(t`entry ${entry} is ${kind} (${major}:${minor}): a layer here may hold no device node but overlayfs's whiteout, a character device 0:0`);
+          return false;
+        }
+        const type = e.type === 'FIFO' ? S_IFIFO : S_IFCHR;
+        this.deferred.set(rel, { kind: 'node', type, mode: (e.mode ?? 0o600) & 0o7777, dev: makedev(major, minor), uid: e.uid, gid: e.gid, mtime: e.mtime });
+        this.made.add(rel);
         return false;
       }
       case 'Link': {
+        const linkpath = JSON.stringify(e.linkpath ?? '');
+        const targetParts = entryParts(e.linkpath ?? '');
+        if (!targetParts) {
+          this.unsafe(t`hard link ${entry} -> ${linkpath} leaves the layer: a link target may not climb out with ".."`);
+          return false;
+        }
+        const target = targetParts.join('/');
+        if (!this.made.has(target)) {
+          this.unsafe(t`hard link ${entry} -> ${linkpath}: the target is not an earlier entry of this layer (a hard link joins two entries of one layer)`);
+          return false;
+        }
+        this.made.add(rel);
         // A hard link to something made later must be made later too.
-        const target = entryParts(e.linkpath ?? '')?.join('/');
-        if (target !== undefined && this.deferred.has(target)) {
+        if (this.deferred.has(target)) {
           this.deferred.set(rel, { kind: 'hardlink', target });
           return false;
         }
@@ -204,6 +267,7 @@ class LayerUnpacker {
       case 'File':
       case 'OldFile':
       case 'ContiguousFile':
+        this.made.add(rel);
         if (e.mode !== undefined) this.files.push({ rel, mode: e.mode & 0o7777 });
         return true;
       default:
@@ -310,6 +374,8 @@ export async function unpackLayer(layer: Plan['layers'][number], diffId: string,
     const expected = layer.digest ?? (gzip ? undefined : diffId);
     const got = expected && (await hashFile(layer.file));
     if (expected && got !== expected) throw digestMismatch(layer.digest ? t`${what}, blob` : t`${what}, uncompressed`, expected, got!);
+    // What the unpacker refused, not how the pipeline reported being stopped (an AbortError).
+    if (x.state.failure) throw x.state.failure;
     if (err instanceof ImageError) throw err;
     throw new ImageError(gzip ? t`${what} is not a readable gzip tar: ${(err as Error).message}` : t`${what} is not a readable tar: ${(err as Error).message}`, tr(HINT_RESAVE));
   }

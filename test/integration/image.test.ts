@@ -386,11 +386,11 @@ describe('layer tars as others write them', () => {
     return dir;
   }
 
-  it('device nodes, fifos and absolute paths are made; names from ref.name or the file', async () => {
+  it('whiteout device nodes (0:0), fifos and absolute paths are made; names from ref.name or the file', async () => {
     const src = ociOf(path.join(tmp, 'raw', 'dev'), [
       rawTar([
         { path: '/dev/', type: 'Directory', mode: 0o755 },
-        { path: '/dev/null', type: 'CharacterDevice', devmaj: 1, devmin: 3, mode: 0o666 },
+        { path: '/dev/gone', type: 'CharacterDevice', devmaj: 0, devmin: 0, mode: 0o000 },
         { path: 'dev/fifo', type: 'FIFO', mode: 0o600 },
         { path: './bin/sh', type: 'File', body: 'sh', mode: 0o755 },
         { path: 'bin/link', type: 'SymbolicLink', linkpath: '/bin/sh' },
@@ -401,46 +401,100 @@ describe('layer tars as others write them', () => {
     const img = await importImage(src, store);
     expect(img.name).toBe('dev');
     const diff = store.info(img.top).diff;
-    const nul = fs.lstatSync(path.join(diff, 'dev/null'));
-    expect([nul.isCharacterDevice(), nul.rdev, nul.mode & 0o777]).toEqual([true, libc.makedev(1, 3), 0o666]);
+    const gone = fs.lstatSync(path.join(diff, 'dev/gone'));
+    expect([gone.isCharacterDevice(), gone.rdev, isWhiteout(gone)]).toEqual([true, libc.makedev(0, 0), true]);
     expect(fs.lstatSync(path.join(diff, 'dev/fifo')).isFIFO()).toBe(true);
     expect(fs.readFileSync(path.join(diff, 'bin/sh'), 'utf8')).toBe('sh');
     expect(fs.readlinkSync(path.join(diff, 'bin/link'))).toBe('/bin/sh');
     expect(fs.lstatSync(path.join(diff, 'bin/hard')).ino).toBe(fs.lstatSync(path.join(diff, 'bin/link')).ino);
   });
 
-  it('refuses entries that leave the layer, also through a symlink of the layer', async () => {
+  it('refuses each unsafe entry by name and rule, keeps nothing of the layer, and touches nothing outside', async () => {
     const outside = path.join(tmp, 'raw', 'outside');
     fs.mkdirSync(outside, { recursive: true });
-    const cases: Array<[string, Buffer]> = [
-      ['dotdot', rawTar([{ path: 'a/../../escape', type: 'File', body: 'x' }])],
-      [
-        'symlink-whiteout',
-        rawTar([
-          { path: 'evil', type: 'SymbolicLink', linkpath: outside },
-          { path: 'evil/.wh.victim', type: 'File' },
-        ]),
-      ],
-      [
-        'symlink-file',
-        rawTar([
-          { path: 'evil', type: 'SymbolicLink', linkpath: outside },
-          { path: 'evil/planted', type: 'File', body: 'x' },
-        ]),
-      ],
+    fs.writeFileSync(path.join(outside, 'target'), 'secret');
+    const before = fs.readdirSync(outside);
+    const file = (p: string) => ({ path: p, type: 'File', body: 'x' });
+    const evil = { path: 'evil', type: 'SymbolicLink', linkpath: outside };
+    // One crafted layer per rule: [name, entries, what the message must say]. Each also has a
+    // harmless file first, which must not be left in the store either.
+    const cases: Array<[string, Parameters<typeof rawTar>[0], RegExp]> = [
+      ['a path that climbs out', [file('../../../../tmp/x/file')], /entry "\.\.\/\.\.\/\.\.\/\.\.\/tmp\/x\/file" leaves the layer: a path may not climb out with "\.\."/],
+      ['a path that climbs out midway', [file('a/../../escape')], /entry "a\/\.\.\/\.\.\/escape" leaves the layer/],
+      ['a hard link out of the layer', [{ path: 'h', type: 'Link', linkpath: `../../../..${outside}/target` }], /hard link "h" -> "[./]*tmp\/.*\/outside\/target" leaves the layer: a link target may not climb out/],
+      ['a hard link to an absolute path', [{ path: 'h', type: 'Link', linkpath: `${outside}/target` }], /hard link "h" -> ".*\/outside\/target": the target is not an earlier entry of this layer/],
+      ['a hard link through a symlink of the layer', [evil, { path: 'h', type: 'Link', linkpath: 'evil/target' }], /hard link "h" -> "evil\/target": the target is not an earlier entry of this layer/],
+      ['a file written through a symlink of the layer', [evil, file('evil/planted')], /entry "evil\/planted" goes through "evil", a symbolic link this layer makes \(to ".*outside"\): a layer may not write through its own symlinks/],
+      ['a directory made through a symlink of the layer', [evil, { path: 'evil/d/', type: 'Directory' }], /entry "evil\/d\/" goes through "evil"/],
+      ['a whiteout through a symlink of the layer', [evil, { path: 'evil/.wh.target', type: 'File' }], /entry "evil\/\.wh\.target" goes through "evil"/],
+      ['a block device', [{ path: 'dev/sda', type: 'BlockDevice', devmaj: 8, devmin: 0, mode: 0o666 }], /entry "dev\/sda" is a block device \(8:0\): a layer here may hold no device node but overlayfs's whiteout/],
+      ['a character device', [{ path: 'dev/mem', type: 'CharacterDevice', devmaj: 1, devmin: 1, mode: 0o666 }], /entry "dev\/mem" is a character device \(1:1\)/],
+      ['a whiteout of ..', [{ path: 'a/.wh...', type: 'File' }], /whiteout "a\/\.wh\.\.\." hides "\.\.": a whiteout may hide only an entry of its own directory/],
+      ['a whiteout of .', [{ path: 'a/.wh..', type: 'File' }], /whiteout "a\/\.wh\.\." hides "\."/],
     ];
-    for (const [name, layer] of cases) {
-      const store = new LayerStore(path.join(tmp, 'raw', `${name}-store`));
-      const err = await importImage(ociOf(path.join(tmp, 'raw', name), [layer]), store).then(
+    const { HINT_UNSAFE } = await import('../../src/core/image-error.js');
+    const { tr } = await import('../../src/i18n/messages.js');
+    for (const [i, [rule, entries, says]] of cases.entries()) {
+      const store = new LayerStore(path.join(tmp, 'raw', `unsafe-${i}-store`));
+      const layer = rawTar([file('harmless'), ...entries]);
+      const err = await importImage(ociOf(path.join(tmp, 'raw', `unsafe-${i}`), [layer]), store).then(
         () => null,
         (e: unknown) => e,
       );
-      expect(err, name).toBeInstanceOf(ImageError);
-      expect(store.ids()).toEqual([]);
-      expect(leftovers(store)).toEqual([]);
+      expect(err, rule).toBeInstanceOf(ImageError);
+      expect((err as ImageError).message, rule).toMatch(/^layer 1 of 1 \([0-9a-f]{12}\): /);
+      expect((err as ImageError).message, rule).toMatch(says);
+      expect((err as ImageError).hint, rule).toBe(tr(HINT_UNSAFE));
+      expect(store.ids(), rule).toEqual([]);
+      expect(leftovers(store), rule).toEqual([]);
     }
-    expect(fs.readdirSync(outside)).toEqual([]);
+    expect(fs.readdirSync(outside)).toEqual(before);
+    expect(fs.readFileSync(path.join(outside, 'target'), 'utf8')).toBe('secret');
     expect(fs.existsSync(path.join(tmp, 'raw', 'escape'))).toBe(false);
+    expect(fs.existsSync('/tmp/x/file')).toBe(false);
+  });
+
+  it('an image archive whose entries climb out is refused by name, and nothing is written outside', async () => {
+    const { HINT_UNSAFE } = await import('../../src/core/image-error.js');
+    const { tr } = await import('../../src/i18n/messages.js');
+    const cases: Array<[string, Parameters<typeof rawTar>[0], RegExp]> = [
+      ['a path', [{ path: '../../archive-escape', type: 'File', body: 'x' }], /: entry "\.\.\/\.\.\/archive-escape" leaves the archive: a path may not climb out with "\.\."/],
+      ['a hard link', [{ path: 'h', type: 'Link', linkpath: '../../etc/passwd' }], /: hard link "h" -> "\.\.\/\.\.\/etc\/passwd" leaves the archive/],
+    ];
+    for (const [i, [what, entries, says]] of cases.entries()) {
+      const file = path.join(tmp, 'raw', `archive-${i}.tar`);
+      fs.writeFileSync(file, rawTar(entries));
+      const store = new LayerStore(path.join(tmp, 'raw', `archive-${i}-store`));
+      const err = await importImage(file, store).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err, what).toBeInstanceOf(ImageError);
+      expect((err as ImageError).message, what).toMatch(says);
+      expect((err as ImageError).hint, what).toBe(tr(HINT_UNSAFE));
+      expect(store.ids(), what).toEqual([]);
+    }
+    expect(fs.existsSync(path.join(tmp, 'archive-escape'))).toBe(false);
+    expect(fs.existsSync(path.join(path.dirname(tmp), 'archive-escape'))).toBe(false);
+  });
+
+  it('a layer whose hard links join its own entries, in any order of kinds, is kept', async () => {
+    const src = ociOf(path.join(tmp, 'raw', 'links'), [
+      rawTar([
+        { path: 'bin/', type: 'Directory', mode: 0o755 },
+        { path: 'bin/a', type: 'File', body: 'a', mode: 0o755 },
+        { path: 'bin/b', type: 'Link', linkpath: 'bin/a' },
+        { path: 'bin/c', type: 'Link', linkpath: '/bin/b' }, // absolute: the layer's own bin/b
+        { path: 'bin/fifo', type: 'FIFO', mode: 0o600 },
+        { path: 'bin/fifo2', type: 'Link', linkpath: 'bin/fifo' },
+      ]),
+    ]);
+    const store = new LayerStore(path.join(tmp, 'raw', 'links-store'));
+    const img = await importImage(src, store);
+    const diff = store.info(img.top).diff;
+    const ino = (p: string) => fs.lstatSync(path.join(diff, p)).ino;
+    expect([ino('bin/b'), ino('bin/c')]).toEqual([ino('bin/a'), ino('bin/a')]);
+    expect(ino('bin/fifo2')).toBe(ino('bin/fifo'));
   });
 });
 
