@@ -11,21 +11,23 @@ import { pipeline } from 'node:stream/promises';
 // read one, and every start would parse it (it is a good part of the command's code).
 import type { ReadEntry, UnpackSync } from 'tar';
 import { OPAQUE_XATTR } from './overlay.js';
-import { lsetxattr, makedev, mknod, S_IFCHR } from './libc.js';
+import { lsetxattr, lutimens, makedev, mknod, S_IFCHR } from './libc.js';
 import { ImageError, HINT_RESAVE, HINT_UNSAFE, HINT_ZSTD, digestMismatch } from './image-error.js';
 import { sha256, tap, hashFile } from './image-digest.js';
+import { TarXattrScanner, type ExactTime, type Xattrs } from './tar-xattrs.js';
 import type { Plan } from './image-manifest.js';
 import { t, tr } from '../i18n/messages.js';
 
 /** Feed a stream into a synchronous unpacker. Synchronous on purpose: when a chunk has been
  * written, everything it made is on disk, so after a failure nothing is still being written
  * into a directory that is about to be removed. */
-function unpackSink(unpack: UnpackSync, state: { failure?: Error }) {
+function unpackSink(unpack: UnpackSync, state: { failure?: Error }, before?: (chunk: Buffer) => void) {
   unpack.on('error', (err: Error) => {
     state.failure ??= err;
   });
   return async (source: AsyncIterable<Buffer>) => {
     for await (const chunk of source) {
+      before?.(chunk);
       unpack.write(chunk);
       if (state.failure) throw state.failure;
     }
@@ -170,9 +172,25 @@ class LayerUnpacker {
   /** Entries of this layer that are files, hard links or nodes made by now: what a later
    * hard link may join. */
   private made = new Set<string>();
+  /** Reads each entry's xattrs from the tar before node-tar does (which drops them). */
+  readonly scanner = new TarXattrScanner();
+  /** The xattrs each entry keeps, set once everything is made (after every chown, which
+   * would clear a file capability). */
+  private xattrs = new Map<string, Xattrs>();
+  /** Mtimes to the nanosecond, where the tar has them (node-tar sets them to the millisecond). */
+  private mtimes = new Map<string, ExactTime>();
 
   private fail(message: string) {
     this.state.failure ??= new ImageError(`${this.what}: ${message}`, tr(HINT_RESAVE));
+  }
+
+  /** A sparse file, which node-tar would drop (old GNU) or fill with its map (PAX): refuse
+   * the layer rather than unpack it wrong. */
+  private sparseFound(): boolean {
+    if (this.scanner.sparse === null) return false;
+    const entry = JSON.stringify(this.scanner.sparse);
+    this.state.failure ??= new ImageError(t`${this.what}: entry ${entry} is a sparse file (GNU tar --sparse), which this import does not read`, t`write the layer without --sparse (docker, buildah and umoci never write sparse files)`);
+    return true;
   }
 
   /** An entry breaks a rule that keeps a layer inside its directory: refuse the layer. */
@@ -191,8 +209,9 @@ class LayerUnpacker {
   }
 
   private filter(e: ReadEntry): boolean {
-    this.count.files++;
+    const index = this.count.files++;
     const entry = JSON.stringify(e.path);
+    if (this.sparseFound()) return false;
     const parts = entryParts(e.path);
     if (!parts) {
       this.unsafe(t`entry ${entry} leaves the layer: a path may not climb out with ".."`);
@@ -221,6 +240,12 @@ class LayerUnpacker {
     // A later entry of the same path replaces an earlier one, as tar does.
     this.deferred.delete(rel);
     this.made.delete(rel);
+    this.xattrs.delete(rel);
+    this.mtimes.delete(rel);
+    const said = this.scanner.byEntry.get(index);
+    const xattrs = new Map([...(said?.xattrs ?? [])].filter(([name]) => keptXattr(name)));
+    if (xattrs.size) this.xattrs.set(rel, xattrs);
+    if (said?.mtime) this.mtimes.set(rel, said.mtime);
     switch (e.type) {
       case 'SymbolicLink':
         this.deferred.set(rel, { kind: 'symlink', target: e.linkpath ?? '', uid: e.uid, gid: e.gid, mtime: e.mtime });
@@ -297,6 +322,7 @@ class LayerUnpacker {
 
   /** Make what the filter held back, then put the archive's modes back. */
   finish(): void {
+    if (this.sparseFound()) throw this.state.failure; // the layer's last entry, which no filter saw
     // Files first, before any symlink exists in the diff that a path could go through.
     for (const f of this.files) {
       const p = path.join(this.diff, f.rel);
@@ -337,6 +363,19 @@ class LayerUnpacker {
       if (!lstatOrNull(p)) mknod(p, S_IFCHR | 0o000, 0);
     }
     for (const [rel, parts] of this.opaque) lsetxattr(this.dirOf(parts, `${rel}/.wh..wh..opq`), OPAQUE_XATTR, 'y');
+    for (const [rel, xattrs] of this.xattrs) {
+      const p = path.join(this.diff, rel);
+      const st = lstatOrNull(p);
+      for (const [name, value] of st ? xattrs : []) {
+        if (st!.isSymbolicLink() && name.startsWith('user.')) continue; // the kernel allows user xattrs on files and directories only
+        try {
+          lsetxattr(p, name, value);
+        } catch (err) {
+          const what = this.what;
+          throw new ImageError(t`${what}: ${rel}: cannot set its xattr ${name}: ${(err as Error).message}`, t`the lab must be on a filesystem that keeps extended attributes (ext4, xfs, btrfs and tmpfs do)`);
+        }
+      }
+    }
     // Directories last: their mtimes changed while their contents were written.
     for (const d of this.dirs) {
       const p = path.join(this.diff, d.rel);
@@ -344,7 +383,17 @@ class LayerUnpacker {
       fs.chmodSync(p, d.mode);
       if (d.mtime) fs.utimesSync(p, d.mtime, d.mtime);
     }
+    // Then each mtime the tar gives to the nanosecond, now that nothing is written any more.
+    for (const [rel, mtime] of this.mtimes) if (lstatOrNull(path.join(this.diff, rel))) lutimens(path.join(this.diff, rel), mtime);
   }
+}
+
+/** The xattrs a layer's entry keeps: a file's capabilities (Debian's ping has
+ * cap_net_raw=ep), overlayfs's opaque mark, and the user namespace's. Others (security.selinux
+ * labels of the machine that built the image, the rest of trusted.*) are not the image's to
+ * set on this machine. */
+function keptXattr(name: string): boolean {
+  return name === 'security.capability' || name === OPAQUE_XATTR || name.startsWith('user.');
 }
 
 /** Unpack a layer blob into `diff`, checking its blob digest and its diff id in the same
@@ -368,7 +417,14 @@ export async function unpackLayer(layer: Plan['layers'][number], diffId: string,
   const diffHash = sha256();
   const x = new LayerUnpacker(diff, what, await import('tar'));
   try {
-    await pipeline(fs.createReadStream(layer.file), counter(x.count, onCount), tap(blobHash), gzip ? zlib.createGunzip() : new PassThrough(), tap(diffHash), unpackSink(x.unpack, x.state));
+    await pipeline(
+      fs.createReadStream(layer.file),
+      counter(x.count, onCount),
+      tap(blobHash),
+      gzip ? zlib.createGunzip() : new PassThrough(),
+      tap(diffHash),
+      unpackSink(x.unpack, x.state, (chunk) => x.scanner.scan(chunk)),
+    );
   } catch (err) {
     // A damaged blob explains any failure to read it: say that, when its digest shows it.
     const expected = layer.digest ?? (gzip ? undefined : diffId);

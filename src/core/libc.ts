@@ -39,6 +39,8 @@ const c = {
   ioctl: lib.func('int ioctl(int fd, unsigned long request, ...)'),
   lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const uint8_t *value, size_t size, int flags)'),
   lgetxattr: lib.func('long lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)'),
+  llistxattr: lib.func('long llistxattr(const char *path, _Out_ uint8_t *list, size_t size)'),
+  utimensat: lib.func('int utimensat(int dirfd, const char *path, const uint8_t *times, int flags)'),
   // sighandler_t is a pointer; SIG_DFL and SIG_IGN are the integers 0 and 1.
   signal: lib.func('intptr_t signal(int sig, intptr_t handler)'),
   msgget: lib.func('int msgget(int key, int msgflg)'),
@@ -90,6 +92,8 @@ const SYSCALL_NR: Record<string, { pivot_root: number; mknodat: number }> = {
   loong64: { pivot_root: 41, mknodat: 33 },
   ia32: { pivot_root: 217, mknodat: 297 },
 };
+
+const AT_FDCWD = -100; // <fcntl.h>, not in os.constants
 
 export function syscallNumbers(arch: string = os.arch()) {
   const nr = SYSCALL_NR[arch];
@@ -225,7 +229,6 @@ export function pivotRoot(newRoot: string, putOld: string): void {
 }
 
 export function mknod(path: string, mode: number, dev: number): void {
-  const AT_FDCWD = -100; // <fcntl.h>, not in os.constants
   const nr = syscallNumbers().mknodat;
   check(c.syscall(nr, 'int', AT_FDCWD, 'const char *', path, 'unsigned int', mode, 'unsigned long', dev), 'mknod', [path, '0' + mode.toString(8), dev]);
 }
@@ -236,16 +239,45 @@ export function lsetxattr(path: string, name: string, value: Buffer | string): v
   check(c.lsetxattr(path, name, v, v.length, 0), 'lsetxattr', [path, name, v.toString()]);
 }
 
+/** Set a path's atime and mtime to the nanosecond (fs.utimes takes a double of seconds,
+ * which cannot hold one), not following a final symlink. */
+export function lutimens(path: string, time: { sec: bigint; nsec: number }): void {
+  const AT_SYMLINK_NOFOLLOW = 0x100; // <fcntl.h>
+  const times = Buffer.alloc(32); // struct timespec[2]: atime, mtime (64-bit time_t and long)
+  for (const at of [0, 16]) {
+    times.writeBigInt64LE(time.sec, at);
+    times.writeBigInt64LE(BigInt(time.nsec), at + 8);
+  }
+  check(c.utimensat(AT_FDCWD, path, times, AT_SYMLINK_NOFOLLOW), 'utimensat', [path, `${time.sec}.${String(time.nsec).padStart(9, '0')}`]);
+}
+
+/** The names of a path's extended attributes (not following a final symlink). */
+export function llistxattr(path: string): string[] {
+  const buf = Buffer.alloc(65536); // XATTR_LIST_MAX
+  const n = Number(c.llistxattr(path, buf, buf.length));
+  if (n < 0) throw new SyscallError('llistxattr', [path], koffi.errno());
+  return buf.toString('utf8', 0, n).split('\0').filter(Boolean);
+}
+
 /** An extended attribute's value, or null when the path does not have it (ENODATA). */
 export function lgetxattr(path: string, name: string): Buffer | null {
-  const buf = Buffer.alloc(256);
-  const n = Number(c.lgetxattr(path, name, buf, buf.length));
-  if (n < 0) {
-    const e = koffi.errno();
-    if (e === os.constants.errno.ENODATA) return null;
-    throw new SyscallError('lgetxattr', [path, name], e);
+  // Asked with no buffer first, the call says the value's size.
+  for (let size = 0; ; ) {
+    const buf = Buffer.alloc(size);
+    const n = Number(c.lgetxattr(path, name, size ? buf : null, size));
+    if (n < 0) {
+      const e = koffi.errno();
+      if (e === os.constants.errno.ENODATA) return null;
+      if (e === os.constants.errno.ERANGE) {
+        size = 0; // it grew meanwhile: ask its size again
+        continue;
+      }
+      throw new SyscallError('lgetxattr', [path, name], e);
+    }
+    if (size && n <= size) return buf.subarray(0, n);
+    if (n === 0) return Buffer.alloc(0);
+    size = n;
   }
-  return buf.subarray(0, n);
 }
 
 export function chroot(path: string): void {

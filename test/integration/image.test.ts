@@ -9,6 +9,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { create as tarCreate, Header } from 'tar';
 import { ImageError, importImage, writeImage, listImages, LayerStore, Ledger, mountOverlay, listWhiteouts, isWhiteout, chainIds, layerDirName, OPAQUE_XATTR, libc, type ImportedImage } from '../../src/core/index.js';
+import { ociOf } from '../support/oci.js';
 
 let tmp: string;
 const layers = { base: '', top: '', other: '' };
@@ -369,23 +370,6 @@ describe('layer tars as others write them', () => {
     }
     return Buffer.concat([...blocks, Buffer.alloc(1024)]);
   }
-  /** An OCI layout around raw layer tars. */
-  function ociOf(dir: string, tars: Buffer[]): string {
-    const blobs = path.join(dir, 'blobs', 'sha256');
-    fs.mkdirSync(blobs, { recursive: true });
-    const put = (b: Buffer) => {
-      const hex = crypto.createHash('sha256').update(b).digest('hex');
-      fs.writeFileSync(path.join(blobs, hex), b);
-      return { digest: `sha256:${hex}`, size: b.length };
-    };
-    const ls = tars.map(put);
-    const config = put(Buffer.from(JSON.stringify({ os: 'linux', architecture: 'amd64', rootfs: { type: 'layers', diff_ids: ls.map((l) => l.digest) } })));
-    const manifest = put(Buffer.from(JSON.stringify({ schemaVersion: 2, config, layers: ls.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...l })) })));
-    fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest }] }));
-    fs.writeFileSync(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-    return dir;
-  }
-
   it('whiteout device nodes (0:0), fifos and absolute paths are made; names from ref.name or the file', async () => {
     const src = ociOf(path.join(tmp, 'raw', 'dev'), [
       rawTar([

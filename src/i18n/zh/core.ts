@@ -106,6 +106,10 @@ export default {
   "entry {0} is {1} ({2}:{3}): a layer here may hold no device node but overlayfs's whiteout, a character device 0:0": '条目 {0} 是{1}（{2}:{3}）：这里的一层除了 overlayfs 的 whiteout（字符设备 0:0）之外不能有设备节点',
   '{0}: entry {1} leaves the archive: a path may not climb out with ".."': '{0}：条目 {1} 跑到了归档之外：路径不能用 ".." 往上爬出去',
   '{0}: hard link {1} -> {2} leaves the archive: a link target may not climb out with ".."': '{0}：硬链接 {1} -> {2} 跑到了归档之外：链接目标不能用 ".." 往上爬出去',
+  '{0}: entry {1} is a sparse file (GNU tar --sparse), which this import does not read': '{0}：条目 {1} 是稀疏文件（GNU tar --sparse），这里的导入不读这种文件',
+  'write the layer without --sparse (docker, buildah and umoci never write sparse files)': '打包这一层时不要用 --sparse（docker、buildah 和 umoci 从不写稀疏文件）',
+  '{0}: {1}: cannot set its xattr {2}: {3}': '{0}：{1}：无法设置它的 xattr {2}：{3}',
+  'the lab must be on a filesystem that keeps extended attributes (ext4, xfs, btrfs and tmpfs do)': '实验目录必须在保留扩展属性的文件系统上（ext4、xfs、btrfs 和 tmpfs 都可以）',
   'hard link {0} -> {1} leaves the layer: a link target may not climb out with ".."': '硬链接 {0} -> {1} 跑到了这一层之外：链接目标不能用 ".." 往上爬出去',
   'hard link {0} -> {1}: the target is not an earlier entry of this layer (a hard link joins two entries of one layer)': '硬链接 {0} -> {1}：目标不是这一层里更早的条目（硬链接只能连接同一层里的两个条目）',
   'the image was refused and nothing of it was kept. Take the image from a source you trust; if you packed it yourself, leave that entry out (pack /dev empty: a container gets its /dev when it starts)':
