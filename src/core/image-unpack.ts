@@ -410,8 +410,14 @@ export async function unpackLayer(layer: Plan['layers'][number], diffId: string,
     throw err;
   }
   const zstd = head.readUInt32LE(0) === 0xfd2fb528 || /zstd/.test(layer.mediaType ?? '');
-  if (zstd) throw new ImageError(t`${what} is zstd-compressed: zstd layers are not supported`, tr(HINT_ZSTD));
+  // zlib reads zstd from Node 22.15 (and 23.8) on; the Node 20 a machine may have cannot.
+  const createZstd = (zlib as { createZstdDecompress?: () => Transform }).createZstdDecompress;
+  if (zstd && !createZstd) {
+    const node = process.version;
+    throw new ImageError(t`${what} is zstd-compressed, which this Node (${node}) cannot read: Node 22.15 or newer can`, tr(HINT_ZSTD));
+  }
   const gzip = head[0] === 0x1f && head[1] === 0x8b;
+  const compressed = gzip || zstd;
 
   const blobHash = sha256();
   const diffHash = sha256();
@@ -421,19 +427,20 @@ export async function unpackLayer(layer: Plan['layers'][number], diffId: string,
       fs.createReadStream(layer.file),
       counter(x.count, onCount),
       tap(blobHash),
-      gzip ? zlib.createGunzip() : new PassThrough(),
+      zstd ? createZstd!() : gzip ? zlib.createGunzip() : new PassThrough(),
       tap(diffHash),
       unpackSink(x.unpack, x.state, (chunk) => x.scanner.scan(chunk)),
     );
   } catch (err) {
     // A damaged blob explains any failure to read it: say that, when its digest shows it.
-    const expected = layer.digest ?? (gzip ? undefined : diffId);
+    const expected = layer.digest ?? (compressed ? undefined : diffId);
     const got = expected && (await hashFile(layer.file));
     if (expected && got !== expected) throw digestMismatch(layer.digest ? t`${what}, blob` : t`${what}, uncompressed`, expected, got!);
     // What the unpacker refused, not how the pipeline reported being stopped (an AbortError).
     if (x.state.failure) throw x.state.failure;
     if (err instanceof ImageError) throw err;
-    throw new ImageError(gzip ? t`${what} is not a readable gzip tar: ${(err as Error).message}` : t`${what} is not a readable tar: ${(err as Error).message}`, tr(HINT_RESAVE));
+    const why = (err as Error).message;
+    throw new ImageError(zstd ? t`${what} is not a readable zstd tar: ${why}` : gzip ? t`${what} is not a readable gzip tar: ${why}` : t`${what} is not a readable tar: ${why}`, tr(HINT_RESAVE));
   }
   onCount?.(x.count); // the entries of the last chunk, counted once it was unpacked
   const blobDigest = `sha256:${blobHash.digest('hex')}`;

@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
+import zlib from 'node:zlib';
 import path from 'node:path';
 import { importImage, LayerStore, libc } from '../../src/core/index.js';
 import { ociOf } from '../support/oci.js';
@@ -120,6 +121,32 @@ describe('a sparse file in a layer', () => {
       expect(err?.message, format).toMatch(/entry "(\.\/)?var\/holes" is a sparse file \(GNU tar --sparse\), which this import does not read/);
       expect(err?.hint, format).toMatch(/without --sparse/);
       expect(store.ids(), format).toEqual([]);
+    }
+  });
+});
+
+describe('a zstd layer', () => {
+  it.skipIf(!has('zstd') || !has('umoci'))('is read where this Node has zstd (22.15+), and refused with the Node to use where it has not', async () => {
+    const tree = path.join(tmp, 'zstd-tree');
+    makeTree(tree);
+    const layer = execFileSync('tar', ['-C', tree, '-cf', '-', '--format=posix', '--numeric-owner', '--xattrs', '--xattrs-include=*', '.'], { maxBuffer: 64 << 20 });
+    const compressed = execFileSync('zstd', ['-q', '-c'], { input: layer, maxBuffer: 64 << 20 });
+    const store = new LayerStore(path.join(tmp, 'zstd-store'));
+    // The diff id is the uncompressed tar's; the blob is the zstd one.
+    const oci = ociOf(path.join(tmp, 'zstd'), [compressed], 'z', [layer]);
+    const got = await importImage(oci, store).then(
+      (img) => img,
+      (e: Error & { hint?: string }) => e,
+    );
+    if (typeof (zlib as { createZstdDecompress?: unknown }).createZstdDecompress === 'function') {
+      expect(got).not.toBeInstanceOf(Error);
+      const ours = describeTree(store.info((got as { top: string }).top).diff);
+      expect(ours.entries['bin/ping']!.xattrs).toHaveProperty(['security.capability']);
+      expect(ours.links).toEqual([['data/a', 'data/b', `deep/${LONG}`]]);
+    } else {
+      expect((got as Error).message).toMatch(new RegExp(`is zstd-compressed, which this Node \\(${process.version.replace(/\./g, '\\.')}\\) cannot read: Node 22\\.15 or newer can`));
+      expect((got as { hint?: string }).hint).toMatch(/Node 22\.15 or newer/);
+      expect(store.ids()).toEqual([]);
     }
   });
 });

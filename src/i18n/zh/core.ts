@@ -57,8 +57,8 @@ export default {
   'escape from pid {0}': '从 pid {0} 逃逸',
   're-export the image and import the new file: docker save NAME -o NAME.tar (or skopeo copy docker://NAME oci-archive:NAME.tar)':
     '重新导出镜像，再导入新文件：docker save NAME -o NAME.tar（或者 skopeo copy docker://NAME oci-archive:NAME.tar）',
-  'zstd layers are not supported here: re-save the image with gzip or plain layers, e.g. docker save NAME -o NAME.tar, or skopeo copy --dest-compress-format gzip ... oci:DIR':
-    '这里不支持 zstd 层：请用 gzip 压缩的层或不压缩的层重新保存镜像，例如 docker save NAME -o NAME.tar，或者 skopeo copy --dest-compress-format gzip ... oci:DIR',
+  'run the workbook with Node 22.15 or newer (README, "What the machine needs"), or re-save the image with gzip or plain layers: docker save NAME -o NAME.tar, or skopeo copy --dest-compress-format gzip ... oci:DIR':
+    '用 Node 22.15 或更新的版本运行练习册（见 README 的 "What the machine needs"），或者用 gzip 压缩的层或不压缩的层重新保存镜像：docker save NAME -o NAME.tar，或者 skopeo copy --dest-compress-format gzip ... oci:DIR',
   '{0}: digest mismatch: expected {1}, got {2} (the file is damaged or was changed)': '{0}：摘要不符：应为 {1}，实际是 {2}（文件已损坏或被改动过）',
   'no such file or directory: {0}': '没有这个文件或目录：{0}',
   'give the path of a `docker save` tarball, or of an OCI layout (a directory or a tar of one)': '请给出 `docker save` 生成的 tar 包的路径，或者一个 OCI 布局的路径（目录，或由目录打成的 tar 包）',
@@ -121,7 +121,8 @@ export default {
   '{0}: {1} is both a directory and a node in this layer': '{0}：{1} 在这一层中既是目录，又是特殊文件（设备或 FIFO）',
   '{0}: {1} is both a directory and a hardlink in this layer': '{0}：{1} 在这一层中既是目录，又是硬链接',
   '{0} is missing from the image: {1}/{2}': '镜像中缺少 {0}：{1}/{2}',
-  '{0} is zstd-compressed: zstd layers are not supported': '{0} 是用 zstd 压缩的：不支持 zstd 层',
+  '{0} is zstd-compressed, which this Node ({1}) cannot read: Node 22.15 or newer can': '{0} 是用 zstd 压缩的，这个 Node（{1}）读不了：Node 22.15 或更新的版本可以',
+  '{0} is not a readable zstd tar: {1}': '{0} 不是可读的 zstd tar：{1}',
   '{0}, blob': '{0}，blob',
   '{0}, uncompressed': '{0}，解压后',
   '{0} is not a readable gzip tar: {1}': '{0} 不是可读的 gzip tar：{1}',
