@@ -467,8 +467,10 @@ async function scaleBench(solved) {
 /** @param {Awaited<ReturnType<typeof scaleBench>>} sc */
 function printScale(sc) {
   const im = sc.imports;
-  console.log(`Import time against layer size: a single-layer OCI image (uncompressed, ${im.fileBytes / 1024} KiB files), \`container-lessons import\` from a fresh CLI into a fresh lab, beside \`umoci unpack\` of the same image:\n`);
-  console.log(table(im.rows, ['MiB', 'files', 'importMs', 'import MB/s', 'umociMs', 'import / umoci', 'error']));
+  console.log(
+    `Import time against layer size: a single-layer OCI image (uncompressed, ${im.fileBytes / 1024} KiB files), \`container-lessons import\` from a fresh CLI into a fresh lab, beside \`umoci unpack\` of the same image; peak memory is GNU time's maximum resident set size:\n`,
+  );
+  console.log(table(im.rows, ['MiB', 'files', 'importMs', 'import MB/s', 'umociMs', 'import / umoci', 'import peak MiB', 'umoci peak MiB', 'error']));
   for (const s of im.skipped) console.log(`skipped: ${s}`);
   const so = sc.solve;
   console.log(

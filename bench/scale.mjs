@@ -5,6 +5,7 @@
 // - solve time against the number of lessons: one `solve all`, lesson by lesson, summed;
 // - the TUI's memory after walking every lesson twice (no growth is the target).
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
@@ -20,6 +21,21 @@ const BIG_NEEDS = 4 * 1024 * MiB;
 
 const round = (/** @type {number} */ x, d = 0) => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : null);
 const has = (/** @type {string} */ cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+
+/** Run a command, and say its peak resident memory (MiB, GNU time's %M: the largest of the
+ * process and the children it waited for), or null without /usr/bin/time.
+ * @param {string} cmd @param {string[]} args @param {import('node:child_process').SpawnSyncOptions} opts */
+function runMeasured(cmd, args, opts) {
+  if (!fs.existsSync('/usr/bin/time')) return { result: spawnSync(cmd, args, { ...opts, encoding: 'utf8' }), peakMiB: null };
+  const out = path.join(os.tmpdir(), `cl-bench-time-${process.pid}`);
+  try {
+    const result = spawnSync('/usr/bin/time', ['-f', '%M', '-o', out, cmd, ...args], { ...opts, encoding: 'utf8' });
+    const kb = Number(fs.readFileSync(out, 'utf8').trim().split('\n').at(-1));
+    return { result, peakMiB: Number.isFinite(kb) ? round(kb / 1024, 1) : null };
+  } finally {
+    fs.rmSync(out, { force: true });
+  }
+}
 
 /** Bytes free on the filesystem of `dir` (what non-root may use: root's reserve kept). */
 const freeBytes = (/** @type {string} */ dir) => {
@@ -68,17 +84,20 @@ export async function importScale({ tmp, bin, core, sizesMiB, log }) {
       fs.rmSync(tree, { recursive: true, force: true });
       const makeMs = performance.now() - t;
       t = performance.now();
-      const imp = spawnSync(process.execPath, [bin, 'import', layout], { env, encoding: 'utf8' });
+      const { result: imp, peakMiB: importPeakMiB } = runMeasured(process.execPath, [bin, 'import', layout], { env });
       const importMs = performance.now() - t;
       if (imp.status !== 0) throw new Error(`import: exit ${imp.status}: ${(imp.stderr || imp.stdout).trim().split('\n').slice(-2).join(' / ')}`);
       // Its store out of the way before umoci writes its own copy: one copy at a time on disk.
       spawnSync(process.execPath, [bin, 'reset', '--all'], { env, stdio: 'ignore' });
       /** @type {number | null} */
       let umociMs = null;
+      /** @type {number | null} */
+      let umociPeakMiB = null;
       if (umoci) {
         t = performance.now();
-        const u = spawnSync('umoci', ['unpack', '--image', `${layout}:bench-${mib}m`, path.join(dir, 'bundle')], { encoding: 'utf8' });
+        const { result: u, peakMiB } = runMeasured('umoci', ['unpack', '--image', `${layout}:bench-${mib}m`, path.join(dir, 'bundle')], {});
         umociMs = performance.now() - t;
+        umociPeakMiB = peakMiB;
         if (u.status !== 0) throw new Error(`umoci unpack: exit ${u.status}: ${u.stderr.trim().split('\n').slice(-2).join(' / ')}`);
       }
       const row = {
@@ -88,6 +107,8 @@ export async function importScale({ tmp, bin, core, sizesMiB, log }) {
         'import MB/s': round((mib * MiB) / 1e6 / (importMs / 1000), 1),
         umociMs: round(umociMs ?? NaN),
         'import / umoci': umociMs ? round(importMs / umociMs, 2) : null,
+        'import peak MiB': importPeakMiB,
+        'umoci peak MiB': umociPeakMiB,
         imageMadeMs: round(makeMs),
       };
       log(`import ${mib} MiB (${files} files): ${row.importMs} ms; umoci unpack: ${row.umociMs ?? '-'} ms`);

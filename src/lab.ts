@@ -4,7 +4,7 @@ import { isLanguage, type Language } from './i18n/language.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import { Journal, recover, acquireLock, describeHolder, machineLockDir, HintedError } from './core/index.js';
+import { Journal, recover, acquireLock, describeHolder, machineLockDir, HintedError, type Recovered } from './core/index.js';
 import { t, tr } from './i18n/messages.js';
 
 export interface Invoker {
@@ -202,7 +202,7 @@ const INNER_LABS = ['capstone'];
 /** Undo what killed container-lessons processes left in this lab: its own journals first (they
  * stop the processes a lesson started, a `run` among them), then those of its inner labs (what
  * such a `run` had made). */
-export async function recoverLab(lab: Lab): Promise<{ removed: Array<{ kind: string; name: string }>; errors: string[] }> {
+export async function recoverLab(lab: Lab): Promise<Recovered> {
   const found = await recover(path.join(lab.root, '.journal'));
   for (const inner of INNER_LABS) {
     const dir = path.join(lab.root, inner, '.journal');
@@ -210,6 +210,7 @@ export async function recoverLab(lab: Lab): Promise<{ removed: Array<{ kind: str
     const more = await recover(dir);
     found.removed.push(...more.removed);
     found.errors.push(...more.errors);
+    found.heldMs += more.heldMs;
   }
   return found;
 }

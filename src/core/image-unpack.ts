@@ -97,6 +97,7 @@ export async function extractArchive(file: string, dir: string, source: string, 
     // What was refused, not how the pipeline reported being stopped (an AbortError).
     const failure = state.failure ?? (err as Error);
     if (failure instanceof ImageError) throw failure;
+    if (isNoSpace(failure)) throw noSpace(source, dir);
     if ((failure as { code?: string }).code === 'TAR_SYMLINK_ERROR') throw new ImageError(t`${source}: ${failure.message}`, tr(HINT_UNSAFE));
     throw new ImageError(t`${source} is damaged: ${failure.message}`, tr(HINT_RESAVE));
   }
@@ -163,8 +164,9 @@ class LayerUnpacker {
       filter: (_p, e) => this.filter(e as ReadEntry),
       // Leading "/" stripped from a path is harmless (TAR_ENTRY_INFO); every other warning
       // is an entry node-tar refused ("..", out of the layer, unsupported): fail the layer.
-      onwarn: (code, message) => {
-        if (code !== 'TAR_ENTRY_INFO') this.fail(`${code}: ${message}`);
+      onwarn: (code, message: unknown) => {
+        if (isNoSpace(message)) this.state.failure ??= noSpace(what, diff);
+        else if (code !== 'TAR_ENTRY_INFO') this.fail(`${code}: ${message}`);
       },
     });
   }
@@ -388,6 +390,14 @@ class LayerUnpacker {
   }
 }
 
+/** A write failed for want of space (or of quota) on the filesystem. */
+const isNoSpace = (err: unknown) => ['ENOSPC', 'EDQUOT'].includes((err as NodeJS.ErrnoException | undefined)?.code ?? '');
+
+/** A layer that does not fit where the store is. */
+function noSpace(what: string, diff: string): ImageError {
+  return new ImageError(t`${what} does not fit: no space left on the filesystem of ${diff}`, t`free some space there, or put the lab on a larger filesystem (CONTAINER_LESSONS_HOME=/a/directory/with/space)`);
+}
+
 /** The xattrs a layer's entry keeps: a file's capabilities (Debian's ping has
  * cap_net_raw=ep), overlayfs's opaque mark, and the user namespace's. Others (security.selinux
  * labels of the machine that built the image, the rest of trusted.*) are not the image's to
@@ -447,5 +457,9 @@ export async function unpackLayer(layer: Plan['layers'][number], diffId: string,
   if (layer.digest && blobDigest !== layer.digest) throw digestMismatch(t`${what}, blob`, layer.digest, blobDigest);
   const gotDiffId = `sha256:${diffHash.digest('hex')}`;
   if (gotDiffId !== diffId) throw digestMismatch(t`${what}, uncompressed (the config's diff id)`, diffId, gotDiffId);
-  x.finish();
+  try {
+    x.finish();
+  } catch (err) {
+    throw isNoSpace(err) ? noSpace(what, diff) : err;
+  }
 }

@@ -182,36 +182,47 @@ function holdersOf(file: string): string[] {
 
 /** Take the lock of a journal whose process may be dead: 'locked' when taken; 'live' when its
  * writer still runs; an error message when its writer ended but another process kept the
- * lock past HELD_AFTER_DEATH_MS (a child that inherited the open file and never exec'd). */
-async function lockDeadJournal(fd: number, file: string): Promise<'locked' | 'live' | string> {
-  const deadline = Date.now() + HELD_AFTER_DEATH_MS;
-  for (;;) {
+ * lock past HELD_AFTER_DEATH_MS (a child that inherited the open file and never exec'd).
+ * heldMs: how long it waited for another process to let go (0 when the lock came at once). */
+async function lockDeadJournal(fd: number, file: string): Promise<{ lock: 'locked' | 'live' | string; heldMs: number }> {
+  const asked = Date.now();
+  const heldMs = (tries: number) => (tries ? Date.now() - asked : 0);
+  for (let tries = 0; ; tries++) {
     try {
       flock(fd, LOCK_EX | LOCK_NB);
-      return 'locked';
+      return { lock: 'locked', heldMs: heldMs(tries) };
     } catch (err) {
       if (!(err instanceof SyscallError && (err.code === 'EWOULDBLOCK' || err.code === 'EAGAIN'))) throw err;
     }
-    if (!writerEnded(file)) return 'live';
-    if (Date.now() >= deadline) {
+    if (!writerEnded(file)) return { lock: 'live', heldMs: 0 };
+    if (Date.now() - asked >= HELD_AFTER_DEATH_MS) {
       const held = holdersOf(file);
       const holders = held.length ? held.join(', ') : t`another process`;
-      return t`journal ${file}: its process ended, but ${holders} still holds it open`;
+      return { lock: t`journal ${file}: its process ended, but ${holders} still holds it open`, heldMs: heldMs(tries) };
     }
     await new Promise((r) => setTimeout(r, 10));
   }
 }
 
+/** What a recovery did: what it removed, what it could not, and how long it waited for the
+ * journals of ended processes that another process still held (HELD_AFTER_DEATH_MS). */
+export interface Recovered {
+  removed: Array<{ kind: string; name: string }>;
+  errors: string[];
+  heldMs: number;
+}
+
 /** Replay the journals of dead processes in `dir`: carry out what they left with `run`,
  * newest first (`recover` in undo.ts passes the executor). */
-export async function replayJournals(dir: string, run: (u: Undo) => Promise<void>): Promise<{ removed: Array<{ kind: string; name: string }>; errors: string[] }> {
+export async function replayJournals(dir: string, run: (u: Undo) => Promise<void>): Promise<Recovered> {
   const removed: Array<{ kind: string; name: string }> = [];
   const errors: string[] = [];
+  let heldMs = 0;
   let files: string[];
   try {
     files = fs.readdirSync(dir).filter((f) => f.endsWith('.jsonl'));
   } catch {
-    return { removed, errors };
+    return { removed, errors, heldMs };
   }
   for (const f of files) {
     const file = path.join(dir, f);
@@ -222,7 +233,8 @@ export async function replayJournals(dir: string, run: (u: Undo) => Promise<void
       continue;
     }
     try {
-      const lock = await lockDeadJournal(fd, file);
+      const { lock, heldMs: held } = await lockDeadJournal(fd, file);
+      heldMs += held;
       if (lock === 'live') continue; // its process lives: its work is its own
       if (lock !== 'locked') {
         errors.push(lock);
@@ -242,5 +254,5 @@ export async function replayJournals(dir: string, run: (u: Undo) => Promise<void
       fs.closeSync(fd);
     }
   }
-  return { removed, errors };
+  return { removed, errors, heldMs };
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { unmount } from './overlay.js';
 import { removeGroupDir } from './cgroup.js';
 import { listPids, cmdline, descendants, ppid, waitExited, waitReaped } from './procfs.js';
-import { replayJournals, TAG_VAR, type Undo } from './journal.js';
+import { replayJournals, TAG_VAR, type Recovered, type Undo } from './journal.js';
 
 function environHas(pid: number, entry: string): boolean {
   try {
@@ -123,6 +123,6 @@ export async function undo(u: Undo): Promise<void> {
 }
 
 /** Replay the journals of dead processes in `dir`: undo what they left, newest first. */
-export async function recover(dir: string): Promise<{ removed: Array<{ kind: string; name: string }>; errors: string[] }> {
+export async function recover(dir: string): Promise<Recovered> {
   return replayJournals(dir, undo);
 }

@@ -132,7 +132,7 @@ beforeAll(async () => {
 
 describe('faults during solve all', () => {
   it('SIGKILL in every step of every lesson: recovery leaves the machine and the lab exactly as before', async () => {
-    type Kill = { target: string; lesson: number; step: number | null; removed: number; kinds: string };
+    type Kill = { target: string; lesson: number; step: number | null; removed: number; kinds: string; heldMs: number };
     const kills: Kill[] = [];
     for (const lesson of LESSONS) {
       for (const [i] of lesson.steps.entries()) {
@@ -145,14 +145,14 @@ describe('faults during solve all', () => {
         const { signal } = await run.exited;
         const at = whereIs(run.output());
         const journals = journalsOf(lab);
-        const { removed, errors } = await recoverLab(lab);
+        const { removed, errors, heldMs } = await recoverLab(lab);
         expect(errors, `killed in ${target}`).toEqual([]);
         const left = await settled(kernelBefore);
         expect(left, `killed in ${target}, after recovery:\n${describeLeaks(left)}\nthe journals it recovered from:\n${journals}`).toEqual({});
         expect(labFiles(lab), `lab files after a kill in ${target}; the journals it recovered from:\n${journals}`).toEqual(filesBefore);
         // A kill that came after the run had ended proves nothing.
         if (signal !== 'SIGKILL' || at.finished || at.lesson === null) continue;
-        kills.push({ target, lesson: at.lesson, step: at.step, removed: removed.length, kinds: [...new Set(removed.map((r) => r.kind))].join(', ') });
+        kills.push({ target, lesson: at.lesson, step: at.step, removed: removed.length, kinds: [...new Set(removed.map((r) => r.kind))].join(', '), heldMs });
       }
     }
     const table = LESSONS.map((l) => {
@@ -160,7 +160,7 @@ describe('faults during solve all', () => {
       return { lesson: `${l.number} ${l.id}`, kills: mine.length, recoveredSomething: mine.filter((k) => k.removed > 0).length, left: 0 };
     });
     console.log(
-      `SIGKILL faults (a whole run: ${runMs} ms)\n${table.map((r) => `${r.lesson.padEnd(22)} kills ${r.kills}, recoveries that removed something ${r.recoveredSomething}, left 0`).join('\n')}\n${kills.map((k) => `  aimed at ${k.target}, landed in ${k.lesson}.${k.step ?? '(reset)'}: recovered ${k.removed} (${k.kinds || 'nothing pending'})`).join('\n')}`,
+      `SIGKILL faults (a whole run: ${runMs} ms)\n${table.map((r) => `${r.lesson.padEnd(22)} kills ${r.kills}, recoveries that removed something ${r.recoveredSomething}, left 0`).join('\n')}\n${kills.map((k) => `  aimed at ${k.target}, landed in ${k.lesson}.${k.step ?? '(reset)'}: recovered ${k.removed} (${k.kinds || 'nothing pending'})${k.heldMs ? `, after waiting ${k.heldMs} ms for its journal, held by another process` : ''}`).join('\n')}\nrecoveries that waited for a held journal: ${kills.filter((k) => k.heldMs).length}`,
     );
     for (const r of table) {
       expect(r.kills, `lesson ${r.lesson}: kills that landed in it`).toBeGreaterThanOrEqual(2);

@@ -150,3 +150,29 @@ describe('a zstd layer', () => {
     }
   });
 });
+
+describe('a layer larger than the free space', () => {
+  it('fails with a message that says so, and leaves nothing in the store', async () => {
+    const small = path.join(tmp, 'small');
+    fs.mkdirSync(small);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'cl-test-small', small]);
+    try {
+      const tree = path.join(tmp, 'big-tree');
+      fs.mkdirSync(tree);
+      for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(tree, `part${i}`), crypto.randomBytes(1 << 20));
+      const layer = execFileSync('tar', ['-C', tree, '-cf', '-', '--format=posix', '.'], { maxBuffer: 64 << 20 });
+      const store = new LayerStore(path.join(small, 'store'));
+      const err = await importImage(ociOf(path.join(tmp, 'big'), [layer], 'big'), store).then(
+        () => null,
+        (e: unknown) => e as Error & { hint?: string },
+      );
+      expect(err?.message).toMatch(/^layer 1 of 1 \([0-9a-f]{12}\) does not fit: no space left on the filesystem of /);
+      expect(err?.hint).toMatch(/CONTAINER_LESSONS_HOME/);
+      expect(store.ids()).toEqual([]);
+      // What the store keeps of itself (its directories) is all that is there: no layer's files.
+      expect(execFileSync('find', [small, '-type', 'f'], { encoding: 'utf8' })).toBe('');
+    } finally {
+      execFileSync('umount', [small]);
+    }
+  });
+});

@@ -42,6 +42,7 @@ describe('replayJournals', () => {
           { kind: 'file', name: '/lab/a' },
         ],
         errors: [],
+        heldMs: 0,
       });
       expect(fs.readdirSync(dir)).toEqual([]);
 
@@ -49,7 +50,7 @@ describe('replayJournals', () => {
       const failed = await replayJournals(dir, async () => {
         throw new Error('busy');
       });
-      expect(failed).toEqual({ removed: [], errors: ['file /lab/a: busy'] });
+      expect(failed).toEqual({ removed: [], errors: ['file /lab/a: busy'], heldMs: 0 });
       expect(fs.readdirSync(dir)).toEqual(['2-2.jsonl']);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

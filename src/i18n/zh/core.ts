@@ -110,6 +110,8 @@ export default {
   'write the layer without --sparse (docker, buildah and umoci never write sparse files)': '打包这一层时不要用 --sparse（docker、buildah 和 umoci 从不写稀疏文件）',
   '{0}: {1}: cannot set its xattr {2}: {3}': '{0}：{1}：无法设置它的 xattr {2}：{3}',
   'the lab must be on a filesystem that keeps extended attributes (ext4, xfs, btrfs and tmpfs do)': '实验目录必须在保留扩展属性的文件系统上（ext4、xfs、btrfs 和 tmpfs 都可以）',
+  '{0} does not fit: no space left on the filesystem of {1}': '{0} 放不下：{1} 所在的文件系统没有剩余空间了',
+  'free some space there, or put the lab on a larger filesystem (CONTAINER_LESSONS_HOME=/a/directory/with/space)': '在那里腾出一些空间，或者把实验目录放到更大的文件系统上（CONTAINER_LESSONS_HOME=/一个/有空间的/目录）',
   'hard link {0} -> {1} leaves the layer: a link target may not climb out with ".."': '硬链接 {0} -> {1} 跑到了这一层之外：链接目标不能用 ".." 往上爬出去',
   'hard link {0} -> {1}: the target is not an earlier entry of this layer (a hard link joins two entries of one layer)': '硬链接 {0} -> {1}：目标不是这一层里更早的条目（硬链接只能连接同一层里的两个条目）',
   'the image was refused and nothing of it was kept. Take the image from a source you trust; if you packed it yourself, leave that entry out (pack /dev empty: a container gets its /dev when it starts)':
