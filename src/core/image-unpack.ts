@@ -164,8 +164,9 @@ class LayerUnpacker {
       filter: (_p, e) => this.filter(e as ReadEntry),
       // Leading "/" stripped from a path is harmless (TAR_ENTRY_INFO); every other warning
       // is an entry node-tar refused ("..", out of the layer, unsupported): fail the layer.
-      onwarn: (code, message: unknown) => {
-        if (isNoSpace(message)) this.state.failure ??= noSpace(what, diff);
+      onwarn: (code, message, data) => {
+        // data carries the failed call's errno as its code (node-tar's warn-method).
+        if (isNoSpace(data)) this.state.failure ??= noSpace(what, diff);
         else if (code !== 'TAR_ENTRY_INFO') this.fail(`${code}: ${message}`);
       },
     });
