@@ -89,7 +89,7 @@ describe('a layer from the wild, as umoci unpacks it', () => {
 
     // What the test is about is there at all (a tool that lost it on both sides would agree).
     expect(ours.entries['bin/ping']).toMatchObject({ mode: '4755', xattrs: { 'security.capability': expect.any(String) } });
-    expect(ours.entries['data']!.xattrs).toEqual({ 'user.binary': '00010200ff' });
+    expect(ours.entries.data!.xattrs).toEqual({ 'user.binary': '00010200ff' });
     expect(ours.entries['data/a']).toMatchObject({ owner: '1234:5678', mtime: '1577934245678901234', xattrs: { 'user.origin': Buffer.from('made for the test').toString('hex') } });
     expect(ours.entries['bin/p']).toMatchObject({ kind: 'symlink', target: '/bin/ping', mtime: '1577934245678901234' });
     expect(ours.links).toEqual([['data/a', 'data/b', `deep/${LONG}`]]);
