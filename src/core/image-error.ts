@@ -12,7 +12,7 @@ export class ImageError extends HintedError {
 
 export const HINT_RESAVE = msg('re-export the image and import the new file: docker save NAME -o NAME.tar (or skopeo copy docker://NAME oci-archive:NAME.tar)');
 /** For a layer that tries what no honest layer does (leave its directory, make a device). */
-export const HINT_UNSAFE = msg('the image was refused and nothing of it was kept. Take the image from a source you trust; if you packed it yourself, leave that entry out (pack /dev empty: a container gets its /dev when it starts)');
+export const HINT_UNSAFE = msg('the image was refused and nothing of it was kept. Take the image from a source you trust; if you packed it yourself, leave that entry out');
 export const HINT_ZSTD = msg(
   'run the workbook with Node 22.15 or newer (README, "What the machine needs"), or re-save the image with gzip or plain layers: docker save NAME -o NAME.tar, or skopeo copy --dest-compress-format gzip ... oci:DIR',
 );

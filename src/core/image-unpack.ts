@@ -260,7 +260,7 @@ class LayerUnpacker {
         const [major, minor] = [e.header.devmaj ?? 0, e.header.devmin ?? 0];
         if (e.type === 'BlockDevice' || (e.type === 'CharacterDevice' && (major !== 0 || minor !== 0))) {
           const kind = e.type === 'BlockDevice' ? t`a block device` : t`a character device`;
-          this.unsafe(t`entry ${entry} is ${kind} (${major}:${minor}): a layer here may hold no device node but overlayfs's whiteout, a character device 0:0`);
+          this.unsafe(t`entry ${entry} is ${kind} (${major}:${minor}): a layer here may hold no device node but overlayfs's whiteout, a character device 0:0 (pack /dev empty: a container gets its /dev when it starts)`);
           return false;
         }
         const type = e.type === 'FIFO' ? S_IFIFO : S_IFCHR;
@@ -358,7 +358,7 @@ class LayerUnpacker {
         fs.chmodSync(p, d.mode); // mknod's mode went through the umask
       }
       fs.lchownSync(p, d.uid ?? 0, d.gid ?? 0);
-      if (d.mtime) fs.lutimesSync(p, d.mtime, d.mtime);
+      if (d.mtime && !this.mtimes.has(rel)) fs.lutimesSync(p, d.mtime, d.mtime); // else set exactly below
     }
     for (const w of this.whiteouts) {
       const p = path.join(this.dirOf(w.dir, [...w.dir, `.wh.${w.name}`].join('/')), w.name);
@@ -384,7 +384,7 @@ class LayerUnpacker {
       const p = path.join(this.diff, d.rel);
       if (!lstatOrNull(p)?.isDirectory()) continue;
       fs.chmodSync(p, d.mode);
-      if (d.mtime) fs.utimesSync(p, d.mtime, d.mtime);
+      if (d.mtime && !this.mtimes.has(d.rel)) fs.utimesSync(p, d.mtime, d.mtime); // else set exactly below
     }
     // Then each mtime the tar gives to the nanosecond, now that nothing is written any more.
     for (const [rel, mtime] of this.mtimes) if (lstatOrNull(path.join(this.diff, rel))) lutimens(path.join(this.diff, rel), mtime);

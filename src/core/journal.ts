@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { flock, LOCK_EX, LOCK_NB, SyscallError } from './libc.js';
 import { TAG_VAR } from './tag.js';
+import { comm, listPids, pidAlive } from './procfs.js';
 import { t } from '../i18n/messages.js';
 
 export type Undo =
@@ -140,44 +141,22 @@ const HELD_AFTER_DEATH_MS = 3000;
  * only its zombie. (A reused pid counts as alive: the journal is then left for later.) */
 function writerEnded(file: string): boolean {
   const pid = Number(path.basename(file).split('-')[0]);
-  if (!Number.isInteger(pid) || pid <= 0) return true;
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return true;
-  }
-  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  return !Number.isInteger(pid) || pid <= 0 || !pidAlive(pid);
 }
 
 /** The processes other than this one that have `file` open (to name them when one holds a
  * dead process's journal). */
 function holdersOf(file: string): string[] {
-  const found: string[] = [];
-  for (const pid of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x) && Number(x) !== process.pid)) {
-    let fds: string[];
+  const opens = (pid: number) => {
     try {
-      fds = fs.readdirSync(`/proc/${pid}/fd`);
+      return fs.readdirSync(`/proc/${pid}/fd`).some((fd) => fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === file);
     } catch {
-      continue; // gone
+      return false; // gone, or one of its files closed meanwhile
     }
-    const has = fds.some((fd) => {
-      try {
-        return fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === file;
-      } catch {
-        return false;
-      }
-    });
-    if (!has) continue;
-    let comm = '?';
-    try {
-      comm = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-    } catch {
-      /* gone meanwhile */
-    }
-    found.push(`${pid} (${comm})`);
-  }
-  return found;
+  };
+  return listPids()
+    .filter((pid) => pid !== process.pid && opens(pid))
+    .map((pid) => `${pid} (${comm(pid) ?? '?'})`);
 }
 
 /** Take the lock of a journal whose process may be dead: 'locked' when taken; 'live' when its

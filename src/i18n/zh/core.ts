@@ -103,7 +103,8 @@ export default {
   'whiteout {0} hides "{1}": a whiteout may hide only an entry of its own directory': 'whiteout {0} 要遮住 "{1}"：whiteout 只能遮住它所在目录里的条目',
   'a block device': '块设备',
   'a character device': '字符设备',
-  "entry {0} is {1} ({2}:{3}): a layer here may hold no device node but overlayfs's whiteout, a character device 0:0": '条目 {0} 是{1}（{2}:{3}）：这里的一层除了 overlayfs 的 whiteout（字符设备 0:0）之外不能有设备节点',
+  "entry {0} is {1} ({2}:{3}): a layer here may hold no device node but overlayfs's whiteout, a character device 0:0 (pack /dev empty: a container gets its /dev when it starts)":
+    '条目 {0} 是{1}（{2}:{3}）：这里的一层除了 overlayfs 的 whiteout（字符设备 0:0）之外不能有设备节点（/dev 要打包成空目录：容器在启动时才得到它的 /dev）',
   '{0}: entry {1} leaves the archive: a path may not climb out with ".."': '{0}：条目 {1} 跑到了归档之外：路径不能用 ".." 往上爬出去',
   '{0}: hard link {1} -> {2} leaves the archive: a link target may not climb out with ".."': '{0}：硬链接 {1} -> {2} 跑到了归档之外：链接目标不能用 ".." 往上爬出去',
   '{0}: entry {1} is a sparse file (GNU tar --sparse), which this import does not read': '{0}：条目 {1} 是稀疏文件（GNU tar --sparse），这里的导入不读这种文件',
@@ -114,8 +115,8 @@ export default {
   'free some space there, or put the lab on a larger filesystem (CONTAINER_LESSONS_HOME=/a/directory/with/space)': '在那里腾出一些空间，或者把实验目录放到更大的文件系统上（CONTAINER_LESSONS_HOME=/一个/有空间的/目录）',
   'hard link {0} -> {1} leaves the layer: a link target may not climb out with ".."': '硬链接 {0} -> {1} 跑到了这一层之外：链接目标不能用 ".." 往上爬出去',
   'hard link {0} -> {1}: the target is not an earlier entry of this layer (a hard link joins two entries of one layer)': '硬链接 {0} -> {1}：目标不是这一层里更早的条目（硬链接只能连接同一层里的两个条目）',
-  'the image was refused and nothing of it was kept. Take the image from a source you trust; if you packed it yourself, leave that entry out (pack /dev empty: a container gets its /dev when it starts)':
-    '这个镜像被拒绝了，它的任何东西都没有留下。请从你信任的来源获取镜像；如果是你自己打包的，把那个条目去掉（/dev 要打包成空目录：容器在启动时才得到它的 /dev）',
+  'the image was refused and nothing of it was kept. Take the image from a source you trust; if you packed it yourself, leave that entry out':
+    '这个镜像被拒绝了，它的任何东西都没有留下。请从你信任的来源获取镜像；如果是你自己打包的，把那个条目去掉',
   '{0}: {1}: {2} is missing': '{0}：{1}：{2} 不存在',
   '{0}: {1}: {2} is a symbolic link': '{0}：{1}：{2} 是一个符号链接',
   '{0}: {1}: {2} is not a directory': '{0}：{1}：{2} 不是目录',
