@@ -6,8 +6,10 @@
 //
 // What makes the bytes repeatable: names sorted (--sort=name), numeric owners only (no user
 // names from this machine's /etc/passwd), POSIX headers without atime and ctime (which
-// reading the files changes), and of all xattrs only overlayfs's opaque mark. Modes, owners,
-// mtimes (to the nanosecond) and contents are kept, as in any layer tar.
+// reading the files changes), and of all xattrs two: overlayfs's opaque mark and a file's
+// capabilities (security.capability, what `setcap` writes: the one xattr Docker's commit keeps,
+// moby's go-archive ReadSecurityXattrToTarHeader). Modes, owners, mtimes (to the nanosecond),
+// hard links and contents are kept, as in any layer tar.
 //
 // Docker's commit differs in one point: its tar writes whiteouts and opaque directories in the
 // image form (.wh.<name>, .wh..wh..opq; moby's archive.OverlayWhiteoutFormat), and untars
@@ -20,12 +22,16 @@ import { msg, t, tr } from '../i18n/messages.js';
 import { sha256, type Digest } from './image-digest.js';
 import { OPAQUE_XATTR } from './overlay.js';
 
+/** A file's capabilities, as setcap(8) writes them. */
+const CAPABILITY_XATTR = 'security.capability';
+
 /** The options, after `tar -C <diff> -cf <file>`, that make a layer's tar (and before the
  * final `.`, the directory's own contents). */
-export const LAYER_TAR_OPTIONS = ['--sort=name', '--format=posix', '--numeric-owner', '--pax-option=delete=atime,delete=ctime', '--xattrs', `--xattrs-include=${OPAQUE_XATTR}`] as const;
-/** The options, after `tar -C <diff> -xf <file>`, that unpack one: the opaque xattr too
- * (owners, modes, device files and mtimes come back as they were when root unpacks). */
-export const LAYER_UNTAR_OPTIONS = ['--xattrs', `--xattrs-include=${OPAQUE_XATTR}`] as const;
+export const LAYER_TAR_OPTIONS = ['--sort=name', '--format=posix', '--numeric-owner', '--pax-option=delete=atime,delete=ctime', '--xattrs', `--xattrs-include=${OPAQUE_XATTR}`, `--xattrs-include=${CAPABILITY_XATTR}`] as const;
+/** The options, after `tar -C <diff> -xf <file>`, that unpack one: the two xattrs too
+ * (owners, modes, device files and mtimes come back as they were when root unpacks; GNU tar
+ * sets the capability after the chown that would clear it). */
+export const LAYER_UNTAR_OPTIONS = ['--xattrs', `--xattrs-include=${OPAQUE_XATTR}`, `--xattrs-include=${CAPABILITY_XATTR}`] as const;
 
 export class LayerTarError extends HintedError {}
 

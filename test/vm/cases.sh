@@ -408,11 +408,13 @@ printf '%s\n' hostname "echo 'made in the container' > /srv/www/new.html" exit |
 cd $LAB/layers
 TOP=$(grep -o '"top": "[^"]*"' $LAB/images/web.json | cut -d'"' -f4)
 tar -C web1/diff -cf web1.tar --sort=name --format=posix --numeric-owner \
-  --pax-option=delete=atime,delete=ctime --xattrs --xattrs-include=trusted.overlay.opaque .
+  --pax-option=delete=atime,delete=ctime --xattrs \
+  --xattrs-include=trusted.overlay.opaque --xattrs-include=security.capability .
 DIFFID=sha256:$(sha256sum < web1.tar | cut -c1-64)
 NEW=$(printf 'sha256:%s %s' $TOP $DIFFID | sha256sum | cut -c1-64)
 mkdir -p $NEW/diff $NEW/work
-tar -C $NEW/diff -xf web1.tar --xattrs --xattrs-include=trusted.overlay.opaque
+tar -C $NEW/diff -xf web1.tar --xattrs \
+  --xattrs-include=trusted.overlay.opaque --xattrs-include=security.capability
 rm web1.tar
 SHORT=$(tr -dc A-Z2-7 < /dev/urandom | head -c 26)
 printf %s $SHORT > $NEW/link
