@@ -13,6 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { visible } from '../../src/columns.js';
 import { classReport } from '../../src/classroom/report.js';
+import { onPath } from '../support/on-path.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const PLAYBOOK_DIR = path.join(ROOT, 'classroom/ansible');
@@ -20,7 +21,6 @@ const DEFAULTS = fs.readFileSync(path.join(PLAYBOOK_DIR, 'roles/container_lesson
 const LEARNER = 'cl-class-test';
 const MODULES_LOAD = '/etc/modules-load.d/container-lessons.conf';
 
-const onPath = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const hasAnsible = onPath('ansible-playbook');
 const isRoot = process.getuid?.() === 0;
 const learnerExists = () => spawnSync('id', [LEARNER]).status === 0;

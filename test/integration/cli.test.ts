@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tempLab } from '../support/lab.js';
+import { onPath } from '../support/on-path.js';
 
 const lab = tempLab('cl-cli-');
 const ufs = labPath(lab, findLesson('overlay')!, 'ufs');
@@ -126,8 +127,7 @@ describe('container-lessons CLI', () => {
     expect(finding('kernel')).toMatchObject({ level: 'ok', detail: `Linux ${os.release()}` });
     expect(finding('cgroup cpu')?.detail).toContain(cgroupLayout().controllers.cpu?.mountPoint ?? 'no cpu controller');
     // The capstone's compilers: what is on this machine's PATH, said, never an error.
-    const has = (t: string) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0;
-    const langs = ['bash', ...(has('cc') ? ['C'] : []), ...(has('rustc') ? ['Rust'] : [])].join(' or ');
+    const langs = ['bash', ...(onPath('cc') ? ['C'] : []), ...(onPath('rustc') ? ['Rust'] : [])].join(' or ');
     expect(finding('compilers')).toMatchObject({ level: 'ok', detail: expect.stringContaining(`can be written in ${langs}`) });
     // The other tests in this file solve lessons 1, 2 and 4 for real: nothing doctor
     // checks can be missing here, so it must say ready.

@@ -3,7 +3,7 @@
 // imported by the workbook and unpacked by umoci from the same OCI layout: the two trees must
 // agree attribute by attribute.
 import { describe, it, expect, afterAll } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,11 +11,12 @@ import zlib from 'node:zlib';
 import path from 'node:path';
 import { importImage, LayerStore, libc } from '../../src/core/index.js';
 import { ociOf } from '../support/oci.js';
+import { describeTree } from '../support/tree.js';
+import { onPath } from '../support/on-path.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cl-faithful-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 const LONG = 'n'.repeat(150);
 
 /** The tree a layer is made of. */
@@ -41,39 +42,8 @@ function makeTree(root: string): void {
   execFileSync('touch', ['-h', '-d', '2020-01-02T03:04:05.678901234Z', p('data/a'), p('bin/p')]);
 }
 
-/** Every path under `root` with its attributes; hard links as groups of names. */
-function describeTree(root: string): { entries: Record<string, Record<string, unknown>>; links: string[][] } {
-  const entries: Record<string, Record<string, unknown>> = {};
-  const byInode = new Map<number, string[]>();
-  const walk = (rel: string) => {
-    const abs = path.join(root, rel);
-    const st = fs.lstatSync(abs);
-    const kind = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo' : st.isCharacterDevice() ? 'char' : 'other';
-    const xattrs = Object.fromEntries(
-      libc
-        .llistxattr(abs)
-        .sort()
-        .map((n) => [n, libc.lgetxattr(abs, n)!.toString('hex')]),
-    );
-    entries[rel || '.'] = {
-      kind,
-      mode: (st.mode & 0o7777).toString(8),
-      owner: `${st.uid}:${st.gid}`,
-      mtime: String(fs.lstatSync(abs, { bigint: true }).mtimeNs),
-      ...(kind === 'file' ? { size: st.size, sha256: crypto.createHash('sha256').update(fs.readFileSync(abs)).digest('hex') } : {}),
-      ...(kind === 'symlink' ? { target: fs.readlinkSync(abs) } : {}),
-      ...(kind === 'char' ? { rdev: st.rdev } : {}),
-      xattrs,
-    };
-    if (kind === 'file' && st.nlink > 1) byInode.set(st.ino, [...(byInode.get(st.ino) ?? []), rel]);
-    if (kind === 'dir') for (const name of fs.readdirSync(abs).sort()) walk(rel ? `${rel}/${name}` : name);
-  };
-  walk('');
-  return { entries, links: [...byInode.values()].map((names) => names.sort()).sort() };
-}
-
 describe('a layer from the wild, as umoci unpacks it', () => {
-  it.skipIf(!has('umoci') || !has('setcap'))('keeps capabilities, xattrs, hard links, long names, modes, owners and mtimes as umoci does', async () => {
+  it.skipIf(!onPath('umoci') || !onPath('setcap'))('keeps capabilities, xattrs, hard links, long names, modes, owners and mtimes as umoci does', async () => {
     const tree = path.join(tmp, 'tree');
     makeTree(tree);
     const layer = execFileSync('tar', ['-C', tree, '-cf', '-', '--format=posix', '--numeric-owner', '--xattrs', '--xattrs-include=*', '.'], { maxBuffer: 64 << 20 });
@@ -126,7 +96,7 @@ describe('a sparse file in a layer', () => {
 });
 
 describe('a zstd layer', () => {
-  it.skipIf(!has('zstd') || !has('umoci'))('is read where this Node has zstd (22.15+), and refused with the Node to use where it has not', async () => {
+  it.skipIf(!onPath('zstd') || !onPath('umoci'))('is read where this Node has zstd (22.15+), and refused with the Node to use where it has not', async () => {
     const tree = path.join(tmp, 'zstd-tree');
     makeTree(tree);
     const layer = execFileSync('tar', ['-C', tree, '-cf', '-', '--format=posix', '--numeric-owner', '--xattrs', '--xattrs-include=*', '.'], { maxBuffer: 64 << 20 });

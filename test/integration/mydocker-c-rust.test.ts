@@ -13,10 +13,10 @@ import { runSuite, CHECKS, capstoneHome, ensureCapstoneImage, CAPSTONE_IMAGE } f
 import type { CheckResult } from '../../src/checks/result.js';
 import { tempLab } from '../support/lab.js';
 import { snapshot, leaks } from '../support/kernel-state.mjs';
+import { onPath } from '../support/on-path.js';
 
-const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const HAS_CC = has('cc');
-const HAS_RUSTC = has('rustc');
+const HAS_CC = onPath('cc');
+const HAS_RUSTC = onPath('rustc');
 
 const lab = tempLab('cl-capstone-cr-');
 const ledger = new Ledger();

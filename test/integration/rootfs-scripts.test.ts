@@ -2,7 +2,7 @@
 // (made from the host's tools, no Docker needed) and a container runs in the result;
 // bad input fails clearly and leaves nothing behind. debootstrap.sh only on the paths that
 // fail before any download (no network in tests).
-import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach, type TestContext } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { buildHostRootfs, rootfsProblem, readMarker, ROOTFS_MARKER } from '../../src/core/rootfs.js';
 import { runContainer } from '../../src/core/container.js';
+import { skipBecause } from '../support/skip.js';
 
 const SCRIPTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../rootfs-scripts');
 const DOCKER_EXPORT = path.join(SCRIPTS, 'docker-export.sh');
@@ -89,12 +90,6 @@ const NO_SETPRIV = 'setpriv(1) is not installed (util-linux)';
 // As debootstrap.sh looks for it.
 const hasDebootstrap = spawnSync('bash', ['-c', 'command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ]']).status === 0;
 const NO_DEBOOTSTRAP = 'debootstrap is not installed (apt-get install debootstrap)';
-
-/** A test that cannot run on this machine says why: a SKIP line on the console, and the skip's note. */
-function skipBecause(ctx: TestContext, reason: string): never {
-  console.log(`SKIP: ${ctx.task.name}: ${reason}`);
-  return ctx.skip(reason);
-}
 
 describe('docker-export.sh', () => {
   it('imports a tarball into a root filesystem the workbook accepts and a container runs in', async () => {

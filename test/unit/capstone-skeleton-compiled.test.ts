@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { REFERENCE, REFERENCES, blocksOf, piecesOf, openPieces, skeletonOf, styleOf, C, RUST } from '../../scripts/capstone-skeleton.mjs';
+import { onPath } from '../support/on-path.js';
 
-const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const bashPieces = piecesOf(fs.readFileSync(REFERENCE, 'utf8'));
 const compiled = REFERENCES.filter((r) => r.reference !== REFERENCE);
 
@@ -67,7 +67,7 @@ describe('the C and Rust skeletons', () => {
         expect(() => openPieces(text, ['args'], style)).toThrow(/args is given/);
       });
 
-      it.skipIf(!has(name.endsWith('.rs') ? 'rustc' : 'cc'))(
+      it.skipIf(!onPath(name.endsWith('.rs') ? 'rustc' : 'cc'))(
         'compiles without a warning, the reference and the skeleton (skipped without the compiler)',
         () => {
           for (const source of [text, skeletonOf(text, style), openPieces(text, ['network', 'cleanup'], style)]) {

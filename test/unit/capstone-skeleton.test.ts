@@ -6,9 +6,9 @@ import { describe, it, expect } from 'vitest';
 import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { REFERENCE, SKELETON, blocksOf, piecesOf, openPieces, skeletonOf } from '../../scripts/capstone-skeleton.mjs';
+import { onPath } from '../support/on-path.js';
 
 const reference = fs.readFileSync(REFERENCE, 'utf8');
-const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
 describe('the capstone skeleton', () => {
   it('is committed as the generator makes it from the reference (node scripts/capstone-skeleton.mjs)', () => {
@@ -68,7 +68,7 @@ describe('the capstone skeleton', () => {
     }
   });
 
-  it.skipIf(!has('shellcheck'))('keeps shellcheck quiet on the reference and the skeleton (skipped without shellcheck)', () => {
+  it.skipIf(!onPath('shellcheck'))('keeps shellcheck quiet on the reference and the skeleton (skipped without shellcheck)', () => {
     const r = spawnSync('shellcheck', [REFERENCE, SKELETON], { encoding: 'utf8' });
     expect(r.stdout).toBe('');
     expect(r.status).toBe(0);
