@@ -412,7 +412,7 @@ async function cmdImport(args: string[], opts: { name?: string }, lab: Lab, out:
   try {
     const img = await importImage(path.resolve(args[0]), new LayerStore(layers), { name: opts.name, ledger, onProgress: (p) => view.update(p) });
     view.end();
-    out.write(`${t`imported ${img.name} (${img.format}, ${img.layers.length} layers) into ${layers}`}\n`);
+    out.write(`${img.layers.length === 1 ? t`imported ${img.name} (${img.format}, 1 layer) into ${layers}` : t`imported ${img.name} (${img.format}, ${img.layers.length} layers) into ${layers}`}\n`);
     for (const [i, l] of img.layers.entries()) out.write(`  ${t`layer ${i + 1}: ${l.id.slice(0, 12)}  ${l.reused ? t`already there` : t`unpacked`}  (diff ${l.diffId.slice(0, 19)}…)`}\n`);
     out.write(`${t`top layer: ${img.top}`}\n`);
     return 0;

@@ -111,6 +111,7 @@ export default {
   'not ready: see the fixes above': '还没准备好：见上面的修正方法',
   'import what? a docker save tarball, or an OCI image layout (a directory or a tar of one)': '导入什么？请给出 docker save 的 tar 包，或 OCI 镜像布局（目录或它的 tar）',
   'imported {0} ({1}, {2} layers) into {3}': '已导入 {0}（{1}，{2} 层）到 {3}',
+  'imported {0} ({1}, 1 layer) into {2}': '已导入 {0}（{1}，1 层）到 {2}',
   'layer {0}: {1}  {2}  (diff {3}…)': '第 {0} 层：{1}  {2}  （diff {3}…）',
   'already there': '已存在',
   unpacked: '已解包',
