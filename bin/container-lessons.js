@@ -40,6 +40,12 @@ if (major < 20) {
 if (process.platform !== 'linux') {
   fail('the workbook teaches Linux kernel features and runs on Linux only (this is ' + process.platform + ')', 'use a Linux VM');
 }
+// The workbook's own files (the lab, a layer store, a container's init layer) are made for
+// a container's users to read. A learner's umask of 077 (a hardened machine; sudo keeps it)
+// would close the lab to lesson 9's rootless user and a container's /etc to nobody. A daemon
+// sets its own umask too (dockerd sets 0 and gives each file its mode); 022 gives the usual
+// 0755 and 0644. Children (helpers, containers) inherit it.
+process.umask(0o022);
 // bundle/ is the workbook packed into a few files by `npm run build` (scripts/bundle.mjs):
 // Node 20 would otherwise load some 300 module files before the first frame.
 // With CONTAINER_LESSONS_DEBUG a failure prints its stack (src/cli.ts run()): Node maps the

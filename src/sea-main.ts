@@ -30,4 +30,7 @@ function load(file: string): unknown {
   return module.exports;
 }
 
+// As bin/container-lessons.js: the workbook's files readable by a container's users,
+// whatever the learner's umask.
+process.umask(0o022);
 load(process.argv[2] === HELPER_ARG ? SEA_ASSETS.helper : SEA_ASSETS.cli);

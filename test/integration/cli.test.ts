@@ -276,6 +276,25 @@ describe('container-lessons CLI', () => {
   });
 });
 
+describe("a learner's umask", () => {
+  it('077 (a hardened machine; sudo keeps it) does not close the lab: lesson 9 runs its rootless container as uid 20000 in a fresh lab', () => {
+    // A lab the workbook makes itself, under a directory uid 20000 can pass.
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'cl-umask-'));
+    fs.chmodSync(parent, 0o755);
+    const home = path.join(parent, 'lab');
+    const env = { ...process.env, CONTAINER_LESSONS_HOME: home, NO_COLOR: '1' };
+    try {
+      const r = spawnSync('sh', ['-c', 'umask 077; exec "$0" "$@"', process.execPath, BIN, 'solve', 'other-namespaces', '--json'], { env, encoding: 'utf8', timeout: 120_000 });
+      expect(r.status, r.stdout.slice(-2000) + r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).passed).toBe(true);
+      expect(fs.statSync(home).mode & 0o777).toBe(0o755);
+    } finally {
+      spawnSync(process.execPath, [BIN, 'reset', '--all'], { env, stdio: 'ignore' });
+      fs.rmSync(parent, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
+
 describe('CLI conventions', () => {
   const fresh = () => path.join(os.tmpdir(), `cl-cli-nolab-${process.pid}-${Math.random().toString(36).slice(2)}`);
 
