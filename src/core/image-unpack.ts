@@ -126,6 +126,16 @@ function splitLast(rel: string): [string[], string] {
 
 const lstatOrNull = (p: string) => fs.lstatSync(p, { throwIfNoEntry: false }) ?? null;
 
+/** This process's umask, which node-tar's files are created through (read from procfs:
+ * process.umask() without an argument is deprecated); all bits if it cannot be read. */
+const UMASK = (() => {
+  try {
+    const m = /^Umask:\s*([0-7]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number.parseInt(m[1]!, 8);
+  } catch {}
+  return 0o777;
+})();
+
 /** Unpacks one layer tar into a diff directory, as overlayfs needs it.
  *
  * node-tar extracts files, directories and hard links. The rest it would get wrong for a
@@ -172,16 +182,34 @@ class LayerUnpacker {
     });
   }
 
-  /** Entries of this layer that are files, hard links or nodes made by now: what a later
-   * hard link may join. */
-  private made = new Set<string>();
+  /** An entry of this layer made by now that a hard link may join: a file or hard link
+   * node-tar wrote (the diff began empty, and only this layer writes it; no symlink is on
+   * disk yet to lead a path elsewhere), or a symlink, node or hard link held back for later.
+   * Asked of the disk, not remembered, so that memory does not grow with the entries. */
+  private madeEarlier(target: string): boolean {
+    if (this.deferred.has(target)) return true;
+    const st = lstatOrNull(path.join(this.diff, target));
+    return st !== null && !st.isDirectory();
+  }
   /** Reads each entry's xattrs from the tar before node-tar does (which drops them). */
   readonly scanner = new TarXattrScanner();
   /** The xattrs each entry keeps, set once everything is made (after every chown, which
    * would clear a file capability). */
   private xattrs = new Map<string, Xattrs>();
-  /** Mtimes to the nanosecond, where the tar has them (node-tar sets them to the millisecond). */
+  /** Mtimes to the nanosecond, where the tar has them (node-tar sets them to the
+   * millisecond), of what is made or changed later: directories and deferred entries. */
   private mtimes = new Map<string, ExactTime>();
+  /** The exact mtime of the file (or hard link) node-tar is writing, set once it is written:
+   * when the next entry comes, or at the end. Not kept for every file, so that memory does
+   * not grow with the number of entries. */
+  private pendingMtime: { rel: string; mtime: ExactTime } | null = null;
+
+  private setPendingMtime(): void {
+    const pending = this.pendingMtime;
+    this.pendingMtime = null;
+    const p = pending && path.join(this.diff, pending.rel);
+    if (p && lstatOrNull(p)?.isFile()) lutimens(p, pending.mtime);
+  }
 
   private fail(message: string) {
     this.state.failure ??= new ImageError(`${this.what}: ${message}`, tr(HINT_RESAVE));
@@ -212,6 +240,8 @@ class LayerUnpacker {
   }
 
   private filter(e: ReadEntry): boolean {
+    // node-tar has written the entry before this one (UnpackSync: in order, synchronously).
+    this.setPendingMtime();
     const index = this.count.files++;
     const entry = JSON.stringify(e.path);
     if (this.sparseFound()) return false;
@@ -242,17 +272,20 @@ class LayerUnpacker {
     }
     // A later entry of the same path replaces an earlier one, as tar does.
     this.deferred.delete(rel);
-    this.made.delete(rel);
     this.xattrs.delete(rel);
     this.mtimes.delete(rel);
-    const said = this.scanner.byEntry.get(index);
+    const said = this.scanner.take(index);
     const xattrs = new Map([...(said?.xattrs ?? [])].filter(([name]) => keptXattr(name)));
     if (xattrs.size) this.xattrs.set(rel, xattrs);
-    if (said?.mtime) this.mtimes.set(rel, said.mtime);
+    const exact = said?.mtime ?? null;
+    const later = () => exact && this.mtimes.set(rel, exact);
+    const whenWritten = () => {
+      this.pendingMtime = exact && { rel, mtime: exact };
+    };
     switch (e.type) {
       case 'SymbolicLink':
         this.deferred.set(rel, { kind: 'symlink', target: e.linkpath ?? '', uid: e.uid, gid: e.gid, mtime: e.mtime });
-        this.made.add(rel);
+        later();
         return false;
       case 'CharacterDevice':
       case 'BlockDevice':
@@ -265,7 +298,7 @@ class LayerUnpacker {
         }
         const type = e.type === 'FIFO' ? S_IFIFO : S_IFCHR;
         this.deferred.set(rel, { kind: 'node', type, mode: (e.mode ?? 0o600) & 0o7777, dev: makedev(major, minor), uid: e.uid, gid: e.gid, mtime: e.mtime });
-        this.made.add(rel);
+        later();
         return false;
       }
       case 'Link': {
@@ -276,27 +309,31 @@ class LayerUnpacker {
           return false;
         }
         const target = targetParts.join('/');
-        if (!this.made.has(target)) {
+        if (!this.madeEarlier(target)) {
           this.unsafe(t`hard link ${entry} -> ${linkpath}: the target is not an earlier entry of this layer (a hard link joins two entries of one layer)`);
           return false;
         }
-        this.made.add(rel);
         // A hard link to something made later must be made later too.
         if (this.deferred.has(target)) {
           this.deferred.set(rel, { kind: 'hardlink', target });
+          later();
           return false;
         }
+        whenWritten();
         return true;
       }
       case 'Directory':
       case 'GNUDumpDir':
         if (e.mode !== undefined) this.dirs.push({ rel, mode: e.mode & 0o7777, mtime: e.mtime });
+        later();
         return true;
       case 'File':
       case 'OldFile':
       case 'ContiguousFile':
-        this.made.add(rel);
-        if (e.mode !== undefined) this.files.push({ rel, mode: e.mode & 0o7777 });
+        // Only a mode node-tar does not give (the umask's bits, setuid and friends, which a
+        // chown clears) is set again at the end: kept for those files alone.
+        if (e.mode !== undefined && e.mode & (0o7000 | UMASK)) this.files.push({ rel, mode: e.mode & 0o7777 });
+        whenWritten();
         return true;
       default:
         return true; // node-tar knows it, or warns: the layer fails
@@ -326,6 +363,7 @@ class LayerUnpacker {
   /** Make what the filter held back, then put the archive's modes back. */
   finish(): void {
     if (this.sparseFound()) throw this.state.failure; // the layer's last entry, which no filter saw
+    this.setPendingMtime();
     // Files first, before any symlink exists in the diff that a path could go through.
     for (const f of this.files) {
       const p = path.join(this.diff, f.rel);

@@ -75,8 +75,8 @@ function nameOf(header: Buffer): string {
  * entry's xattrs and any sparse file. */
 export class TarXattrScanner {
   /** Each entry's xattrs and exact mtime, by its position among the entries (meta headers
-   * not counted); only entries that have either. */
-  readonly byEntry = new Map<number, { xattrs: Xattrs; mtime: ExactTime | null }>();
+   * not counted); only entries that have either, until take() hands them on. */
+  private byEntry = new Map<number, { xattrs: Xattrs; mtime: ExactTime | null }>();
   /** The first entry node-tar would drop or get wrong (a sparse file), by name. */
   sparse: string | null = null;
   private entries = 0;
@@ -88,6 +88,14 @@ export class TarXattrScanner {
   private pax: { chunks: Buffer[]; left: number; global: boolean } | null = null;
   /** What the last PAX header said of the next entry. */
   private next: Map<string, Buffer> | null = null;
+
+  /** What the tar says of entry `index` beyond node-tar's reading, once: forgotten here, so
+   * that memory does not grow with the number of entries. */
+  take(index: number): { xattrs: Xattrs; mtime: ExactTime | null } | undefined {
+    const said = this.byEntry.get(index);
+    this.byEntry.delete(index);
+    return said;
+  }
 
   /** Read the next chunk of the tar (before node-tar is given it). */
   scan(chunk: Buffer): void {

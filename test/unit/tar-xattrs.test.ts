@@ -59,10 +59,12 @@ describe('TarXattrScanner', () => {
     ],
   ]);
 
-  it('gives each entry its xattrs and mtime by position, meta headers not counted', () => {
+  it('gives each entry its xattrs and mtime by position, meta headers not counted; once', () => {
     const s = new TarXattrScanner();
     s.scan(sample());
-    expect(s.byEntry).toEqual(expected);
+    expect(s.take(0)).toBeUndefined();
+    expect(s.take(1)).toEqual(expected.get(1));
+    expect(s.take(1)).toBeUndefined(); // handed on: not kept
     expect(s.sparse).toBeNull();
   });
 
@@ -71,7 +73,11 @@ describe('TarXattrScanner', () => {
     for (const size of [1, 7, 511, 513, 4096]) {
       const s = new TarXattrScanner();
       for (let at = 0; at < tar.length; at += size) s.scan(tar.subarray(at, at + size));
-      expect(s.byEntry, `chunks of ${size}`).toEqual(expected);
+      expect(s.take(1), `chunks of ${size}`).toEqual(expected.get(1));
+      expect(
+        [0, 2, 3].map((i) => s.take(i)),
+        `chunks of ${size}`,
+      ).toEqual([undefined, undefined, undefined]);
     }
   });
 
