@@ -15,21 +15,38 @@ import { lsetxattr, lutimens, makedev, mknod, S_IFCHR } from './libc.js';
 import { ImageError, HINT_RESAVE, HINT_UNSAFE, HINT_ZSTD, digestMismatch } from './image-error.js';
 import { sha256, tap, hashFile } from './image-digest.js';
 import { TarXattrScanner, type ExactTime, type Xattrs } from './tar-xattrs.js';
+import { SparseSplitter, SparseError } from './tar-sparse.js';
 import type { Plan } from './image-manifest.js';
 import { t, tr } from '../i18n/messages.js';
 
 /** Feed a stream into a synchronous unpacker. Synchronous on purpose: when a chunk has been
  * written, everything it made is on disk, so after a failure nothing is still being written
  * into a directory that is about to be removed. */
-function unpackSink(unpack: UnpackSync, state: { failure?: Error }, before?: (chunk: Buffer) => void) {
+function unpackSink(unpack: UnpackSync, state: { failure?: Error }, through: { split(chunk: Buffer): Buffer[]; end(): void } = { split: (c) => [c], end() {} }) {
   unpack.on('error', (err: Error) => {
     state.failure ??= err;
   });
+  const fail = (err: unknown) => {
+    state.failure ??= err as Error;
+    return state.failure;
+  };
   return async (source: AsyncIterable<Buffer>) => {
     for await (const chunk of source) {
-      before?.(chunk);
-      unpack.write(chunk);
-      if (state.failure) throw state.failure;
+      let parts: Buffer[];
+      try {
+        parts = through.split(chunk);
+      } catch (err) {
+        throw fail(err);
+      }
+      for (const part of parts) {
+        unpack.write(part);
+        if (state.failure) throw state.failure;
+      }
+    }
+    try {
+      through.end();
+    } catch (err) {
+      throw fail(err);
     }
     unpack.end();
     if (state.failure) throw state.failure;
@@ -110,7 +127,8 @@ const S_IFIFO = 0o010000;
 type Deferred =
   | { kind: 'symlink'; target: string; uid?: number; gid?: number; mtime?: Date }
   | { kind: 'node'; type: number; mode: number; dev: number; uid?: number; gid?: number; mtime?: Date }
-  | { kind: 'hardlink'; target: string };
+  | { kind: 'hardlink'; target: string }
+  | { kind: 'sparse'; temp: string; mode: number; uid?: number; gid?: number; mtime?: Date };
 
 /** The parts of a tar entry path, as node-tar places it (leading / dropped); null if it has "..". */
 function entryParts(p: string): string[] | null {
@@ -169,6 +187,7 @@ class LayerUnpacker {
     readonly what: string,
     tar: typeof import('tar'),
   ) {
+    this.sparse = new SparseSplitter(path.dirname(diff));
     this.unpack = new tar.UnpackSync({
       cwd: diff,
       filter: (_p, e) => this.filter(e as ReadEntry),
@@ -193,6 +212,9 @@ class LayerUnpacker {
   }
   /** Reads each entry's xattrs from the tar before node-tar does (which drops them). */
   readonly scanner = new TarXattrScanner();
+  /** Takes sparse files out of the tar before node-tar sees them (it cannot read them),
+   * writing each beside the diff, holes and all. */
+  readonly sparse: SparseSplitter;
   /** The xattrs each entry keeps, set once everything is made (after every chown, which
    * would clear a file capability). */
   private xattrs = new Map<string, Xattrs>();
@@ -282,6 +304,12 @@ class LayerUnpacker {
     const whenWritten = () => {
       this.pendingMtime = exact && { rel, mtime: exact };
     };
+    const sparse = this.sparse.fileOf(index);
+    if (sparse) {
+      this.deferred.set(rel, { kind: 'sparse', temp: sparse.temp, mode: (e.mode ?? 0o644) & 0o7777, uid: e.uid, gid: e.gid, mtime: e.mtime });
+      later();
+      return false;
+    }
     switch (e.type) {
       case 'SymbolicLink':
         this.deferred.set(rel, { kind: 'symlink', target: e.linkpath ?? '', uid: e.uid, gid: e.gid, mtime: e.mtime });
@@ -391,13 +419,13 @@ class LayerUnpacker {
         continue;
       }
       if (d.kind === 'symlink') fs.symlinkSync(d.target, p);
-      else {
-        mknod(p, d.type | d.mode, d.dev);
-        fs.chmodSync(p, d.mode); // mknod's mode went through the umask
-      }
+      else if (d.kind === 'sparse') fs.renameSync(d.temp, p);
+      else mknod(p, d.type | d.mode, d.dev);
       fs.lchownSync(p, d.uid ?? 0, d.gid ?? 0);
+      if (d.kind !== 'symlink') fs.chmodSync(p, d.mode); // after the chown, which clears setuid; mknod's mode went through the umask
       if (d.mtime && !this.mtimes.has(rel)) fs.lutimesSync(p, d.mtime, d.mtime); // else set exactly below
     }
+    for (const temp of this.sparse.temps) fs.rmSync(temp, { force: true }); // replaced by a later entry
     for (const w of this.whiteouts) {
       const p = path.join(this.dirOf(w.dir, [...w.dir, `.wh.${w.name}`].join('/')), w.name);
       // A whiteout hides only what is below: a file of the same layer stays (OCI image spec).
@@ -478,7 +506,15 @@ export async function unpackLayer(layer: Plan['layers'][number], diffId: string,
       tap(blobHash),
       zstd ? createZstd!() : gzip ? zlib.createGunzip() : new PassThrough(),
       tap(diffHash),
-      unpackSink(x.unpack, x.state, (chunk) => x.scanner.scan(chunk)),
+      unpackSink(x.unpack, x.state, {
+        // Sparse files out, then each part read for its PAX headers before node-tar has it.
+        split: (chunk) => {
+          const parts = x.sparse.split(chunk);
+          for (const part of parts) x.scanner.scan(part);
+          return parts;
+        },
+        end: () => x.sparse.end(),
+      }),
     );
   } catch (err) {
     // A damaged blob explains any failure to read it: say that, when its digest shows it.
@@ -486,7 +522,10 @@ export async function unpackLayer(layer: Plan['layers'][number], diffId: string,
     const got = expected && (await hashFile(layer.file));
     if (expected && got !== expected) throw digestMismatch(layer.digest ? t`${what}, blob` : t`${what}, uncompressed`, expected, got!);
     // What the unpacker refused, not how the pipeline reported being stopped (an AbortError).
-    if (x.state.failure) throw x.state.failure;
+    const failure = x.state.failure;
+    if (isNoSpace(failure ?? err)) throw noSpace(what, diff);
+    if (failure instanceof SparseError) throw new ImageError(`${what}: ${failure.message}`, tr(HINT_RESAVE));
+    if (failure) throw failure;
     if (err instanceof ImageError) throw err;
     const why = (err as Error).message;
     throw new ImageError(zstd ? t`${what} is not a readable zstd tar: ${why}` : gzip ? t`${what} is not a readable gzip tar: ${why}` : t`${what} is not a readable tar: ${why}`, tr(HINT_RESAVE));

@@ -10,9 +10,9 @@
 //
 // It also finds what node-tar would drop without a word: GNU sparse files (type 'S', and the
 // GNU.sparse.* records of PAX sparse files, whose map node-tar would write into the file).
-const BLOCK = 512;
+export const BLOCK = 512;
 /** Types node-tar shows its filter (read-entry.ts: the ones it neither treats as meta nor ignores). */
-const ENTRY_TYPES = new Set(['0', '\0', '1', '2', '3', '4', '5', '6', '7', 'D']);
+export const ENTRY_TYPES = new Set(['0', '\0', '1', '2', '3', '4', '5', '6', '7', 'D']);
 /** Meta headers: they describe the next entry (x, X: PAX; g: PAX for all; K, L, N: GNU long names). */
 const META_TYPES = new Set(['x', 'X', 'g', 'K', 'L', 'N']);
 
@@ -30,9 +30,18 @@ export function parsePaxTime(v: string): ExactTime | null {
   return { sec: BigInt(m[1]!), nsec: Number((m[2] ?? '').slice(0, 9).padEnd(9, '0')) };
 }
 
-/** A PAX extended header's records ("<len> <key>=<value>\n"), values as bytes. */
+/** A PAX record: its key, and its value as bytes. */
+export type PaxRecord = [string, Buffer];
+
+/** A PAX extended header's records, the last of a key winning. */
 export function parsePaxRecords(data: Buffer): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
+  return new Map(paxRecordList(data));
+}
+
+/** A PAX extended header's records ("<len> <key>=<value>\n"), in order, values as bytes
+ * (a key may come more than once: GNU sparse 0.0 gives one offset and size per segment). */
+export function paxRecordList(data: Buffer): PaxRecord[] {
+  const out: PaxRecord[] = [];
   let pos = 0;
   while (pos < data.length) {
     const space = data.indexOf(0x20, pos);
@@ -41,14 +50,14 @@ export function parsePaxRecords(data: Buffer): Map<string, Buffer> {
     if (!Number.isInteger(len) || len <= 0 || pos + len > data.length) break; // damaged: node-tar's own parse says so
     const record = data.subarray(space + 1, pos + len - 1); // without the closing "\n"
     const eq = record.indexOf(0x3d);
-    if (eq > 0) out.set(record.toString('utf8', 0, eq), Buffer.from(record.subarray(eq + 1)));
+    if (eq > 0) out.push([record.toString('utf8', 0, eq), Buffer.from(record.subarray(eq + 1))]);
     pos += len;
   }
   return out;
 }
 
 /** A header's size field: octal digits, or base-256 when its first byte has the high bit. */
-function sizeOf(header: Buffer): number {
+export function sizeOf(header: Buffer): number {
   const field = header.subarray(124, 136);
   if (field[0]! & 0x80) {
     let n = 0;
@@ -126,16 +135,20 @@ export class TarXattrScanner {
   private onHeader(h: Buffer): void {
     if (h.every((b) => b === 0)) return; // the end of the archive (two zero blocks)
     const type = String.fromCharCode(h[156]!);
-    const size = sizeOf(h);
-    this.skip = Math.ceil(size / BLOCK) * BLOCK;
-    if (type === 'x' || type === 'X' || type === 'g') {
-      this.pax = { chunks: [], left: size, global: type === 'g' };
-      if (this.skip === 0) this.endPax();
+    const padded = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
+    if (META_TYPES.has(type)) {
+      this.skip = padded(sizeOf(h));
+      if (type === 'x' || type === 'X' || type === 'g') {
+        this.pax = { chunks: [], left: sizeOf(h), global: type === 'g' };
+        if (this.skip === 0) this.endPax();
+      }
       return;
     }
-    if (META_TYPES.has(type)) return;
     const said = this.next;
     this.next = null;
+    // A file of 8 GiB or more has its size in a PAX record.
+    const paxSize = said?.get('size');
+    this.skip = padded(paxSize ? Number(paxSize.toString('latin1')) : sizeOf(h));
     if (type === 'S' || [...(said?.keys() ?? [])].some((k) => k.startsWith('GNU.sparse.'))) {
       this.sparse ??= said?.get('GNU.sparse.name')?.toString('utf8') ?? said?.get('path')?.toString('utf8') ?? nameOf(h);
     }

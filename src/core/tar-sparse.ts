@@ -1,0 +1,414 @@
+// GNU sparse files in a layer tar, unpacked with their holes.
+//
+// GNU tar --sparse stores only a file's data segments and a map of where they go: in an old
+// GNU 'S' header (and extension blocks after it), or, in the POSIX format, in GNU.sparse.*
+// PAX records (versions 0.0 and 0.1) or a map at the start of the entry's data (1.0, GNU
+// tar's default). node-tar knows none of it: it drops an 'S' entry and would write a PAX
+// sparse file's map and segments as its contents. Go's archive/tar, which Docker and umoci
+// unpack with, reads all four and seeks over the holes.
+//
+// So this pass, between the diff id's hash and node-tar, takes each sparse entry out of the
+// stream: its segments are written at their offsets into a file of its own beside the diff
+// (the holes stay holes), and node-tar is shown an empty regular file with the entry's name,
+// owner, mode, mtime and xattrs in its place. The unpacker then moves the file into place
+// (LayerUnpacker's deferred entries), after the same checks as any entry. Everything else
+// passes through byte for byte.
+import fs from 'node:fs';
+import path from 'node:path';
+import { t } from '../i18n/messages.js';
+import { BLOCK, ENTRY_TYPES, paxRecordList, sizeOf, type PaxRecord } from './tar-xattrs.js';
+
+/** A sparse entry's file, written beside the diff. */
+export interface SparseFile {
+  temp: string;
+  realSize: number;
+}
+
+interface Segment {
+  offset: number;
+  size: number;
+}
+
+/** A malformed sparse entry: its map and its data disagree. */
+export class SparseError extends Error {}
+
+const padded = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
+
+/** A header's checksum field, for a header whose other bytes are final. */
+function setChecksum(h: Buffer): void {
+  h.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+}
+
+/** An octal number field of `width` bytes (digits, then NUL). */
+function octal(h: Buffer, at: number, width: number, n: number): void {
+  h.write(`${n.toString(8).padStart(width - 1, '0')}\0`, at, 'latin1');
+}
+
+/** An old GNU header's number field (octal, or base-256 with the high bit). */
+function gnuNumber(field: Buffer): number {
+  if (field[0]! & 0x80) {
+    let n = 0;
+    for (let i = 1; i < field.length; i++) n = n * 256 + field[i]!;
+    return n;
+  }
+  const text = field.toString('latin1').replace(/[\0 ].*$/s, '');
+  return text ? Number.parseInt(text, 8) : 0;
+}
+
+/** Up to `count` (offset, size) pairs of 24 bytes from `at`; empty ones end the list. */
+function gnuSegments(b: Buffer, at: number, count: number): Segment[] {
+  const out: Segment[] = [];
+  for (let i = 0; i < count; i++) {
+    const o = at + i * 24;
+    if (b[o] === 0) break;
+    out.push({ offset: gnuNumber(b.subarray(o, o + 12)), size: gnuNumber(b.subarray(o + 12, o + 24)) });
+  }
+  return out;
+}
+
+/** The value of the last record of `key`: the one that counts. */
+function lastRecord(records: PaxRecord[], key: string): Buffer | undefined {
+  for (let i = records.length - 1; i >= 0; i--) if (records[i]![0] === key) return records[i]![1];
+  return undefined;
+}
+
+/** A PAX header block and its data for `records`. */
+function paxHeader(records: PaxRecord[]): Buffer {
+  const body = Buffer.concat(
+    records.map(([key, value]) => {
+      const rest = Buffer.concat([Buffer.from(` ${key}=`, 'utf8'), value, Buffer.from('\n')]);
+      // The length counts its own digits, which may take one more digit once added.
+      let digits = String(rest.length).length;
+      if (String(rest.length + digits).length > digits) digits++;
+      return Buffer.concat([Buffer.from(String(rest.length + digits), 'latin1'), rest]);
+    }),
+  );
+  const h = Buffer.alloc(BLOCK);
+  h.write('././@PaxHeader', 0, 'latin1');
+  octal(h, 100, 8, 0o644);
+  octal(h, 108, 8, 0);
+  octal(h, 116, 8, 0);
+  octal(h, 124, 12, body.length);
+  octal(h, 136, 12, 0);
+  h.write('x', 156, 'latin1');
+  h.write('ustar\x0000', 257, 'latin1');
+  setChecksum(h);
+  return Buffer.concat([h, body, Buffer.alloc(padded(body.length) - body.length)]);
+}
+
+type State =
+  | { kind: 'header' }
+  /** Bytes passed on as they are. */
+  | { kind: 'pass'; left: number }
+  /** A PAX header's data, gathered. */
+  | { kind: 'pax'; header: Buffer; size: number; left: number; chunks: Buffer[] }
+  /** Old GNU extension blocks of a sparse header, gathered. */
+  | { kind: 'gnuExtension'; entry: SparseEntry; block: Buffer[]; fill: number }
+  /** The map at the start of a 1.0 sparse file's data, in whole blocks. */
+  | { kind: 'map'; entry: SparseEntry; block: Buffer[]; fill: number; text: string }
+  /** A sparse file's segments, written at their offsets; then its padding, dropped. */
+  | { kind: 'segments'; entry: SparseEntry };
+
+interface SparseEntry {
+  fd: number;
+  file: SparseFile;
+  segments: Segment[];
+  /** Data bytes of the entry (its map included, for 1.0) not yet read, and the padding after. */
+  dataLeft: number;
+  padLeft: number;
+  segment: number;
+  segmentDone: number;
+  name: string;
+}
+
+/** Takes GNU sparse entries out of a tar stream (see the top of this file): each chunk of
+ * the tar in, the chunks to give node-tar out. */
+export class SparseSplitter {
+  private state: State = { kind: 'header' };
+  private header = Buffer.alloc(BLOCK);
+  private headerFill = 0;
+  /** The records of a PAX header held back because they describe a sparse file. */
+  private sparseRecords: PaxRecord[] | null = null;
+  /** The size a passed-on PAX header gives the next entry (files of 8 GiB and more). */
+  private paxSize: number | null = null;
+  /** Entries shown downstream so far (meta headers not counted), as node-tar counts them. */
+  private entries = 0;
+  private files = new Map<number, SparseFile>();
+  /** Sparse files made so far: the next one's number. */
+  private sequence = 0;
+  /** Every sparse file written: what the unpacker did not move into the diff (an entry a
+   * later one of the same path replaced) it removes. */
+  readonly temps: string[] = [];
+
+  /** What split() gives back. */
+  private out: Buffer[] = [];
+
+  /** `dir`: where the sparse files are written (beside the diff, on its filesystem). */
+  constructor(private readonly dir: string) {}
+
+  /** The sparse file that stands for entry `index` (node-tar's filter's count), once. */
+  fileOf(index: number): SparseFile | undefined {
+    const f = this.files.get(index);
+    this.files.delete(index);
+    return f;
+  }
+
+  /** The next chunk of the tar; returns what node-tar is to be given of it (and of the
+   * chunks before). Throws a SparseError for a sparse entry it cannot read. */
+  split(chunk: Buffer): Buffer[] {
+    this.consume(chunk);
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  /** The tar has ended: it must not end inside a sparse file. */
+  end(): void {
+    const s = this.state;
+    if (s.kind === 'segments' || s.kind === 'map' || s.kind === 'gnuExtension') throw this.damaged(s.entry, t`the archive ends inside it`);
+  }
+
+  /** The entry cannot be read: its file closed, and the error that says why. */
+  private damaged(entry: SparseEntry, why: string): SparseError {
+    this.closeEntry(entry);
+    const name = JSON.stringify(entry.name);
+    return new SparseError(t`sparse file ${name}: ${why}`);
+  }
+
+  private consume(chunk: Buffer): void {
+    let pos = 0;
+    while (pos < chunk.length) {
+      const s = this.state;
+      const n = chunk.length - pos;
+      switch (s.kind) {
+        case 'header': {
+          const take = Math.min(BLOCK - this.headerFill, n);
+          chunk.copy(this.header, this.headerFill, pos, pos + take);
+          this.headerFill += take;
+          pos += take;
+          if (this.headerFill === BLOCK) {
+            this.headerFill = 0;
+            this.onHeader(Buffer.from(this.header));
+          }
+          break;
+        }
+        case 'pass': {
+          const take = Math.min(s.left, n);
+          this.out.push(chunk.subarray(pos, pos + take));
+          pos += take;
+          s.left -= take;
+          if (s.left === 0) this.state = { kind: 'header' };
+          break;
+        }
+        case 'pax': {
+          const take = Math.min(s.left, n);
+          s.chunks.push(Buffer.from(chunk.subarray(pos, pos + take)));
+          pos += take;
+          s.left -= take;
+          if (s.left === 0) this.onPax(s.header, Buffer.concat(s.chunks), s.size);
+          break;
+        }
+        case 'gnuExtension': {
+          const take = Math.min(BLOCK - s.fill, n);
+          s.block.push(Buffer.from(chunk.subarray(pos, pos + take)));
+          s.fill += take;
+          pos += take;
+          if (s.fill === BLOCK) {
+            const b = Buffer.concat(s.block);
+            s.entry.segments.push(...gnuSegments(b, 0, 21));
+            if (b[504]) this.state = { kind: 'gnuExtension', entry: s.entry, block: [], fill: 0 };
+            else this.startSegments(s.entry);
+          }
+          break;
+        }
+        case 'map': {
+          // Decimal numbers, one a line: the count, then offset and size of each segment;
+          // NULs after them to the end of their last block.
+          const take = Math.min(BLOCK - s.fill, n);
+          s.block.push(Buffer.from(chunk.subarray(pos, pos + take)));
+          s.fill += take;
+          pos += take;
+          if (s.fill < BLOCK) break;
+          s.text += Buffer.concat(s.block).toString('latin1');
+          s.block = [];
+          s.fill = 0;
+          s.entry.dataLeft -= BLOCK;
+          const numbers = s.text.split('\n').slice(0, -1);
+          const count = Number(numbers[0]);
+          if (numbers.length > 0 && !(Number.isSafeInteger(count) && count >= 0 && numbers.every((x) => /^\d+$/.test(x)))) throw this.damaged(s.entry, t`its map is damaged`);
+          if (numbers.length > 0 && numbers.length >= 1 + 2 * count) {
+            for (let i = 0; i < count; i++) s.entry.segments.push({ offset: Number(numbers[1 + 2 * i]), size: Number(numbers[2 + 2 * i]) });
+            this.startSegments(s.entry);
+          } else if (s.entry.dataLeft <= 0) throw this.damaged(s.entry, t`its map is longer than its data`);
+          break;
+        }
+        case 'segments': {
+          pos += this.writeSegments(s.entry, chunk.subarray(pos));
+          break;
+        }
+      }
+    }
+  }
+
+  private onHeader(h: Buffer): void {
+    if (h.every((b) => b === 0)) {
+      this.out.push(h); // the end of the archive (two zero blocks)
+      return;
+    }
+    const type = String.fromCharCode(h[156]!);
+    if (type === 'x' || type === 'X') {
+      const size = sizeOf(h);
+      this.state = { kind: 'pax', header: h, size, left: padded(size), chunks: [] };
+      if (size === 0) this.onPax(h, Buffer.alloc(0), 0);
+      return;
+    }
+    const entry = ENTRY_TYPES.has(type) || type === 'S';
+    // An entry's data is as long as its PAX size record says, else its header; a meta
+    // header's (a GNU long name) as its own header says.
+    const size = entry ? (this.paxSize ?? sizeOf(h)) : sizeOf(h);
+    const records = entry ? this.sparseRecords : null;
+    if (entry) {
+      this.sparseRecords = null;
+      this.paxSize = null;
+    }
+    if (records) this.paxSparse(h, records, size);
+    else if (type === 'S') this.gnuSparse(h, size);
+    else {
+      if (entry) this.entries++;
+      this.out.push(h);
+      this.state = padded(size) > 0 ? { kind: 'pass', left: padded(size) } : { kind: 'header' };
+    }
+  }
+
+  private onPax(header: Buffer, data: Buffer, size: number): void {
+    const records = paxRecordList(data.subarray(0, size));
+    if (records.some(([key]) => key.startsWith('GNU.sparse.'))) {
+      this.sparseRecords = records; // shown again, rewritten, with the entry it describes
+    } else {
+      this.out.push(header);
+      this.out.push(data);
+      const sizeRecord = lastRecord(records, 'size');
+      this.paxSize = sizeRecord === undefined ? null : Number(sizeRecord.toString('latin1'));
+    }
+    this.state = { kind: 'header' };
+  }
+
+  /** A PAX sparse file (0.0, 0.1 or 1.0): an empty file with the same records but the
+   * sparse ones downstream, its data to a file of its own. */
+  private paxSparse(h: Buffer, records: PaxRecord[], dataSize: number): void {
+    const get = (key: string) => lastRecord(records, key)?.toString('utf8');
+    const name = get('GNU.sparse.name') ?? get('path') ?? h.toString('utf8', 0, 100).replace(/\0.*$/s, '');
+    const realSize = Number(get('GNU.sparse.realsize') ?? get('GNU.sparse.size'));
+    if (!Number.isSafeInteger(realSize) || realSize < 0) {
+      const quoted = JSON.stringify(name);
+      throw new SparseError(t`sparse file ${quoted}: its records give no size`);
+    }
+    const kept: PaxRecord[] = records.filter(([key]) => !key.startsWith('GNU.sparse.') && key !== 'path' && key !== 'size');
+    kept.push(['path', Buffer.from(name, 'utf8')]);
+    const entry = this.open(name, realSize, dataSize);
+    this.emitEmpty(h, paxHeader(kept));
+    if (get('GNU.sparse.major') === '1') {
+      this.state = { kind: 'map', entry, block: [], fill: 0, text: '' };
+      return;
+    }
+    const map = get('GNU.sparse.map');
+    if (map !== undefined) {
+      const n = map.split(',').map(Number);
+      for (let i = 0; i + 1 < n.length; i += 2) entry.segments.push({ offset: n[i]!, size: n[i + 1]! });
+    } else {
+      // 0.0: GNU.sparse.offset and GNU.sparse.numbytes, once per segment, in order.
+      let offset: number | null = null;
+      for (const [key, value] of records) {
+        if (key === 'GNU.sparse.offset') offset = Number(value.toString('latin1'));
+        else if (key === 'GNU.sparse.numbytes' && offset !== null) entry.segments.push({ offset, size: Number(value.toString('latin1')) });
+      }
+    }
+    this.startSegments(entry);
+  }
+
+  /** An old GNU 'S' entry: the map in its header and the extension blocks after it. */
+  private gnuSparse(h: Buffer, dataSize: number): void {
+    const name = h.toString('utf8', 0, 100).replace(/\0.*$/s, '');
+    const entry = this.open(name, gnuNumber(h.subarray(483, 495)), dataSize);
+    entry.segments.push(...gnuSegments(h, 386, 4));
+    const extended = h[482] !== 0;
+    // In its place a regular empty file, without the GNU sparse fields.
+    const plain = Buffer.from(h);
+    plain.fill(0, 386, 495);
+    this.emitEmpty(plain);
+    if (extended) this.state = { kind: 'gnuExtension', entry, block: [], fill: 0 };
+    else this.startSegments(entry);
+  }
+
+  /** Downstream: `pax` (if any), then `h` as an empty regular file; its index noted. */
+  private emitEmpty(h: Buffer, pax?: Buffer): void {
+    const plain = Buffer.from(h);
+    plain.write('0', 156, 'latin1');
+    octal(plain, 124, 12, 0);
+    setChecksum(plain);
+    if (pax) this.out.push(pax);
+    this.out.push(plain);
+    this.entries++;
+  }
+
+  private open(name: string, realSize: number, dataSize: number): SparseEntry {
+    const temp = path.join(this.dir, `.sparse-${this.sequence++}`);
+    const fd = fs.openSync(temp, 'wx', 0o600);
+    this.temps.push(temp);
+    const file = { temp, realSize };
+    this.files.set(this.entries, file);
+    return { fd, file, segments: [], dataLeft: dataSize, padLeft: padded(dataSize) - dataSize, segment: 0, segmentDone: 0, name };
+  }
+
+  private startSegments(entry: SparseEntry): void {
+    const total = entry.segments.reduce((sum, s) => sum + s.size, 0);
+    const outside = entry.segments.some((s) => !Number.isSafeInteger(s.offset) || !Number.isSafeInteger(s.size) || s.offset < 0 || s.size < 0 || s.offset + s.size > entry.file.realSize);
+    if (outside || total !== entry.dataLeft) {
+      const segments = entry.segments.length;
+      const [data, size] = [entry.dataLeft, entry.file.realSize];
+      throw this.damaged(entry, t`its map (${segments} segments, ${total} bytes) does not match its data (${data} bytes) and size (${size} bytes)`);
+    }
+    this.state = { kind: 'segments', entry };
+    if (entry.dataLeft === 0 && entry.padLeft === 0) this.endEntry(entry);
+  }
+
+  /** Write what `data` holds of the entry's segments; returns the bytes used. */
+  private writeSegments(entry: SparseEntry, data: Buffer): number {
+    let pos = 0;
+    while (pos < data.length && entry.dataLeft > 0) {
+      const seg = entry.segments[entry.segment];
+      if (!seg) break;
+      const take = Math.min(seg.size - entry.segmentDone, entry.dataLeft, data.length - pos);
+      if (take > 0) fs.writeSync(entry.fd, data, pos, take, seg.offset + entry.segmentDone);
+      pos += take;
+      entry.dataLeft -= take;
+      entry.segmentDone += take;
+      if (entry.segmentDone === seg.size) {
+        entry.segment++;
+        entry.segmentDone = 0;
+      }
+    }
+    if (entry.dataLeft === 0) {
+      const skip = Math.min(entry.padLeft, data.length - pos);
+      entry.padLeft -= skip;
+      pos += skip;
+      if (entry.padLeft === 0) this.endEntry(entry);
+    }
+    return pos;
+  }
+
+  private endEntry(entry: SparseEntry): void {
+    fs.ftruncateSync(entry.fd, entry.file.realSize);
+    this.closeEntry(entry);
+    this.state = { kind: 'header' };
+  }
+
+  private closeEntry(entry: SparseEntry): void {
+    try {
+      fs.closeSync(entry.fd);
+    } catch {}
+  }
+}
