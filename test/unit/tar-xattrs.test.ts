@@ -81,6 +81,16 @@ describe('TarXattrScanner', () => {
     }
   });
 
+  it('skips a file by the size its PAX record gives (8 GiB and more), not its header', () => {
+    // The header says 0 (as it may for a size it cannot hold); the record says 600.
+    const data = Buffer.alloc(600, 0x41);
+    const big = Buffer.concat([block({ path: 'PaxHeaders/big', type: 'ExtendedHeader' }, record('size', Buffer.from('600'))), block({ path: 'big', type: 'File', size: 0 }), data, Buffer.alloc(1024 - 600)]);
+    const after = block({ path: 'PaxHeaders/after', type: 'ExtendedHeader' }, record('SCHILY.xattr.user.after', Buffer.from('yes')));
+    const s = new TarXattrScanner();
+    s.scan(Buffer.concat([big, after, block({ path: 'after', type: 'File' }, Buffer.from('x')), Buffer.alloc(1024)]));
+    expect(s.take(1)?.xattrs).toEqual(new Map([['user.after', Buffer.from('yes')]]));
+  });
+
   it('finds a sparse file, old GNU or PAX, by name', () => {
     const gnu = new TarXattrScanner();
     const oldSparse = block({ path: 'var/log/lastlog', type: 'File' });
