@@ -100,17 +100,17 @@ function paxHeader(records: PaxRecord[]): Buffer {
 }
 
 type State =
-  | { kind: 'header' }
+  /** Bytes gathered (a header, a PAX header's data, an old GNU extension block, a block of a
+   * 1.0 map), then handed to `then`, which sets the next state; `entry`: the sparse file
+   * they belong to, if any. */
+  | { kind: 'gather'; left: number; chunks: Buffer[]; then: (data: Buffer) => void; entry?: SparseEntry }
   /** Bytes passed on as they are. */
   | { kind: 'pass'; left: number }
-  /** A PAX header's data, gathered. */
-  | { kind: 'pax'; header: Buffer; size: number; left: number; chunks: Buffer[] }
-  /** Old GNU extension blocks of a sparse header, gathered. */
-  | { kind: 'gnuExtension'; entry: SparseEntry; block: Buffer[]; fill: number }
-  /** The map at the start of a 1.0 sparse file's data, in whole blocks. */
-  | { kind: 'map'; entry: SparseEntry; block: Buffer[]; fill: number; text: string }
   /** A sparse file's segments, written at their offsets; then its padding, dropped. */
   | { kind: 'segments'; entry: SparseEntry };
+
+/** The longest 1.0 map read (about 400,000 segments). */
+const MAP_LIMIT = 16 << 20;
 
 interface SparseEntry {
   fd: number;
@@ -127,9 +127,7 @@ interface SparseEntry {
 /** Takes GNU sparse entries out of a tar stream (see the top of this file): each chunk of
  * the tar in, the chunks to give node-tar out. */
 export class SparseSplitter {
-  private state: State = { kind: 'header' };
-  private header = Buffer.alloc(BLOCK);
-  private headerFill = 0;
+  private state: State = this.nextHeader();
   /** The records of a PAX header held back because they describe a sparse file. */
   private sparseRecords: PaxRecord[] | null = null;
   /** The size a passed-on PAX header gives the next entry (files of 8 GiB and more). */
@@ -168,7 +166,8 @@ export class SparseSplitter {
   /** The tar has ended: it must not end inside a sparse file. */
   end(): void {
     const s = this.state;
-    if (s.kind === 'segments' || s.kind === 'map' || s.kind === 'gnuExtension') throw this.damaged(s.entry, t`the archive ends inside it`);
+    const inside = s.kind === 'pass' ? undefined : s.entry;
+    if (inside) throw this.damaged(inside, t`the archive ends inside it`);
   }
 
   /** The entry cannot be read: its file closed, and the error that says why. */
@@ -184,15 +183,12 @@ export class SparseSplitter {
       const s = this.state;
       const n = chunk.length - pos;
       switch (s.kind) {
-        case 'header': {
-          const take = Math.min(BLOCK - this.headerFill, n);
-          chunk.copy(this.header, this.headerFill, pos, pos + take);
-          this.headerFill += take;
+        case 'gather': {
+          const take = Math.min(s.left, n);
+          s.chunks.push(Buffer.from(chunk.subarray(pos, pos + take)));
           pos += take;
-          if (this.headerFill === BLOCK) {
-            this.headerFill = 0;
-            this.onHeader(Buffer.from(this.header));
-          }
+          s.left -= take;
+          if (s.left === 0) s.then(Buffer.concat(s.chunks));
           break;
         }
         case 'pass': {
@@ -200,49 +196,7 @@ export class SparseSplitter {
           this.out.push(chunk.subarray(pos, pos + take));
           pos += take;
           s.left -= take;
-          if (s.left === 0) this.state = { kind: 'header' };
-          break;
-        }
-        case 'pax': {
-          const take = Math.min(s.left, n);
-          s.chunks.push(Buffer.from(chunk.subarray(pos, pos + take)));
-          pos += take;
-          s.left -= take;
-          if (s.left === 0) this.onPax(s.header, Buffer.concat(s.chunks), s.size);
-          break;
-        }
-        case 'gnuExtension': {
-          const take = Math.min(BLOCK - s.fill, n);
-          s.block.push(Buffer.from(chunk.subarray(pos, pos + take)));
-          s.fill += take;
-          pos += take;
-          if (s.fill === BLOCK) {
-            const b = Buffer.concat(s.block);
-            s.entry.segments.push(...gnuSegments(b, 0, 21));
-            if (b[504]) this.state = { kind: 'gnuExtension', entry: s.entry, block: [], fill: 0 };
-            else this.startSegments(s.entry);
-          }
-          break;
-        }
-        case 'map': {
-          // Decimal numbers, one a line: the count, then offset and size of each segment;
-          // NULs after them to the end of their last block.
-          const take = Math.min(BLOCK - s.fill, n);
-          s.block.push(Buffer.from(chunk.subarray(pos, pos + take)));
-          s.fill += take;
-          pos += take;
-          if (s.fill < BLOCK) break;
-          s.text += Buffer.concat(s.block).toString('latin1');
-          s.block = [];
-          s.fill = 0;
-          s.entry.dataLeft -= BLOCK;
-          const numbers = s.text.split('\n').slice(0, -1);
-          const count = Number(numbers[0]);
-          if (numbers.length > 0 && !(Number.isSafeInteger(count) && count >= 0 && numbers.every((x) => /^\d+$/.test(x)))) throw this.damaged(s.entry, t`its map is damaged`);
-          if (numbers.length > 0 && numbers.length >= 1 + 2 * count) {
-            for (let i = 0; i < count; i++) s.entry.segments.push({ offset: Number(numbers[1 + 2 * i]), size: Number(numbers[2 + 2 * i]) });
-            this.startSegments(s.entry);
-          } else if (s.entry.dataLeft <= 0) throw this.damaged(s.entry, t`its map is longer than its data`);
+          if (s.left === 0) this.state = this.nextHeader();
           break;
         }
         case 'segments': {
@@ -253,7 +207,51 @@ export class SparseSplitter {
     }
   }
 
+  private gather(left: number, then: (data: Buffer) => void, entry?: SparseEntry): State {
+    return { kind: 'gather', left, chunks: [], then, entry };
+  }
+
+  private nextHeader(): State {
+    return this.gather(BLOCK, (h) => this.onHeader(h));
+  }
+
+  /** An old GNU extension block: 21 more segments, and whether another block follows. */
+  private gnuExtension(entry: SparseEntry): State {
+    return this.gather(
+      BLOCK,
+      (b) => {
+        entry.segments.push(...gnuSegments(b, 0, 21));
+        if (b[504]) this.state = this.gnuExtension(entry);
+        else this.startSegments(entry);
+      },
+      entry,
+    );
+  }
+
+  /** The map at the start of a 1.0 sparse file's data, read a block at a time: decimal
+   * numbers, one a line (the count, then offset and size of each segment), NULs after them
+   * to the end of their last block. */
+  private map(entry: SparseEntry, text = ''): State {
+    return this.gather(
+      BLOCK,
+      (block) => {
+        const all = text + block.toString('latin1');
+        entry.dataLeft -= BLOCK;
+        const numbers = all.split('\n').slice(0, -1);
+        const count = Number(numbers[0]);
+        if (numbers.length > 0 && !(Number.isSafeInteger(count) && count >= 0 && numbers.every((x) => /^\d+$/.test(x)))) throw this.damaged(entry, t`its map is damaged`);
+        if (numbers.length > 0 && numbers.length >= 1 + 2 * count) {
+          for (let i = 0; i < count; i++) entry.segments.push({ offset: Number(numbers[1 + 2 * i]), size: Number(numbers[2 + 2 * i]) });
+          this.startSegments(entry);
+        } else if (entry.dataLeft <= 0 || all.length > MAP_LIMIT) throw this.damaged(entry, t`its map is longer than its data`);
+        else this.state = this.map(entry, all);
+      },
+      entry,
+    );
+  }
+
   private onHeader(h: Buffer): void {
+    this.state = this.nextHeader();
     if (h.every((b) => b === 0)) {
       this.out.push(h); // the end of the archive (two zero blocks)
       return;
@@ -261,8 +259,8 @@ export class SparseSplitter {
     const type = String.fromCharCode(h[156]!);
     if (type === 'x' || type === 'X') {
       const size = sizeOf(h);
-      this.state = { kind: 'pax', header: h, size, left: padded(size), chunks: [] };
       if (size === 0) this.onPax(h, Buffer.alloc(0), 0);
+      else this.state = this.gather(padded(size), (data) => this.onPax(h, data, size));
       return;
     }
     const entry = ENTRY_TYPES.has(type) || type === 'S';
@@ -279,7 +277,7 @@ export class SparseSplitter {
     else {
       if (entry) this.entries++;
       this.out.push(h);
-      this.state = padded(size) > 0 ? { kind: 'pass', left: padded(size) } : { kind: 'header' };
+      if (padded(size) > 0) this.state = { kind: 'pass', left: padded(size) };
     }
   }
 
@@ -293,7 +291,7 @@ export class SparseSplitter {
       const sizeRecord = lastRecord(records, 'size');
       this.paxSize = sizeRecord === undefined ? null : Number(sizeRecord.toString('latin1'));
     }
-    this.state = { kind: 'header' };
+    this.state = this.nextHeader();
   }
 
   /** A PAX sparse file (0.0, 0.1 or 1.0): an empty file with the same records but the
@@ -311,7 +309,7 @@ export class SparseSplitter {
     const entry = this.open(name, realSize, dataSize);
     this.emitEmpty(h, paxHeader(kept));
     if (get('GNU.sparse.major') === '1') {
-      this.state = { kind: 'map', entry, block: [], fill: 0, text: '' };
+      this.state = this.map(entry);
       return;
     }
     const map = get('GNU.sparse.map');
@@ -339,7 +337,7 @@ export class SparseSplitter {
     const plain = Buffer.from(h);
     plain.fill(0, 386, 495);
     this.emitEmpty(plain);
-    if (extended) this.state = { kind: 'gnuExtension', entry, block: [], fill: 0 };
+    if (extended) this.state = this.gnuExtension(entry);
     else this.startSegments(entry);
   }
 
@@ -403,7 +401,7 @@ export class SparseSplitter {
   private endEntry(entry: SparseEntry): void {
     fs.ftruncateSync(entry.fd, entry.file.realSize);
     this.closeEntry(entry);
-    this.state = { kind: 'header' };
+    this.state = this.nextHeader();
   }
 
   private closeEntry(entry: SparseEntry): void {

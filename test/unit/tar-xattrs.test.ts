@@ -10,7 +10,7 @@ function record(key: string, value: Buffer): Buffer {
   return Buffer.concat([Buffer.from(String(len)), body]);
 }
 
-function block(h: ConstructorParameters<typeof Header>[0], data = Buffer.alloc(0)): Buffer {
+function block(h: ConstructorParameters<typeof Header>[0], data: Buffer = Buffer.alloc(0)): Buffer {
   const header = new Header({ mode: 0o644, uid: 0, gid: 0, mtime: new Date(0), size: data.length, ...h });
   header.encode();
   return Buffer.concat([header.block!, data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
