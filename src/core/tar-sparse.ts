@@ -109,8 +109,8 @@ type State =
   /** A sparse file's segments, written at their offsets; then its padding, dropped. */
   | { kind: 'segments'; entry: SparseEntry };
 
-/** The longest 1.0 map read (about 400,000 segments). */
-const MAP_LIMIT = 16 << 20;
+/** The most segments a 1.0 map may give (a larger map is taken for damage). */
+const MAX_SEGMENTS = 1_000_000;
 
 interface SparseEntry {
   fd: number;
@@ -230,21 +230,28 @@ export class SparseSplitter {
 
   /** The map at the start of a 1.0 sparse file's data, read a block at a time: decimal
    * numbers, one a line (the count, then offset and size of each segment), NULs after them
-   * to the end of their last block. */
-  private map(entry: SparseEntry, text = ''): State {
+   * to the end of their last block. `numbers`: those read so far; `rest`: a number cut by
+   * the end of the last block. */
+  private map(entry: SparseEntry, numbers: number[] = [], rest = ''): State {
     return this.gather(
       BLOCK,
       (block) => {
-        const all = text + block.toString('latin1');
         entry.dataLeft -= BLOCK;
-        const numbers = all.split('\n').slice(0, -1);
-        const count = Number(numbers[0]);
-        if (numbers.length > 0 && !(Number.isSafeInteger(count) && count >= 0 && numbers.every((x) => /^\d+$/.test(x)))) throw this.damaged(entry, t`its map is damaged`);
-        if (numbers.length > 0 && numbers.length >= 1 + 2 * count) {
-          for (let i = 0; i < count; i++) entry.segments.push({ offset: Number(numbers[1 + 2 * i]), size: Number(numbers[2 + 2 * i]) });
-          this.startSegments(entry);
-        } else if (entry.dataLeft <= 0 || all.length > MAP_LIMIT) throw this.damaged(entry, t`its map is longer than its data`);
-        else this.state = this.map(entry, all);
+        const lines = (rest + block.toString('latin1')).split('\n');
+        const cut = lines.pop() ?? '';
+        for (const line of lines) {
+          if (!/^\d{1,20}$/.test(line)) throw this.damaged(entry, t`its map is damaged`);
+          numbers.push(Number(line));
+          const count = numbers[0]!;
+          if (!Number.isSafeInteger(count) || count > MAX_SEGMENTS) throw this.damaged(entry, t`its map is damaged`);
+          if (numbers.length === 1 + 2 * count) {
+            for (let i = 0; i < count; i++) entry.segments.push({ offset: numbers[1 + 2 * i]!, size: numbers[2 + 2 * i]! });
+            return this.startSegments(entry); // the rest of the block is the map's padding
+          }
+        }
+        if (cut.length > 20) throw this.damaged(entry, t`its map is damaged`);
+        if (entry.dataLeft <= 0) throw this.damaged(entry, t`its map is longer than its data`);
+        this.state = this.map(entry, numbers, cut);
       },
       entry,
     );

@@ -70,6 +70,16 @@ describe('SparseSplitter', () => {
     });
   }
 
+  it("a 1.0 map that is not numbers is refused by the file's name", () => {
+    const tar = execFileSync('tar', ['-C', tree, '-cf', '-', '--format=posix', '--sparse', 'var/a']);
+    // A PAX header and its records, the entry's header, then the map: "2\n70000\n...".
+    const at = 3 * 512;
+    expect(tar.toString('latin1', at, at + 2)).toBe('2\n');
+    tar.write('x', at, 'latin1');
+    const s = new SparseSplitter(fs.mkdtempSync(path.join(tmp, 'map-')));
+    expect(() => s.split(tar)).toThrow(/^sparse file "var\/a": its map is damaged$/);
+  });
+
   it('a tar that ends inside a sparse file is refused by its name', () => {
     const tar = execFileSync('tar', ['-C', tree, '-cf', '-', '--format=posix', '--sparse', 'var/a']);
     const s = new SparseSplitter(fs.mkdtempSync(path.join(tmp, 'cut-')));
