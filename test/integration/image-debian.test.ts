@@ -5,7 +5,7 @@
 // works, and ping pings as nobody by the capability its file carries.
 //
 // Tests download nothing: the root filesystem is built before them, where CI installs what the
-// tests need (.ci/run), and named by CONTAINER_LESSONS_TEST_DEBIAN. Without it, or without
+// tests need (.ci/run), and named by CL_TEST_DEBIAN_ROOTFS. Without it, or without
 // umoci, skopeo or setcap, the tests say why they skip.
 import { describe, it, expect, afterAll, type TestContext } from 'vitest';
 import { execFileSync } from 'node:child_process';
@@ -17,14 +17,14 @@ import { onPath } from '../support/on-path.js';
 import { skipBecause } from '../support/skip.js';
 import { describeTree } from '../support/tree.js';
 
-const SOURCE = process.env.CONTAINER_LESSONS_TEST_DEBIAN;
+const SOURCE = process.env.CL_TEST_DEBIAN_ROOTFS;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cl-debian-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** Why the tests cannot run here, or null. */
 function missing(): string | null {
-  if (!SOURCE) return 'no Debian root filesystem named: build one with `sudo rootfs-scripts/debootstrap.sh /var/tmp/cl-debian` and set CONTAINER_LESSONS_TEST_DEBIAN=/var/tmp/cl-debian (.ci/run does both)';
-  if (!fs.existsSync(path.join(SOURCE, 'usr/bin/apt-get'))) return `CONTAINER_LESSONS_TEST_DEBIAN=${SOURCE} is not a Debian root filesystem (no usr/bin/apt-get)`;
+  if (!SOURCE) return 'no Debian root filesystem named: build one with `sudo rootfs-scripts/debootstrap.sh /var/tmp/cl-debian` and set CL_TEST_DEBIAN_ROOTFS=/var/tmp/cl-debian (.ci/run does both)';
+  if (!fs.existsSync(path.join(SOURCE, 'usr/bin/apt-get'))) return `CL_TEST_DEBIAN_ROOTFS=${SOURCE} is not a Debian root filesystem (no usr/bin/apt-get)`;
   for (const [tool, pkg] of [
     ['umoci', 'umoci'],
     ['skopeo', 'skopeo'],
