@@ -3,13 +3,13 @@
 // caller), so the container's first stage is util-linux's setpriv and unshare
 // (src/core/rootless.ts); everything after it runs on the core as in lessons 3-5.
 import fs from 'node:fs';
-import { startContainer, tryUserNamespaceFromNode, viewNamespaces, makeMessageQueue, procfs, type Namespace, type Rootless, unusedUid, type NsView } from '../core/index.js';
+import { tryUserNamespaceFromNode, type ContainerShape, viewNamespaces, makeMessageQueue, procfs, type Namespace, type Rootless, unusedUid, type NsView } from '../core/index.js';
 import { pass, fail, skip } from '../checks/result.js';
 import { describe } from '../checks/containers.js';
 import { ensureLabRoot, type Lab } from '../lab.js';
 import { defineLesson, earlier } from './types.js';
 import { hostShell, lines } from './show.js';
-import { rootfsStep, locateContainer, killLabContainers, IDLE_SHELL, LOCATED, type ContainerState } from './container-common.js';
+import { rootfsStep, locateContainer, killLabContainers, startStepContainer, IDLE_SHELL, LOCATED, type ContainerState } from './container-common.js';
 import { REDRAW_MS } from '../pictures/picture.js';
 import { drawIdMap } from '../pictures/id-map.js';
 import { t } from '../i18n/messages.js';
@@ -39,6 +39,13 @@ export function rootlessUser(lab: Lab): Rootless {
 }
 
 const firstStage = (u: Rootless) => `setpriv --reuid ${u.uid} --regid ${u.gid} --clear-groups unshare --user --map-root-user`;
+
+/** The rootless container: lessons 3-5's, through the first stage, with a time namespace
+ * where the kernel has them. */
+function rootlessShape(lab: Lab): ContainerShape {
+  const timeOk = fs.existsSync('/proc/self/ns/time');
+  return { rootfs: lab.rootfs, namespaces: NS, hostname: HOSTNAME, mountProc: true, rootless: rootlessUser(lab), timeOffsets: timeOk ? { boottime: BOOTTIME_OFFSET } : undefined };
+}
 
 /** The rootless container by hand: the first stage, then the namespaces of lessons 3-5 and
  * cgroup and time, chroot into the rootfs. */
@@ -139,13 +146,12 @@ const otherNamespaces = defineLesson<ContainerState>({
     {
       title: "A rootless container: lessons 3-5's container started through that first stage, with cgroup and time namespaces",
       commands: (lab) => [byHand(lab), 'id; cat /proc/self/uid_map; ls -ln / | head -3   # inside'],
+      // Prepared ahead like any step's container: the first stage, then PID 1 waiting for its command.
+      alsoStarts: (lab) => [rootlessShape(lab)],
       async run(ctx) {
         const u = rootlessUser(ctx.lab);
         const timeOk = fs.existsSync('/proc/self/ns/time');
-        const c = await startContainer(
-          { rootfs: ctx.lab.rootfs, namespaces: NS, hostname: HOSTNAME, mountProc: true, rootless: u, timeOffsets: timeOk ? { boottime: BOOTTIME_OFFSET } : undefined, argv: IDLE_SHELL, detach: ctx.keep },
-          ctx.ledger,
-        );
+        const c = await startStepContainer(ctx, rootlessShape(ctx.lab), IDLE_SHELL);
         ctx.state.container = c;
         return lines(
           t`${firstStage(u)} -- node nsinit.js run ...: then unshare(${NS.map((n) => n.toUpperCase()).join('|')}${timeOk ? '|TIME' : ''}), pivot_root, execve("/bin/sh") as in lessons 3-5`,
