@@ -387,7 +387,12 @@ export class SparseSplitter {
       const seg = entry.segments[entry.segment];
       if (!seg) break;
       const take = Math.min(seg.size - entry.segmentDone, entry.dataLeft, data.length - pos);
-      if (take > 0) fs.writeSync(entry.fd, data, pos, take, seg.offset + entry.segmentDone);
+      try {
+        if (take > 0) fs.writeSync(entry.fd, data, pos, take, seg.offset + entry.segmentDone);
+      } catch (err) {
+        this.closeEntry(entry); // no space, say: the unpacker says so
+        throw err;
+      }
       pos += take;
       entry.dataLeft -= take;
       entry.segmentDone += take;
