@@ -237,15 +237,6 @@ class LayerUnpacker {
     this.state.failure ??= new ImageError(`${this.what}: ${message}`, tr(HINT_RESAVE));
   }
 
-  /** A sparse file, which node-tar would drop (old GNU) or fill with its map (PAX): refuse
-   * the layer rather than unpack it wrong. */
-  private sparseFound(): boolean {
-    if (this.scanner.sparse === null) return false;
-    const entry = JSON.stringify(this.scanner.sparse);
-    this.state.failure ??= new ImageError(t`${this.what}: entry ${entry} is a sparse file (GNU tar --sparse), which this import does not read`, t`write the layer without --sparse (docker, buildah and umoci never write sparse files)`);
-    return true;
-  }
-
   /** An entry breaks a rule that keeps a layer inside its directory: refuse the layer. */
   private unsafe(message: string) {
     this.state.failure ??= new ImageError(`${this.what}: ${message}`, tr(HINT_UNSAFE));
@@ -266,7 +257,6 @@ class LayerUnpacker {
     this.setPendingMtime();
     const index = this.count.files++;
     const entry = JSON.stringify(e.path);
-    if (this.sparseFound()) return false;
     const parts = entryParts(e.path);
     if (!parts) {
       this.unsafe(t`entry ${entry} leaves the layer: a path may not climb out with ".."`);
@@ -390,7 +380,6 @@ class LayerUnpacker {
 
   /** Make what the filter held back, then put the archive's modes back. */
   finish(): void {
-    if (this.sparseFound()) throw this.state.failure; // the layer's last entry, which no filter saw
     this.setPendingMtime();
     // Files first, before any symlink exists in the diff that a path could go through.
     for (const f of this.files) {

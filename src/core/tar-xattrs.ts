@@ -8,8 +8,7 @@
 // Date), where the record has nanoseconds. So this pass reads the headers itself, byte-exact,
 // and hands both over by the entry's position among the entries node-tar shows its filter.
 //
-// It also finds what node-tar would drop without a word: GNU sparse files (type 'S', and the
-// GNU.sparse.* records of PAX sparse files, whose map node-tar would write into the file).
+// It reads the stream after tar-sparse.ts has taken the sparse files out of it.
 export const BLOCK = 512;
 /** Types node-tar shows its filter (read-entry.ts: the ones it neither treats as meta nor ignores). */
 export const ENTRY_TYPES = new Set(['0', '\0', '1', '2', '3', '4', '5', '6', '7', 'D']);
@@ -71,23 +70,12 @@ export function sizeOf(header: Buffer): number {
   return text ? Number.parseInt(text, 8) : 0;
 }
 
-/** The name a header gives (ustar prefix + name), for a message. */
-function nameOf(header: Buffer): string {
-  const cut = (b: Buffer) => b.toString('utf8').replace(/\0.*$/s, '');
-  const name = cut(header.subarray(0, 100));
-  const ustar = header.toString('latin1', 257, 263) === 'ustar\0';
-  const prefix = ustar ? cut(header.subarray(345, 500)) : '';
-  return prefix ? `${prefix}/${name}` : name;
-}
-
 /** Reads a tar stream's headers, chunk by chunk as the stream goes to node-tar, noting each
- * entry's xattrs and any sparse file. */
+ * entry's xattrs and exact mtime. */
 export class TarXattrScanner {
   /** Each entry's xattrs and exact mtime, by its position among the entries (meta headers
    * not counted); only entries that have either, until take() hands them on. */
   private byEntry = new Map<number, { xattrs: Xattrs; mtime: ExactTime | null }>();
-  /** The first entry node-tar would drop or get wrong (a sparse file), by name. */
-  sparse: string | null = null;
   private entries = 0;
   private header = Buffer.alloc(BLOCK);
   private headerFill = 0;
@@ -149,9 +137,6 @@ export class TarXattrScanner {
     // A file of 8 GiB or more has its size in a PAX record.
     const paxSize = said?.get('size');
     this.skip = padded(paxSize ? Number(paxSize.toString('latin1')) : sizeOf(h));
-    if (type === 'S' || [...(said?.keys() ?? [])].some((k) => k.startsWith('GNU.sparse.'))) {
-      this.sparse ??= said?.get('GNU.sparse.name')?.toString('utf8') ?? said?.get('path')?.toString('utf8') ?? nameOf(h);
-    }
     if (!ENTRY_TYPES.has(type)) return;
     const xattrs: Xattrs = new Map();
     for (const [k, v] of said ?? []) if (k.startsWith('SCHILY.xattr.')) xattrs.set(k.slice('SCHILY.xattr.'.length), v);

@@ -13,6 +13,7 @@ import { importImage, LayerStore, libc } from '../../src/core/index.js';
 import { ociOf } from '../support/oci.js';
 import { describeTree } from '../support/tree.js';
 import { onPath } from '../support/on-path.js';
+import { GNU_SPARSE_FORMATS } from '../support/sparse-formats.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cl-faithful-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -108,12 +109,7 @@ function makeSparseTree(root: string): void {
 }
 
 describe('sparse files in a layer', () => {
-  for (const [format, extra] of [
-    ['posix', []],
-    ['posix', ['--sparse-version=0.0']],
-    ['posix', ['--sparse-version=0.1']],
-    ['gnu', []],
-  ] as const) {
+  for (const [format, extra] of GNU_SPARSE_FORMATS) {
     const name = `${format}${extra.length ? ` ${extra.join(' ')}` : ''}`;
     it.skipIf(!onPath('umoci'))(`GNU tar --sparse --format=${name}: unpacked as ${format === 'gnu' ? 'GNU tar' : 'umoci'} unpacks them, holes kept`, async () => {
       const dir = path.join(tmp, `sparse-${name.replace(/[^a-z0-9.]+/g, '-')}`);

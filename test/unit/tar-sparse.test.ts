@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Parser, type ReadEntry } from 'tar';
 import { SparseSplitter } from '../../src/core/tar-sparse.js';
+import { GNU_SPARSE_FORMATS } from '../support/sparse-formats.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cl-sparse-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -42,12 +43,7 @@ function entries(tar: Buffer): string[] {
 }
 
 describe('SparseSplitter', () => {
-  for (const [format, extra] of [
-    ['posix', []],
-    ['posix', ['--sparse-version=0.0']],
-    ['posix', ['--sparse-version=0.1']],
-    ['gnu', []],
-  ] as const) {
+  for (const [format, extra] of GNU_SPARSE_FORMATS) {
     it(`--format=${format} ${extra.join(' ')}: the same whatever the chunks`, () => {
       const tar = execFileSync('tar', ['-C', tree, '-cf', '-', `--format=${format}`, ...extra, '--sparse', '--sort=name', 'plain.txt', 'var']);
       for (const size of [1, 7, 511, 512, 513, 4096, 65536]) {

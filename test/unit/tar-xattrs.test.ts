@@ -65,7 +65,6 @@ describe('TarXattrScanner', () => {
     expect(s.take(0)).toBeUndefined();
     expect(s.take(1)).toEqual(expected.get(1));
     expect(s.take(1)).toBeUndefined(); // handed on: not kept
-    expect(s.sparse).toBeNull();
   });
 
   it('reads the same whatever the chunks (a byte at a time, odd sizes)', () => {
@@ -89,20 +88,5 @@ describe('TarXattrScanner', () => {
     const s = new TarXattrScanner();
     s.scan(Buffer.concat([big, after, block({ path: 'after', type: 'File' }, Buffer.from('x')), Buffer.alloc(1024)]));
     expect(s.take(1)?.xattrs).toEqual(new Map([['user.after', Buffer.from('yes')]]));
-  });
-
-  it('finds a sparse file, old GNU or PAX, by name', () => {
-    const gnu = new TarXattrScanner();
-    const oldSparse = block({ path: 'var/log/lastlog', type: 'File' });
-    oldSparse[156] = 'S'.charCodeAt(0);
-    // the header's checksum no longer matters to the scanner: it reads the type and the size
-    gnu.scan(sample([oldSparse]));
-    expect(gnu.sparse).toBe('var/log/lastlog');
-
-    const pax = new TarXattrScanner();
-    pax.scan(
-      sample([block({ path: 'PaxHeaders/x', type: 'ExtendedHeader' }, Buffer.concat([record('GNU.sparse.major', Buffer.from('1')), record('GNU.sparse.name', Buffer.from('var/big'))])), block({ path: 'GNUSparseFile.0/big', type: 'File' })]),
-    );
-    expect(pax.sparse).toBe('var/big');
   });
 });

@@ -107,8 +107,6 @@ export default {
     '条目 {0} 是{1}（{2}:{3}）：这里的一层除了 overlayfs 的 whiteout（字符设备 0:0）之外不能有设备节点（/dev 要打包成空目录：容器在启动时才得到它的 /dev）',
   '{0}: entry {1} leaves the archive: a path may not climb out with ".."': '{0}：条目 {1} 跑到了归档之外：路径不能用 ".." 往上爬出去',
   '{0}: hard link {1} -> {2} leaves the archive: a link target may not climb out with ".."': '{0}：硬链接 {1} -> {2} 跑到了归档之外：链接目标不能用 ".." 往上爬出去',
-  '{0}: entry {1} is a sparse file (GNU tar --sparse), which this import does not read': '{0}：条目 {1} 是稀疏文件（GNU tar --sparse），这里的导入不读这种文件',
-  'write the layer without --sparse (docker, buildah and umoci never write sparse files)': '打包这一层时不要用 --sparse（docker、buildah 和 umoci 从不写稀疏文件）',
   'sparse file {0}: {1}': '稀疏文件 {0}：{1}',
   'its map is damaged': '它的映射表已损坏',
   'its map is longer than its data': '它的映射表比它的数据还长',
