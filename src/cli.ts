@@ -8,7 +8,7 @@ import { solveLesson, checkLesson, watchLesson, cleanupActive, errorInfo, holdIn
 import { doctor } from './doctor.js';
 import { ensureRootfsAsync, idleHelpers, Ledger, LockBusyError, HintedError } from './core/index.js';
 import type { CheckResult } from './checks/result.js';
-import { drawOnce, pictureText } from './pictures/picture.js';
+import { drawOnce, openPicture, pictureText, type OpenPicture } from './pictures/picture.js';
 import { glyphsFor } from './pictures/glyphs.js';
 import { label, t, titled, tr, setLanguage } from './i18n/messages.js';
 import { chooseLanguage, isLanguage } from './i18n/language.js';
@@ -142,26 +142,38 @@ async function cmdSolve(args: string[], opts: { json: boolean; keep: boolean }, 
   try {
     for (const lesson of which) {
       if (!opts.json) out.write(`\n${c.bold(c.cyan(lessonHeading(lesson)))}\n`);
-      const report = await solveLesson(lesson, lab, {
-        keep: opts.keep,
-        hooks: opts.json
-          ? {}
-          : {
-              onStepStart: (_l, step, i) => out.write(`\n${c.bold(`── ${t`step ${i + 1}/${lesson.steps.length}: ${tr(step.title)}`}`)}\n${c.dim(indent(step.commands(lab).join('\n'), '   '))}\n`),
-              ...(live ? { onStepLine: (_l: Lesson, line: string) => live.line(line), onStepProgress: (_l: Lesson, p: WorkProgress) => live.progress(p) } : {}),
-              onStepDone: (_l, sr) => {
-                live?.clear();
-                if (sr.output) out.write(indent(sr.output) + '\n');
-                if (sr.error) out.write(c.red(`    ${label(t`error:`)}${sr.error.message}`) + (sr.error.hint ? `\n    ${c.yellow(label(t`hint:`))}${sr.error.hint}` : '') + '\n');
+      // Printed after the checks; open from the start, as the TUI's is while the lesson is
+      // shown: a live picture has seen the steps and the checks by then, and is not waited for.
+      const picture = !opts.json && lesson.picture ? openPicture(lesson.picture.bind(lesson), lab) : null;
+      let report: LessonReport;
+      try {
+        report = await solveLesson(lesson, lab, {
+          keep: opts.keep,
+          hooks: opts.json
+            ? {}
+            : {
+                onStepStart: (_l, step, i) => out.write(`\n${c.bold(`── ${t`step ${i + 1}/${lesson.steps.length}: ${tr(step.title)}`}`)}\n${c.dim(indent(step.commands(lab).join('\n'), '   '))}\n`),
+                ...(live ? { onStepLine: (_l: Lesson, line: string) => live.line(line), onStepProgress: (_l: Lesson, p: WorkProgress) => live.progress(p) } : {}),
+                onStepDone: (_l, sr) => {
+                  live?.clear();
+                  if (sr.output) out.write(indent(sr.output) + '\n');
+                  if (sr.error) out.write(c.red(`    ${label(t`error:`)}${sr.error.message}`) + (sr.error.hint ? `\n    ${c.yellow(label(t`hint:`))}${sr.error.hint}` : '') + '\n');
+                },
+                onChecking: () => {
+                  picture?.checking(true);
+                  out.write(`\n${c.bold(`── ${t`checks`}`)} ${c.dim(t`(reading the kernel)`)}\n`);
+                },
+                // Above the live tail, if one is drawn: the tail stays below it.
+                onNote: (text) => (live ? live.above(`${c.yellow(`    ${text}`)}\n`) : out.write(c.yellow(`    ${text}`) + '\n')),
+                beforeEnd: async (l) => {
+                  picture?.checking(false);
+                  if (picture) out.write(`\n${await pictureReport(l, lab, picture)}\n`);
+                },
               },
-              onChecking: () => out.write(`\n${c.bold(`── ${t`checks`}`)} ${c.dim(t`(reading the kernel)`)}\n`),
-              // Above the live tail, if one is drawn: the tail stays below it.
-              onNote: (text) => (live ? live.above(`${c.yellow(`    ${text}`)}\n`) : out.write(c.yellow(`    ${text}`) + '\n')),
-              beforeEnd: async (l) => {
-                if (l.picture) out.write(`\n${await pictureReport(l, lab)}\n`);
-              },
-            },
-      });
+        });
+      } finally {
+        picture?.close();
+      }
       reports.push(report);
       if (!opts.json) {
         if (report.reset.length) out.write(c.dim(`  ${t`(cleared first: ${report.reset.join('; ')})`}`) + '\n');
@@ -183,12 +195,15 @@ async function cmdSolve(args: string[], opts: { json: boolean; keep: boolean }, 
   return ok ? 0 : 1;
 }
 
-/** A lesson's picture as text, at the terminal's width (at most 100 columns). */
-async function pictureReport(lesson: Lesson, lab: Lab): Promise<string> {
+/** A lesson's picture as text, at the terminal's width (at most 100 columns): the one solve
+ * opened when the lesson started (drawn at once: it has sampled the whole lesson), or one
+ * opened now and given its settling time. */
+async function pictureReport(lesson: Lesson, lab: Lab, opened?: OpenPicture): Promise<string> {
   if (!lesson.picture) return t`Lesson ${lesson.number} has no picture.`;
   const width = Math.min(process.stdout.columns || 80, 100);
   const glyphs = glyphsFor();
-  return pictureText(await drawOnce(lesson.picture.bind(lesson), lab, { width, glyphs }), width, glyphs);
+  const opts = { width, glyphs };
+  return pictureText(await (opened ? opened.draw(opts) : drawOnce(lesson.picture.bind(lesson), lab, opts)), width, glyphs);
 }
 
 async function cmdPicture(args: string[], lab: Lab, out: Out): Promise<number> {

@@ -194,14 +194,45 @@ export function pictureText(p: Picture, width: number, g: Glyphs): string {
     .join('\n');
 }
 
-/** A lesson's picture drawn once, for a report: the source opened, given its settling time,
- * drawn and closed. */
-export async function drawOnce(open: (lab: Lab) => PictureSource, lab: Lab, opts: DrawOptions): Promise<Picture> {
+/** A lesson's picture opened for one report later: it samples from the moment it is opened, as
+ * the TUI's does while the lesson is shown. solve opens it when the lesson starts, so a live
+ * one (the CPU share) has seen the steps and the checks by the time it is drawn. */
+export interface OpenPicture {
+  /** How long a live picture must sample before it has something to show (settleMs). */
+  readonly settleMs: number;
+  /** A check is reading the kernel (PictureSource.checking). */
+  checking(on: boolean): void;
+  /** Draw it now, then close it. */
+  draw(opts: DrawOptions): Promise<Picture>;
+  close(): void;
+}
+
+export function openPicture(open: (lab: Lab) => PictureSource, lab: Lab): OpenPicture {
   const source = open(lab);
-  try {
-    if (source.settleMs) await new Promise((r) => setTimeout(r, source.settleMs));
-    return await drawSafely(source, opts);
-  } finally {
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
     source.close?.();
-  }
+  };
+  return {
+    settleMs: source.settleMs ?? 0,
+    checking: (on) => source.checking?.(on),
+    async draw(opts) {
+      try {
+        return await drawSafely(source, opts);
+      } finally {
+        close();
+      }
+    },
+    close,
+  };
+}
+
+/** A lesson's picture drawn once, for a report: opened, given its settling time, drawn and
+ * closed. */
+export async function drawOnce(open: (lab: Lab) => PictureSource, lab: Lab, opts: DrawOptions): Promise<Picture> {
+  const picture = openPicture(open, lab);
+  if (picture.settleMs) await new Promise((r) => setTimeout(r, picture.settleMs));
+  return picture.draw(opts);
 }

@@ -3,6 +3,8 @@
 // and the check's window are marked, and a quota changed by hand shows at once.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { findLesson, type Lesson } from '../../src/lessons/index.js';
 import { LessonSession, judge, resetLesson } from '../../src/runner.js';
 import { GROUP } from '../../src/lessons/02-cgroup-cpu.js';
@@ -12,6 +14,7 @@ import { pictureLines, type PictureSource } from '../../src/pictures/picture.js'
 import { tempLab } from '../support/lab.js';
 import { shownInChinese } from '../support/picture.js';
 import { snapshot, leaks } from '../support/kernel-state.mjs';
+import { ensureBuilt, PACKAGE_ROOT } from '../support/bundle.js';
 
 const lab = tempLab('cl-pic-cpu-');
 const lesson = findLesson('cgroup-cpu') as Lesson;
@@ -84,5 +87,31 @@ describe("lesson 2's picture", () => {
     else fs.writeFileSync(g.file('cpuQuota'), '50000 100000');
     await sleep(1200);
     expect(await text(80)).toMatch(/now (4[5-9]|5[0-5]) %/);
+  }, 60_000);
+});
+
+describe('solve 2, as the CLI prints it', () => {
+  it("draws the picture it kept open from the lesson's start: the loop under its quota and the check's window", async () => {
+    ensureBuilt();
+    // The session above holds the lab and the group's name ("container") while it is open.
+    source?.close?.();
+    source = undefined;
+    await session?.end();
+    session = undefined;
+    await resetLesson(lesson, lab);
+    const r = spawnSync(process.execPath, [path.join(PACKAGE_ROOT, 'bin/container-lessons.js'), 'solve', '2'], {
+      env: { ...process.env, CONTAINER_LESSONS_HOME: lab.root, NO_COLOR: '1', LANG: 'C.UTF-8', LC_ALL: '' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    // Drawn after the checks: a picture opened only then would have seen no check, nor the
+    // loop under its quota for long. (Whether it saw the loop before the quota is a race with
+    // step 5: the loop is outside the group for only step 3's 0.2 s.)
+    const picture = r.stdout.slice(r.stdout.indexOf('CPU share of the busy loop'));
+    const [spark, marks] = picture.split('\n').filter((l: string) => l.includes('│')) as [string, string];
+    expect(spark.slice(spark.indexOf('│') + 1)).toMatch(/[▁▂▃]{5,}/);
+    expect(marks).toMatch(/─{3,}/);
+    expect(r.stdout).toMatch(/Lesson 2: passed/);
   }, 60_000);
 });
