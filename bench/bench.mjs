@@ -478,11 +478,13 @@ function printScale(sc) {
   );
   console.log(table(so.rows, ['k', 'lesson', 'in solve all ms', 'first k ms', 'ms per lesson', 'alone ms (fresh CLI)', 'passed']));
   const me = sc.memory;
-  if ('error' in me) console.log(`\nTUI memory after walking every lesson twice: not measured: ${me.error}`);
+  if ('error' in me) console.log(`\nTUI memory as every lesson is walked: not measured: ${me.error}`);
   else {
-    console.log(`\nTUI memory after walking every lesson twice (→ through all ${me.lessons} lessons and ← back is one walk, ${me.walkMs} ms; --unlock-all, nothing run):\n`);
-    console.log(table(me.samples, ['after', 'rssMiB', 'hwmMiB']));
-    console.log(`growth from walk 1 to walk 2: ${me.growthMiB} MiB VmRSS (target: about 0; VmRSS holds garbage not yet collected, so a few MiB either way is the collector's timing: compare runs)`);
+    console.log(
+      `\nTUI memory as every lesson is walked ${me.walks} times (→ through all ${me.lessons} lessons and ← back is one walk, ${me.walkMs} ms; --unlock-all, nothing run): the live heap, from a heap snapshot (Node takes it after a full collection); VmRSS at the start ${me.startRssMiB} MiB:\n`,
+    );
+    console.log(table(me.samples, ['after', 'heapMiB']));
+    console.log(`live heap growth from walk 1 to walk ${me.walks}: ${me.growthMiB} MiB (target: no growth; walk 1 makes each lesson's text and picture once)`);
   }
 }
 
@@ -545,7 +547,7 @@ try {
         if ('error' in kp) console.log(`keypress walk: not measured: ${kp.error}`);
         else
           console.log(
-            `keypress walk (the TUI through every lesson by its keys, ${kp.ms} ms): ${kp.keys} keys, ${kp.helpers} helpers started, ${kp.preparedAhead} of them ahead; ${kp.coldOnKeypress} started cold on a keypress${kp.where.length ? `: ${kp.where.join('; ')}` : ''}; ${kp.pictureHelpers} started for pictures meanwhile (no key waits for them)${kp.failed ? `; stopped early: ${kp.failed}` : ''}; slowest keys: ${kp.slowest.join(', ')}`,
+            `keypress walk (the TUI through every lesson by its keys, ${kp.ms} ms): ${kp.keys} keys, ${kp.helpers} helpers started, ${kp.preparedAhead} of them ahead; ${kp.coldOnKeypress} started cold on a keypress${kp.where.length ? `: ${kp.where.join('; ')}` : ''}; ${kp.pictureHelpers} started for pictures meanwhile (no key waits for them); ${kp.programs.length ? `${kp.programs.length} by programs a step runs as the learner types them (${kp.programs.join('; ')}: that program's starts, the fresh CLI row)` : 'none by programs a step runs'}${kp.failed ? `; stopped early: ${kp.failed}` : ''}; slowest keys: ${kp.slowest.join(', ')}`,
           );
         console.log('');
       }

@@ -4,6 +4,9 @@
 // helper (nsinit) started for the work itself (not an idle helper, not a warm container
 // prepared ahead), or a job given to an idle helper that was itself started after the key,
 // is a start the learner waited for: a Node start on the keypress path. Zero is the target.
+// The starts of a container-lessons command a step runs as a program of its own (lesson 11's
+// `container-lessons run`, as the learner types it) are that program's: counted apart, as
+// the fresh CLI's start is measured in its own row.
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -67,7 +70,7 @@ export async function keypressStarts({ tmp, bin, lessons, log }) {
     await new Promise((r) => setTimeout(r, 500));
     spawnSync(process.execPath, [bin, 'reset', '--all'], { env: { ...process.env, CONTAINER_LESSONS_HOME: home }, stdio: 'ignore' });
   }
-  /** @type {Array<{ t: number, mode?: string, job?: string, prepared: boolean, background?: boolean, helperStarted?: number }>} */
+  /** @type {Array<{ t: number, mode?: string, job?: string, prepared: boolean, background?: boolean, helperStarted?: number, program?: string }>} */
   const entries = fs
     .readFileSync(spawnLog, 'utf8')
     .split('\n')
@@ -78,9 +81,15 @@ export async function keypressStarts({ tmp, bin, lessons, log }) {
   // Helpers of a picture's redraw during a key's work: nothing on screen that the key
   // brings waits for them (counted apart).
   let background = 0;
+  /** @type {Array<{ lesson: number, key: string, program: string, mode: string }>} */
+  const programs = [];
   for (const e of entries) {
     const p = presses.find((x) => e.t >= x.t0 && e.t <= x.t1);
     if (!p || e.prepared) continue;
+    if (e.program) {
+      programs.push({ lesson: p.lesson, key: p.key, program: e.program, mode: e.mode ?? e.job ?? '?' });
+      continue;
+    }
     if (e.background) {
       background++;
       continue;
@@ -88,9 +97,10 @@ export async function keypressStarts({ tmp, bin, lessons, log }) {
     if (e.job === undefined) cold.push({ lesson: p.lesson, key: p.key, mode: e.mode ?? '?', kind: e.mode ?? '?' });
     else if ((e.helperStarted ?? 0) >= p.t0) cold.push({ lesson: p.lesson, key: p.key, mode: `${e.job} (its helper started after the key)`, kind: e.job });
   }
-  const spawns = entries.filter((e) => e.job === undefined);
+  // The workbook's own helpers (a program's are its own).
+  const spawns = entries.filter((e) => e.job === undefined && !e.program);
   const prepared = spawns.filter((s) => s.prepared).length;
-  log(`keypress walk: ${presses.length} keys, ${spawns.length} helpers started (${prepared} ahead), ${cold.length} cold on a keypress, ${background} for pictures`);
+  log(`keypress walk: ${presses.length} keys, ${spawns.length} helpers started (${prepared} ahead), ${cold.length} cold on a keypress, ${background} for pictures, ${programs.length} by programs the steps run`);
   const slowest = [...presses]
     .sort((a, b) => b.t1 - b.t0 - (a.t1 - a.t0))
     .slice(0, 5)
@@ -104,6 +114,9 @@ export async function keypressStarts({ tmp, bin, lessons, log }) {
     coldOnKeypress: cold.length,
     /** Helpers a picture's redraw started while a key's work ran (no keypress waits for them). */
     pictureHelpers: background,
+    /** "lesson 11 step 3: container-lessons run (init)": helpers a program a step runs
+     * started (that program's own starts). */
+    programs: programs.map((x) => `lesson ${x.lesson} ${x.key}: container-lessons ${x.program} (${x.mode})`),
     /** "lesson 4 step 2: run x2" */
     where: summarize(cold),
     lessons: [...new Set(cold.map((c) => c.lesson))],

@@ -18,6 +18,8 @@ const MiB = 1024 * 1024;
 const FILE_BYTES = 32 * 1024;
 /** The 1 GB case needs its image, the import and umoci's bundle at once, with room to spare. */
 const BIG_NEEDS = 4 * 1024 * MiB;
+/** Walks of the TUI's memory test: the first fills what is made once, the others must not grow. */
+const WALKS = 3;
 
 const round = (/** @type {number} */ x, d = 0) => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : null);
 const has = (/** @type {string} */ cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -176,17 +178,52 @@ function memory(/** @type {number} */ pid) {
   try {
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (/** @type {string} */ key) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1]);
-    return { rssMiB: round(kb('VmRSS') / 1024, 1), hwmMiB: round(kb('VmHWM') / 1024, 1) };
+    return { rssMiB: round(kb('VmRSS') / 1024, 1) };
   } catch {
-    return { rssMiB: null, hwmMiB: null };
+    return { rssMiB: null };
   }
 }
 
+/** The live heap of a Node process, in MiB: the sum of every object's own size in a heap
+ * snapshot. Node takes one on the signal `--heapsnapshot-signal` names, after a full
+ * collection, so what is left is what the program still holds: unlike VmRSS, no garbage
+ * waiting for the collector and no pages the heap has not given back. The snapshot is
+ * written into `dir` (`--diagnostic-dir`) and removed once read.
+ * @param {number} pid @param {string} dir */
+async function liveHeapMiB(pid, dir) {
+  const before = new Set(fs.readdirSync(dir));
+  process.kill(pid, 'SIGUSR2');
+  const end = Date.now() + 60_000;
+  while (Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 100));
+    const name = fs.readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    if (!name) continue;
+    const file = path.join(dir, name);
+    let snapshot;
+    try {
+      // Written in one go by the process's main thread: until it is whole, it does not parse.
+      snapshot = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch {
+      continue;
+    }
+    fs.rmSync(file, { force: true });
+    const fields = snapshot.snapshot.meta.node_fields;
+    const width = fields.length;
+    const self = fields.indexOf('self_size');
+    let bytes = 0;
+    for (let i = self; i < snapshot.nodes.length; i += width) bytes += snapshot.nodes[i];
+    return round(bytes / MiB, 1);
+  }
+  throw new Error(`no heap snapshot from pid ${pid} within 60 s`);
+}
+
 /**
- * The TUI's memory after walking every lesson twice: the real TUI in tmux (--unlock-all,
- * a fresh lab: nothing runs, every lesson's text and picture is drawn), → from the first
- * lesson to the last and ← back is one walk. VmRSS/VmHWM of the TUI's process after its
- * start, after walk 1 and after walk 2 (each a second after the walk, as a learner reads).
+ * The TUI's memory as every lesson is walked, three times: the real TUI in tmux
+ * (--unlock-all, a fresh lab: nothing runs, every lesson's text and picture is drawn), →
+ * from the first lesson to the last and ← back is one walk. After its start and after each
+ * walk (a second after it, as a learner reads): its live heap (liveHeapMiB: what a leak
+ * grows), and its VmRSS at the start. The first walk fills what is made once (each lesson's text and
+ * picture code); a walk after it that holds more is a leak.
  * @param {{ tmp: string, bin: string, core: typeof import('../src/core/index.js'), lessons: Array<{ number: number, title: string }>, log: (s: string) => void }} o
  */
 export async function tuiMemory({ tmp, bin, core, lessons, log }) {
@@ -202,7 +239,8 @@ export async function tuiMemory({ tmp, bin, core, lessons, log }) {
   const settle = (ms = 1000) => new Promise((r) => setTimeout(r, ms));
   /** @type {number | undefined} */
   let tui;
-  tmux.start(`env CONTAINER_LESSONS_HOME=${home} TERM=xterm-256color LANG=C.UTF-8 ${process.execPath} ${bin} --unlock-all; sleep 600`, 100, 30);
+  const snapshots = fs.mkdtempSync(path.join(tmp, 'heap-'));
+  tmux.start(`env CONTAINER_LESSONS_HOME=${home} TERM=xterm-256color LANG=C.UTF-8 ${process.execPath} --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapshots} ${bin} --unlock-all; sleep 600`, 100, 30);
   try {
     await tmux.waitFor(header(0), 20_000);
     const shell = tmux.panePid();
@@ -211,10 +249,18 @@ export async function tuiMemory({ tmp, bin, core, lessons, log }) {
       return argv.startsWith(process.execPath) && argv.includes(bin) && !argv.includes('nsinit');
     });
     if (!tui) throw new Error('the TUI process was not found under tmux');
+    const pid = tui;
+    const sample = async (/** @type {string} */ after) => {
+      await settle();
+      return { after, heapMiB: await liveHeapMiB(pid, snapshots) };
+    };
     await settle();
-    const samples = [{ after: 'start', ...memory(tui) }];
-    const t0 = performance.now();
-    for (let walk = 1; walk <= 2; walk++) {
+    // Before any snapshot: taking one raises VmRSS by its own work, so later readings are not the TUI's.
+    const startRss = memory(pid);
+    const samples = [await sample('start')];
+    let walkMs = 0;
+    for (let walk = 1; walk <= WALKS; walk++) {
+      const t0 = performance.now();
       for (let i = 1; i < N; i++) {
         tmux.keys('Right');
         await tmux.waitFor(header(i));
@@ -223,18 +269,19 @@ export async function tuiMemory({ tmp, bin, core, lessons, log }) {
         tmux.keys('Left');
         await tmux.waitFor(header(i));
       }
-      await settle();
-      samples.push({ after: `walk ${walk}`, ...memory(tui) });
+      walkMs += performance.now() - t0;
+      samples.push(await sample(`walk ${walk}`));
     }
-    const walkMs = (performance.now() - t0 - 2000) / 2;
-    const [, w1, w2] = samples;
-    const growthMiB = w1?.rssMiB != null && w2?.rssMiB != null ? round(w2.rssMiB - w1.rssMiB, 1) : null;
-    log(`TUI memory: ${samples.map((s) => `${s.after} ${s.rssMiB} MiB`).join(', ')}`);
-    return { lessons: N, walkMs: round(walkMs), samples, growthMiB };
+    const heap = samples.map((s) => s.heapMiB);
+    // After the first walk: what each later walk added to the live heap.
+    const growthMiB = round(/** @type {number} */ (heap.at(-1)) - /** @type {number} */ (heap[1]), 1);
+    log(`TUI memory: live heap ${samples.map((s) => `${s.after} ${s.heapMiB} MiB`).join(', ')}`);
+    return { lessons: N, walks: WALKS, walkMs: round(walkMs / WALKS), startRssMiB: startRss.rssMiB, samples, growthMiB };
   } catch (err) {
     return { error: err instanceof Error ? err.message.split('\n')[0] : String(err) };
   } finally {
     tmux.kill();
+    fs.rmSync(snapshots, { recursive: true, force: true });
     // The TUI ends on the hangup and removes what it made; then the lab goes.
     for (let i = 0; tui && i < 100 && fs.existsSync(`/proc/${tui}`); i++) await settle(50);
     spawnSync(process.execPath, [bin, 'reset', '--all'], { env: { ...process.env, CONTAINER_LESSONS_HOME: home }, stdio: 'ignore' });

@@ -3,9 +3,11 @@
 // helper: core/helper-pool.ts), is written as one JSON line to $CL_BENCH_SPAWN_LOG, with the
 // time. bench/keypresses.mjs matches these against its keypresses.
 //
-// Only the workbook's own process logs (the helpers get NODE_OPTIONS too, and skip), and
-// only what goes through node:child_process on its main thread: a helper started from a
-// worker thread would not be seen here.
+// Only the workbook's own processes log (the helpers get NODE_OPTIONS too, and skip), and
+// only what goes through node:child_process on their main thread: a helper started from a
+// worker thread would not be seen here. A container-lessons command a step runs as a program
+// of its own (lesson 11 runs `container-lessons run` as a learner types it) logs too, with
+// its command as `program`: its starts are that program's, not the workbook's.
 import cp from 'node:child_process';
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
@@ -17,12 +19,14 @@ const now = () => performance.timeOrigin + performance.now();
  * it prepares a container ahead (a warm one, whose command comes later). */
 /** A helper started for work no keypress waits for (a picture's redraw) carries
  * CONTAINER_LESSONS_BACKGROUND in its environment (core/helper-pool.ts background). */
-/** @typedef {{ t: number, mode: string, prepared: boolean, background?: boolean }} Start */
+/** @typedef {{ t: number, mode: string, prepared: boolean, background?: boolean, program?: string }} Start */
 /** A job given to an idle helper, and when that helper was started. */
-/** @typedef {{ t: number, job: string, prepared: boolean, helperStarted: number }} Job */
+/** @typedef {{ t: number, job: string, prepared: boolean, helperStarted: number, program?: string }} Job */
 
 if (file && /container-lessons(\.js)?$/.test(process.argv[1] ?? '')) {
-  const write = (/** @type {Start | Job} */ entry) => fs.appendFileSync(file, JSON.stringify(entry) + '\n');
+  // The TUI is the command line without a command (options only).
+  const program = process.argv.slice(2).find((a) => !a.startsWith('-'));
+  const write = (/** @type {Start | Job} */ entry) => fs.appendFileSync(file, JSON.stringify(program ? { ...entry, program } : entry) + '\n');
   /** @param {unknown} args @param {unknown} options @returns {Start | null} */
   const helperStart = (args, options) => {
     if (!Array.isArray(args)) return null;
