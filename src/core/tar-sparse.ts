@@ -32,6 +32,14 @@ interface Segment {
 /** A malformed sparse entry: its map and its data disagree. */
 export class SparseError extends Error {}
 
+/** A meta header (PAX, GNU long name) longer than any reader holds: refused before it is
+ * gathered, as Go's archive/tar (Docker's, containerd's) refuses one over its
+ * maxSpecialFileSize, 1 MiB. (node-tar would skip it and lose what it says of the entry.) */
+export class MetaTooLong extends Error {}
+const MAX_META = 1 << 20;
+/** PAX headers (x, and g for the whole archive; X: Solaris's x) and GNU long names (L, K). */
+const META_TYPES = new Set(['x', 'X', 'g', 'L', 'K']);
+
 const padded = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
 
 /** A header's checksum field, for a header whose other bytes are final. */
@@ -264,6 +272,10 @@ export class SparseSplitter {
       return;
     }
     const type = String.fromCharCode(h[156]!);
+    if (META_TYPES.has(type) && sizeOf(h) > MAX_META) {
+      const name = JSON.stringify(h.toString('utf8', 0, 100).replace(/\0.*$/s, ''));
+      throw new MetaTooLong(t`the meta header ${name} (type ${type}) holds ${sizeOf(h)} bytes: more than the 1 MiB a tar reader takes (Docker's refuses it too)`);
+    }
     if (type === 'x' || type === 'X') {
       const size = sizeOf(h);
       if (size === 0) this.onPax(h, Buffer.alloc(0), 0);

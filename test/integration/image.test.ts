@@ -9,6 +9,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { create as tarCreate, Header } from 'tar';
 import { ImageError, importImage, writeImage, listImages, LayerStore, Ledger, mountOverlay, listWhiteouts, isWhiteout, chainIds, layerDirName, OPAQUE_XATTR, libc, type ImportedImage } from '../../src/core/index.js';
+import { metaHeader } from '../support/meta-header.js';
 import { ociOf } from '../support/oci.js';
 
 let tmp: string;
@@ -436,6 +437,24 @@ describe('layer tars as others write them', () => {
     expect(fs.readFileSync(path.join(outside, 'target'), 'utf8')).toBe('secret');
     expect(fs.existsSync(path.join(tmp, 'raw', 'escape'))).toBe(false);
     expect(fs.existsSync('/tmp/x/file')).toBe(false);
+  });
+
+  it('a layer with a PAX header over 1 MiB is refused by its size before it is read, nothing left', async () => {
+    const { HINT_RESAVE } = await import('../../src/core/image-error.js');
+    const { tr } = await import('../../src/i18n/messages.js');
+    const size = 2 ** 20 + 1;
+    const records = Buffer.alloc(Math.ceil(size / 512) * 512, 'a');
+    const layer = Buffer.concat([metaHeader('x', size, 'PaxHeaders.0/big'), records, Buffer.alloc(1024)]);
+    const store = new LayerStore(path.join(tmp, 'raw', 'big-pax-store'));
+    const err = await importImage(ociOf(path.join(tmp, 'raw', 'big-pax'), [layer]), store).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ImageError);
+    expect((err as ImageError).message).toMatch(/^layer 1 of 1 \([0-9a-f]{12}\): the meta header "PaxHeaders\.0\/big" \(type x\) holds 1048577 bytes: more than the 1 MiB/);
+    expect((err as ImageError).hint).toBe(tr(HINT_RESAVE));
+    expect(store.ids()).toEqual([]);
+    expect(leftovers(store)).toEqual([]);
   });
 
   it('an image archive whose entries climb out is refused by name, and nothing is written outside', async () => {

@@ -8,8 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Parser, type ReadEntry } from 'tar';
-import { SparseSplitter } from '../../src/core/tar-sparse.js';
+import { MetaTooLong, SparseSplitter } from '../../src/core/tar-sparse.js';
 import { GNU_SPARSE_FORMATS } from '../support/sparse-formats.js';
+import { metaHeader } from '../support/meta-header.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cl-sparse-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -81,5 +82,27 @@ describe('SparseSplitter', () => {
     const s = new SparseSplitter(fs.mkdtempSync(path.join(tmp, 'cut-')));
     s.split(tar.subarray(0, 2048));
     expect(() => s.end()).toThrow(/^sparse file "var\/a": the archive ends inside it$/);
+  });
+
+  it('a meta header over 1 MiB is refused from its header block, before its data is gathered; 1 MiB is read', () => {
+    for (const [type, name] of [
+      ['x', 'PaxHeaders.0/big'],
+      ['g', 'GlobalHead.0.0'],
+      ['L', '././@LongLink'],
+    ]) {
+      const s = new SparseSplitter(fs.mkdtempSync(path.join(tmp, 'meta-')));
+      // Only the header block: what it says of its size is enough.
+      expect(() => s.split(metaHeader(type!, 2 ** 20 + 1, name!))).toThrow(MetaTooLong);
+      expect(() => new SparseSplitter(tmp).split(metaHeader(type!, 2 ** 20 + 1, name!))).toThrow(`the meta header "${name}" (type ${type}) holds 1048577 bytes: more than the 1 MiB a tar reader takes`);
+    }
+    // A record of exactly 1 MiB ("1048576 comment=aaa...\n"), then a file: passed on whole.
+    const record = Buffer.concat([Buffer.from('1048576 comment='), Buffer.alloc(2 ** 20 - 17, 'a'), Buffer.from('\n')]);
+    expect(record.length).toBe(2 ** 20);
+    const file = execFileSync('tar', ['-C', tree, '-cf', '-', '--format=ustar', 'plain.txt']);
+    const tar = Buffer.concat([metaHeader('x', record.length, 'PaxHeaders.0/plain.txt'), record, file]);
+    const s = new SparseSplitter(fs.mkdtempSync(path.join(tmp, 'meta-')));
+    const out = s.split(tar);
+    s.end();
+    expect(entries(Buffer.concat(out))).toEqual(['plain.txt File 11']);
   });
 });

@@ -112,6 +112,7 @@ export default {
   'its map is longer than its data': '它的映射表比它的数据还长',
   'the archive ends inside it': '归档在它中间就结束了',
   'sparse file {0}: its records give no size': '稀疏文件 {0}：它的记录没有给出大小',
+  "the meta header {0} (type {1}) holds {2} bytes: more than the 1 MiB a tar reader takes (Docker's refuses it too)": '元数据头 {0}（类型 {1}）有 {2} 字节：超过 tar 读取器接受的 1 MiB（Docker 的读取器也拒绝它）',
   'its map ({0} segments, {1} bytes) does not match its data ({2} bytes) and size ({3} bytes)': '它的映射表（{0} 段，{1} 字节）与它的数据（{2} 字节）和大小（{3} 字节）对不上',
   '{0}: {1}: cannot set its xattr {2}: {3}': '{0}：{1}：无法设置它的 xattr {2}：{3}',
   'the lab must be on a filesystem that keeps extended attributes (ext4, xfs, btrfs and tmpfs do)': '实验目录必须在保留扩展属性的文件系统上（ext4、xfs、btrfs 和 tmpfs 都可以）',
