@@ -222,8 +222,8 @@ async function liveHeapMiB(pid, dir) {
  * (--unlock-all, a fresh lab: nothing runs, every lesson's text and picture is drawn), →
  * from the first lesson to the last and ← back is one walk. After its start and after each
  * walk (a second after it, as a learner reads): its live heap (liveHeapMiB: what a leak
- * grows), and its VmRSS at the start. The first walk fills what is made once (each lesson's text and
- * picture code); a walk after it that holds more is a leak.
+ * grows), and its VmRSS at the start. The first walk fills what is made once (each
+ * lesson's text and picture code); a walk after it that holds more is a leak.
  * @param {{ tmp: string, bin: string, core: typeof import('../src/core/index.js'), lessons: Array<{ number: number, title: string }>, log: (s: string) => void }} o
  */
 export async function tuiMemory({ tmp, bin, core, lessons, log }) {
