@@ -13,6 +13,7 @@ import { readMarker, Cgroup, procfs } from '../../src/core/index.js';
 import { LESSONS, findLesson, type Lesson } from '../../src/lessons/index.js';
 import { findLabProcesses } from '../../src/checks/containers.js';
 import { commandsAsTyped, joinShown } from '../support/shown-command.js';
+import { killTmuxServer } from '../support/tmux.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const lab = tempLab('cl-e2e-');
@@ -37,7 +38,7 @@ async function waitFor(re: RegExp, ms = 20_000): Promise<string> {
 }
 
 async function stopSession() {
-  spawnSync('tmux', ['-L', session, 'kill-server']);
+  killTmuxServer(session);
   // The TUI gets SIGHUP and cleans up; wait until nothing runs in the lab rootfs.
   const marker = readMarker(lab.rootfs);
   for (let i = 0; marker && i < 100 && findLabProcesses(marker.id).length; i++) await new Promise((r) => setTimeout(r, 50));

@@ -2,8 +2,17 @@
 // send-keys, the screen comes back with capture-pane. The tmux server is one of the
 // test's own (-L), so the learner's tmux is never touched.
 import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 
 export const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+
+/** End a tmux server of the tests' own (-L name) and remove its socket, which kill-server
+ * leaves behind in /tmp/tmux-<uid>. */
+export function killTmuxServer(name: string): void {
+  spawnSync('tmux', ['-L', name, 'kill-server']);
+  fs.rmSync(path.join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, name), { force: true });
+}
 
 export class Tmux {
   /** Each start has a server of its own: one just killed may still hold its socket. */
@@ -20,6 +29,8 @@ export class Tmux {
 
   /** Start `command` (run by sh) in a new session of columns x rows. */
   start(command: string, columns = 80, rows = 24): void {
+    // The server of the start before, if any: ended, or ended now, its socket removed.
+    if (this.starts) killTmuxServer(this.server);
     this.server = `${this.session}-${++this.starts}`;
     this.tmux('new-session', '-d', '-s', this.session, '-x', String(columns), '-y', String(rows), command);
   }
@@ -73,6 +84,6 @@ export class Tmux {
 
   /** End the session and the server with it. */
   kill(): void {
-    spawnSync('tmux', ['-L', this.server, 'kill-server']);
+    killTmuxServer(this.server);
   }
 }
