@@ -160,9 +160,14 @@ describe('what a killed runtime leaves', () => {
     const { child, pid } = await startReference('capstone-main');
     process.kill(-child.pid!, 'SIGKILL'); // the runtime and its helpers, not the container
     await new Promise((r) => setTimeout(r, 200));
-    expect(fs.existsSync(`/proc/${pid}`)).toBe(true);
-    expect(Object.keys(leaks(before, snapshot())).length).toBeGreaterThan(0);
-    const r = cli(['reset', 'capstone']);
+    let r: ReturnType<typeof cli> | undefined;
+    try {
+      expect(fs.existsSync(`/proc/${pid}`), `the container (pid ${pid}) ended with its runtime`).toBe(true);
+      expect(Object.keys(leaks(before, snapshot())).length).toBeGreaterThan(0);
+    } finally {
+      // Whatever failed above, the next test must not find this one's container name taken.
+      r = cli(['reset', 'capstone']);
+    }
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/cgroup .*mydocker-capstone-main/);
     const left = await settled();
