@@ -15,7 +15,7 @@ import { lsetxattr, lutimens, makedev, mknod, S_IFCHR } from './libc.js';
 import { ImageError, HINT_RESAVE, HINT_UNSAFE, HINT_ZSTD, digestMismatch } from './image-error.js';
 import { sha256, tap, hashFile } from './image-digest.js';
 import { TarXattrScanner, type ExactTime, type Xattrs } from './tar-xattrs.js';
-import { SparseSplitter, SparseError, MetaTooLong } from './tar-sparse.js';
+import { SparseSplitter, SplitRefused } from './tar-sparse.js';
 import type { Plan } from './image-manifest.js';
 import { t, tr } from '../i18n/messages.js';
 
@@ -513,7 +513,7 @@ export async function unpackLayer(layer: Plan['layers'][number], diffId: string,
     // What the unpacker refused, not how the pipeline reported being stopped (an AbortError).
     const failure = x.state.failure;
     if (isNoSpace(failure ?? err)) throw noSpace(what, diff);
-    if (failure instanceof SparseError || failure instanceof MetaTooLong) throw new ImageError(`${what}: ${failure.message}`, tr(HINT_RESAVE));
+    if (failure instanceof SplitRefused) throw new ImageError(`${what}: ${failure.message}`, tr(HINT_RESAVE));
     if (failure) throw failure;
     if (err instanceof ImageError) throw err;
     const why = (err as Error).message;

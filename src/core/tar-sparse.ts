@@ -29,18 +29,24 @@ interface Segment {
   size: number;
 }
 
+/** What the splitter refuses of a tar stream: the layer cannot be unpacked right. */
+export class SplitRefused extends Error {}
+
 /** A malformed sparse entry: its map and its data disagree. */
-export class SparseError extends Error {}
+export class SparseError extends SplitRefused {}
 
 /** A meta header (PAX, GNU long name) longer than any reader holds: refused before it is
  * gathered, as Go's archive/tar (Docker's, containerd's) refuses one over its
  * maxSpecialFileSize, 1 MiB. (node-tar would skip it and lose what it says of the entry.) */
-export class MetaTooLong extends Error {}
+export class MetaTooLong extends SplitRefused {}
 const MAX_META = 1 << 20;
 /** PAX headers (x, and g for the whole archive; X: Solaris's x) and GNU long names (L, K). */
 const META_TYPES = new Set(['x', 'X', 'g', 'L', 'K']);
 
 const padded = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
+
+/** The name field of a header (its first 100 bytes, up to the first NUL). */
+const nameField = (h: Buffer) => h.toString('utf8', 0, 100).replace(/\0.*$/s, '');
 
 /** A header's checksum field, for a header whose other bytes are final. */
 function setChecksum(h: Buffer): void {
@@ -273,7 +279,7 @@ export class SparseSplitter {
     }
     const type = String.fromCharCode(h[156]!);
     if (META_TYPES.has(type) && sizeOf(h) > MAX_META) {
-      const name = JSON.stringify(h.toString('utf8', 0, 100).replace(/\0.*$/s, ''));
+      const name = JSON.stringify(nameField(h));
       throw new MetaTooLong(t`the meta header ${name} (type ${type}) holds ${sizeOf(h)} bytes: more than the 1 MiB a tar reader takes (Docker's refuses it too)`);
     }
     if (type === 'x' || type === 'X') {
@@ -317,7 +323,7 @@ export class SparseSplitter {
    * sparse ones downstream, its data to a file of its own. */
   private paxSparse(h: Buffer, records: PaxRecord[], dataSize: number): void {
     const get = (key: string) => lastRecord(records, key)?.toString('utf8');
-    const name = get('GNU.sparse.name') ?? get('path') ?? h.toString('utf8', 0, 100).replace(/\0.*$/s, '');
+    const name = get('GNU.sparse.name') ?? get('path') ?? nameField(h);
     const realSize = Number(get('GNU.sparse.realsize') ?? get('GNU.sparse.size'));
     if (!Number.isSafeInteger(realSize) || realSize < 0) {
       const quoted = JSON.stringify(name);
@@ -348,7 +354,7 @@ export class SparseSplitter {
 
   /** An old GNU 'S' entry: the map in its header and the extension blocks after it. */
   private gnuSparse(h: Buffer, dataSize: number): void {
-    const name = h.toString('utf8', 0, 100).replace(/\0.*$/s, '');
+    const name = nameField(h);
     const entry = this.open(name, gnuNumber(h.subarray(483, 495)), dataSize);
     entry.segments.push(...gnuSegments(h, 386, 4));
     const extended = h[482] !== 0;

@@ -89,11 +89,11 @@ describe('SparseSplitter', () => {
       ['x', 'PaxHeaders.0/big'],
       ['g', 'GlobalHead.0.0'],
       ['L', '././@LongLink'],
-    ]) {
+    ] as const) {
       const s = new SparseSplitter(fs.mkdtempSync(path.join(tmp, 'meta-')));
       // Only the header block: what it says of its size is enough.
-      expect(() => s.split(metaHeader(type!, 2 ** 20 + 1, name!))).toThrow(MetaTooLong);
-      expect(() => new SparseSplitter(tmp).split(metaHeader(type!, 2 ** 20 + 1, name!))).toThrow(`the meta header "${name}" (type ${type}) holds 1048577 bytes: more than the 1 MiB a tar reader takes`);
+      expect(() => s.split(metaHeader(type, 2 ** 20 + 1, name))).toThrow(MetaTooLong);
+      expect(() => new SparseSplitter(tmp).split(metaHeader(type, 2 ** 20 + 1, name))).toThrow(`the meta header "${name}" (type ${type}) holds 1048577 bytes: more than the 1 MiB a tar reader takes`);
     }
     // A record of exactly 1 MiB ("1048576 comment=aaa...\n"), then a file: passed on whole.
     const record = Buffer.concat([Buffer.from('1048576 comment='), Buffer.alloc(2 ** 20 - 17, 'a'), Buffer.from('\n')]);
