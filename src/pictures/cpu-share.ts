@@ -182,6 +182,12 @@ export function drawCpuShare(samples: Sample[], info: { name: string; before: nu
   return {
     title: t`CPU share of the busy loop, the last ${seconds} s, newest right`,
     lines,
-    legend: [t`${CAME_UNDER} the loop came under the quota (in "${info.name}", quota set)`, t`${g.h} the check was measuring`, t`${g.bars[g.bars.length - 1]} = ${pct(top)} of one CPU`],
+    // A mark's key only when the line shows it (solve's picture often begins with the loop
+    // already in the group, and a picture drawn before any check has no window).
+    legend: [
+      ...(shown.some((c) => c.cameUnder) ? [t`${CAME_UNDER} the loop came under the quota (in "${info.name}", quota set)`] : []),
+      ...(shown.some((c) => c.checking) ? [t`${g.h} the check was measuring`] : []),
+      t`${g.bars[g.bars.length - 1]} = ${pct(top)} of one CPU`,
+    ],
   };
 }

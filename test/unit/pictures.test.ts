@@ -71,5 +71,17 @@ describe("lesson 2's sparkline", () => {
     expect(spark).toMatch(/│█{10}▂{15}  now 20 %$/);
     expect(marks).toMatch(/│ {10}\^ {9}─{5}$/);
     expect(summary).toMatch(/before the quota: 100 % +under the quota: 20 %/);
+    expect(p.legend.join('\n')).toMatch(/\^ the loop came under the quota[\s\S]*─ the check was measuring/);
+  });
+
+  it('keys only the marks its line shows', () => {
+    // The loop already in the group when first seen, and no check yet: neither mark.
+    const p = drawCpuShare(
+      Array.from({ length: 10 }, () => s(20, true)),
+      { name: 'container', before: null, after: 20, sampleMs: 100 },
+      { width: 80, glyphs: UNICODE_GLYPHS },
+    );
+    expect(p.lines[1]!.text).not.toMatch(/[\^─]/);
+    expect(p.legend).toEqual(['█ = 100 % of one CPU']);
   });
 });
